@@ -1,0 +1,71 @@
+/* IP addresses of either family: parsing, formatting, comparison. */
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int
+addr_parse(const char *s, struct tt_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (s == NULL || strlen(s) >= ADDR_STRLEN)
+		return -1;
+	if (inet_pton(AF_INET, s, &a->u.v4) == 1) {
+		a->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a->u.v6) != 1)
+		return -1;
+	if (IN6_IS_ADDR_V4MAPPED(&a->u.v6)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &a->u.b[12], 4);
+		memset(a, 0, sizeof(*a));
+		a->family = AF_INET;
+		a->u.v4 = v4;
+		return 0;
+	}
+	a->family = AF_INET6;
+	return 0;
+}
+
+const char *
+addr_format(const struct tt_addr *a, char *buf)
+{
+	if (inet_ntop(a->family, a->u.b, buf, ADDR_STRLEN) == NULL)
+		strcpy(buf, "?");
+	return buf;
+}
+
+size_t
+addr_len(const struct tt_addr *a)
+{
+	return a->family == AF_INET ? 4 : 16;
+}
+
+bool
+addr_equal(const struct tt_addr *a, const struct tt_addr *b)
+{
+	return a->family == b->family &&
+	    memcmp(a->u.b, b->u.b, addr_len(a)) == 0;
+}
+
+int
+port_parse(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 5)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}

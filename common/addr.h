@@ -1,0 +1,35 @@
+/* IP addresses of either family: parsing, formatting, comparison. */
+#ifndef TT_ADDR_H
+#define TT_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tt_addr {
+	int family;		/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t b[16];
+	} u;
+};
+
+#define ADDR_STRLEN 46		/* INET6_ADDRSTRLEN */
+
+/*
+ * Parses a numeric IPv4 or IPv6 address. IPv4-mapped IPv6 addresses
+ * (::ffff:192.0.2.1) become IPv4, as the kernel's conntrack sees them.
+ * Returns 0, or -1 on anything else (names, brackets, zone ids, spaces).
+ */
+int addr_parse(const char *s, struct tt_addr *a);
+/* Formats into buf (ADDR_STRLEN bytes); returns buf. */
+const char *addr_format(const struct tt_addr *a, char *buf);
+bool addr_equal(const struct tt_addr *a, const struct tt_addr *b);
+/* Address length in bytes: 4 or 16. */
+size_t addr_len(const struct tt_addr *a);
+/* Parses a decimal port 1..65535; returns 0 or -1. */
+int port_parse(const char *s, uint16_t *port);
+
+#endif

@@ -1,0 +1,389 @@
+/* The broker's line protocol (docs/protocol.md): parsing and formatting, shared by both ends. */
+#include "proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TOKENS	(PROTO_MAX_REPLIES + 8)
+
+static const char *kind_names[] = {
+	[REPLY_TIME_EXCEEDED] = "time-exceeded",
+	[REPLY_UNREACHABLE] = "unreachable",
+	[REPLY_PACKET_TOO_BIG] = "packet-too-big",
+	[REPLY_DESTINATION] = "destination",
+};
+
+const char *
+reply_kind_name(enum reply_kind k)
+{
+	if ((size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[k])
+		return kind_names[k];
+	return "?";
+}
+
+static int
+kind_parse(const char *s, size_t n, enum reply_kind *k)
+{
+	for (size_t i = 1; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strlen(kind_names[i]) == n && memcmp(kind_names[i], s, n) == 0) {
+			*k = (enum reply_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Parses a decimal number of at most 19 digits into *v, no sign; returns 0 or -1. */
+static int
+num_parse(const char *s, size_t n, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (n == 0 || n > 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* Copies token value s[0..n) into a NUL-terminated buffer of size len; -1 if too long. */
+static int
+str_copy(char *dst, size_t len, const char *s, size_t n)
+{
+	if (n >= len)
+		return -1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+struct tok {
+	const char *s;
+	size_t n;
+};
+
+/* Splits on single spaces; returns the count, or -1 on empty tokens or too many. */
+static int
+split(const char *line, size_t len, struct tok *t, int max)
+{
+	int n = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && line[j] != ' ')
+			j++;
+		if (j == i || n == max)
+			return -1;
+		t[n].s = line + i;
+		t[n].n = j - i;
+		n++;
+		i = j + 1;
+		if (j < len && i == len)
+			return -1;	/* trailing space */
+	}
+	return n;
+}
+
+/* If token t is "key=...", points *v at the value and returns 1. */
+static int
+kv(const struct tok *t, const char *key, struct tok *v)
+{
+	size_t k = strlen(key);
+
+	if (t->n <= k || memcmp(t->s, key, k) != 0 || t->s[k] != '=')
+		return 0;
+	v->s = t->s + k + 1;
+	v->n = t->n - k - 1;
+	return 1;
+}
+
+static int
+addr_tok(const struct tok *v, struct tt_addr *a)
+{
+	char buf[ADDR_STRLEN];
+
+	if (str_copy(buf, sizeof(buf), v->s, v->n) < 0)
+		return -1;
+	return addr_parse(buf, a);
+}
+
+/* FROM,RTT_US,KIND,CODE,REPLY_TTL */
+static int
+reply_parse(const struct tok *v, struct proto_reply *r)
+{
+	struct tok f[5];
+	size_t start = 0;
+	int nf = 0;
+	uint64_t x;
+
+	for (size_t i = 0; i <= v->n; i++) {
+		if (i == v->n || v->s[i] == ',') {
+			if (nf == 5)
+				return -1;
+			f[nf].s = v->s + start;
+			f[nf].n = i - start;
+			nf++;
+			start = i + 1;
+		}
+	}
+	if (nf != 5 || addr_tok(&f[0], &r->from) < 0)
+		return -1;
+	if (num_parse(f[1].s, f[1].n, UINT32_MAX, &x) < 0)
+		return -1;
+	r->rtt_us = (uint32_t)x;
+	if (kind_parse(f[2].s, f[2].n, &r->kind) < 0)
+		return -1;
+	if (num_parse(f[3].s, f[3].n, UINT32_MAX, &x) < 0)
+		return -1;
+	r->code = (uint32_t)x;
+	if (num_parse(f[4].s, f[4].n, 255, &x) < 0)
+		return -1;
+	r->reply_ttl = (uint8_t)x;
+	return 0;
+}
+
+static int
+is_id(const struct tok *v)
+{
+	if (v->n != PROTO_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (!((v->s[i] >= '0' && v->s[i] <= '9') || (v->s[i] >= 'a' && v->s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int
+verb_is(const struct tok *t, const char *verb)
+{
+	return t->n == strlen(verb) && memcmp(t->s, verb, t->n) == 0;
+}
+
+static enum proto_verb
+parse_trace(const struct tok *t, int n, struct proto_msg *m)
+{
+	int have = 0;
+	char buf[8];
+	struct tok v;
+
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "client", &v)) {
+			if (addr_tok(&v, &m->req.client) < 0)
+				return PROTO_BAD;
+			have |= 1;
+		} else if (kv(&t[i], "server", &v)) {
+			if (addr_tok(&v, &m->req.server) < 0)
+				return PROTO_BAD;
+			have |= 2;
+		} else if (kv(&t[i], "cport", &v)) {
+			if (str_copy(buf, sizeof(buf), v.s, v.n) < 0 || port_parse(buf, &m->req.cport) < 0)
+				return PROTO_BAD;
+			have |= 4;
+		} else if (kv(&t[i], "sport", &v)) {
+			if (str_copy(buf, sizeof(buf), v.s, v.n) < 0 || port_parse(buf, &m->req.sport) < 0)
+				return PROTO_BAD;
+			have |= 8;
+		}
+	}
+	if (have != 15 || m->req.client.family != m->req.server.family)
+		return PROTO_BAD;
+	return PROTO_TRACE;
+}
+
+static enum proto_verb
+parse_hop(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct proto_hop *h = &m->hop;
+	int have = 0;
+	uint64_t x;
+	struct tok v;
+
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "ttl", &v)) {
+			if (num_parse(v.s, v.n, 255, &x) < 0 || x == 0)
+				return PROTO_BAD;
+			h->ttl = (int)x;
+			have |= 1;
+		} else if (kv(&t[i], "sent", &v)) {
+			if (num_parse(v.s, v.n, PROTO_MAX_REPLIES, &x) < 0)
+				return PROTO_BAD;
+			h->sent = (int)x;
+			have |= 2;
+		} else if (kv(&t[i], "reply", &v)) {
+			if (h->nreplies == PROTO_MAX_REPLIES ||
+			    reply_parse(&v, &h->r[h->nreplies]) < 0)
+				return PROTO_BAD;
+			h->nreplies++;
+		}
+	}
+	return have == 3 ? PROTO_HOP : PROTO_BAD;
+}
+
+static enum proto_verb
+parse_end(const struct tok *t, int n, struct proto_msg *m)
+{
+	int have = 0;
+	uint64_t x;
+	struct tok v;
+
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "reason", &v)) {
+			if (str_copy(m->code, sizeof(m->code), v.s, v.n) < 0)
+				return PROTO_BAD;
+			have |= 1;
+		} else if (kv(&t[i], "hops", &v)) {
+			if (num_parse(v.s, v.n, 255, &x) < 0)
+				return PROTO_BAD;
+			m->hops = (int)x;
+		} else if (kv(&t[i], "duration_us", &v)) {
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
+				return PROTO_BAD;
+			m->duration_us = x;
+		}
+	}
+	return have ? PROTO_END : PROTO_BAD;
+}
+
+static enum proto_verb
+parse_error(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct tok v;
+	int have = 0;
+
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "code", &v)) {
+			if (str_copy(m->code, sizeof(m->code), v.s, v.n) < 0)
+				return PROTO_BAD;
+			have = 1;
+		} else if (kv(&t[i], "msg", &v)) {
+			if (v.n >= sizeof(m->msg))
+				v.n = sizeof(m->msg) - 1;
+			str_copy(m->msg, sizeof(m->msg), v.s, v.n);
+			for (char *p = m->msg; *p; p++)
+				if (*p == '_')
+					*p = ' ';
+		}
+	}
+	return have ? PROTO_ERROR : PROTO_BAD;
+}
+
+enum proto_verb
+proto_parse(const char *line, size_t len, struct proto_msg *m)
+{
+	struct tok t[MAX_TOKENS], v;
+	uint64_t x;
+	int n;
+
+	memset(m, 0, sizeof(*m));
+	if (line == NULL)
+		return PROTO_BAD;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len == 0 || len >= PROTO_LINE_MAX)
+		return PROTO_BAD;
+	for (size_t i = 0; i < len; i++)
+		if (line[i] < 0x20 || line[i] > 0x7e)
+			return PROTO_BAD;
+	n = split(line, len, t, MAX_TOKENS);
+	if (n <= 0)
+		return PROTO_BAD;
+
+	if (verb_is(&t[0], "TRACE"))
+		m->verb = parse_trace(t, n, m);
+	else if (verb_is(&t[0], "HOP"))
+		m->verb = parse_hop(t, n, m);
+	else if (verb_is(&t[0], "END"))
+		m->verb = parse_end(t, n, m);
+	else if (verb_is(&t[0], "ERROR"))
+		m->verb = parse_error(t, n, m);
+	else if (verb_is(&t[0], "PING") && n == 1)
+		m->verb = PROTO_PING;
+	else if (verb_is(&t[0], "PONG") && n == 1)
+		m->verb = PROTO_PONG;
+	else if (verb_is(&t[0], "STARTED") && n >= 2 && kv(&t[1], "id", &v) && is_id(&v)) {
+		memcpy(m->id, v.s, PROTO_ID_LEN);
+		m->verb = PROTO_STARTED;
+	} else if (verb_is(&t[0], "TRACETROUT") && n == 2 &&
+	    num_parse(t[1].s, t[1].n, 1000000, &x) == 0) {
+		m->version = (int)x;
+		m->verb = PROTO_GREETING;
+	} else
+		m->verb = PROTO_BAD;
+	return m->verb;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fmt(char *buf, size_t len, const char *f, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(buf, len, f, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= len) ? -1 : n;
+}
+
+int
+proto_fmt_trace(char *buf, size_t len, const struct proto_trace_req *req)
+{
+	char c[ADDR_STRLEN], s[ADDR_STRLEN];
+
+	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u\n",
+	    addr_format(&req->client, c), req->cport, addr_format(&req->server, s), req->sport);
+}
+
+int
+proto_fmt_started(char *buf, size_t len, const char *id)
+{
+	return fmt(buf, len, "STARTED id=%s\n", id);
+}
+
+int
+proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop)
+{
+	char a[ADDR_STRLEN];
+	int n, m;
+
+	n = fmt(buf, len, "HOP ttl=%d sent=%d", hop->ttl, hop->sent);
+	for (int i = 0; n >= 0 && i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {
+		const struct proto_reply *r = &hop->r[i];
+
+		m = fmt(buf + n, len - (size_t)n, " reply=%s,%u,%s,%u,%u",
+		    addr_format(&r->from, a), r->rtt_us, reply_kind_name(r->kind),
+		    r->code, r->reply_ttl);
+		n = m < 0 ? -1 : n + m;
+	}
+	if (n < 0 || (m = fmt(buf + n, len - (size_t)n, "\n")) < 0)
+		return -1;
+	return n + m;
+}
+
+int
+proto_fmt_end(char *buf, size_t len, const char *reason, int hops, uint64_t duration_us)
+{
+	return fmt(buf, len, "END reason=%s hops=%d duration_us=%llu\n", reason, hops,
+	    (unsigned long long)duration_us);
+}
+
+int
+proto_fmt_error(char *buf, size_t len, const char *code, const char *msg)
+{
+	char m[256];
+	size_t i;
+
+	/* Spaces become '_' and anything unprintable '?', so the line stays one token. */
+	for (i = 0; msg[i] && i < sizeof(m) - 1; i++)
+		m[i] = msg[i] == ' ' ? '_' : (msg[i] < 0x21 || msg[i] > 0x7e) ? '?' : msg[i];
+	m[i] = '\0';
+	return fmt(buf, len, "ERROR code=%s msg=%s\n", code, m);
+}

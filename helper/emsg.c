@@ -1,0 +1,50 @@
+/* Validation of broker <-> engine records. */
+#include "emsg.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+static int
+addr_ok(const struct tt_addr *a)
+{
+	return a->family == AF_INET || a->family == AF_INET6;
+}
+
+static int
+str_ok(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) != NULL;
+}
+
+int
+emsg_check(const struct emsg *m, size_t len)
+{
+	if (m == NULL || len != sizeof(*m))
+		return -1;
+	switch (m->type) {
+	case EMSG_START:
+		return addr_ok(&m->u.start.client) &&
+		    m->u.start.client.family == m->u.start.server.family &&
+		    m->u.start.cport != 0 && m->u.start.sport != 0 ? 0 : -1;
+	case EMSG_CANCEL:
+	case EMSG_STARTED:
+		return 0;
+	case EMSG_HOP:
+		if (m->u.hop.ttl < 1 || m->u.hop.ttl > 255 || m->u.hop.sent < 0 ||
+		    m->u.hop.sent > PROTO_MAX_REPLIES || m->u.hop.nreplies < 0 ||
+		    m->u.hop.nreplies > PROTO_MAX_REPLIES)
+			return -1;
+		for (int i = 0; i < m->u.hop.nreplies; i++)
+			if (!addr_ok(&m->u.hop.r[i].from) || m->u.hop.r[i].kind < REPLY_TIME_EXCEEDED ||
+			    m->u.hop.r[i].kind > REPLY_DESTINATION)
+				return -1;
+		return 0;
+	case EMSG_REFUSED:
+	case EMSG_END:
+		return str_ok(m->u.end.code, sizeof(m->u.end.code)) && m->u.end.code[0] &&
+		    str_ok(m->u.end.text, sizeof(m->u.end.text)) &&
+		    m->u.end.hops >= 0 && m->u.end.hops <= 255 ? 0 : -1;
+	default:
+		return -1;
+	}
+}

@@ -1,0 +1,45 @@
+/*
+ * Messages between the broker and the engine over their socketpair
+ * (SOCK_SEQPACKET): fixed-size records, validated on receipt by emsg_check().
+ */
+#ifndef TT_EMSG_H
+#define TT_EMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+enum emsg_type {
+	EMSG_START = 1,		/* broker -> engine: trace this connection */
+	EMSG_CANCEL,		/* broker -> engine: the client went away */
+	EMSG_STARTED,		/* engine -> broker: verified in conntrack, marked */
+	EMSG_REFUSED,		/* engine -> broker: not traced; code says why */
+	EMSG_HOP,		/* engine -> broker: a settled hop */
+	EMSG_END,		/* engine -> broker: the trace is over; last message for it */
+};
+
+#define EMSG_CODE_LEN	32
+#define EMSG_TEXT_LEN	128
+
+struct emsg {
+	uint32_t type;
+	uint32_t trace;		/* the broker's handle for the trace, echoed back */
+	union {
+		struct proto_trace_req start;	/* EMSG_START */
+		struct proto_hop hop;		/* EMSG_HOP: ttl before HOP_OFFSET */
+		struct {			/* EMSG_REFUSED, EMSG_END */
+			char code[EMSG_CODE_LEN];	/* error code or end reason */
+			char text[EMSG_TEXT_LEN];
+			int32_t hops;		/* END: highest ttl reported */
+		} end;
+	} u;
+};
+
+/*
+ * Checks a received record: its size, type, and every field's range and
+ * termination. Returns 0, or -1 if it is malformed (the receiver then exits).
+ */
+int emsg_check(const struct emsg *m, size_t len);
+
+#endif

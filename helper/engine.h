@@ -1,0 +1,26 @@
+/* The packet engine: NFQUEUE, raw probe sockets and ctnetlink, driven by the broker's messages. */
+#ifndef TT_ENGINE_H
+#define TT_ENGINE_H
+
+#include "config.h"
+
+/* The privileged sockets, opened as root before the helper splits. */
+struct engine_socks {
+	int nfq;	/* netlink NETLINK_NETFILTER, bound to the queue */
+	int ct;		/* netlink NETLINK_NETFILTER for ctnetlink requests */
+	int raw4;	/* AF_INET SOCK_RAW IPPROTO_RAW, SO_MARK set */
+	int raw6;	/* AF_INET6 SOCK_RAW IPPROTO_RAW, SO_MARK set */
+};
+
+/* Opens and configures every privileged socket. Returns 0, or -1 with errno set (logged). */
+int engine_open(const struct config *cfg, struct engine_socks *s);
+/* Clears the trace mark from every connection that still has it (left by a crash). */
+int engine_clear_marks(const struct config *cfg, struct engine_socks *s);
+/*
+ * Runs the engine until the broker's end of fd closes; never returns.
+ * Exits 0 when the broker closed the socketpair cleanly, 1 on errors.
+ */
+void engine_main(const struct config *cfg, struct engine_socks *s, int fd) __attribute__((noreturn));
+void engine_close(struct engine_socks *s);
+
+#endif

@@ -1,0 +1,1 @@
+# unit tests of the engine (pkt, probe, trace)
