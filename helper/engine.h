@@ -5,16 +5,18 @@
 #include "config.h"
 
 /* The privileged sockets, opened as root before the helper splits. */
+struct mnl_socket;
+
 struct engine_socks {
-	int nfq;	/* netlink NETLINK_NETFILTER, bound to the queue */
-	int ct;		/* netlink NETLINK_NETFILTER for ctnetlink requests */
-	int raw4;	/* AF_INET SOCK_RAW IPPROTO_RAW, SO_MARK set */
-	int raw6;	/* AF_INET6 SOCK_RAW IPPROTO_RAW, SO_MARK set */
+	struct mnl_socket *nfq;	/* bound to the queue */
+	struct mnl_socket *ct;	/* ctnetlink requests */
+	int raw4;		/* AF_INET SOCK_RAW IPPROTO_RAW, SO_MARK set */
+	int raw6;		/* AF_INET6 SOCK_RAW IPPROTO_RAW, SO_MARK set; -1 without IPv6 */
 };
 
 /* Opens and configures every privileged socket. Returns 0, or -1 with errno set (logged). */
 int engine_open(const struct config *cfg, struct engine_socks *s);
-/* Clears the trace mark from every connection that still has it (left by a crash). */
+/* Clears the trace mark from every connection that still has it (left by a crash). Returns how many or -1. */
 int engine_clear_marks(const struct config *cfg, struct engine_socks *s);
 /*
  * Runs the engine until the broker's end of fd closes; never returns.

@@ -1,0 +1,478 @@
+/*
+ * The packet engine: takes trace requests from the broker, verifies and marks
+ * connections over ctnetlink, feeds queued packets to each trace's state
+ * machine, sends probes through raw sockets and reports hops to the broker.
+ */
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+
+#include "ct.h"
+#include "emsg.h"
+#include "log.h"
+#include "nfq.h"
+#include "pkt.h"
+#include "trace.h"
+
+#define ENGINE_MAX_TRACES 256
+
+struct engine;
+
+struct etrace {
+	struct engine *e;
+	uint32_t handle;
+	struct ct_tuple tuple;
+	bool ended;
+	struct trace t;
+};
+
+struct engine_stats {
+	uint64_t packets, bad_packets, icmp_unmatched, icmp_foreign;
+	uint64_t probes_sent, replies_matched, traces;
+};
+
+struct engine {
+	const struct config *cfg;
+	struct engine_socks *s;
+	int fd;
+	struct etrace *traces[ENGINE_MAX_TRACES];
+	int ntraces;
+	struct engine_stats st;
+};
+
+static volatile sig_atomic_t engine_stop;
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int
+raw_open(int family, uint32_t mark)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd < 0)
+		return -1;
+	/* Probes carry the mark, so the OUTPUT rule does not queue them back to us. */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+engine_open(const struct config *cfg, struct engine_socks *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->raw4 = s->raw6 = -1;
+	if ((s->nfq = nfq_open_queue(cfg->queue)) == NULL) {
+		log_warn("cannot bind NFQUEUE %u (is another tracetroutd running?)", cfg->queue);
+		goto fail;
+	}
+	if ((s->ct = ct_open()) == NULL) {
+		log_warn("cannot open ctnetlink");
+		goto fail;
+	}
+	if ((s->raw4 = raw_open(AF_INET, cfg->mark)) < 0) {
+		log_warn("cannot open the IPv4 raw socket");
+		goto fail;
+	}
+	if ((s->raw6 = raw_open(AF_INET6, cfg->mark)) < 0)
+		log_warn("cannot open the IPv6 raw socket; IPv6 traces will lose their probes");
+	return 0;
+fail:
+	engine_close(s);
+	return -1;
+}
+
+void
+engine_close(struct engine_socks *s)
+{
+	if (s->nfq)
+		mnl_socket_close(s->nfq);
+	if (s->ct)
+		mnl_socket_close(s->ct);
+	if (s->raw4 >= 0)
+		close(s->raw4);
+	if (s->raw6 >= 0)
+		close(s->raw6);
+	s->nfq = s->ct = NULL;
+	s->raw4 = s->raw6 = -1;
+}
+
+int
+engine_clear_marks(const struct config *cfg, struct engine_socks *s)
+{
+	int n = ct_clear_all(s->ct, cfg->mark);
+
+	if (n < 0)
+		log_warn("cannot clear old trace marks");
+	else if (n > 0)
+		log_info("cleared the trace mark from %d connection(s) left by an earlier run", n);
+	return n;
+}
+
+static void
+to_broker(struct engine *e, const struct emsg *m)
+{
+	if (send(e->fd, m, sizeof(*m), MSG_NOSIGNAL) != (ssize_t)sizeof(*m)) {
+		log_warn("engine: lost the broker");
+		engine_stop = 1;
+	}
+}
+
+static void
+refuse(struct engine *e, uint32_t handle, const char *code, const char *text)
+{
+	struct emsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_REFUSED;
+	m.trace = handle;
+	snprintf(m.u.end.code, sizeof(m.u.end.code), "%s", code);
+	snprintf(m.u.end.text, sizeof(m.u.end.text), "%s", text);
+	to_broker(e, &m);
+}
+
+/* trace_ops callbacks */
+
+static int
+op_send(void *ctx, const uint8_t *pkt, size_t len, int family)
+{
+	struct etrace *et = ctx;
+	struct engine *e = et->e;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, et->tuple.src.u.b, 4);
+		sl = sizeof(*sin);
+		fd = e->s->raw4;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, et->tuple.src.u.b, 16);
+		sl = sizeof(*sin6);
+		fd = e->s->raw6;
+	}
+	if (fd < 0 || sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sl) < 0) {
+		log_debug("probe send: %s", strerror(errno));
+		return -1;
+	}
+	e->st.probes_sent++;
+	return 0;
+}
+
+static void
+op_hop(void *ctx, const struct proto_hop *hop)
+{
+	struct etrace *et = ctx;
+	struct emsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_HOP;
+	m.trace = et->handle;
+	m.u.hop = *hop;
+	to_broker(et->e, &m);
+}
+
+static void
+op_end(void *ctx, const char *reason, int hops)
+{
+	struct etrace *et = ctx;
+	struct emsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_END;
+	m.trace = et->handle;
+	snprintf(m.u.end.code, sizeof(m.u.end.code), "%s", reason);
+	m.u.end.hops = hops;
+	to_broker(et->e, &m);
+	et->ended = true;
+}
+
+static void
+op_log(void *ctx, const char *msg)
+{
+	struct etrace *et = ctx;
+
+	log_debug("trace %u: %s", et->handle, msg);
+}
+
+/* Is addr one of this host's? Binding to it answers that without a list of interfaces. */
+static bool
+is_local(const struct tt_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, ok;
+
+	memset(&ss, 0, sizeof(ss));
+	if (a->family == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, a->u.b, 4);
+		sl = sizeof(struct sockaddr_in);
+	} else {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, a->u.b, 16);
+		sl = sizeof(struct sockaddr_in6);
+	}
+	if ((fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&ss, sl) == 0;
+	close(fd);
+	return ok;
+}
+
+static bool
+port_allowed(const struct config *cfg, uint16_t port)
+{
+	for (int i = 0; i < cfg->nports; i++)
+		if (cfg->ports[i] == port)
+			return true;
+	return false;
+}
+
+static struct etrace *
+find_handle(struct engine *e, uint32_t handle)
+{
+	for (int i = 0; i < e->ntraces; i++)
+		if (e->traces[i]->handle == handle)
+			return e->traces[i];
+	return NULL;
+}
+
+static void
+start(struct engine *e, const struct emsg *m)
+{
+	const struct proto_trace_req *r = &m->u.start;
+	struct ct_tuple tuple = { r->client, r->server, r->cport, r->sport };
+	struct trace_cfg tc;
+	struct trace_ops ops = { op_send, op_hop, op_end, op_log, NULL };
+	struct ct_info info;
+	struct etrace *et;
+	uint16_t ipid;
+	struct emsg ok;
+
+	if (e->ntraces >= ENGINE_MAX_TRACES || e->ntraces >= e->cfg->max_traces)
+		return refuse(e, m->trace, "busy", "too many traces running");
+	for (int i = 0; i < e->ntraces; i++)
+		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple)))
+			return refuse(e, m->trace, "busy", "this connection is being traced");
+	if (!port_allowed(e->cfg, r->sport))
+		return refuse(e, m->trace, "port-not-allowed", "the server port may not be traced");
+	if (!is_local(&r->server))
+		return refuse(e, m->trace, "not-local", "the server address is not on this host");
+	if (ct_lookup(e->s->ct, &tuple, &info) < 0)
+		return refuse(e, m->trace, errno == ENOENT ? "not-found" : "internal",
+		    errno == ENOENT ? "no such connection in conntrack" : "conntrack lookup failed");
+	if (!info.have_state || info.tcp_state != CT_TCP_ESTABLISHED)
+		return refuse(e, m->trace, "not-found", "the connection is not ESTABLISHED");
+	if (ct_mark(e->s->ct, &tuple, e->cfg->mark, true) < 0) {
+		log_warn("ctnetlink: cannot mark the connection");
+		return refuse(e, m->trace, "internal", "cannot mark the connection");
+	}
+	if ((et = calloc(1, sizeof(*et))) == NULL) {
+		ct_mark(e->s->ct, &tuple, e->cfg->mark, false);
+		return refuse(e, m->trace, "internal", "out of memory");
+	}
+	et->e = e;
+	et->handle = m->trace;
+	et->tuple = tuple;
+	ops.ctx = et;
+	tc.hop_timeout_us = e->cfg->hop_timeout_us;
+	tc.probes_per_hop = 1 + e->cfg->hop_retries;
+	tc.max_hops = e->cfg->max_hops;
+	tc.gap_limit = e->cfg->gap_limit;
+	tc.deadline_us = e->cfg->deadline_us;
+	tc.start_timeout_us = e->cfg->start_timeout_us;
+	if (getrandom(&ipid, sizeof(ipid), GRND_NONBLOCK) != sizeof(ipid))
+		ipid = (uint16_t)mono_us();
+	trace_init(&et->t, &tc, &ops, &r->client, r->cport, &r->server, r->sport, ipid, mono_us());
+	e->traces[e->ntraces++] = et;
+	e->st.traces++;
+
+	memset(&ok, 0, sizeof(ok));
+	ok.type = EMSG_STARTED;
+	ok.trace = m->trace;
+	to_broker(e, &ok);
+}
+
+/* Frees traces that have ended and takes their connections out of the queue. */
+static void
+reap(struct engine *e)
+{
+	for (int i = 0; i < e->ntraces;) {
+		struct etrace *et = e->traces[i];
+
+		if (!et->ended) {
+			i++;
+			continue;
+		}
+		/* The connection may be gone already (closed): nothing to clear then. */
+		if (ct_mark(e->s->ct, &et->tuple, e->cfg->mark, false) < 0 && errno != ENOENT)
+			log_warn("ctnetlink: cannot clear the mark of trace %u", et->handle);
+		e->st.replies_matched += et->t.stats.replies_matched;
+		free(et);
+		e->traces[i] = e->traces[--e->ntraces];
+	}
+}
+
+static int
+on_packet(void *arg, const uint8_t *b, size_t len)
+{
+	struct engine *e = arg;
+	uint64_t now = mono_us();
+	struct pkt p;
+	enum pkt_err err;
+	bool out;
+
+	e->st.packets++;
+	if ((err = pkt_parse(b, len, &p)) != PKT_OK) {
+		/* Not ours to judge: pass it on unchanged. */
+		if (err != PKT_OTHER_PROTO) {
+			e->st.bad_packets++;
+			log_debug("queued packet not parsed: %s", pkt_strerror(err));
+		}
+		return NF_ACCEPT;
+	}
+	for (int i = 0; i < e->ntraces; i++) {
+		struct trace *t = &e->traces[i]->t;
+
+		if (p.kind == PKT_TCP && trace_owns(t, &p.u.tcp, &out))
+			return trace_segment(t, &p.u.tcp, out, now) == TRACE_DROP ? NF_DROP : NF_ACCEPT;
+		if (p.kind == PKT_ICMP && trace_quotes(t, &p.u.icmp)) {
+			if (trace_icmp(t, &p.u.icmp, now) == TRACE_DROP)
+				return NF_DROP;
+			/* It quotes the connection but no probe of ours: forged or stray. */
+			e->st.icmp_unmatched++;
+			log_debug("ICMP error from a router quoting seq %u matches no probe", p.u.icmp.qseq);
+			return NF_ACCEPT;
+		}
+	}
+	if (p.kind == PKT_ICMP)
+		e->st.icmp_foreign++;
+	return NF_ACCEPT;
+}
+
+static void
+from_broker(struct engine *e)
+{
+	struct emsg m;
+	ssize_t n = recv(e->fd, &m, sizeof(m), MSG_DONTWAIT);
+	struct etrace *et;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			log_warn("engine: broker socket");
+		engine_stop = 1;
+		return;
+	}
+	/* The broker is the only peer; anything malformed means it is not itself. */
+	if (emsg_check(&m, (size_t)n) < 0)
+		fatalx("engine: malformed message from the broker (type %u, %zd bytes)", m.type, n);
+	switch (m.type) {
+	case EMSG_START:
+		start(e, &m);
+		break;
+	case EMSG_CANCEL:
+		if ((et = find_handle(e, m.trace)) != NULL)
+			trace_abort(&et->t, "cancelled");
+		break;
+	default:
+		fatalx("engine: unexpected message type %u from the broker", m.type);
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	engine_stop = 1;
+}
+
+void
+engine_main(const struct config *cfg, struct engine_socks *s, int fd)
+{
+	struct engine e = { .cfg = cfg, .s = s, .fd = fd };
+	struct sigaction sa;
+	int status = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);
+
+	while (!engine_stop) {
+		struct pollfd pfd[2] = {
+			{ mnl_socket_get_fd(s->nfq), POLLIN, 0 },
+			{ fd, POLLIN, 0 },
+		};
+		uint64_t now = mono_us(), next = UINT64_MAX;
+		int timeout = -1;
+
+		for (int i = 0; i < e.ntraces; i++) {
+			uint64_t t = trace_next_timeout(&e.traces[i]->t);
+
+			if (t < next)
+				next = t;
+		}
+		if (next != UINT64_MAX)
+			timeout = next <= now ? 0 : (int)((next - now + 999) / 1000);
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			log_warn("engine: poll");
+			status = 1;
+			break;
+		}
+		if (pfd[1].revents)
+			from_broker(&e);
+		if (pfd[0].revents && nfq_read(s->nfq, cfg->queue, on_packet, &e) < 0) {
+			log_warn("engine: queue socket");
+			status = 1;
+			break;
+		}
+		now = mono_us();
+		for (int i = 0; i < e.ntraces; i++)
+			trace_tick(&e.traces[i]->t, now);
+		reap(&e);
+	}
+
+	/* Stopping: every running trace ends, and no mark stays behind. */
+	for (int i = 0; i < e.ntraces; i++)
+		trace_abort(&e.traces[i]->t, "engine-down");
+	reap(&e);
+	log_info("engine: stopped; %llu packets, %llu probes, %llu unmatched ICMP errors",
+	    (unsigned long long)e.st.packets, (unsigned long long)e.st.probes_sent,
+	    (unsigned long long)e.st.icmp_unmatched);
+	engine_close(s);
+	exit(status);
+}

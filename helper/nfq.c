@@ -1,0 +1,143 @@
+/* The NFQUEUE socket: binding a queue, reading packets, giving verdicts (libnetfilter_queue on libmnl). */
+#include "nfq.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "log.h"
+
+#define NFQ_QUEUE_LEN	4096
+#define NFQ_RCVBUF	(8 << 20)
+#define NL_BUF		8192	/* one netlink message of ours, or a page of answers */
+
+/* Sends one config message and waits for its ACK. */
+static int
+cfg_send(struct mnl_socket *nl, struct nlmsghdr *nlh)
+{
+	char buf[NL_BUF];
+	int n;
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		return -1;
+	return mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, mnl_socket_get_portid(nl), NULL, NULL) < 0 ? -1 : 0;
+}
+
+struct mnl_socket *
+nfq_open_queue(uint16_t num)
+{
+	char buf[NL_BUF];
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	int one = 1, rcvbuf = NFQ_RCVBUF;
+
+	if ((nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL)
+		return NULL;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	if (cfg_send(nl, nlh) < 0)
+		goto fail;
+
+	/* Whole packets, a long queue, and pass packets when it is full. No GSO: see DESIGN.md. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, NFQ_QUEUE_LEN);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_FAIL_OPEN));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
+	if (cfg_send(nl, nlh) < 0)
+		goto fail;
+
+	/* A bigger buffer keeps packets in order when a connection leaves the queue. */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_warn("nfq: SO_RCVBUFFORCE");
+	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	return nl;
+fail:
+	mnl_socket_close(nl);
+	return NULL;
+}
+
+struct read_ctx {
+	struct mnl_socket *nl;
+	uint16_t num;
+	nfq_packet_cb cb;
+	void *arg;
+	int count;
+};
+
+static int
+verdict(struct mnl_socket *nl, uint16_t num, uint32_t id, int v)
+{
+	char buf[128];
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, num);
+
+	nfq_nlmsg_verdict_put(nlh, (int)id, v);
+	return mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
+}
+
+static int
+packet_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct read_ctx *c = data;
+	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+	struct nfqnl_msg_packet_hdr *ph;
+	const uint8_t *payload = NULL;
+	size_t len = 0;
+	int v = NF_ACCEPT;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
+		return MNL_CB_OK;	/* nothing to give a verdict to */
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	if (attr[NFQA_PAYLOAD]) {
+		payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+		v = c->cb(c->arg, payload, len);
+	}
+	if (verdict(c->nl, c->num, ntohl(ph->packet_id), v) < 0)
+		log_warn("nfq: verdict");
+	c->count++;
+	return MNL_CB_OK;
+}
+
+int
+nfq_read(struct mnl_socket *nl, uint16_t num, nfq_packet_cb cb, void *arg)
+{
+	static char buf[0x10000 + NL_BUF];
+	struct read_ctx c = { nl, num, cb, arg, 0 };
+
+	for (;;) {
+		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return c.count;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				log_warnx("nfq: receive buffer overrun, packets were passed unseen");
+				continue;
+			}
+			return -1;
+		}
+		if (mnl_cb_run(buf, (size_t)n, 0, mnl_socket_get_portid(nl), packet_cb, &c) < 0 &&
+		    errno != 0)
+			log_debug("nfq: netlink message not understood");
+	}
+}
