@@ -2,14 +2,19 @@
 #ifndef TT_CONFIG_H
 #define TT_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_PORTS 16
+#define CONFIG_PATH_MAX	256
 
 struct config {
-	char config_file[256];	/* -c; default /etc/tracetrout/tracetrout.conf if it exists */
-	char socket_path[256];	/* socket: /run/tracetrout/tracetroutd.sock */
-	char db_path[256];	/* db: /var/lib/tracetrout/tracetrout.db */
+	char config_file[CONFIG_PATH_MAX];	/* -c; default $(sysconfdir)/tracetrout/tracetrout.conf if it exists */
+	char socket_path[CONFIG_PATH_MAX];	/* socket: /run/tracetrout/tracetroutd.sock */
+	unsigned int socket_mode;	/* socket-mode: 0666 */
+	char socket_group[64];	/* socket-group: empty, the socket keeps root's group */
+	char db_path[CONFIG_PATH_MAX];	/* db: $(localstatedir)/lib/tracetrout/tracetrout.db; empty: no storage */
 	uint16_t queue;		/* queue, FILTER_QUEUE: 7470 */
 	uint32_t mark;		/* mark: the connmark bit, 0x100000 */
 	uint64_t hop_timeout_us;	/* hop-timeout, HOP_TIMEOUT: 1s */
@@ -23,7 +28,39 @@ struct config {
 	int nports;
 	int max_traces;		/* max-traces: traces running at once, 64 */
 	int foreground;		/* -d */
-	int verbose;		/* -v */
+	int verbose;		/* -v, counted */
 };
+
+/* What the command line asks for besides settings. */
+enum config_action {
+	CONFIG_RUN = 0,
+	CONFIG_HELP,
+	CONFIG_VERSION,
+};
+
+/*
+ * Each function below returns 0, or -1 with a one-line message in err
+ * (naming the file and line, the variable or the option at fault).
+ */
+void config_defaults(struct config *cfg);
+/* Applies `key = value` lines; a missing file is an error. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Applies HOP_TIMEOUT, HOP_RETRIES, HOP_OFFSET and FILTER_QUEUE; empty means unset. */
+int config_load_env(struct config *cfg, char *err, size_t errlen);
+/* Applies the options in argv; *action says whether --help or --version was given. */
+int config_parse_args(struct config *cfg, int argc, char **argv, enum config_action *action,
+    char *err, size_t errlen);
+/* Checks ranges and the relations between settings. */
+int config_check(const struct config *cfg, char *err, size_t errlen);
+/*
+ * The whole chain: defaults < file (-c, or the default file if it exists)
+ * < environment < command line, then config_check().
+ */
+int config_load(struct config *cfg, int argc, char **argv, enum config_action *action,
+    char *err, size_t errlen);
+/* Parses a Go duration ("1s", "500ms", "1m30s", "1.5s", "250us") into microseconds. */
+int duration_parse(const char *s, uint64_t *us);
+/* Writes the usage text. */
+void config_usage(FILE *fp);
 
 #endif

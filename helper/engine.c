@@ -411,24 +411,13 @@ from_broker(struct engine *e)
 	}
 }
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	engine_stop = 1;
-}
-
 void
 engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 {
 	struct engine e = { .cfg = cfg, .s = s, .fd = fd };
-	struct sigaction sa;
 	int status = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* main() ignores SIGINT and SIGTERM here: the engine stops when the broker closes fd. */
 	signal(SIGPIPE, SIG_IGN);
 	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);
 

@@ -1,0 +1,1140 @@
+/*
+ * The broker: one poll loop over the listening socket, the clients and the engine's
+ * socketpair, turning requests into engine records and engine records into rows and lines.
+ */
+#define _GNU_SOURCE		/* accept4, ppoll, struct ucred */
+#include "broker.h"
+
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emsg.h"
+#include "log.h"
+#include "proto.h"
+#include "store.h"
+
+#define CLIENT_MAX		1024		/* connections at once */
+#define CLIENT_OUT_MAX		(64 * 1024)	/* unsent output before a client is dropped */
+#define CLIENT_IDLE_MS		30000		/* for a request to arrive */
+#define CLIENT_LINGER_MS	5000		/* for a closing client to take its last lines */
+#define CLIENT_READS		16		/* reads per client per poll round, for fairness */
+#define ENGINE_BATCH		64		/* engine records per poll round */
+#define STOP_FLUSH_MS		1000		/* at exit, for clients to take their END lines */
+#define ENGINE_WAIT_MS		10000		/* at exit, for the engine to clear its marks */
+#define ACCEPT_PAUSE_MS		1000		/* after running out of descriptors */
+
+struct trace;
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	int fd;
+	uid_t uid;		/* SO_PEERCRED: for authorization and per-uid history */
+	pid_t pid;
+	char in[PROTO_LINE_MAX];
+	size_t inlen;
+	char *out;		/* output not yet taken by the client */
+	size_t outlen, outcap;
+	struct trace *trace;	/* its request, once it sent one */
+	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
+	int requested;		/* sent TRACE: further input is ignored */
+	int rdshut;		/* sent EOF (may still read) */
+	int closing;		/* close once the output is out */
+	int dead;		/* close now */
+};
+
+enum trace_state {
+	TRACE_STARTING,		/* EMSG_START sent, no answer yet */
+	TRACE_RUNNING,		/* EMSG_STARTED came */
+};
+
+struct trace {
+	TAILQ_ENTRY(trace) entry;
+	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
+	char id[PROTO_ID_LEN + 1];
+	enum trace_state state;
+	struct client *client;	/* NULL once the client went away */
+	int cancelled;
+	uid_t uid;
+	struct proto_trace_req req;
+	uint64_t started_us;	/* monotonic, at STARTED */
+};
+
+struct broker {
+	const struct config *cfg;
+	struct store *st;
+	int lfd;
+	int efd;
+	pid_t epid;
+	dev_t sock_dev;		/* of the socket file we made, to remove only ours */
+	ino_t sock_ino;
+	int sock_made;
+	TAILQ_HEAD(, client) clients;
+	int nclients;
+	TAILQ_HEAD(, trace) traces;
+	int ntraces;
+	uint32_t next_handle;
+	struct emsg *eq;	/* records waiting for room in the socketpair */
+	size_t eqhead, eqlen, eqcap;
+	uint64_t accept_paused_until;
+	int engine_down;	/* the engine's end closed or misbehaved */
+	struct pollfd *pfd;
+	struct client **pcl;	/* the client of each pfd entry past the first two */
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t
+now_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A code from the engine goes into a protocol line: keep it one token of [a-z0-9-]. */
+static const char *
+safe_code(const char *code)
+{
+	if (*code == '\0')
+		return "internal";
+	for (const char *p = code; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return "internal";
+	return code;
+}
+
+/* --- engine messages --- */
+
+static void engine_failed(struct broker *b);
+
+/* Sends what is queued for the engine while the socketpair takes it. */
+static void
+engine_flush(struct broker *b)
+{
+	while (b->eqlen > 0 && !b->engine_down) {
+		const struct emsg *m = &b->eq[b->eqhead];
+
+		if (send(b->efd, m, sizeof(*m), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			log_warn("broker: send to the engine");
+			engine_failed(b);
+			return;
+		}
+		b->eqhead = (b->eqhead + 1) % b->eqcap;
+		b->eqlen--;
+	}
+}
+
+/*
+ * Queues a record for the engine and sends what it can. The queue never
+ * fills: each trace sends at most a START and a CANCEL, and it has room for
+ * two records per trace allowed at once.
+ */
+static void
+engine_send(struct broker *b, uint32_t type, uint32_t handle, const struct proto_trace_req *req)
+{
+	struct emsg *m;
+
+	if (b->engine_down)
+		return;
+	if (b->eqlen == b->eqcap) {
+		log_warnx("broker: engine queue full (%zu records)", b->eqcap);
+		engine_failed(b);
+		return;
+	}
+	m = &b->eq[(b->eqhead + b->eqlen) % b->eqcap];
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->trace = handle;
+	if (req != NULL)
+		m->u.start = *req;
+	b->eqlen++;
+	engine_flush(b);
+}
+
+/* --- clients --- */
+
+static void client_gone(struct broker *b, struct client *c);
+
+/* Writes what the client will take now, without blocking. */
+static void
+client_flush(struct broker *b, struct client *c)
+{
+	while (c->outlen > 0 && !c->dead) {
+		ssize_t n = send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_debug("broker: client fd %d: send: %s", c->fd, strerror(errno));
+			client_gone(b, c);
+			return;
+		}
+		memmove(c->out, c->out + n, c->outlen - (size_t)n);
+		c->outlen -= (size_t)n;
+	}
+	if (c->outlen == 0 && c->closing)
+		c->dead = 1;
+}
+
+/*
+ * Queues a line for the client. A client that lets CLIENT_OUT_MAX bytes pile
+ * up is not reading: it is dropped (and its trace cancelled) rather than
+ * letting it hold the broker up or grow without bound.
+ */
+static void
+client_write(struct broker *b, struct client *c, const char *line, size_t len)
+{
+	if (c == NULL || c->dead)
+		return;
+	if (c->outlen + len > CLIENT_OUT_MAX) {
+		log_warnx("broker: client uid %u pid %ld is not reading; dropping it",
+		    (unsigned)c->uid, (long)c->pid);
+		client_gone(b, c);
+		return;
+	}
+	if (c->outlen + len > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 1024;
+		char *p;
+
+		while (cap < c->outlen + len)
+			cap *= 2;
+		if (cap > CLIENT_OUT_MAX)
+			cap = CLIENT_OUT_MAX;
+		if ((p = realloc(c->out, cap)) == NULL) {
+			log_warn("broker: client output");
+			client_gone(b, c);
+			return;
+		}
+		c->out = p;
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, line, len);
+	c->outlen += len;
+	client_flush(b, c);
+}
+
+/* Sends the last line, then closes once it is out (or after CLIENT_LINGER_MS). */
+static void
+client_close_after(struct client *c)
+{
+	c->closing = 1;
+	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_LINGER_MS;
+	if (c->outlen == 0)
+		c->dead = 1;
+}
+
+static void
+client_error(struct broker *b, struct client *c, const char *code, const char *msg)
+{
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	if ((n = proto_fmt_error(line, sizeof(line), code, msg)) > 0)
+		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
+static void
+trace_free(struct broker *b, struct trace *t)
+{
+	if (t->client != NULL)
+		t->client->trace = NULL;
+	TAILQ_REMOVE(&b->traces, t, entry);
+	b->ntraces--;
+	free(t);
+}
+
+/* The client went away, or must: its trace goes on in the engine until the engine ends it. */
+static void
+client_gone(struct broker *b, struct client *c)
+{
+	struct trace *t = c->trace;
+
+	c->dead = 1;
+	if (t == NULL)
+		return;
+	t->client = NULL;
+	c->trace = NULL;
+	if (!t->cancelled) {
+		t->cancelled = 1;
+		log_debug("broker: trace %s: client left; cancelling", t->id);
+		engine_send(b, EMSG_CANCEL, t->handle, NULL);
+	}
+}
+
+static void
+client_free(struct broker *b, struct client *c)
+{
+	if (c->trace != NULL)
+		client_gone(b, c);
+	TAILQ_REMOVE(&b->clients, c, entry);
+	b->nclients--;
+	close(c->fd);
+	free(c->out);
+	free(c);
+}
+
+static int
+trace_id_new(char *id)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t r[PROTO_ID_LEN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(r); i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+	}
+	id[PROTO_ID_LEN] = '\0';
+	return 0;
+}
+
+static int
+port_allowed(const struct config *cfg, uint16_t port)
+{
+	for (int i = 0; i < cfg->nports; i++)
+		if (cfg->ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static void
+request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req)
+{
+	struct trace *t;
+
+	c->requested = 1;
+	c->deadline_ms = 0;
+	/* The engine checks the port too; refusing here saves it the round trip. */
+	if (!port_allowed(b->cfg, req->sport)) {
+		client_error(b, c, "port-not-allowed", "sport is not a traced port");
+		return;
+	}
+	if (b->engine_down) {
+		client_error(b, c, "engine-down", "the packet engine is not running");
+		return;
+	}
+	if (b->ntraces >= b->cfg->max_traces) {
+		client_error(b, c, "busy", "too many traces running");
+		return;
+	}
+	if (b->next_handle == 0) {
+		/* 2^32 traces in one run: start again rather than reuse a handle. */
+		client_error(b, c, "internal", "trace handles exhausted");
+		return;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		log_warn("broker: trace");
+		client_error(b, c, "internal", "out of memory");
+		return;
+	}
+	if (trace_id_new(t->id) < 0) {
+		log_warn("broker: getrandom");
+		free(t);
+		client_error(b, c, "internal", "no random bytes");
+		return;
+	}
+	t->handle = b->next_handle++;
+	t->state = TRACE_STARTING;
+	t->client = c;
+	t->uid = c->uid;
+	t->req = *req;
+	c->trace = t;
+	TAILQ_INSERT_TAIL(&b->traces, t, entry);
+	b->ntraces++;
+	engine_send(b, EMSG_START, t->handle, req);
+}
+
+/* One complete request line, with its '\n'. */
+static void
+client_line(struct broker *b, struct client *c, const char *line, size_t len)
+{
+	struct proto_msg m;
+
+	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+	switch (proto_parse(line, len, &m)) {
+	case PROTO_PING:
+		client_write(b, c, "PONG\n", 5);
+		break;
+	case PROTO_TRACE:
+		request_trace(b, c, &m.req);
+		break;
+	default:
+		/* A status request and authorization by c->uid go here. */
+		client_error(b, c, "bad-request", "unknown verb or malformed request");
+		break;
+	}
+}
+
+/* Takes bytes from the client into lines; stops at the first line that ends the conversation. */
+static void
+client_input(struct broker *b, struct client *c, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n && !c->closing && !c->dead; i++) {
+		char ch = buf[i];
+
+		if (c->requested)
+			return;	/* one request per connection; the rest is ignored */
+		if (ch != '\n' && (ch < 0x20 || ch > 0x7e)) {
+			client_error(b, c, "bad-request", "bytes that are not printable ASCII");
+			return;
+		}
+		if (c->inlen == sizeof(c->in)) {
+			client_error(b, c, "bad-request", "line longer than 1024 bytes");
+			return;
+		}
+		c->in[c->inlen++] = ch;
+		if (ch == '\n') {
+			size_t len = c->inlen;
+
+			c->inlen = 0;
+			client_line(b, c, c->in, len);
+		}
+	}
+}
+
+static void
+client_read(struct broker *b, struct client *c, short revents)
+{
+	char buf[4096];
+
+	for (int i = 0; i < CLIENT_READS && !c->rdshut && !c->dead; i++) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("broker: client fd %d: recv: %s", c->fd, strerror(errno));
+			client_gone(b, c);
+			return;
+		}
+		if (n == 0) {
+			c->rdshut = 1;
+			/* Half-closed after its request: it may still read the trace. */
+			if (c->trace == NULL && !c->closing)
+				client_close_after(c);
+			break;
+		}
+		client_input(b, c, buf, (size_t)n);
+	}
+	/* POLLHUP: both directions are gone, nobody will read the trace. */
+	if ((revents & (POLLHUP | POLLERR)) && !c->dead) {
+		if (c->closing) {
+			c->dead = 1;
+			return;
+		}
+		client_gone(b, c);
+	}
+}
+
+static void
+accept_clients(struct broker *b)
+{
+	char greeting[32], busy[128];
+	int glen, blen;
+
+	glen = snprintf(greeting, sizeof(greeting), "TRACETROUT %d\n", PROTO_VERSION);
+	memcpy(busy, greeting, (size_t)glen);
+	blen = proto_fmt_error(busy + glen, sizeof(busy) - (size_t)glen, "busy",
+	    "too many connections");
+	blen = blen < 0 ? glen : glen + blen;
+	for (int i = 0; i < 64; i++) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		struct client *c;
+		int fd;
+
+		if ((fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of descriptors or memory: the socket stays readable, so pause. */
+			log_warn("broker: accept");
+			b->accept_paused_until = now_ms(CLOCK_MONOTONIC) + ACCEPT_PAUSE_MS;
+			return;
+		}
+		if (b->nclients >= CLIENT_MAX) {
+			if (send(fd, busy, (size_t)blen, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+				log_debug("broker: send busy: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+			log_warn("broker: SO_PEERCRED");
+			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			log_warn("broker: client");
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+		c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+		TAILQ_INSERT_TAIL(&b->clients, c, entry);
+		b->nclients++;
+		log_debug("broker: client fd %d uid %u pid %ld", fd, (unsigned)c->uid, (long)c->pid);
+		client_write(b, c, greeting, (size_t)glen);
+	}
+}
+
+/* --- engine events --- */
+
+static struct trace *
+trace_find(struct broker *b, uint32_t handle)
+{
+	struct trace *t;
+
+	TAILQ_FOREACH(t, &b->traces, entry)
+		if (t->handle == handle)
+			return t;
+	return NULL;
+}
+
+static void
+send_line_hop(struct broker *b, struct trace *t, struct proto_hop *hop)
+{
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	/*
+	 * Sixteen IPv6 replies do not fit a 1024-byte line: the client gets the
+	 * replies that fit, the database keeps them all.
+	 */
+	while ((n = proto_fmt_hop(line, sizeof(line), hop)) < 0 && hop->nreplies > 0)
+		hop->nreplies--;
+	if (n < 0)
+		return;
+	client_write(b, t->client, line, (size_t)n);
+}
+
+/*
+ * Unlinks a trace that is ending from its client, so that a client dropped
+ * while taking the last line does not cancel a trace the engine already ended.
+ */
+static struct client *
+trace_detach(struct trace *t)
+{
+	struct client *c = t->client;
+
+	t->client = NULL;
+	if (c != NULL)
+		c->trace = NULL;
+	return c;
+}
+
+/* Ends a started trace: stores and sends END, logs one line, frees it. */
+static void
+trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
+{
+	char line[PROTO_LINE_MAX + 1], addr[ADDR_STRLEN];
+	struct client *c = trace_detach(t);
+	uint64_t dur = mono_us() - t->started_us;
+	int n;
+
+	store_trace_end(b->st, t->id, reason, hops, (int64_t)now_ms(CLOCK_REALTIME), dur);
+	if (c != NULL) {
+		if ((n = proto_fmt_end(line, sizeof(line), reason, hops, dur)) > 0)
+			client_write(b, c, line, (size_t)n);
+		if (!c->dead)
+			client_close_after(c);
+	}
+	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms", t->id,
+	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
+	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000));
+	trace_free(b, t);
+}
+
+/* Ends a trace that never started: the client gets an ERROR. */
+static void
+trace_refused(struct broker *b, struct trace *t, const char *code, const char *text)
+{
+	char addr[ADDR_STRLEN];
+	struct client *c = trace_detach(t);
+
+	if (c != NULL && !c->dead)
+		client_error(b, c, code, *text ? text : code);
+	log_info("trace for client %s port %u uid %u refused: %s (%s)",
+	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
+	trace_free(b, t);
+}
+
+static void
+engine_record(struct broker *b, struct emsg *m)
+{
+	struct trace *t;
+	char line[PROTO_LINE_MAX + 1];
+	int n, off = b->cfg->hop_offset;
+
+	if ((t = trace_find(b, m->trace)) == NULL) {
+		log_warnx("broker: engine record type %u for unknown trace %u; ignored",
+		    m->type, m->trace);
+		return;
+	}
+	switch (m->type) {
+	case EMSG_STARTED:
+		if (t->state != TRACE_STARTING) {
+			log_warnx("broker: trace %s: STARTED twice; ignored", t->id);
+			return;
+		}
+		t->state = TRACE_RUNNING;
+		t->started_us = mono_us();
+		store_trace_begin(b->st, t->id, t->uid, &t->req, (int64_t)now_ms(CLOCK_REALTIME));
+		if (t->client != NULL && (n = proto_fmt_started(line, sizeof(line), t->id)) > 0)
+			client_write(b, t->client, line, (size_t)n);
+		break;
+	case EMSG_REFUSED:
+		if (t->state != TRACE_STARTING) {
+			log_warnx("broker: trace %s: REFUSED after STARTED; ending it", t->id);
+			trace_end(b, t, "internal", 0);
+			return;
+		}
+		trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
+		break;
+	case EMSG_HOP:
+		if (t->state != TRACE_RUNNING) {
+			log_warnx("broker: trace %s: HOP before STARTED; ignored", t->id);
+			return;
+		}
+		/* HOP_OFFSET hides the first hops (the site's own network), as the original did. */
+		if (m->u.hop.ttl <= off)
+			return;
+		m->u.hop.ttl -= off;
+		store_hop(b->st, t->id, &m->u.hop);
+		if (t->client != NULL)
+			send_line_hop(b, t, &m->u.hop);
+		break;
+	case EMSG_END:
+		if (t->state == TRACE_STARTING) {
+			trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
+			return;
+		}
+		trace_end(b, t, safe_code(m->u.end.code),
+		    m->u.end.hops > off ? m->u.end.hops - off : 0);
+		break;
+	default:
+		/* emsg_check() let through a broker-to-engine type. */
+		log_warnx("broker: engine sent record type %u; stopping", m->type);
+		engine_failed(b);
+		break;
+	}
+}
+
+static void
+engine_read(struct broker *b)
+{
+	struct emsg m;
+
+	for (int i = 0; i < ENGINE_BATCH && !b->engine_down; i++) {
+		/* MSG_TRUNC returns the record's real length, so an oversized one is seen. */
+		ssize_t n = recv(b->efd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_warn("broker: recv from the engine");
+			engine_failed(b);
+			return;
+		}
+		if (n == 0) {
+			log_warnx("broker: the engine closed its socket");
+			engine_failed(b);
+			return;
+		}
+		if (emsg_check(&m, (size_t)n) < 0) {
+			log_warnx("broker: malformed record from the engine (%zd bytes, type %u); "
+			    "stopping", n, (size_t)n >= sizeof(m.type) ? m.type : 0);
+			engine_failed(b);
+			return;
+		}
+		engine_record(b, &m);
+	}
+}
+
+/* Every trace ends with engine-down (or, not started yet, an ERROR); nothing more goes to the engine. */
+static void
+end_all(struct broker *b)
+{
+	struct trace *t;
+
+	while ((t = TAILQ_FIRST(&b->traces)) != NULL) {
+		if (t->state == TRACE_RUNNING)
+			trace_end(b, t, "engine-down", 0);
+		else
+			trace_refused(b, t, "engine-down", "the packet engine is not running");
+	}
+}
+
+static void
+engine_failed(struct broker *b)
+{
+	b->engine_down = 1;
+	b->eqlen = 0;
+}
+
+/* --- the listening socket --- */
+
+/* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
+static int
+mkdir_parent(const char *path, mode_t mode)
+{
+	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *p;
+
+	if (strlen(path) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, path);
+	if ((p = strrchr(buf, '/')) == NULL || p == buf)
+		return 0;
+	*p = '\0';
+	for (p = buf + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		if (c == '\0')
+			break;
+		*p = c;
+	}
+	return 0;
+}
+
+static int
+group_lookup(const char *name, gid_t *gid)
+{
+	struct group *gr;
+	char *end;
+	unsigned long v;
+
+	if ((gr = getgrnam(name)) != NULL) {
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*name >= '0' && *name <= '9' && *end == '\0' && errno == 0 && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Removes a stale socket file, but refuses a live one (another tracetroutd)
+ * and anything that is not a socket.
+ */
+static int
+remove_stale(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat sb;
+	int fd, rc;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(sb.st_mode)) {
+		log_warnx("broker: %s exists and is not a socket", path);
+		errno = EEXIST;
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ? 0 : errno;
+	close(fd);
+	if (rc == 0 || rc == EAGAIN) {
+		log_warnx("broker: %s: another tracetroutd is listening", path);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	log_debug("broker: removed stale socket %s", path);
+	return 0;
+}
+
+static int
+listen_socket(struct broker *b)
+{
+	const struct config *cfg = b->cfg;
+	struct sockaddr_un sun;
+	struct stat sb;
+	mode_t old;
+	gid_t gid;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
+		log_warnx("broker: socket path too long: %s", cfg->socket_path);
+		return -1;
+	}
+	strcpy(sun.sun_path, cfg->socket_path);
+	if (mkdir_parent(cfg->socket_path, 0755) < 0) {
+		log_warn("broker: cannot create the directory of %s", cfg->socket_path);
+		return -1;
+	}
+	if (remove_stale(cfg->socket_path, &sun) < 0) {
+		log_warn("broker: %s", cfg->socket_path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		log_warn("broker: socket");
+		return -1;
+	}
+	/* The umask sets the mode at bind: no window with wider permissions. */
+	old = umask(~(mode_t)cfg->socket_mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0) {
+		log_warn("broker: bind %s", cfg->socket_path);
+		goto fail;
+	}
+	if (stat(cfg->socket_path, &sb) < 0) {
+		log_warn("broker: stat %s", cfg->socket_path);
+		goto fail_unlink;
+	}
+	b->sock_dev = sb.st_dev;
+	b->sock_ino = sb.st_ino;
+	b->sock_made = 1;
+	if (cfg->socket_group[0] != '\0') {
+		if (group_lookup(cfg->socket_group, &gid) < 0) {
+			log_warnx("broker: socket-group %s: no such group", cfg->socket_group);
+			goto fail_unlink;
+		}
+		if (chown(cfg->socket_path, (uid_t)-1, gid) < 0) {
+			log_warn("broker: chown %s", cfg->socket_path);
+			goto fail_unlink;
+		}
+	}
+	if (listen(fd, 128) < 0) {
+		log_warn("broker: listen");
+		goto fail_unlink;
+	}
+	b->lfd = fd;
+	log_info("broker: listening on %s (mode %04o)", cfg->socket_path, cfg->socket_mode);
+	return 0;
+fail_unlink:
+	unlink(cfg->socket_path);
+	b->sock_made = 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Removes the socket file if it is still the one we made. */
+static void
+remove_socket(struct broker *b)
+{
+	struct stat sb;
+
+	if (b->lfd >= 0) {
+		close(b->lfd);
+		b->lfd = -1;
+	}
+	if (!b->sock_made)
+		return;
+	b->sock_made = 0;
+	if (lstat(b->cfg->socket_path, &sb) == 0 && sb.st_dev == b->sock_dev &&
+	    sb.st_ino == b->sock_ino && unlink(b->cfg->socket_path) < 0)
+		log_warn("broker: unlink %s", b->cfg->socket_path);
+}
+
+/* --- the loop --- */
+
+static void
+reap_clients(struct broker *b)
+{
+	struct client *c, *next;
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+
+	for (c = TAILQ_FIRST(&b->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->dead && c->deadline_ms != 0 && now >= c->deadline_ms) {
+			log_debug("broker: client fd %d timed out", c->fd);
+			client_gone(b, c);
+		}
+		if (c->dead)
+			client_free(b, c);
+	}
+}
+
+/* The poll timeout: until the nearest client deadline or accept pause ends. */
+static int
+poll_timeout(struct broker *b)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC), next = UINT64_MAX;
+	struct client *c;
+
+	TAILQ_FOREACH(c, &b->clients, entry)
+		if (c->deadline_ms != 0 && c->deadline_ms < next)
+			next = c->deadline_ms;
+	if (b->accept_paused_until > now && b->accept_paused_until < next)
+		next = b->accept_paused_until;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+/* Runs until a signal or the engine's end; returns with b->engine_down or stop_signal set. */
+static void
+loop(struct broker *b, const sigset_t *waitmask)
+{
+	while (!stop_signal && !b->engine_down) {
+		uint64_t now = now_ms(CLOCK_MONOTONIC);
+		struct client *c;
+		struct timespec ts, *tsp = NULL;
+		nfds_t n = 2;
+		int timeout;
+
+		b->pfd[0].fd = b->accept_paused_until > now ? -1 : b->lfd;
+		b->pfd[0].events = POLLIN;
+		b->pfd[1].fd = b->efd;
+		b->pfd[1].events = POLLIN | (b->eqlen ? POLLOUT : 0);
+		TAILQ_FOREACH(c, &b->clients, entry) {
+			b->pfd[n].fd = c->fd;
+			b->pfd[n].events = (c->rdshut ? 0 : POLLIN) | (c->outlen ? POLLOUT : 0);
+			b->pcl[n] = c;
+			n++;
+		}
+		if ((timeout = poll_timeout(b)) >= 0) {
+			ts.tv_sec = timeout / 1000;
+			ts.tv_nsec = (long)(timeout % 1000) * 1000000;
+			tsp = &ts;
+		}
+		/* ppoll unblocks SIGINT and SIGTERM only while waiting: none is lost. */
+		if (ppoll(b->pfd, n, tsp, waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("broker: poll");
+			b->engine_down = 1;
+			return;
+		}
+		if (b->pfd[1].revents & POLLOUT)
+			engine_flush(b);
+		if (b->pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+			engine_read(b);
+		if (b->engine_down)
+			return;
+		for (nfds_t i = 2; i < n; i++) {
+			short rev = b->pfd[i].revents;
+
+			c = b->pcl[i];
+			if (c->dead || rev == 0)
+				continue;
+			if (rev & POLLOUT)
+				client_flush(b, c);
+			if (rev & (POLLIN | POLLHUP | POLLERR))
+				client_read(b, c, rev);
+		}
+		if (b->pfd[0].revents & POLLIN)
+			accept_clients(b);
+		reap_clients(b);
+	}
+}
+
+/* Gives clients up to ms milliseconds to take their last lines. */
+static void
+flush_clients(struct broker *b, int ms)
+{
+	uint64_t end = now_ms(CLOCK_MONOTONIC) + (uint64_t)ms;
+	struct client *c;
+
+	for (;;) {
+		uint64_t now = now_ms(CLOCK_MONOTONIC);
+		nfds_t n = 0;
+
+		TAILQ_FOREACH(c, &b->clients, entry)
+			if (!c->dead && c->outlen > 0) {
+				b->pfd[n].fd = c->fd;
+				b->pfd[n].events = POLLOUT;
+				b->pcl[n] = c;
+				n++;
+			}
+		if (n == 0 || now >= end)
+			return;
+		if (poll(b->pfd, n, (int)(end - now)) < 0 && errno != EINTR)
+			return;
+		for (nfds_t i = 0; i < n; i++)
+			if (b->pfd[i].revents & (POLLOUT | POLLHUP | POLLERR))
+				client_flush(b, b->pcl[i]);
+		for (nfds_t i = 0; i < n; i++)
+			if (b->pfd[i].revents & (POLLHUP | POLLERR))
+				b->pcl[i]->dead = 1;
+	}
+}
+
+/* Waits for the engine to exit, killing it after ENGINE_WAIT_MS. Returns 0 if it exited 0. */
+static int
+wait_engine(pid_t pid)
+{
+	uint64_t end = now_ms(CLOCK_MONOTONIC) + ENGINE_WAIT_MS;
+	int status;
+	pid_t r;
+
+	if (pid <= 0)
+		return 0;
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000000 };
+
+		if ((r = waitpid(pid, &status, WNOHANG)) == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			log_warn("broker: waitpid");
+			return -1;
+		}
+		if (now_ms(CLOCK_MONOTONIC) >= end) {
+			log_warnx("broker: the engine (pid %ld) did not exit in %d ms; killing it",
+			    (long)pid, ENGINE_WAIT_MS);
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == 0) {
+			log_debug("broker: the engine exited");
+			return 0;
+		}
+		log_warnx("broker: the engine exited with status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status))
+		log_warnx("broker: the engine was killed by signal %d", WTERMSIG(status));
+	return -1;
+}
+
+int
+broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid)
+{
+	struct broker b;
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	char err[512];
+	struct client *c;
+	int rc = 1, stopped;
+
+	memset(&b, 0, sizeof(b));
+	b.cfg = cfg;
+	b.lfd = -1;
+	b.efd = engine_fd;
+	b.epid = engine_pid;
+	b.next_handle = 1;
+	TAILQ_INIT(&b.clients);
+	TAILQ_INIT(&b.traces);
+
+	stop_signal = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+
+	b.eqcap = 2 * (size_t)cfg->max_traces + 2;
+	b.eq = calloc(b.eqcap, sizeof(*b.eq));
+	b.pfd = calloc(CLIENT_MAX + 2, sizeof(*b.pfd));
+	b.pcl = calloc(CLIENT_MAX + 2, sizeof(*b.pcl));
+	if (b.eq == NULL || b.pfd == NULL || b.pcl == NULL) {
+		log_warn("broker");
+		goto out;
+	}
+	/* The socket first: its directory must stay open to clients if the database shares it. */
+	if (listen_socket(&b) < 0)
+		goto out;
+	if (cfg->db_path[0] == '\0')
+		log_info("broker: no database configured; traces are not stored");
+	else if ((b.st = store_open(cfg->db_path, err, sizeof(err))) == NULL)
+		log_warnx("broker: store: %s; running without storage", err);
+
+	loop(&b, &waitmask);
+	stopped = stop_signal != 0 && !b.engine_down;
+	if (stopped)
+		log_info("broker: signal %d; stopping", (int)stop_signal);
+	else
+		log_warnx("broker: the engine is gone; stopping");
+	remove_socket(&b);
+	end_all(&b);
+	flush_clients(&b, STOP_FLUSH_MS);
+	if (stopped)
+		rc = 0;
+out:
+	/* Closing our end is the engine's signal to end its traces and clear the marks. */
+	if (b.efd >= 0)
+		close(b.efd);
+	b.efd = -1;
+	if (wait_engine(b.epid) < 0)
+		rc = 1;
+	remove_socket(&b);
+	while ((c = TAILQ_FIRST(&b.clients)) != NULL)
+		client_free(&b, c);
+	if (b.st != NULL && store_errors(b.st) > 0)
+		log_warnx("broker: %lu store errors in this run", store_errors(b.st));
+	store_close(b.st);
+	free(b.eq);
+	free(b.pfd);
+	free(b.pcl);
+	return rc;
+}

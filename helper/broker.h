@@ -1,0 +1,18 @@
+/* The broker: the unix-socket API, the relay to the engine, and the trace store. */
+#ifndef TT_BROKER_H
+#define TT_BROKER_H
+
+#include <sys/types.h>
+
+#include "config.h"
+
+/*
+ * Serves cfg->socket_path until SIGINT or SIGTERM, or until the engine's end
+ * of engine_fd closes or sends a malformed record. Either way it ends every
+ * running trace, closes engine_fd (the engine's signal to stop), waits for
+ * engine_pid (0: none, as in tests) and removes the socket file.
+ * Returns the exit status: 0 after a clean stop, 1 otherwise.
+ */
+int broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid);
+
+#endif

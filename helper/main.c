@@ -1,0 +1,103 @@
+/*
+ * tracetroutd: reads its settings, opens the privileged sockets as root, then
+ * splits into the engine (packets) and the broker (API and storage).
+ */
+#include <sys/socket.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "proto.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	struct engine_socks socks;
+	struct sigaction sa;
+	enum config_action action;
+	sigset_t block, old;
+	char err[512];
+	int sv[2];
+	pid_t pid;
+
+	log_init("tracetroutd", 1, 0);
+	if (config_load(&cfg, argc, argv, &action, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracetroutd: %s\n", err);
+		fprintf(stderr, "Try 'tracetroutd --help'.\n");
+		return 1;
+	}
+	if (action == CONFIG_HELP) {
+		config_usage(stdout);
+		return 0;
+	}
+	if (action == CONFIG_VERSION) {
+		printf("tracetroutd %s (broker protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
+		return 0;
+	}
+	log_setverbose(cfg.verbose);
+	/* daemon() changes to /, where relative paths would mean something else. */
+	if (!cfg.foreground && (cfg.socket_path[0] != '/' ||
+	    (cfg.db_path[0] != '\0' && cfg.db_path[0] != '/')))
+		fatalx("socket and db must be absolute paths, unless -d is given");
+
+	if (engine_open(&cfg, &socks) < 0)
+		fatalx("cannot open the packet engine's sockets (root needed)");
+	/* Marks left by a crashed run would keep those connections queued. */
+	if (engine_clear_marks(&cfg, &socks) < 0)
+		fatalx("cannot clear the trace marks left on connections");
+
+	if (!cfg.foreground) {
+		if (daemon(0, 0) < 0)
+			fatal("daemon");
+		log_init("tracetroutd", 0, cfg.verbose);
+	}
+
+	/*
+	 * SIGINT and SIGTERM stay blocked across fork: a signal that arrives
+	 * now waits for the broker's loop, and the engine, which ignores them,
+	 * cannot die of one before it has set that up.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		fatal("socketpair");
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid == 0) {
+		close(sv[0]);
+		/*
+		 * The engine stops when the broker closes the socketpair, never
+		 * on a signal: Ctrl-C and systemd signal the whole group, and a
+		 * clean stop needs the engine alive to clear its marks.
+		 */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		log_init("tracetroutd/engine", cfg.foreground, cfg.verbose);
+		engine_main(&cfg, &socks, sv[1]);
+	}
+	close(sv[1]);
+	engine_close(&socks);
+	log_init("tracetroutd/broker", cfg.foreground, cfg.verbose);
+	log_debug("engine pid %ld", (long)pid);
+	return broker_main(&cfg, sv[0], pid);
+}

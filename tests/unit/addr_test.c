@@ -1,0 +1,94 @@
+/* Tests of common/addr.c: parsing, formatting and comparing addresses and ports. */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <string.h>
+
+#include "addr.h"
+#include "tap.h"
+
+static void
+test_parse_format(void)
+{
+	static const struct {
+		const char *in, *out;
+		int family;
+	} good[] = {
+		{ "192.0.2.1", "192.0.2.1", AF_INET },
+		{ "0.0.0.0", "0.0.0.0", AF_INET },
+		{ "255.255.255.255", "255.255.255.255", AF_INET },
+		{ "2001:db8::1", "2001:db8::1", AF_INET6 },
+		{ "2001:DB8:0:0:0:0:0:1", "2001:db8::1", AF_INET6 },
+		{ "::1", "::1", AF_INET6 },
+		{ "::", "::", AF_INET6 },
+		/* IPv4-mapped addresses become IPv4, as conntrack sees them. */
+		{ "::ffff:192.0.2.7", "192.0.2.7", AF_INET },
+		{ "::FFFF:198.51.100.7", "198.51.100.7", AF_INET },
+		{ "::ffff:c000:0207", "192.0.2.7", AF_INET },
+		{ "2001:db8:0:1:2:3:4:5", "2001:db8:0:1:2:3:4:5", AF_INET6 },
+	};
+	static const char *const bad[] = {
+		"", "192.0.2", "192.0.2.256", "192.0.2.1.5", "192.0.2.1/24", " 192.0.2.1",
+		"192.0.2.1 ", "example.com", "localhost", "[2001:db8::1]", "fe80::1%eth0",
+		"2001:db8::1::2", "2001:db8:::1", "0x7f000001", "192.0.2.-1",
+		"2001:db8:0:0:0:0:0:0:1",
+		"1234567890123456789012345678901234567890123456789",	/* longer than ADDR_STRLEN */
+	};
+	struct tt_addr a;
+	char buf[ADDR_STRLEN];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int rc = addr_parse(good[i].in, &a);
+
+		ok(rc == 0, "addr_parse accepts %s", good[i].in);
+		if (rc == 0) {
+			is_int(a.family, good[i].family, "%s: family", good[i].in);
+			is_str(addr_format(&a, buf), good[i].out, "%s: formats", good[i].in);
+		}
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(addr_parse(bad[i], &a) < 0, "addr_parse rejects \"%s\"", bad[i]);
+	ok(addr_parse(NULL, &a) < 0, "addr_parse rejects NULL");
+}
+
+static void
+test_equal_len(void)
+{
+	struct tt_addr a, b, c, d;
+
+	addr_parse("192.0.2.1", &a);
+	addr_parse("::ffff:192.0.2.1", &b);
+	addr_parse("192.0.2.2", &c);
+	addr_parse("2001:db8::1", &d);
+	ok(addr_equal(&a, &b), "a mapped address equals its IPv4 form");
+	ok(!addr_equal(&a, &c), "different IPv4 addresses differ");
+	ok(!addr_equal(&a, &d), "different families differ");
+	ok(addr_equal(&d, &d), "an IPv6 address equals itself");
+	is_int(addr_len(&a), 4, "IPv4 length");
+	is_int(addr_len(&d), 16, "IPv6 length");
+}
+
+static void
+test_ports(void)
+{
+	static const char *const bad[] = {
+		"", "0", "65536", "99999", "123456", "-1", "+80", " 80", "80 ", "8o", "0x50", "1e3",
+	};
+	uint16_t p = 0;
+
+	ok(port_parse("1", &p) == 0 && p == 1, "port 1");
+	ok(port_parse("80", &p) == 0 && p == 80, "port 80");
+	ok(port_parse("65535", &p) == 0 && p == 65535, "port 65535");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(port_parse(bad[i], &p) < 0, "port_parse rejects \"%s\"", bad[i]);
+	ok(port_parse(NULL, &p) < 0, "port_parse rejects NULL");
+}
+
+int
+main(void)
+{
+	test_parse_format();
+	test_equal_len();
+	test_ports();
+	return tap_done();
+}

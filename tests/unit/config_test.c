@@ -1,0 +1,382 @@
+/* Tests of helper/config.c: Go durations, the config file, the environment, options and their precedence. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tap.h"
+
+static char tmpdir[] = "/tmp/tt-config-XXXXXX";
+
+static void
+test_duration(void)
+{
+	static const struct {
+		const char *in;
+		uint64_t us;
+	} good[] = {
+		{ "0", 0 },
+		{ "+0", 0 },
+		{ "1s", 1000000 },
+		{ "+1s", 1000000 },
+		{ "500ms", 500000 },
+		{ "1m30s", 90000000 },
+		{ "1.5s", 1500000 },
+		{ ".5s", 500000 },
+		{ "1.s", 1000000 },
+		{ "250us", 250 },
+		{ "250\xc2\xb5s", 250 },	/* micro sign */
+		{ "250\xce\xbcs", 250 },	/* Greek mu */
+		{ "1500ns", 1 },
+		{ "999ns", 0 },
+		{ "1h", 3600000000ULL },
+		{ "2h45m", 9900000000ULL },
+		{ "1h2m3s4ms5us6ns", 3723004005ULL },
+		{ "0.001s", 1000 },
+		{ "1.0000000001s", 1000000 },
+		{ "0.000001s", 1 },
+		{ "100ms100ms", 200000 },
+		{ "00001s", 1000000 },
+		{ "2562047h", 2562047ULL * 3600000000ULL },
+	};
+	static const char *const bad[] = {
+		"", "1", "10", "s", "ms", "1x", "1sec", "1S", "-1s", "-0", "1 s", " 1s", "1s ", ".s",
+		".", "1..5s", "1.5.s", "1e3s", "1,5s", "1s-1s", "0x10s", "+", "++1s", "1\xc2s", "µs",
+	};
+	uint64_t us;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		us = 12345;
+		ok(duration_parse(good[i].in, &us) == 0 && us == good[i].us,
+		    "duration \"%s\" is %llu us (got %llu)", good[i].in,
+		    (unsigned long long)good[i].us, (unsigned long long)us);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		ok(duration_parse(bad[i], &us) < 0 && errno == EINVAL,
+		    "duration \"%s\" is invalid", bad[i]);
+	}
+	errno = 0;
+	ok(duration_parse("99999999999999999999s", &us) < 0 && errno == ERANGE,
+	    "a huge number is out of range");
+	errno = 0;
+	ok(duration_parse("6000000h", &us) < 0 && errno == ERANGE, "6000000h is out of range");
+	errno = 0;
+	ok(duration_parse("5000000h5000000h", &us) < 0 && errno == ERANGE,
+	    "a sum that overflows is out of range");
+	ok(duration_parse(NULL, &us) < 0, "NULL is invalid");
+}
+
+static void
+test_defaults(void)
+{
+	struct config c;
+	char err[256];
+
+	config_defaults(&c);
+	is_str(c.socket_path, "/run/tracetrout/tracetroutd.sock", "default socket");
+	is_int(c.socket_mode, 0666, "default socket mode");
+	is_int(c.queue, 7470, "default queue");
+	is_int(c.mark, 0x100000, "default mark");
+	is_int(c.hop_timeout_us, 1000000, "default hop timeout 1s");
+	is_int(c.hop_retries, 2, "default hop retries");
+	is_int(c.hop_offset, 0, "default hop offset");
+	is_int(c.max_hops, 30, "default max hops");
+	is_int(c.gap_limit, 5, "default gap limit");
+	is_int(c.deadline_us, 30000000, "default deadline 30s");
+	is_int(c.start_timeout_us, 3000000, "default start timeout 3s");
+	ok(c.nports == 2 && c.ports[0] == 80 && c.ports[1] == 443, "default ports 80,443");
+	is_int(c.max_traces, 64, "default max traces");
+	ok(c.db_path[0] == '/', "default db path is absolute (%s)", c.db_path);
+	is_int(config_check(&c, err, sizeof(err)), 0, "defaults pass the checks");
+}
+
+static char *
+write_file(const char *name, const char *text)
+{
+	static char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if ((fp = fopen(path, "w")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static void
+test_file(void)
+{
+	struct config c;
+	char err[512], want[600];
+	char *path;
+
+	path = write_file("good.conf",
+	    "# a comment\n"
+	    "\n"
+	    "   socket = /tmp/x/tt.sock   \n"
+	    "db=\n"
+	    "queue = 12\t# trailing comment\n"
+	    "mark = 0x200\n"
+	    "hop-timeout = 1.5s\n"
+	    "hop-retries = 0\n"
+	    "hop-offset = 2\n"
+	    "max-hops = 64\n"
+	    "gap-limit = 1\n"
+	    "deadline = 1m\n"
+	    "start-timeout = 250ms\n"
+	    "ports = 80, 443 ,8080\n"
+	    "max-traces = 3\n"
+	    "socket-mode = 0660\n"
+	    "socket-group = www-data\n");
+	config_defaults(&c);
+	is_int(config_load_file(&c, path, err, sizeof(err)), 0, "a good file loads");
+	is_str(c.socket_path, "/tmp/x/tt.sock", "socket, blanks trimmed");
+	is_str(c.db_path, "", "db may be empty (no storage)");
+	is_int(c.queue, 12, "queue");
+	is_int(c.mark, 0x200, "mark in hex");
+	is_int(c.hop_timeout_us, 1500000, "hop-timeout");
+	is_int(c.hop_retries, 0, "hop-retries");
+	is_int(c.hop_offset, 2, "hop-offset");
+	is_int(c.max_hops, 64, "max-hops");
+	is_int(c.gap_limit, 1, "gap-limit");
+	is_int(c.deadline_us, 60000000, "deadline");
+	is_int(c.start_timeout_us, 250000, "start-timeout");
+	ok(c.nports == 3 && c.ports[0] == 80 && c.ports[1] == 443 && c.ports[2] == 8080,
+	    "ports list");
+	is_int(c.max_traces, 3, "max-traces");
+	is_int(c.socket_mode, 0660, "socket-mode in octal");
+	is_str(c.socket_group, "www-data", "socket-group");
+
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "queue = 1\nbogus = 2\n", "2: unknown key \"bogus\"" },
+		{ "\n\nhop-retries = 16\n", "3: hop-retries: \"16\" is not a number from 0 to 15" },
+		{ "hop-retries = -1\n", "1: hop-retries: \"-1\" is not a number from 0 to 15" },
+		{ "hop-timeout = 1\n", "1: hop-timeout: \"1\" is not a duration (e.g. 1s, 500ms, 1m30s)" },
+		{ "hop-timeout = 0\n", "1: hop-timeout: \"0\" must be at least 1us" },
+		{ "queue 7\n", "1: expected \"key = value\", got \"queue 7\"" },
+		{ "queue = 65536\n", "1: queue: \"65536\" is not a queue number (0..65535)" },
+		{ "queue =\n", "1: queue: empty value" },
+		{ "max-hops = 0\n", "1: max-hops: \"0\" is not a number from 1 to 64" },
+		{ "max-hops = 65\n", "1: max-hops: \"65\" is not a number from 1 to 64" },
+		{ "gap-limit = 65\n", "1: gap-limit: \"65\" is not a number from 1 to 64" },
+		{ "mark = 3\n", "1: mark: \"3\" is not a single mark bit (e.g. 0x100000)" },
+		{ "mark = 0\n", "1: mark: \"0\" is not a single mark bit (e.g. 0x100000)" },
+		{ "ports = 80,,443\n", "1: ports: \"80,,443\" is not a comma-separated list of ports" },
+		{ "ports = 80,0\n", "1: ports: \"0\" is not a port (1..65535)" },
+		{ "ports = 80,80\n", "1: ports: port 80 is listed twice" },
+		{ "ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n", "1: ports: more than 16 ports" },
+		{ "socket-mode = 0999\n", "1: socket-mode: \"0999\" is not an octal mode (e.g. 0660)" },
+		{ "socket-mode = 01777\n", "1: socket-mode: \"01777\" is not an octal mode (e.g. 0660)" },
+		{ "socket-group = a b\n", "1: socket-group: \"a b\" is not a group name or number" },
+		{ "max-traces = 0\n", "1: max-traces: \"0\" is not a number from 1 to 1024" },
+		{ "hop-offset = 12x\n", "1: hop-offset: \"12x\" is not a number from 0 to 63" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = write_file("bad.conf", bad[i].text);
+		config_defaults(&c);
+		err[0] = '\0';
+		ok(config_load_file(&c, path, err, sizeof(err)) < 0, "bad file %zu fails", i);
+		snprintf(want, sizeof(want), "%s:%s", path, bad[i].msg);
+		is_str(err, want, "bad file %zu: message names file:line and key", i);
+	}
+
+	config_defaults(&c);
+	snprintf(want, sizeof(want), "%s/missing.conf", tmpdir);
+	ok(config_load_file(&c, want, err, sizeof(err)) < 0 && strstr(err, "missing.conf") &&
+	    strstr(err, "No such file"), "a missing file is an error naming it (%s)", err);
+
+	/* A line over the limit. */
+	{
+		char big[1200];
+
+		memset(big, 'a', sizeof(big) - 2);
+		big[sizeof(big) - 2] = '\n';
+		big[sizeof(big) - 1] = '\0';
+		path = write_file("long.conf", big);
+		config_defaults(&c);
+		ok(config_load_file(&c, path, err, sizeof(err)) < 0 && strstr(err, ":1: line longer"),
+		    "an overlong line is an error (%s)", err);
+	}
+}
+
+static void
+clear_env(void)
+{
+	unsetenv("HOP_TIMEOUT");
+	unsetenv("HOP_RETRIES");
+	unsetenv("HOP_OFFSET");
+	unsetenv("FILTER_QUEUE");
+}
+
+static int
+load(struct config *c, char *err, size_t errlen, enum config_action *action, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)"tracetroutd";
+	va_start(ap, action);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return config_load(c, argc, argv, action, err, errlen);
+}
+
+static void
+test_env(void)
+{
+	struct config c;
+	char err[512];
+
+	clear_env();
+	setenv("HOP_TIMEOUT", "1m30s", 1);
+	setenv("HOP_RETRIES", "5", 1);
+	setenv("HOP_OFFSET", "3", 1);
+	setenv("FILTER_QUEUE", "0", 1);
+	config_defaults(&c);
+	is_int(config_load_env(&c, err, sizeof(err)), 0, "environment loads");
+	is_int(c.hop_timeout_us, 90000000, "HOP_TIMEOUT");
+	is_int(c.hop_retries, 5, "HOP_RETRIES");
+	is_int(c.hop_offset, 3, "HOP_OFFSET");
+	is_int(c.queue, 0, "FILTER_QUEUE");
+
+	clear_env();
+	setenv("HOP_RETRIES", "", 1);
+	config_defaults(&c);
+	is_int(config_load_env(&c, err, sizeof(err)), 0, "empty is unset");
+	is_int(c.hop_retries, 2, "empty HOP_RETRIES keeps the default");
+
+	setenv("HOP_TIMEOUT", "soon", 1);
+	ok(config_load_env(&c, err, sizeof(err)) < 0, "bad HOP_TIMEOUT fails");
+	is_str(err, "environment HOP_TIMEOUT: \"soon\" is not a duration (e.g. 1s, 500ms, 1m30s)",
+	    "message names the variable");
+	clear_env();
+	setenv("HOP_RETRIES", "99", 1);
+	ok(config_load_env(&c, err, sizeof(err)) < 0 && strstr(err, "HOP_RETRIES") != NULL,
+	    "HOP_RETRIES out of range fails (%s)", err);
+	clear_env();
+	setenv("FILTER_QUEUE", "70000", 1);
+	ok(config_load_env(&c, err, sizeof(err)) < 0 && strstr(err, "FILTER_QUEUE") != NULL,
+	    "FILTER_QUEUE out of range fails (%s)", err);
+	clear_env();
+}
+
+static void
+test_precedence(void)
+{
+	struct config c;
+	enum config_action action;
+	char err[512], *path;
+
+	clear_env();
+	path = write_file("prec.conf", "hop-retries = 4\nqueue = 100\nhop-offset = 1\nmax-hops = 20\n");
+
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, NULL), 0, "file only");
+	is_int(c.hop_retries, 4, "file beats the default");
+	is_int(c.queue, 100, "file queue");
+	is_str(c.config_file, path, "config_file records -c");
+
+	setenv("HOP_RETRIES", "5", 1);
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, NULL), 0, "file and env");
+	is_int(c.hop_retries, 5, "env beats the file");
+	is_int(c.queue, 100, "the file's other settings stay");
+
+	is_int(load(&c, err, sizeof(err), &action, "--hop-retries", "6", "-c", path, NULL), 0,
+	    "file, env and args (-c after the option)");
+	is_int(c.hop_retries, 6, "args beat env");
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--hop-retries=7", "--queue", "9",
+	    "-d", "-v", "-v", NULL), 0, "--opt=value form, flags");
+	is_int(c.hop_retries, 7, "--hop-retries=7");
+	is_int(c.queue, 9, "--queue 9");
+	is_int(c.foreground, 1, "-d");
+	is_int(c.verbose, 2, "-v counted");
+	is_int(action, CONFIG_RUN, "action run");
+	clear_env();
+
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--ports", "80,443,8080",
+	    "--hop-timeout", "250ms", "--deadline", "10s", "--gap-limit", "3", "--max-hops", "10",
+	    "--socket", "/tmp/a.sock", "--db", "/tmp/a.db", "--socket-mode", "600",
+	    "--socket-group", "0", "--start-timeout", "2s", "--max-traces", "8", "--mark", "1",
+	    "--hop-offset", "0", NULL), 0, "every option");
+	ok(c.nports == 3 && c.ports[2] == 8080, "--ports");
+	is_int(c.hop_timeout_us, 250000, "--hop-timeout");
+	is_int(c.deadline_us, 10000000, "--deadline");
+	is_int(c.gap_limit, 3, "--gap-limit");
+	is_int(c.max_hops, 10, "--max-hops");
+	is_str(c.socket_path, "/tmp/a.sock", "--socket");
+	is_str(c.db_path, "/tmp/a.db", "--db");
+	is_int(c.socket_mode, 0600, "--socket-mode");
+	is_str(c.socket_group, "0", "--socket-group");
+	is_int(c.start_timeout_us, 2000000, "--start-timeout");
+	is_int(c.max_traces, 8, "--max-traces");
+	is_int(c.mark, 1, "--mark");
+
+	/* Cross-checks happen after every source is applied. */
+	ok(load(&c, err, sizeof(err), &action, "-c", path, "--max-hops", "1", NULL) < 0,
+	    "hop-offset 1 with max-hops 1 fails");
+	is_str(err, "hop-offset: 1 must be from 0 to max-hops - 1 (0)", "names both settings");
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--max-hops", "2", NULL), 0,
+	    "hop-offset 1 with max-hops 2 passes");
+
+	ok(load(&c, err, sizeof(err), &action, "-c", path, "--hop-retries", "16", NULL) < 0,
+	    "--hop-retries 16 fails");
+	is_str(err, "--hop-retries: \"16\" is not a number from 0 to 15", "option error message");
+	ok(load(&c, err, sizeof(err), &action, "--bogus", NULL) < 0, "unknown long option fails");
+	is_str(err, "unknown option --bogus", "unknown long option message");
+	ok(load(&c, err, sizeof(err), &action, "-x", NULL) < 0, "unknown short option fails");
+	is_str(err, "unknown option -x", "unknown short option message");
+	ok(load(&c, err, sizeof(err), &action, "--queue", NULL) < 0, "missing argument fails");
+	is_str(err, "--queue: missing argument", "missing argument message");
+	ok(load(&c, err, sizeof(err), &action, "-c", path, "extra", NULL) < 0,
+	    "a stray argument fails");
+	is_str(err, "unexpected argument \"extra\"", "stray argument message");
+	ok(load(&c, err, sizeof(err), &action, "-c", "/nonexistent/tt.conf", NULL) < 0 &&
+	    strstr(err, "/nonexistent/tt.conf") != NULL, "a missing -c file fails (%s)", err);
+	ok(load(&c, err, sizeof(err), &action, "--socket",
+	    "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock", "-c", path, NULL) < 0 &&
+	    strstr(err, "socket:") != NULL, "a socket path too long for sun_path fails (%s)", err);
+
+	/* A bad file line is reported even when an option would override it. */
+	path = write_file("bad2.conf", "queue = 1\nhop-retries = lots\n");
+	ok(load(&c, err, sizeof(err), &action, "-c", path, "--hop-retries", "1", NULL) < 0 &&
+	    strstr(err, "bad2.conf:2: hop-retries") != NULL, "bad file line reported (%s)", err);
+
+	is_int(load(&c, err, sizeof(err), &action, "--help", "--bogus-after", NULL), 0, "--help");
+	is_int(action, CONFIG_HELP, "--help action");
+	is_int(load(&c, err, sizeof(err), &action, "-h", NULL), 0, "-h");
+	is_int(action, CONFIG_HELP, "-h action");
+	is_int(load(&c, err, sizeof(err), &action, "--version", NULL), 0, "--version");
+	is_int(action, CONFIG_VERSION, "--version action");
+}
+
+int
+main(void)
+{
+	char cmd[600];
+
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_duration();
+	test_defaults();
+	test_file();
+	test_env();
+	test_precedence();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	return tap_done();
+}

@@ -1,0 +1,261 @@
+/* Tests of common/proto.c: every verb formatted and parsed back, and malformed lines rejected. */
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "tap.h"
+
+static enum proto_verb
+parse_str(const char *line, struct proto_msg *m)
+{
+	return proto_parse(line, strlen(line), m);
+}
+
+static void
+test_trace(void)
+{
+	static const char *const tuples[][4] = {
+		{ "198.51.100.7", "51234", "192.0.2.10", "443" },
+		{ "2001:db8::7", "1", "2001:db8::10", "65535" },
+	};
+	struct proto_trace_req req, back;
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1], want[256];
+	int n;
+
+	for (size_t i = 0; i < sizeof(tuples) / sizeof(tuples[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		addr_parse(tuples[i][0], &req.client);
+		port_parse(tuples[i][1], &req.cport);
+		addr_parse(tuples[i][2], &req.server);
+		port_parse(tuples[i][3], &req.sport);
+		n = proto_fmt_trace(line, sizeof(line), &req);
+		snprintf(want, sizeof(want), "TRACE client=%s cport=%s server=%s sport=%s\n",
+		    tuples[i][0], tuples[i][1], tuples[i][2], tuples[i][3]);
+		is_str(line, want, "TRACE formats (%s)", tuples[i][0]);
+		is_int(n, (long long)strlen(want), "TRACE length");
+		is_int(proto_parse(line, (size_t)n, &m), PROTO_TRACE, "TRACE parses back");
+		back = m.req;
+		ok(addr_equal(&back.client, &req.client) && addr_equal(&back.server, &req.server) &&
+		    back.cport == req.cport && back.sport == req.sport, "TRACE round trip");
+	}
+
+	/* Mapped addresses, any key order, unknown keys ignored, no newline. */
+	is_int(parse_str("TRACE sport=80 future=1 server=::ffff:192.0.2.10 cport=4000 "
+	    "client=::ffff:198.51.100.7", &m), PROTO_TRACE, "TRACE with mapped addresses");
+	is_int(m.req.client.family, AF_INET, "mapped client is IPv4");
+	is_int(m.req.server.family, AF_INET, "mapped server is IPv4");
+	is_int(m.req.cport, 4000, "cport");
+	is_int(m.req.sport, 80, "sport");
+}
+
+static void
+fill_reply(struct proto_reply *r, const char *from, uint32_t rtt, enum reply_kind k,
+    uint32_t code, uint8_t ttl)
+{
+	memset(r, 0, sizeof(*r));
+	addr_parse(from, &r->from);
+	r->rtt_us = rtt;
+	r->kind = k;
+	r->code = code;
+	r->reply_ttl = ttl;
+}
+
+static void
+test_hop(void)
+{
+	struct proto_hop h;
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 3;
+	h.nreplies = 4;
+	fill_reply(&h.r[0], "192.0.2.1", 412, REPLY_TIME_EXCEEDED, 0, 64);
+	fill_reply(&h.r[1], "2001:db8::1", 4294967295u, REPLY_UNREACHABLE, 3, 255);
+	fill_reply(&h.r[2], "192.0.2.2", 0, REPLY_PACKET_TOO_BIG, 1400, 0);
+	fill_reply(&h.r[3], "198.51.100.7", 1210, REPLY_DESTINATION, 0, 62);
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	is_str(line, "HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64 "
+	    "reply=2001:db8::1,4294967295,unreachable,3,255 reply=192.0.2.2,0,packet-too-big,1400,0 "
+	    "reply=198.51.100.7,1210,destination,0,62\n", "HOP formats every kind");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "HOP parses back");
+	is_int(m.hop.ttl, 1, "ttl");
+	is_int(m.hop.sent, 3, "sent");
+	is_int(m.hop.nreplies, 4, "replies");
+	for (int i = 0; i < 4; i++) {
+		ok(addr_equal(&m.hop.r[i].from, &h.r[i].from) && m.hop.r[i].rtt_us == h.r[i].rtt_us &&
+		    m.hop.r[i].kind == h.r[i].kind && m.hop.r[i].code == h.r[i].code &&
+		    m.hop.r[i].reply_ttl == h.r[i].reply_ttl, "reply %d round trip", i);
+	}
+
+	/* A silent hop, and the highest TTL. */
+	memset(&h, 0, sizeof(h));
+	h.ttl = 255;
+	h.sent = 16;
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	is_str(line, "HOP ttl=255 sent=16\n", "silent HOP formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "silent HOP parses");
+	is_int(m.hop.nreplies, 0, "no replies");
+
+	/* Sixteen replies is the limit; formatting fails cleanly when the buffer is short. */
+	memset(&h, 0, sizeof(h));
+	h.ttl = 2;
+	h.sent = 16;
+	h.nreplies = PROTO_MAX_REPLIES;
+	for (int i = 0; i < PROTO_MAX_REPLIES; i++)
+		fill_reply(&h.r[i], "192.0.2.1", 100, REPLY_TIME_EXCEEDED, 0, 64);
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	ok(n > 0, "16 IPv4 replies fit a line");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "16 replies parse");
+	is_int(m.hop.nreplies, 16, "16 replies");
+	is_int(proto_fmt_hop(line, 40, &h), -1, "HOP into a short buffer is -1");
+}
+
+static void
+test_others(void)
+{
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1];
+	const char *id = "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5";
+	int n;
+
+	n = proto_fmt_started(line, sizeof(line), id);
+	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5\n", "STARTED formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STARTED, "STARTED parses");
+	is_str(m.id, id, "STARTED id round trip");
+
+	n = proto_fmt_end(line, sizeof(line), "destination", 3, 5120);
+	is_str(line, "END reason=destination hops=3 duration_us=5120\n", "END formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_END, "END parses");
+	is_str(m.code, "destination", "END reason");
+	is_int(m.hops, 3, "END hops");
+	is_int(m.duration_us, 5120, "END duration");
+
+	n = proto_fmt_error(line, sizeof(line), "not-found",
+	    "connection not in conntrack as ESTABLISHED");
+	is_str(line, "ERROR code=not-found msg=connection_not_in_conntrack_as_ESTABLISHED\n",
+	    "ERROR formats, spaces become _");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_ERROR, "ERROR parses");
+	is_str(m.code, "not-found", "ERROR code");
+	is_str(m.msg, "connection not in conntrack as ESTABLISHED", "ERROR msg, spaces restored");
+
+	proto_fmt_error(line, sizeof(line), "internal", "a\nb\tc\x01");
+	is_str(line, "ERROR code=internal msg=a?b?c?\n", "ERROR msg control bytes become ?");
+	is_int(proto_fmt_error(line, 10, "internal", "x"), -1, "ERROR into a short buffer is -1");
+	is_int(proto_fmt_started(line, 10, id), -1, "STARTED into a short buffer is -1");
+	is_int(proto_fmt_end(line, 10, "max-hops", 30, 1), -1, "END into a short buffer is -1");
+
+	is_int(parse_str("PING\n", &m), PROTO_PING, "PING");
+	is_int(parse_str("PING", &m), PROTO_PING, "PING without newline");
+	is_int(parse_str("PONG\n", &m), PROTO_PONG, "PONG");
+	is_int(parse_str("TRACETROUT 1\n", &m), PROTO_GREETING, "greeting");
+	is_int(m.version, 1, "greeting version");
+	is_int(parse_str("TRACETROUT 2", &m), PROTO_GREETING, "a later version parses");
+	is_int(m.version, 2, "version 2");
+}
+
+static void
+test_reject(void)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"ping",
+		"PING extra",
+		"PING ",
+		" PING",
+		"HELLO",
+		"TRACE",
+		"TRACE client=198.51.100.7 cport=1 server=192.0.2.1",		/* no sport */
+		"TRACE client=198.51.100.7 server=192.0.2.1 sport=80",		/* no cport */
+		"TRACE client=198.51.100.7  cport=1 server=192.0.2.1 sport=80",	/* two spaces */
+		"TRACE client=198.51.100.7 cport=1 server=192.0.2.1 sport=80 ",	/* trailing space */
+		"TRACE client=999.51.100.7 cport=1 server=192.0.2.1 sport=80",
+		"TRACE client=example.com cport=1 server=192.0.2.1 sport=80",
+		"TRACE client=[2001:db8::1] cport=1 server=2001:db8::2 sport=80",
+		"TRACE client=fe80::1%eth0 cport=1 server=fe80::2 sport=80",
+		"TRACE client= cport=1 server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport=1 server=2001:db8::1 sport=80",	/* mixed */
+		"TRACE client=198.51.100.7 cport=0 server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport=65536 server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport=-1 server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport=80a server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport= server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport=1 server=192.0.2.1 sport=123456789",
+		"TRACE client=198.51.100.7\tcport=1 server=192.0.2.1 sport=80",
+		"TRACE client=198.51.100.7 cport=1 server=192.0.2.1 sport=80\r",
+		"PI\x7fNG",
+		"PI\x01NG",
+		"PING\xc3\xa9",
+		"STARTED",
+		"STARTED id=0F3C9A5E1D2B4C6A8E7F90A1B2C3D4E5",
+		"STARTED id=0f3c9a5e",
+		"STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5ff",
+		"STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4eg",
+		"HOP ttl=1",
+		"HOP sent=1",
+		"HOP ttl=0 sent=1",
+		"HOP ttl=256 sent=1",
+		"HOP ttl=1 sent=17",
+		"HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0",
+		"HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1",
+		"HOP ttl=1 sent=1 reply=192.0.2.1,1,bogus,0,64",
+		"HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,256",
+		"HOP ttl=1 sent=1 reply=192.0.2.1,-1,time-exceeded,0,64",
+		"HOP ttl=1 sent=1 reply=192.0.2.1,4294967296,time-exceeded,0,64",
+		"HOP ttl=1 sent=1 reply=host,1,time-exceeded,0,64",
+		"HOP ttl=1 sent=1 reply=,1,time-exceeded,0,64",
+		"END",
+		"END hops=1",
+		"END reason=destination hops=x",
+		"END reason=0123456789012345678901234567890123456789",
+		"ERROR msg=x",
+		"TRACETROUT",
+		"TRACETROUT x",
+		"TRACETROUT 1 2",
+	};
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX * 2], *p;
+	size_t base;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(parse_str(bad[i], &m), PROTO_BAD, "rejects \"%s\"", bad[i]);
+	is_int(proto_parse(NULL, 0, &m), PROTO_BAD, "rejects NULL");
+	is_int(proto_parse("PING\0", 5, &m), PROTO_BAD, "rejects a NUL byte");
+
+	/* 17 replies: one too many. */
+	p = line + sprintf(line, "HOP ttl=1 sent=16");
+	for (int i = 0; i < PROTO_MAX_REPLIES + 1; i++)
+		p += sprintf(p, " reply=192.0.2.1,1,time-exceeded,0,1");
+	is_int(parse_str(line, &m), PROTO_BAD, "rejects 17 replies (%zu bytes)", strlen(line));
+
+	/* The longest line: 1023 bytes and its newline; one more is too long. */
+	base = (size_t)sprintf(line, "TRACE client=198.51.100.7 cport=1 server=192.0.2.1 sport=80 pad=");
+	memset(line + base, 'x', sizeof(line) - base);
+	line[PROTO_LINE_MAX - 1] = '\n';
+	is_int(proto_parse(line, PROTO_LINE_MAX, &m), PROTO_TRACE,
+	    "accepts a 1024-byte line with its newline");
+	is_int(proto_parse(line, PROTO_LINE_MAX - 1, &m), PROTO_TRACE,
+	    "accepts 1023 bytes without a newline");
+	line[PROTO_LINE_MAX - 1] = 'x';
+	line[PROTO_LINE_MAX] = '\n';
+	is_int(proto_parse(line, PROTO_LINE_MAX + 1, &m), PROTO_BAD,
+	    "rejects a 1025-byte line");
+	is_int(proto_parse(line, PROTO_LINE_MAX, &m), PROTO_BAD,
+	    "rejects 1024 bytes without a newline");
+}
+
+int
+main(void)
+{
+	test_trace();
+	test_hop();
+	test_others();
+	test_reject();
+	return tap_done();
+}
