@@ -24,6 +24,7 @@
 
 #include "emsg.h"
 #include "log.h"
+#include "util.h"
 #include "proto.h"
 #include "store.h"
 
@@ -724,36 +725,6 @@ engine_failed(struct broker *b)
 }
 
 /* --- the listening socket --- */
-
-/* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
-static int
-mkdir_parent(const char *path, mode_t mode)
-{
-	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *p;
-
-	if (strlen(path) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, path);
-	if ((p = strrchr(buf, '/')) == NULL || p == buf)
-		return 0;
-	*p = '\0';
-	for (p = buf + 1; ; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
-		if (c == '\0')
-			break;
-		*p = c;
-	}
-	return 0;
-}
 
 static int
 group_lookup(const char *name, gid_t *gid)

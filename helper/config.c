@@ -18,6 +18,8 @@
 
 #include "addr.h"
 
+#include "util.h"
+
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -76,18 +78,6 @@ static const struct setting settings[] = {
 #define OPT_SETTING	256	/* getopt_long val of settings[i] is OPT_SETTING + i */
 #define OPT_HELP	'h'
 #define OPT_VERSION	(OPT_SETTING + 100)
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 config_defaults(struct config *cfg)

@@ -18,6 +18,7 @@
 
 #include "../sql/migrations.h"
 #include "log.h"
+#include "util.h"
 
 #define STORE_BUSY_MS		5000
 #define STORE_LOG_INTERVAL	10	/* seconds between logged errors */
@@ -57,18 +58,6 @@ struct store {
 	time_t last_log;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Counts an error and logs it, at most once per STORE_LOG_INTERVAL, so a full disk does not flood the log. */
 static void
 store_fail(struct store *st, const char *what, const char *id)
@@ -85,36 +74,6 @@ store_fail(struct store *st, const char *what, const char *id)
 	    what, id, sqlite3_errmsg(st->db), st->errors, st->suppressed);
 	st->last_log = now.tv_sec ? now.tv_sec : 1;
 	st->suppressed = 0;
-}
-
-/* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
-static int
-mkdir_parent(const char *path, mode_t mode)
-{
-	char buf[4096];
-	char *p;
-
-	if (strlen(path) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, path);
-	if ((p = strrchr(buf, '/')) == NULL || p == buf)
-		return 0;
-	*p = '\0';
-	for (p = buf + 1; ; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
-		if (c == '\0')
-			break;
-		*p = c;
-	}
-	return 0;
 }
 
 /* Runs one statement with no result wanted; returns SQLITE_OK or an error code. */

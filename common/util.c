@@ -1,0 +1,50 @@
+/* Small helpers both programs need: directories for sockets and databases, error buffers. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
+int
+mkdir_parent(const char *path, mode_t mode)
+{
+	char buf[4096];
+	char *p;
+
+	if (strlen(path) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, path);
+	if ((p = strrchr(buf, '/')) == NULL || p == buf)
+		return 0;
+	*p = '\0';
+	for (p = buf + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		if (c == '\0')
+			break;
+		*p = c;
+	}
+	return 0;
+}
+
+void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
