@@ -63,7 +63,7 @@ static const struct setting settings[] = {
 	S("queue", "FILTER_QUEUE", T_PORT, queue, 0, 0, 0),
 	S("mark", NULL, T_MARK, mark, 0, 0, 0),
 	S("hop-timeout", "HOP_TIMEOUT", T_DURATION, hop_timeout_us, 0, 0, 0),
-	S("hop-retries", "HOP_RETRIES", T_INT, hop_retries, 0, 15, 0),
+	S("hop-retries", "HOP_RETRIES", T_INT, hop_retries, 0, 9, 0),
 	/* The upper bound against max-hops is checked once both are known. */
 	S("hop-offset", "HOP_OFFSET", T_INT, hop_offset, 0, 63, 0),
 	S("max-hops", NULL, T_INT, max_hops, 1, 64, 0),
@@ -503,8 +503,8 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		    sizeof(sun.sun_path) - 1);
 		return -1;
 	}
-	if (cfg->hop_retries < 0 || cfg->hop_retries > 15) {
-		seterr(err, errlen, "hop-retries: %d is not from 0 to 15", cfg->hop_retries);
+	if (cfg->hop_retries < 0 || cfg->hop_retries > 9) {
+		seterr(err, errlen, "hop-retries: %d is not from 0 to 9", cfg->hop_retries);
 		return -1;
 	}
 	if (cfg->max_hops < 1 || cfg->max_hops > 64) {
@@ -587,7 +587,7 @@ config_usage(FILE *fp)
 	    "      --queue N         NFQUEUE number (FILTER_QUEUE, 7470)\n"
 	    "      --mark BIT        the connmark bit (0x100000)\n"
 	    "      --hop-timeout D   wait per hop (HOP_TIMEOUT, 1s)\n"
-	    "      --hop-retries N   extra probes per hop, 0..15 (HOP_RETRIES, 2)\n"
+	    "      --hop-retries N   extra probes per hop, 0..9 (HOP_RETRIES, 2)\n"
 	    "      --hop-offset N    hops not shown (HOP_OFFSET, 0)\n"
 	    "      --max-hops N      1..64 (30)\n"
 	    "      --gap-limit N     silent hops in a row that end a trace (5)\n"

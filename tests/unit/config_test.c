@@ -157,8 +157,8 @@ test_file(void)
 		const char *text, *msg;
 	} bad[] = {
 		{ "queue = 1\nbogus = 2\n", "2: unknown key \"bogus\"" },
-		{ "\n\nhop-retries = 16\n", "3: hop-retries: \"16\" is not a number from 0 to 15" },
-		{ "hop-retries = -1\n", "1: hop-retries: \"-1\" is not a number from 0 to 15" },
+		{ "\n\nhop-retries = 10\n", "3: hop-retries: \"10\" is not a number from 0 to 9" },
+		{ "hop-retries = -1\n", "1: hop-retries: \"-1\" is not a number from 0 to 9" },
 		{ "hop-timeout = 1\n", "1: hop-timeout: \"1\" is not a duration (e.g. 1s, 500ms, 1m30s)" },
 		{ "hop-timeout = 0\n", "1: hop-timeout: \"0\" must be at least 1us" },
 		{ "queue 7\n", "1: expected \"key = value\", got \"queue 7\"" },
@@ -331,7 +331,7 @@ test_precedence(void)
 
 	ok(load(&c, err, sizeof(err), &action, "-c", path, "--hop-retries", "16", NULL) < 0,
 	    "--hop-retries 16 fails");
-	is_str(err, "--hop-retries: \"16\" is not a number from 0 to 15", "option error message");
+	is_str(err, "--hop-retries: \"16\" is not a number from 0 to 9", "option error message");
 	ok(load(&c, err, sizeof(err), &action, "--bogus", NULL) < 0, "unknown long option fails");
 	is_str(err, "unknown option --bogus", "unknown long option message");
 	ok(load(&c, err, sizeof(err), &action, "-x", NULL) < 0, "unknown short option fails");
