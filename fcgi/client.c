@@ -1,0 +1,232 @@
+/* The broker connection: a non-blocking unix socket where every wait is a poll() with a deadline. */
+#include "client.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+client_deadline(int timeout_ms)
+{
+	return now_ms() + timeout_ms;
+}
+
+static int
+remaining(int64_t deadline)
+{
+	int64_t r = deadline - now_ms();
+
+	return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
+}
+
+static enum client_status __attribute__((format(printf, 3, 4)))
+fail(struct client *c, enum client_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/*
+ * Waits until fd is ready for events or the deadline passes. Returns 1
+ * when ready, 0 on timeout, -1 on error (errno set).
+ */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	for (;;) {
+		n = poll(&p, 1, remaining(deadline));
+		if (n >= 0 || errno != EINTR)
+			return n < 0 ? -1 : n > 0;
+	}
+}
+
+static enum client_status
+connect_deadline(struct client *c, const char *path, int64_t deadline)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return fail(c, CLIENT_UNREACHABLE, "socket path too long: %s", path);
+	memcpy(sun.sun_path, path, strlen(path));
+	for (;;) {
+		if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			return CLIENT_OK;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			/* A unix socket's backlog is full: the broker is slow, not gone. Retry. */
+			if (remaining(deadline) == 0)
+				return fail(c, CLIENT_TIMEOUT, "connect %s: backlog full", path);
+			poll(NULL, 0, remaining(deadline) < 10 ? remaining(deadline) : 10);
+			continue;
+		}
+		if (errno != EINPROGRESS)
+			return fail(c, CLIENT_UNREACHABLE, "connect %s: %s", path, strerror(errno));
+		switch (wait_fd(c->fd, POLLOUT, deadline)) {
+		case 0:
+			return fail(c, CLIENT_TIMEOUT, "connect %s: timed out", path);
+		case -1:
+			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+		}
+		len = sizeof(err);
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return fail(c, CLIENT_IOERR, "getsockopt: %s", strerror(errno));
+		if (err != 0)
+			return fail(c, CLIENT_UNREACHABLE, "connect %s: %s", path, strerror(err));
+		return CLIENT_OK;
+	}
+}
+
+enum client_status
+client_open(struct client *c, const char *path, int timeout_ms)
+{
+	int64_t deadline = client_deadline(timeout_ms);
+	struct proto_msg m;
+	enum client_status st;
+
+	c->len = 0;
+	c->why[0] = '\0';
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return fail(c, CLIENT_IOERR, "socket: %s", strerror(errno));
+	if ((st = connect_deadline(c, path, deadline)) != CLIENT_OK)
+		goto bad;
+	if ((st = client_read(c, &m, deadline)) != CLIENT_OK) {
+		/* Say which step hung: a frozen helper still completes connect(). */
+		if (st == CLIENT_TIMEOUT)
+			fail(c, st, "no greeting from %s in %d ms", path, timeout_ms);
+		goto bad;
+	}
+	if (m.verb != PROTO_GREETING) {
+		st = fail(c, CLIENT_GARBAGE, "expected a greeting from %s", path);
+		goto bad;
+	}
+	if (m.version != PROTO_VERSION) {
+		st = fail(c, CLIENT_GARBAGE, "%s speaks protocol version %d, not %d", path,
+		    m.version, PROTO_VERSION);
+		goto bad;
+	}
+	return CLIENT_OK;
+bad:
+	client_close(c);
+	return st;
+}
+
+enum client_status
+client_send(struct client *c, const char *line, size_t len, int64_t deadline)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET)
+			return fail(c, CLIENT_CLOSED, "the broker closed the connection");
+		if (errno != EAGAIN)
+			return fail(c, CLIENT_IOERR, "send: %s", strerror(errno));
+		switch (wait_fd(c->fd, POLLOUT, deadline)) {
+		case 0:
+			return fail(c, CLIENT_TIMEOUT, "the broker reads no requests");
+		case -1:
+			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+		}
+	}
+	return CLIENT_OK;
+}
+
+/* Takes the first line out of the buffer and parses it. */
+static enum client_status
+take_line(struct client *c, size_t n, struct proto_msg *m)
+{
+	enum proto_verb v = proto_parse(c->buf, n, m);
+	size_t i, k;
+
+	if (v == PROTO_BAD) {
+		/* Quote the start of the line, unprintable bytes masked, so the log stays one line. */
+		k = (size_t)snprintf(c->why, sizeof(c->why), "unparsable line from the broker: ");
+		for (i = 0; i < n && c->buf[i] != '\n' && k + 1 < sizeof(c->why); i++)
+			c->why[k++] = c->buf[i] >= 0x20 && c->buf[i] < 0x7f ? c->buf[i] : '?';
+		c->why[k] = '\0';
+	}
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+	return v == PROTO_BAD ? CLIENT_GARBAGE : CLIENT_OK;
+}
+
+enum client_status
+client_read(struct client *c, struct proto_msg *m, int64_t deadline)
+{
+	const char *nl;
+	ssize_t n;
+
+	for (;;) {
+		if ((nl = memchr(c->buf, '\n', c->len)) != NULL)
+			return take_line(c, (size_t)(nl - c->buf) + 1, m);
+		if (c->len == sizeof(c->buf))
+			return fail(c, CLIENT_GARBAGE, "a line from the broker is longer than %d bytes",
+			    PROTO_LINE_MAX);
+		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return fail(c, CLIENT_CLOSED, "the broker closed the connection%s",
+			    c->len ? " in the middle of a line" : "");
+		if (errno == EINTR)
+			continue;
+		if (errno == ECONNRESET)
+			return fail(c, CLIENT_CLOSED, "the broker reset the connection");
+		if (errno != EAGAIN)
+			return fail(c, CLIENT_IOERR, "read: %s", strerror(errno));
+		switch (wait_fd(c->fd, POLLIN, deadline)) {
+		case 0:
+			return fail(c, CLIENT_TIMEOUT, "the broker sent no line in time");
+		case -1:
+			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+		}
+	}
+}
+
+void
+client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * The app's side of the broker protocol (docs/protocol.md): connect, read
+ * the greeting, send one request, read lines. Every step is bounded in time.
+ */
+#ifndef TT_CLIENT_H
+#define TT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+enum client_status {
+	CLIENT_OK = 0,
+	CLIENT_UNREACHABLE,	/* nobody listens on the socket (helper stopped) */
+	CLIENT_TIMEOUT,		/* the broker did not answer in time */
+	CLIENT_CLOSED,		/* the broker closed the connection */
+	CLIENT_GARBAGE,		/* a line too long, unparsable, or an unknown version */
+	CLIENT_IOERR,		/* a socket call failed */
+};
+
+struct client {
+	int fd;
+	size_t len;			/* bytes in buf */
+	char buf[PROTO_LINE_MAX];
+	char why[160];			/* the reason behind the last failure, for the log */
+};
+
+/*
+ * Connects to the broker's socket and reads its greeting, all within
+ * timeout_ms. On failure the socket is closed and c->why says why.
+ */
+enum client_status client_open(struct client *c, const char *path, int timeout_ms);
+/* The deadline timeout_ms from now, for the calls below (CLOCK_MONOTONIC, ms). */
+int64_t client_deadline(int timeout_ms);
+/* Sends one line (with its '\n') before the deadline. */
+enum client_status client_send(struct client *c, const char *line, size_t len, int64_t deadline);
+/* Reads and parses the next line, waiting for it until the deadline. */
+enum client_status client_read(struct client *c, struct proto_msg *m, int64_t deadline);
+/* Closing tells the broker the visitor has gone; harmless when not open. */
+void client_close(struct client *c);
+
+#endif

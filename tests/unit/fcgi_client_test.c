@@ -1,0 +1,228 @@
+/* The broker client against a real unix-socket stand-in: good lines, garbage, silence. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "client.h"
+#include "fcgi_test.h"
+#include "proto.h"
+#include "tap.h"
+
+#define ID	"0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5"
+
+static char sockpath[108];
+
+/* Opens against script with timeout_ms; *ms gets the time client_open took. */
+static enum client_status
+open_with(struct client *c, pid_t *pid, const char *const *script, int timeout_ms, double *ms)
+{
+	struct timespec t0;
+	enum client_status st;
+
+	*pid = broker_start(sockpath, script);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = client_open(c, sockpath, timeout_ms);
+	if (ms)
+		*ms = elapsed_ms(&t0);
+	return st;
+}
+
+static void
+test_conversation(void)
+{
+	static const char *const script[] = {
+		"> TRACETROUT 1",
+		"< TRACE client=198.51.100.7 cport=51234 server=192.0.2.10 sport=443",
+		"raw STAR", "sleep 50", "raw TED id=" ID "\nHOP ttl=1 sent=1\n",
+		"> END reason=destination hops=1 duration_us=10", NULL
+	};
+	struct proto_trace_req req;
+	struct proto_msg m;
+	struct client c;
+	char line[PROTO_LINE_MAX];
+	int64_t dl;
+	pid_t pid;
+	int n;
+
+	is_int(open_with(&c, &pid, script, 800, NULL), CLIENT_OK, "greeting accepted");
+	memset(&req, 0, sizeof(req));
+	addr_parse("198.51.100.7", &req.client);
+	addr_parse("192.0.2.10", &req.server);
+	req.cport = 51234;
+	req.sport = 443;
+	n = proto_fmt_trace(line, sizeof(line), &req);
+	dl = client_deadline(1000);
+	is_int(client_send(&c, line, (size_t)n, dl), CLIENT_OK, "TRACE sent");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_STARTED &&
+	    strcmp(m.id, ID) == 0, "STARTED, split over two writes");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_HOP && m.hop.ttl == 1,
+	    "HOP, from the same read as STARTED's end");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_END, "END");
+	is_int(client_read(&c, &m, dl), CLIENT_CLOSED, "then the broker closes");
+	client_close(&c);
+	client_close(&c);
+	ok(c.fd == -1, "closing twice is harmless");
+	is_int(broker_stop(pid, sockpath, 2000), 0, "the broker read the TRACE line it expected");
+}
+
+static void
+test_unreachable(void)
+{
+	struct sockaddr_un sun;
+	struct timespec t0;
+	struct client c;
+	char longpath[200];
+	int fd;
+
+	unlink(sockpath);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(client_open(&c, sockpath, 800), CLIENT_UNREACHABLE, "no socket file: unreachable");
+	ok(elapsed_ms(&t0) < 100, "... at once");
+	ok(strstr(c.why, "No such file") != NULL, "... and why says so: %s", c.why);
+
+	/* A socket file left by a stopped helper: nobody listens. */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sockpath);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	is_int(client_open(&c, sockpath, 800), CLIENT_UNREACHABLE, "a stale socket file: unreachable");
+	ok(strstr(c.why, "refused") != NULL, "... connection refused: %s", c.why);
+	unlink(sockpath);
+
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	is_int(client_open(&c, longpath, 800), CLIENT_UNREACHABLE, "a path too long for sun_path");
+	is_int(c.fd, -1, "... leaves no socket open");
+}
+
+static void
+test_silence(void)
+{
+	static const char *const noaccept[] = { "noaccept", NULL };
+	static const char *const hang[] = { "hang", NULL };
+	static const char *const midway[] = { "> TRACETROUT 1", "> STARTED id=" ID, "hang", NULL };
+	struct proto_msg m;
+	struct client c;
+	struct timespec t0;
+	double ms;
+	pid_t pid;
+
+	is_int(open_with(&c, &pid, noaccept, 800, &ms), CLIENT_TIMEOUT,
+	    "a broker that never accepts: timeout");
+	ok(ms >= 750 && ms < 1000, "... within 1 s (%.0f ms)", ms);
+	broker_stop(pid, sockpath, 0);
+
+	is_int(open_with(&c, &pid, hang, 300, &ms), CLIENT_TIMEOUT,
+	    "a broker that accepts and never greets: timeout");
+	ok(ms >= 250 && ms < 500, "... after the timeout given (%.0f ms)", ms);
+	ok(strstr(c.why, "no greeting") != NULL, "... why: %s", c.why);
+	broker_stop(pid, sockpath, 0);
+
+	is_int(open_with(&c, &pid, midway, 800, NULL), CLIENT_OK, "greeted");
+	ok(client_read(&c, &m, client_deadline(500)) == CLIENT_OK && m.verb == PROTO_STARTED,
+	    "STARTED");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(client_read(&c, &m, client_deadline(200)), CLIENT_TIMEOUT,
+	    "silence mid-trace: timeout");
+	ms = elapsed_ms(&t0);
+	ok(ms >= 150 && ms < 400, "... at the deadline (%.0f ms)", ms);
+	client_close(&c);
+	broker_stop(pid, sockpath, 0);
+}
+
+/* Expects the greeting to pass and the next read to give st with why containing what. */
+static void
+expect_read(const char *const *script, enum client_status st, const char *what, const char *name)
+{
+	struct proto_msg m;
+	struct client c;
+	pid_t pid;
+
+	if (open_with(&c, &pid, script, 800, NULL) != CLIENT_OK) {
+		ok(0, "%s: greeted (%s)", name, c.why);
+		broker_stop(pid, sockpath, 0);
+		return;
+	}
+	is_int(client_read(&c, &m, client_deadline(500)), st, "%s", name);
+	ok(strstr(c.why, what) != NULL, "... why: %s", c.why);
+	client_close(&c);
+	broker_stop(pid, sockpath, 0);
+}
+
+static void
+test_garbage(void)
+{
+	static const char *const version[] = { "> TRACETROUT 2", NULL };
+	static const char *const hello[] = { "> HELLO", NULL };
+	static const char *const binary[] = { "> TRACETROUT 1", "raw \x01\x02\xff\n", "hang", NULL };
+	static const char *const toolong[] = { "> TRACETROUT 1", "big 1024", "raw \n", "hang", NULL };
+	static const char *const longest[] = { "> TRACETROUT 1", "big 1023", "raw \n", "hang", NULL };
+	static const char *const huge[] = { "> TRACETROUT 1", "big 100000", NULL };
+	static const char *const midline[] = { "> TRACETROUT 1", "raw HOP ttl=1 se", NULL };
+	static const char *const badhop[] = { "> TRACETROUT 1", "> HOP ttl=0 sent=1", "hang", NULL };
+	struct client c;
+	pid_t pid;
+
+	is_int(open_with(&c, &pid, version, 800, NULL), CLIENT_GARBAGE, "protocol version 2: refused");
+	ok(strstr(c.why, "version 2") != NULL, "... why: %s", c.why);
+	is_int(c.fd, -1, "... and closed");
+	broker_stop(pid, sockpath, 2000);
+	is_int(open_with(&c, &pid, hello, 800, NULL), CLIENT_GARBAGE, "no greeting but a word: garbage");
+	broker_stop(pid, sockpath, 2000);
+
+	expect_read(binary, CLIENT_GARBAGE, "unparsable line from the broker: ???",
+	    "unprintable bytes: garbage, masked in the log");
+	expect_read(toolong, CLIENT_GARBAGE, "longer than 1024", "a 1025-byte line: too long");
+	expect_read(longest, CLIENT_GARBAGE, "unparsable line from the broker: AAAA",
+	    "a 1024-byte line is read whole (then refused by the parser)");
+	expect_read(huge, CLIENT_GARBAGE, "longer than", "100 kB without a newline: stops at the limit");
+	expect_read(midline, CLIENT_CLOSED, "middle of a line", "closed mid-line");
+	expect_read(badhop, CLIENT_GARBAGE, "HOP ttl=0", "a malformed HOP");
+}
+
+/* A broker whose backlog is full: connect() says EAGAIN; the client retries until its deadline. */
+static void
+test_backlog(void)
+{
+	struct sockaddr_un sun;
+	struct timespec t0;
+	struct client c;
+	int lfd, full = 0;
+	double ms = 0;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sockpath);
+	unlink(sockpath);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 1) < 0) {
+		ok(0, "listen");
+		return;
+	}
+	for (int i = 0; i < 10 && !full; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (client_open(&c, sockpath, 100) == CLIENT_TIMEOUT && strstr(c.why, "backlog")) {
+			full = 1;
+			ms = elapsed_ms(&t0);
+		}
+	}
+	ok(full, "a full backlog is reported as a timeout");
+	ok(ms >= 90 && ms < 300, "... after retrying until the deadline (%.0f ms)", ms);
+	close(lfd);
+	unlink(sockpath);
+}
+
+int
+main(void)
+{
+	snprintf(sockpath, sizeof(sockpath), "/tmp/tt-fcgi-client-%ld.sock", (long)getpid());
+	test_conversation();
+	test_unreachable();
+	test_silence();
+	test_garbage();
+	test_backlog();
+	return tap_done();
+}
