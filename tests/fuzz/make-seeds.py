@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpora: the packets and lines the unit tests use, as files."""
+import os, struct, ipaddress
+
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def tcp(src, dst, sport, dport, seq, ack, flags=0x10, opts=b'', payload=b''):
+    off = (20 + len(opts)) // 4
+    return struct.pack('!HHIIBBHHH', sport, dport, seq, ack, off << 4, flags, 65535, 0, 0) + opts + payload
+
+def ip4(src, dst, proto, body, ttl=64, ident=0x1234):
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(body), ident, 0x4000, ttl, proto, 0,
+                    ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed)
+    return h[:10] + struct.pack('!H', csum(h)) + h[12:] + body
+
+def ip6(src, dst, nh, body, hl=64):
+    return struct.pack('!IHBB16s16s', 6 << 28 | 0x12345, len(body), nh, hl,
+                       ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed) + body
+
+ts = b'\x01\x01\x08\x0a' + struct.pack('!II', 1000, 2000)
+sack = b'\x01\x01\x05\x0a' + struct.pack('!II', 5000, 5001)
+S4, C4, R4 = '192.0.2.10', '198.51.100.7', '192.0.2.1'
+S6, C6, R6 = '2001:db8::10', '2001:db8:1::7', '2001:db8::1'
+seeds = {
+    'tcp4-data': ip4(S4, C4, 6, tcp(S4, C4, 443, 51000, 5000, 9000, 0x18, ts, b'HTTP/1.1 200 OK\r\n')),
+    'tcp4-dsack': ip4(C4, S4, 6, tcp(C4, S4, 51000, 443, 9000, 5100, 0x10, sack + ts)),
+    'tcp6-data': ip6(S6, C6, 6, tcp(S6, C6, 443, 51000, 5000, 9000, 0x18, ts, b'x' * 40)),
+}
+probe4 = ip4(S4, C4, 6, tcp(S4, C4, 443, 51000, 5000, 9000, 0x10, ts, b'H'), ttl=1, ident=7)
+seeds['icmp4-te-8'] = ip4(R4, S4, 1, b'\x0b\x00\x00\x00\x00\x00\x00\x00' + probe4[:28])
+seeds['icmp4-te-full'] = ip4(R4, S4, 1, b'\x0b\x00\x00\x00\x00\x00\x00\x00' + probe4)
+seeds['icmp4-fragneeded'] = ip4(R4, S4, 1, b'\x03\x04\x00\x00\x00\x00\x05\xdc' + probe4)
+probe6 = ip6(S6, C6, 6, tcp(S6, C6, 443, 51000, 5000, 9000, 0x10, ts, b'H'), hl=1)
+seeds['icmp6-te'] = ip6(R6, S6, 58, b'\x03\x00\x00\x00\x00\x00\x00\x00' + probe6)
+seeds['icmp6-ptb'] = ip6(R6, S6, 58, b'\x02\x00\x00\x00\x00\x00\x05\x00' + probe6)
+seeds['icmp6-unreach'] = ip6(R6, S6, 58, b'\x01\x01\x00\x00\x00\x00\x00\x00' + probe6)
+seeds['ip6-hbh'] = ip6(S6, C6, 0, b'\x06\x00\x01\x04\x00\x00\x00\x00' + tcp(S6, C6, 443, 51000, 1, 2))
+here = os.path.dirname(os.path.abspath(__file__))
+for name, b in seeds.items():
+    open(os.path.join(here, 'corpus/pkt', name), 'wb').write(b)
+lines = {
+    'trace4': 'TRACE client=198.51.100.7 cport=51234 server=192.0.2.10 sport=443\n',
+    'trace6': 'TRACE client=2001:db8:1::7 cport=51234 server=2001:db8::10 sport=443\n',
+    'hop': 'HOP ttl=3 sent=3 reply=192.0.2.1,412,time-exceeded,0,64 reply=198.51.100.7,1210,destination,0,62\n',
+    'end': 'END reason=destination hops=3 duration_us=5120\n',
+    'error': 'ERROR code=not-found msg=connection_not_in_conntrack\n',
+    'started': 'STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5\n',
+    'greeting': 'TRACETROUT 1\n',
+}
+for name, l in lines.items():
+    open(os.path.join(here, 'corpus/proto', name), 'w').write(l)
+
+def nla(t, payload):
+    l = 4 + len(payload)
+    return struct.pack('=HH', l, t) + payload + b'\0' * ((4 - l % 4) % 4)
+NEST = 0x8000
+tup = nla(1 | NEST, nla(1 | NEST, nla(1, ipaddress.ip_address(C4).packed) + nla(2, ipaddress.ip_address(S4).packed)) +
+          nla(2 | NEST, nla(1, b'\x06') + nla(2, struct.pack('!H', 51000)) + nla(3, struct.pack('!H', 443))))
+proto = nla(4 | NEST, nla(1 | NEST, nla(1, b'\x03') + nla(4, b'\x02\x02') + nla(5, b'\x02\x02')))
+mark = nla(8, struct.pack('!I', 0x100000))
+body = struct.pack('=BBH', 2, 0, 0) + tup + proto + mark
+msg = struct.pack('=IHHII', 16 + len(body), (1 << 8) | 0, 0, 1, 0) + body
+open(os.path.join(here, 'corpus/ct', 'ct-established'), 'wb').write(msg)
