@@ -197,7 +197,7 @@ settle(struct trace *t, uint64_t now)
 		struct proto_hop out;
 		bool dest = false, unreach = false;
 
-		if (h->nanswered == 0 && !h->router && t->unexplained_dupacks > 0)
+		if (!h->router && t->unexplained_dupacks > 0)
 			credit_dupacks(t, h);
 		if (h->nanswered < h->nprobes && now < h->deadline_us)
 			break;
@@ -369,7 +369,8 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	struct trace_probe *p;
 	struct proto_reply r;
 
-	if (t->state != TRACE_PROBING || (p = probe_by_seq(t, err->qseq)) == NULL)
+	if (t->state != TRACE_PROBING || !trace_quotes(t, err) ||
+	    (p = probe_by_seq(t, err->qseq)) == NULL)
 		return TRACE_ACCEPT;
 	/* IPv4 routers quote the id we chose; a different one was not our probe. */
 	if (err->qsrc.family == AF_INET && err->qipid != p->ipid)

@@ -1,1 +1,18 @@
-# unit tests of the engine (pkt, probe, trace)
+# unit tests of the engine (pkt, probe, trace, ct): pure code, byte fixtures, no root
+ENGINE_TEST_LIBS = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a
+
+check_PROGRAMS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test
+TESTS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test
+
+unit_pkt_test_SOURCES = unit/pkt_test.c unit/fixtures.h
+unit_pkt_test_LDADD = $(ENGINE_TEST_LIBS)
+
+unit_probe_test_SOURCES = unit/probe_test.c unit/fixtures.h
+unit_probe_test_LDADD = $(ENGINE_TEST_LIBS)
+
+unit_trace_test_SOURCES = unit/trace_test.c unit/fixtures.h
+unit_trace_test_LDADD = $(ENGINE_TEST_LIBS)
+
+unit_ct_test_SOURCES = unit/ct_test.c unit/fixtures.h
+unit_ct_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
+unit_ct_test_LDADD = $(ENGINE_TEST_LIBS) $(MNL_LIBS)
