@@ -1,0 +1,373 @@
+# shellcheck shell=bash disable=SC2034  # the NETNS_ variables are for the scripts that source this
+# Sourced by the system tests, scripts/demo.sh and scripts/bench.sh: builds a chain of network
+# namespaces (visitor — R1 … Rn — server) with real Linux routers, and runs TraceTrout in it.
+#
+#   . tests/lib/netns.sh
+#   netns_build -n 4 [-s K]... [-l K]... [-N]
+#       -n N  routers (default 4); R1 is next to the visitor, Rn next to the server
+#       -s K  router K is silent: its ICMP time-exceeded output is dropped
+#       -l K  router K keeps Linux's default ICMP rate limits (the others have them off)
+#       -N    the visitor sits on a private network behind a NAT router (MASQUERADE, both
+#             families) placed between it and R1; that router is one more hop
+#   After it: NETNS_VISITOR, NETNS_SERVER, NETNS_NAT ("" without -N), NETNS_ROUTERS[1..n]
+#   (namespace names); NETNS_SERVER4/6 (the server's addresses), NETNS_VISITOR4/6 (the visitor's
+#   own), NETNS_CLIENT4/6 (the visitor as the server sees it: behind NAT, the NAT's);
+#   NETNS_HOPS4/6: the hop list a trace from the server must show, TTL 1 first, "*" for a silent
+#   router, the last entry being NETNS_CLIENT4/6; NETNS_TMP, a scratch directory.
+#   nsx NS CMD...          run CMD in namespace NS
+#   netns_on_cleanup CMD   run CMD (eval'd) at cleanup, before the namespaces go
+#   netns_cleanup          kill what runs in our namespaces, delete them and NETNS_TMP; runs on
+#                          EXIT (also after INT/TERM), and may be called early to start over
+#
+# Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
+# the visitor (or the NAT router) and node n+1 the server: 10.77.k.0/24 and 2001:db8:77:k::/64
+# (k written in decimal, so every address below is already in inet_ntop's canonical form).
+# Behind NAT the visitor has 192.168.77.2 and fd00:77::2. Routers answer ICMP from the address
+# of their interface toward the server (the route back), so router j shows as 10.77.j.1.
+# Only the namespaces built here and loopback are ever addressed.
+
+NETNS_TAG=tt$$x$RANDOM
+NETNS_ALL=()
+NETNS_CLEANUP_CMDS=()
+NETNS_TMP=
+
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+netns_on_cleanup() {
+	NETNS_CLEANUP_CMDS+=("$1")
+}
+
+# Kill every process in a namespace (all of them are ours: we made the namespace), then delete it.
+netns__del() {
+	local ns=$1 pids i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$(ip netns pids "$ns" 2>/dev/null) || break
+		[ -n "$pids" ] || break
+		# shellcheck disable=SC2086
+		if [ "$i" -lt 8 ]; then kill -TERM $pids 2>/dev/null; else kill -KILL $pids 2>/dev/null; fi
+		sleep 0.2
+	done
+	ip netns del "$ns" 2>/dev/null
+}
+
+netns_cleanup() {
+	local cmd ns
+	# shellcheck disable=SC2317  # run from traps
+	for cmd in "${NETNS_CLEANUP_CMDS[@]}"; do
+		eval "$cmd" || :
+	done
+	NETNS_CLEANUP_CMDS=()
+	for ns in "${NETNS_ALL[@]}"; do
+		netns__del "$ns"
+	done
+	NETNS_ALL=()
+	if [ -n "$NETNS_TMP" ] && [ -z "${NETNS_KEEP:-}" ]; then
+		rm -rf "$NETNS_TMP"
+	elif [ -n "$NETNS_TMP" ]; then
+		echo "# kept $NETNS_TMP" >&2
+	fi
+	NETNS_TMP=
+	return 0
+}
+
+trap netns_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
+
+netns__add() {
+	local ns=$1
+	ip netns add "$ns" || return 1
+	NETNS_ALL+=("$ns")
+	# Addresses usable at once: no duplicate address detection on any interface made later.
+	nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 || return 1
+	ip -n "$ns" link set lo up
+}
+
+# netns__router NS DEFAULT_LIMITS: forwarding on; ICMP rate limits off unless DEFAULT_LIMITS=1.
+netns__router() {
+	nsx "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
+	[ "$2" = 1 ] && return 0
+	nsx "$1" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+		net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=1000000
+}
+
+netns_build() {
+	local n=4 nat=0 opt OPTIND=1 k j last
+	local -A silent=() deflimit=()
+	while getopts n:s:l:N opt; do
+		case $opt in
+		n) n=$OPTARG ;;
+		s) silent[$OPTARG]=1 ;;
+		l) deflimit[$OPTARG]=1 ;;
+		N) nat=1 ;;
+		*) echo "netns_build: bad option" >&2; return 2 ;;
+		esac
+	done
+	if [ "$n" -lt 1 ] || [ "$n" -gt 60 ]; then
+		echo "netns_build: 1 to 60 routers" >&2
+		return 2
+	fi
+
+	NETNS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tracetrout-test.XXXXXX") || return 1
+	chmod 755 "$NETNS_TMP"
+	NETNS_VISITOR=$NETNS_TAG-visitor
+	NETNS_SERVER=$NETNS_TAG-server
+	NETNS_NAT=
+	NETNS_ROUTERS=()
+	# node[k]: the namespace of node k on the chain; node 0 faces the visitor side.
+	local -a node=()
+	if [ "$nat" = 1 ]; then
+		NETNS_NAT=$NETNS_TAG-nat
+		node[0]=$NETNS_NAT
+	else
+		node[0]=$NETNS_VISITOR
+	fi
+	for ((j = 1; j <= n; j++)); do
+		NETNS_ROUTERS[j]=$NETNS_TAG-r$j
+		node[j]=${NETNS_ROUTERS[j]}
+	done
+	last=$((n + 1))
+	node[last]=$NETNS_SERVER
+
+	for ((j = 0; j <= last; j++)); do
+		netns__add "${node[j]}" || return 1
+	done
+	for ((j = 1; j <= n; j++)); do
+		netns__router "${node[j]}" "${deflimit[$j]:-0}" || return 1
+	done
+
+	# Link k: "tosrv" in node k, "tovis" in node k+1.
+	for ((k = 0; k < last; k++)); do
+		ip -n "${node[k]}" link add tosrv type veth peer name tovis netns "${node[k + 1]}" || return 1
+		ip -n "${node[k]}" addr add "10.77.$k.1/24" dev tosrv
+		ip -n "${node[k]}" -6 addr add "2001:db8:77:$k::1/64" dev tosrv nodad
+		ip -n "${node[k + 1]}" addr add "10.77.$k.2/24" dev tovis
+		ip -n "${node[k + 1]}" -6 addr add "2001:db8:77:$k::2/64" dev tovis nodad
+		ip -n "${node[k]}" link set tosrv up
+		ip -n "${node[k + 1]}" link set tovis up
+	done
+
+	# Routes: node j reaches links left of it through node j-1, right of it through node j+1.
+	# The two ends only have a default route into the chain, which ends inside our namespaces.
+	ip -n "${node[0]}" route add default via 10.77.0.2
+	ip -n "${node[0]}" -6 route add default via 2001:db8:77:0::2
+	ip -n "${node[last]}" route add default via "10.77.$n.1"
+	ip -n "${node[last]}" -6 route add default via "2001:db8:77:$n::1"
+	for ((j = 1; j <= n; j++)); do
+		{
+			for ((k = 0; k < j - 1; k++)); do
+				echo "route add 10.77.$k.0/24 via 10.77.$((j - 1)).1"
+			done
+			for ((k = j + 1; k < last; k++)); do
+				echo "route add 10.77.$k.0/24 via 10.77.$j.2"
+			done
+		} | ip -n "${node[j]}" -batch - || return 1
+		{
+			for ((k = 0; k < j - 1; k++)); do
+				echo "route add 2001:db8:77:$k::/64 via 2001:db8:77:$((j - 1))::1"
+			done
+			for ((k = j + 1; k < last; k++)); do
+				echo "route add 2001:db8:77:$k::/64 via 2001:db8:77:$j::2"
+			done
+		} | ip -6 -n "${node[j]}" -batch - || return 1
+	done
+
+	if [ "$nat" = 1 ]; then
+		netns__add "$NETNS_VISITOR" || return 1
+		netns__router "$NETNS_NAT" 0 || return 1
+		ip -n "$NETNS_NAT" link add tovis type veth peer name tosrv netns "$NETNS_VISITOR" || return 1
+		ip -n "$NETNS_NAT" addr add 192.168.77.1/24 dev tovis
+		ip -n "$NETNS_NAT" -6 addr add fd00:77::1/64 dev tovis nodad
+		ip -n "$NETNS_VISITOR" addr add 192.168.77.2/24 dev tosrv
+		ip -n "$NETNS_VISITOR" -6 addr add fd00:77::2/64 dev tosrv nodad
+		ip -n "$NETNS_NAT" link set tovis up
+		ip -n "$NETNS_VISITOR" link set tosrv up
+		ip -n "$NETNS_VISITOR" route add default via 192.168.77.1
+		ip -n "$NETNS_VISITOR" -6 route add default via fd00:77::1
+		nsx "$NETNS_NAT" iptables -w -t nat -A POSTROUTING -o tosrv -j MASQUERADE || return 1
+		nsx "$NETNS_NAT" ip6tables -w -t nat -A POSTROUTING -o tosrv -j MASQUERADE || return 1
+		NETNS_VISITOR4=192.168.77.2
+		NETNS_VISITOR6=fd00:77::2
+	else
+		NETNS_VISITOR4=10.77.0.1
+		NETNS_VISITOR6=2001:db8:77::1
+	fi
+	NETNS_CLIENT4=10.77.0.1
+	NETNS_CLIENT6=2001:db8:77::1
+	NETNS_SERVER4=10.77.$n.2
+	NETNS_SERVER6=2001:db8:77:$n::2
+
+	for k in "${!silent[@]}"; do
+		if [ "$k" -lt 1 ] || [ "$k" -gt "$n" ]; then
+			echo "netns_build: no router $k" >&2
+			return 2
+		fi
+		nsx "${NETNS_ROUTERS[k]}" iptables -w -A OUTPUT -p icmp --icmp-type time-exceeded -j DROP || return 1
+		nsx "${NETNS_ROUTERS[k]}" ip6tables -w -A OUTPUT -p ipv6-icmp --icmpv6-type time-exceeded -j DROP || return 1
+	done
+
+	netns__wait_ready || return 1
+
+	# Trace order: the router next to the server first, the visitor (as the server sees it) last.
+	NETNS_HOPS4=()
+	NETNS_HOPS6=()
+	for ((j = n; j >= 1; j--)); do
+		if [ -n "${silent[$j]:-}" ]; then
+			NETNS_HOPS4+=("*")
+			NETNS_HOPS6+=("*")
+		else
+			NETNS_HOPS4+=("10.77.$j.1")
+			NETNS_HOPS6+=("2001:db8:77:$j::1")
+		fi
+	done
+	if [ "$nat" = 1 ]; then
+		NETNS_HOPS4+=(10.77.0.1)
+		NETNS_HOPS6+=(2001:db8:77::1)
+	fi
+	NETNS_HOPS4+=("$NETNS_CLIENT4")
+	NETNS_HOPS6+=("$NETNS_CLIENT6")
+	return 0
+}
+
+# IPv6 on a veth whose peer came up later is ready only once the kernel's link watcher has seen
+# the carrier (up to a second later): until then it has no link-local address, neighbour
+# discovery stalls and the first packets wait a second. Wait until every interface has one.
+netns__wait_ready() {
+	local ns i want have
+	for ns in "${NETNS_ALL[@]}"; do
+		want=$(ip -n "$ns" -o link show | grep -vc ': lo:')
+		for ((i = 0; i < 50; i++)); do
+			have=$(ip -n "$ns" -6 -o addr show scope link | grep -vc tentative)
+			[ "$have" -ge "$want" ] && break
+			sleep 0.1
+		done
+		[ "$have" -ge "$want" ] || { echo "netns: $ns: IPv6 not ready after 5 s" >&2; return 1; }
+	done
+}
+
+# netns_hops_text FAMILY: the expected hop list, one "TTL ADDRESS" (or "TTL *") a line.
+netns_hops_text() {
+	local -n hops=NETNS_HOPS$1
+	local i
+	for i in "${!hops[@]}"; do
+		echo "$((i + 1)) ${hops[i]}"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# TraceTrout inside the network. NETNS_PORT is the web server's port in the server namespace.
+
+NETNS_PORT=8080
+NETNS_SERVE_PID=
+
+# netns_serve_start BUILDDIR [tracetrout-serve options...]: runs BUILDDIR/tracetrout-serve in
+# the server namespace (environment settings such as HOP_TIMEOUT pass through), with its static
+# files from $NETNS_TMP/www (URL /files/), its state in $NETNS_TMP, its log in
+# $NETNS_TMP/serve.log; returns once the helper's socket and the web server answer.
+netns_serve_start() {
+	local builddir=$1 i code
+	shift
+	mkdir -p "$NETNS_TMP/www" "$NETNS_TMP/state"
+	: >"$NETNS_TMP/www/ping"
+	# Not through nsx: the pid must be tracetrout-serve's own, not a subshell's.
+	ip netns exec "$NETNS_SERVER" "$builddir/tracetrout-serve" --port "$NETNS_PORT" \
+		--db "$NETNS_TMP/state/tracetrout.db" --docroot "$NETNS_TMP/www" \
+		--runtime-dir "$NETNS_TMP/run" "$@" >>"$NETNS_TMP/serve.log" 2>&1 &
+	NETNS_SERVE_PID=$!
+	netns_on_cleanup netns_serve_stop
+	for ((i = 0; i < 100; i++)); do
+		if ! kill -0 "$NETNS_SERVE_PID" 2>/dev/null; then
+			echo "# tracetrout-serve exited early:" >&2
+			sed 's/^/#   /' "$NETNS_TMP/serve.log" >&2
+			NETNS_SERVE_PID=
+			return 1
+		fi
+		if [ -S "$NETNS_TMP/run/tracetroutd.sock" ]; then
+			code=$(nsx "$NETNS_SERVER" curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+				"http://127.0.0.1:$NETNS_PORT/files/ping") || :
+			[ "$code" = 200 ] && return 0
+		fi
+		sleep 0.1
+	done
+	echo "# tracetrout-serve not ready after 10 s:" >&2
+	sed 's/^/#   /' "$NETNS_TMP/serve.log" >&2
+	return 1
+}
+
+# netns_serve_stop: SIGTERM to tracetrout-serve, wait for it (10 s at most); its exit status.
+netns_serve_stop() {
+	local pid=$NETNS_SERVE_PID i
+	[ -n "$pid" ] || return 0
+	NETNS_SERVE_PID=
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "# tracetrout-serve did not stop in 10 s; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+}
+
+# netns_helper_pid: the pid of the running tracetroutd (tracetrout-serve writes it).
+netns_helper_pid() {
+	cat "$NETNS_TMP/run/tracetroutd.pid" 2>/dev/null
+}
+
+# netns_url FAMILY [PATH]: the server's URL for the visitor.
+netns_url() {
+	if [ "$1" = 6 ]; then
+		echo "http://[$NETNS_SERVER6]:$NETNS_PORT${2:-/}"
+	else
+		echo "http://$NETNS_SERVER4:$NETNS_PORT${2:-/}"
+	fi
+}
+
+# netns_trace FAMILY [PATH [CURL OPTIONS...]]: the visitor asks for its trace; the body on stdout.
+netns_trace() {
+	local fam=$1 path=${2:-/}
+	shift $(($# < 2 ? $# : 2))
+	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 "$@" "$(netns_url "$fam" "$path")"
+}
+
+# netns_hops: JSON lines on stdin to "TTL ADDRESS" / "TTL *" lines, in the order received.
+netns_hops() {
+	jq -r 'select(type == "object" and has("ttl"))
+		| "\(.ttl) \(if .timeout == true then "*" else .ip end)"'
+}
+
+# netns_slow_lane RATE: connections to visitor ports 45000-45009 (curl --local-port 45000-45009)
+# leave the server at RATE (HTB, e.g. 100mbit), so that a bulk download lasts without a loss:
+# TCP's small queues keep the sender's backlog in the qdisc short of its 1000-packet limit.
+# The other traffic (traces, probes) has its own unlimited class, so it never waits behind it.
+netns_slow_lane() {
+	local ipt
+	tc -n "$NETNS_SERVER" qdisc replace dev tovis root handle 1: htb default 20 || return 1
+	tc -n "$NETNS_SERVER" class replace dev tovis parent 1: classid 1:10 htb rate "$1" ceil "$1" quantum 60000 || return 1
+	tc -n "$NETNS_SERVER" class replace dev tovis parent 1: classid 1:20 htb rate 100gbit quantum 60000 || return 1
+	for ipt in iptables ip6tables; do
+		nsx "$NETNS_SERVER" "$ipt" -w -t mangle -A POSTROUTING -p tcp --dport 45000:45009 \
+			-j CLASSIFY --set-class 1:10 || return 1
+	done
+}
+
+# netns_tcp_retrans NS: the namespace's TcpRetransSegs counter.
+netns_tcp_retrans() {
+	nsx "$1" nstat -asz TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'
+}
+
+# netns_queue_seq NS [QUEUE]: id_sequence of the NFQUEUE (packets ever queued to it) in that
+# namespace, empty when no process is bound to the queue. /proc/net is per network namespace.
+netns_queue_seq() {
+	nsx "$1" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
+		awk -v q="${2:-7470}" '$1 == q { print $8 }'
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# After tracetrout-serve exits, nothing of it remains in the server namespace: no rules (either
+# iptables backend), no process, no queue binding, no connection with the trace mark, no
+# runtime files. Stopped in the middle of traces; then again after tracetroutd was killed
+# mid-trace (no engine left to clear its marks) and tracetrout-serve stopped at once.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sys_require lighttpd conntrack
+sys_require_build
+
+tap_plan 14
+netns_build -n 4 -s 2 || { echo "Bail out! cannot build the network"; exit 1; }
+
+# leftovers DESCRIPTION: the checks after a stop.
+leftovers() {
+	local what=$1 rules=
+	rules=$(for t in iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
+		nsx "$NETNS_SERVER" "$t" 2>/dev/null
+	done | grep -e TRACETROUT -e NFQUEUE)
+	[ -z "$rules" ]
+	tap_ok $? "$what: no rules left" || echo "$rules" | tap_diag
+	[ -z "$(ip netns pids "$NETNS_SERVER")" ]
+	tap_ok $? "$what: no process left" || ps -o pid,args -p "$(ip netns pids "$NETNS_SERVER" | tr '\n' ,)0" | tap_diag
+	[ -z "$(netns_queue_seq "$NETNS_SERVER")" ] && [ -z "$(sys_marked "$NETNS_SERVER")" ]
+	tap_ok $? "$what: no queue bound, no conntrack mark left" || sys_marked "$NETNS_SERVER" | tap_diag
+	[ ! -e "$NETNS_TMP/run" ]
+	tap_ok $? "$what: runtime directory removed"
+}
+
+# traces_running: two slow traces (a silent hop, HOP_TIMEOUT=8s) in flight, and their marks seen.
+traces_running() {
+	local i
+	netns_trace 4 / >/dev/null 2>&1 &
+	netns_trace 6 / >/dev/null 2>&1 &
+	for ((i = 0; i < 50; i++)); do
+		[ "$(sys_marked "$NETNS_SERVER" | grep -c 'dport=8080')" -ge 2 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+HOP_TIMEOUT=8s netns_serve_start "$top_builddir"
+tap_ok $? "tracetrout-serve runs in the server namespace"
+traces_running
+tap_ok $? "two traces in flight mark their connections" || sys_marked "$NETNS_SERVER" | tap_diag
+netns_serve_stop
+tap_ok $? "tracetrout-serve stops cleanly (SIGTERM) in the middle of them"
+leftovers "stopped mid-trace"
+wait
+
+HOP_TIMEOUT=8s netns_serve_start "$top_builddir"
+tap_ok $? "tracetrout-serve runs again"
+traces_running
+tap_ok $? "two traces in flight again"
+# Broker and engine at once: nothing of the helper is left to clear the marks.
+# shellcheck disable=SC2046
+kill -KILL $(for p in $(ip netns pids "$NETNS_SERVER"); do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tracetroutd ] && echo "$p"
+done)
+netns_serve_stop
+tap_ok $? "tracetrout-serve stops cleanly right after tracetroutd was killed"
+leftovers "stopped after a crash"
+wait
+sys_done

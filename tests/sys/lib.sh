@@ -1,0 +1,129 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
+# Sourced by the system tests (not a test itself): TAP output, the checks that decide whether a
+# test can run here, and the namespace network of tests/lib/netns.sh.
+# The tests need root; TRACETROUT_SKIP_SYSTEM=1 skips them (make distcheck in CI does).
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export LC_ALL=C
+
+tap_n=0
+tap_failed=0
+
+tap_plan() {
+	echo "1..$1"
+}
+
+# tap_ok STATUS DESCRIPTION: one test point, passed when STATUS is 0; returns STATUS, so that
+# "tap_ok $? DESC || show what went wrong" works.
+tap_ok() {
+	tap_n=$((tap_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_failed=1
+	fi
+	return "$1"
+}
+
+# tap_check DESCRIPTION CMD...: a test point that passes when CMD succeeds.
+tap_check() {
+	local desc=$1
+	shift
+	"$@"
+	tap_ok $? "$desc"
+}
+
+# tap_diag: stdin as TAP comments.
+tap_diag() {
+	sed 's/^/# /'
+}
+
+tap_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# sys_require TOOL...: skip unless this can run: root, not disabled, the tools and the build.
+# In CI (CI=true) a missing tool is an error, never a skip.
+sys_require() {
+	local t missing=
+	[ -z "${TRACETROUT_SKIP_SYSTEM:-}" ] || tap_skip_all "TRACETROUT_SKIP_SYSTEM is set"
+	[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+	for t in ip iptables ip6tables jq curl "$@"; do
+		command -v "$t" >/dev/null 2>&1 || missing+=" $t"
+	done
+	if [ -n "$missing" ]; then
+		[ "${CI:-}" = true ] && { echo "Bail out! missing:$missing"; exit 1; }
+		tap_skip_all "missing:$missing"
+	fi
+	if ! ip netns add "${NETNS_TAG}-probe" 2>/dev/null; then
+		[ "${CI:-}" = true ] && { echo "Bail out! cannot make network namespaces"; exit 1; }
+		tap_skip_all "cannot make network namespaces"
+	fi
+	ip netns del "${NETNS_TAG}-probe"
+}
+
+# sys_require_build: the programs that tracetrout-serve runs from the build tree.
+sys_require_build() {
+	local f
+	for f in tracetrout-serve tracetrout-rules helper/tracetroutd fcgi/tracetrout.fcgi; do
+		[ -x "$top_builddir/$f" ] || { echo "Bail out! $top_builddir/$f is not built"; exit 1; }
+	done
+}
+
+# sys_done: the exit status TAP's driver expects (it reads the results, this is for humans).
+sys_done() {
+	exit "$tap_failed"
+}
+
+# sys_show FILE...: files as TAP comments, for a failure's context.
+sys_show() {
+	local f
+	for f in "$@"; do
+		echo "--- $f"
+		cat "$f" 2>&1
+	done | tap_diag
+}
+
+# check_hops FAMILY FILE DESCRIPTION: the JSON-lines trace in FILE has exactly the expected hops.
+check_hops() {
+	local fam=$1 file=$2 desc=$3 got want
+	got=$(netns_hops <"$file" 2>&1)
+	want=$(netns_hops_text "$fam")
+	if [ "$got" = "$want" ]; then
+		tap_ok 0 "$desc"
+	else
+		tap_ok 1 "$desc"
+		{ echo "want:"; echo "$want"; echo "got:"; echo "$got"; } | tap_diag
+		sys_show "$file" "$NETNS_TMP/serve.log"
+	fi
+}
+
+# text_hops: traceroute-style text on stdin to "TTL ADDRESS" / "TTL *" lines.
+text_hops() {
+	awk '$1 ~ /^[0-9]+$/ { print $1, $2 }'
+}
+
+# sys_trace FAMILY NAME [PATH]: a trace into $NETNS_TMP/NAME (headers in NAME.head).
+sys_trace() {
+	netns_trace "$1" "${3:-/}" -D "$NETNS_TMP/$2.head" >"$NETNS_TMP/$2" 2>"$NETNS_TMP/$2.err"
+}
+
+# sys_rule_packets NS CHAIN: packets that went through the NFQUEUE rules of CHAIN, both families.
+sys_rule_packets() {
+	{
+		nsx "$1" iptables -w -t mangle -nvxL "$2"
+		nsx "$1" ip6tables -w -t mangle -nvxL "$2"
+	} 2>/dev/null | awk '$3 == "NFQUEUE" { n += $1 } END { print n + 0 }'
+}
+
+# sys_marked NS: the connections in NS that carry the trace mark, both families.
+sys_marked() {
+	nsx "$1" conntrack -f ipv4 -L -m 0x100000/0x100000 2>/dev/null
+	nsx "$1" conntrack -f ipv6 -L -m 0x100000/0x100000 2>/dev/null
+}
+
+# shellcheck source=../lib/netns.sh
+. "$top_srcdir/tests/lib/netns.sh"
