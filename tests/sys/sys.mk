@@ -11,7 +11,8 @@ SYS_TESTS = \
 	sys/untraced.sh \
 	sys/helper-down.sh \
 	sys/cleanup.sh \
-	sys/ratelimit.sh
+	sys/ratelimit.sh \
+	sys/requests.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
 EXTRA_DIST += sys/lib.sh
