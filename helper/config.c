@@ -32,7 +32,7 @@
 
 enum setting_type {
 	T_PATH,		/* a file name; empty allowed only where flagged */
-	T_NAME,		/* a group name or number */
+	T_NAME,		/* a user or group name or number, or a comma-separated list */
 	T_PORT,		/* a queue number 0..65535 */
 	T_MARK,		/* one bit, decimal or 0x hex */
 	T_INT,		/* decimal, min..max */
@@ -72,6 +72,14 @@ static const struct setting settings[] = {
 	S("start-timeout", NULL, T_DURATION, start_timeout_us, 0, 0, 0),
 	S("ports", NULL, T_PORTS, ports, 0, 0, 0),
 	S("max-traces", NULL, T_INT, max_traces, 1, 1024, 0),
+	S("user", NULL, T_NAME, user, 0, 0, 1),
+	S("engine-user", NULL, T_NAME, engine_user, 0, 0, 1),
+	S("allow-users", NULL, T_NAME, allow_users, 0, 0, 1),
+	S("allow-groups", NULL, T_NAME, allow_groups, 0, 0, 1),
+	S("client-rate", NULL, T_INT, client_rate, 1, 1000, 0),
+	S("client-max", NULL, T_INT, client_max, 1, 1024, 0),
+	S("global-rate", NULL, T_INT, global_rate, 1, 100000, 0),
+	S("sandbox", NULL, T_INT, sandbox, 0, 1, 0),
 };
 
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
@@ -99,6 +107,14 @@ config_defaults(struct config *cfg)
 	cfg->ports[1] = 443;
 	cfg->nports = 2;
 	cfg->max_traces = 64;
+	strcpy(cfg->user, "tracetrout");
+	strcpy(cfg->engine_user, "tracetrout-engine");
+	strcpy(cfg->allow_users, "root");
+	strcpy(cfg->allow_groups, "www-data");
+	cfg->client_rate = 1;
+	cfg->client_max = 2;
+	cfg->global_rate = 50;
+	cfg->sandbox = 1;
 }
 
 /*
@@ -270,7 +286,7 @@ setting_apply(struct config *cfg, const struct setting *st, const char *val, cha
 		if (st->type == T_NAME)
 			for (const char *p = val; *p; p++)
 				if (!isgraph((unsigned char)*p) || *p == ':') {
-					seterr(why, whylen, "\"%s\" is not a group name or number", val);
+					seterr(why, whylen, "\"%s\" is not a name or number (or a comma-separated list of them)", val);
 					return -1;
 				}
 		strcpy(field, val);

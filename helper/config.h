@@ -27,6 +27,14 @@ struct config {
 	uint16_t ports[CONFIG_MAX_PORTS];	/* ports: local ports that may be traced; 80,443 */
 	int nports;
 	int max_traces;		/* max-traces: traces running at once, 64 */
+	char user[64];		/* user: tracetrout; the broker's user. Empty: stay root (development) */
+	char engine_user[64];	/* engine-user: tracetrout-engine; the engine's, with CAP_NET_ADMIN only */
+	char allow_users[256];	/* allow-users: root; comma-separated users who may ask for traces */
+	char allow_groups[256];	/* allow-groups: www-data; and members of these groups */
+	int client_rate;	/* client-rate: 1; traces a second one visitor address may start (bursts of 3) */
+	int client_max;		/* client-max: 2; traces running at once for one visitor address */
+	int global_rate;	/* global-rate: 50; traces a second in all (bursts of twice that) */
+	int sandbox;		/* sandbox: 1; 0 drops seccomp and no_new_privs, for sanitizer runs only */
 	int foreground;		/* -d */
 	int verbose;		/* -v, counted */
 };

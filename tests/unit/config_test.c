@@ -175,7 +175,7 @@ test_file(void)
 		{ "ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n", "1: ports: more than 16 ports" },
 		{ "socket-mode = 0999\n", "1: socket-mode: \"0999\" is not an octal mode (e.g. 0660)" },
 		{ "socket-mode = 01777\n", "1: socket-mode: \"01777\" is not an octal mode (e.g. 0660)" },
-		{ "socket-group = a b\n", "1: socket-group: \"a b\" is not a group name or number" },
+		{ "socket-group = a b\n", "1: socket-group: \"a b\" is not a name or number (or a comma-separated list of them)" },
 		{ "max-traces = 0\n", "1: max-traces: \"0\" is not a number from 1 to 1024" },
 		{ "hop-offset = 12x\n", "1: hop-offset: \"12x\" is not a number from 0 to 63" },
 	};
