@@ -1030,7 +1030,8 @@ wait_engine(pid_t pid)
 }
 
 int
-broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid)
+broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
+    int (*drop)(const struct config *cfg))
 {
 	struct broker b;
 	struct sigaction sa;
@@ -1074,6 +1075,9 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid)
 	}
 	/* The socket first: its directory must stay open to clients if the database shares it. */
 	if (listen_socket(&b) < 0)
+		goto out;
+	/* Root was needed for the socket's group; nothing after it, input included, runs as root. */
+	if (drop != NULL && drop(cfg) < 0)
 		goto out;
 	if (cfg->db_path[0] == '\0')
 		log_info("broker: no database configured; traces are not stored");

@@ -11,8 +11,11 @@
  * of engine_fd closes or sends a malformed record. Either way it ends every
  * running trace, closes engine_fd (the engine's signal to stop), waits for
  * engine_pid (0: none, as in tests) and removes the socket file.
+ * drop (NULL in tests) is called once the socket exists and before any
+ * input is read or the database is opened: it gives up root for good.
  * Returns the exit status: 0 after a clean stop, 1 otherwise.
  */
-int broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid);
+int broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
+    int (*drop)(const struct config *cfg));
 
 #endif

@@ -99,5 +99,5 @@ main(int argc, char **argv)
 	engine_close(&socks);
 	log_init("tracetroutd/broker", cfg.foreground, cfg.verbose);
 	log_debug("engine pid %ld", (long)pid);
-	return broker_main(&cfg, sv[0], pid);
+	return broker_main(&cfg, sv[0], pid, NULL);
 }

@@ -49,7 +49,7 @@ start_broker(void)
 	}
 	if (bpid == 0) {
 		close(sv[0]);
-		_exit(broker_main(&cfg, sv[1], 0));
+		_exit(broker_main(&cfg, sv[1], 0, NULL));
 	}
 	close(sv[1]);
 	efd = sv[0];
@@ -457,7 +457,7 @@ test_sigterm(void)
 		fflush(stdout);
 		if ((p = fork()) == 0) {
 			close(sv[0]);
-			_exit(broker_main(&cfg, sv[1], 0));
+			_exit(broker_main(&cfg, sv[1], 0, NULL));
 		}
 		close(sv[1]);
 		waitpid(p, &status, 0);
