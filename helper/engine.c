@@ -27,8 +27,6 @@
 #include "pkt.h"
 #include "trace.h"
 
-#define ENGINE_MAX_TRACES 256
-
 struct engine;
 
 struct etrace {
@@ -48,7 +46,7 @@ struct engine {
 	const struct config *cfg;
 	struct engine_socks *s;
 	int fd;
-	struct etrace *traces[ENGINE_MAX_TRACES];
+	struct etrace **traces;		/* cfg->max_traces slots */
 	int ntraces;
 	struct engine_stats st;
 };
@@ -279,7 +277,7 @@ start(struct engine *e, const struct emsg *m)
 	uint16_t ipid;
 	struct emsg ok;
 
-	if (e->ntraces >= ENGINE_MAX_TRACES || e->ntraces >= e->cfg->max_traces)
+	if (e->ntraces >= e->cfg->max_traces)
 		return refuse(e, m->trace, "busy", "too many traces running");
 	for (int i = 0; i < e->ntraces; i++)
 		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple)))
@@ -419,6 +417,8 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 
 	/* main() ignores SIGINT and SIGTERM here: the engine stops when the broker closes fd. */
 	signal(SIGPIPE, SIG_IGN);
+	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL)
+		fatal("engine");
 	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);
 
 	while (!engine_stop) {
@@ -462,6 +462,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	log_info("engine: stopped; %llu packets, %llu probes, %llu unmatched ICMP errors",
 	    (unsigned long long)e.st.packets, (unsigned long long)e.st.probes_sent,
 	    (unsigned long long)e.st.icmp_unmatched);
+	free(e.traces);
 	engine_close(s);
 	exit(status);
 }
