@@ -14,7 +14,7 @@
 #include "proto.h"
 
 #define TRACE_MAX_TTL	64
-#define TRACE_MAX_PER_HOP PROTO_MAX_REPLIES
+#define TRACE_MAX_PER_HOP 10	/* 1 + HOP_RETRIES at most; the config caps it */
 #define TRACE_BYTES	1024	/* old bytes kept for probes: no byte is used twice */
 
 struct trace_cfg {
