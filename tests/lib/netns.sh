@@ -266,20 +266,25 @@ netns_hops_text() {
 
 NETNS_PORT=8080
 NETNS_SERVE_PID=
+NETNS_NO_LIMITS="--client-rate 1000 --client-max 1024 --global-rate 100000 --max-traces 1024"
 
 # netns_serve_start BUILDDIR [tracetrout-serve options...]: runs BUILDDIR/tracetrout-serve in
 # the server namespace (environment settings such as HOP_TIMEOUT pass through), with its static
 # files from $NETNS_TMP/www (URL /files/), its state in $NETNS_TMP, its log in
 # $NETNS_TMP/serve.log; returns once the helper's socket and the web server answer.
 netns_serve_start() {
-	local builddir=$1 i code
+	local builddir=$1 i code helper_opts=()
 	shift
+	# Tests trace one visitor many times a second: the per-visitor and global rate limits
+	# would refuse most of it. tests/sys/limits.sh tests the limits with NETNS_HELPER_OPTS="".
+	[[ " $* " == *" -- "* ]] || read -r -a helper_opts <<<"-- ${NETNS_HELPER_OPTS-$NETNS_NO_LIMITS}"
+	[ "${#helper_opts[@]}" -gt 1 ] || helper_opts=()
 	mkdir -p "$NETNS_TMP/www" "$NETNS_TMP/state"
 	: >"$NETNS_TMP/www/ping"
 	# Not through nsx: the pid must be tracetrout-serve's own, not a subshell's.
 	ip netns exec "$NETNS_SERVER" "$builddir/tracetrout-serve" --port "$NETNS_PORT" \
 		--db "$NETNS_TMP/state/tracetrout.db" --docroot "$NETNS_TMP/www" \
-		--runtime-dir "$NETNS_TMP/run" "$@" >>"$NETNS_TMP/serve.log" 2>&1 &
+		--runtime-dir "$NETNS_TMP/run" "$@" "${helper_opts[@]}" >>"$NETNS_TMP/serve.log" 2>&1 &
 	NETNS_SERVE_PID=$!
 	netns_on_cleanup netns_serve_stop
 	for ((i = 0; i < 100; i++)); do
