@@ -13,6 +13,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "privsep.h"
 #include "proto.h"
 
 #ifndef PACKAGE_VERSION
@@ -45,12 +46,18 @@ main(int argc, char **argv)
 		printf("tracetroutd %s (broker protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
 		return 0;
 	}
+	/* A client of the running helper: no root, no sockets of its own. */
+	if (action == CONFIG_STATUS)
+		return broker_status(&cfg, stdout);
 	log_setverbose(cfg.verbose);
 	/* daemon() changes to /, where relative paths would mean something else. */
 	if (!cfg.foreground && (cfg.socket_path[0] != '/' ||
 	    (cfg.db_path[0] != '\0' && cfg.db_path[0] != '/')))
 		fatalx("socket and db must be absolute paths, unless -d is given");
 
+	/* Before anything is opened: a missing user is a setup error, said once and clearly. */
+	if (privsep_check(&cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	if (engine_open(&cfg, &socks) < 0)
 		fatalx("cannot open the packet engine's sockets (root needed)");
 	/* Marks left by a crashed run would keep those connections queued. */
@@ -99,5 +106,5 @@ main(int argc, char **argv)
 	engine_close(&socks);
 	log_init("tracetroutd/broker", cfg.foreground, cfg.verbose);
 	log_debug("engine pid %ld", (long)pid);
-	return broker_main(&cfg, sv[0], pid, NULL);
+	return broker_main(&cfg, sv[0], pid, privsep_broker);
 }

@@ -1,0 +1,438 @@
+/*
+ * Privilege separation: the engine keeps CAP_NET_ADMIN alone under its own
+ * user and a seccomp allowlist; the broker keeps nothing. lldpd and OpenBSD's
+ * privsep daemons are the models.
+ */
+#define _GNU_SOURCE	/* getresuid, getresgid */
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privsep.h"
+#include "util.h"
+
+#define USERADD	"useradd --system --no-create-home --shell /usr/sbin/nologin"
+
+/* Directories that did not exist when tracetroutd started: the ones it creates are its own. */
+static int sock_dir_new, db_dir_new;
+
+static int
+dir_of(const char *path, char *dir, size_t len)
+{
+	char tmp[CONFIG_PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp) ||
+	    snprintf(dir, len, "%s", dirname(tmp)) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+missing(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	struct stat sb;
+
+	return path[0] != '\0' && dir_of(path, dir, sizeof(dir)) == 0 &&
+	    lstat(dir, &sb) < 0 && errno == ENOENT;
+}
+
+/* Looks up a system user that must exist and must not be root. */
+static int
+user_lookup(const char *key, const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		snprintf(err, errlen, "%s: no user %s%s%s; create it with: %s %s", key, name,
+		    errno ? ": " : "", errno ? strerror(errno) : "", USERADD, name);
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(err, errlen, "%s: %s has uid or gid 0; it must be an unprivileged user",
+		    key, name);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int
+privsep_check(const struct config *cfg, char *err, size_t errlen)
+{
+	uid_t uid, euid = 0;
+	gid_t gid;
+
+	if (cfg->engine_user[0] != '\0' &&
+	    user_lookup("engine-user", cfg->engine_user, &euid, &gid, err, errlen) < 0)
+		return -1;
+	if (cfg->user[0] != '\0') {
+		if (user_lookup("user", cfg->user, &uid, &gid, err, errlen) < 0)
+			return -1;
+		/* The same uid could signal the engine, or read what it reads. */
+		if (uid == euid) {
+			snprintf(err, errlen, "user and engine-user must be different users (%s, %s)",
+			    cfg->user, cfg->engine_user);
+			return -1;
+		}
+	}
+	sock_dir_new = missing(cfg->socket_path);
+	db_dir_new = missing(cfg->db_path);
+	return 0;
+}
+
+/* Checks that the ids changed for good: no way back to root. */
+static int
+check_dropped(uid_t uid, gid_t gid)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		return -1;
+	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
+		errno = EPERM;
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+no_new_privs(void)
+{
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* The change of uid made the process undumpable; LeakSanitizer needs it dumpable. */
+static int
+debug_dumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
+		log_warn("prctl PR_SET_DUMPABLE");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- the engine --- */
+
+/*
+ * What the engine loop calls, from strace on traces (see docs/security.md):
+ * the queue, ctnetlink and raw sockets, the UDP socket that tests whether an
+ * address is local, malloc, stderr, exit.
+ */
+static const char *const engine_syscalls[] = {
+	"poll", "ppoll", "recvfrom", "recvmsg", "sendto", "sendmsg", "bind", "close",
+	"read", "write", "writev", "getrandom", "getpid", "gettid",
+	"clock_gettime", "clock_gettime64", "gettimeofday",
+	"brk", "mmap", "munmap", "mremap", "madvise",
+	"futex", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group",
+};
+
+/* socket(domain, type, 0) with type SOCK_CLOEXEC and SOCK_NONBLOCK aside. */
+static int
+allow_socket(scmp_filter_ctx ctx, int domain, int type)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffff, (scmp_datum_t)domain),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff & ~(scmp_datum_t)(SOCK_CLOEXEC | SOCK_NONBLOCK),
+		(scmp_datum_t)type),
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffff, 0));
+}
+
+static int
+engine_seccomp(const struct config *cfg)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int nr, rc = -1;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		log_warnx("engine: seccomp_init failed");
+		return -1;
+	}
+	if ((errno = -seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) != 0)
+		goto fail;
+	for (i = 0; i < sizeof(engine_syscalls) / sizeof(engine_syscalls[0]); i++) {
+		/* Names this architecture does not have (poll on arm64) are skipped. */
+		if ((nr = seccomp_syscall_resolve_name(engine_syscalls[i])) < 0)
+			continue;
+		if ((errno = -seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0)
+			goto fail;
+	}
+	if ((errno = -allow_socket(ctx, AF_INET, SOCK_DGRAM)) != 0 ||
+	    (errno = -allow_socket(ctx, AF_INET6, SOCK_DGRAM)) != 0)
+		goto fail;
+	/* syslog(3) reconnects to /dev/log when syslogd restarts. */
+	if (!cfg->foreground && ((errno = -allow_socket(ctx, AF_UNIX, SOCK_DGRAM)) != 0 ||
+	    (errno = -seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0)) != 0))
+		goto fail;
+	if ((errno = -seccomp_load(ctx)) != 0)
+		goto fail;
+	rc = 0;
+fail:
+	if (rc < 0)
+		log_warn("engine: seccomp");
+	seccomp_release(ctx);
+	return rc;
+}
+
+int
+privsep_engine(const struct config *cfg)
+{
+	char err[256];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int rc;
+
+	/* syslog's first localtime() reads /etc/localtime: before the filter, not after. */
+	tzset();
+	if (cfg->engine_user[0] == '\0')
+		log_warnx("engine: engine-user is empty: running as root (development only)");
+	else if (user_lookup("engine-user", cfg->engine_user, &uid, &gid, err, sizeof(err)) < 0) {
+		log_warnx("engine: %s", err);
+		return -1;
+	}
+
+	/* Linux checks CAP_NET_ADMIN on every nfnetlink message, verdicts included. */
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN) < 0) {
+		log_warnx("engine: capng_update failed");
+		return -1;
+	}
+	if (uid != 0)
+		rc = capng_change_id((int)uid, (int)gid,
+		    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT);
+	else
+		rc = capng_apply(CAPNG_SELECT_BOTH);
+	if (rc < 0) {
+		log_warnx("engine: cannot become %s keeping CAP_NET_ADMIN (libcap-ng error %d)",
+		    uid != 0 ? cfg->engine_user : "root", rc);
+		return -1;
+	}
+	if (uid != 0 && check_dropped(uid, gid) < 0) {
+		log_warn("engine: still able to regain root");
+		return -1;
+	}
+	capng_get_caps_process();
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN) != 1) {
+		log_warnx("engine: lost CAP_NET_ADMIN");
+		return -1;
+	}
+
+	if (!cfg->sandbox) {
+		log_warnx("engine: sandbox 0: no seccomp filter, no no_new_privs, dumpable "
+		    "(for sanitizer runs only, never in production)");
+		return debug_dumpable();
+	}
+	if (no_new_privs() < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		log_warn("engine: prctl");
+		return -1;
+	}
+	if (engine_seccomp(cfg) < 0)
+		return -1;
+	log_debug("engine: running as %s with CAP_NET_ADMIN only, seccomp on",
+	    uid != 0 ? cfg->engine_user : "root");
+	return 0;
+}
+
+/* --- the broker --- */
+
+/*
+ * Gives a regular file to the broker, refusing links: a hard link to
+ * another file, or a symlink, planted by an earlier broker must not make
+ * root hand that file over.
+ */
+static void
+give_file(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat sb;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			log_warn("broker: %s", path);
+		return;
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && sb.st_uid == 0 &&
+	    fchown(fd, uid, gid) < 0)
+		log_warn("broker: chown %s", path);
+	close(fd);
+}
+
+/* A directory others share (/tmp) or may write is never given away. */
+static int
+shared_dir(const struct stat *sb)
+{
+	return (sb->st_mode & (S_ISVTX | S_IWOTH)) != 0;
+}
+
+/*
+ * Makes the database's directory writable by the broker when it is
+ * tracetroutd's own: created now, created earlier by it (the default), or
+ * already the broker's. Returns 0, or -1 if the broker will not be able to
+ * write it (logged; the broker then runs without storage).
+ */
+static int
+give_db_dir(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	struct config d;
+	char dir[CONFIG_PATH_MAX], ddir[CONFIG_PATH_MAX], f[CONFIG_PATH_MAX + 16];
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	config_defaults(&d);
+	if (dir_of(cfg->db_path, dir, sizeof(dir)) < 0 || dir_of(d.db_path, ddir, sizeof(ddir)) < 0)
+		return -1;
+	/* Its parents as root would make them (LOCALSTATEDIR/lib may be missing under /usr/local). */
+	if (db_dir_new && (mkdir_parent(dir, 0755) < 0 || (mkdir(dir, 0750) < 0 && errno != EEXIST))) {
+		log_warn("broker: mkdir %s", dir);
+		return -1;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		log_warn("broker: %s", dir);
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0)
+		goto fail;
+	if (sb.st_uid != uid && (shared_dir(&sb) || (!db_dir_new && strcmp(dir, ddir) != 0))) {
+		close(fd);
+		/* Not ours to give; the mode may still let the broker in. */
+		if ((sb.st_gid == gid && (sb.st_mode & S_IWGRP)) || (sb.st_mode & S_IWOTH))
+			return 0;
+		log_warnx("broker: the database's directory %s is not tracetroutd's own: "
+		    "make it writable by user %s (chown %s %s) or choose another db",
+		    dir, cfg->user, cfg->user, dir);
+		return -1;
+	}
+	if (sb.st_uid != uid) {
+		if (fchown(fd, uid, gid) < 0)
+			goto fail;
+		log_info("broker: %s now belongs to user %s", dir, cfg->user);
+	}
+	close(fd);
+	/* Files an earlier run made as root. */
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", cfg->db_path, suffix[i]);
+		give_file(f, uid, gid);
+	}
+	return 0;
+fail:
+	log_warn("broker: %s", dir);
+	close(fd);
+	return -1;
+}
+
+/*
+ * The broker removes its socket at exit: it gets the socket file (in a
+ * sticky directory only a file's owner may unlink it) and, when the
+ * directory is tracetroutd's own, the directory.
+ */
+static void
+give_socket(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	struct config d;
+	char dir[CONFIG_PATH_MAX], ddir[CONFIG_PATH_MAX];
+	const char *name;
+	struct stat sb;
+	int fd;
+
+	config_defaults(&d);
+	name = strrchr(cfg->socket_path, '/') ? strrchr(cfg->socket_path, '/') + 1 : cfg->socket_path;
+	if (dir_of(cfg->socket_path, dir, sizeof(dir)) < 0 ||
+	    dir_of(d.socket_path, ddir, sizeof(ddir)) < 0)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		log_warn("broker: %s", dir);
+		return;
+	}
+	if (fstat(fd, &sb) == 0 && sb.st_uid != uid && !shared_dir(&sb) &&
+	    (sock_dir_new || strcmp(dir, ddir) == 0)) {
+		if (fchown(fd, uid, gid) < 0)
+			log_warn("broker: chown %s", dir);
+		else if (fstat(fd, &sb) < 0)
+			sb.st_uid = 0;
+	}
+	if (sb.st_uid != uid && !(sb.st_gid == gid && (sb.st_mode & S_IWGRP)) &&
+	    !(sb.st_mode & S_IWOTH))
+		log_info("broker: %s is not writable by user %s: the socket stays behind at exit "
+		    "(the next start removes it)", dir, cfg->user);
+	/* The socket's group stays (socket-group); a swapped-in symlink is not followed. */
+	if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(sb.st_mode) &&
+	    sb.st_nlink == 1 && fchownat(fd, name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+		log_warn("broker: chown %s", cfg->socket_path);
+	close(fd);
+}
+
+int
+privsep_broker(const struct config *cfg)
+{
+	char err[256];
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	if (cfg->user[0] == '\0') {
+		log_warnx("broker: user is empty: the broker stays root (development only)");
+		return 0;
+	}
+	if (user_lookup("user", cfg->user, &uid, &gid, err, sizeof(err)) < 0) {
+		log_warnx("broker: %s", err);
+		return -1;
+	}
+	if (cfg->db_path[0] != '\0')
+		give_db_dir(cfg, uid, gid);
+	give_socket(cfg, uid, gid);
+
+	capng_clear(CAPNG_SELECT_BOTH);
+	rc = capng_change_id((int)uid, (int)gid,
+	    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT);
+	if (rc < 0) {
+		log_warnx("broker: cannot become %s (libcap-ng error %d)", cfg->user, rc);
+		return -1;
+	}
+	if (check_dropped(uid, gid) < 0) {
+		log_warn("broker: still able to regain root");
+		return -1;
+	}
+	capng_get_caps_process();
+	if (capng_have_capabilities(CAPNG_SELECT_BOTH) != CAPNG_NONE) {
+		log_warnx("broker: capabilities left after the drop");
+		return -1;
+	}
+	if (!cfg->sandbox) {
+		log_warnx("broker: sandbox 0: no no_new_privs, dumpable "
+		    "(for sanitizer runs only, never in production)");
+		return debug_dumpable();
+	}
+	if (no_new_privs() < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		log_warn("broker: prctl");
+		return -1;
+	}
+	log_debug("broker: running as %s, no capabilities", cfg->user);
+	return 0;
+}

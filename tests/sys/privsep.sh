@@ -1,0 +1,141 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# Privilege separation, read from /proc while tracetrout-serve runs: the engine keeps
+# CAP_NET_ADMIN alone as tracetrout-engine, with no_new_privs and a seccomp filter; the broker
+# runs as tracetrout with no capability; lighttpd and the app as www-data with none; traces stay
+# exact under all that. Then the errors for a missing user, and the debug switch --sandbox 0.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sys_require lighttpd conntrack
+sys_require_build
+
+NET_ADMIN=0000000000001000 # 1 << CAP_NET_ADMIN (12)
+
+# st PID FIELD: FIELD's value in /proc/PID/status, its columns joined by spaces.
+st() {
+	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ +/, ""); print; exit }' "/proc/$1/status" 2>/dev/null
+}
+
+# ids PID USER [GROUPS]: the real, effective, saved and filesystem uid and gid of PID are all
+# USER's, and its supplementary groups are GROUPS (default none).
+ids() {
+	local u g
+	u=$(id -u "$2") && g=$(id -g "$2") || return 1
+	[ "$(st "$1" Uid)" = "$u $u $u $u" ] && [ "$(st "$1" Gid)" = "$g $g $g $g" ] &&
+		[ "$(st "$1" Groups)" = "${3:-}" ]
+}
+
+# show PID...: the privilege lines of their status, for a failure's context.
+show() {
+	local p
+	for p in "$@"; do
+		echo "pid $p ($(cat "/proc/$p/comm" 2>/dev/null)):"
+		grep -E '^(Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp)' "/proc/$p/status" 2>&1
+	done | tap_diag
+}
+
+# find_procs: broker, engine and app from the pid file and the helper's own log lines.
+find_procs() {
+	local kids p
+	broker=$(netns_helper_pid)
+	kids=$(ps -o pid= --ppid "${broker:-0}" | tr -d ' ')
+	engine=
+	[ "$(echo "$kids" | wc -w)" = 1 ] && engine=$kids
+	apps=
+	for p in $(ip netns pids "$NETNS_SERVER"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tracetrout.fcgi ] && apps+=" $p"
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = lighttpd ] && web=$p
+	done
+	# The helper names each process in its log: no guessing which is which.
+	[ -n "$broker" ] && [ -n "$engine" ] && [ -n "$apps" ] &&
+		grep -q "^tracetroutd/broker\[$broker\]: " "$NETNS_TMP/serve.log" &&
+		grep -q "^tracetroutd/engine\[$engine\]: engine: queue" "$NETNS_TMP/serve.log"
+}
+
+tap_plan 20
+netns_build -n 2 || { echo "Bail out! cannot build the network"; exit 1; }
+netns_serve_start "$top_builddir"
+tap_ok $? "tracetrout-serve runs in the server namespace"
+# The app starts with lighttpd; a trace makes sure it is up and has talked to the broker.
+sys_trace 4 first
+check_hops 4 "$NETNS_TMP/first" "IPv4: a trace is exact"
+
+find_procs
+tap_ok $? "broker (pid ${broker:-?}), engine (pid ${engine:-?}, its child) and app (pid${apps:- ?}) found" ||
+	sys_show "$NETNS_TMP/serve.log"
+
+[ "$(st "$engine" CapEff)" = $NET_ADMIN ] && [ "$(st "$engine" CapPrm)" = $NET_ADMIN ] &&
+	[ "$(st "$engine" CapInh)" = 0000000000000000 ] && [ "$(st "$engine" CapAmb)" = 0000000000000000 ]
+tap_ok $? "engine: CapEff and CapPrm are CAP_NET_ADMIN alone, nothing inheritable or ambient" ||
+	show "$engine"
+case $(st "$engine" CapBnd) in 0000000000000000 | "$NET_ADMIN") true ;; *) false ;; esac
+tap_ok $? "engine: the bounding set holds nothing else" || show "$engine"
+ids "$engine" tracetrout-engine
+tap_ok $? "engine: every uid and gid is tracetrout-engine's, no supplementary group" || show "$engine"
+# The /proc files of an undumpable process belong to root.
+[ "$(st "$engine" NoNewPrivs)" = 1 ] && [ "$(st "$engine" Seccomp)" = 2 ] &&
+	[ "$(stat -c %u "/proc/$engine/environ")" = 0 ]
+tap_ok $? "engine: NoNewPrivs 1, Seccomp 2 (filter), not dumpable" || show "$engine"
+
+[ "$(st "$broker" CapEff)" = 0000000000000000 ] && [ "$(st "$broker" CapPrm)" = 0000000000000000 ] &&
+	[ "$(st "$broker" CapBnd)" = 0000000000000000 ] && [ "$(st "$broker" CapAmb)" = 0000000000000000 ]
+tap_ok $? "broker: no capability at all, bounding set empty" || show "$broker"
+ids "$broker" tracetrout && [ "$(st "$broker" NoNewPrivs)" = 1 ] &&
+	[ "$(stat -c %u "/proc/$broker/environ")" = 0 ]
+tap_ok $? "broker: every uid and gid is tracetrout's, NoNewPrivs 1, not dumpable" || show "$broker"
+
+ok=0
+for p in $apps ${web:-}; do
+	# lighttpd keeps www-data's own groups (initgroups).
+	if ! { ids "$p" www-data "$(id -G www-data)" && [ "$(st "$p" CapEff)" = 0000000000000000 ] &&
+		[ "$(st "$p" CapPrm)" = 0000000000000000 ]; }; then
+		ok=1
+		show "$p"
+	fi
+done
+[ -n "${web:-}" ]
+tap_ok $((ok | $?)) "tracetrout.fcgi and lighttpd run as www-data with no capability"
+
+sys_trace 6 six
+check_hops 6 "$NETNS_TMP/six" "IPv6: a trace is exact under the sandbox"
+sys_trace 4 again
+check_hops 4 "$NETNS_TMP/again" "IPv4: again"
+[ "$(ps -o pid= --ppid "$broker" | tr -d ' ')" = "$engine" ] && ! grep -q "failed (status" "$NETNS_TMP/serve.log"
+tap_ok $? "the engine (pid $engine) is still the same process: the filter let it work" ||
+	sys_show "$NETNS_TMP/serve.log"
+[ "$(stat -c %U "$NETNS_TMP/state/tracetrout.db" 2>&1)" = tracetrout ]
+tap_ok $? "the database belongs to tracetrout" || find "$NETNS_TMP/state" -ls | tap_diag
+
+netns_serve_stop
+tap_ok $? "tracetrout-serve stops cleanly on SIGTERM"
+! grep -q "unlink.*Permission denied" "$NETNS_TMP/serve.log"
+tap_ok $? "the broker could remove its socket at exit" || sys_show "$NETNS_TMP/serve.log"
+
+# Setup errors come before anything is opened, and say how to fix them.
+helper=$top_builddir/helper/tracetroutd
+nsx "$NETNS_SERVER" "$helper" -d --user tt-no-such-user --socket "$NETNS_TMP/x.sock" \
+	>"$NETNS_TMP/nouser" 2>&1
+[ $? = 1 ] && grep -q "no user tt-no-such-user.*useradd --system" "$NETNS_TMP/nouser"
+tap_ok $? "a missing user is fatal, and the message says how to create it" ||
+	sys_show "$NETNS_TMP/nouser"
+nsx "$NETNS_SERVER" "$helper" -d --engine-user root --socket "$NETNS_TMP/x.sock" \
+	>"$NETNS_TMP/root" 2>&1
+[ $? = 1 ] && grep -q "engine-user: root has uid or gid 0" "$NETNS_TMP/root"
+tap_ok $? "root as the engine's user is refused" || sys_show "$NETNS_TMP/root"
+
+# The debug switch for sanitizers: no filter, no no_new_privs, but still no root and no other
+# capability; and it says so.
+: >"$NETNS_TMP/serve.log"
+netns_serve_start "$top_builddir" -- --sandbox 0
+find_procs
+[ "$(st "$engine" Seccomp)" = 0 ] && [ "$(st "$engine" NoNewPrivs)" = 0 ] &&
+	[ "$(st "$engine" CapEff)" = $NET_ADMIN ] && ids "$engine" tracetrout-engine &&
+	[ "$(stat -c %U "/proc/$engine/environ")" = tracetrout-engine ] &&
+	[ "$(st "$broker" CapEff)" = 0000000000000000 ] && ids "$broker" tracetrout &&
+	grep -q "engine: sandbox 0: no seccomp filter" "$NETNS_TMP/serve.log"
+tap_ok $? "--sandbox 0: no filter, dumpable, a warning, but the same users and capabilities" ||
+	{ show "$engine" "$broker"; sys_show "$NETNS_TMP/serve.log"; }
+netns_serve_stop
+[ -z "$(ip netns pids "$NETNS_SERVER")" ]
+tap_ok $? "nothing left running in the server namespace"
+sys_done
