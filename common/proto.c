@@ -2,11 +2,37 @@
 #include "proto.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_TOKENS	(PROTO_MAX_REPLIES + 8)
+
+/* The STATUS counters in the order they are sent; names are protocol (docs/protocol.md). */
+static const struct {
+	const char *key;
+	size_t off;
+} status_keys[] = {
+#define K(f) { #f, offsetof(struct proto_status, f) }
+	K(uptime_s),
+	K(traces_running),
+	K(traces_done),
+	K(traces_refused),
+	K(busy),
+	K(forbidden),
+	K(probes_sent),
+	K(replies_matched),
+	K(icmp_unmatched),
+	K(icmp_foreign),
+	K(bad_packets),
+	K(queue_drops),
+	K(db_errors),
+	K(enrich_requests),
+#undef K
+};
+
+#define NSTATUS	(sizeof(status_keys) / sizeof(status_keys[0]))
 
 static const char *kind_names[] = {
 	[REPLY_TIME_EXCEEDED] = "time-exceeded",
@@ -199,6 +225,47 @@ parse_trace(const struct tok *t, int n, struct proto_msg *m)
 	return PROTO_TRACE;
 }
 
+/* stored=0|1 anywhere among the tokens; -1 if absent, -2 if malformed. */
+static int
+stored_key(const struct tok *t, int n)
+{
+	struct tok v;
+	int stored = -1;
+
+	for (int i = 1; i < n; i++)
+		if (kv(&t[i], "stored", &v)) {
+			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
+				return -2;
+			stored = v.s[0] - '0';
+		}
+	return stored;
+}
+
+static uint64_t *
+status_field(struct proto_status *st, size_t i)
+{
+	return (uint64_t *)(void *)((char *)st + status_keys[i].off);
+}
+
+/* STATUS alone is the request; with keys, the answer. Unknown keys are ignored. */
+static enum proto_verb
+parse_status(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct tok v;
+	uint64_t x;
+
+	for (size_t k = 0; k < NSTATUS; k++)
+		*status_field(&m->status, k) = PROTO_STATUS_UNKNOWN;
+	for (int i = 1; i < n; i++)
+		for (size_t k = 0; k < NSTATUS; k++)
+			if (kv(&t[i], status_keys[k].key, &v)) {
+				if (num_parse(v.s, v.n, PROTO_STATUS_UNKNOWN - 1, &x) < 0)
+					return PROTO_BAD;
+				*status_field(&m->status, k) = x;
+			}
+	return PROTO_STATUS;
+}
+
 static enum proto_verb
 parse_hop(const struct tok *t, int n, struct proto_msg *m)
 {
@@ -250,6 +317,8 @@ parse_end(const struct tok *t, int n, struct proto_msg *m)
 			m->duration_us = x;
 		}
 	}
+	if ((m->stored = stored_key(t, n)) == -2)
+		return PROTO_BAD;
 	return have ? PROTO_END : PROTO_BAD;
 }
 
@@ -257,6 +326,7 @@ static enum proto_verb
 parse_error(const struct tok *t, int n, struct proto_msg *m)
 {
 	struct tok v;
+	uint64_t x;
 	int have = 0;
 
 	for (int i = 1; i < n; i++) {
@@ -264,6 +334,10 @@ parse_error(const struct tok *t, int n, struct proto_msg *m)
 			if (str_copy(m->code, sizeof(m->code), v.s, v.n) < 0)
 				return PROTO_BAD;
 			have = 1;
+		} else if (kv(&t[i], "retry", &v)) {
+			if (num_parse(v.s, v.n, 86400, &x) < 0)
+				return PROTO_BAD;
+			m->retry = (int)x;
 		} else if (kv(&t[i], "msg", &v)) {
 			if (v.n >= sizeof(m->msg))
 				v.n = sizeof(m->msg) - 1;
@@ -284,6 +358,7 @@ proto_parse(const char *line, size_t len, struct proto_msg *m)
 	int n;
 
 	memset(m, 0, sizeof(*m));
+	m->stored = -1;
 	if (line == NULL)
 		return PROTO_BAD;
 	if (len > 0 && line[len - 1] == '\n')
@@ -309,9 +384,11 @@ proto_parse(const char *line, size_t len, struct proto_msg *m)
 		m->verb = PROTO_PING;
 	else if (verb_is(&t[0], "PONG") && n == 1)
 		m->verb = PROTO_PONG;
+	else if (verb_is(&t[0], "STATUS"))
+		m->verb = parse_status(t, n, m);
 	else if (verb_is(&t[0], "STARTED") && n >= 2 && kv(&t[1], "id", &v) && is_id(&v)) {
 		memcpy(m->id, v.s, PROTO_ID_LEN);
-		m->verb = PROTO_STARTED;
+		m->verb = (m->stored = stored_key(t, n)) == -2 ? PROTO_BAD : PROTO_STARTED;
 	} else if (verb_is(&t[0], "TRACETROUT") && n == 2 &&
 	    num_parse(t[1].s, t[1].n, 1000000, &x) == 0) {
 		m->version = (int)x;
@@ -343,9 +420,9 @@ proto_fmt_trace(char *buf, size_t len, const struct proto_trace_req *req)
 }
 
 int
-proto_fmt_started(char *buf, size_t len, const char *id)
+proto_fmt_started(char *buf, size_t len, const char *id, int stored)
 {
-	return fmt(buf, len, "STARTED id=%s\n", id);
+	return fmt(buf, len, "STARTED id=%s stored=%d\n", id, stored ? 1 : 0);
 }
 
 int
@@ -369,21 +446,68 @@ proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop)
 }
 
 int
-proto_fmt_end(char *buf, size_t len, const char *reason, int hops, uint64_t duration_us)
+proto_fmt_end(char *buf, size_t len, const char *reason, int hops, uint64_t duration_us,
+    int stored)
 {
-	return fmt(buf, len, "END reason=%s hops=%d duration_us=%llu\n", reason, hops,
-	    (unsigned long long)duration_us);
+	return fmt(buf, len, "END reason=%s hops=%d duration_us=%llu stored=%d\n", reason, hops,
+	    (unsigned long long)duration_us, stored ? 1 : 0);
+}
+
+/* Spaces become '_' and anything unprintable '?', so the message stays one token. */
+static void
+msg_token(char *m, size_t len, const char *msg)
+{
+	size_t i;
+
+	for (i = 0; msg[i] && i < len - 1; i++)
+		m[i] = msg[i] == ' ' ? '_' : (msg[i] < 0x21 || msg[i] > 0x7e) ? '?' : msg[i];
+	m[i] = '\0';
 }
 
 int
 proto_fmt_error(char *buf, size_t len, const char *code, const char *msg)
 {
 	char m[256];
-	size_t i;
 
-	/* Spaces become '_' and anything unprintable '?', so the line stays one token. */
-	for (i = 0; msg[i] && i < sizeof(m) - 1; i++)
-		m[i] = msg[i] == ' ' ? '_' : (msg[i] < 0x21 || msg[i] > 0x7e) ? '?' : msg[i];
-	m[i] = '\0';
+	msg_token(m, sizeof(m), msg);
 	return fmt(buf, len, "ERROR code=%s msg=%s\n", code, m);
+}
+
+int
+proto_fmt_error_retry(char *buf, size_t len, const char *code, int retry, const char *msg)
+{
+	char m[256];
+
+	msg_token(m, sizeof(m), msg);
+	return fmt(buf, len, "ERROR code=%s retry=%d msg=%s\n", code, retry < 1 ? 1 : retry, m);
+}
+
+const char *
+proto_status_key(size_t i, const struct proto_status *st, uint64_t *v)
+{
+	if (i >= NSTATUS)
+		return NULL;
+	*v = *(const uint64_t *)(const void *)((const char *)st + status_keys[i].off);
+	return status_keys[i].key;
+}
+
+int
+proto_fmt_status(char *buf, size_t len, const struct proto_status *st)
+{
+	const char *key;
+	uint64_t v;
+	int n, m;
+
+	if ((n = fmt(buf, len, "STATUS")) < 0)
+		return -1;
+	for (size_t i = 0; (key = proto_status_key(i, st, &v)) != NULL; i++) {
+		if (v == PROTO_STATUS_UNKNOWN)
+			continue;
+		if ((m = fmt(buf + n, len - (size_t)n, " %s=%llu", key, (unsigned long long)v)) < 0)
+			return -1;
+		n += m;
+	}
+	if ((m = fmt(buf + n, len - (size_t)n, "\n")) < 0)
+		return -1;
+	return n + m;
 }

@@ -5,6 +5,7 @@
 #ifndef TT_RENDER_H
 #define TT_RENDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -15,6 +16,7 @@
 struct render_trace {
 	char id[PROTO_ID_LEN + 1];
 	struct proto_trace_req conn;	/* the visitor's connection */
+	bool unstored;			/* STARTED said stored=0: the helper will not store it */
 };
 
 /* Each function returns 0, or -1 if the output failed; NULL ones write nothing. */

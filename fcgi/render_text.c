@@ -100,13 +100,21 @@ text_end(struct out *o, const struct render_trace *t, const struct proto_msg *m)
 {
 	const char *why = m->code;
 
-	(void)t;
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (strcmp(reasons[i].code, m->code) == 0)
 			why = reasons[i].text;
-	return out_printf(o, "end: %s; %d hops in %llu.%03llu ms\n", why, m->hops,
+	if (out_printf(o, "end: %s; %d hops in %llu.%03llu ms\n", why, m->hops,
 	    (unsigned long long)(m->duration_us / 1000),
-	    (unsigned long long)(m->duration_us % 1000));
+	    (unsigned long long)(m->duration_us % 1000)) < 0)
+		return -1;
+	/* The live result above is whole either way; only the history lacks it. */
+	if (t->unstored)
+		return out_puts(o, "note: this trace was not stored (the tracing helper has no "
+		    "usable database: none set, read-only or full)\n");
+	if (m->stored == 0)
+		return out_puts(o, "note: this trace was not stored (a database write failed "
+		    "during the trace)\n");
+	return 0;
 }
 
 static int

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define BUSY_RETRY_DEFAULT	5	/* Retry-After when a busy broker does not say (before retry=) */
+
 #include "log.h"
 #include "reply.h"
 #include "stream.h"
@@ -15,37 +17,39 @@ static const struct {
 	const char *code;
 	struct trace_refusal f;
 } refusals[] = {
-	{ "bad-request", { 400, "the tracing helper rejected the request", NULL } },
+	{ "bad-request", { 400, "the tracing helper rejected the request", NULL, 0 } },
 	/* The connection as the web server describes it is not one this host holds: a proxy. */
 	{ "not-found", { 422, "this connection cannot be traced: it is not established "
-	    "on this server (is a proxy in front of it?)", NULL } },
+	    "on this server (is a proxy in front of it?)", NULL, 0 } },
 	{ "not-local", { 422, "this connection cannot be traced: the server address is not "
-	    "local (is a proxy in front of it?)", NULL } },
+	    "local (is a proxy in front of it?)", NULL, 0 } },
 	/* The operator's configuration forbids it. */
-	{ "port-not-allowed", { 403, "tracing is not enabled for this port", NULL } },
-	{ "busy", { 503, "too many traces are running; try again in a few seconds",
-	    "Retry-After: 5\r\n" } },
-	{ "engine-down", { 503, "the tracing engine is not running", NULL } },
+	{ "port-not-allowed", { 403, "tracing is not enabled for this port", NULL, 0 } },
+	{ "busy", { 503, "too many traces are running; try again in a few seconds", NULL,
+	    BUSY_RETRY_DEFAULT } },
+	{ "engine-down", { 503, "the tracing engine is not running", NULL, 0 } },
+	/* The helper does not let this app's user in: the site's setup, not the visitor. */
+	{ "forbidden", { 500, "tracing is not set up correctly on this site", NULL, 0 } },
 };
 
-static const struct trace_refusal helper_failed = { 502, "the tracing helper failed", NULL };
+static const struct trace_refusal helper_failed = { 502, "the tracing helper failed", NULL, 0 };
 
 void
-trace_refusal_for_code(const char *code, struct trace_refusal *f)
+trace_refusal_for_code(const char *code, int retry, struct trace_refusal *f)
 {
-	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
-		if (strcmp(refusals[i].code, code) == 0) {
-			*f = refusals[i].f;
-			return;
-		}
 	*f = helper_failed;	/* internal, and codes of later versions */
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strcmp(refusals[i].code, code) == 0)
+			*f = refusals[i].f;
+	if (retry > 0)
+		f->retry = retry;
 }
 
 void
 trace_refusal_for_client(enum client_status st, struct trace_refusal *f)
 {
-	static const struct trace_refusal down = { 503, "the tracing helper is not running", NULL };
-	static const struct trace_refusal slow = { 503, "the tracing helper is not answering", NULL };
+	static const struct trace_refusal down = { 503, "the tracing helper is not running", NULL, 0 };
+	static const struct trace_refusal slow = { 503, "the tracing helper is not answering", NULL, 0 };
 
 	switch (st) {
 	case CLIENT_UNREACHABLE:
@@ -63,7 +67,13 @@ trace_refusal_for_client(enum client_status st, struct trace_refusal *f)
 static void
 refuse(struct out *o, const struct renderer *r, const struct trace_refusal *f)
 {
-	if (reply_error(o, r, false, f->status, f->extra, f->msg) < 0)
+	char extra[256];
+
+	snprintf(extra, sizeof(extra), "%s", f->extra ? f->extra : "");
+	if (f->retry > 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		    "Retry-After: %d\r\n", f->retry);
+	if (reply_error(o, r, false, f->status, extra[0] ? extra : NULL, f->msg) < 0)
 		log_debug("the visitor went away before the error response");
 }
 
@@ -100,9 +110,12 @@ start(struct client *c, struct out *o, const struct trace_cfg *cfg,
 	switch (m.verb) {
 	case PROTO_STARTED:
 		memcpy(t->id, m.id, sizeof(t->id));
+		t->unstored = m.stored == 0;
+		if (m.stored == 0)
+			log_info("trace %s: the helper will not store it", t->id);
 		return 0;
 	case PROTO_ERROR:
-		trace_refusal_for_code(m.code, &f);
+		trace_refusal_for_code(m.code, m.retry, &f);
 		/* Refusing this one connection is routine; the helper failing is a warning. */
 		if (f.status >= 500)
 			log_warnx("broker refused: %s: %s", m.code, m.msg);
@@ -132,11 +145,19 @@ head(struct out *o, const struct renderer *r, const struct render_trace *t,
 	char extra[TRACE_PREFIX_MAX + 256];
 	int n;
 
-	/* Cross-origin pages may read the id and the permalink too. */
-	n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
-	    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
-	    "Access-Control-Expose-Headers: X-Trace-Id, Link\r\n",
-	    t->id, prefix, t->id);
+	/*
+	 * Cross-origin pages may read the id and the permalink too. A trace the
+	 * helper will not store has no permalink, and says so.
+	 */
+	if (t->unstored)
+		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
+		    "X-Trace-Stored: no\r\n"
+		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored\r\n", t->id);
+	else
+		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
+		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
+		    "Access-Control-Expose-Headers: X-Trace-Id, Link\r\n",
+		    t->id, prefix, t->id);
 	if (n < 0 || (size_t)n >= sizeof(extra))
 		return STREAM_OUT_FAILED;	/* cannot happen: prefix is bounded */
 	if (reply_head(o, 200, r->content_type, extra) < 0 || stream_begin(s) != STREAM_MORE ||
@@ -195,8 +216,8 @@ trace_serve(struct out *o, const struct trace_cfg *cfg, const struct renderer *r
 	if (ss == STREAM_OUT_FAILED)
 		log_debug("trace %s: the visitor went away", t.id);
 	else if (m.verb == PROTO_END)
-		log_debug("trace %s: %s after %d hops, %d ignored", t.id, m.code, m.hops,
-		    s.ignored);
+		log_debug("trace %s: %s after %d hops, %d ignored%s", t.id, m.code, m.hops,
+		    s.ignored, m.stored == 0 ? "; not stored" : "");
 	stream_free(&s);
 	client_close(&c);
 }

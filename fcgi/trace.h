@@ -25,10 +25,14 @@ struct trace_refusal {
 	int status;
 	const char *msg;	/* short, for the visitor */
 	const char *extra;	/* header lines, or NULL */
+	int retry;		/* seconds for Retry-After, or 0 for none */
 };
 
-/* Maps a broker ERROR code to a response; unknown codes are the broker's failure. */
-void trace_refusal_for_code(const char *code, struct trace_refusal *f);
+/*
+ * Maps a broker ERROR code to a response; unknown codes are the broker's
+ * failure. retry is the ERROR's retry= (0 if absent): it becomes Retry-After.
+ */
+void trace_refusal_for_code(const char *code, int retry, struct trace_refusal *f);
 /* Maps a failed client step before the head to a response. */
 void trace_refusal_for_client(enum client_status st, struct trace_refusal *f);
 

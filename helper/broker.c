@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,13 @@
 #define STOP_FLUSH_MS		1000		/* at exit, for clients to take their END lines */
 #define ENGINE_WAIT_MS		10000		/* at exit, for the engine to clear its marks */
 #define ACCEPT_PAUSE_MS		1000		/* after running out of descriptors */
+#define BUSY_RUNNING_RETRY	5		/* retry= when a limit on running traces is hit: a trace takes seconds */
+#define BUSY_CONN_RETRY		1		/* retry= when connections are full */
+#define VISITOR_HASH		1024		/* buckets of the per-visitor table */
+#define STORE_RETRY_S		60		/* between attempts to open a database that failed */
+#define FORBIDDEN_LOG_S		10		/* between logged refusals of the same uid */
+#define STATUS_CLIENTS_MAX	64		/* callers waiting for one STATUS answer */
+#define PEER_GROUPS_MAX		256		/* supplementary groups read with SO_PEERGROUPS */
 
 struct trace;
 
@@ -51,7 +60,8 @@ struct client {
 	size_t outlen, outcap;
 	struct trace *trace;	/* its request, once it sent one */
 	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
-	int requested;		/* sent TRACE: further input is ignored */
+	int requested;		/* sent TRACE or STATUS: further input is ignored */
+	int want_status;	/* waits for the engine's counters */
 	int rdshut;		/* sent EOF (may still read) */
 	int closing;		/* close once the output is out */
 	int dead;		/* close now */
@@ -62,8 +72,30 @@ enum trace_state {
 	TRACE_RUNNING,		/* EMSG_STARTED came */
 };
 
+/*
+ * A token bucket: level in millionths of a token, filled at rate tokens a
+ * second up to burst tokens, so each take costs exactly 1000000.
+ */
+struct bucket {
+	uint64_t level;
+	uint64_t stamp_us;	/* monotonic time level was computed at */
+};
+
+/* One visitor address (an IPv6 /64: one host's usual share) and its limits' state. */
+struct visitor {
+	LIST_ENTRY(visitor) hash;
+	TAILQ_ENTRY(visitor) lru;	/* least recently touched first */
+	struct tt_addr key;
+	struct bucket rate;
+	int running;		/* its traces starting or running */
+	uint64_t touched_us;
+};
+
 struct trace {
 	TAILQ_ENTRY(trace) entry;
+	struct visitor *visitor;	/* held while the trace lives */
+	int stored;		/* its row was inserted: the trace is being stored */
+	int store_failed;	/* a later write failed: it is not stored whole */
 	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
 	char id[PROTO_ID_LEN + 1];
 	enum trace_state state;
@@ -94,6 +126,26 @@ struct broker {
 	int engine_down;	/* the engine's end closed or misbehaved */
 	struct pollfd *pfd;
 	struct client **pcl;	/* the client of each pfd entry past the first two */
+	/* authorization: resolved from allow-users and allow-groups at start */
+	uid_t *allow_uids;
+	size_t nallow_uids;
+	gid_t *allow_gids;
+	size_t nallow_gids;
+	uid_t last_forbidden_uid;
+	uint64_t last_forbidden_ms;
+	/* limits */
+	struct bucket global_rate;
+	LIST_HEAD(, visitor) vhash[VISITOR_HASH];
+	TAILQ_HEAD(, visitor) vlru;
+	int nvisitors;
+	/* storage */
+	uint64_t store_retry_ms;	/* monotonic; when to try opening the database again */
+	unsigned long db_errors_before;	/* of stores closed or never opened */
+	/* STATUS */
+	int queue_stats_fd;	/* /proc/self/net/netfilter/nfnetlink_queue, opened as root; or -1 */
+	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
+	uint64_t started_ms;
+	uint64_t traces_done, traces_refused, busy, forbidden;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -269,9 +321,27 @@ client_error(struct broker *b, struct client *c, const char *code, const char *m
 	client_close_after(c);
 }
 
+/* ERROR code=busy retry=N: a limit was hit, and N seconds is when trying again makes sense. */
+static void
+client_busy(struct broker *b, struct client *c, int retry, const char *what)
+{
+	char line[PROTO_LINE_MAX + 1], msg[160];
+	int n;
+
+	b->busy++;
+	snprintf(msg, sizeof(msg), "%s; try again in %d s", what, retry);
+	if ((n = proto_fmt_error_retry(line, sizeof(line), "busy", retry, msg)) > 0)
+		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
+static void visitor_release(struct broker *b, struct visitor *v);
+
 static void
 trace_free(struct broker *b, struct trace *t)
 {
+	if (t->visitor != NULL)
+		visitor_release(b, t->visitor);
 	if (t->client != NULL)
 		t->client->trace = NULL;
 	TAILQ_REMOVE(&b->traces, t, entry);
@@ -343,10 +413,174 @@ port_allowed(const struct config *cfg, uint16_t port)
 	return 0;
 }
 
+/* --- limits --- */
+
+static void
+bucket_fill(struct bucket *k, uint64_t rate, uint64_t burst, uint64_t now)
+{
+	uint64_t el = now - k->stamp_us, cap = burst * 1000000;
+
+	/* A bucket idle for an hour is full whatever the rate: no overflow below. */
+	if (k->stamp_us == 0 || el > 3600ULL * 1000000)
+		k->level = cap;
+	else if (k->level < cap)
+		k->level = k->level + el * rate > cap ? cap : k->level + el * rate;
+	k->stamp_us = now;
+}
+
+/* Seconds until the bucket holds a whole token: 0 if it does, else at least 1. */
+static int
+bucket_wait(struct bucket *k, uint64_t rate, uint64_t burst, uint64_t now)
+{
+	uint64_t us;
+
+	bucket_fill(k, rate, burst, now);
+	if (k->level >= 1000000)
+		return 0;
+	us = (1000000 - k->level + rate - 1) / rate;	/* µs until the token is whole */
+	return (int)((us + 999999) / 1000000);
+}
+
+static void
+bucket_take(struct bucket *k)
+{
+	k->level = k->level >= 1000000 ? k->level - 1000000 : 0;
+}
+
+/* The address a visitor is limited by: IPv4 as it is, IPv6 cut to its /64. */
+static void
+visitor_key(const struct tt_addr *a, struct tt_addr *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = a->family;
+	memcpy(key->u.b, a->u.b, a->family == AF_INET6 ? 8 : 4);
+}
+
+static unsigned int
+visitor_hash(const struct tt_addr *key)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(key->u.b); i++)
+		h = (h ^ key->u.b[i]) * 16777619u;
+	return (h ^ (uint32_t)key->family) % VISITOR_HASH;
+}
+
+/*
+ * Forgets visitors with no trace whose bucket has been full for a while:
+ * they would be made again exactly as they were. Oldest first, so a
+ * visitor with a trace still running only delays those behind it.
+ */
+static void
+visitor_prune(struct broker *b, uint64_t now)
+{
+	uint64_t refill = (uint64_t)3 * 1000000 + 1000000;	/* burst / rate seconds, and 1 s */
+	struct visitor *v;
+
+	while ((v = TAILQ_FIRST(&b->vlru)) != NULL && v->running == 0 &&
+	    now - v->touched_us > refill) {
+		TAILQ_REMOVE(&b->vlru, v, lru);
+		LIST_REMOVE(v, hash);
+		b->nvisitors--;
+		free(v);
+	}
+}
+
+static void
+visitor_touch(struct broker *b, struct visitor *v, uint64_t now)
+{
+	v->touched_us = now;
+	TAILQ_REMOVE(&b->vlru, v, lru);
+	TAILQ_INSERT_TAIL(&b->vlru, v, lru);
+}
+
+/* The visitor for an address; a new one (full bucket) if create. NULL if none or no memory. */
+static struct visitor *
+visitor_get(struct broker *b, const struct tt_addr *a, int create, uint64_t now)
+{
+	struct tt_addr key;
+	struct visitor *v;
+	unsigned int h;
+
+	visitor_key(a, &key);
+	h = visitor_hash(&key);
+	LIST_FOREACH(v, &b->vhash[h], hash)
+		if (v->key.family == key.family && !memcmp(v->key.u.b, key.u.b, sizeof(key.u.b)))
+			return v;
+	if (!create || (v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	v->key = key;
+	v->touched_us = now;
+	LIST_INSERT_HEAD(&b->vhash[h], v, hash);
+	TAILQ_INSERT_TAIL(&b->vlru, v, lru);
+	b->nvisitors++;
+	return v;
+}
+
+static void
+visitor_release(struct broker *b, struct visitor *v)
+{
+	if (v->running > 0)
+		v->running--;
+	visitor_touch(b, v, mono_us());
+}
+
+/*
+ * Checks every limit before any is charged. Returns the visitor, charged
+ * one trace, or NULL after answering busy (or internal, out of memory).
+ */
+static struct visitor *
+limits_take(struct broker *b, struct client *c, const struct tt_addr *client)
+{
+	const struct config *cfg = b->cfg;
+	uint64_t now = mono_us();
+	struct visitor *v, dummy;
+	int w;
+
+	visitor_prune(b, now);
+	if (b->ntraces >= cfg->max_traces) {
+		client_busy(b, c, BUSY_RUNNING_RETRY, "too many traces running");
+		return NULL;
+	}
+	if ((w = bucket_wait(&b->global_rate, (uint64_t)cfg->global_rate,
+	    2 * (uint64_t)cfg->global_rate, now)) > 0) {
+		client_busy(b, c, w, "too many traces started");
+		return NULL;
+	}
+	/* A visitor not seen lately has a full bucket: look, do not make one yet. */
+	if ((v = visitor_get(b, client, 0, now)) == NULL) {
+		memset(&dummy, 0, sizeof(dummy));
+		v = &dummy;
+	}
+	if (v->running >= cfg->client_max) {
+		client_busy(b, c, BUSY_RUNNING_RETRY, "too many traces running for this address");
+		return NULL;
+	}
+	if ((w = bucket_wait(&v->rate, (uint64_t)cfg->client_rate, 3 * (uint64_t)cfg->client_rate,
+	    now)) > 0) {
+		client_busy(b, c, w, "too many traces started for this address");
+		return NULL;
+	}
+	if (v == &dummy) {
+		if ((v = visitor_get(b, client, 1, now)) == NULL) {
+			log_warn("broker: visitor");
+			client_error(b, c, "internal", "out of memory");
+			return NULL;
+		}
+		v->rate = dummy.rate;
+	}
+	bucket_take(&b->global_rate);
+	bucket_take(&v->rate);
+	v->running++;
+	visitor_touch(b, v, now);
+	return v;
+}
+
 static void
 request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req)
 {
 	struct trace *t;
+	struct visitor *v;
 
 	c->requested = 1;
 	c->deadline_ms = 0;
@@ -359,26 +593,27 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 		client_error(b, c, "engine-down", "the packet engine is not running");
 		return;
 	}
-	if (b->ntraces >= b->cfg->max_traces) {
-		client_error(b, c, "busy", "too many traces running");
-		return;
-	}
 	if (b->next_handle == 0) {
 		/* 2^32 traces in one run: start again rather than reuse a handle. */
 		client_error(b, c, "internal", "trace handles exhausted");
 		return;
 	}
+	if ((v = limits_take(b, c, &req->client)) == NULL)
+		return;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_warn("broker: trace");
+		visitor_release(b, v);
 		client_error(b, c, "internal", "out of memory");
 		return;
 	}
 	if (trace_id_new(t->id) < 0) {
 		log_warn("broker: getrandom");
+		visitor_release(b, v);
 		free(t);
 		client_error(b, c, "internal", "no random bytes");
 		return;
 	}
+	t->visitor = v;
 	t->handle = b->next_handle++;
 	t->state = TRACE_STARTING;
 	t->client = c;
@@ -388,6 +623,105 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 	TAILQ_INSERT_TAIL(&b->traces, t, entry);
 	b->ntraces++;
 	engine_send(b, EMSG_START, t->handle, req);
+}
+
+/* --- STATUS --- */
+
+/*
+ * Asks the engine for its counters; every caller waiting when the answer
+ * comes gets it, so one record is out at a time whatever the callers do.
+ */
+static void
+request_status(struct broker *b, struct client *c)
+{
+	struct client *o;
+	int waiting = 0;
+
+	c->requested = 1;
+	if (b->engine_down) {
+		client_error(b, c, "engine-down", "the packet engine is not running");
+		return;
+	}
+	TAILQ_FOREACH(o, &b->clients, entry)
+		waiting += o->want_status && !o->dead;
+	if (waiting >= STATUS_CLIENTS_MAX) {
+		client_busy(b, c, BUSY_CONN_RETRY, "too many status requests");
+		return;
+	}
+	c->want_status = 1;
+	/* The idle deadline stays: an engine that never answers does not hold the caller. */
+	if (!b->status_asked) {
+		b->status_asked = 1;
+		engine_send(b, EMSG_STATUS, 0, NULL);
+	}
+}
+
+/*
+ * The kernel's drops on our queue: queue_dropped (the queue was full; with
+ * fail-open those packets passed unseen) plus user_dropped (netlink could not
+ * deliver them), from our queue's line of /proc/net/netfilter/nfnetlink_queue.
+ * The file is root's (0440): it was opened before the drop, and is read again
+ * from offset 0 each time. PROTO_STATUS_UNKNOWN if it cannot be read.
+ */
+static uint64_t
+queue_drops(const struct broker *b)
+{
+	char buf[4096], *line, *save = NULL;
+	ssize_t n;
+
+	if (b->queue_stats_fd < 0 || (n = pread(b->queue_stats_fd, buf, sizeof(buf) - 1, 0)) < 0)
+		return PROTO_STATUS_UNKNOWN;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long f[7];
+
+		/* queue portid waiting copy_mode copy_range queue_dropped user_dropped ... */
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1], &f[2], &f[3],
+		    &f[4], &f[5], &f[6]) == 7 && f[0] == b->cfg->queue)
+			return (uint64_t)f[5] + (uint64_t)f[6];
+	}
+	return PROTO_STATUS_UNKNOWN;
+}
+
+static unsigned long
+db_errors(const struct broker *b)
+{
+	return b->db_errors_before + store_errors(b->st);
+}
+
+static void
+status_answer(struct broker *b, const struct emsg_status *es)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_status ps;
+	struct client *c;
+	int n;
+
+	b->status_asked = 0;
+	memset(&ps, 0, sizeof(ps));
+	ps.uptime_s = (now_ms(CLOCK_MONOTONIC) - b->started_ms) / 1000;
+	ps.traces_running = (uint64_t)b->ntraces;
+	ps.traces_done = b->traces_done;
+	ps.traces_refused = b->traces_refused;
+	ps.busy = b->busy;
+	ps.forbidden = b->forbidden;
+	ps.probes_sent = es->probes_sent;
+	ps.replies_matched = es->replies_matched;
+	ps.icmp_unmatched = es->icmp_unmatched;
+	ps.icmp_foreign = es->icmp_foreign;
+	ps.bad_packets = es->bad_packets;
+	ps.queue_drops = queue_drops(b);
+	ps.db_errors = db_errors(b);
+	ps.enrich_requests = 0;
+	if ((n = proto_fmt_status(line, sizeof(line), &ps)) < 0)
+		return;
+	TAILQ_FOREACH(c, &b->clients, entry)
+		if (c->want_status && !c->dead) {
+			c->want_status = 0;
+			client_write(b, c, line, (size_t)n);
+			if (!c->dead)
+				client_close_after(c);
+		}
 }
 
 /* One complete request line, with its '\n'. */
@@ -404,8 +738,10 @@ client_line(struct broker *b, struct client *c, const char *line, size_t len)
 	case PROTO_TRACE:
 		request_trace(b, c, &m.req);
 		break;
+	case PROTO_STATUS:
+		request_status(b, c);
+		break;
 	default:
-		/* A status request and authorization by c->uid go here. */
 		client_error(b, c, "bad-request", "unknown verb or malformed request");
 		break;
 	}
@@ -474,6 +810,152 @@ client_read(struct broker *b, struct client *c, short revents)
 	}
 }
 
+/* --- authorization --- */
+
+static int
+uid_allowed(const struct broker *b, uid_t uid)
+{
+	for (size_t i = 0; i < b->nallow_uids; i++)
+		if (b->allow_uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+static int
+gid_allowed(const struct broker *b, gid_t gid)
+{
+	for (size_t i = 0; i < b->nallow_gids; i++)
+		if (b->allow_gids[i] == gid)
+			return 1;
+	return 0;
+}
+
+/*
+ * May this caller trace? Root always may (it could read the database or
+ * stop the helper anyway), then the allowed users, then members of the
+ * allowed groups: the caller's group or, read with SO_PEERGROUPS, any of
+ * its supplementary groups when it connected.
+ */
+static int
+caller_allowed(const struct broker *b, int fd, const struct ucred *cred)
+{
+	gid_t groups[PEER_GROUPS_MAX];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0 || uid_allowed(b, cred->uid) || gid_allowed(b, cred->gid))
+		return 1;
+	if (b->nallow_gids == 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		/* ERANGE: more groups than we read; they are not looked at. */
+		log_debug("broker: SO_PEERGROUPS: %s", strerror(errno));
+		return 0;
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (gid_allowed(b, groups[i]))
+			return 1;
+	return 0;
+}
+
+/* Logs a refused caller, at most once per FORBIDDEN_LOG_S for the same uid. */
+static void
+log_forbidden(struct broker *b, const struct ucred *cred)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+
+	b->forbidden++;
+	if (cred->uid == b->last_forbidden_uid && b->last_forbidden_ms != 0 &&
+	    now - b->last_forbidden_ms < FORBIDDEN_LOG_S * 1000)
+		return;
+	b->last_forbidden_uid = cred->uid;
+	b->last_forbidden_ms = now;
+	log_warnx("broker: refused a caller: uid %u gid %u pid %ld is not in allow-users or "
+	    "allow-groups (%llu refused so far)", (unsigned)cred->uid, (unsigned)cred->gid,
+	    (long)cred->pid, (unsigned long long)b->forbidden);
+}
+
+/* Splits a comma-separated list; calls fn for each name. Returns 0, or -1 if fn failed. */
+static int
+each_name(const char *list, int (*fn)(struct broker *, const char *), struct broker *b)
+{
+	char buf[256], *p, *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (p = buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		while (*tok == ' ')
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok && e[-1] == ' '; e--)
+			e[-1] = '\0';
+		if (*tok != '\0' && fn(b, tok) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+number(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return *end == '\0' && errno == 0 && *v < 0xffffffffUL ? 0 : -1;
+}
+
+static int
+add_user(struct broker *b, const char *name)
+{
+	struct passwd *pw;
+	unsigned long v;
+	uid_t *p;
+
+	if ((pw = getpwnam(name)) != NULL)
+		v = pw->pw_uid;
+	else if (number(name, &v) < 0) {
+		log_warnx("broker: allow-users: no such user \"%s\"", name);
+		return -1;
+	}
+	if ((p = reallocarray(b->allow_uids, b->nallow_uids + 1, sizeof(*p))) == NULL)
+		return -1;
+	b->allow_uids = p;
+	p[b->nallow_uids++] = (uid_t)v;
+	return 0;
+}
+
+static int
+add_group(struct broker *b, const char *name)
+{
+	struct group *gr;
+	unsigned long v;
+	gid_t *p;
+
+	if ((gr = getgrnam(name)) != NULL)
+		v = gr->gr_gid;
+	else if (number(name, &v) < 0) {
+		log_warnx("broker: allow-groups: no such group \"%s\"", name);
+		return -1;
+	}
+	if ((p = reallocarray(b->allow_gids, b->nallow_gids + 1, sizeof(*p))) == NULL)
+		return -1;
+	b->allow_gids = p;
+	p[b->nallow_gids++] = (gid_t)v;
+	return 0;
+}
+
+/* Resolves allow-users and allow-groups once, at start: a name that does not exist stops it. */
+static int
+allow_lists(struct broker *b)
+{
+	if (each_name(b->cfg->allow_users, add_user, b) < 0 ||
+	    each_name(b->cfg->allow_groups, add_group, b) < 0)
+		return -1;
+	log_debug("broker: %zu allowed users, %zu allowed groups (and root)", b->nallow_uids,
+	    b->nallow_gids);
+	return 0;
+}
+
 static void
 accept_clients(struct broker *b)
 {
@@ -482,8 +964,8 @@ accept_clients(struct broker *b)
 
 	glen = snprintf(greeting, sizeof(greeting), "TRACETROUT %d\n", PROTO_VERSION);
 	memcpy(busy, greeting, (size_t)glen);
-	blen = proto_fmt_error(busy + glen, sizeof(busy) - (size_t)glen, "busy",
-	    "too many connections");
+	blen = proto_fmt_error_retry(busy + glen, sizeof(busy) - (size_t)glen, "busy",
+	    BUSY_CONN_RETRY, "too many connections");
 	blen = blen < 0 ? glen : glen + blen;
 	for (int i = 0; i < 64; i++) {
 		struct ucred cred;
@@ -525,6 +1007,12 @@ accept_clients(struct broker *b)
 		b->nclients++;
 		log_debug("broker: client fd %d uid %u pid %ld", fd, (unsigned)c->uid, (long)c->pid);
 		client_write(b, c, greeting, (size_t)glen);
+		/* The greeting first: a client learns the version, then why it may not go on. */
+		if (!caller_allowed(b, fd, &cred)) {
+			log_forbidden(b, &cred);
+			c->requested = 1;
+			client_error(b, c, "forbidden", "this user may not use tracetroutd");
+		}
 	}
 }
 
@@ -580,18 +1068,25 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 	char line[PROTO_LINE_MAX + 1], addr[ADDR_STRLEN];
 	struct client *c = trace_detach(t);
 	uint64_t dur = mono_us() - t->started_us;
-	int n;
+	int n, stored = 0;
 
-	store_trace_end(b->st, t->id, reason, hops, (int64_t)now_ms(CLOCK_REALTIME), dur);
+	/* A trace missing a hop is not kept: every trace stored with an end is whole. */
+	if (t->stored && !t->store_failed &&
+	    store_trace_end(b->st, t->id, reason, hops, (int64_t)now_ms(CLOCK_REALTIME), dur) == 0)
+		stored = 1;
+	else if (t->stored)
+		store_trace_forget(b->st, t->id);
+	b->traces_done++;
 	if (c != NULL) {
-		if ((n = proto_fmt_end(line, sizeof(line), reason, hops, dur)) > 0)
+		if ((n = proto_fmt_end(line, sizeof(line), reason, hops, dur, stored)) > 0)
 			client_write(b, c, line, (size_t)n);
 		if (!c->dead)
 			client_close_after(c);
 	}
-	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms", t->id,
+	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", t->id,
 	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
-	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000));
+	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000),
+	    stored ? "" : ", not stored");
 	trace_free(b, t);
 }
 
@@ -604,9 +1099,28 @@ trace_refused(struct broker *b, struct trace *t, const char *code, const char *t
 
 	if (c != NULL && !c->dead)
 		client_error(b, c, code, *text ? text : code);
+	b->traces_refused++;
 	log_info("trace for client %s port %u uid %u refused: %s (%s)",
 	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
 	trace_free(b, t);
+}
+
+/* Opens the database, at start and again every STORE_RETRY_S while it cannot be. */
+static void
+store_retry(struct broker *b)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	char err[512];
+
+	if (b->st != NULL || b->cfg->db_path[0] == '\0' || now < b->store_retry_ms)
+		return;
+	if ((b->st = store_open(b->cfg->db_path, err, sizeof(err))) == NULL) {
+		b->db_errors_before++;
+		b->store_retry_ms = now + STORE_RETRY_S * 1000;
+		log_warnx("broker: store: %s; traces are not stored (trying again in %d s)", err,
+		    STORE_RETRY_S);
+	} else if (b->db_errors_before > 0)
+		log_info("broker: store: %s opened; traces are stored again", b->cfg->db_path);
 }
 
 static void
@@ -616,6 +1130,13 @@ engine_record(struct broker *b, struct emsg *m)
 	char line[PROTO_LINE_MAX + 1];
 	int n, off = b->cfg->hop_offset;
 
+	if (m->type == EMSG_STATUS_ANSWER) {
+		if (!b->status_asked)
+			log_warnx("broker: engine counters nobody asked for; ignored");
+		else
+			status_answer(b, &m->u.status);
+		return;
+	}
 	if ((t = trace_find(b, m->trace)) == NULL) {
 		log_warnx("broker: engine record type %u for unknown trace %u; ignored",
 		    m->type, m->trace);
@@ -629,8 +1150,11 @@ engine_record(struct broker *b, struct emsg *m)
 		}
 		t->state = TRACE_RUNNING;
 		t->started_us = mono_us();
-		store_trace_begin(b->st, t->id, t->uid, &t->req, (int64_t)now_ms(CLOCK_REALTIME));
-		if (t->client != NULL && (n = proto_fmt_started(line, sizeof(line), t->id)) > 0)
+		store_retry(b);
+		t->stored = b->st != NULL && store_trace_begin(b->st, t->id, t->uid, &t->req,
+		    (int64_t)now_ms(CLOCK_REALTIME)) == 0;
+		if (t->client != NULL &&
+		    (n = proto_fmt_started(line, sizeof(line), t->id, t->stored)) > 0)
 			client_write(b, t->client, line, (size_t)n);
 		break;
 	case EMSG_REFUSED:
@@ -650,7 +1174,8 @@ engine_record(struct broker *b, struct emsg *m)
 		if (m->u.hop.ttl <= off)
 			return;
 		m->u.hop.ttl -= off;
-		store_hop(b->st, t->id, &m->u.hop);
+		if (t->stored && !t->store_failed && store_hop(b->st, t->id, &m->u.hop) < 0)
+			t->store_failed = 1;
 		if (t->client != NULL)
 			send_line_hop(b, t, &m->u.hop);
 		break;
@@ -824,7 +1349,9 @@ listen_socket(struct broker *b)
 	b->sock_made = 1;
 	if (cfg->socket_group[0] != '\0') {
 		if (group_lookup(cfg->socket_group, &gid) < 0) {
-			log_warnx("broker: socket-group %s: no such group", cfg->socket_group);
+			log_warnx("broker: socket-group: there is no group \"%s\" on this system; "
+			    "create it, or set socket-group to the web server's group (empty: "
+			    "root's group)", cfg->socket_group);
 			goto fail_unlink;
 		}
 		if (chown(cfg->socket_path, (uid_t)-1, gid) < 0) {
@@ -1036,18 +1563,23 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	struct broker b;
 	struct sigaction sa;
 	sigset_t block, waitmask;
-	char err[512];
 	struct client *c;
+	struct visitor *v;
 	int rc = 1, stopped;
 
 	memset(&b, 0, sizeof(b));
 	b.cfg = cfg;
 	b.lfd = -1;
+	b.queue_stats_fd = -1;
 	b.efd = engine_fd;
 	b.epid = engine_pid;
 	b.next_handle = 1;
+	b.started_ms = now_ms(CLOCK_MONOTONIC);
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.traces);
+	TAILQ_INIT(&b.vlru);
+	for (int i = 0; i < VISITOR_HASH; i++)
+		LIST_INIT(&b.vhash[i]);
 
 	stop_signal = 0;
 	memset(&sa, 0, sizeof(sa));
@@ -1065,7 +1597,8 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
 
-	b.eqcap = 2 * (size_t)cfg->max_traces + 2;
+	/* START and CANCEL per trace, one STATUS, and slack. */
+	b.eqcap = 2 * (size_t)cfg->max_traces + 3;
 	b.eq = calloc(b.eqcap, sizeof(*b.eq));
 	b.pfd = calloc(CLIENT_MAX + 2, sizeof(*b.pfd));
 	b.pcl = calloc(CLIENT_MAX + 2, sizeof(*b.pcl));
@@ -1073,16 +1606,23 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 		log_warn("broker");
 		goto out;
 	}
+	if (allow_lists(&b) < 0)
+		goto out;
 	/* The socket first: its directory must stay open to clients if the database shares it. */
 	if (listen_socket(&b) < 0)
 		goto out;
+	/* Root's file; a broker that cannot read it leaves queue_drops out of STATUS. */
+	if ((b.queue_stats_fd = open("/proc/self/net/netfilter/nfnetlink_queue",
+	    O_RDONLY | O_CLOEXEC)) < 0)
+		log_debug("broker: the queue's counters: %s; STATUS leaves queue_drops out",
+		    strerror(errno));
 	/* Root was needed for the socket's group; nothing after it, input included, runs as root. */
 	if (drop != NULL && drop(cfg) < 0)
 		goto out;
 	if (cfg->db_path[0] == '\0')
 		log_info("broker: no database configured; traces are not stored");
-	else if ((b.st = store_open(cfg->db_path, err, sizeof(err))) == NULL)
-		log_warnx("broker: store: %s; running without storage", err);
+	else
+		store_retry(&b);
 
 	loop(&b, &waitmask);
 	stopped = stop_signal != 0 && !b.engine_down;
@@ -1108,8 +1648,103 @@ out:
 	if (b.st != NULL && store_errors(b.st) > 0)
 		log_warnx("broker: %lu store errors in this run", store_errors(b.st));
 	store_close(b.st);
+	while ((v = TAILQ_FIRST(&b.vlru)) != NULL) {
+		TAILQ_REMOVE(&b.vlru, v, lru);
+		free(v);
+	}
+	free(b.allow_uids);
+	free(b.allow_gids);
+	if (b.queue_stats_fd >= 0)
+		close(b.queue_stats_fd);
 	free(b.eq);
 	free(b.pfd);
 	free(b.pcl);
+	return rc;
+}
+
+/* --- tracetroutd --status --- */
+
+/* Reads one line (with its '\n') within the socket's receive timeout; returns its length or -1. */
+static int
+status_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		ssize_t r = recv(fd, buf + n, 1, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (buf[n++] == '\n') {
+			buf[n] = '\0';
+			return (int)n;
+		}
+	}
+	return -1;
+}
+
+int
+broker_status(const struct config *cfg, FILE *out)
+{
+	struct timeval tv = { 5, 0 };
+	struct sockaddr_un sun;
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg m;
+	const char *key;
+	uint64_t v;
+	int fd, n, rc = 1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "tracetroutd: socket path too long: %s\n", cfg->socket_path);
+		return 1;
+	}
+	strcpy(sun.sun_path, cfg->socket_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		fprintf(stderr, "tracetroutd: socket: %s\n", strerror(errno));
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "tracetroutd: the helper is not running (cannot connect to %s: %s)\n",
+		    cfg->socket_path, strerror(errno));
+		goto out;
+	}
+	if ((n = status_line(fd, line, sizeof(line))) < 0 ||
+	    proto_parse(line, (size_t)n, &m) != PROTO_GREETING) {
+		fprintf(stderr, "tracetroutd: no greeting from %s\n", cfg->socket_path);
+		goto out;
+	}
+	if (m.version != PROTO_VERSION) {
+		fprintf(stderr, "tracetroutd: %s speaks protocol version %d, not %d\n",
+		    cfg->socket_path, m.version, PROTO_VERSION);
+		goto out;
+	}
+	if (send(fd, "STATUS\n", 7, MSG_NOSIGNAL) != 7 ||
+	    (n = status_line(fd, line, sizeof(line))) < 0) {
+		fprintf(stderr, "tracetroutd: no answer to STATUS from %s\n", cfg->socket_path);
+		goto out;
+	}
+	switch (proto_parse(line, (size_t)n, &m)) {
+	case PROTO_STATUS:
+		for (size_t i = 0; (key = proto_status_key(i, &m.status, &v)) != NULL; i++)
+			if (v != PROTO_STATUS_UNKNOWN)
+				fprintf(out, "%s %llu\n", key, (unsigned long long)v);
+		rc = fflush(out) == 0 ? 0 : 1;
+		break;
+	case PROTO_ERROR:
+		fprintf(stderr, "tracetroutd: the helper refused: %s: %s\n", m.code, m.msg);
+		break;
+	default:
+		fprintf(stderr, "tracetroutd: unexpected answer to STATUS: %.*s\n",
+		    (int)strcspn(line, "\n"), line);
+		break;
+	}
+out:
+	close(fd);
 	return rc;
 }

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <stdio.h>
+
 #include "config.h"
 
 /*
@@ -17,5 +19,12 @@
  */
 int broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
     int (*drop)(const struct config *cfg));
+
+/*
+ * tracetroutd --status: connects to cfg->socket_path, sends STATUS and
+ * writes the counters to out, "key value" one a line. Returns the exit
+ * status: 0, or 1 with a message on stderr (no helper running, refused).
+ */
+int broker_status(const struct config *cfg, FILE *out);
 
 #endif

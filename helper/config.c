@@ -86,13 +86,15 @@ static const struct setting settings[] = {
 #define OPT_SETTING	256	/* getopt_long val of settings[i] is OPT_SETTING + i */
 #define OPT_HELP	'h'
 #define OPT_VERSION	(OPT_SETTING + 100)
+#define OPT_STATUS	(OPT_SETTING + 101)
 
 void
 config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->socket_path, "/run/tracetrout/tracetroutd.sock");
-	cfg->socket_mode = 0666;
+	cfg->socket_mode = 0660;
+	strcpy(cfg->socket_group, "www-data");
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "%s", LOCALSTATEDIR "/lib/tracetrout/tracetrout.db");
 	cfg->queue = 7470;
 	cfg->mark = 0x100000;
@@ -440,7 +442,7 @@ int
 config_parse_args(struct config *cfg, int argc, char **argv, enum config_action *action,
     char *err, size_t errlen)
 {
-	struct option opts[NSETTINGS + 6];
+	struct option opts[NSETTINGS + 7];
 	size_t n = 0;
 	char why[256];
 	int ch;
@@ -454,6 +456,7 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 	opts[n++] = (struct option){ "verbose", no_argument, NULL, 'v' };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	opts[n++] = (struct option){ "status", no_argument, NULL, OPT_STATUS };
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* 0 makes glibc start over, so the options can be read twice; we print the errors. */
@@ -480,6 +483,10 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 		case OPT_VERSION:
 			*action = CONFIG_VERSION;
 			return 0;
+		case OPT_STATUS:
+			/* The settings are still read: the socket may be set in the file. */
+			*action = CONFIG_STATUS;
+			break;
 		case ':':
 			seterr(err, errlen, "%s: missing argument", argv[optind - 1]);
 			return -1;
@@ -570,7 +577,7 @@ config_load(struct config *cfg, int argc, char **argv, enum config_action *actio
 	config_defaults(&first);
 	if (config_parse_args(&first, argc, argv, action, err, errlen) < 0)
 		return -1;
-	if (*action != CONFIG_RUN)
+	if (*action == CONFIG_HELP || *action == CONFIG_VERSION)
 		return 0;
 
 	config_defaults(cfg);
@@ -593,12 +600,13 @@ config_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tracetroutd [-dv] [-c file] [--option value ...]\n"
+	    "       tracetroutd --status [-c file] [--socket PATH]\n"
 	    "  -c, --config FILE     settings file (default " CONFIG_DEFAULT_FILE " if it exists)\n"
 	    "  -d, --foreground      stay in the foreground and log to stderr\n"
 	    "  -v, --verbose         log debug messages\n"
 	    "      --socket PATH     the broker's unix socket\n"
-	    "      --socket-mode M   its mode, octal (0666)\n"
-	    "      --socket-group G  its group\n"
+	    "      --socket-mode M   its mode, octal (0660)\n"
+	    "      --socket-group G  its group (www-data)\n"
 	    "      --db PATH         the SQLite database; empty: no storage\n"
 	    "      --queue N         NFQUEUE number (FILTER_QUEUE, 7470)\n"
 	    "      --mark BIT        the connmark bit (0x100000)\n"
@@ -611,6 +619,12 @@ config_usage(FILE *fp)
 	    "      --start-timeout D for the first segment and its ACK (3s)\n"
 	    "      --ports LIST      local ports that may be traced (80,443)\n"
 	    "      --max-traces N    traces running at once (64)\n"
+	    "      --allow-users L   users who may ask for traces (root)\n"
+	    "      --allow-groups L  and members of these groups (www-data)\n"
+	    "      --client-rate N   traces a second per visitor address, bursts of 3N (1)\n"
+	    "      --client-max N    traces running at once per visitor address (2)\n"
+	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"
+	    "      --status          print the running helper's counters and exit\n"
 	    "      --help, --version\n"
 	    "See docs/configuration.md.\n");
 }

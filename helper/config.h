@@ -12,8 +12,8 @@
 struct config {
 	char config_file[CONFIG_PATH_MAX];	/* -c; default $(sysconfdir)/tracetrout/tracetrout.conf if it exists */
 	char socket_path[CONFIG_PATH_MAX];	/* socket: /run/tracetrout/tracetroutd.sock */
-	unsigned int socket_mode;	/* socket-mode: 0666 */
-	char socket_group[64];	/* socket-group: empty, the socket keeps root's group */
+	unsigned int socket_mode;	/* socket-mode: 0660 */
+	char socket_group[64];	/* socket-group: www-data; empty: the socket keeps root's group */
 	char db_path[CONFIG_PATH_MAX];	/* db: $(localstatedir)/lib/tracetrout/tracetrout.db; empty: no storage */
 	uint16_t queue;		/* queue, FILTER_QUEUE: 7470 */
 	uint32_t mark;		/* mark: the connmark bit, 0x100000 */
@@ -44,6 +44,7 @@ enum config_action {
 	CONFIG_RUN = 0,
 	CONFIG_HELP,
 	CONFIG_VERSION,
+	CONFIG_STATUS,		/* --status: ask the running helper for its counters */
 };
 
 /*

@@ -29,6 +29,11 @@ emsg_check(const struct emsg *m, size_t len)
 	case EMSG_CANCEL:
 	case EMSG_STARTED:
 		return 0;
+	case EMSG_STATUS:
+		return m->trace == 0 ? 0 : -1;
+	case EMSG_STATUS_ANSWER:
+		/* Counters may be anything, but running traces fit the engine's table. */
+		return m->trace == 0 && m->u.status.running <= 1024 ? 0 : -1;
 	case EMSG_HOP:
 		if (m->u.hop.ttl < 1 || m->u.hop.ttl > 255 || m->u.hop.sent < 0 ||
 		    m->u.hop.sent > PROTO_MAX_REPLIES || m->u.hop.nreplies < 0 ||

@@ -17,6 +17,20 @@ enum emsg_type {
 	EMSG_REFUSED,		/* engine -> broker: not traced; code says why */
 	EMSG_HOP,		/* engine -> broker: a settled hop */
 	EMSG_END,		/* engine -> broker: the trace is over; last message for it */
+	EMSG_STATUS,		/* broker -> engine: send your counters (trace is 0) */
+	EMSG_STATUS_ANSWER,	/* engine -> broker: the counters (trace is 0) */
+};
+
+/* The engine's counters since it started, for STATUS (docs/protocol.md). */
+struct emsg_status {
+	uint64_t traces;		/* traces started */
+	uint64_t running;		/* traces running now */
+	uint64_t packets;		/* queued packets seen */
+	uint64_t bad_packets;		/* queued packets that did not parse */
+	uint64_t probes_sent;
+	uint64_t replies_matched;	/* answers matched to a probe */
+	uint64_t icmp_unmatched;	/* errors quoting a traced connection but no probe */
+	uint64_t icmp_foreign;		/* queued errors that belong to no trace */
 };
 
 #define EMSG_CODE_LEN	32
@@ -33,6 +47,7 @@ struct emsg {
 			char text[EMSG_TEXT_LEN];
 			int32_t hops;		/* END: highest ttl reported */
 		} end;
+		struct emsg_status status;	/* EMSG_STATUS_ANSWER */
 	} u;
 };
 

@@ -31,6 +31,7 @@ enum {
 	Q_HOP,
 	Q_REPLY,
 	Q_TRACE_END,
+	Q_TRACE_FORGET,
 	Q_COUNT
 };
 
@@ -48,6 +49,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_TRACE_END] =
 	    "UPDATE traces SET ended_at = ?2, reason = ?3, hops = ?4, duration_us = ?5 "
 	    "WHERE id = ?1",
+	/* Its hops and their replies go with it (ON DELETE CASCADE). */
+	[Q_TRACE_FORGET] = "DELETE FROM traces WHERE id = ?1",
 };
 
 struct store {
@@ -373,6 +376,21 @@ store_trace_end(struct store *st, const char *id, const char *reason, int hops,
 		/* Its begin failed earlier, or the row was deleted meanwhile. */
 		st->errors++;
 		log_debug("store: trace %s: end for a trace not in the database", id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_trace_forget(struct store *st, const char *id)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_TRACE_FORGET];
+	if (bind_text(s, 1, id) < 0 || step(s) < 0) {
+		store_fail(st, "cannot remove an incomplete trace", id);
 		return -1;
 	}
 	return 0;

@@ -35,6 +35,11 @@ int store_trace_begin(struct store *st, const char *id, uid_t uid,
 int store_hop(struct store *st, const char *id, const struct proto_hop *hop);
 int store_trace_end(struct store *st, const char *id, const char *reason, int hops,
     int64_t ended_at_ms, uint64_t duration_us);
+/*
+ * Removes a trace with its hops and replies: one that could not be stored
+ * whole is not kept, so every trace in the database with an end is complete.
+ */
+int store_trace_forget(struct store *st, const char *id);
 
 /* Errors counted since store_open. */
 unsigned long store_errors(const struct store *st);

@@ -125,5 +125,43 @@ sys_marked() {
 	nsx "$1" conntrack -f ipv6 -L -m 0x100000/0x100000 2>/dev/null
 }
 
+# broker_ask SOCKET [as USER GROUP] LINE...: sends each LINE (Python escapes such as \x00 allowed)
+# and a newline to the broker in the server namespace on one connection, as USER and GROUP if
+# given, and prints what comes back, then "CLOSED" if the broker closed it within 2 s.
+broker_ask() {
+	local sock=$1 as=() py=/usr/bin/python3
+	shift
+	if [ "$1" = as ]; then
+		as=(setpriv --reuid="$2" --regid="$3" --clear-groups)
+		shift 3
+	fi
+	# The system's python, which another user can run (a shim under /root would not be).
+	[ -x "$py" ] || py=$(command -v python3)
+	nsx "$NETNS_SERVER" "${as[@]}" "$py" - "$sock" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+try:
+    for line in sys.argv[2:]:
+        s.sendall(line.encode().decode('unicode_escape').encode('latin-1') + b'\n')
+except OSError:
+    pass  # refused callers and oversized lines are closed before all is sent
+data = b''
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            data += b'CLOSED\n'
+            break
+        data += chunk
+except socket.timeout:
+    pass
+except OSError:
+    data += b'CLOSED\n'
+sys.stdout.write(data.decode('ascii', 'replace'))
+PY
+}
+
 # shellcheck source=../lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"

@@ -25,32 +25,9 @@ probes() {
 	} | awk '{ n += $1 } END { print n + 0 }'
 }
 
-# ask LINE: sends LINE (Python escapes allowed) to the broker; prints its answer lines, and
-# "CLOSED" if the broker closed the connection within 2 s.
+# ask LINE: see broker_ask in lib.sh.
 ask() {
-	nsx "$NETNS_SERVER" python3 - "$sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(2)
-s.connect(sys.argv[1])
-try:
-    s.sendall(sys.argv[2].encode().decode('unicode_escape').encode('latin-1'))
-except OSError:
-    pass  # the broker may close before it has read all of an oversized line
-data = b''
-try:
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            data += b'CLOSED\n'
-            break
-        data += chunk
-except socket.timeout:
-    pass
-except OSError:
-    data += b'CLOSED\n'
-sys.stdout.write(data.decode('ascii', 'replace'))
-PY
+	broker_ask "$sock" "$1"
 }
 
 # expect DESC LINE PATTERN [closed]: the answer after the greeting matches PATTERN (grep -E),
@@ -62,28 +39,28 @@ expect() {
 	tap_ok $? "$1" || { echo "got:"; echo "$out"; } | tap_diag
 }
 
-out=$(ask 'PING\n')
+out=$(ask PING)
 [ "$(head -n 2 <<<"$out")" = "$(printf 'TRACETROUT 1\nPONG')" ]
 tap_ok $? "the helper greets with its protocol version and answers PING" || echo "$out" | tap_diag
 
 expect "IPv4: a connection that does not exist: not-found" \
-	"TRACE client=$NETNS_CLIENT4 cport=40000 server=$NETNS_SERVER4 sport=$NETNS_PORT\n" \
+	"TRACE client=$NETNS_CLIENT4 cport=40000 server=$NETNS_SERVER4 sport=$NETNS_PORT" \
 	'^ERROR code=not-found '
 expect "IPv6: a connection that does not exist: not-found" \
-	"TRACE client=$NETNS_CLIENT6 cport=40000 server=$NETNS_SERVER6 sport=$NETNS_PORT\n" \
+	"TRACE client=$NETNS_CLIENT6 cport=40000 server=$NETNS_SERVER6 sport=$NETNS_PORT" \
 	'^ERROR code=not-found '
 expect "a server address of another host: not-local" \
-	"TRACE client=$NETNS_CLIENT4 cport=40000 server=10.77.1.1 sport=$NETNS_PORT\n" \
+	"TRACE client=$NETNS_CLIENT4 cport=40000 server=10.77.1.1 sport=$NETNS_PORT" \
 	'^ERROR code=not-local '
 expect "a port that may not be traced: port-not-allowed" \
-	"TRACE client=$NETNS_CLIENT4 cport=40000 server=$NETNS_SERVER4 sport=22\n" \
+	"TRACE client=$NETNS_CLIENT4 cport=40000 server=$NETNS_SERVER4 sport=22" \
 	'^ERROR code=port-not-allowed '
 expect "binary garbage: bad-request, then the connection closes" \
-	'\x00\xff\x1b[2J\xfe garbage\n' '^ERROR code=bad-request ' closed
+	'\x00\xff\x1b[2J\xfe garbage' '^ERROR code=bad-request ' closed
 expect "a 5000-byte line: bad-request, then the connection closes" \
-	"TRACE $(printf 'x%.0s' {1..5000})\n" '^ERROR code=bad-request ' closed
+	"TRACE $(printf 'x%.0s' {1..5000})" '^ERROR code=bad-request ' closed
 expect "mixed address families: bad-request" \
-	"TRACE client=$NETNS_CLIENT6 cport=40000 server=$NETNS_SERVER4 sport=$NETNS_PORT\n" \
+	"TRACE client=$NETNS_CLIENT6 cport=40000 server=$NETNS_SERVER4 sport=$NETNS_PORT" \
 	'^ERROR code=bad-request '
 
 n=$(probes)

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -262,7 +263,13 @@ test_requests(void)
 	a = cl_open("ping");
 	ok(stat(cfg.socket_path, &sb) == 0 && S_ISSOCK(sb.st_mode), "the socket exists, "
 	    "its directory made");
-	is_int(sb.st_mode & 0777, 0666, "socket mode 0666");
+	is_int(sb.st_mode & 0777, 0660, "socket mode 0660 (the default)");
+	if (cfg.socket_group[0] != '\0') {
+		struct group *gr = getgrnam(cfg.socket_group);
+
+		ok(gr != NULL && sb.st_gid == gr->gr_gid, "the socket's group is %s",
+		    cfg.socket_group);
+	}
 	cl_puts(a, "PING\n");
 	cl_line(a, line, sizeof(line));
 	is_str(line, "PONG\n", "PING is answered");
@@ -308,6 +315,7 @@ test_requests(void)
 	eng_send(EMSG_STARTED, ha, NULL, NULL, 0);
 	n = cl_line(a, line, sizeof(line));
 	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STARTED, "trace A: %.*s", LINE(line));
+	is_int(pm.stored, 1, "trace A will be stored");
 	snprintf(id, sizeof(id), "%s", pm.id);
 	b = cl_open("garbage");
 	cl_send(b, "\x00\xff\xfe garbage\n", 11);
@@ -326,7 +334,7 @@ test_requests(void)
 	is_str(line, "HOP ttl=2 sent=3\n", "a silent hop");
 	n = cl_line(a, line, sizeof(line));
 	ok(proto_parse(line, (size_t)n, &pm) == PROTO_END && strcmp(pm.code, "destination") == 0 &&
-	    pm.hops == 2, "END after the offset: %.*s", LINE(line));
+	    pm.hops == 2 && pm.stored == 1, "END after the offset, stored: %.*s", LINE(line));
 	ok(cl_eof(a), "the broker closes after END");
 	close(a);
 
@@ -354,7 +362,8 @@ test_requests(void)
 	c3 = cl_open("busy 3");
 	cl_puts(c3, REQ_A);
 	cl_line(c3, line, sizeof(line));
-	ok(strncmp(line, "ERROR code=busy", 15) == 0, "the fourth trace is busy: %.*s", LINE(line));
+	ok(strncmp(line, "ERROR code=busy retry=5 ", 24) == 0, "the fourth trace is busy: %.*s",
+	    LINE(line));
 	close(c3);
 	ok(hc1 != hc2 && hc2 != hov && hc1 != hb && hc1 != ha, "every handle is new");
 	eng_send(EMSG_STARTED, hc1, NULL, NULL, 0);
@@ -413,9 +422,13 @@ test_requests(void)
 	is_str(q1(line), "1:3 2:3", "its hops, renumbered");
 	snprintf(line, sizeof(line), "SELECT count(*) FROM replies WHERE trace_id = '%s'", id);
 	is_str(q1(line), "2", "its replies");
+	/*
+	 * The one that did not read got the same TTLs again and again: a hop
+	 * insert failed, so it is not kept, rather than kept without hops.
+	 */
 	is_str(q1("SELECT group_concat(reason, ' ') FROM (SELECT reason FROM traces ORDER BY reason)"),
-	    "closed closed destination engine-down",
-	    "every started trace is stored with its end (the refused one is not)");
+	    "closed destination engine-down",
+	    "every trace stored whole is stored with its end (the refused one is not)");
 	is_str(q1("SELECT hops FROM traces WHERE client = '198.51.100.8'"), "0",
 	    "the mapped client is stored as IPv4");
 }
@@ -443,7 +456,8 @@ test_sigterm(void)
 	h = eng_expect_start("sigterm", REQ_A);
 	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
 	cl_line(a, line, sizeof(line));
-	ok(strncmp(line, "STARTED id=", 11) == 0, "started without a database");
+	ok(strncmp(line, "STARTED id=", 11) == 0 && strstr(line, " stored=0\n") != NULL,
+	    "started without a database: stored=0: %.*s", LINE(line));
 	eng_hop(h, 1, 3, 1);
 	cl_line(a, line, sizeof(line));
 	ok(strncmp(line, "HOP ttl=1 sent=3 reply=", 23) == 0, "hop 1 shown without an offset");
@@ -469,7 +483,7 @@ test_sigterm(void)
 	kill(bpid, SIGTERM);
 	n = cl_line(a, line, sizeof(line));
 	ok(proto_parse(line, (size_t)n, &pm) == PROTO_END && strcmp(pm.code, "engine-down") == 0 &&
-	    pm.hops == 0, "SIGTERM ends the running trace: %.*s", LINE(line));
+	    pm.hops == 0 && pm.stored == 0, "SIGTERM ends the running trace: %.*s", LINE(line));
 	ok(cl_eof(a), "then the broker closes");
 	close(a);
 	is_int(eng_recv(&m), 0, "the broker closes the engine's socket");
@@ -500,6 +514,464 @@ test_malformed(void)
 	close(efd);
 }
 
+
+/* Sends a TRACE for client addr and reads the answer line, as the engine answers nothing yet. */
+static int
+trace_from(const char *addr, int cport, char *line, size_t len)
+{
+	char req[200];
+	int fd = cl_connect();
+
+	cl_line(fd, line, len);
+	snprintf(req, sizeof(req), "TRACE client=%s cport=%d server=%s sport=443\n", addr, cport,
+	    strchr(addr, ':') ? "2001:db8::10" : "192.0.2.10");
+	cl_puts(fd, req);
+	return fd;
+}
+
+/* Expects START from the broker, answers STARTED, and checks the client got it. */
+static uint32_t
+started(const char *what, int fd)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct emsg m;
+
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "%s: the engine gets START", what);
+	eng_send(EMSG_STARTED, m.trace, NULL, NULL, 0);
+	cl_line(fd, line, sizeof(line));
+	ok(strncmp(line, "STARTED id=", 11) == 0, "%s: %.*s", what, LINE(line));
+	return m.trace;
+}
+
+/* The client's answer is ERROR code=busy with this retry and a message containing what. */
+static void
+expect_busy(const char *desc, int fd, int retry, const char *what)
+{
+	char line[PROTO_LINE_MAX + 1], want[64];
+	struct proto_msg pm;
+	int n = cl_line(fd, line, sizeof(line));
+
+	snprintf(want, sizeof(want), "ERROR code=busy retry=%d ", retry);
+	ok(strncmp(line, want, strlen(want)) == 0 && proto_parse(line, (size_t)n, &pm) ==
+	    PROTO_ERROR && pm.retry == retry && strstr(pm.msg, what) != NULL &&
+	    strstr(pm.msg, "try again in") != NULL, "%s: %.*s", desc, LINE(line));
+	ok(cl_eof(fd), "%s: then the broker closes", desc);
+	close(fd);
+}
+
+static void
+test_limits(void)
+{
+	char line[PROTO_LINE_MAX + 1];
+	uint32_t h1, h2, h4, hy, h6a, h6b;
+	int a1, a2, a3, a4, a5, y, v6a, v6b, v6c, z;
+	struct emsg m;
+
+	/* client-rate 1 (bursts of 3), client-max 2, max-traces 4. */
+	cfg.client_rate = 1;
+	cfg.client_max = 2;
+	cfg.global_rate = 50;
+	cfg.max_traces = 4;
+	start_broker();
+	a1 = trace_from("198.51.100.20", 1001, line, sizeof(line));
+	h1 = started("visitor X, trace 1", a1);
+	a2 = trace_from("198.51.100.20", 1002, line, sizeof(line));
+	h2 = started("visitor X, trace 2", a2);
+	a3 = trace_from("198.51.100.20", 1003, line, sizeof(line));
+	expect_busy("a third running at once (client-max 2)", a3, 5, "running for this address");
+
+	eng_send(EMSG_END, h1, "destination", "", 1);
+	ok(cl_line(a1, line, sizeof(line)) > 0 && strncmp(line, "END ", 4) == 0, "trace 1 ends");
+	close(a1);
+	a4 = trace_from("198.51.100.20", 1004, line, sizeof(line));
+	h4 = started("visitor X, trace 3 of its burst of 3, once one ended", a4);
+	eng_send(EMSG_END, h2, "destination", "", 1);
+	eng_send(EMSG_END, h4, "destination", "", 1);
+	cl_line(a2, line, sizeof(line));
+	cl_line(a4, line, sizeof(line));
+	close(a2);
+	close(a4);
+	a5 = trace_from("198.51.100.20", 1005, line, sizeof(line));
+	expect_busy("a fourth in its first second (client-rate 1, burst 3)", a5, 1,
+	    "started for this address");
+
+	y = trace_from("198.51.100.21", 2001, line, sizeof(line));
+	hy = started("another visitor is not held back", y);
+	v6a = trace_from("2001:db8:1:2::1", 3001, line, sizeof(line));
+	h6a = started("IPv6 visitor ::1", v6a);
+	v6b = trace_from("2001:db8:1:2::2", 3002, line, sizeof(line));
+	h6b = started("IPv6 visitor ::2 of the same /64", v6b);
+	v6c = trace_from("2001:db8:1:2:ffff::3", 3003, line, sizeof(line));
+	expect_busy("a third in the same /64 counts as the same visitor", v6c, 5,
+	    "running for this address");
+	a1 = trace_from("198.51.100.22", 4001, line, sizeof(line));
+	(void)started("a fourth trace in all", a1);
+	z = trace_from("198.51.100.23", 4002, line, sizeof(line));
+	expect_busy("a fifth running at once (max-traces 4)", z, 5, "too many traces running");
+
+	/* After a second a token is back; room is made for a trace. */
+	sleep(1);
+	eng_send(EMSG_END, hy, "destination", "", 1);
+	cl_line(y, line, sizeof(line));
+	a5 = trace_from("198.51.100.20", 1006, line, sizeof(line));
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "visitor X again after 1 s");
+	eng_send(EMSG_REFUSED, m.trace, "busy", "this connection is being traced", 0);
+	cl_line(a5, line, sizeof(line));
+	ok(strncmp(line, "ERROR code=busy msg=", 20) == 0, "the engine's busy passes through, "
+	    "without retry: %.*s", LINE(line));
+	close(a5);
+	(void)h6a;
+	(void)h6b;
+	close(efd);
+	broker_wait();
+	close(y);
+	close(v6a);
+	close(v6b);
+	close(a1);
+
+	/* global-rate 1: bursts of 2 in all. */
+	cfg.global_rate = 1;
+	cfg.max_traces = 64;
+	start_broker();
+	for (int i = 0; i < 2; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "198.51.100.%d", 30 + i);
+		a1 = trace_from(addr, 5000 + i, line, sizeof(line));
+		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "global burst: trace %d",
+		    i + 1);
+		eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
+		cl_line(a1, line, sizeof(line));
+		close(a1);
+	}
+	a1 = trace_from("198.51.100.40", 5009, line, sizeof(line));
+	expect_busy("a third from a new visitor beyond the global burst", a1, 1, "traces started");
+	a1 = cl_open("status after busy");
+	cl_puts(a1, "STATUS\n");
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_STATUS && m.trace == 0,
+	    "STATUS: the engine is asked for its counters");
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	cl_line(a1, line, sizeof(line));
+	ok(strstr(line, " busy=1 ") != NULL && strstr(line, " traces_refused=2 ") != NULL,
+	    "STATUS counts the busy and the refused: %.*s", LINE(line));
+	close(a1);
+	close(efd);
+	broker_wait();
+	cfg.client_rate = 1000;
+	cfg.client_max = 1000;
+	cfg.global_rate = 100000;
+	cfg.max_traces = 3;
+}
+
+static void
+test_status(void)
+{
+	char line[PROTO_LINE_MAX + 1], out[2048];
+	struct proto_msg pm;
+	struct emsg m;
+	uint32_t h;
+	int a, b, n, pfd[2], status;
+	pid_t p;
+
+	start_broker();
+	a = cl_open("status");
+	cl_puts(a, REQ_A);
+	h = eng_expect_start("status", REQ_A);
+	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+	cl_line(a, line, sizeof(line));
+	eng_send(EMSG_END, h, "destination", "", 2);
+	cl_line(a, line, sizeof(line));
+	close(a);
+
+	a = cl_open("status 1");
+	b = cl_open("status 2");
+	cl_puts(a, "STATUS\n");
+	cl_puts(b, "STATUS\n");
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_STATUS, "STATUS: EMSG_STATUS");
+	{
+		struct pollfd pf = { efd, POLLIN, 0 };
+
+		ok(poll(&pf, 1, 300) == 0, "two callers at once: one record to the engine");
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	m.u.status.probes_sent = 42;
+	m.u.status.replies_matched = 40;
+	m.u.status.icmp_unmatched = 3;
+	m.u.status.icmp_foreign = 4;
+	m.u.status.bad_packets = 5;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STATUS, "the answer: %.*s", LINE(line));
+	ok(pm.status.probes_sent == 42 && pm.status.replies_matched == 40 &&
+	    pm.status.icmp_unmatched == 3 && pm.status.icmp_foreign == 4 &&
+	    pm.status.bad_packets == 5, "the engine's counters");
+	ok(pm.status.traces_done == 1 && pm.status.traces_running == 0 &&
+	    pm.status.db_errors == 0 && pm.status.enrich_requests == 0 &&
+	    pm.status.uptime_s < 60, "the broker's counters");
+	ok(pm.status.queue_drops == PROTO_STATUS_UNKNOWN && strstr(line, "queue_drops") == NULL,
+	    "queue drops are left out when no queue of ours is in the kernel's table");
+	ok(cl_eof(a), "then the broker closes");
+	cl_line(b, line, sizeof(line));
+	ok(strncmp(line, "STATUS uptime_s=", 16) == 0, "the second caller gets the same answer");
+	close(a);
+	close(b);
+
+	/* tracetroutd --status, in a child: we play the engine. */
+	if (pipe(pfd) < 0)
+		return;
+	fflush(stdout);
+	if ((p = fork()) == 0) {
+		FILE *fp = fdopen(pfd[1], "w");
+
+		close(pfd[0]);
+		_exit(broker_status(&cfg, fp));
+	}
+	close(pfd[1]);
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_STATUS, "--status asks the engine");
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	m.u.status.probes_sent = 7;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	n = 0;
+	for (ssize_t r; (r = read(pfd[0], out + n, sizeof(out) - 1 - (size_t)n)) > 0;)
+		n += (int)r;
+	out[n] = '\0';
+	close(pfd[0]);
+	waitpid(p, &status, 0);
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0, "--status exits 0");
+	ok(strncmp(out, "uptime_s ", 9) == 0 && strstr(out, "\nprobes_sent 7\n") &&
+	    strstr(out, "\ntraces_done 1\n") && strstr(out, "\nenrich_requests 0\n"),
+	    "--status prints the counters one a line");
+
+	close(efd);
+	broker_wait();
+	fflush(stdout);
+	if ((p = fork()) == 0) {
+		FILE *fp = fopen("/dev/null", "w");
+
+		(void)freopen("/dev/null", "w", stderr);
+		_exit(broker_status(&cfg, fp));
+	}
+	waitpid(p, &status, 0);
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1,
+	    "--status without a helper running exits 1");
+}
+
+/* A child connecting as nobody:nogroup; returns 0 if it was let in (PONG), 1 if forbidden. */
+static int
+as_nobody(void)
+{
+	int status;
+	pid_t p;
+
+	fflush(stdout);
+	if ((p = fork()) == 0) {
+		char line[PROTO_LINE_MAX + 1];
+		struct sockaddr_un sun;
+		int fd;
+
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(3);
+		broker_addr(&sun);
+		for (int i = 0;; i++) {
+			if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+				_exit(4);
+			if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+				break;
+			close(fd);
+			if (i == WAIT_MS / 10)
+				_exit(4);
+			usleep(10000);
+		}
+		cl_puts(fd, "PING\n");
+		cl_line(fd, line, sizeof(line));
+		if (strcmp(line, "TRACETROUT 1\n") != 0)
+			_exit(5);
+		cl_line(fd, line, sizeof(line));
+		if (strcmp(line, "PONG\n") == 0)
+			_exit(0);
+		if (strncmp(line, "ERROR code=forbidden ", 21) == 0 && cl_eof(fd))
+			_exit(1);
+		_exit(6);
+	}
+	waitpid(p, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_forbidden(void)
+{
+	char line[PROTO_LINE_MAX + 1], users[sizeof(cfg.allow_users)];
+	int a;
+
+	snprintf(users, sizeof(users), "%s", cfg.allow_users);
+	if (getuid() == 0) {
+		/* nobody must reach the socket: the test's directories and the socket open to all. */
+		chmod(tmpdir, 0755);
+		cfg.socket_mode = 0666;
+		snprintf(cfg.allow_users, sizeof(cfg.allow_users), "root");
+		snprintf(cfg.allow_groups, sizeof(cfg.allow_groups), "%s", "");
+		start_broker();
+		is_int(as_nobody(), 1, "a uid not allowed gets ERROR code=forbidden after the "
+		    "greeting, then a closed connection");
+		a = cl_open("root");
+		cl_puts(a, "PING\n");
+		cl_line(a, line, sizeof(line));
+		is_str(line, "PONG\n", "root is always allowed");
+		close(a);
+		close(efd);
+		broker_wait();
+		snprintf(cfg.allow_users, sizeof(cfg.allow_users), "daemon, nobody");
+		start_broker();
+		is_int(as_nobody(), 0, "allow-users names the user: let in");
+		close(efd);
+		broker_wait();
+		snprintf(cfg.allow_users, sizeof(cfg.allow_users), "root");
+		snprintf(cfg.allow_groups, sizeof(cfg.allow_groups), "nogroup");
+		start_broker();
+		is_int(as_nobody(), 0, "allow-groups names its group: let in");
+		close(efd);
+		broker_wait();
+		cfg.socket_mode = 0660;
+	} else {
+		snprintf(cfg.allow_users, sizeof(cfg.allow_users), "root");
+		snprintf(cfg.allow_groups, sizeof(cfg.allow_groups), "%s", "");
+		start_broker();
+		a = cl_open("not allowed");
+		cl_line(a, line, sizeof(line));
+		ok(strncmp(line, "ERROR code=forbidden ", 21) == 0, "a uid not allowed: %.*s",
+		    LINE(line));
+		ok(cl_eof(a), "then the broker closes");
+		close(a);
+		close(efd);
+		broker_wait();
+		ok(1, "allow-users names the user # SKIP not root: cannot connect as another");
+		ok(1, "allow-groups names its group # SKIP not root");
+	}
+	snprintf(cfg.allow_users, sizeof(cfg.allow_users), "no-such-user-tt");
+	start_broker();
+	is_int(broker_wait(), 1, "an allow-users name that does not exist stops the start");
+	close(efd);
+	snprintf(cfg.allow_users, sizeof(cfg.allow_users), "%s", users);
+	snprintf(cfg.allow_groups, sizeof(cfg.allow_groups), "www-data");
+	snprintf(cfg.socket_group, sizeof(cfg.socket_group), "no-such-group-tt");
+	start_broker();
+	is_int(broker_wait(), 1, "a socket-group that does not exist stops the start");
+	close(efd);
+	snprintf(cfg.socket_group, sizeof(cfg.socket_group), "%s",
+	    getuid() == 0 && getgrnam("www-data") ? "www-data" : "");
+}
+
+static int
+dbx(const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (sqlite3_open_v2(cfg.db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* A whole trace of two hops; returns the STARTED and END lines' stored= and the id. */
+static void
+one_trace(const char *what, int *st_started, int *st_end, char *id)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg pm;
+	uint32_t h;
+	int a, n;
+
+	a = cl_open(what);
+	cl_puts(a, REQ_B);
+	h = eng_expect_start(what, REQ_B);
+	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+	n = cl_line(a, line, sizeof(line));
+	*st_started = proto_parse(line, (size_t)n, &pm) == PROTO_STARTED ? pm.stored : -9;
+	snprintf(id, PROTO_ID_LEN + 1, "%s", pm.id);
+	eng_hop(h, 1, 3, 1);
+	eng_hop(h, 2, 3, 2);
+	eng_send(EMSG_END, h, "destination", "", 2);
+	cl_line(a, line, sizeof(line));
+	cl_line(a, line, sizeof(line));
+	n = cl_line(a, line, sizeof(line));
+	ok(n > 0 && proto_parse(line, (size_t)n, &pm) == PROTO_END, "%s: the trace streams to its "
+	    "END: %.*s", what, LINE(line));
+	*st_end = pm.stored;
+	close(a);
+}
+
+static void
+test_storage(void)
+{
+	char id[PROTO_ID_LEN + 1], sql[256], line[PROTO_LINE_MAX + 1];
+	struct proto_msg pm;
+	struct emsg m;
+	int s1, s2, a, n;
+
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/storage.db", tmpdir);
+	cfg.hop_offset = 0;
+	start_broker();
+	one_trace("stored", &s1, &s2, id);
+	ok(s1 == 1 && s2 == 1, "a trace stored whole: STARTED and END say stored=1");
+	snprintf(sql, sizeof(sql), "SELECT (ended_at IS NOT NULL) || ' ' || (SELECT count(*) FROM "
+	    "hops WHERE trace_id = '%s') FROM traces WHERE id = '%s'", id, id);
+	is_str(q1(sql), "1 2", "it is in the database, ended, with its hops");
+
+	/* A disk that is full from the start: the insert of the trace fails. */
+	ok(dbx("CREATE TRIGGER full BEFORE INSERT ON traces BEGIN "
+	    "SELECT RAISE(ABORT, 'database or disk is full (test)'); END") == 0,
+	    "the trace insert now fails (a trigger stands in for a full disk)");
+	one_trace("full disk", &s1, &s2, id);
+	ok(s1 == 0 && s2 == 0, "STARTED stored=0, END stored=0, and the trace still streams");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM traces WHERE id = '%s'", id);
+	is_str(q1(sql), "0", "it is not in the database");
+
+	/* Full in the middle: the trace row went in, a hop does not. */
+	ok(dbx("DROP TRIGGER full; CREATE TRIGGER full BEFORE INSERT ON hops WHEN NEW.ttl = 2 "
+	    "BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END") == 0,
+	    "the second hop's insert now fails");
+	one_trace("full mid-trace", &s1, &s2, id);
+	ok(s1 == 1 && s2 == 0, "STARTED stored=1, then END stored=0");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM traces WHERE id = '%s'", id);
+	is_str(q1(sql), "0", "the incomplete trace is removed, not kept without its hop");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM hops WHERE trace_id = '%s'", id);
+	is_str(q1(sql), "0", "... with its first hop");
+
+	ok(dbx("DROP TRIGGER full") == 0, "the disk has room again");
+	one_trace("room again", &s1, &s2, id);
+	ok(s1 == 1 && s2 == 1, "stored again");
+	is_str(q1("PRAGMA integrity_check"), "ok", "the database passes integrity_check");
+
+	a = cl_open("db errors");
+	cl_puts(a, "STATUS\n");
+	eng_recv(&m);
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STATUS && pm.status.db_errors == 2 &&
+	    pm.status.traces_done == 4, "STATUS counts the 2 failed writes: %.*s", LINE(line));
+	close(a);
+	close(efd);
+	broker_wait();
+
+	/* A database that cannot be opened: traces run, not stored. */
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db", tmpdir);	/* a directory */
+	start_broker();
+	one_trace("no database", &s1, &s2, id);
+	ok(s1 == 0 && s2 == 0, "a database that cannot be opened: stored=0, the trace runs");
+	close(efd);
+	broker_wait();
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
+}
+
 int
 main(void)
 {
@@ -516,10 +988,24 @@ main(void)
 	cfg.hop_offset = 1;
 	cfg.max_traces = 3;
 	cfg.foreground = 1;
+	/* The limits have their own test; elsewhere they stay out of the way. */
+	cfg.client_rate = 1000;
+	cfg.client_max = 1000;
+	cfg.global_rate = 100000;
+	/* Root (always allowed) can give the socket www-data's group; others cannot. */
+	if (getuid() != 0 || getgrnam("www-data") == NULL)
+		cfg.socket_group[0] = '\0';
+	if (getuid() != 0)
+		snprintf(cfg.allow_users, sizeof(cfg.allow_users), "%u", (unsigned)getuid());
 
 	test_requests();
 	test_sigterm();
 	test_malformed();
+	cfg.hop_offset = 0;
+	test_limits();
+	test_status();
+	test_forbidden();
+	test_storage();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

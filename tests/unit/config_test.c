@@ -77,7 +77,8 @@ test_defaults(void)
 
 	config_defaults(&c);
 	is_str(c.socket_path, "/run/tracetrout/tracetroutd.sock", "default socket");
-	is_int(c.socket_mode, 0666, "default socket mode");
+	is_int(c.socket_mode, 0660, "default socket mode");
+	is_str(c.socket_group, "www-data", "default socket group");
 	is_int(c.queue, 7470, "default queue");
 	is_int(c.mark, 0x100000, "default mark");
 	is_int(c.hop_timeout_us, 1000000, "default hop timeout 1s");
@@ -359,6 +360,13 @@ test_precedence(void)
 	is_int(action, CONFIG_HELP, "-h action");
 	is_int(load(&c, err, sizeof(err), &action, "--version", NULL), 0, "--version");
 	is_int(action, CONFIG_VERSION, "--version action");
+	path = write_file("status.conf", "socket = /tmp/from-file.sock\n");
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--status", NULL), 0, "--status");
+	is_int(action, CONFIG_STATUS, "--status action");
+	is_str(c.socket_path, "/tmp/from-file.sock", "--status reads the socket from the file");
+	is_int(load(&c, err, sizeof(err), &action, "--status", "--socket", "/tmp/s.sock", NULL), 0,
+	    "--status --socket");
+	is_str(c.socket_path, "/tmp/s.sock", "... takes --socket");
 }
 
 int

@@ -124,17 +124,49 @@ test_others(void)
 	const char *id = "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5";
 	int n;
 
-	n = proto_fmt_started(line, sizeof(line), id);
-	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5\n", "STARTED formats");
+	n = proto_fmt_started(line, sizeof(line), id, 1);
+	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1\n", "STARTED formats");
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_STARTED, "STARTED parses");
 	is_str(m.id, id, "STARTED id round trip");
+	is_int(m.stored, 1, "STARTED stored=1");
+	n = proto_fmt_started(line, sizeof(line), id, 0);
+	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0\n", "STARTED stored=0 formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STARTED, "STARTED stored=0 parses");
+	is_int(m.stored, 0, "STARTED stored=0");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5", &m), PROTO_STARTED,
+	    "STARTED without stored= (an older broker)");
+	is_int(m.stored, -1, "... stored is -1, not said");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=2", &m), PROTO_BAD,
+	    "STARTED stored=2 is rejected");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=", &m), PROTO_BAD,
+	    "STARTED stored= empty is rejected");
 
-	n = proto_fmt_end(line, sizeof(line), "destination", 3, 5120);
-	is_str(line, "END reason=destination hops=3 duration_us=5120\n", "END formats");
+	n = proto_fmt_end(line, sizeof(line), "destination", 3, 5120, 1);
+	is_str(line, "END reason=destination hops=3 duration_us=5120 stored=1\n", "END formats");
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_END, "END parses");
 	is_str(m.code, "destination", "END reason");
 	is_int(m.hops, 3, "END hops");
 	is_int(m.duration_us, 5120, "END duration");
+	is_int(m.stored, 1, "END stored=1");
+	n = proto_fmt_end(line, sizeof(line), "deadline", 0, 1, 0);
+	is_str(line, "END reason=deadline hops=0 duration_us=1 stored=0\n", "END stored=0 formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_END, "END stored=0 parses");
+	is_int(m.stored, 0, "END stored=0");
+	is_int(parse_str("END reason=closed", &m), PROTO_END, "END without stored=");
+	is_int(m.stored, -1, "... stored -1");
+	is_int(parse_str("END reason=closed stored=yes", &m), PROTO_BAD, "END stored=yes is rejected");
+
+	n = proto_fmt_error_retry(line, sizeof(line), "busy", 3, "too many traces started");
+	is_str(line, "ERROR code=busy retry=3 msg=too_many_traces_started\n", "ERROR with retry formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_ERROR, "ERROR with retry parses");
+	is_int(m.retry, 3, "retry=3");
+	is_str(m.msg, "too many traces started", "its msg");
+	proto_fmt_error_retry(line, sizeof(line), "busy", 0, "x");
+	is_str(line, "ERROR code=busy retry=1 msg=x\n", "retry is at least 1");
+	is_int(parse_str("ERROR code=busy retry=x msg=y", &m), PROTO_BAD, "retry=x is rejected");
+	is_int(parse_str("ERROR code=busy retry=86401", &m), PROTO_BAD, "retry above a day is rejected");
+	is_int(parse_str("ERROR code=busy msg=y", &m), PROTO_ERROR, "ERROR without retry");
+	is_int(m.retry, 0, "... retry 0");
 
 	n = proto_fmt_error(line, sizeof(line), "not-found",
 	    "connection not in conntrack as ESTABLISHED");
@@ -147,8 +179,10 @@ test_others(void)
 	proto_fmt_error(line, sizeof(line), "internal", "a\nb\tc\x01");
 	is_str(line, "ERROR code=internal msg=a?b?c?\n", "ERROR msg control bytes become ?");
 	is_int(proto_fmt_error(line, 10, "internal", "x"), -1, "ERROR into a short buffer is -1");
-	is_int(proto_fmt_started(line, 10, id), -1, "STARTED into a short buffer is -1");
-	is_int(proto_fmt_end(line, 10, "max-hops", 30, 1), -1, "END into a short buffer is -1");
+	is_int(proto_fmt_started(line, 10, id, 1), -1, "STARTED into a short buffer is -1");
+	is_int(proto_fmt_end(line, 10, "max-hops", 30, 1, 1), -1, "END into a short buffer is -1");
+	is_int(proto_fmt_error_retry(line, 10, "busy", 1, "x"), -1,
+	    "ERROR retry into a short buffer is -1");
 
 	is_int(parse_str("PING\n", &m), PROTO_PING, "PING");
 	is_int(parse_str("PING", &m), PROTO_PING, "PING without newline");
@@ -157,6 +191,50 @@ test_others(void)
 	is_int(m.version, 1, "greeting version");
 	is_int(parse_str("TRACETROUT 2", &m), PROTO_GREETING, "a later version parses");
 	is_int(m.version, 2, "version 2");
+}
+
+static void
+test_status(void)
+{
+	struct proto_status st;
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1];
+	const char *key;
+	uint64_t v;
+	int n;
+
+	is_int(parse_str("STATUS\n", &m), PROTO_STATUS, "the STATUS request");
+	ok(m.status.probes_sent == PROTO_STATUS_UNKNOWN && m.status.uptime_s == PROTO_STATUS_UNKNOWN,
+	    "a request carries no counters");
+
+	memset(&st, 0, sizeof(st));
+	st.uptime_s = 12;
+	st.traces_running = 1;
+	st.traces_done = 7;
+	st.probes_sent = 123456789012ULL;
+	st.replies_matched = 40;
+	st.icmp_unmatched = 2;
+	st.queue_drops = PROTO_STATUS_UNKNOWN;
+	st.db_errors = 3;
+	n = proto_fmt_status(line, sizeof(line), &st);
+	is_str(line, "STATUS uptime_s=12 traces_running=1 traces_done=7 traces_refused=0 busy=0 "
+	    "forbidden=0 probes_sent=123456789012 replies_matched=40 icmp_unmatched=2 "
+	    "icmp_foreign=0 bad_packets=0 db_errors=3 enrich_requests=0\n",
+	    "STATUS formats, an unknown counter left out");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STATUS, "the answer parses");
+	ok(memcmp(&m.status, &st, sizeof(st)) == 0, "every counter round trips");
+	n = 0;
+	for (size_t i = 0; (key = proto_status_key(i, &st, &v)) != NULL; i++)
+		n++;
+	is_int(n, 14, "14 counters are named");
+	is_str(proto_status_key(0, &st, &v), "uptime_s", "the first is uptime_s");
+	is_int(v, 12, "... with its value");
+	is_int(parse_str("STATUS later=5 probes_sent=9", &m), PROTO_STATUS, "unknown keys ignored");
+	is_int(m.status.probes_sent, 9, "... known ones read");
+	is_int(parse_str("STATUS probes_sent=-1", &m), PROTO_BAD, "a negative counter is rejected");
+	is_int(parse_str("STATUS probes_sent=18446744073709551615", &m), PROTO_BAD,
+	    "the unknown marker itself is rejected");
+	is_int(proto_fmt_status(line, 20, &st), -1, "STATUS into a short buffer is -1");
 }
 
 static void
@@ -256,6 +334,7 @@ main(void)
 	test_trace();
 	test_hop();
 	test_others();
+	test_status();
 	test_reject();
 	return tap_done();
 }

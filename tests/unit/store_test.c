@@ -1,6 +1,9 @@
 /* Tests of helper/store.c on a real SQLite file: migrations, rows, reopening, and refusals. */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <signal.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +260,126 @@ test_refusals(void)
 	    "a NULL store does nothing");
 }
 
+static void
+test_forget(void)
+{
+	char path[512], err[512], sql[256];
+	struct proto_trace_req req;
+	struct proto_hop h;
+	struct store *st;
+
+	snprintf(path, sizeof(path), "%s/forget.db", tmpdir);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open: %s", err);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	addr_parse("198.51.100.7", &req.client);
+	addr_parse("192.0.2.10", &req.server);
+	req.cport = 1;
+	req.sport = 80;
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 3;
+	h.nreplies = 1;
+	reply(&h.r[0], "192.0.2.1", 412, REPLY_TIME_EXCEEDED, 0, 64);
+	store_trace_begin(st, ID1, 0, &req, 1);
+	store_hop(st, ID1, &h);
+	store_trace_begin(st, ID2, 0, &req, 1);
+	store_hop(st, ID2, &h);
+	is_int(store_trace_forget(st, ID1), 0, "a trace is forgotten");
+	snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM traces) || ' ' || "
+	    "(SELECT count(*) FROM hops) || ' ' || (SELECT count(*) FROM replies)");
+	is_str(q1(path, sql), "1 1 1", "with its hops and replies; the other stays");
+	is_int(store_trace_forget(st, ID1), 0, "forgetting it again is harmless");
+	is_int(store_trace_forget(NULL, ID1), 0, "no store: nothing to do");
+
+	/* A write refused halfway through a hop leaves nothing of that hop. */
+	ok(x(path, "CREATE TRIGGER full BEFORE INSERT ON replies WHEN NEW.idx = 1 BEGIN "
+	    "SELECT RAISE(ABORT, 'disk full (test)'); END") == 0, "the second reply's insert fails");
+	h.ttl = 2;
+	h.nreplies = 2;
+	reply(&h.r[1], "192.0.2.2", 500, REPLY_TIME_EXCEEDED, 0, 64);
+	is_int(store_hop(st, ID2, &h), -1, "the hop fails");
+	is_str(q1(path, "SELECT count(*) FROM hops WHERE ttl = 2"), "0",
+	    "its transaction is rolled back: no hop without its replies");
+	x(path, "DROP TRIGGER full");
+	is_int(store_hop(st, ID2, &h), 0, "the store works again afterwards");
+	store_close(st);
+}
+
+/*
+ * kill -9 in the middle of a stream of writes: the database stays sound and
+ * every trace whose end was written before the kill is there whole.
+ */
+static void
+test_kill(void)
+{
+	char path[512], err[512], sql[512], id[40];
+	int pfd[2], n = 0, bad = 0, status;
+	FILE *fp;
+	pid_t p;
+
+	snprintf(path, sizeof(path), "%s/kill.db", tmpdir);
+	if (pipe(pfd) < 0)
+		return;
+	fflush(stdout);
+	if ((p = fork()) == 0) {
+		struct proto_trace_req req;
+		struct proto_hop h;
+		struct store *st;
+
+		close(pfd[0]);
+		if ((st = store_open(path, err, sizeof(err))) == NULL)
+			_exit(2);
+		memset(&req, 0, sizeof(req));
+		addr_parse("198.51.100.7", &req.client);
+		addr_parse("192.0.2.10", &req.server);
+		req.cport = 1;
+		req.sport = 80;
+		for (unsigned i = 0;; i++) {
+			snprintf(id, sizeof(id), "%032x", i);
+			store_trace_begin(st, id, 0, &req, 1);
+			for (int t = 1; t <= 5; t++) {
+				memset(&h, 0, sizeof(h));
+				h.ttl = t;
+				h.sent = 3;
+				h.nreplies = 3;
+				for (int r = 0; r < 3; r++)
+					reply(&h.r[r], "192.0.2.1", 400, REPLY_TIME_EXCEEDED, 0, 64);
+				store_hop(st, id, &h);
+			}
+			if (store_trace_end(st, id, "max-hops", 5, 2, 1) == 0) {
+				id[32] = '\n';
+				if (write(pfd[1], id, 33) != 33)
+					_exit(3);
+			}
+		}
+	}
+	close(pfd[1]);
+	usleep(400000);
+	kill(p, SIGKILL);
+	waitpid(p, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer was killed (-9)");
+	fp = fdopen(pfd[0], "r");
+	while (fp != NULL && fgets(id, sizeof(id), fp) != NULL) {
+		id[strcspn(id, "\n")] = '\0';
+		snprintf(sql, sizeof(sql), "SELECT (ended_at IS NOT NULL) || ' ' || hops || ' ' || "
+		    "(SELECT count(*) FROM hops WHERE trace_id = '%s') || ' ' || "
+		    "(SELECT count(*) FROM replies WHERE trace_id = '%s') FROM traces WHERE id = '%s'",
+		    id, id, id);
+		if (strcmp(q1(path, sql), "1 5 5 15") != 0)
+			bad++;
+		n++;
+	}
+	if (fp != NULL)
+		fclose(fp);
+	ok(n > 0, "traces ended before the kill: %d", n);
+	is_str(q1(path, "PRAGMA integrity_check"), "ok", "integrity_check passes");
+	is_int(bad, 0, "every one of them is whole: ended, 5 hops, 15 replies");
+	is_str(q1(path, "PRAGMA foreign_key_check"), "", "no orphaned hops or replies");
+}
+
 int
 main(void)
 {
@@ -269,6 +392,8 @@ main(void)
 	test_store();
 	test_migrations();
 	test_refusals();
+	test_forget();
+	test_kill();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
