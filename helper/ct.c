@@ -230,7 +230,7 @@ transact(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 int
 ct_lookup(struct mnl_socket *nl, const struct ct_tuple *t, struct ct_info *out)
 {
-	char buf[NL_BUF];
+	char buf[NL_BUF] = { 0 };	/* no stray stack bytes go to the kernel */
 	struct lookup_ctx c = { out, 0 };
 	struct nlmsghdr *nlh = ct_build(buf, IPCTNL_MSG_CT_GET, NLM_F_ACK, t);
 
@@ -246,7 +246,7 @@ ct_lookup(struct mnl_socket *nl, const struct ct_tuple *t, struct ct_info *out)
 int
 ct_mark(struct mnl_socket *nl, const struct ct_tuple *t, uint32_t mask, bool on)
 {
-	char buf[NL_BUF];
+	char buf[NL_BUF] = { 0 };
 	/* No NLM_F_CREATE: only an existing connection is updated. */
 	struct nlmsghdr *nlh = ct_build(buf, IPCTNL_MSG_CT_NEW, NLM_F_ACK, t);
 
@@ -276,7 +276,7 @@ clear_cb(const struct nlmsghdr *nlh, void *data)
 int
 ct_clear_all(struct mnl_socket *nl, uint32_t mask)
 {
-	char buf[NL_BUF];
+	char buf[NL_BUF] = { 0 };
 	struct clear_ctx c = { mask, NULL, 0 };
 	struct nlmsghdr *nlh;
 	int cleared = 0;

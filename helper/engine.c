@@ -25,6 +25,7 @@
 #include "log.h"
 #include "nfq.h"
 #include "pkt.h"
+#include "privsep.h"
 #include "trace.h"
 
 struct engine;
@@ -322,10 +323,25 @@ start(struct engine *e, const struct emsg *m)
 }
 
 /* Frees traces that have ended and takes their connections out of the queue. */
+static int on_packet(void *arg, const uint8_t *b, size_t len);
+
 static void
 reap(struct engine *e)
 {
-	for (int i = 0; i < e->ntraces;) {
+	int i;
+
+	for (i = 0; i < e->ntraces && !e->traces[i]->ended; i++)
+		;
+	if (i == e->ntraces)
+		return;
+	/*
+	 * Give every packet already queued its verdict before a connection
+	 * leaves the queue: one still held while later ones pass unqueued
+	 * would reach the visitor out of order and could cost a retransmission.
+	 */
+	if (nfq_read(e->s->nfq, e->cfg->queue, on_packet, e) < 0)
+		log_warn("engine: queue socket");
+	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
 
 		if (!et->ended) {
@@ -379,6 +395,28 @@ on_packet(void *arg, const uint8_t *b, size_t len)
 }
 
 static void
+status_answer(struct engine *e)
+{
+	struct emsg m;
+	uint64_t matched = e->st.replies_matched;
+
+	/* Running traces' answers are added to the total only when they end: add them here. */
+	for (int i = 0; i < e->ntraces; i++)
+		matched += e->traces[i]->t.stats.replies_matched;
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	m.u.status.traces = e->st.traces;
+	m.u.status.running = (uint64_t)e->ntraces;
+	m.u.status.packets = e->st.packets;
+	m.u.status.bad_packets = e->st.bad_packets;
+	m.u.status.probes_sent = e->st.probes_sent;
+	m.u.status.replies_matched = matched;
+	m.u.status.icmp_unmatched = e->st.icmp_unmatched;
+	m.u.status.icmp_foreign = e->st.icmp_foreign;
+	to_broker(e, &m);
+}
+
+static void
 from_broker(struct engine *e)
 {
 	struct emsg m;
@@ -404,6 +442,9 @@ from_broker(struct engine *e)
 		if ((et = find_handle(e, m.trace)) != NULL)
 			trace_abort(&et->t, "cancelled");
 		break;
+	case EMSG_STATUS:
+		status_answer(e);
+		break;
 	default:
 		fatalx("engine: unexpected message type %u from the broker", m.type);
 	}
@@ -417,6 +458,9 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 
 	/* main() ignores SIGINT and SIGTERM here: the engine stops when the broker closes fd. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The sockets are open: no root, no other capability, no other system call from here. */
+	if (privsep_engine(cfg) < 0)
+		exit(1);
 	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL)
 		fatal("engine");
 	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);

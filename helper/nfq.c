@@ -39,7 +39,7 @@ cfg_send(struct mnl_socket *nl, struct nlmsghdr *nlh)
 struct mnl_socket *
 nfq_open_queue(uint16_t num)
 {
-	char buf[NL_BUF];
+	char buf[NL_BUF] = { 0 };	/* no stray stack bytes go to the kernel */
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	int one = 1, rcvbuf = NFQ_RCVBUF;
