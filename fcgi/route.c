@@ -240,6 +240,26 @@ escape_path(const char *s, size_t n, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * An address as a web server passes it: lighttpd, bound to one IPv6
+ * address, writes SERVER_ADDR in brackets ("[2001:db8::1]").
+ */
+static int
+server_addr_parse(const char *s, struct tt_addr *a)
+{
+	char buf[ADDR_STRLEN];
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return -1;
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+		s = buf;
+	}
+	return addr_parse(s, a);
+}
+
 /* The visitor's connection from REMOTE_* and SERVER_*; the web server's fault when absent. */
 static void
 decide_conn(const struct request *req, struct route *rt)
@@ -248,13 +268,13 @@ decide_conn(const struct request *req, struct route *rt)
 	struct proto_trace_req *c = &rt->conn;
 	char q[80];
 
-	if (addr_parse(req->remote_addr, &c->client) < 0)
+	if (server_addr_parse(req->remote_addr, &c->client) < 0)
 		deny(rt, 400, msg, true, "REMOTE_ADDR \"%s\" is not an address",
 		    quote(req->remote_addr, strlen(req->remote_addr), q, sizeof(q)));
 	else if (port_parse(req->remote_port, &c->cport) < 0)
 		deny(rt, 400, msg, true, "REMOTE_PORT \"%s\" is not a port",
 		    quote(req->remote_port, strlen(req->remote_port), q, sizeof(q)));
-	else if (addr_parse(req->server_addr, &c->server) < 0)
+	else if (server_addr_parse(req->server_addr, &c->server) < 0)
 		deny(rt, 400, msg, true, "SERVER_ADDR \"%s\" is not an address",
 		    quote(req->server_addr, strlen(req->server_addr), q, sizeof(q)));
 	else if (port_parse(req->server_port, &c->sport) < 0)

@@ -171,6 +171,9 @@ test_hostile(void)
 		{ "SERVER_ADDR", "256.0.0.1", 400 },
 		{ "SERVER_PORT", "44 3", 400 },
 		{ "SERVER_ADDR", "2001:db8::10", 422 },
+		{ "SERVER_ADDR", "[192.0.2.10", 400 },
+		{ "SERVER_ADDR", "[]", 400 },
+		{ "SERVER_ADDR", "[[2001:db8::10]]", 400 },
 		{ "REQUEST_METHOD", "POST", 405 },
 		{ "REQUEST_METHOD", "", 405 },
 		{ "REQUEST_METHOD", "GETTTTTTTTTTTTTTTTTTTTTT", 400 },
@@ -192,6 +195,9 @@ test_hostile(void)
 	decide(&rt, "REMOTE_ADDR", "::ffff:198.51.100.7");
 	ok(rt.action == ROUTE_TRACE && rt.conn.client.family == AF_INET,
 	    "IPv4-mapped REMOTE_ADDR becomes IPv4");
+	decide(&rt, "SERVER_ADDR", "[192.0.2.10]");
+	ok(rt.action == ROUTE_TRACE && rt.conn.server.family == AF_INET,
+	    "a bracketed SERVER_ADDR (lighttpd bound to one address) is read");
 	decide(&rt, "REQUEST_METHOD", "HEAD");
 	is_int(rt.action, ROUTE_HEAD, "HEAD: the head, no trace");
 }
@@ -263,6 +269,7 @@ test_refusals(void)
 		{ "port-not-allowed", "403 Forbidden", "" },
 		{ "busy", "503 Service Unavailable", "Retry-After: 5\r\n" },
 		{ "engine-down", "503 Service Unavailable", "" },
+		{ "forbidden", "500 Internal Server Error", "" },
 		{ "internal", "502 Bad Gateway", "" },
 		{ "some-later-code", "502 Bad Gateway", "" },
 	};
@@ -276,7 +283,7 @@ test_refusals(void)
 		snprintf(line, sizeof(line), "> ERROR code=%s msg=the_full_reason", cases[i].code);
 		is_int(serve_broker(&mb, script, NULL, NULL, NULL), 0, "%s: the broker got TRACE",
 		    cases[i].code);
-		trace_refusal_for_code(cases[i].code, &f);
+		trace_refusal_for_code(cases[i].code, 0, &f);
 		snprintf(want, sizeof(want), "Status: %s\r\nContent-Type: application/json\r\n"
 		    HEAD_COMMON "%s\r\n{\"error\":\"%s\"}\n", cases[i].status, cases[i].extra, f.msg);
 		is_str(mb.buf, want, "ERROR code=%s: %s", cases[i].code, cases[i].status);
@@ -290,6 +297,25 @@ test_refusals(void)
 		    HEAD_COMMON "Retry-After: 5\r\n\r\n"
 		    "error: too many traces are running; try again in a few seconds\n",
 		    "an error before the head, in text");
+	}
+	{
+		const char *script[] = { "> TRACETROUT 1", "< " TRACE_LINE,
+		    "> ERROR code=busy retry=7 msg=too_many_traces_started_for_this_address", NULL };
+
+		serve_broker(&mb, script, NULL, NULL, NULL);
+		trace_refusal_for_code("busy", 7, &f);
+		snprintf(want, sizeof(want), "Status: 503 Service Unavailable\r\n"
+		    "Content-Type: application/json\r\n" HEAD_COMMON "Retry-After: 7\r\n\r\n"
+		    "{\"error\":\"%s\"}\n", f.msg);
+		is_str(mb.buf, want, "busy with retry=7: 503 with Retry-After: 7");
+	}
+	{
+		const char *script[] = { "> TRACETROUT 1", "< " TRACE_LINE,
+		    "> ERROR code=not-found retry=2 msg=x", NULL };
+
+		serve_broker(&mb, script, NULL, NULL, NULL);
+		ok(strncmp(mb.buf, "Status: 422", 11) == 0 && strstr(mb.buf, "Retry-After: 2\r\n"),
+		    "retry= on another code becomes Retry-After too");
 	}
 }
 
@@ -390,6 +416,49 @@ test_trace(void)
 	    " 3  198.51.100.7  1.210 ms * *\n"
 	    "end: reached the visitor; 3 hops in 5.120 ms\n", "the same trace in text");
 	ok(strstr(mb.buf, "Content-Type: text/plain; charset=utf-8\r\n") != NULL, "text's type");
+
+	{
+		static const char *const unstored[] = {
+			"> TRACETROUT 1", "< TRACE", "> STARTED id=" ID " stored=0",
+			"> HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64",
+			"> END reason=max-hops hops=1 duration_us=900 stored=0", NULL
+		};
+		static const char *const failed[] = {
+			"> TRACETROUT 1", "< TRACE", "> STARTED id=" ID " stored=1",
+			"> HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64",
+			"> END reason=max-hops hops=1 duration_us=900 stored=0", NULL
+		};
+		static const char *const stored[] = {
+			"> TRACETROUT 1", "< TRACE", "> STARTED id=" ID " stored=1",
+			"> HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64",
+			"> END reason=max-hops hops=1 duration_us=900 stored=1", NULL
+		};
+
+		serve_broker(&mb, unstored, NULL, NULL, NULL);
+		snprintf(want, sizeof(want), "Status: 200 OK\r\nContent-Type: application/json\r\n"
+		    HEAD_COMMON "X-Trace-Id: " ID "\r\nX-Trace-Stored: no\r\n"
+		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored\r\n\r\n"
+		    "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
+		is_str(mb.buf, want, "STARTED stored=0: X-Trace-Stored: no, no permalink, "
+		    "JSON only hop lines");
+		serve_broker(&mb, unstored, "QUERY_STRING", "format=text", NULL);
+		ok(strstr(mb.buf, "X-Trace-Stored: no\r\n") != NULL &&
+		    strstr(mb.buf, "end: maximum number of hops reached; 1 hops in 0.900 ms\n"
+		    "note: this trace was not stored (the tracing helper has no usable database: "
+		    "none set, read-only or full)\n") != NULL,
+		    "... in text, a note after the end line");
+		serve_broker(&mb, failed, "QUERY_STRING", "format=text", NULL);
+		ok(strstr(mb.buf, "X-Trace-Stored") == NULL && strstr(mb.buf, "Link: <") != NULL &&
+		    strstr(mb.buf, "note: this trace was not stored (a database write failed "
+		    "during the trace)\n") != NULL,
+		    "stored=1, then END stored=0: the head did not know; the text says so at the end");
+		serve_broker(&mb, failed, NULL, NULL, NULL);
+		ok(strstr(mb.buf, "note") == NULL && strstr(mb.buf, "stored") == NULL,
+		    "... and JSON stays hop lines only");
+		serve_broker(&mb, stored, "QUERY_STRING", "format=text", NULL);
+		ok(strstr(mb.buf, "note:") == NULL && strstr(mb.buf, "X-Trace-Stored") == NULL,
+		    "stored=1 both times: no note, no header");
+	}
 
 	cfg.run_ms = 300;
 	serve_broker(&mb, silent, "QUERY_STRING", "format=text", &ms);
