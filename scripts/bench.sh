@@ -1,11 +1,13 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
 # Figures for the closing notes, measured on namespace networks of real Linux routers (their
-# ICMP rate limits off): trace times, retransmissions, and what tracing costs untraced traffic.
+# ICMP rate limits off): trace times, retransmissions, what tracing costs untraced traffic, an
+# ICMP flood at the engine, and the engine's memory with 1,000 traces.
 #
 #   sudo make bench        or        sudo scripts/bench.sh BUILDDIR
 #
-# RUNS (default 20) sets the number of traces per figure.
+# RUNS (default 20) sets the number of traces per figure; FLOOD (50000) the forged ICMP errors
+# of the flood; TRACES (1000) the connections of the memory figures.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -155,3 +157,218 @@ echo "no rules at all (conntrack off):        $no_rules"
 awk -v a="$with_helper" -v b="$helper_stopped" -v c="$conntrack_only" -v d="$no_rules" 'BEGIN {
 	printf "ratio running/stopped %.3f, running/conntrack only %.3f, running/nothing %.3f\n",
 		a / b, a / c, a / d }'
+
+echo
+echo "== ICMP flood: ${FLOOD:-50000} forged time-exceeded errors quoting a traced connection (tests/sys/forged.sh)"
+netns_cleanup
+# forged.sh builds its own network (a silent router, HOP_TIMEOUT=4s), floods the server from the
+# visitor's namespace during a trace, checks the hop list and the engine's RSS, and writes these.
+flood_dir=$(mktemp -d) || exit 1
+if top_builddir=$builddir top_srcdir=$srcdir FORGED_FLOOD=${FLOOD:-50000} \
+	FORGED_FIGURES=$flood_dir/figures bash "$srcdir/tests/sys/forged.sh" >"$flood_dir/tap" 2>&1; then
+	awk -F= '{ f[$1] = $2 } END {
+		printf "sent in %s s by one python3 raw socket; the trace under flood took %s ms (HOP_TIMEOUT 4 s)\n",
+			f["flood_send_s"], f["trace_with_flood_ms"]
+		printf "engine: %s errors counted as unmatched, %s ms of CPU (%.1f us an error)\n",
+			f["engine_counted"], f["engine_cpu_ms"], f["engine_cpu_ms"] * 1000 / (f["engine_counted"] ? f["engine_counted"] : 1)
+		printf "engine RSS: idle %s KiB, peak %s KiB, after %s KiB\n", f["rss_idle_kb"], f["rss_peak_kb"], f["rss_after_kb"]
+	}' "$flood_dir/figures"
+else
+	echo "forged.sh failed:"
+	grep -v '^ok' "$flood_dir/tap"
+fi
+rm -rf "$flood_dir"
+
+echo
+ntr=${TRACES:-1000}
+echo "== engine and broker memory with $ntr connections asking for a trace at once (max-traces 1024)"
+# One silent router and HOP_TIMEOUT=5s keep every trace open for 5 s. The app answers at most
+# TRACETROUT_THREADS (its maximum, 256) requests at once; the other connections wait in its
+# socket's backlog, so the engine holds at most that many traces at a time.
+netns_cleanup
+netns_build -n 4 -s 2 || exit 1
+HOP_TIMEOUT=5s TRACETROUT_THREADS=256 netns_serve_start "$builddir" -- --max-traces 1024 \
+	--client-rate 1000 --client-max 1024 --global-rate 100000 || exit 1
+hpid=$(netns_helper_pid)
+epid=$(awk '{ print $1 }' "/proc/$hpid/task/$hpid/children")
+rss_of() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+# Idle after one trace, so that what is made once is made.
+netns_trace 4 / -o /dev/null
+e_idle=$(rss_of "$epid")
+b_idle=$(rss_of "$hpid")
+# many.py N SERVER PORT: N connections at once, GET / on each; prints per connection "hops ms".
+cat >"$NETNS_TMP/many.py" <<'PY'
+import selectors, socket, sys, time
+n, server, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sel = selectors.DefaultSelector()
+t0 = time.time()
+conns = {}
+for i in range(n):
+    s = socket.create_connection((server, port))
+    s.sendall(b'GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n')
+    s.setblocking(False)
+    conns[s] = bytearray()
+    sel.register(s, selectors.EVENT_READ)
+done = []
+while conns and time.time() < t0 + 600:
+    for key, _ in sel.select(1):
+        s = key.fileobj
+        d = s.recv(65536)
+        if d:
+            conns[s] += d
+        else:
+            sel.unregister(s)
+            s.close()
+            done.append((conns.pop(s).count(b'"ttl"'), (time.time() - t0) * 1000))
+for hops, ms in done:
+    print(hops, int(ms))
+print('unfinished', len(conns), file=sys.stderr)
+PY
+# marked: connections in the server's conntrack that carry the trace mark (traces running).
+marked() {
+	nsx "$NETNS_SERVER" conntrack -f ipv4 -L -m 0x100000/0x100000 2>/dev/null | wc -l
+}
+(
+	while kill -0 "$epid" 2>/dev/null; do
+		echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
+		sleep 0.2
+	done
+) >"$NETNS_TMP/samples" 2>/dev/null &
+sampler=$!
+t0=$SECONDS
+ulimit -n 4096
+nsx "$NETNS_VISITOR" python3 "$NETNS_TMP/many.py" "$ntr" "$NETNS_SERVER4" "$NETNS_PORT" >"$NETNS_TMP/many.out" 2>"$NETNS_TMP/many.err"
+elapsed=$((SECONDS - t0))
+sleep 2
+e_after=$(rss_of "$epid")
+b_after=$(rss_of "$hpid")
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+traced=$(awk '$1 > 0' "$NETNS_TMP/many.out" | wc -l)
+echo "$ntr connections in $elapsed s: $traced traced ($(awk '$1 == 0' "$NETNS_TMP/many.out" | wc -l) answered without hops, $(sed -n 's/^unfinished //p' "$NETNS_TMP/many.err") unfinished)"
+awk -v ei="$e_idle" -v bi="$b_idle" -v ea="$e_after" -v ba="$b_after" '
+	$1 > e { e = $1 } $2 > b { b = $2 } $3 > m { m = $3 }
+	END {
+		printf "traces at once (marked connections, peak): %d\n", m
+		printf "engine RSS: idle %d KiB, peak %d KiB, after %d KiB; %.1f KiB a trace at the peak\n",
+			ei, e, ea, m ? (e - ei) / m : 0
+		printf "broker RSS: idle %d KiB, peak %d KiB, after %d KiB\n", bi, b, ba
+	}' "$NETNS_TMP/samples"
+
+echo
+echo "== engine memory with $ntr traces at once, asked of the broker directly (max-traces 1024)"
+# The app's threads cap the traces at once through the web server; here the visitor holds $ntr
+# slow downloads open (a small receive buffer, read a little at a time, so the server keeps
+# sending), and a client in the server's namespace asks the broker to trace every one of them.
+netns_cleanup
+netns_build -n 4 -s 2 || exit 1
+mkdir -p "$NETNS_TMP/www"
+head -c 8M /dev/zero >"$NETNS_TMP/www/big"
+HOP_TIMEOUT=5s netns_serve_start "$builddir" -- --max-traces 1024 \
+	--client-rate 1000 --client-max 1024 --global-rate 100000 || exit 1
+hpid=$(netns_helper_pid)
+epid=$(awk '{ print $1 }' "/proc/$hpid/task/$hpid/children")
+netns_trace 4 / -o /dev/null
+e_idle=$(rss_of "$epid")
+b_idle=$(rss_of "$hpid")
+cat >"$NETNS_TMP/slow.py" <<'PY'
+import socket, sys, time
+n, server, port, secs, out = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+conns = []
+for i in range(n):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((server, port))
+    s.sendall(b'GET /files/big HTTP/1.1\r\nHost: bench\r\n\r\n')
+    s.setblocking(False)
+    conns.append(s)
+with open(out + '.tmp', 'w') as f:
+    for s in conns:
+        f.write('%d\n' % s.getsockname()[1])
+import os
+os.rename(out + '.tmp', out)
+end = time.time() + secs
+while time.time() < end:
+    for s in conns:
+        try:
+            s.recv(1024)
+        except BlockingIOError:
+            pass
+    time.sleep(0.1)
+PY
+cat >"$NETNS_TMP/ask.py" <<'PY'
+import selectors, socket, sys, time
+sock, ports, client, server, sport = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+sel = selectors.DefaultSelector()
+bufs = {}
+for p in open(ports).read().split():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    s.sendall(('TRACE client=%s cport=%s server=%s sport=%s\n' % (client, p, server, sport)).encode())
+    s.setblocking(False)
+    bufs[s] = bytearray()
+    sel.register(s, selectors.EVENT_READ)
+t0 = time.time()
+done = []
+while bufs and time.time() < t0 + 120:
+    for key, _ in sel.select(1):
+        s = key.fileobj
+        try:
+            d = s.recv(65536)
+        except ConnectionResetError:
+            d = b''
+        if d:
+            bufs[s] += d
+        else:
+            sel.unregister(s)
+            s.close()
+            done.append(bytes(bufs.pop(s)))
+started = sum(1 for b in done if b'\nSTARTED ' in b)
+ends = {}
+for b in done:
+    for l in b.decode(errors='replace').splitlines():
+        if l.startswith('END ') or l.startswith('ERROR '):
+            k = l.split()[1]
+            ends[k] = ends.get(k, 0) + 1
+print('started=%d' % started)
+print('outcomes=%s' % ' '.join('%s:%d' % kv for kv in sorted(ends.items())))
+print('unfinished=%d' % len(bufs))
+PY
+nsx "$NETNS_VISITOR" python3 "$NETNS_TMP/slow.py" "$ntr" "$NETNS_SERVER4" "$NETNS_PORT" 40 \
+	"$NETNS_TMP/ports" 2>"$NETNS_TMP/slow.err" &
+slow=$!
+for ((i = 0; i < 300; i++)); do
+	[ -s "$NETNS_TMP/ports" ] && break
+	sleep 0.1
+done
+(
+	while kill -0 "$epid" 2>/dev/null; do
+		echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
+		sleep 0.2
+	done
+) >"$NETNS_TMP/samples" 2>/dev/null &
+sampler=$!
+t0=$SECONDS
+nsx "$NETNS_SERVER" python3 "$NETNS_TMP/ask.py" "$NETNS_TMP/run/tracetroutd.sock" "$NETNS_TMP/ports" \
+	"$NETNS_CLIENT4" "$NETNS_SERVER4" "$NETNS_PORT" >"$NETNS_TMP/ask.out" 2>&1
+elapsed=$((SECONDS - t0))
+sleep 2
+e_after=$(rss_of "$epid")
+b_after=$(rss_of "$hpid")
+kill "$sampler" "$slow" 2>/dev/null
+wait "$sampler" "$slow" 2>/dev/null
+echo "$(wc -l <"$NETNS_TMP/ports") slow downloads; $(sed -n 's/^started=//p' "$NETNS_TMP/ask.out") traces started in $elapsed s; outcomes: $(sed -n 's/^outcomes=//p' "$NETNS_TMP/ask.out"); unfinished $(sed -n 's/^unfinished=//p' "$NETNS_TMP/ask.out")"
+grep -v '^started=\|^outcomes=\|^unfinished=' "$NETNS_TMP/ask.out" | head -5
+awk -v ei="$e_idle" -v bi="$b_idle" -v ea="$e_after" -v ba="$b_after" '
+	$1 > e { e = $1 } $2 > b { b = $2 } $3 > m { m = $3 }
+	END {
+		printf "traces at once (marked connections, peak): %d\n", m
+		printf "engine RSS: idle %d KiB, peak %d KiB, after %d KiB; %.1f KiB a trace at the peak\n",
+			ei, e, ea, m ? (e - ei) / m : 0
+		printf "broker RSS: idle %d KiB, peak %d KiB, after %d KiB\n", bi, b, ba
+		# docs/engine.md: 38 KiB a trace, 1,000 traces under 40 MiB.
+		printf "bound (docs/engine.md): 1,000 traces under 40960 KiB above idle: %s\n",
+			m >= 1000 && e - ei < 40960 ? "yes" : (m < 1000 ? "not measured: fewer traces" : "NO")
+	}' "$NETNS_TMP/samples"

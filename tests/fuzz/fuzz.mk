@@ -1,7 +1,8 @@
 # libFuzzer targets (./configure --enable-fuzzer CC=clang). Seeds live in fuzz/corpus/<target>/.
+FUZZ_TARGETS = pkt proto ct fcgi
 if ENABLE_FUZZER
 FUZZ_CFLAGS = -fsanitize=fuzzer,address,undefined
-noinst_PROGRAMS = fuzz/fuzz_pkt fuzz/fuzz_proto fuzz/fuzz_ct
+noinst_PROGRAMS = fuzz/fuzz_pkt fuzz/fuzz_proto fuzz/fuzz_ct fuzz/fuzz_fcgi
 fuzz_fuzz_pkt_SOURCES = fuzz/fuzz_pkt.c
 fuzz_fuzz_pkt_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 fuzz_fuzz_pkt_LDFLAGS = $(FUZZ_CFLAGS)
@@ -14,17 +15,36 @@ fuzz_fuzz_ct_SOURCES = fuzz/fuzz_ct.c
 fuzz_fuzz_ct_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(MNL_CFLAGS)
 fuzz_fuzz_ct_LDFLAGS = $(FUZZ_CFLAGS)
 fuzz_fuzz_ct_LDADD = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a $(MNL_LIBS)
+fuzz_fuzz_fcgi_SOURCES = fuzz/fuzz_fcgi.c
+fuzz_fuzz_fcgi_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+fuzz_fuzz_fcgi_LDFLAGS = $(FUZZ_CFLAGS)
+fuzz_fuzz_fcgi_LDADD = $(top_builddir)/fcgi/libapp.a $(top_builddir)/common/libcommon.a
 
-# Runs each target for FUZZ_SECONDS (default 60) from its seed corpus; fails on any crash.
+# Runs each target for FUZZ_SECONDS (default 60) from its seed corpus (new inputs go to
+# fuzz/work-<target>, the tree's corpus is not touched); fails on any crash, leak or timeout.
+# FUZZ_TARGETS="fcgi" runs one. The summary's figures come from -print_final_stats.
 FUZZ_SECONDS ?= 60
 fuzz: $(noinst_PROGRAMS)
-	@for t in pkt proto ct; do \
-		mkdir -p fuzz/work-$$t; \
+	@rm -f fuzz/summary; fail=0; \
+	for t in $(FUZZ_TARGETS); do \
+		rm -rf fuzz/work-$$t; mkdir -p fuzz/work-$$t; \
+		dict=; test -f $(srcdir)/fuzz/$$t.dict && dict=-dict=$(srcdir)/fuzz/$$t.dict; \
 		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
-		./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -print_final_stats=1 \
+		./fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=fuzz/crash-$$t- $$dict \
 			fuzz/work-$$t $(srcdir)/fuzz/corpus/$$t > fuzz/fuzz_$$t.out 2>&1; rc=$$?; \
-		tail -4 fuzz/fuzz_$$t.out; test $$rc = 0 || exit 1; \
-	done
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' fuzz/fuzz_$$t.out); \
+		rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' fuzz/fuzz_$$t.out); \
+		cov=$$(grep -o 'cov: [0-9]*' fuzz/fuzz_$$t.out | tail -1 | cut -d' ' -f2); \
+		if test $$rc = 0; then res=ok; else res="CRASH (exit $$rc)"; fail=$$((fail + 1)); \
+			grep -A30 -m1 'ERROR: \|runtime error:\|==ERROR' fuzz/fuzz_$$t.out; fi; \
+		printf '%-12s %6s s %12s execs %8s exec/s cov %-6s new inputs %4s  %s\n' fuzz_$$t \
+			$(FUZZ_SECONDS) "$${execs:-?}" "$${rate:-?}" "$${cov:-?}" \
+			$$(ls fuzz/work-$$t | wc -l) "$$res" >> fuzz/summary; \
+	done; \
+	echo "== fuzz summary (crashes: $$fail target(s) failed)"; cat fuzz/summary; \
+	test $$fail = 0
 .PHONY: fuzz
 endif
-EXTRA_DIST += fuzz/fuzz_pkt.c fuzz/fuzz_proto.c fuzz/fuzz_ct.c fuzz/corpus fuzz/make-seeds.py
+EXTRA_DIST += fuzz/fuzz_pkt.c fuzz/fuzz_proto.c fuzz/fuzz_ct.c fuzz/fuzz_fcgi.c fuzz/fcgi.dict \
+	fuzz/corpus fuzz/make-seeds.py

@@ -65,3 +65,36 @@ mark = nla(8, struct.pack('!I', 0x100000))
 body = struct.pack('=BBH', 2, 0, 0) + tup + proto + mark
 msg = struct.pack('=IHHII', 16 + len(body), (1 << 8) | 0, 0, 1, 0) + body
 open(os.path.join(here, 'corpus/ct', 'ct-established'), 'wb').write(msg)
+
+# FastCGI requests, as fuzz_fcgi reads them: NAME=VALUE lines, the first value of a name wins.
+# base() and the cases of tests/unit/fcgi_route_test.c.
+base = [('REQUEST_METHOD', 'GET'), ('SCRIPT_NAME', '/trace-me'), ('PATH_INFO', '/'),
+        ('REMOTE_ADDR', '198.51.100.7'), ('REMOTE_PORT', '51234'),
+        ('SERVER_ADDR', '192.0.2.10'), ('SERVER_PORT', '443')]
+reqs = {
+    'get': [],
+    'head': [('REQUEST_METHOD', 'HEAD')],
+    'post': [('REQUEST_METHOD', 'POST')],
+    'text-query': [('QUERY_STRING', '_=123&format=TEXT')],
+    'bad-format': [('QUERY_STRING', 'format=xml')],
+    'accept-q': [('HTTP_ACCEPT', 'application/json; q=0.5 ,TEXT/PLAIN ; q=0.9')],
+    'accept-junk': [('HTTP_ACCEPT', ';;,,, ;q=, /')],
+    'nginx': [('SCRIPT_NAME', '/trace-me/'), ('PATH_INFO', ''), ('DOCUMENT_URI', '/trace-me/')],
+    'request-uri': [('SCRIPT_NAME', ''), ('PATH_INFO', ''), ('REQUEST_URI', '/x/?format=json')],
+    'escaped-prefix': [('SCRIPT_NAME', '/a b"<x>\r')],
+    'permalink': [('SCRIPT_NAME', '/trace-me/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5'), ('PATH_INFO', '')],
+    'v6': [('REMOTE_ADDR', '2001:db8:1::7'), ('SERVER_ADDR', '2001:db8::10')],
+    'mapped': [('REMOTE_ADDR', '::ffff:198.51.100.7')],
+    'mixed-family': [('SERVER_ADDR', '2001:db8::10')],
+    'scoped': [('REMOTE_ADDR', 'fe80::1%eth0')],
+    'bad-port': [('REMOTE_PORT', '65536')],
+}
+os.makedirs(os.path.join(here, 'corpus/fcgi'), exist_ok=True)
+for name, over in reqs.items():
+    seen = {n for n, _ in over}
+    body = ''.join('%s=%s\n' % kv for kv in over + [kv for kv in base if kv[0] not in seen])
+    open(os.path.join(here, 'corpus/fcgi', name), 'w').write(body)
+# One split at NULs, where a value holds a newline.
+open(os.path.join(here, 'corpus/fcgi', 'nul-split'), 'wb').write(
+    b'\0'.join(b'%s=%s' % (n.encode(), v.encode()) for n, v in
+               [('PATH_INFO', '/\n')] + base[:2] + base[3:]))

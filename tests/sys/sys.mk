@@ -4,6 +4,7 @@
 SYS_TESTS = \
 	sys/rules.sh \
 	sys/trace.sh \
+	sys/privsep.sh \
 	sys/trace-long.sh \
 	sys/silent.sh \
 	sys/nat.sh \
@@ -12,7 +13,12 @@ SYS_TESTS = \
 	sys/helper-down.sh \
 	sys/cleanup.sh \
 	sys/ratelimit.sh \
-	sys/requests.sh
+	sys/requests.sh \
+	sys/kills.sh \
+	sys/forged.sh \
+	sys/sanitizers.sh \
+	sys/limits.sh \
+	sys/datasafety.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
 EXTRA_DIST += sys/lib.sh

@@ -1,0 +1,115 @@
+/*
+ * libFuzzer target: one FastCGI request, parsed into a struct request and routed,
+ * the whole response written to memory. The input is NAME=VALUE pairs (CGI names), one a
+ * line; an input holding a NUL byte is split at NULs instead, so values may hold newlines.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "log.h"
+#include "out.h"
+#include "request.h"
+#include "route.h"
+#include "trace.h"
+
+#define FUZZ_PARAMS	32
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct params {
+	const char *name[FUZZ_PARAMS];
+	const char *value[FUZZ_PARAMS];
+	size_t n;
+};
+
+/* Output in memory, bounded like a web server's buffer; past the bound writes fail. */
+struct fuzz_out {
+	char buf[16384];
+	size_t len;
+};
+
+static int
+fuzz_write(void *ctx, const char *p, size_t n)
+{
+	struct fuzz_out *m = ctx;
+
+	if (n > sizeof(m->buf) - m->len)
+		return -1;
+	memcpy(m->buf + m->len, p, n);
+	m->len += n;
+	return 0;
+}
+
+static int
+fuzz_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* The first value given for name, as FCGX_GetParam returns it; NULL when missing. */
+static const char *
+fuzz_get(const char *name, void *ctx)
+{
+	const struct params *p = ctx;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->name[i], name) == 0)
+			return p->value[i];
+	return NULL;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	/* The app logs every refused request; keep the fuzzer's output readable. */
+	log_init("fuzz_fcgi", 0, 0);
+	setlogmask(LOG_MASK(LOG_EMERG));
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* No broker listens here: a routed trace fails at connect() and answers 503. */
+	static const struct trace_cfg cfg = { "/nonexistent/tracetrout-fuzz.sock", 50, 50, 50 };
+	struct params p = { .n = 0 };
+	struct request req;
+	struct route rt;
+	struct fuzz_out mb;
+	struct out o = { fuzz_write, fuzz_flush, &mb };
+	char *copy, *line, *end, *next, sep;
+
+	/* A private NUL-terminated copy, so ASan sees any read past the input. */
+	if ((copy = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	end = copy + size;
+	sep = memchr(data, '\0', size) != NULL ? '\0' : '\n';
+	for (line = copy; line < end && p.n < FUZZ_PARAMS; line = next) {
+		char *eq;
+
+		if ((next = memchr(line, sep, (size_t)(end - line))) == NULL)
+			next = end;
+		*next++ = '\0';
+		if ((eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		p.name[p.n] = line;
+		p.value[p.n] = eq + 1;
+		p.n++;
+	}
+
+	request_fill(&req, fuzz_get, &p);
+	route_decide(&req, &rt);
+	mb.len = 0;
+	route_serve(&req, &o, &cfg);
+	free(copy);
+	return 0;
+}
