@@ -199,11 +199,134 @@ icmp_kind(int family, uint8_t type)
 	}
 }
 
+/* RFC 4884: at least this much of the original datagram precedes an extension structure. */
+#define EXT_MIN_QUOTE	128
+
+/* True if the one's-complement sum of b (RFC 1071) is all ones: the checksum inside is right. */
+static bool
+csum_ok(const uint8_t *b, size_t len)
+{
+	uint32_t sum = 0;	/* at most 32768 words of 0xffff: no overflow */
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += get16(b + i);
+	if (i < len)
+		sum += (uint32_t)b[i] << 8;
+	while (sum > 0xffff)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+enum ext_verdict { EXT_NONE, EXT_OK, EXT_BAD };
+
+static void
+ext_clear(struct pkt_icmp *e)
+{
+	e->has_ext = e->rfc4884 = e->ext_bad = false;
+	e->nobj = e->nmpls = 0;
+	memset(e->obj, 0, sizeof(e->obj));
+	memset(e->mpls, 0, sizeof(e->mpls));
+}
+
+/*
+ * An extension structure (RFC 4884 section 7) of len bytes: a 4-byte header
+ * with version 2 and a checksum over the whole structure (0: not computed),
+ * then one or more objects that fill it exactly, each a 4-byte header (length,
+ * class, c-type) and a payload. MPLS label stacks (class 1, c-type 1, RFC 4950)
+ * are kept. A structure found only by the legacy guess must carry a computed,
+ * correct checksum, or it is taken for quoted bytes: EXT_NONE, not EXT_BAD.
+ * May leave e partly filled when it fails; the caller clears it.
+ */
+static enum ext_verdict
+ext_parse(const uint8_t *b, size_t len, bool guessed, struct pkt_icmp *e)
+{
+	size_t off;
+
+	if (len < 4 || b[0] >> 4 != 2)
+		return guessed ? EXT_NONE : EXT_BAD;
+	if (get16(b + 2) == 0 ? guessed : !csum_ok(b, len))
+		return guessed ? EXT_NONE : EXT_BAD;
+	if (len == 4)
+		return EXT_BAD;		/* no object */
+	for (off = 4; off < len; ) {
+		size_t olen;
+		uint8_t cls, ctype;
+
+		if (len - off < 4)
+			return EXT_BAD;
+		olen = get16(b + off);
+		if (olen < 4 || olen % 4 != 0 || olen > len - off)
+			return EXT_BAD;
+		cls = b[off + 2];
+		ctype = b[off + 3];
+		if (e->nobj < PKT_MAX_EXT_OBJ) {
+			e->obj[e->nobj].class_num = cls;
+			e->obj[e->nobj].c_type = ctype;
+		}
+		e->nobj++;	/* at most len / 4 */
+		if (cls == 1 && ctype == 1)
+			for (size_t k = 4; k < olen && e->nmpls < PKT_MAX_MPLS; k += 4) {
+				uint32_t lse = get32(b + off + k);
+
+				e->mpls[e->nmpls].label = lse >> 12;
+				e->mpls[e->nmpls].exp = (uint8_t)(lse >> 9 & 7);
+				e->mpls[e->nmpls].s = (uint8_t)(lse >> 8 & 1);
+				e->mpls[e->nmpls].ttl = (uint8_t)lse;
+				e->nmpls++;
+			}
+		off += olen;
+	}
+	return EXT_OK;
+}
+
+/*
+ * The extension structure after the quote of an error RFC 4884 covers (ICMP
+ * unreachable and time exceeded, both families). The length field (byte 5 in
+ * 32-bit words; ICMPv6: byte 4 in 64-bit words) places it after the padded
+ * original datagram, at least 128 bytes of it; with the field 0, routers of
+ * the legacy form put it right after 128 bytes of quote. A bad extension only
+ * sets ext_bad. Returns how much of the qlen bytes at q is the original
+ * datagram: all of it unless an extension follows.
+ */
+static size_t
+icmp_ext(const uint8_t *icmp, int family, const uint8_t *q, size_t qlen, struct pkt_icmp *e)
+{
+	size_t orig;
+	enum ext_verdict v;
+
+	if (family == AF_INET ? e->type != 3 && e->type != 11 : e->type != 1 && e->type != 3)
+		return qlen;
+	orig = family == AF_INET ? (size_t)icmp[5] * 4 : (size_t)icmp[4] * 8;
+	if (orig == qlen)
+		return qlen;		/* the length given, nothing after it */
+	if (orig != 0) {
+		if (orig < EXT_MIN_QUOTE || orig > qlen) {
+			e->ext_bad = true;
+			return qlen;
+		}
+		v = ext_parse(q + orig, qlen - orig, false, e);
+	} else {
+		if (qlen <= EXT_MIN_QUOTE)
+			return qlen;
+		v = ext_parse(q + EXT_MIN_QUOTE, qlen - EXT_MIN_QUOTE, true, e);
+	}
+	if (v != EXT_OK) {
+		ext_clear(e);
+		e->ext_bad = v == EXT_BAD;
+		return qlen;
+	}
+	e->has_ext = true;
+	e->rfc4884 = orig != 0;
+	return orig != 0 ? orig : EXT_MIN_QUOTE;
+}
+
 static enum pkt_err
 icmp_parse(const struct ip_hdr *h, struct pkt_icmp *e)
 {
 	struct ip_hdr q;
 	enum pkt_err err;
+	size_t qlen;
 
 	memset(e, 0, sizeof(*e));
 	if (h->l4len < 8)
@@ -222,8 +345,12 @@ icmp_parse(const struct ip_hdr *h, struct pkt_icmp *e)
 	} else if (e->kind == REPLY_PACKET_TOO_BIG)
 		e->mtu = get32(h->l4 + 4);
 
-	/* The quote: an IP header and at least the 8 bytes of TCP with ports and seq. */
-	err = ip_parse(h->l4 + 8, h->l4len - 8, true, &q);
+	/*
+	 * The quote: an IP header and at least the 8 bytes of TCP with ports and
+	 * seq, within the original datagram when an extension follows it.
+	 */
+	qlen = icmp_ext(h->l4, h->src.family, h->l4 + 8, h->l4len - 8, e);
+	err = ip_parse(h->l4 + 8, qlen, true, &q);
 	if (err == PKT_FRAGMENT)
 		return PKT_BAD_QUOTE;
 	if (err != PKT_OK)

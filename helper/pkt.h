@@ -16,6 +16,8 @@
 #define TCP_ACK 0x10
 
 #define PKT_MAX_SACK 4
+#define PKT_MAX_MPLS 8		/* label stack entries kept from an ICMP extension */
+#define PKT_MAX_EXT_OBJ 4	/* extension objects whose class and type are kept */
 
 enum pkt_err {
 	PKT_OK = 0,
@@ -57,6 +59,18 @@ struct pkt_icmp {
 	uint32_t qseq;
 	uint16_t qipid;			/* IPv4 only */
 	uint8_t qttl;			/* the quoted TTL: 1 normally, more means TTL tampering */
+	/*
+	 * ICMP extensions (RFC 4884) after the quote of a time-exceeded or
+	 * unreachable error; all zero (ext_bad aside) unless a sound extension
+	 * structure was found.
+	 */
+	bool has_ext;
+	bool rfc4884;			/* placed by the length field; false: the legacy form at 128 */
+	bool ext_bad;			/* an extension was there but malformed: ignored, quote kept */
+	int nobj;			/* objects in the extension; the first PKT_MAX_EXT_OBJ in obj */
+	struct { uint8_t class_num, c_type; } obj[PKT_MAX_EXT_OBJ];
+	int nmpls;			/* MPLS label stack entries (RFC 4950), top first, capped */
+	struct { uint32_t label; uint8_t exp, s, ttl; } mpls[PKT_MAX_MPLS];
 };
 
 struct pkt {

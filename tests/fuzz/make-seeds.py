@@ -38,6 +38,19 @@ probe6 = ip6(S6, C6, 6, tcp(S6, C6, 443, 51000, 5000, 9000, 0x10, ts, b'H'), hl=
 seeds['icmp6-te'] = ip6(R6, S6, 58, b'\x03\x00\x00\x00\x00\x00\x00\x00' + probe6)
 seeds['icmp6-ptb'] = ip6(R6, S6, 58, b'\x02\x00\x00\x00\x00\x00\x05\x00' + probe6)
 seeds['icmp6-unreach'] = ip6(R6, S6, 58, b'\x01\x01\x00\x00\x00\x00\x00\x00' + probe6)
+# ICMP extensions (RFC 4884) with a two-entry MPLS label stack (RFC 4950): placed by the
+# length field (IPv4 byte 5 in 32-bit words, ICMPv6 byte 4 in 64-bit words), and the legacy
+# form with the length 0 and the extension after 128 bytes of quote.
+def lse(label, exp, s, ttl): return label << 12 | exp << 9 | s << 8 | ttl
+def ext(*lses):
+    obj = struct.pack('!HBB', 4 + 4 * len(lses), 1, 1) + b''.join(struct.pack('!I', x) for x in lses)
+    h = b'\x20\x00\x00\x00'
+    return h[:2] + struct.pack('!H', csum(h + obj)) + obj
+mpls = ext(lse(24001, 0, 0, 1), lse(16, 5, 1, 1))
+pad = lambda q: q[:128] + b'\0' * (128 - len(q))
+seeds['icmp4-te-mpls'] = ip4(R4, S4, 1, b'\x0b\x00\x00\x00\x00\x20\x00\x00' + pad(probe4) + mpls)
+seeds['icmp4-te-mpls-legacy'] = ip4(R4, S4, 1, b'\x0b\x00\x00\x00\x00\x00\x00\x00' + pad(probe4) + mpls)
+seeds['icmp6-te-mpls'] = ip6(R6, S6, 58, b'\x03\x00\x00\x00\x10\x00\x00\x00' + pad(probe6) + mpls)
 seeds['ip6-hbh'] = ip6(S6, C6, 0, b'\x06\x00\x01\x04\x00\x00\x00\x00' + tcp(S6, C6, 443, 51000, 1, 2))
 here = os.path.dirname(os.path.abspath(__file__))
 for name, b in seeds.items():

@@ -89,6 +89,34 @@ static const uint8_t v6_te_full[] = {
 };
 #define V6_TE_NEEDED (40 + 8 + 40 + 8)
 
+/*
+ * The same time exceeded as v4_te_short from an RFC 4884 router: the whole
+ * probe (53 bytes: ack 0x55667788, ACK, window 501, NOP NOP timestamps,
+ * payload 'x') zero-padded to 128 bytes, length field 32 words, then an
+ * extension structure with a two-entry MPLS label stack. Checksums correct.
+ */
+static const uint8_t v4_te_mpls[] = {
+	0x45, 0xc0, 0x00, 0xac, 0xbe, 0xef, 0x00, 0x00,
+	0xfa, 0x01, 0x13, 0x6e, 198, 51, 100, 254,
+	192, 0, 2, 1,
+	/* ICMP time exceeded, length 32 words (byte 5) */
+	0x0b, 0x00, 0xe1, 0x43, 0x00, 0x20, 0x00, 0x00,
+	/* the probe, then zeros to 128 bytes */
+	0x45, 0x00, 0x00, 0x35, 0x01, 0x02, 0x40, 0x00,
+	0x01, 0x06, 0x8c, 0x85, 192, 0, 2, 1,
+	198, 51, 100, 7, 0x00, 0x50, 0xc3, 0x50,
+	0x11, 0x22, 0x33, 0x40, 0x55, 0x66, 0x77, 0x88,
+	0x80, 0x10, 0x01, 0xf5, 0xbf, 0xf9, 0x00, 0x00,
+	0x01, 0x01, 0x08, 0x0a, 0xaa, 0xbb, 0xcc, 0xdd,
+	0x01, 0x02, 0x03, 0x04, 'x',
+	/* extension header: version 2, checksum */
+	[156] = 0x20, 0x00, 0xcd, 0x15,
+	/* MPLS object, 12 bytes, class 1 c-type 1: 24001/0/0/1 and 1048575/5/1/255 */
+	0x00, 0x0c, 0x01, 0x01,
+	0x05, 0xdc, 0x10, 0x01, 0xff, 0xff, 0xfb, 0xff,
+};
+#define V4_TE_MPLS_EXT (20 + 8 + 128)
+
 /* Parses a private heap copy of exactly len bytes, so a read past the end is caught by valgrind or ASan. */
 static enum pkt_err
 parse_copy(const uint8_t *b, size_t len, struct pkt *p)
@@ -127,6 +155,11 @@ test_fixtures_valid(void)
 	ok(fx_l4_csum_ok(v6_te_full, sizeof(v6_te_full)) &&
 	    fx_l4_csum_ok(v6_te_full + 48, sizeof(v6_te_full) - 48),
 	    "fixture: the ICMPv6 error and its quoted probe have correct checksums");
+	ok(sizeof(v4_te_mpls) == V4_TE_MPLS_EXT + 16 && fx_ip4_csum_ok(v4_te_mpls) &&
+	    fx_ip4_csum_ok(v4_te_mpls + 28) && fx_l4_csum_ok(v4_te_mpls + 28, 53) &&
+	    fx_fold(fx_sum(v4_te_mpls + 20, sizeof(v4_te_mpls) - 20, 0)) == 0xffff &&
+	    fx_fold(fx_sum(v4_te_mpls + V4_TE_MPLS_EXT, 16, 0)) == 0xffff,
+	    "fixture: the ICMP error with MPLS extension, its probe and extension have correct checksums");
 }
 
 static void
@@ -600,6 +633,509 @@ test_rejections(void)
 	is_int(pkt_parse(b, 27, &p), PKT_TRUNCATED, "ICMP with 7 bytes of ICMP header: truncated");
 }
 
+/* An MPLS label stack entry (RFC 3032): label 20 bits, TC/EXP 3, bottom of stack 1, TTL 8. */
+static uint32_t
+lse(uint32_t label, uint32_t exp, uint32_t s, uint32_t ttl)
+{
+	return label << 12 | exp << 9 | s << 8 | ttl;
+}
+
+/* Writes the checksum of the extension structure at b (RFC 4884 section 7). */
+static void
+ext_csum(uint8_t *b, size_t len)
+{
+	fx_put16(b + 2, 0);
+	fx_put16(b + 2, fx_csum(b, len, 0));
+}
+
+/*
+ * An extension structure: a header of version 2, then one MPLS object of n
+ * entries, with its checksum computed when csum. Returns its length.
+ */
+static size_t
+ext_mpls(uint8_t *b, const uint32_t *lses, int n, bool csum)
+{
+	size_t len = 8 + (size_t)n * 4;
+
+	b[0] = 0x20, b[1] = 0, b[2] = 0, b[3] = 0;
+	fx_put16(b + 4, (uint32_t)(4 + n * 4));
+	b[6] = 1, b[7] = 1;
+	for (int i = 0; i < n; i++)
+		fx_put32(b + 8 + i * 4, lses[i]);
+	if (csum)
+		ext_csum(b, len);
+	return len;
+}
+
+static const uint32_t two_labels[] = { 0x5dc1001, 0xfffffbff };	/* as in v4_te_mpls */
+
+/*
+ * An ICMP or ICMPv6 error (by r's family) of the given type, second word
+ * `word` (where the length field is), quoting probe cut or zero-padded to
+ * pad bytes, then elen bytes of extension.
+ */
+static size_t
+icmp_ext(uint8_t *b, size_t cap, const struct tt_addr *r, const struct tt_addr *s, uint8_t type,
+    uint8_t code, uint32_t word, const uint8_t *probe, size_t plen, size_t pad,
+    const uint8_t *ext, size_t elen)
+{
+	uint8_t q[1024];
+
+	if (pad + elen > sizeof(q))
+		abort();
+	memset(q, 0, pad);
+	memcpy(q, probe, plen < pad ? plen : pad);
+	memcpy(q + pad, ext, elen);
+	return fx_icmp(b, cap, r, s, 250, type, code, word, q, pad + elen);
+}
+
+/* True if e holds no extension at all. */
+static bool
+no_ext(const struct pkt_icmp *e)
+{
+	return !e->has_ext && !e->rfc4884 && e->nobj == 0 && e->nmpls == 0 &&
+	    e->mpls[0].label == 0 && e->obj[0].class_num == 0;
+}
+
+/* True if e holds exactly the stack of v4_te_mpls in one MPLS object. */
+static bool
+two_label_ext(const struct pkt_icmp *e)
+{
+	return e->has_ext && !e->ext_bad && e->nobj == 1 && e->obj[0].class_num == 1 &&
+	    e->obj[0].c_type == 1 && e->nmpls == 2 &&
+	    e->mpls[0].label == 24001 && e->mpls[0].exp == 0 && e->mpls[0].s == 0 && e->mpls[0].ttl == 1 &&
+	    e->mpls[1].label == 1048575 && e->mpls[1].exp == 5 && e->mpls[1].s == 1 && e->mpls[1].ttl == 255;
+}
+
+static void
+test_ext_compliant(void)
+{
+	uint8_t probe[256], ext[128], b[512];
+	struct tt_addr r4 = fx_addr("198.51.100.1"), s4 = fx_addr("192.0.2.1");
+	struct tt_addr r6 = fx_addr("2001:db8:ff::1"), s6 = fx_addr("2001:db8::1");
+	size_t plen, elen, n;
+	struct pkt p;
+	const struct pkt_icmp *e = &p.u.icmp;
+
+	is_int(parse_copy(v4_te_mpls, sizeof(v4_te_mpls), &p), PKT_OK, "ICMP TE with MPLS extension: parsed");
+	ok(e->kind == REPLY_TIME_EXCEEDED && e->qsport == 80 && e->qdport == 50000 &&
+	    e->qseq == 0x11223340 && e->qipid == 0x0102 && e->qttl == 1 &&
+	    addr_is(&e->qdst, "198.51.100.7"), "ICMP TE with MPLS extension: the quote as usual");
+	ok(e->has_ext && e->rfc4884 && !e->ext_bad, "ICMP TE with MPLS extension: RFC 4884 extension found");
+	ok(two_label_ext(e), "ICMP TE with MPLS extension: two labels, 24001/0/0/1 and 1048575/5/1/255");
+
+	/* The same with the checksum not computed. */
+	{
+		uint8_t c[sizeof(v4_te_mpls)];
+
+		memcpy(c, v4_te_mpls, sizeof(c));
+		fx_put16(c + V4_TE_MPLS_EXT + 2, 0);
+		ok(parse_copy(c, sizeof(c), &p) == PKT_OK && e->rfc4884 && two_label_ext(e),
+		    "extension checksum 0 (not computed): accepted");
+	}
+
+	/* IPv6: length field byte 4, in 64-bit words. */
+	plen = v6_probe(probe, sizeof(probe));
+	elen = ext_mpls(ext, two_labels, 2, true);
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 3, 0, 16u << 24, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0x80000000 && e->qdport == 40000,
+	    "ICMPv6 TE with MPLS extension: parsed, quote as usual");
+	ok(e->rfc4884 && two_label_ext(e), "ICMPv6 TE with MPLS extension: two labels");
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 1, 4, 16u << 24, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->kind == REPLY_UNREACHABLE && two_label_ext(e),
+	    "ICMPv6 unreachable with MPLS extension: two labels");
+	/* 17 words: 136 bytes of quote before the extension. */
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 3, 0, 17u << 24, probe, plen, 136, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->rfc4884 && two_label_ext(e),
+	    "ICMPv6 TE, 136-byte original datagram: extension after it");
+	/* Packet too big has no length field: the same bytes are no extension. */
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 2, 0, 1280, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->mtu == 1280 && no_ext(e) && !e->ext_bad,
+	    "ICMPv6 packet too big with bytes after 128 of quote: no extension");
+
+	/* IPv4 unreachable and frag-needed (length in byte 5, MTU in bytes 6-7). */
+	plen = v4_probe(probe, sizeof(probe));
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 3, 13, 32u << 16, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->kind == REPLY_UNREACHABLE && e->rfc4884 &&
+	    two_label_ext(e), "ICMP unreachable with MPLS extension: two labels");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 3, 4, 32u << 16 | 1400, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->kind == REPLY_PACKET_TOO_BIG && e->mtu == 1400 &&
+	    two_label_ext(e), "ICMP frag-needed with MPLS extension: MTU and two labels");
+	/* A 140-byte original datagram (35 words). */
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 35u << 16, probe, plen, 140, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->rfc4884 && two_label_ext(e),
+	    "ICMP TE, 140-byte original datagram: extension after it");
+
+	/* A probe longer than 128 bytes, cut at 128: the extension is not part of the quote. */
+	{
+		uint8_t payload[100];
+		struct fx_seg sg = {
+			.src = fx_addr("192.0.2.1"), .dst = fx_addr("198.51.100.7"),
+			.sport = 443, .dport = 50000, .seq = 0xfeedf00d, .flags = TCP_ACK,
+			.ttl = 1, .payload = payload, .plen = sizeof(payload),
+		};
+
+		memset(payload, 'z', sizeof(payload));
+		plen = fx_tcp_seg(probe, sizeof(probe), &sg);
+		n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 32u << 16, probe, plen, 128, ext, elen);
+		ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0xfeedf00d && two_label_ext(e),
+		    "ICMP TE quoting 128 bytes of a 160-byte probe, with extension: parsed");
+	}
+
+	/* An IPv6 probe whose 88-byte hop-by-hop header leaves no TCP in 128 bytes. */
+	{
+		uint8_t q[256];
+
+		plen = v6_probe(probe, sizeof(probe));
+		memcpy(q, probe, 40);
+		q[6] = 0;
+		fx_put16(q + 4, fx_get16(probe + 4) + 88);
+		memset(q + 40, 0, 88);
+		q[40] = 6, q[41] = 10, q[42] = 1, q[43] = 84;	/* next TCP, 88 bytes, PadN */
+		memcpy(q + 128, probe + 40, plen - 40);
+		n = icmp_ext(b, sizeof(b), &r6, &s6, 3, 0, 16u << 24, q, 128, 128, ext, elen);
+		is_int(parse_copy(b, n, &p), PKT_BAD_QUOTE,
+		    "ICMPv6 TE whose original datagram ends before TCP: extension bytes not read as TCP");
+		/* ... while the full quote without extension parses. */
+		n = fx_icmp(b, sizeof(b), &r6, &s6, 64, 3, 0, 0, q, plen + 88);
+		ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0x80000000 && no_ext(e) && !e->ext_bad,
+		    "ICMPv6 TE quoting the same probe whole: parsed, no extension");
+	}
+}
+
+static void
+test_ext_legacy(void)
+{
+	uint8_t probe[256], ext[128], b[512];
+	struct tt_addr r4 = fx_addr("198.51.100.1"), s4 = fx_addr("192.0.2.1");
+	struct tt_addr r6 = fx_addr("2001:db8:ff::1"), s6 = fx_addr("2001:db8::1");
+	size_t plen, elen, n;
+	struct pkt p;
+	const struct pkt_icmp *e = &p.u.icmp;
+
+	/* Length field 0, the extension right after 128 bytes of quote. */
+	plen = v4_probe(probe, sizeof(probe));
+	elen = ext_mpls(ext, two_labels, 2, true);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0xdeadbeef, "ICMP TE, legacy extension: parsed");
+	ok(!e->rfc4884 && two_label_ext(e), "ICMP TE, legacy extension: found, rfc4884 0, two labels");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 3, 4, 1400, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->mtu == 1400 && !e->rfc4884 && two_label_ext(e),
+	    "ICMP frag-needed, legacy extension: MTU and two labels");
+	plen = v6_probe(probe, sizeof(probe));
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 3, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && !e->rfc4884 && two_label_ext(e),
+	    "ICMPv6 TE, legacy extension: found, rfc4884 0, two labels");
+
+	/* Without a computed, correct checksum the bytes are taken for quote. */
+	plen = v4_probe(probe, sizeof(probe));
+	elen = ext_mpls(ext, two_labels, 2, false);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && !e->ext_bad,
+	    "ICMP TE, legacy form with checksum 0: no extension, nothing bad");
+	elen = ext_mpls(ext, two_labels, 2, true);
+	ext[3] ^= 1;
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && !e->ext_bad,
+	    "ICMP TE, legacy form with a wrong checksum: no extension, nothing bad");
+	elen = ext_mpls(ext, two_labels, 2, false);
+	ext[0] = 0x10;
+	ext_csum(ext, elen);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && !e->ext_bad,
+	    "ICMP TE, legacy form with version 1: no extension, nothing bad");
+	/* A sound header but a broken object: an extension, malformed. */
+	elen = ext_mpls(ext, two_labels, 2, false);
+	fx_put16(ext + 4, 16);
+	ext_csum(ext, elen);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && e->ext_bad && e->qseq == 0xdeadbeef,
+	    "ICMP TE, legacy form, object past the end: ext_bad, quote kept");
+	/* An odd byte after the object, covered by a right checksum: malformed, not quote. */
+	elen = ext_mpls(ext, two_labels, 2, false);
+	ext[elen++] = 0x5a;
+	ext_csum(ext, elen);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && e->ext_bad,
+	    "ICMP TE, legacy form, an odd byte after the object: ext_bad");
+	/* Quotes of exactly 128 bytes, or fewer than 4 bytes after them: no extension. */
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, 0);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && !e->ext_bad, "ICMP TE, 128-byte quote: no extension");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, 3);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && !e->ext_bad, "ICMP TE, 131-byte quote: no extension");
+	/* A whole quote longer than 128 bytes is not an extension. */
+	{
+		uint8_t payload[120];
+		struct fx_seg sg = {
+			.src = fx_addr("192.0.2.1"), .dst = fx_addr("198.51.100.7"),
+			.sport = 443, .dport = 50000, .seq = 0xfeedf00d, .flags = TCP_ACK,
+			.ttl = 1, .payload = payload, .plen = sizeof(payload),
+		};
+
+		memset(payload, 0x20, sizeof(payload));
+		plen = fx_tcp_seg(probe, sizeof(probe), &sg);
+		n = fx_icmp(b, sizeof(b), &r4, &s4, 60, 11, 0, 0, probe, plen);
+		ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0xfeedf00d && no_ext(e) && !e->ext_bad,
+		    "ICMP TE quoting a whole 160-byte probe: no extension");
+	}
+}
+
+/* Parses v4_te_mpls with its extension (from byte V4_TE_MPLS_EXT) replaced by ext. */
+static enum pkt_err
+v4_with_ext(const uint8_t *ext, size_t elen, struct pkt *p)
+{
+	uint8_t b[sizeof(v4_te_mpls) + 64];
+	size_t n = V4_TE_MPLS_EXT + elen;
+
+	if (elen > 80)
+		abort();
+	memcpy(b, v4_te_mpls, V4_TE_MPLS_EXT);
+	memcpy(b + V4_TE_MPLS_EXT, ext, elen);
+	fx_put16(b + 2, (uint32_t)n);
+	fx_put16(b + 22, 0);
+	fx_put16(b + 22, fx_csum(b + 20, n - 20, 0));
+	return parse_copy(b, n, p);
+}
+
+static void
+test_ext_malformed(void)
+{
+	uint8_t ext[80];
+	size_t elen;
+	struct pkt p;
+	const struct pkt_icmp *e = &p.u.icmp;
+
+#define EXT_REJECTED(what) ok(v4_with_ext(ext, elen, &p) == PKT_OK && e->qseq == 0x11223340 && \
+	e->qsport == 80 && no_ext(e) && e->ext_bad, "extension with %s: rejected, quote kept", what)
+
+	elen = ext_mpls(ext, two_labels, 2, true);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && two_label_ext(e), "extension rebuilt by the test: accepted");
+	ext[elen - 1] ^= 0x40;
+	EXT_REJECTED("a wrong checksum");
+	elen = ext_mpls(ext, two_labels, 2, false);
+	ext[0] = 0x10;
+	ext_csum(ext, elen);
+	EXT_REJECTED("version 1");
+	ext[0] = 0x30;
+	ext_csum(ext, elen);
+	EXT_REJECTED("version 3");
+	ext[0] = 0x2f, ext[1] = 0xff;	/* reserved bits are ignored */
+	ext_csum(ext, elen);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && two_label_ext(e), "extension with reserved bits set: accepted");
+
+	{
+		static const struct { uint16_t len; const char *what; } bad[] = {
+			{ 0, "object length 0" }, { 2, "object length 2" }, { 3, "object length 3" },
+			{ 6, "object length 6 (not a multiple of 4)" }, { 14, "object length 14" },
+			{ 16, "object length past the end" }, { 0xfffc, "object length 65532" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			elen = ext_mpls(ext, two_labels, 2, false);
+			fx_put16(ext + 4, bad[i].len);
+			ext_csum(ext, elen);
+			EXT_REJECTED(bad[i].what);
+			elen = ext_mpls(ext, two_labels, 2, false);
+			fx_put16(ext + 4, bad[i].len);
+			EXT_REJECTED(bad[i].what);	/* and with no checksum */
+		}
+	}
+
+	/* Bad lengths that would otherwise land on a well-formed object. */
+	{
+		static const uint8_t len2[] = { 0x20, 0, 0, 0, 0x00, 0x02, 0x00, 0x04, 0x01, 0x01 };
+		static const uint8_t len6[] = { 0x20, 0, 0, 0, 0x00, 0x06, 0x01, 0x01, 0, 0,
+			0x00, 0x08, 0x01, 0x01, 0x05, 0xdc, 0x11, 0x01 };
+
+		memcpy(ext, len2, sizeof(len2));
+		elen = sizeof(len2);
+		EXT_REJECTED("object length 2, then a 4-byte object");
+		memcpy(ext, len6, sizeof(len6));
+		elen = sizeof(len6);
+		EXT_REJECTED("object length 6, then an 8-byte object");
+	}
+
+	/* The header alone: no object. */
+	ext[0] = 0x20, ext[1] = 0, ext[2] = 0, ext[3] = 0;
+	elen = 4;
+	EXT_REJECTED("no object");
+	/* 1 to 3 bytes after the last object. */
+	for (size_t extra = 1; extra < 4; extra++) {
+		elen = ext_mpls(ext, two_labels, 2, false);
+		memset(ext + elen, 0, extra);
+		elen += extra;
+		ext_csum(ext, elen);
+		EXT_REJECTED("bytes after the last object");
+	}
+	/* A second object running past the end. */
+	elen = ext_mpls(ext, two_labels, 2, false);
+	fx_put16(ext + elen, 8);
+	ext[elen + 2] = 2, ext[elen + 3] = 1;
+	elen += 4;
+	ext_csum(ext, elen);
+	EXT_REJECTED("a second object past the end");
+
+#undef EXT_REJECTED
+}
+
+static void
+test_ext_objects(void)
+{
+	uint8_t ext[80], probe[128], b[512];
+	uint32_t ten[10];
+	struct tt_addr r4 = fx_addr("198.51.100.1"), s4 = fx_addr("192.0.2.1");
+	size_t elen, plen, n;
+	struct pkt p;
+	const struct pkt_icmp *e = &p.u.icmp;
+
+	/* More than PKT_MAX_MPLS entries: the top 8 kept. */
+	for (int i = 0; i < 10; i++)
+		ten[i] = lse(1000 + (uint32_t)i, (uint32_t)i % 8, i == 9, 64 - (uint32_t)i);
+	elen = ext_mpls(ext, ten, 10, true);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && e->has_ext && !e->ext_bad && e->nmpls == PKT_MAX_MPLS &&
+	    e->mpls[0].label == 1000 && e->mpls[7].label == 1007 && e->mpls[7].exp == 7 &&
+	    e->mpls[7].s == 0 && e->mpls[7].ttl == 57 && e->nobj == 1,
+	    "MPLS stack of 10 entries: the top %d kept", PKT_MAX_MPLS);
+
+	/* An empty MPLS object, and one of another c-type. */
+	elen = ext_mpls(ext, ten, 0, true);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && e->has_ext && e->nobj == 1 && e->nmpls == 0,
+	    "an MPLS object without entries: an extension, no labels");
+	elen = ext_mpls(ext, two_labels, 2, false);
+	ext[7] = 2;
+	ext_csum(ext, elen);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && e->has_ext && e->nobj == 1 && e->obj[0].class_num == 1 &&
+	    e->obj[0].c_type == 2 && e->nmpls == 0, "class 1 c-type 2: an object, not labels");
+
+	/* An interface information object (RFC 5837, class 2) before the MPLS one. */
+	elen = ext_mpls(ext, two_labels, 2, false);
+	memmove(ext + 12, ext + 4, elen - 4);
+	fx_put16(ext + 4, 8);
+	ext[6] = 2, ext[7] = 0x0a;
+	fx_put32(ext + 8, 7);
+	elen += 8;
+	ext_csum(ext, elen);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && e->has_ext && e->nobj == 2 &&
+	    e->obj[0].class_num == 2 && e->obj[0].c_type == 0x0a && e->obj[1].class_num == 1 &&
+	    e->obj[1].c_type == 1 && e->nmpls == 2 && e->mpls[1].label == 1048575,
+	    "an interface object, then MPLS: both objects, two labels");
+
+	/* Six objects: all counted, the first PKT_MAX_EXT_OBJ kept; MPLS entries from two of them. */
+	ext[0] = 0x20, ext[1] = 0;
+	for (int i = 0; i < 6; i++) {
+		fx_put16(ext + 4 + i * 8, 8);
+		ext[6 + i * 8] = i % 3 == 0 ? 1 : 0x80 + (uint8_t)i;
+		ext[7 + i * 8] = 1;
+		fx_put32(ext + 8 + i * 8, lse(2000 + (uint32_t)i, 0, 1, 1));
+	}
+	elen = 4 + 6 * 8;
+	ext_csum(ext, elen);
+	ok(v4_with_ext(ext, elen, &p) == PKT_OK && e->has_ext && e->nobj == 6 &&
+	    e->obj[PKT_MAX_EXT_OBJ - 1].class_num == 1 && e->obj[1].class_num == 0x81 &&
+	    e->nmpls == 2 && e->mpls[0].label == 2000 && e->mpls[1].label == 2003,
+	    "six objects: counted, the first %d kept, labels from both MPLS objects", PKT_MAX_EXT_OBJ);
+
+	/* The length field, where it is not usable. */
+	plen = v4_probe(probe, sizeof(probe));
+	elen = ext_mpls(ext, two_labels, 2, true);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 16u << 16, probe, plen, 64, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0xdeadbeef && no_ext(e) && e->ext_bad,
+	    "length field 16 words (64 bytes, below 128): ext_bad, quote kept");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 40u << 16, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && e->qseq == 0xdeadbeef && no_ext(e) && e->ext_bad,
+	    "length field 40 words, past the end: ext_bad, quote kept");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 255u << 16, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && e->ext_bad, "length field 255 words: ext_bad");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 32u << 16, probe, plen, 128, ext, 0);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && !e->ext_bad,
+	    "length field 32 words and nothing after the quote: no extension, nothing bad");
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 31u << 16, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && no_ext(e) && e->ext_bad,
+	    "length field one word short of the extension: ext_bad");
+	/* Byte 4 is not the length in ICMPv4. */
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 32u << 24, probe, plen, 128, ext, elen);
+	ok(parse_copy(b, n, &p) == PKT_OK && !e->rfc4884 && two_label_ext(e),
+	    "ICMP with byte 4 set, byte 5 zero: the legacy form, not byte 4");
+}
+
+/* Packets without extensions say so, whatever they carry. */
+static void
+test_ext_absent(void)
+{
+	struct pkt p;
+	const struct pkt_icmp *e = &p.u.icmp;
+
+	ok(pkt_parse(v4_te_short, sizeof(v4_te_short), &p) == PKT_OK && no_ext(e) && !e->ext_bad,
+	    "ICMP TE, 8-byte quote: no extension");
+	ok(pkt_parse(v6_te_full, sizeof(v6_te_full), &p) == PKT_OK && no_ext(e) && !e->ext_bad,
+	    "ICMPv6 TE, whole quote: no extension");
+}
+
+/*
+ * Every prefix of an error with an extension, its IP length field matching:
+ * the quote is parsed from min_ok bytes on, the extension only when whole.
+ */
+static void
+test_ext_truncation(const char *name, const uint8_t *pkt, size_t len, size_t min_ok)
+{
+	int wrong = 0;
+	size_t first_bad = 0;
+
+	for (size_t n = 0; n <= len; n++) {
+		uint8_t b[512];
+		struct pkt p;
+		enum pkt_err err;
+		bool good;
+
+		memcpy(b, pkt, n);
+		if (n >= 4 && pkt[0] >> 4 == 4)
+			fx_put16(b + 2, (uint32_t)n);
+		else if (n >= 6 && pkt[0] >> 4 == 6)
+			fx_put16(b + 4, n >= 40 ? (uint32_t)(n - 40) : 0);
+		err = parse_copy(b, n, &p);
+		if (n < min_ok)
+			good = err != PKT_OK;
+		else if (n < len)
+			good = err == PKT_OK && no_ext(&p.u.icmp);
+		else
+			good = err == PKT_OK && two_label_ext(&p.u.icmp);
+		if (!good && !wrong++)
+			first_bad = n;
+	}
+	ok(wrong == 0, "%s: every prefix judged right, the extension only whole", name);
+	if (wrong)
+		printf("#   %d lengths judged wrongly, the first %zu\n", wrong, first_bad);
+}
+
+static void
+test_ext_truncations(void)
+{
+	uint8_t probe[128], ext[64], b[512];
+	struct tt_addr r4 = fx_addr("198.51.100.1"), s4 = fx_addr("192.0.2.1");
+	struct tt_addr r6 = fx_addr("2001:db8:ff::1"), s6 = fx_addr("2001:db8::1");
+	size_t plen, elen, n;
+
+	test_truncation("ICMP TE with MPLS extension", v4_te_mpls, sizeof(v4_te_mpls), V4_TE_NEEDED);
+	test_ext_truncation("ICMP TE with MPLS extension", v4_te_mpls, sizeof(v4_te_mpls), V4_TE_NEEDED);
+	{
+		uint8_t c[sizeof(v4_te_mpls)];
+
+		memcpy(c, v4_te_mpls, sizeof(c));
+		fx_put16(c + V4_TE_MPLS_EXT + 2, 0);
+		test_ext_truncation("ICMP TE with MPLS extension, checksum 0", c, sizeof(c), V4_TE_NEEDED);
+	}
+	plen = v4_probe(probe, sizeof(probe));
+	elen = ext_mpls(ext, two_labels, 2, true);
+	n = icmp_ext(b, sizeof(b), &r4, &s4, 11, 0, 0, probe, plen, 128, ext, elen);
+	test_ext_truncation("ICMP TE with legacy MPLS extension", b, n, V4_TE_NEEDED);
+	plen = v6_probe(probe, sizeof(probe));
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 3, 0, 16u << 24, probe, plen, 128, ext, elen);
+	test_truncation("ICMPv6 TE with MPLS extension", b, n, V6_TE_NEEDED);
+	test_ext_truncation("ICMPv6 TE with MPLS extension", b, n, V6_TE_NEEDED);
+	n = icmp_ext(b, sizeof(b), &r6, &s6, 3, 0, 0, probe, plen, 128, ext, elen);
+	test_ext_truncation("ICMPv6 TE with legacy MPLS extension", b, n, V6_TE_NEEDED);
+}
+
 /*
  * A segment whose option area (up to 40 bytes) is opt, then plen bytes of
  * payload; as an exact heap copy, so an option walk past the end is caught.
@@ -669,6 +1205,22 @@ test_tcp_options(void)
 	ok(p.u.tcp.tsval == 1 && p.u.tcp.tsecr == 2, "TCP options: timestamps after MSS and window scale");
 }
 
+/* The extension fields of a parse, in range and consistent whatever the bytes were. */
+static bool
+icmp_sane(const struct pkt_icmp *e)
+{
+	if (e->nmpls < 0 || e->nmpls > PKT_MAX_MPLS || e->nobj < 0)
+		return false;
+	if (!e->has_ext)
+		return no_ext(e);
+	if (e->ext_bad || e->nobj == 0)
+		return false;
+	for (int i = 0; i < e->nmpls; i++)
+		if (e->mpls[i].label > 0xfffff || e->mpls[i].exp > 7 || e->mpls[i].s > 1)
+			return false;
+	return true;
+}
+
 /*
  * Every byte of every fixture set to a few telling values: no crash, no read
  * past the buffer (run under valgrind or ASan), and sane results when accepted.
@@ -681,27 +1233,35 @@ test_mutations(void)
 	const struct { const uint8_t *b; size_t len; } fx[] = {
 		{ v4_tcp, sizeof(v4_tcp) }, { v6_tcp_hbh, sizeof(v6_tcp_hbh) },
 		{ v4_te_short, sizeof(v4_te_short) }, { v6_te_full, sizeof(v6_te_full) },
+		{ v4_te_mpls, sizeof(v4_te_mpls) },
 	};
-	int insane = 0, runs = 0;
+	int insane = 0, runs = 0, exts = 0;
 
 	for (size_t f = 0; f < sizeof(fx) / sizeof(fx[0]); f++)
 		for (size_t i = 0; i < fx[f].len; i++)
 			for (size_t v = 0; v < sizeof(vals); v++) {
 				uint8_t *c = malloc(fx[f].len);
 				struct pkt p;
+				bool parsed;
 
 				if (c == NULL)
 					abort();
 				memcpy(c, fx[f].b, fx[f].len);
 				c[i] = vals[v];
 				runs++;
-				if (pkt_parse(c, fx[f].len, &p) == PKT_OK && p.kind == PKT_TCP &&
+				parsed = pkt_parse(c, fx[f].len, &p) == PKT_OK;
+				if (parsed && p.kind == PKT_TCP &&
 				    (p.u.tcp.nsack < 0 || p.u.tcp.nsack > PKT_MAX_SACK ||
 				    p.u.tcp.payload < c || p.u.tcp.payload + p.u.tcp.payload_len > c + fx[f].len))
 					insane++;
+				if (parsed && p.kind == PKT_ICMP && !icmp_sane(&p.u.icmp))
+					insane++;
+				exts += parsed && p.kind == PKT_ICMP && p.u.icmp.has_ext;
 				free(c);
 			}
-	ok(insane == 0, "%d single-byte mutations of the fixtures: no crash, payload inside the buffer", runs);
+	ok(insane == 0, "%d single-byte mutations of the fixtures: no crash, payload inside the buffer, "
+	    "extension fields in range", runs);
+	ok(exts > 0, "mutations: %d kept a sound extension", exts);
 }
 
 static void
@@ -729,6 +1289,12 @@ main(void)
 	test_v6_icmp();
 	test_truncations();
 	test_rejections();
+	test_ext_absent();
+	test_ext_compliant();
+	test_ext_legacy();
+	test_ext_malformed();
+	test_ext_objects();
+	test_ext_truncations();
 	test_tcp_options();
 	test_mutations();
 	test_misc();
