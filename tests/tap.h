@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -30,6 +31,27 @@ tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 		printf("#   failed at %s:%d\n", file, line);
 	}
 	return cond;
+}
+
+/* Makes the test's scratch directory from a mkdtemp template; 0, or -1 after saying why. */
+static inline int
+tap_tmpdir(char *tmpl)
+{
+	if (mkdtemp(tmpl) != NULL)
+		return 0;
+	perror("mkdtemp");
+	return -1;
+}
+
+/* Removes the scratch directory and everything in it. */
+static inline void
+tap_tmpdir_remove(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 static inline int

@@ -975,13 +975,9 @@ test_storage(void)
 int
 main(void)
 {
-	char cmd[600];
-
 	signal(SIGPIPE, SIG_IGN);
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (tap_tmpdir(tmpdir) < 0)
 		return 1;
-	}
 	config_defaults(&cfg);
 	snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s/run/tt.sock", tmpdir);
 	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
@@ -1007,8 +1003,6 @@ main(void)
 	test_forbidden();
 	test_storage();
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

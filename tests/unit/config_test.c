@@ -372,19 +372,13 @@ test_precedence(void)
 int
 main(void)
 {
-	char cmd[600];
-
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (tap_tmpdir(tmpdir) < 0)
 		return 1;
-	}
 	test_duration();
 	test_defaults();
 	test_file();
 	test_env();
 	test_precedence();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

@@ -383,19 +383,13 @@ test_kill(void)
 int
 main(void)
 {
-	char cmd[600];
-
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (tap_tmpdir(tmpdir) < 0)
 		return 1;
-	}
 	test_store();
 	test_migrations();
 	test_refusals();
 	test_forget();
 	test_kill();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }
