@@ -230,13 +230,18 @@ PY
 marked() {
 	nsx "$NETNS_SERVER" conntrack -f ipv4 -L -m 0x100000/0x100000 2>/dev/null | wc -l
 }
-(
-	while kill -0 "$epid" 2>/dev/null; do
-		echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
-		sleep 0.2
-	done
-) >"$NETNS_TMP/samples" 2>/dev/null &
-sampler=$!
+# start_sampler: every 0.2 s the engine's and the broker's RSS (KiB) and the traces running, into
+# $NETNS_TMP/samples, until the engine exits or $sampler is killed.
+start_sampler() {
+	(
+		while kill -0 "$epid" 2>/dev/null; do
+			echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
+			sleep 0.2
+		done
+	) >"$NETNS_TMP/samples" 2>/dev/null &
+	sampler=$!
+}
+start_sampler
 t0=$SECONDS
 ulimit -n 4096
 nsx "$NETNS_VISITOR" python3 "$NETNS_TMP/many.py" "$ntr" "$NETNS_SERVER4" "$NETNS_PORT" >"$NETNS_TMP/many.out" 2>"$NETNS_TMP/many.err"
@@ -343,13 +348,7 @@ for ((i = 0; i < 300; i++)); do
 	[ -s "$NETNS_TMP/ports" ] && break
 	sleep 0.1
 done
-(
-	while kill -0 "$epid" 2>/dev/null; do
-		echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
-		sleep 0.2
-	done
-) >"$NETNS_TMP/samples" 2>/dev/null &
-sampler=$!
+start_sampler
 t0=$SECONDS
 nsx "$NETNS_SERVER" python3 "$NETNS_TMP/ask.py" "$NETNS_TMP/run/tracetroutd.sock" "$NETNS_TMP/ports" \
 	"$NETNS_CLIENT4" "$NETNS_SERVER4" "$NETNS_PORT" >"$NETNS_TMP/ask.out" 2>&1
