@@ -232,6 +232,21 @@ PY
 marked() {
 	nsx "$NETNS_SERVER" conntrack -f ipv4 -L -m 0x100000/0x100000 2>/dev/null | wc -l
 }
+# memory_summary [bound]: the peaks in $NETNS_TMP/samples against the idle and after figures;
+# with "bound", whether 1,000 traces stayed under docs/engine.md's 40 MiB (38 KiB a trace).
+memory_summary() {
+	awk -v ei="$e_idle" -v bi="$b_idle" -v ea="$e_after" -v ba="$b_after" -v bound="${1:-}" '
+	$1 > e { e = $1 } $2 > b { b = $2 } $3 > m { m = $3 }
+	END {
+		printf "traces at once (marked connections, peak): %d\n", m
+		printf "engine RSS: idle %d KiB, peak %d KiB, after %d KiB; %.1f KiB a trace at the peak\n",
+			ei, e, ea, m ? (e - ei) / m : 0
+		printf "broker RSS: idle %d KiB, peak %d KiB, after %d KiB\n", bi, b, ba
+		if (bound != "")
+			printf "bound (docs/engine.md): 1,000 traces under 40960 KiB above idle: %s\n",
+				m >= 1000 && e - ei < 40960 ? "yes" : (m < 1000 ? "not measured: fewer traces" : "NO")
+	}' "$NETNS_TMP/samples"
+}
 # start_sampler: every 0.2 s the engine's and the broker's RSS (KiB) and the traces running, into
 # $NETNS_TMP/samples, until the engine exits or $sampler is killed.
 start_sampler() {
@@ -255,14 +270,7 @@ kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
 traced=$(awk '$1 > 0' "$NETNS_TMP/many.out" | wc -l)
 echo "$ntr connections in $elapsed s: $traced traced ($(awk '$1 == 0' "$NETNS_TMP/many.out" | wc -l) answered without hops, $(sed -n 's/^unfinished //p' "$NETNS_TMP/many.err") unfinished)"
-awk -v ei="$e_idle" -v bi="$b_idle" -v ea="$e_after" -v ba="$b_after" '
-	$1 > e { e = $1 } $2 > b { b = $2 } $3 > m { m = $3 }
-	END {
-		printf "traces at once (marked connections, peak): %d\n", m
-		printf "engine RSS: idle %d KiB, peak %d KiB, after %d KiB; %.1f KiB a trace at the peak\n",
-			ei, e, ea, m ? (e - ei) / m : 0
-		printf "broker RSS: idle %d KiB, peak %d KiB, after %d KiB\n", bi, b, ba
-	}' "$NETNS_TMP/samples"
+memory_summary
 
 echo
 echo "== engine memory with $ntr traces at once, asked of the broker directly (max-traces 1024)"
@@ -362,14 +370,4 @@ kill "$sampler" "$slow" 2>/dev/null
 wait "$sampler" "$slow" 2>/dev/null
 echo "$(wc -l <"$NETNS_TMP/ports") slow downloads; $(sed -n 's/^started=//p' "$NETNS_TMP/ask.out") traces started in $elapsed s; outcomes: $(sed -n 's/^outcomes=//p' "$NETNS_TMP/ask.out"); unfinished $(sed -n 's/^unfinished=//p' "$NETNS_TMP/ask.out")"
 grep -v '^started=\|^outcomes=\|^unfinished=' "$NETNS_TMP/ask.out" | head -5
-awk -v ei="$e_idle" -v bi="$b_idle" -v ea="$e_after" -v ba="$b_after" '
-	$1 > e { e = $1 } $2 > b { b = $2 } $3 > m { m = $3 }
-	END {
-		printf "traces at once (marked connections, peak): %d\n", m
-		printf "engine RSS: idle %d KiB, peak %d KiB, after %d KiB; %.1f KiB a trace at the peak\n",
-			ei, e, ea, m ? (e - ei) / m : 0
-		printf "broker RSS: idle %d KiB, peak %d KiB, after %d KiB\n", bi, b, ba
-		# docs/engine.md: 38 KiB a trace, 1,000 traces under 40 MiB.
-		printf "bound (docs/engine.md): 1,000 traces under 40960 KiB above idle: %s\n",
-			m >= 1000 && e - ei < 40960 ? "yes" : (m < 1000 ? "not measured: fewer traces" : "NO")
-	}' "$NETNS_TMP/samples"
+memory_summary bound
