@@ -69,3 +69,20 @@ port_parse(const char *s, uint16_t *port)
 	*port = (uint16_t)v;
 	return 0;
 }
+
+void
+addr_mask(const struct tt_addr *a, int bits, struct tt_addr *out)
+{
+	int len = (int)addr_len(a) * 8;
+	struct tt_addr m;
+
+	memset(&m, 0, sizeof(m));
+	m.family = a->family;
+	if (bits > len)
+		bits = len;
+	for (int i = 0; i < bits / 8; i++)
+		m.u.b[i] = a->u.b[i];
+	if (bits % 8)
+		m.u.b[bits / 8] = (uint8_t)(a->u.b[bits / 8] & (0xff << (8 - bits % 8)));
+	*out = m;
+}

@@ -27,6 +27,8 @@ int addr_parse(const char *s, struct tt_addr *a);
 /* Formats into buf (ADDR_STRLEN bytes); returns buf. */
 const char *addr_format(const struct tt_addr *a, char *buf);
 bool addr_equal(const struct tt_addr *a, const struct tt_addr *b);
+/* The first bits of a (its network of that prefix length), the rest zero. */
+void addr_mask(const struct tt_addr *a, int bits, struct tt_addr *out);
 /* Address length in bytes: 4 or 16. */
 size_t addr_len(const struct tt_addr *a);
 /* Parses a decimal port 1..65535; returns 0 or -1. */

@@ -2,6 +2,7 @@
 #include "proto.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,18 +143,16 @@ addr_tok(const struct tok *v, struct tt_addr *a)
 	return addr_parse(buf, a);
 }
 
-/* FROM,RTT_US,KIND,CODE,REPLY_TTL */
+/* Splits v at sep into at most max fields; returns the count, or -1 if there are more. */
 static int
-reply_parse(const struct tok *v, struct proto_reply *r)
+fields(const struct tok *v, char sep, struct tok *f, int max)
 {
-	struct tok f[5];
 	size_t start = 0;
 	int nf = 0;
-	uint64_t x;
 
 	for (size_t i = 0; i <= v->n; i++) {
-		if (i == v->n || v->s[i] == ',') {
-			if (nf == 5)
+		if (i == v->n || v->s[i] == sep) {
+			if (nf == max)
 				return -1;
 			f[nf].s = v->s + start;
 			f[nf].n = i - start;
@@ -161,7 +160,51 @@ reply_parse(const struct tok *v, struct proto_reply *r)
 			start = i + 1;
 		}
 	}
-	if (nf != 5 || addr_tok(&f[0], &r->from) < 0)
+	return nf;
+}
+
+/* LABEL/EXP/S/TTL+...: the MPLS label stack, top first; "-" for none. */
+static int
+mpls_parse(const struct tok *v, struct proto_reply *r)
+{
+	struct tok e[PROTO_MAX_MPLS], f[4];
+	uint64_t x[4];
+	int ne;
+
+	if (v->n == 1 && v->s[0] == '-')
+		return 0;
+	if ((ne = fields(v, '+', e, PROTO_MAX_MPLS)) < 0)
+		return -1;
+	for (int i = 0; i < ne; i++) {
+		if (fields(&e[i], '/', f, 4) != 4 ||
+		    num_parse(f[0].s, f[0].n, 0xfffff, &x[0]) < 0 ||
+		    num_parse(f[1].s, f[1].n, 7, &x[1]) < 0 ||
+		    num_parse(f[2].s, f[2].n, 1, &x[2]) < 0 ||
+		    num_parse(f[3].s, f[3].n, 255, &x[3]) < 0)
+			return -1;
+		r->mpls[i].label = (uint32_t)x[0];
+		r->mpls[i].exp = (uint8_t)x[1];
+		r->mpls[i].s = (uint8_t)x[2];
+		r->mpls[i].ttl = (uint8_t)x[3];
+	}
+	r->nmpls = ne;
+	return 0;
+}
+
+/*
+ * FROM,RTT_US,KIND,CODE,REPLY_TTL, then (optional as a group, for brokers
+ * before extensions) QUOTED_TTL,SIZE,EXT,EDST,MPLS.
+ */
+static int
+reply_parse(const struct tok *v, struct proto_reply *r)
+{
+	struct tok f[10];
+	uint64_t x;
+	int nf;
+
+	if ((nf = fields(v, ',', f, 10)) != 5 && nf != 10)
+		return -1;
+	if (addr_tok(&f[0], &r->from) < 0)
 		return -1;
 	if (num_parse(f[1].s, f[1].n, UINT32_MAX, &x) < 0)
 		return -1;
@@ -174,7 +217,20 @@ reply_parse(const struct tok *v, struct proto_reply *r)
 	if (num_parse(f[4].s, f[4].n, 255, &x) < 0)
 		return -1;
 	r->reply_ttl = (uint8_t)x;
-	return 0;
+	if (nf == 5)
+		return 0;
+	if (num_parse(f[5].s, f[5].n, 255, &x) < 0)
+		return -1;
+	r->quoted_ttl = (uint8_t)x;
+	if (num_parse(f[6].s, f[6].n, UINT16_MAX, &x) < 0)
+		return -1;
+	r->size = (uint16_t)x;
+	if (num_parse(f[7].s, f[7].n, PROTO_EXT_RFC4884, &x) < 0)
+		return -1;
+	r->ext = (enum proto_ext)x;
+	if (!(f[8].n == 1 && f[8].s[0] == '-') && addr_tok(&f[8], &r->edst) < 0)
+		return -1;
+	return mpls_parse(&f[9], r);
 }
 
 static int
@@ -218,6 +274,10 @@ parse_trace(const struct tok *t, int n, struct proto_msg *m)
 			if (str_copy(buf, sizeof(buf), v.s, v.n) < 0 || port_parse(buf, &m->req.sport) < 0)
 				return PROTO_BAD;
 			have |= 8;
+		} else if (kv(&t[i], "store", &v)) {
+			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
+				return PROTO_BAD;
+			m->req.nostore = v.s[0] == '0';
 		}
 	}
 	if (have != 15 || m->req.client.family != m->req.server.family)
@@ -285,6 +345,10 @@ parse_hop(const struct tok *t, int n, struct proto_msg *m)
 				return PROTO_BAD;
 			h->sent = (int)x;
 			have |= 2;
+		} else if (kv(&t[i], "at_us", &v)) {
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
+				return PROTO_BAD;
+			h->at_us = x;
 		} else if (kv(&t[i], "reply", &v)) {
 			if (h->nreplies == PROTO_MAX_REPLIES ||
 			    reply_parse(&v, &h->r[h->nreplies]) < 0)
@@ -350,6 +414,148 @@ parse_error(const struct tok *t, int n, struct proto_msg *m)
 	return have ? PROTO_ERROR : PROTO_BAD;
 }
 
+/* id=HEX, 32 lowercase hex digits, into dst; 1 if token t is one, 0 if not the key, -1 if malformed. */
+static int
+id_key(const struct tok *t, const char *key, char *dst)
+{
+	struct tok v;
+
+	if (!kv(t, key, &v))
+		return 0;
+	if (!is_id(&v))
+		return -1;
+	memcpy(dst, v.s, PROTO_ID_LEN);
+	dst[PROTO_ID_LEN] = '\0';
+	return 1;
+}
+
+/*
+ * STARTED and STORED: id= first, then stored=, token=, started_ms=, addr=,
+ * retention_s=, and for STORED the connection (client= cport= server= sport=).
+ */
+static enum proto_verb
+parse_header(const struct tok *t, int n, struct proto_msg *m, enum proto_verb verb)
+{
+	struct tok v;
+	uint64_t x;
+	int r;
+
+	if (n < 2 || id_key(&t[1], "id", m->id) != 1)
+		return PROTO_BAD;
+	if ((m->stored = stored_key(t, n)) == -2)
+		return PROTO_BAD;
+	for (int i = 2; i < n; i++) {
+		if ((r = id_key(&t[i], "token", m->token)) != 0) {
+			if (r < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "started_ms", &v)) {
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
+				return PROTO_BAD;
+			m->started_ms = x;
+		} else if (kv(&t[i], "retention_s", &v)) {
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
+				return PROTO_BAD;
+			m->retention_s = x;
+		} else if (kv(&t[i], "addr", &v)) {
+			if (v.n == 4 && memcmp(v.s, "full", 4) == 0)
+				m->addr_mode = PROTO_ADDR_FULL;
+			else if (v.n == 6 && memcmp(v.s, "prefix", 6) == 0)
+				m->addr_mode = PROTO_ADDR_PREFIX;
+			else
+				return PROTO_BAD;
+		}
+	}
+	if (verb == PROTO_STORED && parse_trace(t, n, m) != PROTO_TRACE)
+		return PROTO_BAD;
+	return verb;
+}
+
+/* HISTORY client=ADDR [before=ID] [limit=N] */
+static enum proto_verb
+parse_history(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct tok v;
+	uint64_t x;
+	int have = 0;
+
+	m->limit = 20;
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "client", &v)) {
+			if (addr_tok(&v, &m->req.client) < 0)
+				return PROTO_BAD;
+			have = 1;
+		} else if (kv(&t[i], "limit", &v)) {
+			if (num_parse(v.s, v.n, PROTO_HISTORY_MAX, &x) < 0 || x == 0)
+				return PROTO_BAD;
+			m->limit = (int)x;
+		} else if (id_key(&t[i], "before", m->id) < 0)
+			return PROTO_BAD;
+	}
+	return have ? PROTO_HISTORY : PROTO_BAD;
+}
+
+/* A path: hops separated by ',', each "*" or addresses joined by '+'; "-" for no hops. */
+static int
+path_ok(const struct tok *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		char c = v->s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '.' || c == ':' ||
+		    c == ',' || c == '+' || c == '*' || c == '-'))
+			return 0;
+	}
+	return v->n > 0;
+}
+
+/* ITEM id= started_ms= reason= hops= duration_us= path= */
+static enum proto_verb
+parse_item(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct tok v;
+	int have = 0;
+
+	if (parse_end(t, n, m) != PROTO_END)
+		return PROTO_BAD;
+	for (int i = 1; i < n; i++) {
+		if (id_key(&t[i], "id", m->id) == 1) {
+			have |= 1;
+		} else if (kv(&t[i], "started_ms", &v)) {
+			uint64_t x;
+
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
+				return PROTO_BAD;
+			m->started_ms = x;
+		} else if (kv(&t[i], "path", &v)) {
+			if (!path_ok(&v))
+				return PROTO_BAD;
+			m->path = v.s;
+			m->path_len = v.n;
+			have |= 2;
+		}
+	}
+	return have == 3 ? PROTO_ITEM : PROTO_BAD;
+}
+
+/* GET id=, DELETE id= token=, DELETED id= */
+static enum proto_verb
+parse_id_verb(const struct tok *t, int n, struct proto_msg *m, enum proto_verb verb)
+{
+	int have = 0, r;
+
+	for (int i = 1; i < n; i++) {
+		if ((r = id_key(&t[i], "id", m->id)) < 0)
+			return PROTO_BAD;
+		have |= r;
+		if (verb == PROTO_DELETE) {
+			if ((r = id_key(&t[i], "token", m->token)) < 0)
+				return PROTO_BAD;
+			have |= r << 1;
+		}
+	}
+	return have == (verb == PROTO_DELETE ? 3 : 1) ? verb : PROTO_BAD;
+}
+
 enum proto_verb
 proto_parse(const char *line, size_t len, struct proto_msg *m)
 {
@@ -386,9 +592,24 @@ proto_parse(const char *line, size_t len, struct proto_msg *m)
 		m->verb = PROTO_PONG;
 	else if (verb_is(&t[0], "STATUS"))
 		m->verb = parse_status(t, n, m);
-	else if (verb_is(&t[0], "STARTED") && n >= 2 && kv(&t[1], "id", &v) && is_id(&v)) {
-		memcpy(m->id, v.s, PROTO_ID_LEN);
-		m->verb = (m->stored = stored_key(t, n)) == -2 ? PROTO_BAD : PROTO_STARTED;
+	else if (verb_is(&t[0], "STARTED"))
+		m->verb = parse_header(t, n, m, PROTO_STARTED);
+	else if (verb_is(&t[0], "STORED"))
+		m->verb = parse_header(t, n, m, PROTO_STORED);
+	else if (verb_is(&t[0], "GET"))
+		m->verb = parse_id_verb(t, n, m, PROTO_GET);
+	else if (verb_is(&t[0], "DELETE"))
+		m->verb = parse_id_verb(t, n, m, PROTO_DELETE);
+	else if (verb_is(&t[0], "DELETED"))
+		m->verb = parse_id_verb(t, n, m, PROTO_DELETED);
+	else if (verb_is(&t[0], "HISTORY"))
+		m->verb = parse_history(t, n, m);
+	else if (verb_is(&t[0], "ITEM"))
+		m->verb = parse_item(t, n, m);
+	else if (verb_is(&t[0], "LIST") && n == 2 && kv(&t[1], "more", &v) && v.n == 1 &&
+	    (v.s[0] == '0' || v.s[0] == '1')) {
+		m->more = v.s[0] - '0';
+		m->verb = PROTO_LIST;
 	} else if (verb_is(&t[0], "TRACETROUT") && n == 2 &&
 	    num_parse(t[1].s, t[1].n, 1000000, &x) == 0) {
 		m->version = (int)x;
@@ -415,14 +636,129 @@ proto_fmt_trace(char *buf, size_t len, const struct proto_trace_req *req)
 {
 	char c[ADDR_STRLEN], s[ADDR_STRLEN];
 
-	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u\n",
-	    addr_format(&req->client, c), req->cport, addr_format(&req->server, s), req->sport);
+	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u%s\n",
+	    addr_format(&req->client, c), req->cport, addr_format(&req->server, s), req->sport,
+	    req->nostore ? " store=0" : "");
+}
+
+static const char *
+addr_mode_name(enum proto_addr_mode a)
+{
+	return a == PROTO_ADDR_PREFIX ? "prefix" : "full";
+}
+
+/* id= stored= [token=] started_ms= addr= retention_s= */
+static int
+fmt_header(char *buf, size_t len, const char *verb, const struct proto_msg *m, bool token)
+{
+	return fmt(buf, len, "%s id=%s stored=%d%s%s started_ms=%llu addr=%s retention_s=%llu",
+	    verb, m->id, m->stored == 1 ? 1 : 0, token ? " token=" : "", token ? m->token : "",
+	    (unsigned long long)m->started_ms, addr_mode_name(m->addr_mode),
+	    (unsigned long long)m->retention_s);
 }
 
 int
-proto_fmt_started(char *buf, size_t len, const char *id, int stored)
+proto_fmt_started(char *buf, size_t len, const struct proto_msg *m)
 {
-	return fmt(buf, len, "STARTED id=%s stored=%d\n", id, stored ? 1 : 0);
+	int n = fmt_header(buf, len, "STARTED", m, m->stored == 1 && m->token[0]);
+
+	if (n < 0 || fmt(buf + n, len - (size_t)n, "\n") < 0)
+		return -1;
+	return n + 1;
+}
+
+int
+proto_fmt_stored(char *buf, size_t len, const struct proto_msg *m)
+{
+	char c[ADDR_STRLEN], s[ADDR_STRLEN];
+	int n = fmt_header(buf, len, "STORED", m, false), k;
+
+	if (n < 0 || (k = fmt(buf + n, len - (size_t)n, " client=%s cport=%u server=%s sport=%u\n",
+	    addr_format(&m->req.client, c), m->req.cport, addr_format(&m->req.server, s),
+	    m->req.sport)) < 0)
+		return -1;
+	return n + k;
+}
+
+int
+proto_fmt_get(char *buf, size_t len, const char *id)
+{
+	return fmt(buf, len, "GET id=%s\n", id);
+}
+
+int
+proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const char *before,
+    int limit)
+{
+	char c[ADDR_STRLEN];
+
+	return fmt(buf, len, "HISTORY client=%s%s%s limit=%d\n", addr_format(client, c),
+	    before ? " before=" : "", before ? before : "", limit);
+}
+
+int
+proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms, const char *reason,
+    int hops, uint64_t duration_us, const char *path)
+{
+	return fmt(buf, len, "ITEM id=%s started_ms=%llu reason=%s hops=%d duration_us=%llu "
+	    "path=%s\n", id, (unsigned long long)started_ms, reason, hops,
+	    (unsigned long long)duration_us, path[0] ? path : "-");
+}
+
+int
+proto_fmt_list(char *buf, size_t len, int more)
+{
+	return fmt(buf, len, "LIST more=%d\n", more ? 1 : 0);
+}
+
+int
+proto_fmt_delete(char *buf, size_t len, const char *id, const char *token)
+{
+	return fmt(buf, len, "DELETE id=%s token=%s\n", id, token);
+}
+
+int
+proto_fmt_deleted(char *buf, size_t len, const char *id)
+{
+	return fmt(buf, len, "DELETED id=%s\n", id);
+}
+
+int
+proto_fmt_mpls(char *buf, size_t len, const struct proto_reply *r)
+{
+	int n = 0, m;
+
+	if (r->nmpls == 0)
+		return fmt(buf, len, "-");
+	for (int i = 0; n >= 0 && i < r->nmpls && i < PROTO_MAX_MPLS; i++) {
+		m = fmt(buf + n, len - (size_t)n, "%s%u/%u/%u/%u", i ? "+" : "",
+		    r->mpls[i].label, r->mpls[i].exp, r->mpls[i].s, r->mpls[i].ttl);
+		n = m < 0 ? -1 : n + m;
+	}
+	return n;
+}
+
+int
+proto_parse_mpls(const char *s, struct proto_reply *r)
+{
+	struct tok v = { s, strlen(s) };
+
+	r->nmpls = 0;
+	return mpls_parse(&v, r);
+}
+
+/* ",QTTL,SIZE,EXT,EDST,MPLS" after a reply's first five fields. */
+static int
+fmt_reply_ext(char *buf, size_t len, const struct proto_reply *r)
+{
+	char a[ADDR_STRLEN];
+	int n, m;
+
+	n = fmt(buf, len, ",%u,%u,%d,%s,", r->quoted_ttl, r->size, (int)r->ext,
+	    r->edst.family ? addr_format(&r->edst, a) : "-");
+	if (n < 0 || (m = proto_fmt_mpls(buf + n, len - (size_t)n, r)) < 0)
+		return -1;
+	return n + m;
 }
 
 int
@@ -432,6 +768,10 @@ proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop)
 	int n, m;
 
 	n = fmt(buf, len, "HOP ttl=%d sent=%d", hop->ttl, hop->sent);
+	if (n >= 0 && hop->at_us) {
+		m = fmt(buf + n, len - (size_t)n, " at_us=%llu", (unsigned long long)hop->at_us);
+		n = m < 0 ? -1 : n + m;
+	}
 	for (int i = 0; n >= 0 && i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {
 		const struct proto_reply *r = &hop->r[i];
 
@@ -439,6 +779,10 @@ proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop)
 		    addr_format(&r->from, a), r->rtt_us, reply_kind_name(r->kind),
 		    r->code, r->reply_ttl);
 		n = m < 0 ? -1 : n + m;
+		if (n >= 0) {
+			m = fmt_reply_ext(buf + n, len - (size_t)n, r);
+			n = m < 0 ? -1 : n + m;
+		}
 	}
 	if (n < 0 || (m = fmt(buf + n, len - (size_t)n, "\n")) < 0)
 		return -1;

@@ -8,9 +8,12 @@
 #include "addr.h"
 
 #define PROTO_VERSION	1
-#define PROTO_LINE_MAX	1024
+#define PROTO_LINE_MAX	4096	/* a HOP with MPLS labels, or a history ITEM, needs more than 1024 */
+#define PROTO_REQUEST_MAX 1024	/* a request line (TRACE, GET, ...): the broker reads no more */
 #define PROTO_MAX_REPLIES 16
-#define PROTO_ID_LEN	32	/* hex digits of a trace id */
+#define PROTO_MAX_MPLS	4	/* label stack entries kept per reply, top first */
+#define PROTO_ID_LEN	32	/* hex digits of a trace id or a delete token */
+#define PROTO_HISTORY_MAX 100	/* ITEMs per HISTORY answer */
 
 enum reply_kind {
 	REPLY_TIME_EXCEEDED = 1,
@@ -19,24 +22,44 @@ enum reply_kind {
 	REPLY_DESTINATION,
 };
 
+/* One MPLS label stack entry (RFC 4950) as a router quoted it. */
+struct proto_mpls {
+	uint32_t label;		/* 20 bits */
+	uint8_t exp, s, ttl;	/* traffic class (3 bits), bottom of stack, the entry's TTL */
+};
+
+enum proto_ext {
+	PROTO_EXT_NONE = 0,	/* no ICMP extension structure */
+	PROTO_EXT_LEGACY,	/* at offset 128 without the RFC 4884 length (older routers) */
+	PROTO_EXT_RFC4884,	/* placed by the RFC 4884 length field */
+};
+
 struct proto_reply {
 	struct tt_addr from;
 	uint32_t rtt_us;
 	enum reply_kind kind;
 	uint32_t code;		/* ICMP code; the MTU for packet-too-big */
 	uint8_t reply_ttl;
+	uint8_t quoted_ttl;	/* the TTL the router saw on our probe (1 normally); 0: none quoted */
+	uint16_t size;		/* bytes of the reply as it arrived, IP header included; 0: not known */
+	enum proto_ext ext;	/* the ICMP extension structure, if any */
+	int nmpls;		/* MPLS label stack entries in mpls, top first */
+	struct proto_mpls mpls[PROTO_MAX_MPLS];
+	struct tt_addr edst;	/* the quoted destination when it is not the visitor's (NAT); family 0 otherwise */
 };
 
 struct proto_hop {
 	int ttl;
 	int sent;
 	int nreplies;
+	uint64_t at_us;		/* when the hop settled, µs since the epoch; 0: not known (stored) */
 	struct proto_reply r[PROTO_MAX_REPLIES];
 };
 
 struct proto_trace_req {
 	struct tt_addr client, server;
 	uint16_t cport, sport;
+	int nostore;		/* TRACE store=0: the visitor asked not to keep it */
 };
 
 enum proto_verb {
@@ -50,6 +73,20 @@ enum proto_verb {
 	PROTO_END,
 	PROTO_ERROR,
 	PROTO_STATUS,		/* the request (no keys), or the answer with counters */
+	PROTO_GET,		/* GET id=: a stored trace */
+	PROTO_STORED,		/* the answer to GET, before its HOPs and END */
+	PROTO_HISTORY,		/* HISTORY client= [before=] [limit=]: one visitor's traces */
+	PROTO_ITEM,		/* one trace of a HISTORY answer */
+	PROTO_LIST,		/* the last line of a HISTORY answer */
+	PROTO_DELETE,		/* DELETE id= token=: the visitor deletes a trace */
+	PROTO_DELETED,		/* the answer to DELETE */
+};
+
+/* How the helper keeps visitor addresses (STARTED, STORED): the page says which. */
+enum proto_addr_mode {
+	PROTO_ADDR_UNSAID = 0,	/* an older broker */
+	PROTO_ADDR_FULL,	/* addr=full */
+	PROTO_ADDR_PREFIX,	/* addr=prefix: /24 of IPv4, /48 of IPv6; no history by address */
 };
 
 /* Counters of a STATUS answer; a counter not known is PROTO_STATUS_UNKNOWN and not sent. */
@@ -72,19 +109,27 @@ struct proto_status {
 	uint64_t enrich_requests;	/* enrichment look-ups (none yet) */
 };
 
-/* One parsed line. Strings point into the caller's line buffer. */
+/* One parsed line. Strings are copied, except path, which points into the caller's line. */
 struct proto_msg {
 	enum proto_verb verb;
 	int version;				/* GREETING */
-	struct proto_trace_req req;		/* TRACE */
-	char id[PROTO_ID_LEN + 1];		/* STARTED */
+	struct proto_trace_req req;		/* TRACE, STORED; HISTORY: client only */
+	char id[PROTO_ID_LEN + 1];		/* STARTED, GET, STORED, ITEM, DELETE(D); HISTORY before= */
+	char token[PROTO_ID_LEN + 1];		/* STARTED (when stored), DELETE */
 	struct proto_hop hop;			/* HOP */
-	char code[32];				/* ERROR code, END reason */
+	char code[32];				/* ERROR code, END and ITEM reason */
 	char msg[256];				/* ERROR msg, spaces restored */
-	int hops;				/* END */
-	uint64_t duration_us;			/* END */
+	int hops;				/* END, ITEM */
+	uint64_t duration_us;			/* END, ITEM */
 	int stored;				/* STARTED, END: 1, 0, or -1 without the key */
 	int retry;				/* ERROR: retry=N seconds, 0 without it */
+	uint64_t started_ms;			/* STARTED, STORED, ITEM: ms since the epoch; 0 unsaid */
+	enum proto_addr_mode addr_mode;		/* STARTED, STORED */
+	uint64_t retention_s;			/* STARTED, STORED: kept this long; 0 forever */
+	int limit;				/* HISTORY: ITEMs wanted (1..PROTO_HISTORY_MAX) */
+	int more;				/* LIST: 1 if older traces follow */
+	const char *path;			/* ITEM: hops, "-" for none (docs/protocol.md) */
+	size_t path_len;
 	struct proto_status status;		/* STATUS answer; all PROTO_STATUS_UNKNOWN in a request */
 };
 
@@ -96,8 +141,23 @@ enum proto_verb proto_parse(const char *line, size_t len, struct proto_msg *m);
 
 /* Each formatter writes a whole line with '\n' and a NUL; returns its length, or -1 if it did not fit. */
 int proto_fmt_trace(char *buf, size_t len, const struct proto_trace_req *req);
-/* stored: 1 if the trace is being stored, 0 if not (the key stored=0|1). */
-int proto_fmt_started(char *buf, size_t len, const char *id, int stored);
+/*
+ * The trace's header as STARTED (live) or STORED (from the database): m's id,
+ * stored, token, started_ms, addr_mode and retention_s; STORED adds the
+ * connection (m->req). STARTED sends a token only when stored is 1.
+ */
+int proto_fmt_started(char *buf, size_t len, const struct proto_msg *m);
+int proto_fmt_stored(char *buf, size_t len, const struct proto_msg *m);
+int proto_fmt_get(char *buf, size_t len, const char *id);
+/* before: an id, or NULL for the newest. */
+int proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const char *before,
+    int limit);
+/* path as in docs/protocol.md; the caller builds it. */
+int proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms,
+    const char *reason, int hops, uint64_t duration_us, const char *path);
+int proto_fmt_list(char *buf, size_t len, int more);
+int proto_fmt_delete(char *buf, size_t len, const char *id, const char *token);
+int proto_fmt_deleted(char *buf, size_t len, const char *id);
 int proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop);
 /* stored: 1 if the whole trace is in the database, 0 if not. */
 int proto_fmt_end(char *buf, size_t len, const char *reason, int hops, uint64_t duration_us,
@@ -111,5 +171,9 @@ int proto_fmt_status(char *buf, size_t len, const struct proto_status *st);
 const char *proto_status_key(size_t i, const struct proto_status *st, uint64_t *v);
 
 const char *reply_kind_name(enum reply_kind k);
+/* A reply's MPLS label stack as the HOP line writes it ("-" for none); -1 if it did not fit. */
+int proto_fmt_mpls(char *buf, size_t len, const struct proto_reply *r);
+/* Parses that form into r->mpls and r->nmpls; returns 0, or -1 if malformed. */
+int proto_parse_mpls(const char *s, struct proto_reply *r);
 
 #endif

@@ -46,6 +46,8 @@
 #define FORBIDDEN_LOG_S		10		/* between logged refusals of the same uid */
 #define STATUS_CLIENTS_MAX	64		/* callers waiting for one STATUS answer */
 #define PEER_GROUPS_MAX		256		/* supplementary groups read with SO_PEERGROUPS */
+#define SWEEP_INTERVAL_MS	(3600 * 1000)	/* between retention sweeps */
+#define SWEEP_BATCH		1000		/* traces deleted at once */
 
 struct trace;
 
@@ -54,7 +56,7 @@ struct client {
 	int fd;
 	uid_t uid;		/* SO_PEERCRED: for authorization and per-uid history */
 	pid_t pid;
-	char in[PROTO_LINE_MAX];
+	char in[PROTO_REQUEST_MAX];
 	size_t inlen;
 	char *out;		/* output not yet taken by the client */
 	size_t outlen, outcap;
@@ -98,6 +100,8 @@ struct trace {
 	int store_failed;	/* a later write failed: it is not stored whole */
 	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
 	char id[PROTO_ID_LEN + 1];
+	char token[PROTO_ID_LEN + 1];	/* the delete token, given to the visitor with STARTED */
+	uint64_t started_ms;	/* realtime, at STARTED */
 	enum trace_state state;
 	struct client *client;	/* NULL once the client went away */
 	int cancelled;
@@ -120,6 +124,7 @@ struct broker {
 	TAILQ_HEAD(, trace) traces;
 	int ntraces;
 	uint32_t next_handle;
+	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
 	struct emsg *eq;	/* records waiting for room in the socketpair */
 	size_t eqhead, eqlen, eqcap;
 	uint64_t accept_paused_until;
@@ -336,6 +341,7 @@ client_busy(struct broker *b, struct client *c, int retry, const char *what)
 }
 
 static void visitor_release(struct broker *b, struct visitor *v);
+static void store_retry(struct broker *b);
 
 static void
 trace_free(struct broker *b, struct trace *t)
@@ -451,9 +457,7 @@ bucket_take(struct bucket *k)
 static void
 visitor_key(const struct tt_addr *a, struct tt_addr *key)
 {
-	memset(key, 0, sizeof(*key));
-	key->family = a->family;
-	memcpy(key->u.b, a->u.b, a->family == AF_INET6 ? 8 : 4);
+	addr_mask(a, a->family == AF_INET6 ? 64 : 32, key);
 }
 
 static unsigned int
@@ -724,6 +728,183 @@ status_answer(struct broker *b, const struct emsg_status *es)
 		}
 }
 
+/* --- stored traces --- */
+
+/*
+ * The store answers for the caller's uid (root sees all). Reading a stored
+ * trace or a history happens inside the loop: they are indexed lookups of a
+ * few dozen rows, far below a trace's own cost.
+ */
+static int
+store_ready(struct broker *b, struct client *c)
+{
+	c->requested = 1;
+	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+	store_retry(b);
+	if (b->st == NULL) {
+		client_error(b, c, "no-storage", "this helper has no usable database");
+		return -1;
+	}
+	return 0;
+}
+
+/* A reply in progress: GET and HISTORY write their lines from the store's callbacks. */
+struct answer {
+	struct broker *b;
+	struct client *c;
+	struct proto_msg *head;	/* GET: STORED, sent before the first HOP */
+	bool head_sent;
+};
+
+static int
+answer_line(struct answer *a, const char *line, int n)
+{
+	if (n < 0 || a->c->dead)
+		return -1;
+	client_write(a->b, a->c, line, (size_t)n);
+	return a->c->dead ? -1 : 0;
+}
+
+static int
+get_head(struct answer *a)
+{
+	char line[PROTO_LINE_MAX + 1];
+
+	if (a->head_sent)
+		return 0;
+	a->head_sent = true;
+	a->head->retention_s = a->b->cfg->retention_us / 1000000;
+	return answer_line(a, line, proto_fmt_stored(line, sizeof(line), a->head));
+}
+
+static int
+get_hop(void *ctx, const struct proto_hop *hop)
+{
+	struct answer *a = ctx;
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_hop h = *hop;
+	int n;
+
+	if (get_head(a) < 0)
+		return -1;
+	/* As live: a hop with too many replies for a line loses its last ones. */
+	while ((n = proto_fmt_hop(line, sizeof(line), &h)) < 0 && h.nreplies > 0)
+		h.nreplies--;
+	return answer_line(a, line, n);
+}
+
+static void
+request_get(struct broker *b, struct client *c, const char *id)
+{
+	struct proto_msg head, end;
+	struct answer a = { b, c, &head, false };
+	char line[PROTO_LINE_MAX + 1];
+	int rc;
+
+	if (store_ready(b, c) < 0)
+		return;
+	rc = store_get(b->st, id, c->uid, &head, &end, get_hop, &a);
+	if (rc == STORE_NONE) {
+		client_error(b, c, "unknown-trace", "no such trace");
+		return;
+	}
+	if (rc < 0 || get_head(&a) < 0) {
+		if (!c->dead)
+			client_error(b, c, "internal", "the database could not be read");
+		return;
+	}
+	answer_line(&a, line, proto_fmt_end(line, sizeof(line), end.code, end.hops,
+	    end.duration_us, 1));
+	client_close_after(c);
+}
+
+static int
+item_line(void *ctx, const struct store_item *it)
+{
+	char line[PROTO_LINE_MAX + 1];
+
+	return answer_line(ctx, line, proto_fmt_item(line, sizeof(line), it->id, it->started_ms,
+	    it->reason, it->hops, it->duration_us, it->path));
+}
+
+static void
+request_history(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	struct answer a = { b, c, NULL, false };
+	char line[PROTO_LINE_MAX + 1];
+	bool more;
+	int n;
+
+	if (store_ready(b, c) < 0)
+		return;
+	/* A prefix is other people's too: with truncation there is no history by address. */
+	if (b->cfg->truncate_clients) {
+		client_error(b, c, "history-off", "visitor addresses are stored truncated");
+		return;
+	}
+	if (store_history(b->st, &m->req.client, c->uid, m->id[0] ? m->id : NULL, m->limit,
+	    item_line, &a, &more) != 0) {
+		if (!c->dead)
+			client_error(b, c, "internal", "the database could not be read");
+		return;
+	}
+	if ((n = proto_fmt_list(line, sizeof(line), more)) > 0)
+		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
+static void
+request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	if (store_ready(b, c) < 0)
+		return;
+	switch (store_delete(b->st, m->id, c->uid, m->token)) {
+	case 0:
+		log_info("broker: trace %s deleted by its visitor", m->id);
+		if ((n = proto_fmt_deleted(line, sizeof(line), m->id)) > 0)
+			client_write(b, c, line, (size_t)n);
+		client_close_after(c);
+		break;
+	case STORE_NONE:
+		client_error(b, c, "unknown-trace", "no such trace");
+		break;
+	case STORE_BAD_TOKEN:
+		client_error(b, c, "bad-token", "this is not the trace's delete token");
+		break;
+	default:
+		client_error(b, c, "internal", "the database could not be written");
+		break;
+	}
+}
+
+/*
+ * Retention: traces that started longer ago than the setting are deleted
+ * at start and then hourly, in batches so that a long backlog does not
+ * hold the loop (the next batch follows a second later).
+ */
+static void
+sweep(struct broker *b)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	int n;
+
+	if (b->cfg->retention_us == 0 || now < b->next_sweep_ms)
+		return;
+	b->next_sweep_ms = now + SWEEP_INTERVAL_MS;
+	store_retry(b);
+	if (b->st == NULL)
+		return;
+	n = store_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
+	    SWEEP_BATCH);
+	if (n > 0)
+		log_info("broker: deleted %d traces older than the retention", n);
+	if (n == SWEEP_BATCH)
+		b->next_sweep_ms = now + 1000;
+}
+
 /* One complete request line, with its '\n'. */
 static void
 client_line(struct broker *b, struct client *c, const char *line, size_t len)
@@ -740,6 +921,15 @@ client_line(struct broker *b, struct client *c, const char *line, size_t len)
 		break;
 	case PROTO_STATUS:
 		request_status(b, c);
+		break;
+	case PROTO_GET:
+		request_get(b, c, m.id);
+		break;
+	case PROTO_HISTORY:
+		request_history(b, c, &m);
+		break;
+	case PROTO_DELETE:
+		request_delete(b, c, &m);
 		break;
 	default:
 		client_error(b, c, "bad-request", "unknown verb or malformed request");
@@ -1123,6 +1313,22 @@ store_retry(struct broker *b)
 		log_info("broker: store: %s opened; traces are stored again", b->cfg->db_path);
 }
 
+/* STARTED: the id, what the visitor's address is kept as, and for how long. */
+static int
+started_line(const struct broker *b, const struct trace *t, char *line, size_t len)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, t->id, sizeof(m.id));
+	memcpy(m.token, t->token, sizeof(m.token));
+	m.stored = t->stored;
+	m.started_ms = t->started_ms;
+	m.addr_mode = b->cfg->truncate_clients ? PROTO_ADDR_PREFIX : PROTO_ADDR_FULL;
+	m.retention_s = b->cfg->retention_us / 1000000;
+	return proto_fmt_started(line, len, &m);
+}
+
 static void
 engine_record(struct broker *b, struct emsg *m)
 {
@@ -1150,11 +1356,13 @@ engine_record(struct broker *b, struct emsg *m)
 		}
 		t->state = TRACE_RUNNING;
 		t->started_us = mono_us();
+		t->started_ms = now_ms(CLOCK_REALTIME);
 		store_retry(b);
-		t->stored = b->st != NULL && store_trace_begin(b->st, t->id, t->uid, &t->req,
-		    (int64_t)now_ms(CLOCK_REALTIME)) == 0;
-		if (t->client != NULL &&
-		    (n = proto_fmt_started(line, sizeof(line), t->id, t->stored)) > 0)
+		/* The delete token is random apart from the id: knowing one never gives the other. */
+		t->stored = b->st != NULL && !t->req.nostore && trace_id_new(t->token) == 0 &&
+		    store_trace_begin(b->st, t->id, t->uid, &t->req, (int64_t)t->started_ms,
+		    t->token, b->cfg->truncate_clients) == 0;
+		if (t->client != NULL && (n = started_line(b, t, line, sizeof(line))) > 0)
 			client_write(b, t->client, line, (size_t)n);
 		break;
 	case EMSG_REFUSED:
@@ -1423,6 +1631,8 @@ poll_timeout(struct broker *b)
 			next = c->deadline_ms;
 	if (b->accept_paused_until > now && b->accept_paused_until < next)
 		next = b->accept_paused_until;
+	if (b->cfg->retention_us != 0 && b->next_sweep_ms < next)
+		next = b->next_sweep_ms;
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -1482,6 +1692,7 @@ loop(struct broker *b, const sigset_t *waitmask)
 		if (b->pfd[0].revents & POLLIN)
 			accept_clients(b);
 		reap_clients(b);
+		sweep(b);
 	}
 }
 

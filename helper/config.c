@@ -80,6 +80,8 @@ static const struct setting settings[] = {
 	S("client-max", NULL, T_INT, client_max, 1, 1024, 0),
 	S("global-rate", NULL, T_INT, global_rate, 1, 100000, 0),
 	S("sandbox", NULL, T_INT, sandbox, 0, 1, 0),
+	S("retention", NULL, T_DURATION, retention_us, 0, 0, 0),
+	S("truncate-clients", NULL, T_INT, truncate_clients, 0, 1, 0),
 };
 
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
@@ -117,6 +119,7 @@ config_defaults(struct config *cfg)
 	cfg->client_max = 2;
 	cfg->global_rate = 50;
 	cfg->sandbox = 1;
+	cfg->retention_us = 30ULL * 24 * 3600 * 1000000;
 }
 
 /*
@@ -624,6 +627,8 @@ config_usage(FILE *fp)
 	    "      --client-rate N   traces a second per visitor address, bursts of 3N (1)\n"
 	    "      --client-max N    traces running at once per visitor address (2)\n"
 	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"
+	    "      --retention D     stored traces are deleted after D; 0: kept (720h)\n"
+	    "      --truncate-clients 0|1  store visitor addresses as /24 or /48 (0)\n"
 	    "      --status          print the running helper's counters and exit\n"
 	    "      --help, --version\n"
 	    "See docs/configuration.md.\n");

@@ -35,6 +35,8 @@ struct config {
 	int client_max;		/* client-max: 2; traces running at once for one visitor address */
 	int global_rate;	/* global-rate: 50; traces a second in all (bursts of twice that) */
 	int sandbox;		/* sandbox: 1; 0 drops seccomp and no_new_privs, for sanitizer runs only */
+	uint64_t retention_us;	/* retention: 720h; stored traces older are deleted; 0 keeps them */
+	int truncate_clients;	/* truncate-clients: 0; 1 stores visitors as /24 or /48, no history */
 	int foreground;		/* -d */
 	int verbose;		/* -v, counted */
 };

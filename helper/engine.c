@@ -187,6 +187,16 @@ op_send(void *ctx, const uint8_t *pkt, size_t len, int family)
 	return 0;
 }
 
+/* When a hop settled, for the page's latency figure: the wall clock, shared with the browser. */
+static uint64_t
+realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void
 op_hop(void *ctx, const struct proto_hop *hop)
 {
@@ -197,6 +207,7 @@ op_hop(void *ctx, const struct proto_hop *hop)
 	m.type = EMSG_HOP;
 	m.trace = et->handle;
 	m.u.hop = *hop;
+	m.u.hop.at_us = realtime_us();
 	to_broker(et->e, &m);
 }
 

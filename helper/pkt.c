@@ -372,20 +372,27 @@ pkt_parse(const uint8_t *b, size_t len, struct pkt *p)
 {
 	struct ip_hdr h;
 	enum pkt_err err;
+	size_t size;
 
 	memset(p, 0, sizeof(*p));
 	if (b == NULL)
 		return PKT_TRUNCATED;
 	if ((err = ip_parse(b, len, false, &h)) != PKT_OK)
 		return err;
+	/* Headers and payload as the length fields give them; never over 65535 bytes in all. */
+	size = (size_t)(h.l4 - b) + h.l4len;
 	if (h.proto == IPPROTO_TCP_) {
 		p->kind = PKT_TCP;
-		return tcp_parse(&h, &p->u.tcp);
+		err = tcp_parse(&h, &p->u.tcp);
+		p->u.tcp.size = (uint16_t)size;
+		return err;
 	}
 	if ((h.src.family == AF_INET && h.proto == IPPROTO_ICMP_) ||
 	    (h.src.family == AF_INET6 && h.proto == IPPROTO_ICMPV6_)) {
 		p->kind = PKT_ICMP;
-		return icmp_parse(&h, &p->u.icmp);
+		err = icmp_parse(&h, &p->u.icmp);
+		p->u.icmp.size = (uint16_t)size;
+		return err;
 	}
 	return PKT_OTHER_PROTO;
 }

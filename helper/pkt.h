@@ -45,11 +45,13 @@ struct pkt_tcp {
 	uint32_t sack[PKT_MAX_SACK][2];	/* left, right edges */
 	const uint8_t *payload;
 	size_t payload_len;
+	uint16_t size;		/* the packet's bytes, IP header included */
 };
 
 struct pkt_icmp {
 	struct tt_addr src, dst;	/* the error's own addresses */
 	uint8_t ttl;			/* the error's TTL or hop limit as it arrived */
+	uint16_t size;			/* the error's bytes, IP header included */
 	uint8_t type, code;
 	enum reply_kind kind;
 	uint32_t mtu;			/* packet-too-big / fragmentation needed */

@@ -32,6 +32,12 @@ enum {
 	Q_REPLY,
 	Q_TRACE_END,
 	Q_TRACE_FORGET,
+	Q_GET,
+	Q_GET_REPLIES,
+	Q_HISTORY,
+	Q_PATH,
+	Q_DELETE_CHECK,
+	Q_SWEEP,
 	Q_COUNT
 };
 
@@ -40,17 +46,41 @@ static const char *const queries[Q_COUNT] = {
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_TRACE_BEGIN] =
-	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
+	    "token, client_prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[Q_HOP] = "INSERT INTO hops (trace_id, ttl, sent) VALUES (?1, ?2, ?3)",
 	[Q_REPLY] =
-	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
+	    "quoted_ttl, size, ext, edst, mpls) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[Q_TRACE_END] =
 	    "UPDATE traces SET ended_at = ?2, reason = ?3, hops = ?4, duration_us = ?5 "
 	    "WHERE id = ?1",
 	/* Its hops and their replies go with it (ON DELETE CASCADE). */
 	[Q_TRACE_FORGET] = "DELETE FROM traces WHERE id = ?1",
+	/* Finished traces only, and only the caller's own unless it is root (uid 0). */
+	[Q_GET] =
+	    "SELECT client, cport, server, sport, started_at, client_prefix, reason, hops, "
+	    "duration_us FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
+	/* Every hop, silent ones as a row with NULL reply columns, in TTL and reply order. */
+	[Q_GET_REPLIES] =
+	    "SELECT h.ttl, h.sent, r.addr, r.rtt_us, r.kind, r.code, r.reply_ttl, r.quoted_ttl, "
+	    "r.size, r.ext, r.edst, r.mpls FROM hops h LEFT JOIN replies r "
+	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 ORDER BY h.ttl, r.idx",
+	[Q_HISTORY] =
+	    "SELECT id, started_at, reason, hops, duration_us FROM traces "
+	    "WHERE client = ?1 AND client_prefix = 0 AND (uid = ?2 OR ?2 = 0) "
+	    "AND ended_at IS NOT NULL AND (?3 IS NULL OR (started_at, id) < "
+	    "(SELECT started_at, id FROM traces WHERE id = ?3)) "
+	    "ORDER BY started_at DESC, id DESC LIMIT ?4",
+	[Q_PATH] =
+	    "SELECT h.ttl, r.addr FROM hops h LEFT JOIN replies r "
+	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 ORDER BY h.ttl, r.idx",
+	[Q_DELETE_CHECK] =
+	    "SELECT token FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
+	/* In batches, so a large sweep does not hold the broker's loop. */
+	[Q_SWEEP] =
+	    "DELETE FROM traces WHERE id IN (SELECT id FROM traces WHERE started_at < ?1 LIMIT ?2)",
 };
 
 struct store {
@@ -285,22 +315,29 @@ bind_text(sqlite3_stmt *s, int i, const char *t)
 
 int
 store_trace_begin(struct store *st, const char *id, uid_t uid,
-    const struct proto_trace_req *req, int64_t started_at_ms)
+    const struct proto_trace_req *req, int64_t started_at_ms, const char *token,
+    bool client_prefix)
 {
 	sqlite3_stmt *s;
 	char c[ADDR_STRLEN], sv[ADDR_STRLEN];
+	struct tt_addr client;
 
 	if (st == NULL)
 		return 0;
+	client = req->client;
+	if (client_prefix)
+		addr_mask(&req->client, req->client.family == AF_INET6 ? 48 : 24, &client);
 	s = st->q[Q_TRACE_BEGIN];
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 3, req->client.family == AF_INET6 ? 6 : 4) != SQLITE_OK ||
-	    bind_text(s, 4, addr_format(&req->client, c)) < 0 ||
+	    bind_text(s, 4, addr_format(&client, c)) < 0 ||
 	    sqlite3_bind_int(s, 5, req->cport) != SQLITE_OK ||
 	    bind_text(s, 6, addr_format(&req->server, sv)) < 0 ||
 	    sqlite3_bind_int(s, 7, req->sport) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 8, started_at_ms) != SQLITE_OK || step(s) < 0) {
+	    sqlite3_bind_int64(s, 8, started_at_ms) != SQLITE_OK ||
+	    bind_text(s, 9, token) < 0 ||
+	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK || step(s) < 0) {
 		store_fail(st, "cannot record a trace", id);
 		return -1;
 	}
@@ -311,8 +348,10 @@ static int
 insert_reply(struct store *st, const char *id, int ttl, int idx, const struct proto_reply *r)
 {
 	sqlite3_stmt *s = st->q[Q_REPLY];
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], e[ADDR_STRLEN], mpls[128];
 
+	if (proto_fmt_mpls(mpls, sizeof(mpls), r) < 0)
+		return -1;
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int(s, 2, ttl) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 3, idx) != SQLITE_OK ||
@@ -320,7 +359,12 @@ insert_reply(struct store *st, const char *id, int ttl, int idx, const struct pr
 	    sqlite3_bind_int64(s, 5, r->rtt_us) != SQLITE_OK ||
 	    bind_text(s, 6, reply_kind_name(r->kind)) < 0 ||
 	    sqlite3_bind_int64(s, 7, r->code) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 8, r->reply_ttl) != SQLITE_OK)
+	    sqlite3_bind_int(s, 8, r->reply_ttl) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 9, r->quoted_ttl) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 10, r->size) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 11, (int)r->ext) != SQLITE_OK ||
+	    (r->edst.family && bind_text(s, 12, addr_format(&r->edst, e)) < 0) ||
+	    (r->nmpls && bind_text(s, 13, mpls) < 0))
 		return -1;
 	return step(s);
 }
@@ -394,4 +438,290 @@ store_trace_forget(struct store *st, const char *id)
 		return -1;
 	}
 	return 0;
+}
+
+/* A column as text, "" for NULL. */
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* Ends a read: resets the statement and says why it failed, if it did. */
+static int
+read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const char *id)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		store_fail(st, what, id);
+		return -1;
+	}
+	return 0;
+}
+
+/* One reply row of Q_GET_REPLIES, from column 2 on. -1 if a value is not what was stored. */
+static int
+reply_row(sqlite3_stmt *s, struct proto_reply *r)
+{
+	enum reply_kind k;
+
+	memset(r, 0, sizeof(*r));
+	if (addr_parse(col_text(s, 2), &r->from) < 0)
+		return -1;
+	r->rtt_us = (uint32_t)sqlite3_column_int64(s, 3);
+	for (k = REPLY_TIME_EXCEEDED; k <= REPLY_DESTINATION; k++)
+		if (strcmp(col_text(s, 4), reply_kind_name(k)) == 0)
+			break;
+	if (k > REPLY_DESTINATION)
+		return -1;
+	r->kind = k;
+	r->code = (uint32_t)sqlite3_column_int64(s, 5);
+	r->reply_ttl = (uint8_t)sqlite3_column_int(s, 6);
+	r->quoted_ttl = (uint8_t)sqlite3_column_int(s, 7);
+	r->size = (uint16_t)sqlite3_column_int(s, 8);
+	r->ext = (enum proto_ext)sqlite3_column_int(s, 9);
+	if (sqlite3_column_type(s, 10) != SQLITE_NULL && addr_parse(col_text(s, 10), &r->edst) < 0)
+		return -1;
+	if (sqlite3_column_type(s, 11) != SQLITE_NULL && proto_parse_mpls(col_text(s, 11), r) < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,
+    struct proto_msg *end, int (*hop)(void *, const struct proto_hop *), void *ctx)
+{
+	sqlite3_stmt *s;
+	struct proto_hop h;
+	int rc;
+
+	if (st == NULL)
+		return STORE_NONE;
+	s = st->q[Q_GET];
+	if (bind_text(s, 1, id) < 0 || sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK)
+		return read_done(st, s, SQLITE_ERROR, "cannot read a trace", id);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? (read_done(st, s, rc, "", id), STORE_NONE) :
+		    read_done(st, s, rc, "cannot read a trace", id);
+	memset(head, 0, sizeof(*head));
+	memset(end, 0, sizeof(*end));
+	snprintf(head->id, sizeof(head->id), "%s", id);
+	head->stored = end->stored = 1;
+	if (addr_parse(col_text(s, 0), &head->req.client) < 0 ||
+	    addr_parse(col_text(s, 2), &head->req.server) < 0) {
+		sqlite3_reset(s);
+		log_warnx("store: trace %s: malformed address in the database", id);
+		return -1;
+	}
+	head->req.cport = (uint16_t)sqlite3_column_int(s, 1);
+	head->req.sport = (uint16_t)sqlite3_column_int(s, 3);
+	head->started_ms = (uint64_t)sqlite3_column_int64(s, 4);
+	head->addr_mode = sqlite3_column_int(s, 5) ? PROTO_ADDR_PREFIX : PROTO_ADDR_FULL;
+	snprintf(end->code, sizeof(end->code), "%s", col_text(s, 6));
+	end->hops = sqlite3_column_int(s, 7);
+	end->duration_us = (uint64_t)sqlite3_column_int64(s, 8);
+	if (read_done(st, s, sqlite3_step(s), "cannot read a trace", id) < 0)
+		return -1;
+
+	/* Rows come by TTL: a hop is complete when the next TTL starts. */
+	s = st->q[Q_GET_REPLIES];
+	if (bind_text(s, 1, id) < 0)
+		return read_done(st, s, SQLITE_ERROR, "cannot read a trace's hops", id);
+	h.ttl = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int ttl = sqlite3_column_int(s, 0);
+
+		if (ttl != h.ttl) {
+			if (h.ttl != 0 && hop(ctx, &h) < 0)
+				break;
+			memset(&h, 0, sizeof(h));
+			h.ttl = ttl;
+			h.sent = sqlite3_column_int(s, 1);
+		}
+		if (sqlite3_column_type(s, 2) == SQLITE_NULL || h.nreplies == PROTO_MAX_REPLIES)
+			continue;
+		if (reply_row(s, &h.r[h.nreplies]) < 0) {
+			log_warnx("store: trace %s: malformed reply in the database; skipped", id);
+			continue;
+		}
+		h.nreplies++;
+	}
+	if (rc == SQLITE_DONE && h.ttl != 0 && hop(ctx, &h) < 0)
+		rc = SQLITE_ABORT;
+	if (rc == SQLITE_ROW || rc == SQLITE_ABORT) {
+		/* The caller stopped: its visitor went away, not a database error. */
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	return read_done(st, s, rc, "cannot read a trace's hops", id);
+}
+
+/* Appends str to buf (n bytes used of len); false if it does not fit. */
+static bool
+append(char *buf, size_t len, size_t *n, const char *str)
+{
+	size_t k = strlen(str);
+
+	if (k >= len - *n)
+		return false;
+	memcpy(buf + *n, str, k + 1);
+	*n += k;
+	return true;
+}
+
+/* Is address a among the '+'-joined addresses of hop (which ends at ',' or NUL)? */
+static bool
+hop_has(const char *hop, const char *a)
+{
+	size_t alen = strlen(a);
+
+	for (const char *p = hop; p != NULL && *p && *p != ','; ) {
+		if (strncmp(p, a, alen) == 0 && (p[alen] == '+' || p[alen] == ',' || p[alen] == '\0'))
+			return true;
+		if ((p = strchr(p, '+')) != NULL)
+			p++;
+	}
+	return false;
+}
+
+/*
+ * A trace's path for ITEM (docs/protocol.md): each hop's addresses joined
+ * by '+', "*" for a silent one, hops by ','. If that does not fit, each hop
+ * keeps its first address only (one_each).
+ */
+static int
+build_path(struct store *st, const char *id, bool one_each, char *buf, size_t len)
+{
+	sqlite3_stmt *s = st->q[Q_PATH];
+	size_t n = 0, hop_start = 0;
+	int rc = SQLITE_DONE, ttl = 0;
+	bool fit = true;
+
+	buf[0] = '\0';
+	if (bind_text(s, 1, id) < 0)
+		return read_done(st, s, SQLITE_ERROR, "cannot read a trace's path", id);
+	while (fit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int t = sqlite3_column_int(s, 0);
+		const char *a = col_text(s, 1);		/* "" for a silent hop */
+
+		if (t != ttl) {
+			/* A TTL never reported below a reported one was silent. */
+			while (fit && ttl + 1 < t)
+				fit = append(buf, len, &n, ++ttl > 1 ? ",*" : "*");
+			ttl = t;
+			hop_start = n + (n > 0);
+			fit = fit && append(buf, len, &n, n > 0 ? "," : "") &&
+			    append(buf, len, &n, *a ? a : "*");
+		} else if (*a && !one_each && !hop_has(buf + hop_start, a))
+			fit = append(buf, len, &n, "+") && append(buf, len, &n, a);
+	}
+	if (!fit) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return one_each ? -1 : build_path(st, id, true, buf, len);
+	}
+	return read_done(st, s, rc, "cannot read a trace's path", id);
+}
+
+int
+store_history(struct store *st, const struct tt_addr *client, uid_t uid, const char *before,
+    int limit, int (*item)(void *, const struct store_item *), void *ctx, bool *more)
+{
+	sqlite3_stmt *s;
+	struct store_item *it, *items;
+	char c[ADDR_STRLEN];
+	int rc, n = 0, ret = 0;
+
+	*more = false;
+	if (st == NULL)
+		return STORE_NONE;
+	if ((items = calloc((size_t)limit, sizeof(*items))) == NULL) {
+		log_warn("store: history");
+		return -1;
+	}
+	s = st->q[Q_HISTORY];
+	if (bind_text(s, 1, addr_format(client, c)) < 0 ||
+	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK ||
+	    (before && bind_text(s, 3, before) < 0) ||
+	    sqlite3_bind_int(s, 4, limit + 1) != SQLITE_OK) {
+		rc = SQLITE_ERROR;
+		goto done;
+	}
+	/* One row more than asked says whether older traces exist. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == limit) {
+			*more = true;
+			continue;
+		}
+		it = &items[n++];
+		snprintf(it->id, sizeof(it->id), "%s", col_text(s, 0));
+		it->started_ms = (uint64_t)sqlite3_column_int64(s, 1);
+		snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, 2));
+		it->hops = sqlite3_column_int(s, 3);
+		it->duration_us = (uint64_t)sqlite3_column_int64(s, 4);
+	}
+done:
+	if (read_done(st, s, rc, "cannot read a history", c) < 0) {
+		free(items);
+		return -1;
+	}
+	/* Paths after the list: Q_PATH is another statement, but one at a time is simpler to reason about. */
+	for (int i = 0; i < n && ret == 0; i++) {
+		if (build_path(st, items[i].id, false, items[i].path, sizeof(items[i].path)) < 0)
+			ret = -1;
+		else if (item(ctx, &items[i]) < 0)
+			ret = -1;
+	}
+	free(items);
+	return ret;
+}
+
+int
+store_delete(struct store *st, const char *id, uid_t uid, const char *token)
+{
+	sqlite3_stmt *s;
+	unsigned char diff = 0;
+	const char *have;
+	int rc;
+
+	if (st == NULL)
+		return STORE_NONE;
+	s = st->q[Q_DELETE_CHECK];
+	if (bind_text(s, 1, id) < 0 || sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK)
+		return read_done(st, s, SQLITE_ERROR, "cannot delete a trace", id);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? (read_done(st, s, rc, "", id), STORE_NONE) :
+		    read_done(st, s, rc, "cannot delete a trace", id);
+	/* Compared in constant time: the token is the only secret here. */
+	have = col_text(s, 0);
+	if (strlen(have) != PROTO_ID_LEN || strlen(token) != PROTO_ID_LEN)
+		diff = 1;
+	else
+		for (size_t i = 0; i < PROTO_ID_LEN; i++)
+			diff |= (unsigned char)(have[i] ^ token[i]);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (diff)
+		return STORE_BAD_TOKEN;
+	return store_trace_forget(st, id);
+}
+
+int
+store_sweep(struct store *st, int64_t before_ms, int batch)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_SWEEP];
+	if (sqlite3_bind_int64(s, 1, before_ms) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, batch) != SQLITE_OK || step(s) < 0) {
+		store_fail(st, "cannot delete expired traces", "-");
+		return -1;
+	}
+	return sqlite3_changes(st->db);
 }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,8 +30,10 @@ void store_close(struct store *st);
  * the error: a failing store must never stop tracing. With st NULL (no
  * storage) they do nothing and return 0.
  */
+/* token: the delete token; client_prefix: store the visitor's /24 or /48, not the address. */
 int store_trace_begin(struct store *st, const char *id, uid_t uid,
-    const struct proto_trace_req *req, int64_t started_at_ms);
+    const struct proto_trace_req *req, int64_t started_at_ms, const char *token,
+    bool client_prefix);
 /* hop->ttl is the hop as shown, after HOP_OFFSET. */
 int store_hop(struct store *st, const char *id, const struct proto_hop *hop);
 int store_trace_end(struct store *st, const char *id, const char *reason, int hops,
@@ -40,6 +43,41 @@ int store_trace_end(struct store *st, const char *id, const char *reason, int ho
  * whole is not kept, so every trace in the database with an end is complete.
  */
 int store_trace_forget(struct store *st, const char *id);
+
+/* Readers return 0, STORE_NONE (no such trace for uid, or no store), or -1 after logging. */
+#define STORE_NONE	1
+#define STORE_BAD_TOKEN	2
+
+/*
+ * A finished trace as uid may see it (uid 0 sees all): head gets the STORED
+ * fields, end the END fields, and hop() each hop in TTL order, silent ones
+ * included. hop returning -1 stops the read (and store_get returns -1).
+ */
+int store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,
+    struct proto_msg *end, int (*hop)(void *, const struct proto_hop *), void *ctx);
+
+/* One trace of a history, as ITEM sends it. */
+struct store_item {
+	char id[PROTO_ID_LEN + 1];
+	uint64_t started_ms;
+	char reason[32];
+	int hops;
+	uint64_t duration_us;
+	char path[PROTO_LINE_MAX - 256];	/* the ITEM line's other keys fit in the rest */
+};
+
+/*
+ * The finished traces of one visitor address that uid asked for, newest
+ * first, older than the trace before (NULL: from the newest), at most limit;
+ * *more says whether older ones exist. Traces stored as a prefix are never
+ * listed. item() gets each; returning -1 stops.
+ */
+int store_history(struct store *st, const struct tt_addr *client, uid_t uid, const char *before,
+    int limit, int (*item)(void *, const struct store_item *), void *ctx, bool *more);
+/* Deletes a finished trace of uid's when token is its delete token: 0, STORE_NONE, STORE_BAD_TOKEN or -1. */
+int store_delete(struct store *st, const char *id, uid_t uid, const char *token);
+/* Deletes at most batch traces started before before_ms; returns how many, or -1. */
+int store_sweep(struct store *st, int64_t before_ms, int batch);
 
 /* Errors counted since store_open. */
 unsigned long store_errors(const struct store *st);

@@ -315,6 +315,7 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 	r.kind = REPLY_DESTINATION;
 	r.rtt_us = (uint32_t)(now - p->sent_us);
 	r.reply_ttl = seg->ttl;
+	r.size = seg->size;
 	t->stats.dupacks++;
 	record(t, p, &r);
 	return true;
@@ -363,6 +364,27 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 	return v;
 }
 
+/*
+ * What the error says beyond the hop: the TTL our probe arrived with and
+ * the MPLS labels it crossed. The quoted destination is the visitor's
+ * (trace_quotes matched it), so edst stays unset.
+ */
+static void
+reply_evidence(const struct pkt_icmp *err, struct proto_reply *r)
+{
+	r->quoted_ttl = err->qttl;
+	r->size = err->size;
+	if (err->has_ext)
+		r->ext = err->rfc4884 ? PROTO_EXT_RFC4884 : PROTO_EXT_LEGACY;
+	for (int i = 0; i < err->nmpls && i < PROTO_MAX_MPLS; i++) {
+		r->mpls[i].label = err->mpls[i].label;
+		r->mpls[i].exp = err->mpls[i].exp;
+		r->mpls[i].s = err->mpls[i].s;
+		r->mpls[i].ttl = err->mpls[i].ttl;
+		r->nmpls = i + 1;
+	}
+}
+
 enum trace_verdict
 trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 {
@@ -381,6 +403,7 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	r.code = err->kind == REPLY_PACKET_TOO_BIG ? err->mtu : err->code;
 	r.rtt_us = (uint32_t)(now - p->sent_us);
 	r.reply_ttl = err->ttl;
+	reply_evidence(err, &r);
 	if (record(t, p, &r) && err->kind == REPLY_TIME_EXCEEDED) {
 		t->hops[p->ttl].router = true;
 		/* A router this far means the visitor is further: keep two TTLs ahead. */

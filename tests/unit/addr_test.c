@@ -84,11 +84,39 @@ test_ports(void)
 	ok(port_parse(NULL, &p) < 0, "port_parse rejects NULL");
 }
 
+static void
+test_mask(void)
+{
+	static const struct {
+		const char *in;
+		int bits;
+		const char *want;
+	} cases[] = {
+		{ "198.51.100.77", 24, "198.51.100.0" },
+		{ "198.51.100.77", 32, "198.51.100.77" },
+		{ "198.51.100.77", 20, "198.51.96.0" },
+		{ "198.51.100.77", 0, "0.0.0.0" },
+		{ "198.51.100.77", 99, "198.51.100.77" },
+		{ "2001:db8:1234:5678::9", 48, "2001:db8:1234::" },
+		{ "2001:db8:1234:5678::9", 64, "2001:db8:1234:5678::" },
+		{ "2001:db8:1234:ffff::9", 52, "2001:db8:1234:f000::" },
+	};
+	char buf[ADDR_STRLEN];
+	struct tt_addr a, m;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		addr_parse(cases[i].in, &a);
+		addr_mask(&a, cases[i].bits, &m);
+		is_str(addr_format(&m, buf), cases[i].want, "%s/%d", cases[i].in, cases[i].bits);
+	}
+}
+
 int
 main(void)
 {
 	test_parse_format();
 	test_equal_len();
 	test_ports();
+	test_mask();
 	return tap_done();
 }

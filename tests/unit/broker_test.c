@@ -328,8 +328,8 @@ test_requests(void)
 	eng_hop(ha, 3, 3, 0);
 	eng_send(EMSG_END, ha, "destination", "", 3);
 	cl_line(a, line, sizeof(line));
-	is_str(line, "HOP ttl=1 sent=3 reply=192.0.2.1,400,time-exceeded,0,64 "
-	    "reply=192.0.2.1,401,time-exceeded,0,64\n", "hop 2 is shown as 1, hop 1 dropped");
+	is_str(line, "HOP ttl=1 sent=3 reply=192.0.2.1,400,time-exceeded,0,64,0,0,0,-,- "
+	    "reply=192.0.2.1,401,time-exceeded,0,64,0,0,0,-,-\n", "hop 2 is shown as 1, hop 1 dropped");
 	cl_line(a, line, sizeof(line));
 	is_str(line, "HOP ttl=2 sent=3\n", "a silent hop");
 	n = cl_line(a, line, sizeof(line));
@@ -456,7 +456,7 @@ test_sigterm(void)
 	h = eng_expect_start("sigterm", REQ_A);
 	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
 	cl_line(a, line, sizeof(line));
-	ok(strncmp(line, "STARTED id=", 11) == 0 && strstr(line, " stored=0\n") != NULL,
+	ok(strncmp(line, "STARTED id=", 11) == 0 && strstr(line, " stored=0 ") != NULL,
 	    "started without a database: stored=0: %.*s", LINE(line));
 	eng_hop(h, 1, 3, 1);
 	cl_line(a, line, sizeof(line));
@@ -879,6 +879,8 @@ dbx(const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+static char last_token[PROTO_ID_LEN + 1];	/* the last one_trace's delete token */
+
 /* A whole trace of two hops; returns the STARTED and END lines' stored= and the id. */
 static void
 one_trace(const char *what, int *st_started, int *st_end, char *id)
@@ -895,6 +897,7 @@ one_trace(const char *what, int *st_started, int *st_end, char *id)
 	n = cl_line(a, line, sizeof(line));
 	*st_started = proto_parse(line, (size_t)n, &pm) == PROTO_STARTED ? pm.stored : -9;
 	snprintf(id, PROTO_ID_LEN + 1, "%s", pm.id);
+	snprintf(last_token, sizeof(last_token), "%s", pm.token);
 	eng_hop(h, 1, 3, 1);
 	eng_hop(h, 2, 3, 2);
 	eng_send(EMSG_END, h, "destination", "", 2);
@@ -972,6 +975,140 @@ test_storage(void)
 	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
 }
 
+/* Sends one request line and returns the first answer line's verb; the answer stays in line. */
+static enum proto_verb
+ask(const char *what, const char *req, char *line, size_t len, struct proto_msg *pm)
+{
+	int a = cl_open(what), n;
+
+	cl_puts(a, req);
+	n = cl_line(a, line, len);
+	close(a);
+	return n > 0 ? proto_parse(line, (size_t)n, pm) : PROTO_BAD;
+}
+
+static void
+test_history(void)
+{
+	char id[PROTO_ID_LEN + 1], tok[PROTO_ID_LEN + 1], req[256], sql[256];
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg pm;
+	int s1, s2, a, n;
+
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/history.db", tmpdir);
+	cfg.hop_offset = 0;
+	start_broker();
+	one_trace("for history", &s1, &s2, id);
+	snprintf(tok, sizeof(tok), "%s", last_token);
+	ok(strlen(tok) == PROTO_ID_LEN && strcmp(tok, id) != 0,
+	    "STARTED gives a delete token that is not the id");
+
+	/* GET: STORED, the hops as they streamed, END, then the broker closes. */
+	a = cl_open("get");
+	snprintf(req, sizeof(req), "GET id=%s\n", id);
+	cl_puts(a, req);
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STORED && strcmp(pm.id, id) == 0 &&
+	    pm.req.cport == 40000 && pm.addr_mode == PROTO_ADDR_FULL && pm.started_ms > 0 &&
+	    pm.retention_s == 30 * 86400 && pm.token[0] == '\0', "GET: STORED first, no token: %.*s",
+	    LINE(line));
+	cl_line(a, line, sizeof(line));
+	is_str(line, "HOP ttl=1 sent=3 reply=192.0.2.1,400,time-exceeded,0,64,0,0,0,-,-\n",
+	    "GET: hop 1 as it streamed, without at_us");
+	cl_line(a, line, sizeof(line));
+	is_str(line, "HOP ttl=2 sent=3 reply=192.0.2.1,400,time-exceeded,0,64,0,0,0,-,- "
+	    "reply=192.0.2.1,401,time-exceeded,0,64,0,0,0,-,-\n", "GET: hop 2");
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_END && strcmp(pm.code, "destination") == 0 &&
+	    pm.hops == 2 && pm.stored == 1, "GET: END: %.*s", LINE(line));
+	ok(cl_eof(a), "GET: then the broker closes");
+	close(a);
+	is_int(ask("get unknown", "GET id=0123456789abcdef0123456789abcdef\n", line, sizeof(line),
+	    &pm), PROTO_ERROR, "GET of an unknown id");
+	is_str(pm.code, "unknown-trace", "... is unknown-trace");
+	is_int(ask("get bad", "GET id=../../etc/passwd\n", line, sizeof(line), &pm), PROTO_ERROR,
+	    "GET of a malformed id");
+	is_str(pm.code, "bad-request", "... is bad-request");
+
+	/* HISTORY of REQ_B's visitor. */
+	a = cl_open("history");
+	cl_puts(a, "HISTORY client=2001:db8::7 limit=5\n");
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_ITEM && strcmp(pm.id, id) == 0 &&
+	    pm.path_len == 19 && memcmp(pm.path, "192.0.2.1,192.0.2.1", 19) == 0,
+	    "HISTORY: an ITEM with the path: %.*s", LINE(line));
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_LIST && pm.more == 0, "HISTORY: LIST more=0");
+	ok(cl_eof(a), "HISTORY: then the broker closes");
+	close(a);
+	is_int(ask("history other", "HISTORY client=2001:db8::8\n", line, sizeof(line), &pm),
+	    PROTO_LIST, "another visitor's history is empty");
+
+	/* DELETE needs the token. */
+	snprintf(req, sizeof(req), "DELETE id=%s token=%s\n", id, id);
+	is_int(ask("delete wrong", req, line, sizeof(line), &pm), PROTO_ERROR, "DELETE, wrong token");
+	is_str(pm.code, "bad-token", "... is bad-token");
+	snprintf(req, sizeof(req), "DELETE id=%s token=%s\n", id, tok);
+	is_int(ask("delete", req, line, sizeof(line), &pm), PROTO_DELETED, "DELETE with the token");
+	snprintf(req, sizeof(req), "GET id=%s\n", id);
+	is_int(ask("get deleted", req, line, sizeof(line), &pm), PROTO_ERROR, "GET after DELETE");
+	is_str(pm.code, "unknown-trace", "... is unknown-trace");
+
+	/* store=0: traced, not kept, no token. */
+	a = cl_open("nostore");
+	cl_puts(a, "TRACE client=2001:db8::7 cport=40000 server=2001:db8::10 sport=80 store=0\n");
+	{
+		uint32_t h = eng_expect_start("nostore", REQ_B);
+
+		eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+		n = cl_line(a, line, sizeof(line));
+		ok(proto_parse(line, (size_t)n, &pm) == PROTO_STARTED && pm.stored == 0 &&
+		    pm.token[0] == '\0', "store=0: STARTED stored=0 without a token: %.*s", LINE(line));
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM traces WHERE id = '%s'", pm.id);
+		eng_send(EMSG_END, h, "destination", "", 0);
+	}
+	cl_line(a, line, sizeof(line));
+	close(a);
+	is_str(q1(sql), "0", "store=0: nothing in the database");
+
+	/* A trace older than the retention, then a restart: the sweep at start deletes it. */
+	ok(dbx("UPDATE traces SET started_at = 1") == 0, "every trace made 56 years old");
+	one_trace("before restart", &s1, &s2, id);
+	close(efd);
+	broker_wait();
+	cfg.truncate_clients = 1;
+	start_broker();
+	is_int(atoi(q1("SELECT count(*) FROM traces WHERE started_at = 1")), 0,
+	    "the retention sweep at start deleted the old traces");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM traces WHERE id = '%s'", id);
+	is_str(q1(sql), "1", "... and kept the new one");
+
+	/* Truncated addresses: stored as the /24, no history. */
+	one_trace("truncated", &s1, &s2, id);
+	snprintf(sql, sizeof(sql), "SELECT client || ' ' || client_prefix FROM traces WHERE id = '%s'",
+	    id);
+	is_str(q1(sql), "2001:db8:: 1", "truncate-clients stores the /48");
+	snprintf(req, sizeof(req), "GET id=%s\n", id);
+	is_int(ask("get truncated", req, line, sizeof(line), &pm), PROTO_STORED,
+	    "a truncated trace is served by its permalink");
+	is_int(pm.addr_mode, PROTO_ADDR_PREFIX, "... saying addr=prefix");
+	is_int(ask("history off", "HISTORY client=2001:db8::7\n", line, sizeof(line), &pm),
+	    PROTO_ERROR, "HISTORY with truncation");
+	is_str(pm.code, "history-off", "... is history-off");
+	close(efd);
+	broker_wait();
+	cfg.truncate_clients = 0;
+
+	cfg.db_path[0] = '\0';
+	start_broker();
+	is_int(ask("no db", "GET id=0123456789abcdef0123456789abcdef\n", line, sizeof(line), &pm),
+	    PROTO_ERROR, "GET without a database");
+	is_str(pm.code, "no-storage", "... is no-storage");
+	close(efd);
+	broker_wait();
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
+}
+
 int
 main(void)
 {
@@ -997,6 +1134,7 @@ main(void)
 	test_requests();
 	test_sigterm();
 	test_malformed();
+	test_history();
 	cfg.hop_offset = 0;
 	test_limits();
 	test_status();

@@ -87,6 +87,8 @@ test_defaults(void)
 	is_int(c.max_hops, 30, "default max hops");
 	is_int(c.gap_limit, 5, "default gap limit");
 	is_int(c.deadline_us, 30000000, "default deadline 30s");
+	ok(c.retention_us == 720ULL * 3600 * 1000000, "default retention 30 days");
+	is_int(c.truncate_clients, 0, "addresses stored in full by default");
 	is_int(c.start_timeout_us, 3000000, "default start timeout 3s");
 	ok(c.nports == 2 && c.ports[0] == 80 && c.ports[1] == 443, "default ports 80,443");
 	is_int(c.max_traces, 64, "default max traces");
@@ -134,6 +136,8 @@ test_file(void)
 	    "ports = 80, 443 ,8080\n"
 	    "max-traces = 3\n"
 	    "socket-mode = 0660\n"
+	    "retention = 48h\n"
+	    "truncate-clients = 1\n"
 	    "socket-group = www-data\n");
 	config_defaults(&c);
 	is_int(config_load_file(&c, path, err, sizeof(err)), 0, "a good file loads");
@@ -153,6 +157,8 @@ test_file(void)
 	is_int(c.max_traces, 3, "max-traces");
 	is_int(c.socket_mode, 0660, "socket-mode in octal");
 	is_str(c.socket_group, "www-data", "socket-group");
+	ok(c.retention_us == 48ULL * 3600 * 1000000, "retention 48h");
+	is_int(c.truncate_clients, 1, "truncate-clients");
 
 	static const struct {
 		const char *text, *msg;

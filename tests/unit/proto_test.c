@@ -80,9 +80,10 @@ test_hop(void)
 	fill_reply(&h.r[2], "192.0.2.2", 0, REPLY_PACKET_TOO_BIG, 1400, 0);
 	fill_reply(&h.r[3], "198.51.100.7", 1210, REPLY_DESTINATION, 0, 62);
 	n = proto_fmt_hop(line, sizeof(line), &h);
-	is_str(line, "HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64 "
-	    "reply=2001:db8::1,4294967295,unreachable,3,255 reply=192.0.2.2,0,packet-too-big,1400,0 "
-	    "reply=198.51.100.7,1210,destination,0,62\n", "HOP formats every kind");
+	is_str(line, "HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64,0,0,0,-,- "
+	    "reply=2001:db8::1,4294967295,unreachable,3,255,0,0,0,-,- "
+	    "reply=192.0.2.2,0,packet-too-big,1400,0,0,0,0,-,- "
+	    "reply=198.51.100.7,1210,destination,0,62,0,0,0,-,-\n", "HOP formats every kind");
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "HOP parses back");
 	is_int(m.hop.ttl, 1, "ttl");
 	is_int(m.hop.sent, 3, "sent");
@@ -119,20 +120,43 @@ test_hop(void)
 static void
 test_others(void)
 {
-	struct proto_msg m;
+	struct proto_msg m, h;
 	char line[PROTO_LINE_MAX + 1];
 	const char *id = "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5";
 	int n;
 
-	n = proto_fmt_started(line, sizeof(line), id, 1);
-	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1\n", "STARTED formats");
+	memset(&h, 0, sizeof(h));
+	memcpy(h.id, id, sizeof(h.id));
+	memcpy(h.token, "00112233445566778899aabbccddeeff", sizeof(h.token));
+	h.stored = 1;
+	h.started_ms = 1764180000123;
+	h.addr_mode = PROTO_ADDR_FULL;
+	h.retention_s = 2592000;
+	n = proto_fmt_started(line, sizeof(line), &h);
+	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1 "
+	    "token=00112233445566778899aabbccddeeff started_ms=1764180000123 addr=full "
+	    "retention_s=2592000\n", "STARTED formats");
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_STARTED, "STARTED parses");
 	is_str(m.id, id, "STARTED id round trip");
 	is_int(m.stored, 1, "STARTED stored=1");
-	n = proto_fmt_started(line, sizeof(line), id, 0);
-	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0\n", "STARTED stored=0 formats");
+	is_str(m.token, h.token, "STARTED token round trip");
+	ok(m.started_ms == h.started_ms, "STARTED started_ms round trip");
+	is_int(m.addr_mode, PROTO_ADDR_FULL, "STARTED addr=full");
+	ok(m.retention_s == 2592000, "STARTED retention_s round trip");
+	h.stored = 0;
+	h.addr_mode = PROTO_ADDR_PREFIX;
+	n = proto_fmt_started(line, sizeof(line), &h);
+	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0 "
+	    "started_ms=1764180000123 addr=prefix retention_s=2592000\n",
+	    "STARTED stored=0 formats, without a token: nothing to delete");
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_STARTED, "STARTED stored=0 parses");
 	is_int(m.stored, 0, "STARTED stored=0");
+	is_str(m.token, "", "... no token");
+	is_int(m.addr_mode, PROTO_ADDR_PREFIX, "STARTED addr=prefix");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1 token=xyz", &m),
+	    PROTO_BAD, "STARTED with a malformed token is rejected");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 addr=half", &m),
+	    PROTO_BAD, "STARTED with an unknown addr= is rejected");
 	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5", &m), PROTO_STARTED,
 	    "STARTED without stored= (an older broker)");
 	is_int(m.stored, -1, "... stored is -1, not said");
@@ -179,7 +203,7 @@ test_others(void)
 	proto_fmt_error(line, sizeof(line), "internal", "a\nb\tc\x01");
 	is_str(line, "ERROR code=internal msg=a?b?c?\n", "ERROR msg control bytes become ?");
 	is_int(proto_fmt_error(line, 10, "internal", "x"), -1, "ERROR into a short buffer is -1");
-	is_int(proto_fmt_started(line, 10, id, 1), -1, "STARTED into a short buffer is -1");
+	is_int(proto_fmt_started(line, 10, &h), -1, "STARTED into a short buffer is -1");
 	is_int(proto_fmt_end(line, 10, "max-hops", 30, 1, 1), -1, "END into a short buffer is -1");
 	is_int(proto_fmt_error_retry(line, 10, "busy", 1, "x"), -1,
 	    "ERROR retry into a short buffer is -1");
@@ -328,6 +352,203 @@ test_reject(void)
 	    "rejects 1024 bytes without a newline");
 }
 
+/* The extended reply fields: quoted TTL, size, extension, NAT evidence, MPLS. */
+static void
+test_nostore(void)
+{
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	addr_parse("192.0.2.7", &m.req.client);
+	addr_parse("192.0.2.10", &m.req.server);
+	m.req.cport = 1;
+	m.req.sport = 80;
+	m.req.nostore = 1;
+	n = proto_fmt_trace(line, sizeof(line), &m.req);
+	is_str(line, "TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 store=0\n",
+	    "TRACE store=0 formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_TRACE, "TRACE store=0 parses");
+	is_int(m.req.nostore, 1, "... nostore");
+	is_int(parse_str("TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 store=2", &m),
+	    PROTO_BAD, "TRACE store=2 is rejected");
+}
+
+static void
+test_reply_ext(void)
+{
+	struct proto_hop h;
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	memset(&h, 0, sizeof(h));
+	h.ttl = 4;
+	h.sent = 2;
+	h.at_us = 1764180000123456;
+	h.nreplies = 2;
+	addr_parse("192.0.2.1", &h.r[0].from);
+	h.r[0].rtt_us = 1234;
+	h.r[0].kind = REPLY_TIME_EXCEEDED;
+	h.r[0].reply_ttl = 252;
+	h.r[0].quoted_ttl = 1;
+	h.r[0].size = 148;
+	h.r[0].ext = PROTO_EXT_RFC4884;
+	h.r[0].nmpls = 2;
+	h.r[0].mpls[0].label = 16005;
+	h.r[0].mpls[0].ttl = 1;
+	h.r[0].mpls[1].label = 1048575;
+	h.r[0].mpls[1].exp = 7;
+	h.r[0].mpls[1].s = 1;
+	h.r[0].mpls[1].ttl = 255;
+	addr_parse("2001:db8::1", &h.r[1].from);
+	h.r[1].rtt_us = 99;
+	h.r[1].kind = REPLY_UNREACHABLE;
+	h.r[1].code = 3;
+	h.r[1].reply_ttl = 60;
+	h.r[1].quoted_ttl = 2;
+	h.r[1].size = 60;
+	addr_parse("10.0.0.7", &h.r[1].edst);
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	is_str(line, "HOP ttl=4 sent=2 at_us=1764180000123456 "
+	    "reply=192.0.2.1,1234,time-exceeded,0,252,1,148,2,-,16005/0/0/1+1048575/7/1/255 "
+	    "reply=2001:db8::1,99,unreachable,3,60,2,60,0,10.0.0.7,-\n",
+	    "HOP with extended replies formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "... and parses");
+	ok(m.hop.at_us == h.at_us, "at_us round trip");
+	is_int(m.hop.r[0].quoted_ttl, 1, "quoted TTL");
+	is_int(m.hop.r[0].size, 148, "size");
+	is_int(m.hop.r[0].ext, PROTO_EXT_RFC4884, "extension kind");
+	is_int(m.hop.r[0].nmpls, 2, "two MPLS entries");
+	is_int((int)m.hop.r[0].mpls[1].label, 1048575, "the largest label");
+	is_int(m.hop.r[0].mpls[1].exp, 7, "exp");
+	is_int(m.hop.r[0].mpls[1].s, 1, "bottom of stack");
+	is_int(m.hop.r[0].mpls[1].ttl, 255, "entry TTL");
+	is_int(m.hop.r[0].edst.family, 0, "no NAT evidence is family 0");
+	ok(addr_equal(&m.hop.r[1].edst, &h.r[1].edst), "edst round trip");
+	is_int(m.hop.r[1].nmpls, 0, "no labels");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64", &m), PROTO_HOP,
+	    "a five-field reply (older brokers) still parses");
+	is_int(m.hop.r[0].quoted_ttl, 0, "... with the quoted TTL not known");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,0,-", &m),
+	    PROTO_BAD, "nine fields are rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,3,-,-", &m),
+	    PROTO_BAD, "an unknown extension kind is rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,2,-,"
+	    "1048576/0/0/1", &m), PROTO_BAD, "a label over 20 bits is rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,2,-,"
+	    "1/8/0/1", &m), PROTO_BAD, "exp over 3 bits is rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,2,-,"
+	    "1/0/0/1+2/0/0/1+3/0/0/1+4/0/0/1+5/0/0/1", &m), PROTO_BAD,
+	    "more labels than a reply keeps are rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,2,-,1/0/0", &m),
+	    PROTO_BAD, "a label entry of three fields is rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,65536,0,-,-", &m),
+	    PROTO_BAD, "a size over 65535 is rejected");
+}
+
+/* Stored traces, history and deletion. */
+static void
+test_history(void)
+{
+	const char *id = "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5", *tok = "00112233445566778899aabbccddeeff";
+	struct proto_msg m, h;
+	struct tt_addr a;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	n = proto_fmt_get(line, sizeof(line), id);
+	is_str(line, "GET id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5\n", "GET formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_GET, "GET parses");
+	is_str(m.id, id, "GET id");
+	is_int(parse_str("GET id=0F3C9A5E1D2B4C6A8E7F90A1B2C3D4E5", &m), PROTO_BAD,
+	    "GET with upper-case hex is rejected");
+	is_int(parse_str("GET id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e", &m), PROTO_BAD,
+	    "GET with 31 digits is rejected");
+	is_int(parse_str("GET", &m), PROTO_BAD, "GET without an id is rejected");
+	is_int(parse_str("GET id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5' OR 1=1", &m), PROTO_BAD,
+	    "GET with an injection attempt is rejected");
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.id, id, sizeof(h.id));
+	memcpy(h.token, tok, sizeof(h.token));	/* never sent with STORED */
+	h.stored = 1;
+	h.started_ms = 1764180000123;
+	h.addr_mode = PROTO_ADDR_PREFIX;
+	h.retention_s = 0;
+	addr_parse("198.51.100.0", &h.req.client);
+	addr_parse("192.0.2.10", &h.req.server);
+	h.req.cport = 51234;
+	h.req.sport = 443;
+	n = proto_fmt_stored(line, sizeof(line), &h);
+	is_str(line, "STORED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1 started_ms=1764180000123 "
+	    "addr=prefix retention_s=0 client=198.51.100.0 cport=51234 server=192.0.2.10 sport=443\n",
+	    "STORED formats, without the token");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STORED, "STORED parses");
+	ok(addr_equal(&m.req.client, &h.req.client) && m.req.cport == 51234 &&
+	    addr_equal(&m.req.server, &h.req.server) && m.req.sport == 443,
+	    "STORED connection round trip");
+	is_int(m.addr_mode, PROTO_ADDR_PREFIX, "STORED addr=prefix");
+	is_int(parse_str("STORED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1", &m), PROTO_BAD,
+	    "STORED without the connection is rejected");
+
+	addr_parse("2001:db8::7", &a);
+	n = proto_fmt_history(line, sizeof(line), &a, NULL, 21);
+	is_str(line, "HISTORY client=2001:db8::7 limit=21\n", "HISTORY formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HISTORY, "HISTORY parses");
+	ok(addr_equal(&m.req.client, &a), "HISTORY client");
+	is_int(m.limit, 21, "HISTORY limit");
+	is_str(m.id, "", "HISTORY without before=");
+	n = proto_fmt_history(line, sizeof(line), &a, id, 5);
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HISTORY, "HISTORY before= parses");
+	is_str(m.id, id, "HISTORY before= id");
+	is_int(parse_str("HISTORY client=2001:db8::7", &m), PROTO_HISTORY,
+	    "HISTORY without limit= parses");
+	is_int(m.limit, 20, "... with 20 traces");
+	is_int(parse_str("HISTORY client=2001:db8::7 limit=101", &m), PROTO_BAD,
+	    "HISTORY limit over the maximum is rejected");
+	is_int(parse_str("HISTORY client=2001:db8::7 limit=0", &m), PROTO_BAD,
+	    "HISTORY limit=0 is rejected");
+	is_int(parse_str("HISTORY limit=5", &m), PROTO_BAD, "HISTORY without client is rejected");
+	is_int(parse_str("HISTORY client=2001:db8::7 before=x", &m), PROTO_BAD,
+	    "HISTORY with a malformed before= is rejected");
+
+	n = proto_fmt_item(line, sizeof(line), id, 1764180000123, "destination", 3, 2500,
+	    "192.0.2.1,*,198.51.100.1+198.51.100.2,2001:db8::7");
+	is_str(line, "ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 started_ms=1764180000123 "
+	    "reason=destination hops=3 duration_us=2500 "
+	    "path=192.0.2.1,*,198.51.100.1+198.51.100.2,2001:db8::7\n", "ITEM formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_ITEM, "ITEM parses");
+	is_str(m.code, "destination", "ITEM reason");
+	is_int(m.hops, 3, "ITEM hops");
+	ok(m.path_len == 49 && memcmp(m.path, "192.0.2.1,*,", 12) == 0, "ITEM path points into the line");
+	proto_fmt_item(line, sizeof(line), id, 1, "no-ack", 0, 0, "");
+	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x path=-", &m), PROTO_ITEM,
+	    "ITEM with no hops, path=-, parses");
+	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x path=<b>", &m), PROTO_BAD,
+	    "ITEM with markup in the path is rejected");
+	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x", &m), PROTO_BAD,
+	    "ITEM without a path is rejected");
+
+	n = proto_fmt_list(line, sizeof(line), 1);
+	is_str(line, "LIST more=1\n", "LIST formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_LIST, "LIST parses");
+	is_int(m.more, 1, "LIST more");
+	is_int(parse_str("LIST more=2", &m), PROTO_BAD, "LIST more=2 is rejected");
+
+	n = proto_fmt_delete(line, sizeof(line), id, tok);
+	is_str(line, "DELETE id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 token=00112233445566778899aabbccddeeff\n",
+	    "DELETE formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_DELETE, "DELETE parses");
+	is_str(m.token, tok, "DELETE token");
+	is_int(parse_str("DELETE id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5", &m), PROTO_BAD,
+	    "DELETE without a token is rejected");
+	n = proto_fmt_deleted(line, sizeof(line), id);
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_DELETED, "DELETED parses");
+	is_str(m.id, id, "DELETED id");
+}
+
 int
 main(void)
 {
@@ -336,5 +557,8 @@ main(void)
 	test_others();
 	test_status();
 	test_reject();
+	test_reply_ext();
+	test_history();
+	test_nostore();
 	return tap_done();
 }

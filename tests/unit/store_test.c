@@ -19,6 +19,7 @@ static char tmpdir[] = "/tmp/tt-store-XXXXXX";
 
 static const char *ID1 = "0123456789abcdef0123456789abcdef";
 static const char *ID2 = "fedcba9876543210fedcba9876543210";
+static const char *TOK = "00112233445566778899aabbccddeeff";
 
 /* Column col of the first row of a query, as text ("" if none). */
 static const char *
@@ -102,7 +103,7 @@ test_store(void)
 	addr_parse("192.0.2.10", &req.server);
 	req.cport = 51234;
 	req.sport = 443;
-	is_int(store_trace_begin(st, ID1, 1000, &req, 1700000000123LL), 0, "trace begins");
+	is_int(store_trace_begin(st, ID1, 1000, &req, 1700000000123LL, TOK, false), 0, "trace begins");
 
 	memset(&h, 0, sizeof(h));
 	h.ttl = 1;
@@ -133,12 +134,12 @@ test_store(void)
 	is_int(store_hop(st, ID1, &h), -1, "a duplicate hop fails");
 	is_int(store_hop(st, ID2, &h), -1, "a hop of an unknown trace fails (foreign key)");
 	is_int(store_trace_end(st, ID2, "max-hops", 1, 1, 1), -1, "the end of an unknown trace fails");
-	is_int(store_trace_begin(st, ID1, 1000, &req, 1), -1, "a duplicate trace id fails");
+	is_int(store_trace_begin(st, ID1, 1000, &req, 1, TOK, false), -1, "a duplicate trace id fails");
 	is_int(store_errors(st), 4, "four errors counted");
 
 	addr_parse("2001:db8::7", &req.client);
 	addr_parse("2001:db8::10", &req.server);
-	is_int(store_trace_begin(st, ID2, 33, &req, 1700000001000LL), 0,
+	is_int(store_trace_begin(st, ID2, 33, &req, 1700000001000LL, TOK, false), 0,
 	    "an IPv6 trace begins after the errors");
 	memset(&h, 0, sizeof(h));
 	h.ttl = 1;
@@ -255,7 +256,7 @@ test_refusals(void)
 
 	/* No storage: every writer is a harmless no-op. */
 	store_close(NULL);
-	ok(store_trace_begin(NULL, ID1, 0, NULL, 0) == 0 && store_hop(NULL, ID1, NULL) == 0 &&
+	ok(store_trace_begin(NULL, ID1, 0, NULL, 0, TOK, false) == 0 && store_hop(NULL, ID1, NULL) == 0 &&
 	    store_trace_end(NULL, ID1, "x", 0, 0, 0) == 0 && store_errors(NULL) == 0,
 	    "a NULL store does nothing");
 }
@@ -283,9 +284,9 @@ test_forget(void)
 	h.sent = 3;
 	h.nreplies = 1;
 	reply(&h.r[0], "192.0.2.1", 412, REPLY_TIME_EXCEEDED, 0, 64);
-	store_trace_begin(st, ID1, 0, &req, 1);
+	store_trace_begin(st, ID1, 0, &req, 1, TOK, false);
 	store_hop(st, ID1, &h);
-	store_trace_begin(st, ID2, 0, &req, 1);
+	store_trace_begin(st, ID2, 0, &req, 1, TOK, false);
 	store_hop(st, ID2, &h);
 	is_int(store_trace_forget(st, ID1), 0, "a trace is forgotten");
 	snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM traces) || ' ' || "
@@ -339,7 +340,7 @@ test_kill(void)
 		req.sport = 80;
 		for (unsigned i = 0;; i++) {
 			snprintf(id, sizeof(id), "%032x", i);
-			store_trace_begin(st, id, 0, &req, 1);
+			store_trace_begin(st, id, 0, &req, 1, TOK, false);
 			for (int t = 1; t <= 5; t++) {
 				memset(&h, 0, sizeof(h));
 				h.ttl = t;
@@ -380,6 +381,241 @@ test_kill(void)
 	is_str(q1(path, "PRAGMA foreign_key_check"), "", "no orphaned hops or replies");
 }
 
+/* Collects what store_get and store_history hand over. */
+struct got {
+	struct proto_hop hops[8];
+	int nhops;
+	struct store_item items[8];
+	int nitems;
+	int stop_after;		/* return -1 after this many (0: never) */
+};
+
+static int
+got_hop(void *ctx, const struct proto_hop *h)
+{
+	struct got *g = ctx;
+
+	if (g->nhops < 8)
+		g->hops[g->nhops] = *h;
+	g->nhops++;
+	return g->stop_after && g->nhops >= g->stop_after ? -1 : 0;
+}
+
+static int
+got_item(void *ctx, const struct store_item *it)
+{
+	struct got *g = ctx;
+
+	if (g->nitems < 8)
+		g->items[g->nitems] = *it;
+	g->nitems++;
+	return 0;
+}
+
+/* A trace ID from a number, for many traces. */
+static const char *
+idn(int n, char *buf)
+{
+	snprintf(buf, PROTO_ID_LEN + 1, "%032x", n);
+	return buf;
+}
+
+/* Stores a finished trace whose hops answer from the given addresses ("*": silent). */
+static void
+put_trace(struct store *st, const char *id, uid_t uid, const char *client, int64_t at,
+    const char *const *path, int nhops, bool prefix)
+{
+	struct proto_trace_req req;
+	struct proto_hop h;
+
+	memset(&req, 0, sizeof(req));
+	addr_parse(client, &req.client);
+	addr_parse(strchr(client, ':') ? "2001:db8::10" : "192.0.2.10", &req.server);
+	req.cport = 40000;
+	req.sport = 80;
+	store_trace_begin(st, id, uid, &req, at, TOK, prefix);
+	for (int i = 0; i < nhops; i++) {
+		memset(&h, 0, sizeof(h));
+		h.ttl = i + 1;
+		h.sent = 2;
+		if (strcmp(path[i], "*") != 0) {
+			h.nreplies = 2;
+			reply(&h.r[0], path[i], 100, REPLY_TIME_EXCEEDED, 0, 64);
+			reply(&h.r[1], path[i], 110, REPLY_TIME_EXCEEDED, 0, 64);
+		}
+		store_hop(st, id, &h);
+	}
+	store_trace_end(st, id, "destination", nhops, at + 10, 3000);
+}
+
+static void
+test_read(void)
+{
+	static const char *const p1[] = { "192.0.2.1", "*", "198.51.100.7" };
+	static const char *const p2[] = { "192.0.2.1", "192.0.2.2", "198.51.100.7" };
+	char path[512], err[512], id[PROTO_ID_LEN + 1];
+	struct proto_msg head, end;
+	struct proto_trace_req req;
+	struct proto_hop h;
+	struct tt_addr visitor;
+	struct store *st;
+	struct got g;
+	bool more;
+
+	snprintf(path, sizeof(path), "%s/read.db", tmpdir);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open: %s", err);
+		return;
+	}
+	/* A trace with every reply field, read back whole. */
+	memset(&req, 0, sizeof(req));
+	addr_parse("198.51.100.7", &req.client);
+	addr_parse("192.0.2.10", &req.server);
+	req.cport = 51234;
+	req.sport = 443;
+	store_trace_begin(st, ID1, 33, &req, 1700000000123LL, TOK, false);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 3;
+	h.nreplies = 2;
+	reply(&h.r[0], "192.0.2.1", 412, REPLY_TIME_EXCEEDED, 0, 64);
+	h.r[0].quoted_ttl = 2;
+	h.r[0].size = 148;
+	h.r[0].ext = PROTO_EXT_RFC4884;
+	h.r[0].nmpls = 2;
+	h.r[0].mpls[0].label = 16005;
+	h.r[0].mpls[0].ttl = 1;
+	h.r[0].mpls[1].label = 24001;
+	h.r[0].mpls[1].exp = 5;
+	h.r[0].mpls[1].s = 1;
+	h.r[0].mpls[1].ttl = 1;
+	reply(&h.r[1], "192.0.2.1", 398, REPLY_PACKET_TOO_BIG, 1400, 64);
+	addr_parse("10.1.2.3", &h.r[1].edst);
+	store_hop(st, ID1, &h);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 2;
+	h.sent = 3;
+	store_hop(st, ID1, &h);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 3;
+	h.sent = 3;
+	h.nreplies = 1;
+	reply(&h.r[0], "198.51.100.7", 1210, REPLY_DESTINATION, 0, 62);
+	store_hop(st, ID1, &h);
+
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID1, 33, &head, &end, got_hop, &g), STORE_NONE,
+	    "a trace still running is not served");
+	store_trace_end(st, ID1, "destination", 3, 1700000000200LL, 5120);
+	is_int(store_get(st, ID1, 33, &head, &end, got_hop, &g), 0, "a finished trace is read");
+	ok(addr_equal(&head.req.client, &req.client) && head.req.cport == 51234 &&
+	    addr_equal(&head.req.server, &req.server) && head.req.sport == 443,
+	    "... its connection");
+	ok(head.started_ms == 1700000000123ULL && head.addr_mode == PROTO_ADDR_FULL && head.stored == 1,
+	    "... its start, address mode and stored");
+	ok(strcmp(end.code, "destination") == 0 && end.hops == 3 && end.duration_us == 5120,
+	    "... its end");
+	is_int(g.nhops, 3, "... three hops, the silent one too");
+	ok(g.hops[0].sent == 3 && g.hops[0].nreplies == 2 && g.hops[1].nreplies == 0 &&
+	    g.hops[2].nreplies == 1, "... with their replies");
+	ok(g.hops[0].r[0].quoted_ttl == 2 && g.hops[0].r[0].size == 148 &&
+	    g.hops[0].r[0].ext == PROTO_EXT_RFC4884 && g.hops[0].r[0].nmpls == 2 &&
+	    g.hops[0].r[0].mpls[1].label == 24001 && g.hops[0].r[0].mpls[1].exp == 5 &&
+	    g.hops[0].r[0].mpls[1].s == 1, "... the ICMP evidence and MPLS labels");
+	ok(g.hops[0].r[1].kind == REPLY_PACKET_TOO_BIG && g.hops[0].r[1].code == 1400 &&
+	    g.hops[0].r[1].edst.family == AF_INET && g.hops[0].r[1].nmpls == 0,
+	    "... packet-too-big's MTU and the quoted destination");
+	ok(g.hops[2].r[0].kind == REPLY_DESTINATION && g.hops[2].r[0].rtt_us == 1210,
+	    "... the visitor's answer");
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID1, 1000, &head, &end, got_hop, &g), STORE_NONE,
+	    "another site's uid does not see it");
+	is_int(store_get(st, ID1, 0, &head, &end, got_hop, &g), 0, "root sees it");
+	memset(&g, 0, sizeof(g));
+	g.stop_after = 1;
+	is_int(store_get(st, ID1, 0, &head, &end, got_hop, &g), -1, "a reader that stops ends the read");
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID2, 0, &head, &end, got_hop, &g), STORE_NONE, "an unknown id");
+	is_int(store_get(st, ID1, 0, &head, &end, got_hop, &g), 0, "the statement is usable after a stop");
+
+	/* History: one visitor's traces through one site, newest first, paged. */
+	put_trace(st, idn(1, id), 33, "203.0.113.5", 1000, p1, 3, false);
+	put_trace(st, idn(2, id), 33, "203.0.113.5", 2000, p2, 3, false);
+	put_trace(st, idn(3, id), 33, "203.0.113.5", 3000, p1, 2, false);
+	put_trace(st, idn(4, id), 1000, "203.0.113.5", 4000, p1, 3, false);	/* another site */
+	put_trace(st, idn(5, id), 33, "203.0.113.6", 5000, p1, 3, false);	/* another visitor */
+	put_trace(st, idn(6, id), 33, "203.0.113.5", 6000, p1, 3, true);	/* stored as a prefix */
+	addr_parse("203.0.113.5", &visitor);
+	memset(&g, 0, sizeof(g));
+	is_int(store_history(st, &visitor, 33, NULL, 2, got_item, &g, &more), 0, "history, two a page");
+	is_int(g.nitems, 2, "... two traces");
+	ok(more, "... and more");
+	is_str(g.items[0].id, idn(3, id), "... the newest first");
+	is_str(g.items[0].path, "192.0.2.1,*", "... its path");
+	is_str(g.items[1].path, "192.0.2.1,192.0.2.2,198.51.100.7", "... the next one's path");
+	ok(g.items[1].started_ms == 2000 && strcmp(g.items[1].reason, "destination") == 0 &&
+	    g.items[1].hops == 3 && g.items[1].duration_us == 3000, "... its summary");
+	memset(&g, 0, sizeof(g));
+	is_int(store_history(st, &visitor, 33, idn(2, id), 2, got_item, &g, &more), 0,
+	    "the next page");
+	ok(g.nitems == 1 && !more && strcmp(g.items[0].id, idn(1, id)) == 0,
+	    "... the oldest, and no more");
+	memset(&g, 0, sizeof(g));
+	store_history(st, &visitor, 0, NULL, 10, got_item, &g, &more);
+	is_int(g.nitems, 4, "root sees every site's, prefix-stored ones never");
+	memset(&g, 0, sizeof(g));
+	store_history(st, &visitor, 33, ID2, 10, got_item, &g, &more);
+	is_int(g.nitems, 0, "before= an unknown id lists nothing");
+	is_str(q1(path, "SELECT client FROM traces WHERE id = '00000000000000000000000000000006'"),
+	    "203.0.113.0", "a prefix-stored visitor is its /24");
+
+	/* ECMP: addresses joined by '+', each once, in the order first seen. */
+	memset(&h, 0, sizeof(h));
+	addr_parse("203.0.113.77", &req.client);
+	store_trace_begin(st, idn(7, id), 33, &req, 7000, TOK, false);
+	h.ttl = 2;	/* hop 1 never reported: silent in the path */
+	h.sent = 3;
+	h.nreplies = 3;
+	reply(&h.r[0], "192.0.2.1", 1, REPLY_TIME_EXCEEDED, 0, 64);
+	reply(&h.r[1], "192.0.2.2", 1, REPLY_TIME_EXCEEDED, 0, 64);
+	reply(&h.r[2], "192.0.2.1", 1, REPLY_TIME_EXCEEDED, 0, 64);
+	store_hop(st, idn(7, id), &h);
+	store_trace_end(st, idn(7, id), "gap-limit", 2, 7010, 1);
+	memset(&g, 0, sizeof(g));
+	store_history(st, &req.client, 33, NULL, 1, got_item, &g, &more);
+	is_str(g.items[0].path, "*,192.0.2.1+192.0.2.2", "ECMP hop and an unreported one");
+
+	/* IPv6 prefix: the /48. */
+	put_trace(st, idn(8, id), 33, "2001:db8:1234:5678::9", 8000, p1, 1, true);
+	is_str(q1(path, "SELECT client FROM traces WHERE id = '00000000000000000000000000000008'"),
+	    "2001:db8:1234::", "a prefix-stored IPv6 visitor is its /48");
+
+	/* Deletion by token. */
+	is_int(store_delete(st, idn(1, id), 33, "ffffffffffffffffffffffffffffffff"), STORE_BAD_TOKEN,
+	    "a wrong token does not delete");
+	is_int(store_delete(st, idn(1, id), 1000, TOK), STORE_NONE,
+	    "another site cannot delete it even with the token");
+	is_int(store_delete(st, idn(1, id), 33, TOK), 0, "the right token deletes");
+	is_int(store_delete(st, idn(1, id), 33, TOK), STORE_NONE, "... and it is gone");
+	is_str(q1(path, "SELECT count(*) FROM hops WHERE trace_id = '00000000000000000000000000000001'"),
+	    "0", "... with its hops");
+
+	/* Retention: by start time, in batches. */
+	is_int(store_sweep(st, 4500, 2), 2, "a sweep deletes a batch");
+	is_int(store_sweep(st, 4500, 2), 1, "... then the rest");
+	is_int(store_sweep(st, 4500, 2), 0, "... then nothing");
+	is_str(q1(path, "SELECT count(*) FROM traces WHERE started_at < 4500"), "0",
+	    "nothing older remains");
+	is_str(q1(path, "SELECT count(*) FROM traces"), "5", "newer traces are kept");
+	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
+	is_int(store_errors(st), 0, "no errors");
+	store_close(st);
+	ok(store_get(NULL, ID1, 0, &head, &end, got_hop, &g) == STORE_NONE &&
+	    store_history(NULL, &visitor, 0, NULL, 1, got_item, &g, &more) == STORE_NONE &&
+	    store_delete(NULL, ID1, 0, TOK) == STORE_NONE && store_sweep(NULL, 1, 1) == 0,
+	    "without a store: nothing to read");
+}
+
 int
 main(void)
 {
@@ -390,6 +626,7 @@ main(void)
 	test_refusals();
 	test_forget();
 	test_kill();
+	test_read();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

@@ -274,6 +274,24 @@ enum rkind { R_TE, R_UNREACH, R_PTB };
  * trace_quotes() claimed it. As the engine (engine.c), trace_icmp() is then
  * called only for an error that trace_quotes() claimed; otherwise always.
  */
+/* Changes a parsed error before the trace sees it: extensions the fixture builder does not write. */
+static void (*icmp_tweak)(struct pkt_icmp *);
+
+static void
+add_mpls(struct pkt_icmp *err)
+{
+	err->has_ext = true;
+	err->rfc4884 = true;
+	err->nmpls = 5;		/* more than a reply keeps */
+	for (int i = 0; i < 5; i++) {
+		err->mpls[i].label = 16000 + (uint32_t)i;
+		err->mpls[i].exp = (uint8_t)i;
+		err->mpls[i].s = i == 4;
+		err->mpls[i].ttl = (uint8_t)(250 + i);
+	}
+	err->qttl = 2;
+}
+
 static enum trace_verdict
 icmp_raw(struct env *e, uint64_t at, const struct tt_addr *from, uint8_t ttl, enum rkind k,
     uint32_t mtu, const uint8_t *q, size_t qlen, bool *quotes, bool as_engine)
@@ -303,6 +321,8 @@ icmp_raw(struct env *e, uint64_t at, const struct tt_addr *from, uint8_t ttl, en
 		*quotes = trace_quotes(&e->t, &p.u.icmp);
 	if (as_engine && !trace_quotes(&e->t, &p.u.icmp))
 		return TRACE_ACCEPT;
+	if (icmp_tweak)
+		icmp_tweak(&p.u.icmp);
 	return trace_icmp(&e->t, &p.u.icmp, at);
 }
 
@@ -453,8 +473,15 @@ test_destination(int family)
 	is_int(e->nhops, 1, "%s destination: hop 1 complete: reported", f);
 	routers_answer(e, T0 + 64 * MS, 2, 2);
 	is_int(e->nhops, 3, "%s destination: hop 2 complete: hops 2 and 3 follow", f);
+	icmp_tweak = add_mpls;
 	routers_answer(e, T0 + 70 * MS, 4, 4);
+	icmp_tweak = NULL;
 	is_int(e->nhops, 4, "%s destination: hop 4 reported", f);
+	ok(e->hops[3].r[0].ext == PROTO_EXT_RFC4884 && e->hops[3].r[0].nmpls == PROTO_MAX_MPLS &&
+	    e->hops[3].r[0].mpls[0].label == 16000 && e->hops[3].r[0].mpls[3].label == 16003 &&
+	    e->hops[3].r[0].mpls[3].exp == 3 && e->hops[3].r[0].mpls[3].ttl == 253,
+	    "%s destination: MPLS labels reach the hop, the top %d kept", f, PROTO_MAX_MPLS);
+	is_int(e->hops[3].r[0].quoted_ttl, 2, "%s destination: a quoted TTL of 2 is kept", f);
 	is_int(e->nsent, 21, "%s destination: no probe beyond hop 7 yet", f);
 
 	/* Hop 1's replies, in the order the probes were sent, with RTTs from the simulated clock. */
@@ -468,6 +495,9 @@ test_destination(int family)
 		ok(addr_equal(&e->hops[0].r[1].from, &r1), "%s destination: hop 1 from its router", f);
 	}
 	is_int(e->hops[0].r[0].reply_ttl, 255, "%s destination: the reply's TTL", f);
+	is_int(e->hops[0].r[0].quoted_ttl, 1, "%s destination: the quoted TTL", f);
+	is_int(e->hops[0].r[0].size, family == AF_INET ? 56 : 96, "%s destination: the reply's size", f);
+	is_int(e->hops[0].r[0].ext, PROTO_EXT_NONE, "%s destination: no ICMP extension", f);
 	ok(e->hops[1].ttl == 2 && e->hops[2].ttl == 3 && e->hops[3].ttl == 4, "%s destination: hops in TTL order", f);
 	is_int(e->hops[2].r[0].rtt_us, 10 * MS, "%s destination: RTT of hop 3", f);
 
@@ -484,6 +514,8 @@ test_destination(int family)
 	ok(addr_equal(&e->hops[4].r[0].from, &e->client), "%s destination: from the visitor", f);
 	is_int(e->hops[4].r[0].rtt_us, 40 * MS, "%s destination: RTT of a D-SACK answer", f);
 	is_int(e->hops[4].r[0].reply_ttl, 60, "%s destination: the duplicate ACK's TTL", f);
+	is_int(e->hops[4].r[0].quoted_ttl, 0, "%s destination: the visitor quotes nothing", f);
+	ok(e->hops[4].r[0].size > 0, "%s destination: the duplicate ACK's size", f);
 	is_str(e->reason, "destination", "%s destination: ends \"destination\"", f);
 	is_int(e->end_hops, 5, "%s destination: with 5 hops", f);
 	ok(e->nhops == 5 && e->nend == 1, "%s destination: nothing beyond hop 5 reported", f);
