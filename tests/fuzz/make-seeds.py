@@ -63,6 +63,15 @@ lines = {
     'error': 'ERROR code=not-found msg=connection_not_in_conntrack\n',
     'started': 'STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5\n',
     'greeting': 'TRACETROUT 1\n',
+    'hop-ext': 'HOP ttl=4 sent=2 at_us=1764180000123456 reply=192.0.2.1,1234,time-exceeded,0,252,1,148,2,-,16005/0/0/1+24001/7/1/255 reply=2001:db8::1,99,unreachable,3,60,2,60,0,10.0.0.7,-\n',
+    'started-token': 'STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1 token=00112233445566778899aabbccddeeff started_ms=1764180000123 addr=full retention_s=2592000\n',
+    'stored': 'STORED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=1 started_ms=1764180000123 addr=prefix retention_s=0 client=198.51.100.0 cport=51234 server=192.0.2.10 sport=443\n',
+    'get': 'GET id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5\n',
+    'history': 'HISTORY client=2001:db8::7 before=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 limit=21\n',
+    'item': 'ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 started_ms=1764180000123 reason=destination hops=3 duration_us=2500 path=192.0.2.1,*,198.51.100.1+198.51.100.2\n',
+    'list': 'LIST more=1\n',
+    'delete': 'DELETE id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 token=00112233445566778899aabbccddeeff\n',
+    'trace-nostore': 'TRACE client=198.51.100.7 cport=51234 server=192.0.2.10 sport=443 store=0\n',
 }
 for name, l in lines.items():
     open(os.path.join(here, 'corpus/proto', name), 'w').write(l)
