@@ -31,7 +31,8 @@
 #include "store.h"
 
 #define CLIENT_MAX		1024		/* connections at once */
-#define CLIENT_OUT_MAX		(64 * 1024)	/* unsent output before a client is dropped */
+/* Unsent output before a client is dropped: a stored trace of 64 full hops fits. */
+#define CLIENT_OUT_MAX		(68 * PROTO_LINE_MAX)
 #define CLIENT_IDLE_MS		30000		/* for a request to arrive */
 #define CLIENT_LINGER_MS	5000		/* for a closing client to take its last lines */
 #define CLIENT_READS		16		/* reads per client per poll round, for fairness */
