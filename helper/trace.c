@@ -147,6 +147,58 @@ start_probing(struct trace *t, uint64_t now)
 	send_up_to(t, t->estimate > 0 ? t->estimate + 2 : t->cfg.max_hops, now);
 }
 
+/* A kept answer as the protocol carries it. */
+static void
+reply_expand(const struct trace *t, const struct trace_reply *k, struct proto_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->from = k->from;
+	r->rtt_us = k->rtt_us;
+	r->kind = (enum reply_kind)k->kind;
+	r->code = k->code;
+	r->reply_ttl = k->reply_ttl;
+	r->quoted_ttl = k->quoted_ttl;
+	r->size = k->size;
+	r->ext = (enum proto_ext)k->ext;
+	if (k->mpls) {
+		const struct trace_mpls *m = &t->mpls[k->mpls - 1];
+
+		r->nmpls = m->n;
+		memcpy(r->mpls, m->e, sizeof(r->mpls));
+	}
+}
+
+/* Keeps an answer compactly; its label stack goes to the shared table (if there is room). */
+static void
+reply_keep(struct trace *t, struct trace_reply *k, const struct proto_reply *r)
+{
+	struct trace_mpls m;
+
+	memset(k, 0, sizeof(*k));
+	k->from = r->from;
+	k->rtt_us = r->rtt_us;
+	k->kind = (uint8_t)r->kind;
+	k->code = r->code;
+	k->reply_ttl = r->reply_ttl;
+	k->quoted_ttl = r->quoted_ttl;
+	k->size = r->size;
+	k->ext = (uint8_t)r->ext;
+	if (r->nmpls == 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.n = r->nmpls;
+	memcpy(m.e, r->mpls, sizeof(m.e));
+	for (int i = 0; i < t->nmpls; i++)
+		if (memcmp(&t->mpls[i], &m, sizeof(m)) == 0) {
+			k->mpls = (uint8_t)(i + 1);
+			return;
+		}
+	if (t->nmpls < TRACE_MPLS_STACKS) {
+		memcpy(&t->mpls[t->nmpls++], &m, sizeof(m));
+		k->mpls = (uint8_t)t->nmpls;
+	}
+}
+
 /* A hop's replies, in the order its probes were sent. */
 static void
 hop_report(const struct trace *t, int ttl, struct proto_hop *out)
@@ -160,7 +212,7 @@ hop_report(const struct trace *t, int ttl, struct proto_hop *out)
 		const struct trace_probe *p = &t->probes[h->first + i];
 
 		if (p->answered)
-			out->r[out->nreplies++] = p->reply;
+			reply_expand(t, &p->reply, &out->r[out->nreplies++]);
 	}
 }
 
@@ -249,7 +301,7 @@ record(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
 		return false;
 	}
 	p->answered = true;
-	p->reply = *r;
+	reply_keep(t, &p->reply, r);
 	h->nanswered++;
 	t->stats.replies_matched++;
 	return true;

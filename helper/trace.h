@@ -16,6 +16,7 @@
 #define TRACE_MAX_TTL	64
 #define TRACE_MAX_PER_HOP 10	/* 1 + HOP_RETRIES at most; the config caps it */
 #define TRACE_BYTES	1024	/* old bytes kept for probes: no byte is used twice */
+#define TRACE_MPLS_STACKS 32	/* distinct MPLS label stacks kept; replies beyond keep none */
 
 struct trace_cfg {
 	uint64_t hop_timeout_us;
@@ -50,13 +51,34 @@ struct trace_ops {
 	void *ctx;
 };
 
+/*
+ * A probe's answer, kept compact (a trace holds 640): a struct proto_reply
+ * without NAT evidence (a matched quote names the visitor), its MPLS label
+ * stack shared through trace.mpls, since a hop's probes mostly carry the same.
+ */
+struct trace_reply {
+	struct tt_addr from;
+	uint32_t rtt_us;
+	uint32_t code;
+	uint16_t size;
+	uint8_t kind;		/* enum reply_kind */
+	uint8_t reply_ttl, quoted_ttl;
+	uint8_t ext;		/* enum proto_ext */
+	uint8_t mpls;		/* 1 + its label stack's index in trace.mpls; 0: none */
+};
+
 struct trace_probe {
 	uint32_t seq;
 	uint16_t ipid;
 	uint8_t ttl;
 	bool answered;
 	uint64_t sent_us;
-	struct proto_reply reply;
+	struct trace_reply reply;
+};
+
+struct trace_mpls {
+	int n;
+	struct proto_mpls e[PROTO_MAX_MPLS];
 };
 
 struct trace_hop {
@@ -106,6 +128,8 @@ struct trace {
 
 	int nprobes;
 	struct trace_probe probes[TRACE_MAX_TTL * TRACE_MAX_PER_HOP];
+	int nmpls;
+	struct trace_mpls mpls[TRACE_MPLS_STACKS];
 	struct trace_hop hops[TRACE_MAX_TTL + 1];
 	struct trace_stats stats;
 };

@@ -482,6 +482,8 @@ test_destination(int family)
 	    e->hops[3].r[0].mpls[3].exp == 3 && e->hops[3].r[0].mpls[3].ttl == 253,
 	    "%s destination: MPLS labels reach the hop, the top %d kept", f, PROTO_MAX_MPLS);
 	is_int(e->hops[3].r[0].quoted_ttl, 2, "%s destination: a quoted TTL of 2 is kept", f);
+	ok(e->hops[3].nreplies == 3 && e->hops[3].r[2].nmpls == PROTO_MAX_MPLS && e->t.nmpls == 1,
+	    "%s destination: the hop's three replies share one kept label stack", f);
 	is_int(e->nsent, 21, "%s destination: no probe beyond hop 7 yet", f);
 
 	/* Hop 1's replies, in the order the probes were sent, with RTTs from the simulated clock. */
