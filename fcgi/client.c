@@ -112,7 +112,7 @@ client_open(struct client *c, const char *path, int timeout_ms)
 	struct proto_msg m;
 	enum client_status st;
 
-	c->len = 0;
+	c->off = c->len = 0;
 	c->why[0] = '\0';
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
@@ -168,22 +168,22 @@ client_send(struct client *c, const char *line, size_t len, int64_t deadline)
 	return CLIENT_OK;
 }
 
-/* Takes the first line out of the buffer and parses it. */
+/* Takes the first line (n bytes) out of the buffer and parses it; the line stays where it is. */
 static enum client_status
 take_line(struct client *c, size_t n, struct proto_msg *m)
 {
-	enum proto_verb v = proto_parse(c->buf, n, m);
+	const char *line = c->buf + c->off;
+	enum proto_verb v = proto_parse(line, n, m);
 	size_t i, k;
 
 	if (v == PROTO_BAD) {
 		/* Quote the start of the line, unprintable bytes masked, so the log stays one line. */
 		k = (size_t)snprintf(c->why, sizeof(c->why), "unparsable line from the broker: ");
-		for (i = 0; i < n && c->buf[i] != '\n' && k + 1 < sizeof(c->why); i++)
-			c->why[k++] = c->buf[i] >= 0x20 && c->buf[i] < 0x7f ? c->buf[i] : '?';
+		for (i = 0; i < n && line[i] != '\n' && k + 1 < sizeof(c->why); i++)
+			c->why[k++] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
 		c->why[k] = '\0';
 	}
-	memmove(c->buf, c->buf + n, c->len - n);
-	c->len -= n;
+	c->off += n;
 	return v == PROTO_BAD ? CLIENT_GARBAGE : CLIENT_OK;
 }
 
@@ -194,8 +194,14 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 	ssize_t n;
 
 	for (;;) {
-		if ((nl = memchr(c->buf, '\n', c->len)) != NULL)
-			return take_line(c, (size_t)(nl - c->buf) + 1, m);
+		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off)) != NULL)
+			return take_line(c, (size_t)(nl - (c->buf + c->off)) + 1, m);
+		/* Only now, with no whole line left, move the partial one to the front. */
+		if (c->off > 0) {
+			memmove(c->buf, c->buf + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
 		if (c->len == sizeof(c->buf))
 			return fail(c, CLIENT_GARBAGE, "a line from the broker is longer than %d bytes",
 			    PROTO_LINE_MAX);
@@ -222,11 +228,27 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 	}
 }
 
+enum client_status
+client_ask(struct client *c, const char *path, int connect_ms, const char *line, size_t len,
+    int answer_ms, struct proto_msg *m)
+{
+	enum client_status st;
+	int64_t deadline;
+
+	if ((st = client_open(c, path, connect_ms)) != CLIENT_OK)
+		return st;
+	deadline = client_deadline(answer_ms);
+	if ((st = client_send(c, line, len, deadline)) != CLIENT_OK ||
+	    (st = client_read(c, m, deadline)) != CLIENT_OK)
+		client_close(c);
+	return st;
+}
+
 void
 client_close(struct client *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->len = 0;
+	c->off = c->len = 0;
 }

@@ -21,7 +21,8 @@ enum client_status {
 
 struct client {
 	int fd;
-	size_t len;			/* bytes in buf */
+	size_t off;			/* where the unread bytes start in buf */
+	size_t len;			/* where they end */
 	char buf[PROTO_LINE_MAX];
 	char why[160];			/* the reason behind the last failure, for the log */
 };
@@ -35,8 +36,18 @@ enum client_status client_open(struct client *c, const char *path, int timeout_m
 int64_t client_deadline(int timeout_ms);
 /* Sends one line (with its '\n') before the deadline. */
 enum client_status client_send(struct client *c, const char *line, size_t len, int64_t deadline);
-/* Reads and parses the next line, waiting for it until the deadline. */
+/*
+ * Reads and parses the next line, waiting for it until the deadline. An
+ * ITEM's m->path points into c's buffer: valid until the next client_read.
+ */
 enum client_status client_read(struct client *c, struct proto_msg *m, int64_t deadline);
+/*
+ * The start of every conversation: client_open, then one request line
+ * (with its '\n') sent and the first answer read into m, each step within
+ * its timeout. On failure the socket is closed and c->why says why.
+ */
+enum client_status client_ask(struct client *c, const char *path, int connect_ms,
+    const char *line, size_t len, int answer_ms, struct proto_msg *m);
 /* Closing tells the broker the visitor has gone; harmless when not open. */
 void client_close(struct client *c);
 

@@ -16,7 +16,7 @@
 #include "route.h"
 #include "trace.h"
 
-#define THREADS_DEFAULT	8
+#define THREADS_DEFAULT	64	/* a live trace holds one for up to 30 s: room for pages meanwhile */
 #define THREADS_MAX	256
 
 struct app {
@@ -53,6 +53,13 @@ fcgx_param(const char *name, void *ctx)
 	return FCGX_GetParam(name, ctx);
 }
 
+/* A request body: FCGX_GetStr gives fewer bytes than asked only at the end of the stream. */
+static int
+fcgx_read(void *ctx, char *buf, size_t len)
+{
+	return FCGX_GetStr(buf, len > INT_MAX ? INT_MAX : (int)len, ctx);
+}
+
 static void *
 worker(void *arg)
 {
@@ -78,10 +85,20 @@ worker(void *arg)
 			break;
 		}
 		request_fill(req, fcgx_param, fr.envp);
+		request_read_body(req, fcgx_read, fr.in);
 		o.write = fcgx_write;
 		o.flush = fcgx_flush;
 		o.ctx = fr.out;
 		route_serve(req, &o, &app->cfg);
+		/*
+		 * libfcgi does not skip input left unread: on a connection the web
+		 * server keeps (nginx's fastcgi_keep_conn), it would be read as the
+		 * next request's. Close such a connection instead.
+		 */
+		if ((req->body_status != REQ_BODY_NONE && req->body_status != REQ_BODY_OK) ||
+		    (req->body_status == REQ_BODY_NONE && req->content_length[0] &&
+		    strcmp(req->content_length, "0") != 0))
+			fr.keepConnection = 0;
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 0);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "hopstats.h"
 #include "out.h"
 #include "proto.h"
 
@@ -17,24 +18,46 @@ struct render_trace {
 	char id[PROTO_ID_LEN + 1];
 	struct proto_trace_req conn;	/* the visitor's connection */
 	bool unstored;			/* STARTED said stored=0: the helper will not store it */
+	bool live;			/* traced now; false: read back from the database */
+	uint64_t started_ms;		/* ms since the epoch; 0 if the broker did not say */
+	char token[PROTO_ID_LEN + 1];	/* the delete token (live and stored only), else "" */
+	enum proto_addr_mode addr_mode;	/* how the helper keeps visitor addresses */
+	uint64_t retention_s;		/* how long stored traces are kept; 0 forever */
+	const char *prefix;		/* the app's own path, escaped for a URI ("" at the root) */
+	/*
+	 * A renderer's running state, zeroed by stream_init and filled by
+	 * hopstats_record(). The summary at the end (statistics table, notes on
+	 * rate limiting) is made from it, so no hop is held back: about 16 KiB.
+	 */
+	struct render_state {
+		int hops;		/* hops written */
+		int last_answered;	/* highest TTL with a reply */
+		int partial;		/* hops that answered some probes only */
+		int reached;		/* the TTL the visitor answered at; 0 if it did not */
+		uint64_t silent[4];	/* bit ttl-1: the hop was silent */
+		struct hopstats hs[HOPSTATS_TTL_MAX + 1];	/* by TTL */
+	} st;
 };
 
 /* Each function returns 0, or -1 if the output failed; NULL ones write nothing. */
 struct renderer {
+	const char *name;		/* as in ?format= */
 	const char *content_type;
 	/* The first body bytes, sent with the head. */
-	int (*begin)(struct out *, const struct render_trace *);
+	int (*begin)(struct out *, struct render_trace *);
 	/* One settled hop, in TTL order. */
-	int (*hop)(struct out *, const struct render_trace *, const struct proto_hop *);
+	int (*hop)(struct out *, struct render_trace *, const struct proto_hop *);
 	/* The broker's END. */
-	int (*end)(struct out *, const struct render_trace *, const struct proto_msg *);
+	int (*end)(struct out *, struct render_trace *, const struct proto_msg *);
 	/* The trace broke off after the head; msg is for the visitor. */
-	int (*fail)(struct out *, const struct render_trace *, const char *msg);
+	int (*fail)(struct out *, struct render_trace *, const char *msg);
 	/* The body of an error response sent instead of a trace. */
 	int (*error)(struct out *, const char *msg);
 };
 
 extern const struct renderer render_json;	/* the original's JSON lines: the default */
 extern const struct renderer render_text;	/* traceroute(8)-style text */
+extern const struct renderer render_atlas;	/* one RIPE Atlas traceroute result (JSON) */
+extern const struct renderer render_html;	/* the live page, progressive HTML */
 
 #endif

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "render_common.h"
+
 /* The reply a hop is shown by: the visitor's own answer if it came, else the first. */
 static const struct proto_reply *
 primary(const struct proto_hop *hop)
@@ -16,17 +18,8 @@ primary(const struct proto_hop *hop)
 	return hop->nreplies > 0 ? &hop->r[0] : NULL;
 }
 
-static bool
-seen_before(const struct proto_hop *hop, int i)
-{
-	for (int j = 0; j < i; j++)
-		if (addr_equal(&hop->r[j].from, &hop->r[i].from))
-			return true;
-	return false;
-}
-
 static int
-json_hop(struct out *o, const struct render_trace *t, const struct proto_hop *hop)
+json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 {
 	const struct proto_reply *p = primary(hop);
 	char a[ADDR_STRLEN];
@@ -35,14 +28,15 @@ json_hop(struct out *o, const struct render_trace *t, const struct proto_hop *ho
 	(void)t;
 	if (p == NULL)
 		return out_printf(o, "{\"ttl\":%d,\"timeout\":true}\n", hop->ttl);
-	if (out_printf(o, "{\"ttl\":%d,\"ip\":\"%s\",\"rtt\":[", hop->ttl,
-	    addr_format(&p->from, a)) < 0)
+	/* Addresses come validated from the broker; escaped all the same, as every string is. */
+	if (out_printf(o, "{\"ttl\":%d,\"ip\":", hop->ttl) < 0 ||
+	    json_str(o, addr_format(&p->from, a)) < 0 || out_puts(o, ",\"rtt\":[") < 0)
 		return -1;
 	for (int i = 0; i < hop->nreplies; i++) {
 		if (out_printf(o, "%s%u.%03u", i ? "," : "", hop->r[i].rtt_us / 1000,
 		    hop->r[i].rtt_us % 1000) < 0)
 			return -1;
-		if (!seen_before(hop, i))
+		if (!render_seen_before(hop, i))
 			naddrs++;
 	}
 	if (out_puts(o, "]") < 0)
@@ -52,10 +46,10 @@ json_hop(struct out *o, const struct render_trace *t, const struct proto_hop *ho
 		if (out_puts(o, ",\"ips\":[") < 0)
 			return -1;
 		for (int i = 0, n = 0; i < hop->nreplies; i++) {
-			if (seen_before(hop, i))
+			if (render_seen_before(hop, i))
 				continue;
-			if (out_printf(o, "%s\"%s\"", n++ ? "," : "",
-			    addr_format(&hop->r[i].from, a)) < 0)
+			if ((n++ && out_puts(o, ",") < 0) ||
+			    json_str(o, addr_format(&hop->r[i].from, a)) < 0)
 				return -1;
 		}
 		if (out_puts(o, "]") < 0)
@@ -67,25 +61,13 @@ json_hop(struct out *o, const struct render_trace *t, const struct proto_hop *ho
 static int
 json_error(struct out *o, const char *msg)
 {
-	if (out_puts(o, "{\"error\":\"") < 0)
+	if (out_puts(o, "{\"error\":") < 0 || json_str(o, msg) < 0)
 		return -1;
-	for (const char *p = msg; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		int rc;
-
-		if (c == '"' || c == '\\')
-			rc = out_printf(o, "\\%c", c);
-		else if (c < 0x20)
-			rc = out_printf(o, "\\u%04x", c);
-		else
-			rc = o->write(o->ctx, p, 1);
-		if (rc < 0)
-			return -1;
-	}
-	return out_puts(o, "\"}\n");
+	return out_puts(o, "}\n");
 }
 
 const struct renderer render_json = {
+	.name = "json",
 	.content_type = "application/json",
 	/*
 	 * No preamble, no summary and no error lines: clients parse every line

@@ -1,51 +1,59 @@
-/* traceroute(8)-style text, for people and for tools that already read traceroute's output. */
+/*
+ * traceroute(8)-style text, for people and for tools that already read
+ * traceroute's output: its hop lines as they settle, then a summary with
+ * mtr-like statistics, notes on silent hops, the permalink and privacy.
+ */
 #include "render.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
+
+#include "hopstats.h"
+#include "render_common.h"
 
 static int
-text_begin(struct out *o, const struct render_trace *t)
+text_begin(struct out *o, struct render_trace *t)
 {
 	char c[ADDR_STRLEN], s[ADDR_STRLEN];
 
 	addr_format(&t->conn.client, c);
-	return out_printf(o, "traceroute to %s (%s) port %u, from %s port %u, trace %s\n",
-	    c, c, t->conn.cport, addr_format(&t->conn.server, s), t->conn.sport, t->id);
+	addr_format(&t->conn.server, s);
+	if (out_puts(o, "traceroute to ") < 0 || text_safe(o, c) < 0 || out_puts(o, " (") < 0 ||
+	    text_safe(o, c) < 0 || out_printf(o, ") port %u, from ", t->conn.cport) < 0 ||
+	    text_safe(o, s) < 0 || out_printf(o, " port %u, trace ", t->conn.sport) < 0 ||
+	    text_safe(o, t->id) < 0)
+		return -1;
+	return out_puts(o, "\n");
 }
 
-/* traceroute(8)'s marks after an RTT: why a router answered other than time-exceeded. */
-static const char *
-mark(const struct proto_reply *r, char *buf, size_t len)
+static bool
+same_stack(const struct proto_reply *a, const struct proto_reply *b)
 {
-	if (r->kind == REPLY_PACKET_TOO_BIG) {
-		snprintf(buf, len, " !F-%u", r->code);
-		return buf;
-	}
-	if (r->kind != REPLY_UNREACHABLE)
-		return "";
-	if (r->from.family == AF_INET6) {
-		switch (r->code) {
-		case 0: return " !N";		/* no route */
-		case 1: case 5: case 6: return " !X";	/* administratively prohibited */
-		case 2: return " !S";		/* beyond scope */
-		case 3: return " !H";		/* address unreachable */
-		case 4: return " !P";		/* port unreachable */
-		}
-	} else {
-		switch (r->code) {
-		case 0: case 6: case 11: return " !N";
-		case 1: case 7: case 12: return " !H";
-		case 2: case 3: return " !P";
-		case 5: return " !S";
-		case 9: case 10: case 13: return " !X";
-		case 14: return " !V";
-		case 15: return " !C";
-		}
-	}
-	snprintf(buf, len, " !<%u>", r->code);
-	return buf;
+	if (a->nmpls != b->nmpls)
+		return false;
+	for (int i = 0; i < a->nmpls && i < PROTO_MAX_MPLS; i++)
+		if (a->mpls[i].label != b->mpls[i].label || a->mpls[i].exp != b->mpls[i].exp ||
+		    a->mpls[i].s != b->mpls[i].s || a->mpls[i].ttl != b->mpls[i].ttl)
+			return false;
+	return true;
+}
+
+/*
+ * The MPLS label stack as traceroute -e prints it, " <MPLS:L=24001,E=0,S=1,T=1/...>",
+ * after the first reply that carries it: once for the same router and stack.
+ */
+static int
+mpls(struct out *o, const struct proto_reply *r, const struct proto_reply *prev)
+{
+	if (r->nmpls <= 0 || (prev && addr_equal(&prev->from, &r->from) && same_stack(prev, r)))
+		return 0;
+	if (out_puts(o, " <MPLS:") < 0)
+		return -1;
+	for (int i = 0; i < r->nmpls && i < PROTO_MAX_MPLS; i++)
+		if (out_printf(o, "%sL=%u,E=%u,S=%u,T=%u", i ? "/" : "", r->mpls[i].label,
+		    r->mpls[i].exp, r->mpls[i].s, r->mpls[i].ttl) < 0)
+			return -1;
+	return out_puts(o, ">");
 }
 
 /*
@@ -53,22 +61,22 @@ mark(const struct proto_reply *r, char *buf, size_t len)
  * RTT per reply, a star per probe that got none.
  */
 static int
-text_hop(struct out *o, const struct render_trace *t, const struct proto_hop *hop)
+text_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 {
 	char a[ADDR_STRLEN], m[16];
 	int stars = hop->sent - hop->nreplies;
 
-	(void)t;
+	hopstats_record(&t->st, hop);
 	if (out_printf(o, "%2d ", hop->ttl) < 0)
 		return -1;
 	for (int i = 0; i < hop->nreplies; i++) {
 		const struct proto_reply *r = &hop->r[i];
 
 		if ((i == 0 || !addr_equal(&r->from, &hop->r[i - 1].from)) &&
-		    out_printf(o, " %s", addr_format(&r->from, a)) < 0)
+		    (out_puts(o, " ") < 0 || text_safe(o, addr_format(&r->from, a)) < 0))
 			return -1;
 		if (out_printf(o, "  %u.%03u ms%s", r->rtt_us / 1000, r->rtt_us % 1000,
-		    mark(r, m, sizeof(m))) < 0)
+		    render_mark(r, m, sizeof(m))) < 0 || mpls(o, r, i ? r - 1 : NULL) < 0)
 			return -1;
 	}
 	/* A hop the broker never reported still shows as silent. */
@@ -80,58 +88,116 @@ text_hop(struct out *o, const struct render_trace *t, const struct proto_hop *ho
 	return out_puts(o, "\n");
 }
 
-static const struct {
-	const char *code, *text;
-} reasons[] = {
-	{ "destination", "reached the visitor" },
-	{ "max-hops", "maximum number of hops reached" },
-	{ "gap-limit", "too many silent hops in a row" },
-	{ "deadline", "time limit reached" },
-	{ "closed", "the connection closed during the trace" },
-	{ "unreachable", "a router answered destination unreachable" },
-	{ "no-segment", "the web server sent no data in time (is it buffering the response?)" },
-	{ "no-ack", "the visitor did not acknowledge the response in time" },
-	{ "engine-down", "the packet engine stopped" },
-	{ "internal", "internal error in the tracing helper" },
-};
+/* The mtr-like table: one row per hop, the first answering address, loss and RTTs. */
+static int
+stats_table(struct out *o, const struct render_state *st)
+{
+	char a[ADDR_STRLEN], sent[8], lost[8], loss[16], mn[24], av[24], mx[24];
+	int w = 7;	/* "address" */
+
+	for (int ttl = 1; ttl <= st->hops; ttl++) {
+		int n = (int)strlen(addr_format(&st->hs[ttl].from, a));
+
+		if (st->hs[ttl].replies && n > w)
+			w = n;
+	}
+	if (out_printf(o, "\nhop  %-*s  sent  lost    loss    min ms    avg ms    max ms\n", w,
+	    "address") < 0)
+		return -1;
+	for (int ttl = 1; ttl <= st->hops; ttl++) {
+		const struct hopstats *s = &st->hs[ttl];
+
+		if (s->replies) {
+			addr_format(&s->from, a);
+			hopstats_fmt_ms(s->min_us, mn, sizeof(mn));
+			hopstats_fmt_ms(s->avg_us, av, sizeof(av));
+			hopstats_fmt_ms(s->max_us, mx, sizeof(mx));
+		} else {
+			strcpy(a, "*");
+			strcpy(mn, "-");
+			strcpy(av, "-");
+			strcpy(mx, "-");
+		}
+		/* A TTL the broker never reported: how many probes it had is not known. */
+		if (s->sent == 0) {
+			strcpy(sent, "?");
+			strcpy(lost, "?");
+		} else {
+			snprintf(sent, sizeof(sent), "%d", s->sent);
+			snprintf(lost, sizeof(lost), "%d", s->sent - s->replies);
+		}
+		if (out_printf(o, "%3d  ", ttl) < 0 || text_safe(o, a) < 0 ||
+		    out_printf(o, "%*s  %4s  %4s  %6s  %8s  %8s  %8s\n", w - (int)strlen(a), "",
+		    sent, lost, hopstats_fmt_loss(s, loss, sizeof(loss)), mn, av, mx) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 static int
-text_end(struct out *o, const struct render_trace *t, const struct proto_msg *m)
+text_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
-	const char *why = m->code;
+	const char *why = render_reason(m->code), *p = render_prefix(t);
+	int stored = render_stored(t, m), pos = 0;
+	char note[512], priv[256];
 
-	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		if (strcmp(reasons[i].code, m->code) == 0)
-			why = reasons[i].text;
-	if (out_printf(o, "end: %s; %d hops in %llu.%03llu ms\n", why, m->hops,
+	if (out_puts(o, "end: ") < 0 || text_safe(o, why ? why : m->code) < 0 ||
+	    out_printf(o, "; %d %s in %llu.%03llu ms\n", m->hops, m->hops == 1 ? "hop" : "hops",
 	    (unsigned long long)(m->duration_us / 1000),
 	    (unsigned long long)(m->duration_us % 1000)) < 0)
 		return -1;
+	if (t->st.hops > 0 && stats_table(o, &t->st) < 0)
+		return -1;
+	if (out_puts(o, "\n") < 0)
+		return -1;
+	while (hopstats_note(&t->st, &pos, note, sizeof(note)))
+		if (out_puts(o, "note: ") < 0 || text_safe(o, note) < 0 || out_puts(o, "\n") < 0)
+			return -1;
 	/* The live result above is whole either way; only the history lacks it. */
-	if (t->unstored)
-		return out_puts(o, "note: this trace was not stored (the tracing helper has no "
-		    "usable database: none set, read-only or full)\n");
-	if (m->stored == 0)
-		return out_puts(o, "note: this trace was not stored (a database write failed "
-		    "during the trace)\n");
+	if (t->unstored && out_puts(o, "note: this trace was not stored (the tracing helper "
+	    "has no usable database: none set, read-only or full)\n") < 0)
+		return -1;
+	if (!t->unstored && m->stored == 0 && out_puts(o, "note: this trace was not stored "
+	    "(a database write failed during the trace)\n") < 0)
+		return -1;
+	if (stored) {
+		if (out_puts(o, "permalink: ") < 0 || text_safe(o, p) < 0 ||
+		    out_puts(o, "/trace/") < 0 || text_safe(o, t->id) < 0 || out_puts(o, "\n") < 0)
+			return -1;
+		if (t->token[0] && (out_puts(o, "delete: with the token ") < 0 ||
+		    text_safe(o, t->token) < 0 || out_puts(o, ", send DELETE ") < 0 ||
+		    text_safe(o, p) < 0 || out_puts(o, "/trace/") < 0 || text_safe(o, t->id) < 0 ||
+		    out_puts(o, " with the header \"X-Delete-Token: ") < 0 ||
+		    text_safe(o, t->token) < 0 || out_puts(o, "\", or POST the form token=") < 0 ||
+		    text_safe(o, t->token) < 0 || out_puts(o, " to ") < 0 || text_safe(o, p) < 0 ||
+		    out_puts(o, "/trace/") < 0 || text_safe(o, t->id) < 0 ||
+		    out_puts(o, "/delete\n") < 0))
+			return -1;
+	}
+	if (render_privacy(t, stored, priv, sizeof(priv)) &&
+	    (out_puts(o, "privacy: ") < 0 || text_safe(o, priv) < 0 || out_puts(o, "\n") < 0))
+		return -1;
 	return 0;
 }
 
 static int
 text_error(struct out *o, const char *msg)
 {
-	return out_printf(o, "error: %s\n", msg);
+	if (out_puts(o, "error: ") < 0 || text_safe(o, msg) < 0)
+		return -1;
+	return out_puts(o, "\n");
 }
 
 /* A break after the head reads like an error before it: the visitor sees why it stopped. */
 static int
-text_fail(struct out *o, const struct render_trace *t, const char *msg)
+text_fail(struct out *o, struct render_trace *t, const char *msg)
 {
 	(void)t;
 	return text_error(o, msg);
 }
 
 const struct renderer render_text = {
+	.name = "text",
 	.content_type = "text/plain; charset=utf-8",
 	.begin = text_begin,
 	.hop = text_hop,

@@ -1,4 +1,4 @@
-/* Response heads and error responses, shared by the router and the trace handler. */
+/* Response heads and error responses, shared by the router and the handlers. */
 #include "reply.h"
 
 static const char *
@@ -6,10 +6,13 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
@@ -19,15 +22,22 @@ reason(int status)
 }
 
 int
-reply_head(struct out *o, int status, const char *content_type, const char *extra)
+reply_head(struct out *o, int status, const char *content_type, unsigned flags,
+    const char *extra)
 {
-	/* Every answer is per connection and live: never cached, readable from any page. */
+	/*
+	 * Traces are per connection and live, stored ones can be deleted at any
+	 * moment and history is per visitor: never cached. The assets change
+	 * only with the program. Everything is readable from any page.
+	 */
 	if (out_printf(o, "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
-	    "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+	    "Cache-Control: %s\r\n"
 	    "Access-Control-Allow-Origin: *\r\n"
-	    "X-Accel-Buffering: no\r\n",
-	    status, reason(status), content_type) < 0)
+	    "X-Accel-Buffering: no\r\n%s",
+	    status, reason(status), content_type,
+	    flags & REPLY_CACHE ? "public, max-age=86400" : "no-cache, no-store, must-revalidate",
+	    flags & REPLY_VARY ? "Vary: Accept\r\n" : "") < 0)
 		return -1;
 	if (extra && out_puts(o, extra) < 0)
 		return -1;
@@ -35,12 +45,12 @@ reply_head(struct out *o, int status, const char *content_type, const char *extr
 }
 
 int
-reply_error(struct out *o, const struct renderer *r, bool head_only, int status,
-    const char *extra, const char *msg)
+reply_error(struct out *o, const struct reply_opts *ro, int status, const char *extra,
+    const char *msg)
 {
-	if (reply_head(o, status, r->content_type, extra) < 0)
+	if (reply_head(o, status, ro->r->content_type, ro->vary ? REPLY_VARY : 0, extra) < 0)
 		return -1;
-	if (!head_only && r->error(o, msg) < 0)
+	if (!ro->head_only && ro->r->error && ro->r->error(o, msg) < 0)
 		return -1;
 	return out_flush(o);
 }

@@ -7,16 +7,29 @@
 #include "out.h"
 #include "render.h"
 
+/* How a handler answers, decided by the router. */
+struct reply_opts {
+	const struct renderer *r;	/* the body's format, errors included */
+	bool vary;			/* the format came from Accept: say Vary: Accept */
+	bool head_only;			/* HEAD: the head, no body */
+	const char *prefix;		/* the app's own path, escaped for a URI ("" at the root) */
+};
+
+#define REPLY_VARY	0x1	/* Vary: Accept */
+#define REPLY_CACHE	0x2	/* cacheable for a day (the assets), instead of never stored */
+
 /*
- * Writes the head with the headers every response carries. extra holds
- * further header lines, each ending in "\r\n", or is NULL. Does not flush.
+ * Writes the head with the headers every response carries, and those
+ * flags ask for. extra holds further header lines, each ending in "\r\n",
+ * or is NULL. Does not flush.
  */
-int reply_head(struct out *o, int status, const char *content_type, const char *extra);
+int reply_head(struct out *o, int status, const char *content_type, unsigned flags,
+    const char *extra);
 /*
- * Writes a whole error response: the head, then, unless head_only (HEAD),
- * a short body in the renderer's format. Flushes.
+ * Writes a whole error response: the head, then, unless ro->head_only,
+ * a short body in ro->r's format. Flushes.
  */
-int reply_error(struct out *o, const struct renderer *r, bool head_only, int status,
-    const char *extra, const char *msg);
+int reply_error(struct out *o, const struct reply_opts *ro, int status, const char *extra,
+    const char *msg);
 
 #endif

@@ -1,4 +1,4 @@
-/* Copies the FastCGI parameters a handler needs into a struct request, bounded. */
+/* Copies the FastCGI parameters a handler needs into a struct request, bounded; reads a small body. */
 #include "request.h"
 
 #include <stddef.h>
@@ -21,6 +21,10 @@ static const struct {
 	F("REMOTE_PORT", remote_port),
 	F("SERVER_ADDR", server_addr),
 	F("SERVER_PORT", server_port),
+	F("HTTP_X_DELETE_TOKEN", delete_token),
+	F("CONTENT_LENGTH", content_length),
+	F("CONTENT_TYPE", content_type),
+	F("HTTP_IF_NONE_MATCH", if_none_match),
 #undef F
 };
 
@@ -52,7 +56,70 @@ request_param(struct request *req, const char *name, const char *value)
 void
 request_fill(struct request *req, const char *(*get)(const char *, void *), void *ctx)
 {
-	memset(req, 0, sizeof(*req));
+	/* The body buffer is filled only by request_read_body: no need to clear it for every GET. */
+	memset(req, 0, offsetof(struct request, body));
+	req->body[0] = '\0';
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		request_param(req, fields[i].name, get(fields[i].name, ctx));
+}
+
+/* CONTENT_LENGTH as a number: decimal digits only; -1 if it is not one, SIZE_MAX if huge. */
+static int
+length_parse(const char *s, size_t *n)
+{
+	size_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > REQ_BODY_MAX)
+			continue;	/* already too large: only the syntax matters now */
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	*n = v;
+	return 0;
+}
+
+void
+request_read_body(struct request *req, int (*rd)(void *, char *, size_t), void *ctx)
+{
+	size_t want = REQ_BODY_MAX + 1, got = 0;
+	int n;
+
+	req->body_len = 0;
+	req->body[0] = '\0';
+	req->body_status = REQ_BODY_NONE;
+	if (strcmp(req->method, "POST") != 0)
+		return;
+	if (req->content_length[0]) {
+		if (length_parse(req->content_length, &want) < 0) {
+			req->body_status = REQ_BODY_BADLENGTH;
+			return;
+		}
+		/* Refused unread: the web server drops what we leave. */
+		if (want > REQ_BODY_MAX) {
+			req->body_status = REQ_BODY_TOOLARGE;
+			return;
+		}
+	}
+	while (got < want) {
+		n = rd(ctx, req->body + got, want - got);
+		if (n < 0 || (size_t)n > want - got) {
+			req->body_status = REQ_BODY_SHORT;
+			return;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	req->body[got] = '\0';
+	req->body_len = got;
+	if (got > REQ_BODY_MAX)
+		req->body_status = REQ_BODY_TOOLARGE;
+	else if (req->content_length[0] && got < want)
+		req->body_status = REQ_BODY_SHORT;
+	else
+		req->body_status = REQ_BODY_OK;
 }

@@ -1,6 +1,8 @@
 /*
  * Routing: the app's own path under whatever mount the web server gives it,
- * the output format, the method, and the visitor's connection.
+ * the route and its method, the output format, and every parameter a
+ * handler takes, checked here so that only valid ids, tokens and addresses
+ * ever reach the broker.
  */
 #include "route.h"
 
@@ -9,8 +11,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "assets.h"
+#include "history.h"
 #include "log.h"
 #include "reply.h"
+#include "stored.h"
+
+#define VALUE_MAX	64	/* a query or form value we read: the longest valid one is 32 bytes */
 
 static void __attribute__((format(printf, 5, 6)))
 deny(struct route *rt, int status, const char *msg, bool warn, const char *fmt, ...)
@@ -38,32 +45,110 @@ quote(const char *s, size_t n, char *buf, size_t size)
 	return buf;
 }
 
+/* A trace id or delete token: exactly 32 lowercase hex digits, n bytes of s. */
+static bool
+is_id(const char *s, size_t n)
+{
+	if (n != PROTO_ID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /*
- * The format asked for with ?format=json|text. Returns 1 and sets *r when
- * there is one, 0 when there is none, -1 for an unknown value.
+ * The value of key in n bytes of application/x-www-form-urlencoded text (a
+ * query string or a form body; pairs split by '&' or ';'), percent-decoded
+ * into buf. Returns 1 when found with a value, 0 when absent or empty, -1
+ * when a value of key is malformed: a bad escape, a decoded byte that is
+ * not printable ASCII (NUL, controls, non-UTF-8 and UTF-8 alike: no valid
+ * value has one), or too long for buf. The last occurrence wins; each must
+ * be well formed. Other keys are not looked at.
+ */
+static int
+form_value(const char *s, size_t n, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+	int found = 0;
+
+	while (n > 0) {
+		size_t f = 0, k = 0;
+
+		while (f < n && s[f] != '&' && s[f] != ';')
+			f++;
+		if (f > klen && memcmp(s, key, klen) == 0 && s[klen] == '=') {
+			const char *v = s + klen + 1;
+			size_t vn = f - klen - 1;
+
+			for (size_t i = 0; i < vn; i++) {
+				int c = (unsigned char)v[i], hi, lo;
+
+				if (c == '%') {
+					if (i + 2 >= vn || (hi = hexval(v[i + 1])) < 0 ||
+					    (lo = hexval(v[i + 2])) < 0)
+						return -1;
+					c = hi << 4 | lo;
+					i += 2;
+				} else if (c == '+')
+					c = ' ';
+				if (c <= 0x20 || c >= 0x7f || k + 1 >= size)
+					return -1;
+				buf[k++] = (char)c;
+			}
+			buf[k] = '\0';
+			found = k > 0;
+		}
+		s += f;
+		n -= f;
+		if (n > 0) {
+			s++;
+			n--;
+		}
+	}
+	return found;
+}
+
+static const struct {
+	const char *name;
+	const struct renderer *r;
+} formats[] = {
+	{ "json", &render_json },
+	{ "text", &render_text },
+	{ "html", &render_html },
+	{ "atlas", &render_atlas },
+};
+
+/*
+ * The format asked for with ?format=. Returns 1 and sets *r when there is
+ * one, 0 when there is none, -1 for an unknown or malformed value.
  */
 static int
 query_format(const char *q, const struct renderer **r)
 {
-	int found = 0;
+	char v[VALUE_MAX];
+	int found = form_value(q, strlen(q), "format", v, sizeof(v));
 
-	while (*q) {
-		size_t n = strcspn(q, "&;");
-
-		if (n > 7 && strncmp(q, "format=", 7) == 0) {
-			if (n == 11 && strncasecmp(q + 7, "json", 4) == 0)
-				*r = &render_json;
-			else if (n == 11 && strncasecmp(q + 7, "text", 4) == 0)
-				*r = &render_text;
-			else
-				return -1;
-			found = 1;
+	if (found <= 0)
+		return found;
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcasecmp(v, formats[i].name) == 0) {
+			*r = formats[i].r;
+			return 1;
 		}
-		q += n;
-		if (*q)
-			q++;
-	}
-	return found;
+	return -1;
 }
 
 /* An Accept q-value in thousandths: "1", "0.5", "0.125"; -1 if malformed. */
@@ -94,16 +179,24 @@ is_space(char c)
 }
 
 /*
- * The q-value (thousandths) that an Accept header gives type through its
- * most specific matching range (RFC 9110 12.5.1); -1 if none matches.
+ * How an Accept header ranks type, through its most specific matching
+ * range (RFC 9110 12.5.1): the q-value in thousandths (-1 if no range
+ * matches), the specificity (3 the type itself, 2 its major type with a
+ * wildcard, 1 the catch-all) and the position of the range in the header.
  */
-static int
-accept_q(const char *accept, const char *type)
+struct accept_rank {
+	int q, spec, pos;
+};
+
+static void
+accept_q(const char *accept, const char *type, struct accept_rank *best)
 {
 	size_t tlen = strlen(type), major = strcspn(type, "/");
-	int best_spec = 0, best_q = -1;
 
-	while (*accept) {
+	best->q = -1;
+	best->spec = 0;
+	best->pos = 0;
+	for (int pos = 0; *accept; pos++) {
 		size_t n = strcspn(accept, ","), m, i;
 		const char *s = accept;
 		int spec = 0, q = 1000;
@@ -126,7 +219,7 @@ accept_q(const char *accept, const char *type)
 			spec = 2;
 		else if (m == 3 && strncmp(s, "*/*", 3) == 0)
 			spec = 1;
-		if (spec == 0 || spec < best_spec)
+		if (spec == 0 || spec < best->spec)
 			continue;
 		/* Parameters: only q matters here. */
 		while (i < n) {
@@ -145,22 +238,46 @@ accept_q(const char *accept, const char *type)
 			    s[start + 1] == '=' && (q = qvalue(s + start + 2, end - start - 2)) < 0)
 				q = 0;	/* a malformed q never wins */
 		}
-		if (spec > best_spec || q > best_q) {
-			best_spec = spec;
-			best_q = q;
+		if (spec > best->spec || q > best->q) {
+			best->spec = spec;
+			best->q = q;
+			best->pos = pos;
 		}
 	}
-	return best_q;
 }
 
-/* Text only when the client prefers it to JSON; a browser's catch-all range keeps the default. */
+/*
+ * The format an Accept header prefers: the highest q, then the most
+ * specific range, then the range named first; JSON on a full tie, as for
+ * no Accept and the catch-all range that curl and fetch() send (the
+ * original's default, kept for its clients). A browser names text/html and
+ * gets the page. Atlas has no media type of its own: only ?format=atlas.
+ */
 static const struct renderer *
 accept_format(const char *accept)
 {
-	int text = accept_q(accept, "text/plain");
+	static const struct {
+		const char *type;
+		const struct renderer *r;
+	} types[] = {
+		{ "application/json", &render_json },
+		{ "text/plain", &render_text },
+		{ "text/html", &render_html },
+	};
+	const struct renderer *r = &render_json;
+	struct accept_rank best = { 0, 0, 0 }, a;
 
-	return text > 0 && text > accept_q(accept, "application/json") ?
-	    &render_text : &render_json;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		accept_q(accept, types[i].type, &a);
+		if (a.q <= 0)
+			continue;
+		if (a.q > best.q || (a.q == best.q && (a.spec > best.spec ||
+		    (a.spec == best.spec && a.pos < best.pos)))) {
+			best = a;
+			r = types[i].r;
+		}
+	}
+	return r;
 }
 
 /*
@@ -168,14 +285,17 @@ accept_format(const char *accept)
  * the app. PATH_INFO, where the server gives one, is the path inside and
  * SCRIPT_NAME the prefix. Otherwise (nginx without fastcgi_split_path_info,
  * Apache's proxy) the whole path comes in SCRIPT_NAME or DOCUMENT_URI, and
- * only its tail tells the route: "/" is the app's root, "/trace/ID" a
- * permalink, anything else is unknown. Returns -1 when there is no path.
+ * only its tail tells the route: "/" is the app's root; "/history",
+ * "/tracetrout.css", "/tracetrout.js", "/trace/ID" and "/trace/ID/delete"
+ * are the app's pages under the prefix before them; anything else is
+ * unknown. Returns -1 when there is no path.
  */
 static int
 split_path(const struct request *req, const char **prefix, size_t *plen, const char **rel,
     size_t *rlen)
 {
-	const char *p, *slash = NULL;
+	static const char *const pages[] = { "/history", "/tracetrout.css", "/tracetrout.js" };
+	const char *p, *s1 = NULL, *s2 = NULL, *s3 = NULL;
 	size_t n;
 
 	if (req->path_info[0]) {
@@ -195,21 +315,31 @@ split_path(const struct request *req, const char **prefix, size_t *plen, const c
 	n = strcspn(p, "?");
 	if (n == 0)
 		return -1;
+	/* The last three slashes: s1 before the last segment, s2 and s3 before it. */
 	for (size_t i = 0; i < n; i++)
-		if (p[i] == '/')
-			slash = p + i;
+		if (p[i] == '/') {
+			s3 = s2;
+			s2 = s1;
+			s1 = p + i;
+		}
 	*prefix = p;
+	*rel = p;
 	if (p[n - 1] == '/') {
-		*plen = n - 1;
 		*rel = p + n - 1;
-	} else if (slash && (size_t)(slash - p) >= 6 && memcmp(slash - 6, "/trace", 6) == 0) {
-		*plen = (size_t)(slash - 6 - p);
-		*rel = slash - 6;
-	} else {
-		*plen = 0;
-		*rel = p;
+	} else if (s1) {
+		size_t last = (size_t)(p + n - s1);	/* the last segment with its slash */
+
+		for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+			if (last == strlen(pages[i]) && memcmp(s1, pages[i], last) == 0)
+				*rel = s1;
+		if (*rel == p && s3 && s2 - s3 == 6 && memcmp(s3, "/trace", 6) == 0 &&
+		    last == 7 && memcmp(s1, "/delete", 7) == 0)
+			*rel = s3;
+		else if (*rel == p && s2 && s1 - s2 == 6 && memcmp(s2, "/trace", 6) == 0)
+			*rel = s2;
 	}
-	*rlen = n - (size_t)(*rel - p);
+	*plen = (size_t)(*rel - p);
+	*rlen = n - *plen;
 	return 0;
 }
 
@@ -288,15 +418,287 @@ decide_conn(const struct request *req, struct route *rt)
 		rt->action = ROUTE_TRACE;
 }
 
+/*
+ * Whether an If-None-Match header names etag (weak comparison, RFC 9110
+ * 13.1.2: W/ is ignored); "*" matches anything. etag is given with or
+ * without its quotes.
+ */
+static bool
+etag_match(const char *list, const char *etag)
+{
+	size_t elen = strlen(etag);
+
+	if (elen >= 2 && etag[0] == '"' && etag[elen - 1] == '"') {
+		etag++;
+		elen -= 2;
+	}
+	while (*list) {
+		size_t n;
+
+		while (is_space(*list) || *list == ',')
+			list++;
+		if (*list == '*' && (list[1] == '\0' || list[1] == ',' || is_space(list[1])))
+			return true;
+		if (strncmp(list, "W/", 2) == 0)
+			list += 2;
+		n = strcspn(list, ",");
+		while (n > 0 && is_space(list[n - 1]))
+			n--;
+		if (n == elen + 2 && list[0] == '"' && list[n - 1] == '"' &&
+		    memcmp(list + 1, etag, elen) == 0)
+			return true;
+		list += strcspn(list, ",");
+	}
+	return false;
+}
+
+/* A form's media type: application/x-www-form-urlencoded, with parameters or not. */
+static bool
+is_form(const char *ctype)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(form) - 1;
+
+	if (strncasecmp(ctype, form, n) != 0)
+		return false;
+	ctype += n;
+	while (is_space(*ctype))
+		ctype++;
+	return *ctype == '\0' || *ctype == ';';
+}
+
+/* The app's pages, by the path inside the app. */
+enum page {
+	PAGE_NONE = 0,
+	PAGE_ROOT,		/* / */
+	PAGE_TRACE,		/* /trace/ID */
+	PAGE_DELETE,		/* /trace/ID/delete */
+	PAGE_BAD_ID,		/* /trace/ anything else */
+	PAGE_HISTORY,		/* /history */
+	PAGE_ASSET,		/* /tracetrout.css, /tracetrout.js */
+};
+
+static enum page
+page_of(const char *rel, size_t n, char *id)
+{
+	if (n == 1 && rel[0] == '/')
+		return PAGE_ROOT;
+	if (n == 8 && memcmp(rel, "/history", 8) == 0)
+		return PAGE_HISTORY;
+	if ((n == 15 && memcmp(rel, "/tracetrout.css", 15) == 0) ||
+	    (n == 14 && memcmp(rel, "/tracetrout.js", 14) == 0))
+		return PAGE_ASSET;
+	if (n < 7 || memcmp(rel, "/trace/", 7) != 0)
+		return PAGE_NONE;
+	rel += 7;
+	n -= 7;
+	if (n < PROTO_ID_LEN || !is_id(rel, PROTO_ID_LEN))
+		return PAGE_BAD_ID;
+	memcpy(id, rel, PROTO_ID_LEN);
+	id[PROTO_ID_LEN] = '\0';
+	if (n == PROTO_ID_LEN)
+		return PAGE_TRACE;
+	if (n == PROTO_ID_LEN + 7 && memcmp(rel + PROTO_ID_LEN, "/delete", 7) == 0)
+		return PAGE_DELETE;
+	return PAGE_BAD_ID;
+}
+
+/* Checks the method against a page's; false after answering 405 with Allow. */
+static bool
+method_ok(const struct request *req, struct route *rt, enum page page)
+{
+	static const struct {
+		enum page page;
+		const char *methods[3];
+		const char *msg, *allow;
+	} allowed[] = {
+		{ PAGE_ROOT, { "GET", "HEAD" }, "method not allowed: use GET", "Allow: GET, HEAD\r\n" },
+		{ PAGE_TRACE, { "GET", "HEAD", "DELETE" }, "method not allowed: use GET or DELETE",
+		    "Allow: GET, HEAD, DELETE\r\n" },
+		{ PAGE_DELETE, { "POST" }, "method not allowed: use POST", "Allow: POST\r\n" },
+		{ PAGE_HISTORY, { "GET", "HEAD" }, "method not allowed: use GET", "Allow: GET, HEAD\r\n" },
+		{ PAGE_ASSET, { "GET", "HEAD" }, "method not allowed: use GET", "Allow: GET, HEAD\r\n" },
+	};
+	char q[80];
+
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		if (allowed[i].page != page)
+			continue;
+		for (size_t k = 0; k < 3 && allowed[i].methods[k]; k++)
+			if (strcmp(req->method, allowed[i].methods[k]) == 0)
+				return true;
+		deny(rt, 405, allowed[i].msg, false, "method \"%s\"",
+		    quote(req->method, strlen(req->method), q, sizeof(q)));
+		rt->extra = allowed[i].allow;
+		return false;
+	}
+	/* Not reached: every page is listed. */
+	deny(rt, 404, "not found", false, "page %d has no methods", (int)page);
+	return false;
+}
+
+/* GET /: the visitor's connection, and whether to store its trace. */
+static void
+decide_root(const struct request *req, struct route *rt)
+{
+	char v[VALUE_MAX], q[80];
+
+	switch (form_value(req->query, strlen(req->query), "store", v, sizeof(v))) {
+	case 1:
+		if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0) {
+			rt->conn.nostore = v[0] == '0';
+			break;
+		}
+		/* FALLTHROUGH */
+	case -1:
+		deny(rt, 400, "store= takes 0 (do not keep the trace) or 1", false,
+		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
+		return;
+	}
+	/* HEAD answers without tracing: a link checker must not start probes. */
+	if (rt->head_only)
+		rt->action = ROUTE_HEAD;
+	else
+		decide_conn(req, rt);
+}
+
+static const char token_msg[] = "a delete token is 32 lowercase hex digits";
+
+/* DELETE /trace/ID: the token from X-Delete-Token, else ?token=. */
+static void
+decide_delete(const struct request *req, struct route *rt)
+{
+	char v[VALUE_MAX], q[80];
+	int found;
+
+	if (req->delete_token[0]) {
+		if (!is_id(req->delete_token, strlen(req->delete_token))) {
+			deny(rt, 400, token_msg, false, "X-Delete-Token \"%s\"",
+			    quote(req->delete_token, strlen(req->delete_token), q, sizeof(q)));
+			return;
+		}
+		memcpy(rt->token, req->delete_token, sizeof(rt->token));
+		rt->action = ROUTE_DELETE;
+		return;
+	}
+	found = form_value(req->query, strlen(req->query), "token", v, sizeof(v));
+	if (found == 0)
+		deny(rt, 400, "no delete token: send it in X-Delete-Token or ?token=", false,
+		    "DELETE without a token");
+	else if (found < 0 || !is_id(v, strlen(v)))
+		deny(rt, 400, token_msg, false, "QUERY_STRING \"%s\"",
+		    quote(req->query, strlen(req->query), q, sizeof(q)));
+	else {
+		memcpy(rt->token, v, sizeof(rt->token));
+		rt->action = ROUTE_DELETE;
+	}
+}
+
+/* POST /trace/ID/delete: the page's form, token=HEX in the body. */
+static void
+decide_delete_form(const struct request *req, struct route *rt)
+{
+	char v[VALUE_MAX], q[80];
+	int found;
+
+	switch (req->body_status) {
+	case REQ_BODY_TOOLARGE:
+		deny(rt, 413, "request body too large", false, "body over %d bytes", REQ_BODY_MAX);
+		return;
+	case REQ_BODY_BADLENGTH:
+	case REQ_BODY_SHORT:
+		deny(rt, 400, "incomplete request body", false, "CONTENT_LENGTH \"%s\", %zu bytes read",
+		    quote(req->content_length, strlen(req->content_length), q, sizeof(q)),
+		    req->body_len);
+		return;
+	default:
+		break;
+	}
+	if (!is_form(req->content_type)) {
+		deny(rt, 415, "send the token as a form (application/x-www-form-urlencoded)", false,
+		    "CONTENT_TYPE \"%s\"", quote(req->content_type, strlen(req->content_type), q,
+		    sizeof(q)));
+		return;
+	}
+	found = form_value(req->body, req->body_len, "token", v, sizeof(v));
+	if (found == 0)
+		deny(rt, 400, "no delete token in the form", false, "body without token=");
+	else if (found < 0 || !is_id(v, strlen(v)))
+		deny(rt, 400, token_msg, false, "body \"%s\"",
+		    quote(req->body, req->body_len, q, sizeof(q)));
+	else {
+		memcpy(rt->token, v, sizeof(rt->token));
+		rt->action = ROUTE_DELETE;
+	}
+}
+
+/* GET /history: whose (REMOTE_ADDR), and from where (?before=ID). */
+static void
+decide_history(const struct request *req, struct route *rt)
+{
+	char v[VALUE_MAX], q[80];
+
+	if (rt->r == &render_atlas) {
+		deny(rt, 400, "history has no atlas format: use format=html, json or text", false,
+		    "history as atlas");
+		return;
+	}
+	switch (form_value(req->query, strlen(req->query), "before", v, sizeof(v))) {
+	case 1:
+		if (is_id(v, strlen(v))) {
+			memcpy(rt->before, v, sizeof(rt->before));
+			break;
+		}
+		/* FALLTHROUGH */
+	case -1:
+		deny(rt, 400, "before= takes a trace id (32 lowercase hex digits)", false,
+		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
+		return;
+	}
+	if (server_addr_parse(req->remote_addr, &rt->conn.client) < 0) {
+		deny(rt, 400, "the web server did not describe this connection", true,
+		    "REMOTE_ADDR \"%s\" is not an address",
+		    quote(req->remote_addr, strlen(req->remote_addr), q, sizeof(q)));
+		return;
+	}
+	rt->action = ROUTE_HISTORY;
+}
+
+/* GET /tracetrout.css, /tracetrout.js (rel, n bytes): 304 when the visitor has this version. */
+static void
+decide_asset(const struct request *req, struct route *rt, const char *rel, size_t n)
+{
+	char name[32], q[80];
+
+	/* rel is "/tracetrout.css" or "/tracetrout.js", and may run on into a query. */
+	if (n < 2 || n - 1 >= sizeof(name)) {
+		deny(rt, 404, "not found", false, "no asset \"%s\"", quote(rel, n, q, sizeof(q)));
+		return;
+	}
+	memcpy(name, rel + 1, n - 1);
+	name[n - 1] = '\0';
+	if ((rt->asset = asset_find(name)) == NULL) {
+		/* The build left it out: the page still works, without style or script. */
+		deny(rt, 404, "not found", true, "no asset \"%s\" compiled in", name);
+		return;
+	}
+	/* The same bytes whatever the Accept. */
+	rt->vary = false;
+	rt->action = req->if_none_match[0] && etag_match(req->if_none_match, rt->asset->etag) ?
+	    ROUTE_NOT_MODIFIED : ROUTE_ASSET;
+}
+
 void
 route_decide(const struct request *req, struct route *rt)
 {
 	const char *prefix, *rel;
 	size_t plen, rlen;
+	enum page page;
 	char q[80];
 
 	memset(rt, 0, sizeof(*rt));
 	rt->r = &render_json;
+	rt->head_only = strcmp(req->method, "HEAD") == 0;
 	if (req->toolong) {
 		deny(rt, 400, "request too large", false, "%s too long", req->toolong);
 		return;
@@ -304,10 +706,11 @@ route_decide(const struct request *req, struct route *rt)
 	switch (query_format(req->query, &rt->r)) {
 	case 0:
 		rt->r = accept_format(req->accept);
+		rt->vary = true;
 		break;
 	case -1:
 		rt->r = &render_json;
-		deny(rt, 400, "unknown format: use format=json or format=text", false,
+		deny(rt, 400, "unknown format: use format=json, text, html or atlas", false,
 		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
 		return;
 	}
@@ -316,50 +719,113 @@ route_decide(const struct request *req, struct route *rt)
 		    "no SCRIPT_NAME, PATH_INFO, DOCUMENT_URI or REQUEST_URI");
 		return;
 	}
-	/* The only page so far; /trace/ID, the permalink, comes with stored traces. */
-	if (rlen != 1 || rel[0] != '/') {
+	switch ((page = page_of(rel, rlen, rt->id))) {
+	case PAGE_NONE:
 		deny(rt, 404, "not found", false, "no route for \"%s\"", quote(rel, rlen, q, sizeof(q)));
 		return;
-	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		deny(rt, 405, "method not allowed: use GET", false, "method \"%s\"",
-		    quote(req->method, strlen(req->method), q, sizeof(q)));
-		rt->extra = "Allow: GET, HEAD\r\n";
+	case PAGE_BAD_ID:
+		/* Only a well-formed id may reach the broker. */
+		deny(rt, 404, "no such trace", false, "no trace \"%s\"", quote(rel, rlen, q, sizeof(q)));
 		return;
+	default:
+		break;
 	}
+	if (!method_ok(req, rt, page))
+		return;
 	if (escape_path(prefix, plen, rt->prefix, sizeof(rt->prefix)) < 0) {
 		deny(rt, 400, "request too large", false, "path too long");
 		return;
 	}
-	/* HEAD answers without tracing: a link checker must not start probes. */
-	if (strcmp(req->method, "HEAD") == 0)
-		rt->action = ROUTE_HEAD;
+	switch (page) {
+	case PAGE_ROOT:
+		decide_root(req, rt);
+		break;
+	case PAGE_TRACE:
+		if (strcmp(req->method, "DELETE") == 0)
+			decide_delete(req, rt);
+		else
+			rt->action = ROUTE_STORED;
+		break;
+	case PAGE_DELETE:
+		decide_delete_form(req, rt);
+		break;
+	case PAGE_HISTORY:
+		decide_history(req, rt);
+		break;
+	case PAGE_ASSET:
+		decide_asset(req, rt, rel, rlen);
+		break;
+	default:
+		break;
+	}
+}
+
+/* An asset, or 304 when the visitor has it: cacheable for a day, validated by its ETag. */
+static void
+serve_asset(struct out *o, const struct route *rt)
+{
+	const struct asset *a = rt->asset;
+	bool quoted = a->etag[0] == '"' || strncmp(a->etag, "W/", 2) == 0;
+	char extra[256];
+	int n;
+
+	if (rt->action == ROUTE_NOT_MODIFIED)
+		n = snprintf(extra, sizeof(extra), "ETag: %s%s%s\r\n", quoted ? "" : "\"", a->etag,
+		    quoted ? "" : "\"");
 	else
-		decide_conn(req, rt);
+		n = snprintf(extra, sizeof(extra), "ETag: %s%s%s\r\nContent-Length: %zu\r\n",
+		    quoted ? "" : "\"", a->etag, quoted ? "" : "\"", (size_t)a->len);
+	if (n < 0 || (size_t)n >= sizeof(extra)) {
+		log_warnx("asset %s: ETag too long", a->name);
+		extra[0] = '\0';
+	}
+	if (reply_head(o, rt->action == ROUTE_NOT_MODIFIED ? 304 : 200, a->content_type,
+	    REPLY_CACHE, extra) < 0 ||
+	    (rt->action == ROUTE_ASSET && !rt->head_only && o->write(o->ctx, a->body, a->len) < 0) ||
+	    out_flush(o) < 0)
+		log_debug("asset %s: the visitor went away", a->name);
 }
 
 void
 route_serve(const struct request *req, struct out *o, const struct trace_cfg *cfg)
 {
-	bool head_only = strcmp(req->method, "HEAD") == 0;
 	struct route rt;
+	struct reply_opts ro;
 
 	route_decide(req, &rt);
+	ro.r = rt.r;
+	ro.vary = rt.vary;
+	ro.head_only = rt.head_only;
+	ro.prefix = rt.prefix;
 	switch (rt.action) {
 	case ROUTE_ERROR:
 		if (rt.warn)
 			log_warnx("%d: %s", rt.status, rt.why);
 		else
 			log_debug("%d: %s", rt.status, rt.why);
-		if (reply_error(o, rt.r, head_only, rt.status, rt.extra, rt.msg) < 0)
+		if (reply_error(o, &ro, rt.status, rt.extra, rt.msg) < 0)
 			log_debug("the visitor went away before the error response");
 		break;
 	case ROUTE_HEAD:
-		if (reply_head(o, 200, rt.r->content_type, NULL) < 0 || out_flush(o) < 0)
+		if (reply_head(o, 200, rt.r->content_type, rt.vary ? REPLY_VARY : 0, NULL) < 0 ||
+		    out_flush(o) < 0)
 			log_debug("the visitor went away before the head");
 		break;
 	case ROUTE_TRACE:
-		trace_serve(o, cfg, rt.r, &rt.conn, rt.prefix);
+		trace_serve(o, cfg, &ro, &rt.conn);
+		break;
+	case ROUTE_STORED:
+		stored_serve(o, cfg, &ro, rt.id);
+		break;
+	case ROUTE_DELETE:
+		stored_delete(o, cfg, &ro, rt.id, rt.token);
+		break;
+	case ROUTE_HISTORY:
+		history_serve(o, cfg, &ro, &rt.conn.client, rt.before[0] ? rt.before : NULL);
+		break;
+	case ROUTE_ASSET:
+	case ROUTE_NOT_MODIFIED:
+		serve_asset(o, &rt);
 		break;
 	}
 }

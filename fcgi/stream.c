@@ -6,12 +6,13 @@
 
 void
 stream_init(struct stream *s, const struct renderer *r, struct out *out,
-    const struct render_trace *t)
+    struct render_trace *t)
 {
 	memset(s, 0, sizeof(*s));
 	s->r = r;
 	s->out = out;
 	s->t = t;
+	memset(&t->st, 0, sizeof(t->st));
 	s->next = 1;
 }
 

@@ -24,7 +24,7 @@ enum stream_status {
 struct stream {
 	const struct renderer *r;
 	struct out *out;
-	const struct render_trace *t;
+	struct render_trace *t;
 	int next;			/* the next TTL to show */
 	bool reached;			/* the visitor answered: later hops are not shown */
 	int ignored;			/* duplicates and hops past the visitor */
@@ -32,7 +32,7 @@ struct stream {
 };
 
 void stream_init(struct stream *s, const struct renderer *r, struct out *out,
-    const struct render_trace *t);
+    struct render_trace *t);
 /* Writes the renderer's preamble (nothing for JSON); the caller flushes with the head. */
 enum stream_status stream_begin(struct stream *s);
 /*

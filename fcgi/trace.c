@@ -30,6 +30,13 @@ static const struct {
 	{ "engine-down", { 503, "the tracing engine is not running", NULL, 0 } },
 	/* The helper does not let this app's user in: the site's setup, not the visitor. */
 	{ "forbidden", { 500, "tracing is not set up correctly on this site", NULL, 0 } },
+	/* Stored traces (GET, HISTORY, DELETE). */
+	{ "unknown-trace", { 404, "no such trace (it may have been deleted or expired)", NULL, 0 } },
+	{ "bad-token", { 403, "wrong delete token for this trace", NULL, 0 } },
+	{ "no-storage", { 404, "this server does not keep traces", NULL, 0 } },
+	{ "history-off", { 404, "history is off on this server: it stores visitor addresses "
+	    "truncated, and a truncated address is shared by other people (permalinks still work)",
+	    NULL, 0 } },
 };
 
 static const struct trace_refusal helper_failed = { 502, "the tracing helper failed", NULL, 0 };
@@ -64,8 +71,8 @@ trace_refusal_for_client(enum client_status st, struct trace_refusal *f)
 	}
 }
 
-static void
-refuse(struct out *o, const struct renderer *r, const struct trace_refusal *f)
+void
+trace_refuse(struct out *o, const struct reply_opts *ro, const struct trace_refusal *f)
 {
 	char extra[256];
 
@@ -73,129 +80,128 @@ refuse(struct out *o, const struct renderer *r, const struct trace_refusal *f)
 	if (f->retry > 0)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
 		    "Retry-After: %d\r\n", f->retry);
-	if (reply_error(o, r, false, f->status, extra[0] ? extra : NULL, f->msg) < 0)
+	if (reply_error(o, ro, f->status, extra[0] ? extra : NULL, f->msg) < 0)
 		log_debug("the visitor went away before the error response");
 }
 
-/*
- * Sends TRACE and waits for STARTED. Returns 0 with the id in *t, or -1
- * after writing an error response and logging the full reason.
- */
-static int
-start(struct client *c, struct out *o, const struct trace_cfg *cfg,
-    const struct renderer *r, struct render_trace *t)
+void
+trace_refuse_msg(struct out *o, const struct reply_opts *ro, const char *verb,
+    const struct proto_msg *m)
 {
-	char line[PROTO_LINE_MAX];
 	struct trace_refusal f;
-	struct proto_msg m;
-	enum client_status st;
-	int64_t deadline;
-	int n;
 
-	if ((st = client_open(c, cfg->socket_path, cfg->connect_ms)) != CLIENT_OK) {
-		log_warnx("cannot reach the broker: %s", c->why);
-		goto failed;
-	}
-	if ((n = proto_fmt_trace(line, sizeof(line), &t->conn)) < 0) {
-		log_warnx("TRACE line does not fit");
-		st = CLIENT_IOERR;
-		goto failed;
-	}
-	deadline = client_deadline(cfg->start_ms);
-	if ((st = client_send(c, line, (size_t)n, deadline)) != CLIENT_OK ||
-	    (st = client_read(c, &m, deadline)) != CLIENT_OK) {
-		log_warnx("broker, before STARTED: %s", c->why);
-		goto failed;
-	}
-	switch (m.verb) {
-	case PROTO_STARTED:
-		memcpy(t->id, m.id, sizeof(t->id));
-		t->unstored = m.stored == 0;
-		if (m.stored == 0)
-			log_info("trace %s: the helper will not store it", t->id);
-		return 0;
-	case PROTO_ERROR:
-		trace_refusal_for_code(m.code, m.retry, &f);
-		/* Refusing this one connection is routine; the helper failing is a warning. */
+	if (m->verb != PROTO_ERROR) {
+		log_warnx("broker answered %s with an unexpected message (verb %d)", verb, m->verb);
+		f = helper_failed;
+	} else {
+		trace_refusal_for_code(m->code, m->retry, &f);
+		/*
+		 * The helper failing is a warning; refusing a trace is worth a line;
+		 * a stale permalink or a wrong token is the visitor's business.
+		 */
 		if (f.status >= 500)
-			log_warnx("broker refused: %s: %s", m.code, m.msg);
+			log_warnx("broker refused %s: %s: %s", verb, m->code, m->msg);
+		else if (f.status == 404 || strcmp(m->code, "bad-token") == 0)
+			log_debug("broker refused %s: %s: %s", verb, m->code, m->msg);
 		else
-			log_info("broker refused: %s: %s", m.code, m.msg);
-		refuse(o, r, &f);
-		return -1;
-	default:
-		log_warnx("broker answered TRACE with neither STARTED nor ERROR (verb %d)", m.verb);
-		st = CLIENT_GARBAGE;
-		goto failed;
+			log_info("broker refused %s: %s: %s", verb, m->code, m->msg);
 	}
-failed:
+	trace_refuse(o, ro, &f);
+}
+
+void
+trace_refuse_client(struct out *o, const struct reply_opts *ro, const char *verb,
+    const struct client *c, enum client_status st)
+{
+	struct trace_refusal f;
+
+	log_warnx("broker, %s: %s", verb, c->why);
 	trace_refusal_for_client(st, &f);
-	refuse(o, r, &f);
-	return -1;
+	trace_refuse(o, ro, &f);
+}
+
+void
+trace_fill(struct render_trace *t, const struct proto_msg *m, const char *prefix)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->id, m->id, sizeof(t->id));
+	t->live = m->verb == PROTO_STARTED;
+	if (m->verb == PROTO_STORED)
+		t->conn = m->req;
+	t->unstored = m->stored == 0;
+	t->started_ms = m->started_ms;
+	/* Only the visitor who took a stored trace gets its token: in STARTED, never in STORED. */
+	if (t->live && m->stored == 1)
+		memcpy(t->token, m->token, sizeof(t->token));
+	t->addr_mode = m->addr_mode;
+	t->retention_s = m->retention_s;
+	t->prefix = prefix;
 }
 
 /*
- * Writes the head and the renderer's preamble and flushes them at once:
- * the engine learns the connection from this first segment.
+ * The head of a trace response. Cross-origin pages may read the id, the
+ * permalink and the token too. A trace the helper will not store has no
+ * permalink, and says so.
  */
-static enum stream_status
-head(struct out *o, const struct renderer *r, const struct render_trace *t,
-    const char *prefix, struct stream *s)
+static int
+head(struct out *o, const struct reply_opts *ro, const struct render_trace *t)
 {
-	char extra[TRACE_PREFIX_MAX + 256];
+	char extra[TRACE_PREFIX_MAX + 512];
 	int n;
 
-	/*
-	 * Cross-origin pages may read the id and the permalink too. A trace the
-	 * helper will not store has no permalink, and says so.
-	 */
 	if (t->unstored)
 		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
 		    "X-Trace-Stored: no\r\n"
 		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored\r\n", t->id);
+	else if (t->token[0])
+		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
+		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
+		    "X-Trace-Delete-Token: %s\r\n"
+		    "Access-Control-Expose-Headers: X-Trace-Id, Link, X-Trace-Delete-Token\r\n",
+		    t->id, ro->prefix, t->id, t->token);
 	else
 		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
 		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
 		    "Access-Control-Expose-Headers: X-Trace-Id, Link\r\n",
-		    t->id, prefix, t->id);
+		    t->id, ro->prefix, t->id);
 	if (n < 0 || (size_t)n >= sizeof(extra))
-		return STREAM_OUT_FAILED;	/* cannot happen: prefix is bounded */
-	if (reply_head(o, 200, r->content_type, extra) < 0 || stream_begin(s) != STREAM_MORE ||
-	    out_flush(o) < 0)
-		return STREAM_OUT_FAILED;
-	return STREAM_MORE;
+		return -1;	/* cannot happen: prefix is bounded */
+	return reply_head(o, 200, ro->r->content_type, ro->vary ? REPLY_VARY : 0, extra);
+}
+
+static int
+no_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
 }
 
 void
-trace_serve(struct out *o, const struct trace_cfg *cfg, const struct renderer *r,
-    const struct proto_trace_req *conn, const char *prefix)
+trace_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
+    struct client *c, int64_t deadline)
 {
-	struct render_trace t;
+	/* A stored trace comes whole: one flush at the end, not one per hop. */
+	struct out lazy = { o->write, no_flush, o->ctx };
+	struct out *so = t->live ? o : &lazy;
 	struct proto_msg m;
-	struct client c;
 	struct stream s;
 	enum stream_status ss;
 	enum client_status st;
-	int64_t deadline;
 
-	memset(&t, 0, sizeof(t));
 	memset(&m, 0, sizeof(m));
-	t.conn = *conn;
-	if (start(&c, o, cfg, r, &t) < 0) {
-		client_close(&c);
-		return;
-	}
-	/* A broker that goes silent mid-trace must not hold the visitor forever. */
-	deadline = client_deadline(cfg->run_ms);
-	stream_init(&s, r, o, &t);
-	ss = head(o, r, &t, prefix, &s);
+	stream_init(&s, ro->r, so, t);
+	/* Live: the engine learns the connection from this first segment, so it leaves now. */
+	if (head(o, ro, t) < 0 || (!ro->head_only && stream_begin(&s) != STREAM_MORE) ||
+	    ((t->live || ro->head_only) && out_flush(o) < 0))
+		ss = STREAM_OUT_FAILED;
+	else
+		ss = ro->head_only ? STREAM_DONE : STREAM_MORE;
 	while (ss == STREAM_MORE) {
-		if ((st = client_read(&c, &m, deadline)) != CLIENT_OK) {
+		if ((st = client_read(c, &m, deadline)) != CLIENT_OK) {
 			if (st == CLIENT_TIMEOUT)
-				log_warnx("trace %s: no END from the broker within %d ms", t.id,
-				    cfg->run_ms);
+				log_warnx("trace %s: no END from the broker in time", t->id);
 			else
-				log_warnx("trace %s: %s", t.id, c.why);
+				log_warnx("trace %s: %s", t->id, c->why);
 			ss = stream_fail(&s, st == CLIENT_TIMEOUT ?
 			    "the tracing helper stopped answering" : "the tracing helper failed");
 			break;
@@ -203,21 +209,60 @@ trace_serve(struct out *o, const struct trace_cfg *cfg, const struct renderer *r
 		ss = stream_feed(&s, &m);
 		if (ss == STREAM_UNEXPECTED || ss == STREAM_NOMEM) {
 			if (ss == STREAM_NOMEM)
-				log_warn("trace %s", t.id);
+				log_warn("trace %s", t->id);
 			else if (m.verb == PROTO_ERROR)
-				log_warnx("trace %s: broker error after STARTED: %s: %s", t.id,
+				log_warnx("trace %s: broker error after the head: %s: %s", t->id,
 				    m.code, m.msg);
 			else
 				log_warnx("trace %s: unexpected message from the broker (verb %d)",
-				    t.id, m.verb);
+				    t->id, m.verb);
 			ss = stream_fail(&s, "the tracing helper failed");
 		}
 	}
+	if (ss != STREAM_OUT_FAILED && !t->live && !ro->head_only && out_flush(o) < 0)
+		ss = STREAM_OUT_FAILED;
 	if (ss == STREAM_OUT_FAILED)
-		log_debug("trace %s: the visitor went away", t.id);
+		log_debug("trace %s: the visitor went away", t->id);
 	else if (m.verb == PROTO_END)
-		log_debug("trace %s: %s after %d hops, %d ignored%s", t.id, m.code, m.hops,
+		log_debug("trace %s: %s after %d hops, %d ignored%s", t->id, m.code, m.hops,
 		    s.ignored, m.stored == 0 ? "; not stored" : "");
 	stream_free(&s);
+}
+
+void
+trace_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts *ro,
+    const struct proto_trace_req *conn)
+{
+	char line[PROTO_REQUEST_MAX];
+	struct render_trace t;
+	struct proto_msg m;
+	struct client c;
+	enum client_status st;
+	int n;
+
+	if ((n = proto_fmt_trace(line, sizeof(line), conn)) < 0) {
+		/* Cannot happen: two addresses and two ports. */
+		log_warnx("TRACE line does not fit");
+		trace_refuse(o, ro, &helper_failed);
+		return;
+	}
+	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
+	    cfg->start_ms, &m)) != CLIENT_OK) {
+		trace_refuse_client(o, ro, "before STARTED", &c, st);
+		return;
+	}
+	if (m.verb != PROTO_STARTED) {
+		trace_refuse_msg(o, ro, "TRACE", &m);
+		client_close(&c);
+		return;
+	}
+	trace_fill(&t, &m, ro->prefix);
+	t.conn = *conn;
+	if (conn->nostore)
+		log_debug("trace %s: not stored, as the visitor asked", t.id);
+	else if (m.stored == 0)
+		log_info("trace %s: the helper will not store it", t.id);
+	/* A broker that goes silent mid-trace must not hold the visitor forever. */
+	trace_body(o, ro, &t, &c, client_deadline(cfg->run_ms));
 	client_close(&c);
 }

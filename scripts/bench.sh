@@ -19,7 +19,7 @@ runs=${RUNS:-20}
 for f in tracetrout-serve tracetrout-rules helper/tracetroutd fcgi/tracetrout.fcgi; do
 	[ -x "$builddir/$f" ] || { echo "bench: $builddir/$f missing: run make first" >&2; exit 1; }
 done
-for t in ip iptables lighttpd curl jq nstat tc; do
+for t in ip iptables lighttpd curl jq nstat tc chromium wrk; do
 	command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 1; }
 done
 
@@ -75,6 +75,31 @@ for n in 4 8; do
 	for fam in 4 6; do
 		printf '%d routers, IPv%d: %s\n' "$n" "$fam" "$(times "$fam" "$runs" | stats)"
 	done
+done
+
+echo
+echo "== the live page in headless Chromium, 4 routers: the first hop row on screen after its hop"
+echo "   settled in the engine (the page's script, wall clock shared with the engine), 10 loads, ms"
+network 4
+for fam in 4 6; do
+	for ((i = 0; i < 10; i++)); do
+		nsx "$NETNS_VISITOR" timeout 60 chromium --headless --no-sandbox --disable-gpu \
+			--disable-background-networking --no-first-run --user-data-dir="$NETNS_TMP/chrome" \
+			--dump-dom "$(netns_url "$fam" /)" 2>/dev/null |
+			sed -n 's/.*data-first-row-latency-ms="\([-0-9.]*\)".*/\1/p' | head -n 1
+	done | { printf 'IPv%d: ' "$fam"; stats; }
+done
+
+echo
+echo "== a stored trace by its permalink through lighttpd (wrk -t2 -c32 -d5s on loopback in the"
+echo "   server namespace), requests/s, median of 3 runs a format"
+id=$(netns_trace 4 / -D - -o /dev/null | tr -d '\r' | sed -n 's/^[Xx]-[Tt]race-[Ii]d: //p')
+for fmt in json text atlas html; do
+	for ((i = 0; i < 3; i++)); do
+		nsx "$NETNS_SERVER" wrk -t2 -c32 -d5s \
+			"http://127.0.0.1:$NETNS_PORT/trace/$id?format=$fmt" 2>&1 |
+			awk '$1 == "Requests/sec:" { print $2 } $1 == "Non-2xx" { print "errors", $0 > "/dev/stderr" }'
+	done | { printf '%s: ' "$fmt"; stats; }
 done
 
 echo

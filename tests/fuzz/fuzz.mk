@@ -18,7 +18,8 @@ fuzz_fuzz_ct_LDADD = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/l
 fuzz_fuzz_fcgi_SOURCES = fuzz/fuzz_fcgi.c
 fuzz_fuzz_fcgi_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 fuzz_fuzz_fcgi_LDFLAGS = $(FUZZ_CFLAGS)
-fuzz_fuzz_fcgi_LDADD = $(top_builddir)/fcgi/libapp.a $(top_builddir)/common/libcommon.a
+fuzz_fuzz_fcgi_LDADD = $(top_builddir)/fcgi/libapp.a $(top_builddir)/web/libweb.a \
+	$(top_builddir)/common/libcommon.a
 
 # Runs each target for FUZZ_SECONDS (default 60) from its seed corpus (new inputs go to
 # fuzz/work-<target>, the tree's corpus is not touched); fails on any crash, leak or timeout.

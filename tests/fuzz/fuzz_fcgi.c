@@ -2,6 +2,7 @@
  * libFuzzer target: one FastCGI request, parsed into a struct request and routed,
  * the whole response written to memory. The input is NAME=VALUE pairs (CGI names), one a
  * line; an input holding a NUL byte is split at NULs instead, so values may hold newlines.
+ * The name BODY gives the request body, read as main.c reads it from FCGX.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +51,26 @@ fuzz_flush(void *ctx)
 	return 0;
 }
 
+/* The request body, handed out in pieces as FCGX_GetStr would. */
+struct fuzz_body {
+	const char *p;
+	size_t n;
+};
+
+static int
+fuzz_read(void *ctx, char *buf, size_t len)
+{
+	struct fuzz_body *b = ctx;
+	size_t k = len < b->n ? len : b->n;
+
+	if (k > 100)
+		k = 100;
+	memcpy(buf, b->p, k);
+	b->p += k;
+	b->n -= k;
+	return (int)k;
+}
+
 /* The first value given for name, as FCGX_GetParam returns it; NULL when missing. */
 static const char *
 fuzz_get(const char *name, void *ctx)
@@ -83,6 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct route rt;
 	struct fuzz_out mb;
 	struct out o = { fuzz_write, fuzz_flush, &mb };
+	struct fuzz_body body = { "", 0 };
 	char *copy, *line, *end, *next, sep;
 
 	/* A private NUL-terminated copy, so ASan sees any read past the input. */
@@ -107,6 +129,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	request_fill(&req, fuzz_get, &p);
+	if ((body.p = fuzz_get("BODY", &p)) != NULL)
+		body.n = strlen(body.p);
+	else
+		body.p = "";
+	request_read_body(&req, fuzz_read, &body);
 	route_decide(&req, &rt);
 	mb.len = 0;
 	route_serve(&req, &o, &cfg);

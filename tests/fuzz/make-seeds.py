@@ -110,6 +110,26 @@ reqs = {
     'mixed-family': [('SERVER_ADDR', '2001:db8::10')],
     'scoped': [('REMOTE_ADDR', 'fe80::1%eth0')],
     'bad-port': [('REMOTE_PORT', '65536')],
+    # Stored traces, history, deletion, assets (issue 4).
+    'stored': [('PATH_INFO', '/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5'), ('QUERY_STRING', 'format=atlas')],
+    'stored-head': [('REQUEST_METHOD', 'HEAD'), ('PATH_INFO', '/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5')],
+    'bad-id': [('PATH_INFO', '/trace/0F3C9A5E1D2B4C6A8E7F90A1B2C3D4E5%00')],
+    'history': [('PATH_INFO', '/history'), ('QUERY_STRING', 'before=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5&format=html')],
+    'history-tail': [('SCRIPT_NAME', '/trace-me/history'), ('PATH_INFO', ''),
+                     ('HTTP_ACCEPT', 'text/html,application/xhtml+xml,*/*;q=0.8')],
+    'delete-header': [('REQUEST_METHOD', 'DELETE'), ('PATH_INFO', '/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5'),
+                      ('HTTP_X_DELETE_TOKEN', '8d1e0c4b7a2f9e3d5c6b1a0f2e4d6c8b')],
+    'delete-query': [('REQUEST_METHOD', 'DELETE'), ('PATH_INFO', '/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5'),
+                     ('QUERY_STRING', 'token=%38d1e0c4b7a2f9e3d5c6b1a0f2e4d6c8b')],
+    'delete-form': [('REQUEST_METHOD', 'POST'), ('PATH_INFO', '/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5/delete'),
+                    ('CONTENT_TYPE', 'application/x-www-form-urlencoded; charset=UTF-8'),
+                    ('CONTENT_LENGTH', '38'), ('BODY', 'token=8d1e0c4b7a2f9e3d5c6b1a0f2e4d6c8b')],
+    'delete-form-big': [('REQUEST_METHOD', 'POST'), ('PATH_INFO', '/trace/0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5/delete'),
+                        ('CONTENT_TYPE', 'application/x-www-form-urlencoded'), ('CONTENT_LENGTH', '99999')],
+    'asset': [('PATH_INFO', '/tracetrout.css')],
+    'asset-304': [('SCRIPT_NAME', '/trace-me/tracetrout.js'), ('PATH_INFO', ''),
+                  ('HTTP_IF_NONE_MATCH', 'W/"x", "y" , *')],
+    'store0': [('QUERY_STRING', 'store=0&format=html')],
 }
 os.makedirs(os.path.join(here, 'corpus/fcgi'), exist_ok=True)
 for name, over in reqs.items():

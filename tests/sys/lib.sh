@@ -101,9 +101,10 @@ check_hops() {
 	fi
 }
 
-# text_hops: traceroute-style text on stdin to "TTL ADDRESS" / "TTL *" lines.
+# text_hops: traceroute-style text on stdin to "TTL ADDRESS" / "TTL *" lines (the hop lines
+# before "end:", not the statistics table after it).
 text_hops() {
-	awk '$1 ~ /^[0-9]+$/ { print $1, $2 }'
+	awk '/^end:/ { exit } $1 ~ /^[0-9]+$/ { print $1, $2 }'
 }
 
 # sys_trace FAMILY NAME [PATH]: a trace into $NETNS_TMP/NAME (headers in NAME.head).

@@ -18,7 +18,9 @@ SYS_TESTS = \
 	sys/forged.sh \
 	sys/sanitizers.sh \
 	sys/limits.sh \
-	sys/datasafety.sh
+	sys/datasafety.sh \
+	sys/history.sh \
+	sys/browser.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
 EXTRA_DIST += sys/lib.sh

@@ -158,8 +158,9 @@ test_garbage(void)
 	static const char *const version[] = { "> TRACETROUT 2", NULL };
 	static const char *const hello[] = { "> HELLO", NULL };
 	static const char *const binary[] = { "> TRACETROUT 1", "raw \x01\x02\xff\n", "hang", NULL };
-	static const char *const toolong[] = { "> TRACETROUT 1", "big 1024", "raw \n", "hang", NULL };
-	static const char *const longest[] = { "> TRACETROUT 1", "big 1023", "raw \n", "hang", NULL };
+	/* PROTO_LINE_MAX (4096) bytes with the newline is the longest line. */
+	static const char *const toolong[] = { "> TRACETROUT 1", "big 4096", "raw \n", "hang", NULL };
+	static const char *const longest[] = { "> TRACETROUT 1", "big 4095", "raw \n", "hang", NULL };
 	static const char *const huge[] = { "> TRACETROUT 1", "big 100000", NULL };
 	static const char *const midline[] = { "> TRACETROUT 1", "raw HOP ttl=1 se", NULL };
 	static const char *const badhop[] = { "> TRACETROUT 1", "> HOP ttl=0 sent=1", "hang", NULL };
@@ -175,12 +176,59 @@ test_garbage(void)
 
 	expect_read(binary, CLIENT_GARBAGE, "unparsable line from the broker: ???",
 	    "unprintable bytes: garbage, masked in the log");
-	expect_read(toolong, CLIENT_GARBAGE, "longer than 1024", "a 1025-byte line: too long");
+	expect_read(toolong, CLIENT_GARBAGE, "longer than 4096", "a 4097-byte line: too long");
 	expect_read(longest, CLIENT_GARBAGE, "unparsable line from the broker: AAAA",
-	    "a 1024-byte line is read whole (then refused by the parser)");
+	    "a 4096-byte line is read whole (then refused by the parser)");
 	expect_read(huge, CLIENT_GARBAGE, "longer than", "100 kB without a newline: stops at the limit");
 	expect_read(midline, CLIENT_CLOSED, "middle of a line", "closed mid-line");
 	expect_read(badhop, CLIENT_GARBAGE, "HOP ttl=0", "a malformed HOP");
+}
+
+/* ITEM's path points into the client's buffer: it must stay put until the next read. */
+static void
+test_items(void)
+{
+	static const char *const script[] = {
+		"> TRACETROUT 1", "< HISTORY client=198.51.100.7 limit=21",
+		"raw ITEM id=" ID " started_ms=1 reason=destination hops=2 duration_us=5 "
+		    "path=192.0.2.1,198.51.100.7\nITEM id=" ID " started_ms=2 reason=max-hops hops=1 "
+		    "duration_us=6 path=*\nLIST more=1\n", NULL
+	};
+	struct proto_msg m;
+	struct client c;
+	char path[64];
+	int64_t dl = client_deadline(1000);
+	pid_t pid;
+
+	pid = broker_start(sockpath, script);
+	is_int(client_ask(&c, sockpath, 800, "HISTORY client=198.51.100.7 limit=21\n", 38, 1000, &m),
+	    CLIENT_OK, "client_ask: greeting, request, first answer");
+	ok(m.verb == PROTO_ITEM && m.path_len == 22, "first ITEM");
+	snprintf(path, sizeof(path), "%.*s", (int)m.path_len, m.path);
+	is_str(path, "192.0.2.1,198.51.100.7", "... its path, read from the same buffer as the next lines");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_ITEM, "second ITEM");
+	snprintf(path, sizeof(path), "%.*s", (int)m.path_len, m.path);
+	is_str(path, "*", "... its own path");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_LIST && m.more == 1, "LIST more=1");
+	client_close(&c);
+	is_int(broker_stop(pid, sockpath, 2000), 0, "the broker got the request line");
+
+	unlink(sockpath);
+	is_int(client_ask(&c, sockpath, 800, "GET id=" ID "\n", 40, 1000, &m), CLIENT_UNREACHABLE,
+	    "client_ask without a helper: unreachable");
+	is_int(c.fd, -1, "... nothing left open");
+	{
+		static const char *const hang[] = { "> TRACETROUT 1", "< GET", "hang", NULL };
+		struct timespec t0;
+
+		pid = broker_start(sockpath, hang);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		is_int(client_ask(&c, sockpath, 800, "GET id=" ID "\n", 40, 200, &m), CLIENT_TIMEOUT,
+		    "client_ask, no answer: timeout");
+		ok(elapsed_ms(&t0) < 500, "... after the answer timeout");
+		is_int(c.fd, -1, "... and closed");
+		broker_stop(pid, sockpath, 0);
+	}
 }
 
 /* A broker whose backlog is full: connect() says EAGAIN; the client retries until its deadline. */
@@ -223,6 +271,7 @@ main(void)
 	test_unreachable();
 	test_silence();
 	test_garbage();
+	test_items();
 	test_backlog();
 	return tap_done();
 }

@@ -1,0 +1,207 @@
+/* Per-hop statistics and the notes that explain them; shared by the text and HTML formats. */
+#include "hopstats.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "render.h"
+
+void
+hopstats_of(const struct proto_hop *h, struct hopstats *s)
+{
+	int n = h->nreplies;
+	uint64_t sum = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (n < 0)
+		n = 0;
+	if (n > PROTO_MAX_REPLIES)
+		n = PROTO_MAX_REPLIES;
+	s->replies = (uint8_t)n;
+	/* A broker never reports more replies than probes; if one did, the replies count. */
+	s->sent = (uint8_t)(h->sent > 255 ? 255 : h->sent < n ? n : h->sent);
+	for (int i = 0; i < n; i++) {
+		const struct proto_reply *r = &h->r[i];
+
+		if (i == 0 || r->rtt_us < s->min_us)
+			s->min_us = r->rtt_us;
+		if (r->rtt_us > s->max_us)
+			s->max_us = r->rtt_us;
+		sum += r->rtt_us;
+		if (r->kind == REPLY_DESTINATION && !s->dest) {
+			s->dest = 1;
+			s->from = r->from;
+		}
+		if (s->edst.family == 0 && r->edst.family != 0)
+			s->edst = r->edst;
+		if (s->qttl == 0 && r->quoted_ttl > 1)
+			s->qttl = r->quoted_ttl;
+	}
+	if (n > 0) {
+		s->avg_us = (uint32_t)((sum + (uint64_t)n / 2) / (uint64_t)n);
+		if (!s->dest)
+			s->from = h->r[0].from;
+	}
+}
+
+void
+hopstats_record(struct render_state *st, const struct proto_hop *h)
+{
+	struct hopstats *s;
+
+	if (h->ttl < 1 || h->ttl > HOPSTATS_TTL_MAX)
+		return;
+	s = &st->hs[h->ttl];
+	hopstats_of(h, s);
+	if (h->ttl > st->hops)
+		st->hops = h->ttl;
+	if (s->replies == 0) {
+		st->silent[(h->ttl - 1) / 64] |= 1ULL << ((h->ttl - 1) % 64);
+		return;
+	}
+	if (h->ttl > st->last_answered)
+		st->last_answered = h->ttl;
+	if (s->replies < s->sent)
+		st->partial++;
+	if (s->dest && st->reached == 0)
+		st->reached = h->ttl;
+}
+
+int
+hopstats_loss(const struct hopstats *s)
+{
+	if (s->sent == 0)
+		return s->replies ? 0 : 1000;
+	return ((s->sent - s->replies) * 1000 + s->sent / 2) / s->sent;
+}
+
+const char *
+hopstats_fmt_loss(const struct hopstats *s, char *buf, size_t len)
+{
+	int l = hopstats_loss(s);
+
+	snprintf(buf, len, "%d.%d%%", l / 10, l % 10);
+	return buf;
+}
+
+const char *
+hopstats_fmt_ms(uint64_t us, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(us / 1000),
+	    (unsigned long long)(us % 1000));
+	return buf;
+}
+
+/* Does a hop after ttl answer every probe it was sent? Then the loss at ttl is not on the path. */
+static bool
+later_whole(const struct render_state *st, int ttl)
+{
+	for (int i = ttl + 1; i <= st->hops && i <= HOPSTATS_TTL_MAX; i++)
+		if (st->hs[i].replies > 0 && st->hs[i].replies >= st->hs[i].sent)
+			return true;
+	return false;
+}
+
+/* Notes per TTL, in this order: a run of silent hops (at its first TTL), loss, NAT, TTL. */
+enum { NOTE_SILENT, NOTE_PARTIAL, NOTE_NAT, NOTE_QTTL, NOTE_KINDS };
+
+static int
+note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
+{
+	const struct hopstats *s = &st->hs[ttl];
+	char a[ADDR_STRLEN], e[ADDR_STRLEN];
+	int end;
+
+	switch (kind) {
+	case NOTE_SILENT:
+		if (s->replies > 0 || (ttl > 1 && st->hs[ttl - 1].replies == 0))
+			return 0;
+		for (end = ttl; end < st->hops && st->hs[end + 1].replies == 0; end++)
+			;
+		/* Silence to the end of a trace that did not reach the visitor: where it stopped. */
+		if (end >= st->last_answered) {
+			if (end < st->hops || st->reached)
+				return 0;
+			if (end == ttl)
+				snprintf(buf, len, "hop %d: no answer, and no hop after it: the "
+				    "trace stopped there. A firewall may drop the probes, or the "
+				    "routers from there on do not answer; the path itself may well "
+				    "go on.", ttl);
+			else
+				snprintf(buf, len, "hops %d-%d: no answer, and no hop after them: "
+				    "the trace stopped there. A firewall may drop the probes, or the "
+				    "routers from there on do not answer; the path itself may well "
+				    "go on.", ttl, end);
+			return 1;
+		}
+		if (end == ttl)
+			snprintf(buf, len, "hop %d: no answer, but later hops answered: the router "
+			    "does not send time-exceeded or rate-limits it; the path is not broken "
+			    "there.", ttl);
+		else
+			snprintf(buf, len, "hops %d-%d: no answer, but later hops answered: the "
+			    "routers do not send time-exceeded or rate-limit it; the path is not "
+			    "broken there.", ttl, end);
+		return 1;
+	case NOTE_PARTIAL:
+		if (s->replies == 0 || s->replies >= s->sent)
+			return 0;
+		/*
+		 * Probes to the visitor carry bytes it already has; systems limit how
+		 * often they answer such segments (Linux: tcp_invalid_ratelimit, 500 ms).
+		 */
+		if (s->dest)
+			snprintf(buf, len, "hop %d (%s, the visitor): answered %d of %d probes: "
+			    "systems limit how often they answer segments they already have "
+			    "(Linux: once in 500 ms by default), so this is not loss.", ttl,
+			    addr_format(&s->from, a), s->replies, s->sent);
+		else if (later_whole(st, ttl))
+			snprintf(buf, len, "hop %d: answered %d of %d probes, but a later hop "
+			    "answered all of its probes: the router rate-limits its answers; no "
+			    "packets are lost on the path there.", ttl, s->replies, s->sent);
+		else if (ttl < st->last_answered)
+			snprintf(buf, len, "hop %d: answered %d of %d probes, and later hops lost "
+			    "probes too: there may be real loss from this hop on, or several "
+			    "routers rate-limit their answers.", ttl, s->replies, s->sent);
+		else
+			snprintf(buf, len, "hop %d: answered %d of %d probes and no later hop "
+			    "answered: the router may rate-limit its answers.", ttl, s->replies,
+			    s->sent);
+		return 1;
+	case NOTE_NAT:
+		/* Once for a run of hops behind the same translation. */
+		if (s->edst.family == 0 ||
+		    (ttl > 1 && addr_equal(&st->hs[ttl - 1].edst, &s->edst)))
+			return 0;
+		snprintf(buf, len, "hop %d (%s): the router quoted our probe with destination %s, "
+		    "not the visitor's address: an address translator (NAT) between the server "
+		    "and this hop rewrote it%s.", ttl, addr_format(&s->from, a),
+		    addr_format(&s->edst, e), ttl < st->hops &&
+		    addr_equal(&st->hs[ttl + 1].edst, &s->edst) ? " (the hops after it quote the "
+		    "same)" : "");
+		return 1;
+	case NOTE_QTTL:
+		if (s->qttl == 0)
+			return 0;
+		snprintf(buf, len, "hop %d (%s): our probe arrived there with TTL %d, not 1: a "
+		    "middlebox or tunnel before it changes TTLs, so hop numbers near it may be "
+		    "off.", ttl, addr_format(&s->from, a), s->qttl);
+		return 1;
+	}
+	return 0;
+}
+
+int
+hopstats_note(const struct render_state *st, int *pos, char *buf, size_t len)
+{
+	if (*pos < NOTE_KINDS)
+		*pos = NOTE_KINDS;	/* TTL 0 does not exist */
+	for (; *pos / NOTE_KINDS <= st->hops && *pos / NOTE_KINDS <= HOPSTATS_TTL_MAX; (*pos)++) {
+		if (note_at(st, *pos / NOTE_KINDS, *pos % NOTE_KINDS, buf, len)) {
+			(*pos)++;
+			return 1;
+		}
+	}
+	return 0;
+}

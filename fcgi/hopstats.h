@@ -1,0 +1,51 @@
+/*
+ * Per-hop statistics as mtr shows them (loss, min/avg/max RTT), and the
+ * notes that explain silent hops (ICMP rate limiting) and quoted-header
+ * evidence (NAT, TTL changes). Pure: hops in, numbers and sentences out.
+ */
+#ifndef TT_HOPSTATS_H
+#define TT_HOPSTATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "proto.h"
+
+#define HOPSTATS_TTL_MAX	255
+
+/* What the summary needs of one hop once it is written. */
+struct hopstats {
+	struct tt_addr from;	/* the visitor if it answered, else the first router; 0: silent */
+	struct tt_addr edst;	/* a quoted destination not the visitor's (NAT); family 0: none */
+	uint32_t min_us, avg_us, max_us;	/* over the replies; 0 without replies */
+	uint8_t sent;		/* probes sent; 0 for a TTL the broker never reported */
+	uint8_t replies;
+	uint8_t qttl;		/* a quoted TTL other than 1 (0: none seen) */
+	uint8_t dest;		/* the visitor answered at this hop */
+};
+
+struct render_state;
+
+/* Fills s from a hop. */
+void hopstats_of(const struct proto_hop *h, struct hopstats *s);
+/* Records a written hop in the running state (stats, silent and partial hops, the visitor). */
+void hopstats_record(struct render_state *st, const struct proto_hop *h);
+/* Loss in tenths of a percent (333 is 33.3 %); a hop never reported counts as all lost. */
+int hopstats_loss(const struct hopstats *s);
+/* "33.3%" */
+const char *hopstats_fmt_loss(const struct hopstats *s, char *buf, size_t len);
+/* Microseconds as milliseconds with 3 decimals: "1.210". */
+const char *hopstats_fmt_ms(uint64_t us, char *buf, size_t len);
+
+/*
+ * The notes on the hops written so far, one sentence each, in TTL order:
+ * silent hops before a hop that answered (the router does not answer or
+ * rate-limits its answers; the path is not broken there), hops that
+ * answered some probes only, quoted destinations other than the visitor's
+ * (NAT) and quoted TTLs other than 1. *pos starts at 0; each call writes
+ * the next note into buf and returns 1, or returns 0 when there is none.
+ */
+int hopstats_note(const struct render_state *st, int *pos, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * What several formats share: escaping of strings for JSON and text, the
+ * words for a stop reason, and the sentences on storage and privacy.
+ */
+#ifndef TT_RENDER_COMMON_H
+#define TT_RENDER_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "out.h"
+#include "render.h"
+
+/* Bytes of the valid UTF-8 sequence at s (1 to 4), or 0 if s does not start one. */
+size_t utf8_seq(const unsigned char *s, size_t n);
+
+/*
+ * An escaper: for the bytes at s (n of them), the replacement of s[0] (may
+ * be written into buf, 8 bytes), or NULL to keep the *k bytes of s.
+ */
+typedef const char *(*escape_fn)(const unsigned char *s, size_t n, size_t *k, char *buf);
+/* Writes s through o, escaped by esc. */
+int out_escaped(struct out *o, const char *s, escape_fn esc);
+/* Writes s as a JSON string with its quotes: \" \\ and controls as \u00XX, bad UTF-8 as U+FFFD. */
+int json_str(struct out *o, const char *s);
+/* Writes s for a terminal: controls (C0, DEL, C1) and bad UTF-8 become '?'. */
+int text_safe(struct out *o, const char *s);
+
+/* Did an earlier reply of the hop (before r[i]) come from r[i]'s address? */
+bool render_seen_before(const struct proto_hop *hop, int i);
+/* traceroute(8)'s mark after an RTT (" !H", " !F-1400"), "" for none; may use buf. */
+const char *render_mark(const struct proto_reply *r, char *buf, size_t len);
+/* What a mark means, for a tooltip ("host unreachable"); "" for none. */
+const char *render_mark_title(const struct proto_reply *r);
+/* The words for an END reason ("reached the visitor"), or NULL for a code not known. */
+const char *render_reason(const char *code);
+/* "30 days", "12 hours", "90 seconds"; "" for 0 (forever). */
+const char *render_retention(uint64_t s, char *buf, size_t len);
+/*
+ * The privacy sentence for a trace: whether the visitor's address is kept
+ * in full or as a prefix, and for how long, or that nothing is kept when
+ * stored is 0; NULL when the broker said nothing.
+ */
+const char *render_privacy(const struct render_trace *t, int stored, char *buf, size_t len);
+/* ms since the epoch as "2025-11-26T18:00:00Z" (iso != 0) or "2025-11-26 18:00:00 UTC". */
+const char *render_time(uint64_t ms, int iso, char *buf, size_t len);
+/* The trace's prefix, "" when the caller set none. */
+const char *render_prefix(const struct render_trace *t);
+/* Is there a permalink to show: the trace is stored, as far as STARTED and END said. */
+int render_stored(const struct render_trace *t, const struct proto_msg *end);
+
+#endif

@@ -1,0 +1,575 @@
+/*
+ * The output formats as pure functions: broker conversations from
+ * tests/golden/NAME.broker go through fcgi/stream.c into memory and must match
+ * tests/golden/<fixture>.<format> byte for byte. TT_UPDATE_GOLDEN=1 writes
+ * the goldens instead (review every one by eye before committing it).
+ * Also: the Atlas output checked against PRODUCT.md's field list by
+ * atlas_check.py, escaping, path_diff, the statistics and the page assets.
+ */
+#define _GNU_SOURCE	/* memmem */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "assets.h"
+#include "fcgi_test.h"
+#include "history.h"
+#include "hopstats.h"
+#include "html.h"
+#include "proto.h"
+#include "render.h"
+#include "render_common.h"
+#include "stream.h"
+#include "tap.h"
+
+#ifndef TT_TOP_SRCDIR
+#define TT_TOP_SRCDIR "."
+#endif
+
+static const struct renderer *const formats[] = {
+	&render_json, &render_text, &render_atlas, &render_html,
+};
+
+static const char *const fixtures[] = {
+	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
+	"escape-end",
+};
+
+static char golden[1024];	/* the goldens' directory */
+static char scratch[] = "/tmp/tt-render-XXXXXX";
+static int updating;
+
+static void
+find_golden(void)
+{
+	const char *d = getenv("TT_GOLDEN_DIR"), *top = getenv("top_srcdir");
+
+	if (d)
+		snprintf(golden, sizeof(golden), "%s", d);
+	else
+		snprintf(golden, sizeof(golden), "%s/tests/golden", top ? top : TT_TOP_SRCDIR);
+}
+
+/* The whole file, NUL-terminated; NULL if it cannot be read. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL) {
+		*len = fread(buf, 1, (size_t)n, f);
+		buf[*len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static int
+spill(const char *path, const char *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL)
+		return -1;
+	if (fwrite(buf, 1, len, f) != len) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+/*
+ * The page inlines the stylesheet and the script; the goldens hold a marker
+ * in their place, so a change to web/ does not rewrite every HTML golden.
+ * Returns out with each asset's bytes replaced by "@NAME@" (malloc'd).
+ */
+static char *
+assets_marked(const char *out, size_t len, size_t *nlen)
+{
+	static const char *const names[] = { "tracetrout.css", "tracetrout.js" };
+	char *buf = malloc(len + 1), *p;
+	size_t n = len;
+
+	if (buf == NULL)
+		abort();
+	memcpy(buf, out, len);
+	buf[len] = '\0';
+	for (size_t i = 0; i < 2; i++) {
+		const struct asset *a = asset_find(names[i]);
+		char mark[32];
+		size_t m = (size_t)snprintf(mark, sizeof(mark), "@%s@", names[i]);
+
+		if (a == NULL || a->len < m)
+			abort();
+		while ((p = memmem(buf, n, a->body, a->len)) != NULL) {
+			memcpy(p, mark, m);
+			memmove(p + m, p + a->len, n - (size_t)(p - buf) - a->len + 1);
+			n -= a->len - m;
+		}
+	}
+	*nlen = n;
+	return buf;
+}
+
+/* Compares out with the golden file NAME, or writes it when updating. */
+static void
+check_golden(const char *name, const char *raw, size_t rawlen)
+{
+	char path[1200];
+	size_t glen = 0, i, line = 1, bol = 0, len;
+	char *g, *out = assets_marked(raw, rawlen, &len);
+
+	snprintf(path, sizeof(path), "%s/%s", golden, name);
+	if (updating) {
+		ok(spill(path, out, len) == 0, "%s: golden written", name);
+		free(out);
+		return;
+	}
+	if ((g = slurp(path, &glen)) == NULL) {
+		ok(0, "%s: golden readable (%s); TT_UPDATE_GOLDEN=1 writes it", name,
+		    strerror(errno));
+		free(out);
+		return;
+	}
+	for (i = 0; i < len && i < glen && out[i] == g[i]; i++)
+		if (out[i] == '\n') {
+			line++;
+			bol = i + 1;
+		}
+	if (!ok(i == len && i == glen, "%s: output matches the golden byte for byte", name)) {
+		const char *ge = strchr(g + bol, '\n');
+		const char *oe = memchr(out + bol, '\n', len - bol);
+
+		printf("#   first difference at byte %zu, line %zu\n", i, line);
+		printf("#   want: %.*s\n", ge ? (int)(ge - g - bol) : (int)(glen - bol), g + bol);
+		printf("#   got:  %.*s\n", oe ? (int)(oe - out - bol) : (int)(len - bol), out + bol);
+	}
+	free(g);
+	free(out);
+}
+
+/* Expands \xHH and \\ in a fixture's FAIL message. */
+static void
+unescape(const char *s, char *d, size_t len)
+{
+	size_t n = 0;
+
+	while (*s && n + 1 < len) {
+		if (s[0] == '\\' && s[1] == 'x' && s[2] && s[3]) {
+			char hex[3] = { s[2], s[3], '\0' };
+
+			d[n++] = (char)strtol(hex, NULL, 16);
+			s += 4;
+		} else if (s[0] == '\\' && s[1] == '\\') {
+			d[n++] = '\\';
+			s += 2;
+		} else
+			d[n++] = *s++;
+	}
+	d[n] = '\0';
+}
+
+/* One fixture line at a time: NULL at the end. The caller frees the buffer. */
+static char *
+next_line(char **cur)
+{
+	char *l = *cur, *e;
+
+	if (l == NULL || *l == '\0')
+		return NULL;
+	if ((e = strchr(l, '\n')) != NULL) {
+		*e = '\0';
+		*cur = e + 1;
+	} else
+		*cur = l + strlen(l);
+	return l;
+}
+
+static char prefix_buf[256];
+
+/*
+ * Plays fixture NAME through renderer r into mb. Every status must be
+ * MORE until the last; whatever a feed writes must be flushed at once.
+ */
+static int
+play(const char *name, const struct renderer *r, struct membuf *mb)
+{
+	char path[1200], msg[512], *text, *cur, *l;
+	struct render_trace t;
+	struct proto_msg m;
+	struct stream s;
+	struct out o = mem_out(mb);
+	enum stream_status st = STREAM_MORE;
+	int started = 0, unflushed = 0;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s.broker", golden, name);
+	if ((cur = text = slurp(path, &len)) == NULL) {
+		ok(0, "%s: fixture readable", path);
+		return -1;
+	}
+	memset(&t, 0, sizeof(t));
+	t.prefix = "";
+	while ((l = next_line(&cur)) != NULL && st == STREAM_MORE) {
+		if (l[0] == '#' || l[0] == '\0')
+			continue;
+		if (strncmp(l, "@token ", 7) == 0)
+			snprintf(t.token, sizeof(t.token), "%s", l + 7);
+		else if (strncmp(l, "@prefix ", 8) == 0) {
+			snprintf(prefix_buf, sizeof(prefix_buf), "%s", l + 8);
+			t.prefix = prefix_buf;
+		} else if (strcmp(l, "@live") == 0)
+			t.live = true;
+		else if (strcmp(l, "@unstored") == 0)
+			t.unstored = true;
+		else if (strncmp(l, "FAIL ", 5) == 0) {
+			unescape(l + 5, msg, sizeof(msg));
+			st = stream_fail(&s, msg);
+		} else if (proto_parse(l, strlen(l), &m) == PROTO_STORED) {
+			memcpy(t.id, m.id, sizeof(t.id));
+			t.conn = m.req;
+			t.started_ms = m.started_ms;
+			t.addr_mode = m.addr_mode;
+			t.retention_s = m.retention_s;
+			stream_init(&s, r, &o, &t);
+			st = stream_begin(&s);
+			out_flush(&o);	/* as trace.c does, with the head */
+			started = 1;
+		} else if (started && m.verb != PROTO_BAD) {
+			st = stream_feed(&s, &m);
+		} else {
+			ok(0, "%s: fixture line parses: %s", name, l);
+			st = STREAM_UNEXPECTED;
+		}
+		if (mb->flushed != mb->len)
+			unflushed++;
+	}
+	if (started)
+		stream_free(&s);
+	free(text);
+	if (!ok(st == STREAM_DONE && unflushed == 0, "%s.%s: the stream ends, every write flushed",
+	    name, r->name))
+		printf("#   status %d, %d steps left bytes unflushed\n", st, unflushed);
+	return st == STREAM_DONE ? 0 : -1;
+}
+
+static int have_python;
+
+/* Runs atlas_check.py KIND on a file; skips when python3 is not there. */
+static void
+pycheck(const char *kind, const char *what, const char *out, size_t len)
+{
+	char file[300], cmd[1600];
+	const char *top = getenv("top_srcdir");
+	int rc;
+
+	if (!have_python) {
+		printf("ok %d - # SKIP %s: %s check (no python3)\n", ++tap_n, what, kind);
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/out", scratch);
+	if (spill(file, out, len) < 0) {
+		ok(0, "%s: scratch file written", what);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "python3 '%s/tests/unit/atlas_check.py' %s '%s'",
+	    top ? top : TT_TOP_SRCDIR, kind, file);
+	fflush(stdout);
+	rc = system(cmd);
+	ok(rc == 0, "%s: %s check passes", what, kind);
+}
+
+static void
+test_goldens(void)
+{
+	static struct membuf mb;
+	char name[128];
+
+	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
+		for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+			const struct renderer *r = formats[i];
+
+			if (play(fixtures[f], r, &mb) < 0)
+				continue;
+			snprintf(name, sizeof(name), "%s.%s", fixtures[f], r->name);
+			check_golden(name, mb.buf, mb.len);
+			if (r == &render_atlas)
+				pycheck("atlas", name, mb.buf, mb.len);
+			else if (r == &render_json)
+				pycheck("jsonl", name, mb.buf, mb.len);
+			else if (r == &render_html)
+				pycheck("html", name, mb.buf, mb.len);
+		}
+	}
+}
+
+/* The body of an error response, in every format, with markup in the message. */
+static void
+test_errors(void)
+{
+	static struct membuf mb;
+	const char *msg = "the tracing helper is <b>not</b> running & \"won't\" start\x01";
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		struct out o = mem_out(&mb);
+
+		is_int(formats[i]->error(&o, msg), 0, "%s: error body written", formats[i]->name);
+		snprintf(name, sizeof(name), "error.%s", formats[i]->name);
+		check_golden(name, mb.buf, mb.len);
+		if (formats[i] == &render_html)
+			pycheck("html", name, mb.buf, mb.len);
+		else if (formats[i] != &render_text)
+			pycheck("json", name, mb.buf, mb.len);
+	}
+}
+
+/* A hop row leaves as soon as it is settled: the page shows it before the next one comes. */
+static void
+test_streaming(void)
+{
+	static struct membuf mb;
+	struct out o = mem_out(&mb);
+	struct render_trace t;
+	struct proto_msg m;
+	struct stream s;
+	const char *hop1 = "HOP ttl=1 sent=1 at_us=1764180000131000 "
+	    "reply=192.0.2.1,412,time-exceeded,0,64,1,56,0,-,-";
+	size_t before;
+
+	memset(&t, 0, sizeof(t));
+	addr_parse("198.51.100.7", &t.conn.client);
+	addr_parse("192.0.2.10", &t.conn.server);
+	t.live = true;
+	stream_init(&s, &render_html, &o, &t);
+	stream_begin(&s);
+	before = mb.len;
+	ok(strstr(mb.buf, "<tbody>\n") != NULL && mb.buf[mb.len - 1] == '\n',
+	    "html: begin opens the table body");
+	proto_parse(hop1, strlen(hop1), &m);
+	is_int(stream_feed(&s, &m), STREAM_MORE, "html: hop 1 fed");
+	ok(mb.len > before && strcmp(mb.buf + mb.len - 6, "</tr>\n") == 0 &&
+	    mb.flushed == mb.len, "html: its row is written whole and flushed");
+	ok(strstr(mb.buf + before, "data-at=\"1764180000131000\"") != NULL,
+	    "html: the row carries when the hop settled");
+	stream_free(&s);
+
+	/* Atlas closes the document even when the trace breaks off before any hop. */
+	o = mem_out(&mb);
+	memset(&t, 0, sizeof(t));
+	addr_parse("198.51.100.7", &t.conn.client);
+	addr_parse("192.0.2.10", &t.conn.server);
+	stream_init(&s, &render_atlas, &o, &t);
+	stream_begin(&s);
+	stream_fail(&s, "the tracing helper failed");
+	is_str(mb.buf, "{\"fw\":5000,\"af\":4,\"dst_addr\":\"198.51.100.7\",\"src_addr\":"
+	    "\"192.0.2.10\",\"proto\":\"TCP\",\"timestamp\":0,\"type\":\"traceroute\","
+	    "\"paris_id\":0,\"size\":1,\"result\":[],\"err\":\"the tracing helper failed\"}\n",
+	    "atlas: a failure with no hop is still one JSON document");
+	pycheck("atlas", "atlas failure with no hop", mb.buf, mb.len);
+	stream_free(&s);
+}
+
+static void
+test_escaping(void)
+{
+	static struct membuf mb;
+	struct out o;
+
+	o = mem_out(&mb);
+	json_str(&o, "a\"b\\c\n\x01\x7f \xc3\xa9 \xff \xed\xa0\x80 \xc0\x80 \xf4\x90\x80\x80 "
+	    "\xf0\x9f\x90\x9f");
+	is_str(mb.buf, "\"a\\\"b\\\\c\\u000a\\u0001\\u007f \xc3\xa9 \\ufffd \\ufffd\\ufffd\\ufffd "
+	    "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd\\ufffd \xf0\x9f\x90\x9f\"",
+	    "json: quotes, backslash, controls escaped; bad UTF-8 (stray, surrogate, overlong, "
+	    "past U+10FFFF) replaced; good UTF-8 kept");
+	o = mem_out(&mb);
+	html_str(&o, "<a href=\"x\" title='y'>&amp;</a>\t\n\x01\xff\xc3\xa9");
+	is_str(mb.buf, "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;\t\n"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9", "html: & < > \" ' escaped, controls and bad "
+	    "UTF-8 replaced");
+	o = mem_out(&mb);
+	text_safe(&o, "ok \x1b[31m\x7f\xc2\x9b\xc3\xa9\xff\n");
+	is_str(mb.buf, "ok ?[31m???\xc3\xa9??", "text: C0, DEL, C1 and bad UTF-8 become ?");
+}
+
+static void
+test_path_diff(void)
+{
+	static const struct {
+		const char *older, *newer;
+		int added, removed, replaced, first;
+	} cases[] = {
+		{ "a,b,c", "a,b,c", 0, 0, 0, 0 },
+		{ "a,b,c", "a,x,c", 0, 0, 1, 2 },
+		{ "a,b", "a,b,c", 1, 0, 0, 3 },
+		{ "a,b,c", "a,b", 0, 1, 0, 3 },
+		{ "a,b,c", "a,x", 0, 1, 1, 2 },
+		{ "a,*,c", "a,b,c", 0, 0, 0, 0 },		/* silence is never a change */
+		{ "a,b,c", "a,*,c", 0, 0, 0, 0 },
+		{ "a,b", "a,b,*", 0, 0, 0, 0 },			/* a silent hop added is none */
+		{ "a,b,*", "a,b", 0, 0, 0, 0 },
+		{ "a,b+d,c", "a,d,c", 0, 0, 0, 0 },		/* one shared address: same hop */
+		{ "a,b+d,c", "a,e+f,c", 0, 0, 1, 2 },
+		{ "-", "a,b", 2, 0, 0, 1 },			/* no hops before */
+		{ "a,b", "-", 0, 2, 0, 1 },
+		{ "-", "-", 0, 0, 0, 0 },
+		/* Whole addresses compare, not prefixes of them. */
+		{ "192.0.2.1,203.0.113.1", "192.0.2.1,203.0.113.10", 0, 0, 1, 2 },
+		{ "x,y,z,w", "a,y,q", 0, 1, 2, 1 },
+	};
+	struct path_change c;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		path_diff(cases[i].older, cases[i].newer, &c);
+		if (!ok(c.added == cases[i].added && c.removed == cases[i].removed &&
+		    c.replaced == cases[i].replaced && c.first_ttl == cases[i].first,
+		    "path_diff \"%s\" -> \"%s\"", cases[i].older, cases[i].newer))
+			printf("#   got +%d -%d ~%d at %d\n", c.added, c.removed, c.replaced,
+			    c.first_ttl);
+	}
+}
+
+/* History pages from HISTORY answers: ITEM lines, @client, @prefix, @page. */
+static void
+test_history(const char *name)
+{
+	static struct history_item items[8];
+	static struct membuf mb;
+	static const struct renderer *const hf[] = { &render_json, &render_text, &render_html };
+	char path[1200], gname[128], *text, *cur, *l;
+	struct history_view v;
+	struct proto_msg m;
+	int n = 0, page = 8;
+	size_t len;
+
+	memset(&v, 0, sizeof(v));
+	v.prefix = "";
+	snprintf(path, sizeof(path), "%s/%s.broker", golden, name);
+	if ((cur = text = slurp(path, &len)) == NULL) {
+		ok(0, "%s: fixture readable", path);
+		return;
+	}
+	while ((l = next_line(&cur)) != NULL) {
+		if (l[0] == '#' || l[0] == '\0')
+			continue;
+		if (strncmp(l, "@client ", 8) == 0)
+			addr_parse(l + 8, &v.client);
+		else if (strncmp(l, "@prefix ", 8) == 0) {
+			snprintf(prefix_buf, sizeof(prefix_buf), "%s", l + 8);
+			v.prefix = prefix_buf;
+		} else if (strncmp(l, "@page ", 6) == 0)
+			page = atoi(l + 6);
+		else if (proto_parse(l, strlen(l), &m) == PROTO_ITEM && n < 8) {
+			struct history_item *it = &items[n++];
+
+			memset(it, 0, sizeof(*it));
+			memcpy(it->id, m.id, sizeof(it->id));
+			it->started_ms = m.started_ms;
+			snprintf(it->reason, sizeof(it->reason), "%s", m.code);
+			it->hops = m.hops;
+			it->duration_us = m.duration_us;
+			snprintf(it->path, sizeof(it->path), "%.*s", (int)m.path_len, m.path);
+		} else if (m.verb == PROTO_LIST)
+			v.more = m.more;
+		else
+			ok(0, "%s: fixture line parses: %s", name, l);
+	}
+	free(text);
+	v.items = items;
+	v.nitems = n < page ? n : page;
+	v.older = n > page ? &items[page] : NULL;
+	for (size_t i = 0; i < sizeof(hf) / sizeof(hf[0]); i++) {
+		struct out o = mem_out(&mb);
+
+		is_int(history_render(&o, hf[i], &v), 0, "%s.%s: written", name, hf[i]->name);
+		snprintf(gname, sizeof(gname), "%s.%s", name, hf[i]->name);
+		check_golden(gname, mb.buf, mb.len);
+		if (hf[i] == &render_json)
+			pycheck("history", gname, mb.buf, mb.len);
+		else if (hf[i] == &render_html)
+			pycheck("html", gname, mb.buf, mb.len);
+	}
+	is_str(history_content_type(&render_html), "text/html; charset=utf-8", "history: html type");
+	is_str(history_content_type(&render_text), "text/plain; charset=utf-8", "history: text type");
+	is_str(history_content_type(&render_json), "application/json", "history: json type");
+}
+
+static void
+test_hopstats(void)
+{
+	struct proto_hop h;
+	struct hopstats s;
+	char b[32];
+
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 3;
+	h.nreplies = 2;
+	addr_parse("192.0.2.1", &h.r[0].from);
+	h.r[0].rtt_us = 1000;
+	addr_parse("198.51.100.7", &h.r[1].from);
+	h.r[1].rtt_us = 2001;
+	h.r[1].kind = REPLY_DESTINATION;
+	hopstats_of(&h, &s);
+	is_int(s.min_us, 1000, "min");
+	is_int(s.max_us, 2001, "max");
+	is_int(s.avg_us, 1501, "avg, rounded");
+	is_str(hopstats_fmt_loss(&s, b, sizeof(b)), "33.3%", "loss of 1 in 3");
+	is_str(addr_format(&s.from, b), "198.51.100.7", "the visitor's address stands for the hop");
+	h.nreplies = 0;
+	h.sent = 0;
+	hopstats_of(&h, &s);
+	is_str(hopstats_fmt_loss(&s, b, sizeof(b)), "100.0%", "a hop never reported: all lost");
+	is_str(hopstats_fmt_ms(1234567, b, sizeof(b)), "1234.567", "ms with 3 decimals");
+}
+
+static void
+test_assets(void)
+{
+	const char *names[] = { "tracetrout.css", "tracetrout.js" };
+	const struct asset *a;
+
+	for (size_t i = 0; i < 2; i++) {
+		a = asset_find(names[i]);
+		ok(a != NULL && a->len > 100 && a->body[a->len] == '\0' &&
+		    strlen(a->body) == a->len, "%s: embedded whole", names[i]);
+		ok(a != NULL && a->etag[0] == '"' && a->etag[strlen(a->etag) - 1] == '"',
+		    "%s: a quoted ETag", names[i]);
+	}
+	is_str(asset_find("tracetrout.css")->content_type, "text/css; charset=utf-8", "css type");
+	is_str(asset_find("tracetrout.js")->content_type, "text/javascript; charset=utf-8",
+	    "js type");
+	ok(asset_find("../tracetrout.css") == NULL && asset_find("") == NULL &&
+	    asset_find("README.md") == NULL, "nothing else is found");
+}
+
+int
+main(void)
+{
+	find_golden();
+	updating = getenv("TT_UPDATE_GOLDEN") && strcmp(getenv("TT_UPDATE_GOLDEN"), "1") == 0;
+	have_python = system("command -v python3 >/dev/null 2>&1") == 0;
+	if (tap_tmpdir(scratch) < 0)
+		return 99;
+	printf("# goldens in %s%s\n", golden, updating ? " (writing them)" : "");
+	test_goldens();
+	test_errors();
+	test_streaming();
+	test_escaping();
+	test_path_diff();
+	test_history("history");
+	test_history("history-empty");
+	test_hopstats();
+	test_assets();
+	tap_tmpdir_remove(scratch);
+	return tap_done();
+}
