@@ -278,6 +278,14 @@ parse_trace(const struct tok *t, int n, struct proto_msg *m)
 			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
 				return PROTO_BAD;
 			m->req.nostore = v.s[0] == '0';
+		} else if (kv(&t[i], "names", &v)) {
+			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
+				return PROTO_BAD;
+			m->req.nonames = v.s[0] == '0';
+		} else if (kv(&t[i], "wait", &v)) {
+			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
+				return PROTO_BAD;
+			m->req.wait = v.s[0] == '1';
 		}
 	}
 	if (have != 15 || m->req.client.family != m->req.server.family)
@@ -556,6 +564,108 @@ parse_id_verb(const struct tok *t, int n, struct proto_msg *m, enum proto_verb v
 	return have == (verb == PROTO_DELETE ? 3 : 1) ? verb : PROTO_BAD;
 }
 
+int
+proto_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > PROTO_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+hexdig(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decodes a token value into dst (size len); -1 if malformed or too long. */
+static int
+pct_decode(char *dst, size_t len, const struct tok *v)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		int c = (unsigned char)v->s[i], hi, lo;
+
+		if (c == '%') {
+			if (i + 2 >= v->n || (hi = hexdig(v->s[i + 1])) < 0 ||
+			    (lo = hexdig(v->s[i + 2])) < 0)
+				return -1;
+			c = hi << 4 | lo;
+			i += 2;
+			if (c == 0)
+				return -1;
+		}
+		if (k + 1 >= len)
+			return -1;
+		dst[k++] = (char)c;
+	}
+	dst[k] = '\0';
+	return 0;
+}
+
+/* INFO addr= len= [country= city= asn= org=] */
+static enum proto_verb
+parse_info(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct proto_info *f = &m->info;
+	struct tok v;
+	uint64_t x;
+	int have = 0;
+
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "addr", &v)) {
+			if (addr_tok(&v, &m->addr) < 0)
+				return PROTO_BAD;
+			have |= 1;
+		} else if (kv(&t[i], "len", &v)) {
+			if (num_parse(v.s, v.n, PROTO_INFO_MAX, &x) < 0)
+				return PROTO_BAD;
+			m->info_len = (size_t)x;
+			have |= 2;
+		} else if ((kv(&t[i], "country", &v) &&
+		    pct_decode(f->country, sizeof(f->country), &v) < 0) ||
+		    (kv(&t[i], "city", &v) && pct_decode(f->city, sizeof(f->city), &v) < 0) ||
+		    (kv(&t[i], "asn", &v) && pct_decode(f->asn, sizeof(f->asn), &v) < 0) ||
+		    (kv(&t[i], "org", &v) && pct_decode(f->org, sizeof(f->org), &v) < 0))
+			return PROTO_BAD;
+	}
+	return have == 3 ? PROTO_INFO : PROTO_BAD;
+}
+
+/* NAME addr= name= */
+static enum proto_verb
+parse_name(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct tok v;
+	int have = 0;
+
+	for (int i = 1; i < n; i++) {
+		if (kv(&t[i], "addr", &v)) {
+			if (addr_tok(&v, &m->addr) < 0)
+				return PROTO_BAD;
+			have |= 1;
+		} else if (kv(&t[i], "name", &v)) {
+			if (!proto_name_ok(v.s, v.n))
+				return PROTO_BAD;
+			memcpy(m->name, v.s, v.n);
+			m->name[v.n] = '\0';
+			have |= 2;
+		}
+	}
+	return have == 3 ? PROTO_NAME : PROTO_BAD;
+}
+
 enum proto_verb
 proto_parse(const char *line, size_t len, struct proto_msg *m)
 {
@@ -606,6 +716,10 @@ proto_parse(const char *line, size_t len, struct proto_msg *m)
 		m->verb = parse_history(t, n, m);
 	else if (verb_is(&t[0], "ITEM"))
 		m->verb = parse_item(t, n, m);
+	else if (verb_is(&t[0], "INFO"))
+		m->verb = parse_info(t, n, m);
+	else if (verb_is(&t[0], "NAME"))
+		m->verb = parse_name(t, n, m);
 	else if (verb_is(&t[0], "LIST") && n == 2 && kv(&t[1], "more", &v) && v.n == 1 &&
 	    (v.s[0] == '0' || v.s[0] == '1')) {
 		m->more = v.s[0] - '0';
@@ -636,9 +750,10 @@ proto_fmt_trace(char *buf, size_t len, const struct proto_trace_req *req)
 {
 	char c[ADDR_STRLEN], s[ADDR_STRLEN];
 
-	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u%s\n",
+	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u%s%s%s\n",
 	    addr_format(&req->client, c), req->cport, addr_format(&req->server, s), req->sport,
-	    req->nostore ? " store=0" : "");
+	    req->nostore ? " store=0" : "", req->nonames ? " names=0" : "",
+	    req->wait ? " wait=1" : "");
 }
 
 static const char *
@@ -715,6 +830,64 @@ int
 proto_fmt_delete(char *buf, size_t len, const char *id, const char *token)
 {
 	return fmt(buf, len, "DELETE id=%s token=%s\n", id, token);
+}
+
+/* " key=VALUE", the value percent-encoded (space, '%', '=' and anything unprintable); "" if empty. */
+static int
+fmt_pct(char *buf, size_t len, const char *key, const char *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int n;
+
+	if (*v == '\0')
+		return fmt(buf, len, "%s", "");
+	if ((n = fmt(buf, len, " %s=", key)) < 0)
+		return -1;
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if ((size_t)n + 4 > len)
+			return -1;
+		if (c <= 0x20 || c >= 0x7f || c == '%' || c == '=') {
+			buf[n++] = '%';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 15];
+		} else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+int
+proto_fmt_info(char *buf, size_t len, const struct tt_addr *a, size_t body_len,
+    const struct proto_info *info)
+{
+	const char *keys[] = { "country", "city", "asn", "org" };
+	const char *vals[] = { info->country, info->city, info->asn, info->org };
+	char ab[ADDR_STRLEN];
+	int n, m;
+
+	if (body_len > PROTO_INFO_MAX)
+		return -1;
+	n = fmt(buf, len, "INFO addr=%s len=%zu", addr_format(a, ab), body_len);
+	for (size_t i = 0; n >= 0 && i < 4; i++) {
+		m = fmt_pct(buf + n, len - (size_t)n, keys[i], vals[i]);
+		n = m < 0 ? -1 : n + m;
+	}
+	if (n < 0 || (m = fmt(buf + n, len - (size_t)n, "\n")) < 0)
+		return -1;
+	return n + m;
+}
+
+int
+proto_fmt_name(char *buf, size_t len, const struct tt_addr *a, const char *name)
+{
+	char ab[ADDR_STRLEN];
+
+	if (!proto_name_ok(name, strlen(name)))
+		return -1;
+	return fmt(buf, len, "NAME addr=%s name=%s\n", addr_format(a, ab), name);
 }
 
 int

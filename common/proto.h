@@ -60,6 +60,19 @@ struct proto_trace_req {
 	struct tt_addr client, server;
 	uint16_t cport, sport;
 	int nostore;		/* TRACE store=0: the visitor asked not to keep it */
+	int nonames;		/* TRACE names=0: no reverse DNS names for this trace */
+	int wait;		/* TRACE wait=1: END only after the trace's hop look-ups */
+};
+
+#define PROTO_INFO_MAX	(1024 * 1024)	/* an INFO body's len= at most */
+#define PROTO_NAME_MAX	253		/* a DNS name */
+
+/* What INFO says of an address besides its body: the common fields of info services. */
+struct proto_info {
+	char country[64];	/* "United States"; "" unknown */
+	char city[64];
+	char asn[16];		/* "AS15169" */
+	char org[128];
 };
 
 enum proto_verb {
@@ -80,6 +93,8 @@ enum proto_verb {
 	PROTO_LIST,		/* the last line of a HISTORY answer */
 	PROTO_DELETE,		/* DELETE id= token=: the visitor deletes a trace */
 	PROTO_DELETED,		/* the answer to DELETE */
+	PROTO_INFO,		/* INFO addr= len=: an address's info body follows (len bytes, '\n') */
+	PROTO_NAME,		/* NAME addr= name=: an address's reverse DNS name */
 };
 
 /* How the helper keeps visitor addresses (STARTED, STORED): the page says which. */
@@ -130,6 +145,10 @@ struct proto_msg {
 	int more;				/* LIST: 1 if older traces follow */
 	const char *path;			/* ITEM: hops, "-" for none (docs/protocol.md) */
 	size_t path_len;
+	struct tt_addr addr;			/* INFO, NAME */
+	size_t info_len;			/* INFO: the body's bytes after the line */
+	struct proto_info info;			/* INFO: its fields, percent-decoded */
+	char name[PROTO_NAME_MAX + 1];		/* NAME */
 	struct proto_status status;		/* STATUS answer; all PROTO_STATUS_UNKNOWN in a request */
 };
 
@@ -157,6 +176,13 @@ int proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms,
     const char *reason, int hops, uint64_t duration_us, const char *path);
 int proto_fmt_list(char *buf, size_t len, int more);
 int proto_fmt_delete(char *buf, size_t len, const char *id, const char *token);
+/* The INFO line before a body of body_len bytes (the caller sends the body and a '\n'). */
+int proto_fmt_info(char *buf, size_t len, const struct tt_addr *a, size_t body_len,
+    const struct proto_info *info);
+/* NAME: name must be a DNS name (letters, digits, '-', '_', '.'); -1 otherwise. */
+int proto_fmt_name(char *buf, size_t len, const struct tt_addr *a, const char *name);
+/* Is s a DNS name we pass on: 1-253 bytes of letters, digits, '-', '_' and '.'? */
+int proto_name_ok(const char *s, size_t n);
 int proto_fmt_deleted(char *buf, size_t len, const char *id);
 int proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop);
 /* stored: 1 if the whole trace is in the database, 0 if not. */

@@ -549,6 +549,60 @@ test_history(void)
 	is_str(m.id, id, "DELETED id");
 }
 
+/* Enrichment: INFO with its fields, NAME, and the TRACE keys that ask for them. */
+static void
+test_enrich(void)
+{
+	struct proto_info f;
+	struct proto_msg m;
+	struct tt_addr a;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.country, sizeof(f.country), "United States");
+	snprintf(f.city, sizeof(f.city), "100%% <Mountain=View>");
+	snprintf(f.asn, sizeof(f.asn), "AS15169");
+	addr_parse("2001:db8::1", &a);
+	n = proto_fmt_info(line, sizeof(line), &a, 123, &f);
+	is_str(line, "INFO addr=2001:db8::1 len=123 country=United%20States "
+	    "city=100%25%20<Mountain%3DView> asn=AS15169\n", "INFO formats, values percent-encoded");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_INFO, "INFO parses");
+	ok(addr_equal(&m.addr, &a) && m.info_len == 123, "INFO addr and len");
+	is_str(m.info.country, "United States", "INFO country decoded");
+	is_str(m.info.city, "100% <Mountain=View>", "INFO city decoded");
+	is_str(m.info.org, "", "INFO without org");
+	is_int(parse_str("INFO addr=192.0.2.1 len=1048577", &m), PROTO_BAD, "INFO len over 1 MiB");
+	is_int(parse_str("INFO addr=192.0.2.1", &m), PROTO_BAD, "INFO without len");
+	is_int(parse_str("INFO addr=192.0.2.1 len=1 city=%00", &m), PROTO_BAD, "INFO with a NUL");
+	is_int(parse_str("INFO addr=192.0.2.1 len=1 city=%4", &m), PROTO_BAD, "INFO with a cut escape");
+	memset(&f, 'x', sizeof(f));
+	f.country[sizeof(f.country) - 1] = f.city[0] = f.asn[0] = f.org[0] = '\0';
+	n = proto_fmt_info(line, sizeof(line), &a, 0, &f);
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_INFO, "INFO with a country of 63 bytes");
+
+	n = proto_fmt_name(line, sizeof(line), &a, "r1.example.net");
+	is_str(line, "NAME addr=2001:db8::1 name=r1.example.net\n", "NAME formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_NAME, "NAME parses");
+	is_str(m.name, "r1.example.net", "NAME name");
+	is_int(proto_fmt_name(line, sizeof(line), &a, "<script>"), -1, "a name with markup is refused");
+	is_int(proto_fmt_name(line, sizeof(line), &a, ""), -1, "an empty name is refused");
+	is_int(parse_str("NAME addr=192.0.2.1 name=a\"b", &m), PROTO_BAD, "NAME with a quote");
+
+	memset(&m, 0, sizeof(m));
+	addr_parse("192.0.2.7", &m.req.client);
+	addr_parse("192.0.2.10", &m.req.server);
+	m.req.cport = 1;
+	m.req.sport = 80;
+	m.req.nonames = 1;
+	m.req.wait = 1;
+	n = proto_fmt_trace(line, sizeof(line), &m.req);
+	is_str(line, "TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 names=0 wait=1\n",
+	    "TRACE names=0 wait=1 formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_TRACE, "... and parses");
+	ok(m.req.nonames == 1 && m.req.wait == 1 && m.req.nostore == 0, "... nonames, wait");
+}
+
 int
 main(void)
 {
@@ -560,5 +614,6 @@ main(void)
 	test_reply_ext();
 	test_history();
 	test_nostore();
+	test_enrich();
 	return tap_done();
 }
