@@ -38,6 +38,11 @@ enum {
 	Q_PATH,
 	Q_DELETE_CHECK,
 	Q_SWEEP,
+	Q_LOOKUP_GET,
+	Q_LOOKUP_PUT,
+	Q_TRACE_LOOKUP,
+	Q_GET_LOOKUPS,
+	Q_LOOKUP_SWEEP,
 	Q_COUNT
 };
 
@@ -81,6 +86,20 @@ static const char *const queries[Q_COUNT] = {
 	/* In batches, so a large sweep does not hold the broker's loop. */
 	[Q_SWEEP] =
 	    "DELETE FROM traces WHERE id IN (SELECT id FROM traces WHERE started_at < ?1 LIMIT ?2)",
+	/* An answer young enough for its kind: ?3 for one that succeeded, ?4 for a failure. */
+	[Q_LOOKUP_GET] =
+	    "SELECT ok, data FROM lookups WHERE addr = ?1 AND kind = ?2 AND "
+	    "fetched_at >= CASE ok WHEN 1 THEN ?3 ELSE ?4 END",
+	/* A body that is not JSON is stored as a failure: it is never shown. */
+	[Q_LOOKUP_PUT] =
+	    "INSERT OR REPLACE INTO lookups (addr, kind, ok, data, fetched_at) VALUES (?1, ?2, "
+	    "?3 AND (?2 <> 'info' OR json_valid(?4)), CASE WHEN ?3 AND (?2 <> 'info' OR "
+	    "json_valid(?4)) THEN ?4 END, ?5) RETURNING ok",
+	[Q_TRACE_LOOKUP] =
+	    "INSERT OR REPLACE INTO trace_lookups (trace_id, addr, kind, data) VALUES (?1, ?2, ?3, ?4)",
+	[Q_GET_LOOKUPS] =
+	    "SELECT addr, kind, data FROM trace_lookups WHERE trace_id = ?1 ORDER BY kind, addr",
+	[Q_LOOKUP_SWEEP] = "DELETE FROM lookups WHERE fetched_at < ?1",
 };
 
 struct store {
@@ -724,4 +743,179 @@ store_sweep(struct store *st, int64_t before_ms, int batch)
 		return -1;
 	}
 	return sqlite3_changes(st->db);
+}
+
+int
+store_lookup_get(struct store *st, const char *addr, const char *kind, int64_t ok_since_ms,
+    int64_t failed_since_ms, char **data, size_t *len)
+{
+	sqlite3_stmt *s;
+	int rc, ret;
+
+	*data = NULL;
+	*len = 0;
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_LOOKUP_GET];
+	if (bind_text(s, 1, addr) < 0 || bind_text(s, 2, kind) < 0 ||
+	    sqlite3_bind_int64(s, 3, ok_since_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 4, failed_since_ms) != SQLITE_OK)
+		return read_done(st, s, SQLITE_ERROR, "cannot read the look-up cache", addr);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? (read_done(st, s, rc, "", addr), 0) :
+		    read_done(st, s, rc, "cannot read the look-up cache", addr);
+	ret = STORE_LOOKUP_FAILED;
+	if (sqlite3_column_int(s, 0) == 1) {
+		const void *d = sqlite3_column_blob(s, 1);
+		int n = sqlite3_column_bytes(s, 1);
+
+		if ((*data = malloc((size_t)n + 1)) == NULL) {
+			sqlite3_reset(s);
+			log_warn("store: look-up");
+			return -1;
+		}
+		if (n > 0)
+			memcpy(*data, d, (size_t)n);
+		(*data)[n] = '\0';
+		*len = (size_t)n;
+		ret = STORE_LOOKUP_OK;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int
+store_lookup_put(struct store *st, const char *addr, const char *kind, bool ok, const char *data,
+    size_t len, int64_t now_ms)
+{
+	sqlite3_stmt *s;
+	int rc, kept;
+
+	if (st == NULL)
+		return ok ? 0 : 1;
+	s = st->q[Q_LOOKUP_PUT];
+	if (bind_text(s, 1, addr) < 0 || bind_text(s, 2, kind) < 0 ||
+	    sqlite3_bind_int(s, 3, ok) != SQLITE_OK ||
+	    (ok && sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK) ||
+	    sqlite3_bind_int64(s, 5, now_ms) != SQLITE_OK)
+		return read_done(st, s, SQLITE_ERROR, "cannot cache a look-up", addr);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		return read_done(st, s, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
+		    "cannot cache a look-up", addr);
+	kept = sqlite3_column_int(s, 0);
+	if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+		return read_done(st, s, rc, "cannot cache a look-up", addr);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return kept ? 0 : 1;
+}
+
+int
+store_trace_lookup(struct store *st, const char *id, const char *addr, const char *kind,
+    const char *data, size_t len)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_TRACE_LOOKUP];
+	if (bind_text(s, 1, id) < 0 || bind_text(s, 2, addr) < 0 || bind_text(s, 3, kind) < 0 ||
+	    sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK || step(s) < 0) {
+		store_fail(st, "cannot record a look-up of a trace", id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_get_lookups(struct store *st, const char *id,
+    int (*fn)(void *, const char *addr, const char *kind, const char *data, size_t len), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_GET_LOOKUPS];
+	if (bind_text(s, 1, id) < 0)
+		return read_done(st, s, SQLITE_ERROR, "cannot read a trace's look-ups", id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (fn(ctx, col_text(s, 0), col_text(s, 1), (const char *)sqlite3_column_blob(s, 2),
+		    (size_t)sqlite3_column_bytes(s, 2)) < 0) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return -1;
+		}
+	return read_done(st, s, rc, "cannot read a trace's look-ups", id);
+}
+
+int
+store_lookup_sweep(struct store *st, int64_t before_ms)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_LOOKUP_SWEEP];
+	if (sqlite3_bind_int64(s, 1, before_ms) != SQLITE_OK || step(s) < 0) {
+		store_fail(st, "cannot delete expired look-ups", "-");
+		return -1;
+	}
+	return sqlite3_changes(st->db);
+}
+
+/*
+ * The common fields of an info body, from whereabouts ({"country":{"name":..},
+ * "city":..}), ipinfo ({"country":"US","city":..,"org":"AS15169 Google LLC"},
+ * or "asn":{"asn":..,"name":..}) and ip-api ({"country":..,"as":"AS15169 ..",
+ * "org":..}) style services. SQLite's JSON functions read it: no JSON parser
+ * of our own. A private in-memory connection, so it works without a store.
+ */
+static const char info_fields_sql[] =
+    "SELECT v, CASE WHEN v THEN coalesce(CASE json_type(?1, '$.country') "
+    "WHEN 'object' THEN json_extract(?1, '$.country.name') "
+    "WHEN 'text' THEN json_extract(?1, '$.country') END, json_extract(?1, '$.country_name')) END, "
+    "CASE WHEN v THEN CASE json_type(?1, '$.city') WHEN 'object' THEN json_extract(?1, '$.city.name') "
+    "WHEN 'text' THEN json_extract(?1, '$.city') END END, "
+    "CASE WHEN v THEN coalesce(CASE json_type(?1, '$.asn') WHEN 'object' THEN json_extract(?1, '$.asn.asn') "
+    "WHEN 'text' THEN json_extract(?1, '$.asn') WHEN 'integer' THEN 'AS' || json_extract(?1, '$.asn') "
+    "END, (SELECT CASE WHEN a GLOB 'AS[0-9]*' THEN substr(a, 1, instr(a || ' ', ' ') - 1) END "
+    "FROM (SELECT coalesce(json_extract(?1, '$.as'), json_extract(?1, '$.org')) AS a))) END, "
+    "CASE WHEN v THEN coalesce(CASE json_type(?1, '$.asn') WHEN 'object' THEN json_extract(?1, '$.asn.name') END, "
+    "(SELECT CASE WHEN o GLOB 'AS[0-9]* *' THEN substr(o, instr(o, ' ') + 1) ELSE o END "
+    "FROM (SELECT coalesce(json_extract(?1, '$.org'), json_extract(?1, '$.as'), "
+    "json_extract(?1, '$.isp')) AS o))) END "
+    /* json_extract fails on malformed JSON: nothing is read unless it is a valid object. */
+    "FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'object' ELSE 0 END AS v)";
+
+int
+store_info_fields(const char *body, size_t len, struct proto_info *f)
+{
+	static sqlite3 *mem;
+	static sqlite3_stmt *s;
+	char *dst[] = { f->country, f->city, f->asn, f->org };
+	size_t dlen[] = { sizeof(f->country), sizeof(f->city), sizeof(f->asn), sizeof(f->org) };
+	int rc, valid;
+
+	memset(f, 0, sizeof(*f));
+	if (s == NULL && (sqlite3_open(":memory:", &mem) != SQLITE_OK ||
+	    sqlite3_prepare_v2(mem, info_fields_sql, -1, &s, NULL) != SQLITE_OK)) {
+		log_warnx("store: cannot set up the JSON reader: %s", sqlite3_errmsg(mem));
+		sqlite3_close(mem);
+		mem = NULL;
+		s = NULL;
+		return -1;
+	}
+	if (sqlite3_bind_text(s, 1, body, (int)len, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    (rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return -1;
+	}
+	if ((valid = sqlite3_column_int(s, 0)))
+		for (int i = 0; i < 4; i++)
+			snprintf(dst[i], dlen[i], "%s", col_text(s, i + 1));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return valid ? 0 : 1;
 }

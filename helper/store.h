@@ -79,6 +79,38 @@ int store_delete(struct store *st, const char *id, uid_t uid, const char *token)
 /* Deletes at most batch traces started before before_ms; returns how many, or -1. */
 int store_sweep(struct store *st, int64_t before_ms, int batch);
 
+/* --- hop look-ups (docs/protocol.md, "Hop enrichment"); kind is "info" or "name" --- */
+#define STORE_LOOKUP_OK		1
+#define STORE_LOOKUP_FAILED	2
+
+/*
+ * The cached answer for addr: STORE_LOOKUP_OK (*data malloc'd, NUL-terminated,
+ * *len bytes) if one that succeeded was fetched at ok_since_ms or later,
+ * STORE_LOOKUP_FAILED if a failure at failed_since_ms or later, 0 if none, -1.
+ */
+int store_lookup_get(struct store *st, const char *addr, const char *kind, int64_t ok_since_ms,
+    int64_t failed_since_ms, char **data, size_t *len);
+/*
+ * Caches an answer (ok) or a failure. An info body that is not JSON is
+ * cached as a failure: returns 1 then (and for any failure), 0 if kept as
+ * an answer, -1 on error.
+ */
+int store_lookup_put(struct store *st, const char *addr, const char *kind, bool ok,
+    const char *data, size_t len, int64_t now_ms);
+/* Keeps an answer with a stored trace. */
+int store_trace_lookup(struct store *st, const char *id, const char *addr, const char *kind,
+    const char *data, size_t len);
+/* The answers kept with a trace, each to fn (-1 stops). */
+int store_get_lookups(struct store *st, const char *id,
+    int (*fn)(void *, const char *addr, const char *kind, const char *data, size_t len), void *ctx);
+/* Deletes cached answers fetched before before_ms; how many, or -1. */
+int store_lookup_sweep(struct store *st, int64_t before_ms);
+/*
+ * The common fields (country, city, AS, organization) of an info body; 0,
+ * or 1 if the body is not a JSON object (f empty), -1 on error. Needs no store.
+ */
+int store_info_fields(const char *body, size_t len, struct proto_info *f);
+
 /* Errors counted since store_open. */
 unsigned long store_errors(const struct store *st);
 /* The schema version this code creates: the number of compiled-in migrations. */

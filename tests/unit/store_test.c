@@ -616,6 +616,108 @@ test_read(void)
 	    "without a store: nothing to read");
 }
 
+static int
+got_lookup(void *ctx, const char *addr, const char *kind, const char *data, size_t len)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "%s %s %.*s;", addr, kind, (int)len, data);
+	return 0;
+}
+
+static void
+test_lookups(void)
+{
+	static const char where[] = "{\"continent\":{\"code\":\"NA\",\"name\":\"North America\"},"
+	    "\"country\":{\"code\":\"US\",\"name\":\"United States\"},\"city\":\"Mountain View\"}";
+	char path[512], err[512], all[512] = "";
+	struct proto_info f;
+	struct proto_trace_req req;
+	struct store *st;
+	size_t len;
+	char *d;
+
+	snprintf(path, sizeof(path), "%s/lookups.db", tmpdir);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open: %s", err);
+		return;
+	}
+	is_int(store_lookup_get(st, "192.0.2.1", "info", 0, 0, &d, &len), 0, "an empty cache misses");
+	is_int(store_lookup_put(st, "192.0.2.1", "info", true, where, strlen(where), 1000), 0,
+	    "a whereabouts body is cached");
+	is_int(store_lookup_get(st, "192.0.2.1", "info", 1000, 0, &d, &len), STORE_LOOKUP_OK,
+	    "... and found while young enough");
+	ok(d != NULL && len == strlen(where) && strcmp(d, where) == 0, "... as it was returned");
+	free(d);
+	is_int(store_lookup_get(st, "192.0.2.1", "info", 1001, 0, &d, &len), 0,
+	    "... and not once older than the cache time");
+	is_int(store_lookup_get(st, "192.0.2.1", "name", 0, 0, &d, &len), 0, "kinds are apart");
+	is_int(store_lookup_put(st, "192.0.2.2", "info", true, "{\"a\":", 5, 1000), 1,
+	    "a body that is not JSON is cached as a failure");
+	is_int(store_lookup_get(st, "192.0.2.2", "info", 0, 1000, &d, &len), STORE_LOOKUP_FAILED,
+	    "... and found as one while the negative cache holds it");
+	is_int(store_lookup_get(st, "192.0.2.2", "info", 0, 1001, &d, &len), 0,
+	    "... then forgotten");
+	is_int(store_lookup_put(st, "192.0.2.3", "name", false, NULL, 0, 1000), 1, "a failed name");
+	is_int(store_lookup_put(st, "192.0.2.3", "name", true, "r3.example", 10, 2000), 0,
+	    "a later answer replaces it");
+	is_int(store_lookup_get(st, "192.0.2.3", "name", 0, 0, &d, &len), STORE_LOOKUP_OK,
+	    "... and is found");
+	is_str(d ? d : "", "r3.example", "... the name");
+	free(d);
+	is_int(store_lookup_sweep(st, 1500), 2, "expired entries are swept");
+
+	memset(&req, 0, sizeof(req));
+	addr_parse("198.51.100.7", &req.client);
+	addr_parse("192.0.2.10", &req.server);
+	req.cport = 1;
+	req.sport = 80;
+	store_trace_begin(st, ID1, 0, &req, 1, TOK, false);
+	is_int(store_trace_lookup(st, ID1, "192.0.2.1", "info", where, strlen(where)), 0,
+	    "an answer kept with a trace");
+	store_trace_lookup(st, ID1, "192.0.2.1", "name", "r1.example", 10);
+	store_get_lookups(st, ID1, got_lookup, all);
+	ok(strncmp(all, "192.0.2.1 info {", 16) == 0 && strstr(all, "192.0.2.1 name r1.example;"),
+	    "a trace's answers read back: %.60s", all);
+	store_trace_forget(st, ID1);
+	is_str(q1(path, "SELECT count(*) FROM trace_lookups"), "0", "... and go with the trace");
+
+	is_int(store_info_fields(where, strlen(where), &f), 0, "whereabouts fields");
+	ok(strcmp(f.country, "United States") == 0 && strcmp(f.city, "Mountain View") == 0 &&
+	    f.asn[0] == '\0' && f.org[0] == '\0', "... country and city");
+	d = "{\"ip\":\"8.8.8.8\",\"city\":\"Mountain View\",\"country\":\"US\","
+	    "\"org\":\"AS15169 Google LLC\"}";
+	store_info_fields(d, strlen(d), &f);
+	ok(strcmp(f.country, "US") == 0 && strcmp(f.asn, "AS15169") == 0 &&
+	    strcmp(f.org, "Google LLC") == 0, "ipinfo: the AS and organization split from org");
+	d = "{\"asn\":{\"asn\":\"AS64500\",\"name\":\"Example Transit\"},\"country_name\":\"Germany\"}";
+	store_info_fields(d, strlen(d), &f);
+	ok(strcmp(f.country, "Germany") == 0 && strcmp(f.asn, "AS64500") == 0 &&
+	    strcmp(f.org, "Example Transit") == 0, "ipinfo's asn object and country_name");
+	d = "{\"as\":\"AS3356 Level 3\",\"org\":\"Lumen\",\"country\":\"France\"}";
+	store_info_fields(d, strlen(d), &f);
+	ok(strcmp(f.asn, "AS3356") == 0 && strcmp(f.org, "Lumen") == 0, "ip-api's as and org");
+	d = "{\"asn\":64501}";
+	store_info_fields(d, strlen(d), &f);
+	is_str(f.asn, "AS64501", "a numeric asn");
+	is_int(store_info_fields("[1,2]", 5, &f), 1, "an array is no info object");
+	is_int(store_info_fields("{}", 2, &f), 0, "{} (a private address) is an empty answer");
+	is_str(f.country, "", "... with no fields");
+	{
+		char *deep = malloc(200002);
+
+		memset(deep, '[', 100000);
+		memset(deep + 100000, ']', 100000);
+		deep[200000] = '\0';
+		is_int(store_info_fields(deep, 200000, &f), 1, "100000 nested arrays: not an answer");
+		is_int(store_lookup_put(st, "192.0.2.9", "info", true, deep, 200000, 1), 1,
+		    "... and cached as a failure");
+		free(deep);
+	}
+	is_int(store_errors(st), 0, "no errors");
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -627,6 +729,7 @@ main(void)
 	test_forget();
 	test_kill();
 	test_read();
+	test_lookups();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }
