@@ -25,14 +25,15 @@
 #include <unistd.h>
 
 #include "emsg.h"
+#include "enrich.h"
 #include "log.h"
 #include "util.h"
 #include "proto.h"
 #include "store.h"
 
 #define CLIENT_MAX		1024		/* connections at once */
-/* Unsent output before a client is dropped: a stored trace of 64 full hops fits. */
-#define CLIENT_OUT_MAX		(68 * PROTO_LINE_MAX)
+/* Unsent output before a client is dropped: a stored trace of 64 full hops and an INFO fit. */
+#define CLIENT_OUT_MAX		(69 * PROTO_LINE_MAX + PROTO_INFO_MAX)
 #define CLIENT_IDLE_MS		30000		/* for a request to arrive */
 #define CLIENT_LINGER_MS	5000		/* for a closing client to take its last lines */
 #define CLIENT_READS		16		/* reads per client per poll round, for fairness */
@@ -49,6 +50,9 @@
 #define PEER_GROUPS_MAX		256		/* supplementary groups read with SO_PEERGROUPS */
 #define SWEEP_INTERVAL_MS	(3600 * 1000)	/* between retention sweeps */
 #define SWEEP_BATCH		1000		/* traces deleted at once */
+#define TRACE_LOOKUPS_MAX	128		/* addresses a trace looks up; more are shown without */
+#define END_WAIT_SLACK_MS	1000		/* wait=1: END at the latest this after the info timeout */
+#define ENDED_KEEP_MS		10000		/* an ended trace kept for its look-ups, at most */
 
 struct trace;
 
@@ -73,6 +77,14 @@ struct client {
 enum trace_state {
 	TRACE_STARTING,		/* EMSG_START sent, no answer yet */
 	TRACE_RUNNING,		/* EMSG_STARTED came */
+	TRACE_ENDED,		/* the engine ended it; it waits for its look-ups */
+};
+
+/* What a trace asked of one hop address, by enum enrich_kind. */
+enum { LK_NONE = 0, LK_PENDING, LK_DONE };
+struct lookup_ref {
+	struct tt_addr addr;
+	uint8_t state[2];
 };
 
 /*
@@ -109,6 +121,14 @@ struct trace {
 	uid_t uid;
 	struct proto_trace_req req;
 	uint64_t started_us;	/* monotonic, at STARTED */
+	struct lookup_ref *lk;	/* its hop addresses' look-ups */
+	int nlk;
+	int lk_pending;		/* look-ups it waits for */
+	/* TRACE_ENDED: the END line, sent when its look-ups end (wait=1) or at once. */
+	char end_reason[EMSG_CODE_LEN];
+	int end_hops, end_stored;
+	uint64_t end_dur_us;
+	uint64_t end_by_ms;	/* monotonic: END goes out by then, whatever is pending */
 };
 
 struct broker {
@@ -126,6 +146,10 @@ struct broker {
 	int ntraces;
 	uint32_t next_handle;
 	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
+	struct enrich *enrich;	/* NULL: no look-ups */
+	int enrich_slots;	/* pfd entries for its sockets */
+	int nenrich_fds;	/* its entries at the end of pfd in this round */
+	uint64_t enrich_done;	/* look-ups that ended, for STATUS */
 	struct emsg *eq;	/* records waiting for room in the socketpair */
 	size_t eqhead, eqlen, eqcap;
 	uint64_t accept_paused_until;
@@ -352,7 +376,10 @@ trace_free(struct broker *b, struct trace *t)
 	if (t->client != NULL)
 		t->client->trace = NULL;
 	TAILQ_REMOVE(&b->traces, t, entry);
-	b->ntraces--;
+	/* An ended trace stopped counting as running at its end. */
+	if (t->state != TRACE_ENDED)
+		b->ntraces--;
+	free(t->lk);
 	free(t);
 }
 
@@ -717,7 +744,7 @@ status_answer(struct broker *b, const struct emsg_status *es)
 	ps.bad_packets = es->bad_packets;
 	ps.queue_drops = queue_drops(b);
 	ps.db_errors = db_errors(b);
-	ps.enrich_requests = 0;
+	ps.enrich_requests = b->enrich_done;
 	if ((n = proto_fmt_status(line, sizeof(line), &ps)) < 0)
 		return;
 	TAILQ_FOREACH(c, &b->clients, entry)
@@ -766,6 +793,24 @@ answer_line(struct answer *a, const char *line, int n)
 	return a->c->dead ? -1 : 0;
 }
 
+static void lookup_send(struct broker *b, struct client *c, enum enrich_kind k,
+    const struct tt_addr *a, const char *data, size_t len);
+
+/* One answer kept with a stored trace, as INFO or NAME. */
+static int
+get_lookup(void *ctx, const char *addr, const char *kind, const char *data, size_t len)
+{
+	struct answer *a = ctx;
+	struct tt_addr ad;
+
+	if (addr_parse(addr, &ad) < 0)
+		return 0;
+	lookup_send(a->b, a->c, strcmp(kind, "name") == 0 ? ENRICH_NAME : ENRICH_INFO, &ad, data,
+	    len);
+	return a->c->dead ? -1 : 0;
+}
+
+/* STORED, then the answers kept with the trace, so that every hop shows them. */
 static int
 get_head(struct answer *a)
 {
@@ -775,7 +820,9 @@ get_head(struct answer *a)
 		return 0;
 	a->head_sent = true;
 	a->head->retention_s = a->b->cfg->retention_us / 1000000;
-	return answer_line(a, line, proto_fmt_stored(line, sizeof(line), a->head));
+	if (answer_line(a, line, proto_fmt_stored(line, sizeof(line), a->head)) < 0)
+		return -1;
+	return store_get_lookups(a->b->st, a->head->id, get_lookup, a) < 0 && a->c->dead ? -1 : 0;
 }
 
 static int
@@ -898,6 +945,10 @@ sweep(struct broker *b)
 	store_retry(b);
 	if (b->st == NULL)
 		return;
+	/* Cached look-ups older than both cache times are of no use. */
+	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) -
+	    (b->cfg->info_cache_us > b->cfg->info_negative_cache_us ? b->cfg->info_cache_us :
+	    b->cfg->info_negative_cache_us) / 1000));
 	n = store_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
 	    SWEEP_BATCH);
 	if (n > 0)
@@ -1252,33 +1303,67 @@ trace_detach(struct trace *t)
 	return c;
 }
 
-/* Ends a started trace: stores and sends END, logs one line, frees it. */
+/* Sends an ended trace's END (if its client is there) and closes the client. */
+static void
+trace_end_line(struct broker *b, struct trace *t)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct client *c = trace_detach(t);
+	int n;
+
+	if (c == NULL)
+		return;
+	if ((n = proto_fmt_end(line, sizeof(line), t->end_reason, t->end_hops, t->end_dur_us,
+	    t->end_stored)) > 0)
+		client_write(b, c, line, (size_t)n);
+	if (!c->dead)
+		client_close_after(c);
+}
+
+/*
+ * Ends a started trace: stores its end and logs one line. END goes out at
+ * once, or, when the client asked wait=1 and look-ups are pending, when they
+ * end (trace_lookups_ended). A trace with look-ups pending stays until they
+ * end, to keep their answers with it.
+ */
 static void
 trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 {
-	char line[PROTO_LINE_MAX + 1], addr[ADDR_STRLEN];
-	struct client *c = trace_detach(t);
+	char addr[ADDR_STRLEN];
 	uint64_t dur = mono_us() - t->started_us;
-	int n, stored = 0;
+	int stored = 0;
 
 	/* A trace missing a hop is not kept: every trace stored with an end is whole. */
 	if (t->stored && !t->store_failed &&
 	    store_trace_end(b->st, t->id, reason, hops, (int64_t)now_ms(CLOCK_REALTIME), dur) == 0)
 		stored = 1;
-	else if (t->stored)
+	else if (t->stored) {
 		store_trace_forget(b->st, t->id);
-	b->traces_done++;
-	if (c != NULL) {
-		if ((n = proto_fmt_end(line, sizeof(line), reason, hops, dur, stored)) > 0)
-			client_write(b, c, line, (size_t)n);
-		if (!c->dead)
-			client_close_after(c);
+		t->store_failed = 1;
 	}
+	b->traces_done++;
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", t->id,
 	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
 	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000),
 	    stored ? "" : ", not stored");
-	trace_free(b, t);
+	/* The engine is done with it, and its visitor may start another. */
+	t->state = TRACE_ENDED;
+	t->cancelled = 1;
+	b->ntraces--;
+	if (t->visitor != NULL) {
+		visitor_release(b, t->visitor);
+		t->visitor = NULL;
+	}
+	snprintf(t->end_reason, sizeof(t->end_reason), "%s", reason);
+	t->end_hops = hops;
+	t->end_stored = stored;
+	t->end_dur_us = dur;
+	t->end_by_ms = now_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
+	if (t->lk_pending > 0 && t->req.wait && !stop_signal && !b->engine_down)
+		return;
+	trace_end_line(b, t);
+	if (t->lk_pending == 0 || stop_signal || b->engine_down)
+		trace_free(b, t);
 }
 
 /* Ends a trace that never started: the client gets an ERROR. */
@@ -1312,6 +1397,227 @@ store_retry(struct broker *b)
 		    STORE_RETRY_S);
 	} else if (b->db_errors_before > 0)
 		log_info("broker: store: %s opened; traces are stored again", b->cfg->db_path);
+}
+
+/* --- hop enrichment (docs/protocol.md, "Hop enrichment") --- */
+
+static const char *const lookup_kind[] = { [ENRICH_INFO] = "info", [ENRICH_NAME] = "name" };
+
+static bool
+lookup_on(const struct broker *b, const struct trace *t, enum enrich_kind k)
+{
+	if (b->enrich == NULL)
+		return false;
+	return k == ENRICH_INFO ? b->cfg->info_uri[0] != '\0' : b->cfg->names && !t->req.nonames;
+}
+
+static struct lookup_ref *
+lookup_find(struct trace *t, const struct tt_addr *a)
+{
+	for (int i = 0; i < t->nlk; i++)
+		if (addr_equal(&t->lk[i].addr, a))
+			return &t->lk[i];
+	return NULL;
+}
+
+/* The trace's entry for a, added if new; NULL when its table is full. */
+static struct lookup_ref *
+lookup_ref(struct trace *t, const struct tt_addr *a)
+{
+	struct lookup_ref *r;
+
+	if ((r = lookup_find(t, a)) != NULL)
+		return r;
+	if (t->nlk == TRACE_LOOKUPS_MAX)
+		return NULL;
+	if (t->nlk % 16 == 0) {
+		if ((r = realloc(t->lk, (size_t)(t->nlk + 16) * sizeof(*r))) == NULL)
+			return NULL;
+		t->lk = r;
+	}
+	r = &t->lk[t->nlk++];
+	memset(r, 0, sizeof(*r));
+	r->addr = *a;
+	return r;
+}
+
+/* An answer to a client: INFO, its body and '\n'; or NAME. */
+static void
+lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const struct tt_addr *a,
+    const char *data, size_t len)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_info f;
+	int n;
+
+	if (c == NULL || c->dead)
+		return;
+	if (k == ENRICH_NAME) {
+		if ((n = proto_fmt_name(line, sizeof(line), a, data)) > 0)
+			client_write(b, c, line, (size_t)n);
+		return;
+	}
+	if (store_info_fields(data, len, &f) != 0)
+		memset(&f, 0, sizeof(f));
+	if ((n = proto_fmt_info(line, sizeof(line), a, len, &f)) < 0)
+		return;
+	client_write(b, c, line, (size_t)n);
+	client_write(b, c, data, len);
+	client_write(b, c, "\n", 1);
+}
+
+/* An answer for one trace: to its client while it is there, and kept with it if stored. */
+static void
+lookup_answer(struct broker *b, struct trace *t, enum enrich_kind k, const struct tt_addr *a,
+    const char *data, size_t len)
+{
+	char ab[ADDR_STRLEN];
+
+	if (t->stored && !t->store_failed)
+		store_trace_lookup(b->st, t->id, addr_format(a, ab), lookup_kind[k], data, len);
+	lookup_send(b, t->client, k, a, data, len);
+}
+
+/*
+ * The look-ups of a hop's addresses. What the cache knows goes out now,
+ * before the HOP line; the rest is fetched and sent when it comes.
+ */
+static void
+hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
+{
+	uint64_t now = now_ms(CLOCK_REALTIME);
+	char ab[ADDR_STRLEN], *data;
+	struct lookup_ref *r;
+	size_t len;
+
+	for (int i = 0; i < hop->nreplies; i++) {
+		const struct tt_addr *a = &hop->r[i].from;
+
+		if ((r = lookup_ref(t, a)) == NULL)
+			continue;
+		addr_format(a, ab);
+		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
+			if (r->state[k] != LK_NONE || !lookup_on(b, t, (enum enrich_kind)k))
+				continue;
+			r->state[k] = LK_DONE;
+			switch (store_lookup_get(b->st, ab, lookup_kind[k],
+			    (int64_t)(now - b->cfg->info_cache_us / 1000),
+			    (int64_t)(now - b->cfg->info_negative_cache_us / 1000), &data, &len)) {
+			case STORE_LOOKUP_OK:
+				lookup_answer(b, t, (enum enrich_kind)k, a, data, len);
+				free(data);
+				break;
+			case STORE_LOOKUP_FAILED:
+				break;
+			default:
+				if (enrich_start(b->enrich, (enum enrich_kind)k, a) == 1) {
+					r->state[k] = LK_PENDING;
+					t->lk_pending++;
+				}
+				break;
+			}
+		}
+	}
+}
+
+static void trace_end_line(struct broker *b, struct trace *t);
+
+/* A look-up ended: cache it, and give it to every trace waiting for it. */
+static void
+lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, const char *data,
+    size_t len, const char *why)
+{
+	struct broker *b = ctx;
+	struct trace *t, *next;
+	struct lookup_ref *r;
+	struct proto_info f;
+	char ab[ADDR_STRLEN];
+
+	addr_format(a, ab);
+	b->enrich_done++;
+	/* Only a JSON object is an answer: anything else is shown nowhere, and cached as a failure. */
+	if (ok && k == ENRICH_INFO && store_info_fields(data, len, &f) != 0) {
+		ok = false;
+		why = "not a JSON object";
+	}
+	if (!ok)
+		log_debug("broker: %s look-up of %s failed: %s", lookup_kind[k], ab, why);
+	store_retry(b);
+	store_lookup_put(b->st, ab, lookup_kind[k], ok, data, len, (int64_t)now_ms(CLOCK_REALTIME));
+	for (t = TAILQ_FIRST(&b->traces); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if ((r = lookup_find(t, a)) == NULL || r->state[k] != LK_PENDING)
+			continue;
+		r->state[k] = LK_DONE;
+		t->lk_pending--;
+		if (ok)
+			lookup_answer(b, t, k, a, data, len);
+		if (t->state == TRACE_ENDED && t->lk_pending == 0) {
+			trace_end_line(b, t);
+			trace_free(b, t);
+		}
+	}
+}
+
+/* Ended traces whose look-ups take too long: END by end_by_ms, gone ENDED_KEEP_MS later. */
+static void
+ended_traces(struct broker *b)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	struct trace *t, *next;
+
+	for (t = TAILQ_FIRST(&b->traces); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (t->state != TRACE_ENDED || now < t->end_by_ms)
+			continue;
+		trace_end_line(b, t);
+		if (now >= t->end_by_ms + ENDED_KEEP_MS)
+			trace_free(b, t);
+	}
+}
+
+/* The next ended trace's deadline, for the poll timeout; UINT64_MAX if none. */
+static uint64_t
+ended_next(const struct broker *b)
+{
+	uint64_t next = UINT64_MAX;
+	const struct trace *t;
+
+	TAILQ_FOREACH(t, &b->traces, entry)
+		if (t->state == TRACE_ENDED) {
+			uint64_t at = t->client != NULL ? t->end_by_ms : t->end_by_ms + ENDED_KEEP_MS;
+
+			if (at < next)
+				next = at;
+		}
+	return next;
+}
+
+static int
+enrich_setup(struct broker *b)
+{
+	const struct config *cfg = b->cfg;
+	struct enrich_cfg ec;
+	char err[256];
+
+	if (cfg->info_uri[0] == '\0' && !cfg->names)
+		return 0;
+	memset(&ec, 0, sizeof(ec));
+	ec.uri_template = cfg->info_uri;
+	ec.names = cfg->names;
+	ec.skip_private = cfg->skip_private;
+	ec.connect_timeout_ms = cfg->info_connect_timeout_us / 1000;
+	ec.timeout_ms = cfg->info_timeout_us / 1000;
+	ec.max_bytes = (size_t)cfg->info_max_size;
+	ec.max_requests = cfg->info_max_requests;
+	ec.dns_server = cfg->dns_server;
+	if ((b->enrich = enrich_new(&ec, lookup_done, b, err, sizeof(err))) == NULL) {
+		log_warnx("broker: hop look-ups are off: %s", err);
+		return -1;
+	}
+	if (cfg->info_uri[0] != '\0')
+		log_info("broker: hop info from %s", cfg->info_uri);
+	return 0;
 }
 
 /* STARTED: the id, what the visitor's address is kept as, and for how long. */
@@ -1385,6 +1691,7 @@ engine_record(struct broker *b, struct emsg *m)
 		m->u.hop.ttl -= off;
 		if (t->stored && !t->store_failed && store_hop(b->st, t->id, &m->u.hop) < 0)
 			t->store_failed = 1;
+		hop_lookups(b, t, &m->u.hop);
 		if (t->client != NULL)
 			send_line_hop(b, t, &m->u.hop);
 		break;
@@ -1444,7 +1751,10 @@ end_all(struct broker *b)
 	struct trace *t;
 
 	while ((t = TAILQ_FIRST(&b->traces)) != NULL) {
-		if (t->state == TRACE_RUNNING)
+		if (t->state == TRACE_ENDED) {
+			trace_end_line(b, t);
+			trace_free(b, t);
+		} else if (t->state == TRACE_RUNNING)
 			trace_end(b, t, "engine-down", 0);
 		else
 			trace_refused(b, t, "engine-down", "the packet engine is not running");
@@ -1626,6 +1936,7 @@ poll_timeout(struct broker *b)
 {
 	uint64_t now = now_ms(CLOCK_MONOTONIC), next = UINT64_MAX;
 	struct client *c;
+	int t;
 
 	TAILQ_FOREACH(c, &b->clients, entry)
 		if (c->deadline_ms != 0 && c->deadline_ms < next)
@@ -1634,6 +1945,10 @@ poll_timeout(struct broker *b)
 		next = b->accept_paused_until;
 	if (b->cfg->retention_us != 0 && b->next_sweep_ms < next)
 		next = b->next_sweep_ms;
+	if (ended_next(b) < next)
+		next = ended_next(b);
+	if (b->enrich && (t = enrich_timeout_ms(b->enrich)) >= 0 && now + (uint64_t)t < next)
+		next = now + (uint64_t)t;
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -1660,13 +1975,15 @@ loop(struct broker *b, const sigset_t *waitmask)
 			b->pcl[n] = c;
 			n++;
 		}
+		/* The look-ups' sockets last, so the clients' indexes stay as they are. */
+		b->nenrich_fds = b->enrich ? enrich_pollfds(b->enrich, b->pfd + n, b->enrich_slots) : 0;
 		if ((timeout = poll_timeout(b)) >= 0) {
 			ts.tv_sec = timeout / 1000;
 			ts.tv_nsec = (long)(timeout % 1000) * 1000000;
 			tsp = &ts;
 		}
 		/* ppoll unblocks SIGINT and SIGTERM only while waiting: none is lost. */
-		if (ppoll(b->pfd, n, tsp, waitmask) < 0) {
+		if (ppoll(b->pfd, n + (nfds_t)b->nenrich_fds, tsp, waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("broker: poll");
@@ -1692,6 +2009,9 @@ loop(struct broker *b, const sigset_t *waitmask)
 		}
 		if (b->pfd[0].revents & POLLIN)
 			accept_clients(b);
+		if (b->enrich)
+			enrich_events(b->enrich, b->pfd + n, b->nenrich_fds);
+		ended_traces(b);
 		reap_clients(b);
 		sweep(b);
 	}
@@ -1812,7 +2132,9 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	/* START and CANCEL per trace, one STATUS, and slack. */
 	b.eqcap = 2 * (size_t)cfg->max_traces + 3;
 	b.eq = calloc(b.eqcap, sizeof(*b.eq));
-	b.pfd = calloc(CLIENT_MAX + 2, sizeof(*b.pfd));
+	/* Look-ups: a socket per request, a resolver's pipe each, and c-ares's few. */
+	b.enrich_slots = 2 * cfg->info_max_requests + 16;
+	b.pfd = calloc(CLIENT_MAX + 2 + (size_t)b.enrich_slots, sizeof(*b.pfd));
 	b.pcl = calloc(CLIENT_MAX + 2, sizeof(*b.pcl));
 	if (b.eq == NULL || b.pfd == NULL || b.pcl == NULL) {
 		log_warn("broker");
@@ -1835,6 +2157,8 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 		log_info("broker: no database configured; traces are not stored");
 	else
 		store_retry(&b);
+	/* Without look-ups traces still run: a broken resolver setup is logged, not fatal. */
+	enrich_setup(&b);
 
 	loop(&b, &waitmask);
 	stopped = stop_signal != 0 && !b.engine_down;
@@ -1859,6 +2183,7 @@ out:
 		client_free(&b, c);
 	if (b.st != NULL && store_errors(b.st) > 0)
 		log_warnx("broker: %lu store errors in this run", store_errors(b.st));
+	enrich_free(b.enrich);
 	store_close(b.st);
 	while ((v = TAILQ_FIRST(&b.vlru)) != NULL) {
 		TAILQ_REMOVE(&b.vlru, v, lru);

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 
@@ -36,9 +37,10 @@ enum setting_type {
 	T_PORT,		/* a queue number 0..65535 */
 	T_MARK,		/* one bit, decimal or 0x hex */
 	T_INT,		/* decimal, min..max */
-	T_DURATION,	/* Go syntax, > 0 */
+	T_DURATION,	/* Go syntax, > 0 (or 0 where empty_ok) */
 	T_PORTS,	/* comma-separated ports */
 	T_MODE,		/* octal file mode */
+	T_STRING,	/* printable text; what it must look like is config_check's job */
 };
 
 struct setting {
@@ -48,7 +50,7 @@ struct setting {
 	size_t off;		/* into struct config */
 	size_t size;		/* for strings */
 	long long min, max;	/* for T_INT */
-	int empty_ok;
+	int empty_ok;		/* strings: may be empty; durations: may be 0 */
 };
 
 #define S(key, env, type, field, min, max, empty) \
@@ -80,8 +82,18 @@ static const struct setting settings[] = {
 	S("client-max", NULL, T_INT, client_max, 1, 1024, 0),
 	S("global-rate", NULL, T_INT, global_rate, 1, 100000, 0),
 	S("sandbox", NULL, T_INT, sandbox, 0, 1, 0),
-	S("retention", NULL, T_DURATION, retention_us, 0, 0, 0),
+	S("retention", NULL, T_DURATION, retention_us, 0, 0, 1),
 	S("truncate-clients", NULL, T_INT, truncate_clients, 0, 1, 0),
+	S("info-uri", "INFO_URI_TEMPLATE", T_STRING, info_uri, 0, 0, 1),
+	S("info-connect-timeout", NULL, T_DURATION, info_connect_timeout_us, 0, 0, 0),
+	S("info-timeout", NULL, T_DURATION, info_timeout_us, 0, 0, 0),
+	S("info-max-size", NULL, T_INT, info_max_size, 1024, 1048576, 0),
+	S("info-max-requests", NULL, T_INT, info_max_requests, 1, 256, 0),
+	S("info-cache", NULL, T_DURATION, info_cache_us, 0, 0, 0),
+	S("info-negative-cache", NULL, T_DURATION, info_negative_cache_us, 0, 0, 0),
+	S("names", NULL, T_INT, names, 0, 1, 0),
+	S("dns-server", NULL, T_STRING, dns_server, 0, 0, 1),
+	S("skip-private", NULL, T_INT, skip_private, 0, 1, 0),
 };
 
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
@@ -120,6 +132,13 @@ config_defaults(struct config *cfg)
 	cfg->global_rate = 50;
 	cfg->sandbox = 1;
 	cfg->retention_us = 30ULL * 24 * 3600 * 1000000;
+	cfg->info_connect_timeout_us = 1000000;
+	cfg->info_timeout_us = 2000000;
+	cfg->info_max_size = 65536;
+	cfg->info_max_requests = 16;
+	cfg->info_cache_us = 24ULL * 3600 * 1000000;
+	cfg->info_negative_cache_us = 5ULL * 60 * 1000000;
+	cfg->names = 1;
 }
 
 /*
@@ -284,6 +303,7 @@ setting_apply(struct config *cfg, const struct setting *st, const char *val, cha
 	switch (st->type) {
 	case T_PATH:
 	case T_NAME:
+	case T_STRING:
 		if (strlen(val) >= st->size) {
 			seterr(why, whylen, "longer than %zu bytes", st->size - 1);
 			return -1;
@@ -292,6 +312,12 @@ setting_apply(struct config *cfg, const struct setting *st, const char *val, cha
 			for (const char *p = val; *p; p++)
 				if (!isgraph((unsigned char)*p) || *p == ':') {
 					seterr(why, whylen, "\"%s\" is not a name or number (or a comma-separated list of them)", val);
+					return -1;
+				}
+		if (st->type == T_STRING)
+			for (const char *p = val; *p; p++)
+				if (!isgraph((unsigned char)*p)) {
+					seterr(why, whylen, "\"%s\" has a blank or a byte that is not printable ASCII", val);
 					return -1;
 				}
 		strcpy(field, val);
@@ -324,7 +350,7 @@ setting_apply(struct config *cfg, const struct setting *st, const char *val, cha
 			seterr(why, whylen, "\"%s\" is not a duration (e.g. 1s, 500ms, 1m30s)", val);
 			return -1;
 		}
-		if (d == 0) {
+		if (d == 0 && !st->empty_ok) {
 			seterr(why, whylen, "\"%s\" must be at least 1us", val);
 			return -1;
 		}
@@ -519,9 +545,73 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 	return 0;
 }
 
+/*
+ * What is wrong with an info-uri template, or NULL: it must be an http or
+ * https URL with a host, and have {ip} somewhere (every one is replaced).
+ */
+static const char *
+info_uri_problem(const char *t)
+{
+	const char *rest;
+
+	if (strncasecmp(t, "http://", 7) == 0)
+		rest = t + 7;
+	else if (strncasecmp(t, "https://", 8) == 0)
+		rest = t + 8;
+	else
+		return "must start with http:// or https:// (no other protocol is allowed)";
+	if (*rest == '\0' || *rest == '/' || *rest == '?' || *rest == '#')
+		return "has no host after the scheme";
+	if (strstr(t, "{ip}") == NULL)
+		return "has no {ip}, the place for the hop's address (e.g. http://127.0.0.1:8080/ip/{ip})";
+	for (const char *p = t; *p; p++)
+		if (!isgraph((unsigned char)*p))
+			return "has a blank or a byte that is not printable ASCII";
+	return NULL;
+}
+
+/* Is s "IP", "IPv4:PORT" or "[IPv6]:PORT"? The forms enrich.c hands to c-ares. */
+static int
+dns_server_ok(const char *s)
+{
+	char host[ADDR_STRLEN];
+	const char *port = NULL, *end;
+	struct tt_addr a;
+	uint16_t p;
+	size_t n;
+	int bracket = s[0] == '[';
+
+	if (addr_parse(s, &a) == 0)
+		return 1;
+	if (bracket) {
+		if ((end = strchr(s, ']')) == NULL)
+			return 0;
+		s++;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return 0;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return 0;
+		port = end + 1;
+	}
+	if ((n = (size_t)(end - s)) >= sizeof(host))
+		return 0;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (addr_parse(host, &a) < 0)
+		return 0;
+	/* An IPv6 address with a port needs its brackets. */
+	if ((a.family == AF_INET6) != bracket)
+		return 0;
+	return port == NULL || port_parse(port, &p) == 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
+	const char *why;
 	struct sockaddr_un sun;
 
 	if (cfg->socket_path[0] == '\0' || strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
@@ -564,6 +654,37 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->socket_mode > 0777) {
 		seterr(err, errlen, "socket-mode: %o is not a file mode", cfg->socket_mode);
+		return -1;
+	}
+	if (cfg->info_uri[0] != '\0' && (why = info_uri_problem(cfg->info_uri)) != NULL) {
+		seterr(err, errlen, "info-uri: \"%s\" %s", cfg->info_uri, why);
+		return -1;
+	}
+	/* libcurl and c-ares count in milliseconds; a minute would hold a trace's END too long. */
+	if (cfg->info_connect_timeout_us < 1000 || cfg->info_connect_timeout_us > 60000000) {
+		seterr(err, errlen, "info-connect-timeout: must be from 1ms to 1m");
+		return -1;
+	}
+	if (cfg->info_timeout_us < 1000 || cfg->info_timeout_us > 60000000) {
+		seterr(err, errlen, "info-timeout: must be from 1ms to 1m");
+		return -1;
+	}
+	if (cfg->info_max_size < 1024 || cfg->info_max_size > 1048576) {
+		seterr(err, errlen, "info-max-size: %d is not from 1024 to 1048576", cfg->info_max_size);
+		return -1;
+	}
+	if (cfg->info_max_requests < 1 || cfg->info_max_requests > 256) {
+		seterr(err, errlen, "info-max-requests: %d is not from 1 to 256",
+		    cfg->info_max_requests);
+		return -1;
+	}
+	if (cfg->info_cache_us == 0 || cfg->info_negative_cache_us == 0) {
+		seterr(err, errlen, "info-cache and info-negative-cache must be positive");
+		return -1;
+	}
+	if (cfg->dns_server[0] != '\0' && !dns_server_ok(cfg->dns_server)) {
+		seterr(err, errlen, "dns-server: \"%s\" is not an IP address, IPv4:PORT or [IPv6]:PORT",
+		    cfg->dns_server);
 		return -1;
 	}
 	return 0;
@@ -629,6 +750,16 @@ config_usage(FILE *fp)
 	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"
 	    "      --retention D     stored traces are deleted after D; 0: kept (720h)\n"
 	    "      --truncate-clients 0|1  store visitor addresses as /24 or /48 (0)\n"
+	    "      --info-uri URL    hop info service, {ip} replaced (INFO_URI_TEMPLATE; off)\n"
+	    "      --info-connect-timeout D  to connect to it (1s)\n"
+	    "      --info-timeout D  a whole request, and a DNS query (2s)\n"
+	    "      --info-max-size N larger answers fail, bytes (65536)\n"
+	    "      --info-max-requests N  requests at once, 1..256 (16)\n"
+	    "      --info-cache D    how long an answer is used (24h)\n"
+	    "      --info-negative-cache D  how long a failure is (5m)\n"
+	    "      --names 0|1       reverse DNS names of hops (1)\n"
+	    "      --dns-server A    IP or IP:PORT for them; default /etc/resolv.conf's\n"
+	    "      --skip-private 0|1  no look-ups of private or documentation addresses (0)\n"
 	    "      --status          print the running helper's counters and exit\n"
 	    "      --help, --version\n"
 	    "See docs/configuration.md.\n");

@@ -8,6 +8,7 @@
 
 #define CONFIG_MAX_PORTS 16
 #define CONFIG_PATH_MAX	256
+#define CONFIG_URI_MAX	512	/* info-uri's longest */
 
 struct config {
 	char config_file[CONFIG_PATH_MAX];	/* -c; default $(sysconfdir)/tracetrout/tracetrout.conf if it exists */
@@ -37,6 +38,17 @@ struct config {
 	int sandbox;		/* sandbox: 1; 0 drops seccomp and no_new_privs, for sanitizer runs only */
 	uint64_t retention_us;	/* retention: 720h; stored traces older are deleted; 0 keeps them */
 	int truncate_clients;	/* truncate-clients: 0; 1 stores visitors as /24 or /48, no history */
+	/* Hop enrichment (docs/configuration.md): */
+	char info_uri[CONFIG_URI_MAX + 1];	/* info-uri, INFO_URI_TEMPLATE: ""; http(s) URL with {ip} */
+	uint64_t info_connect_timeout_us;	/* info-connect-timeout: 1s */
+	uint64_t info_timeout_us;	/* info-timeout: 2s, a whole request (and a DNS query) */
+	int info_max_size;	/* info-max-size: 65536 bytes, 1024..1048576 */
+	int info_max_requests;	/* info-max-requests: 16 at once, 1..256 */
+	uint64_t info_cache_us;	/* info-cache: 24h, how long an answer is used */
+	uint64_t info_negative_cache_us;	/* info-negative-cache: 5m, how long a failure is */
+	int names;		/* names: 1; reverse DNS names of hops */
+	char dns_server[64];	/* dns-server: ""; IP or IP:PORT, else /etc/resolv.conf's */
+	int skip_private;	/* skip-private: 0; 1 looks up no private or documentation address */
 	int foreground;		/* -d */
 	int verbose;		/* -v, counted */
 };
@@ -56,7 +68,7 @@ enum config_action {
 void config_defaults(struct config *cfg);
 /* Applies `key = value` lines; a missing file is an error. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
-/* Applies HOP_TIMEOUT, HOP_RETRIES, HOP_OFFSET and FILTER_QUEUE; empty means unset. */
+/* Applies HOP_TIMEOUT, HOP_RETRIES, HOP_OFFSET, FILTER_QUEUE and INFO_URI_TEMPLATE; empty means unset. */
 int config_load_env(struct config *cfg, char *err, size_t errlen);
 /* Applies the options in argv; *action says whether --help or --version was given. */
 int config_parse_args(struct config *cfg, int argc, char **argv, enum config_action *action,

@@ -202,8 +202,17 @@ eng_send(uint32_t type, uint32_t handle, const char *code, const char *text, int
 		printf("# engine send: %s\n", strerror(errno));
 }
 
+static void eng_hop_from(uint32_t handle, int ttl, int sent, int nreplies, const char *from);
+
 static void
 eng_hop(uint32_t handle, int ttl, int sent, int nreplies)
+{
+	eng_hop_from(handle, ttl, sent, nreplies, "192.0.2.1");
+}
+
+/* A settled hop whose replies all come from one address. */
+static void
+eng_hop_from(uint32_t handle, int ttl, int sent, int nreplies, const char *from)
 {
 	struct emsg m;
 
@@ -214,7 +223,7 @@ eng_hop(uint32_t handle, int ttl, int sent, int nreplies)
 	m.u.hop.sent = sent;
 	m.u.hop.nreplies = nreplies;
 	for (int i = 0; i < nreplies; i++) {
-		addr_parse("192.0.2.1", &m.u.hop.r[i].from);
+		addr_parse(from, &m.u.hop.r[i].from);
 		m.u.hop.r[i].rtt_us = 400 + (uint32_t)i;
 		m.u.hop.r[i].kind = REPLY_TIME_EXCEEDED;
 		m.u.hop.r[i].reply_ttl = 64;
@@ -1109,6 +1118,195 @@ test_history(void)
 	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
 }
 
+/* --- hop enrichment against tests/lib/infoserver.py, the stand-in for whereabouts --- */
+
+static pid_t infopid;
+static int infoport;
+
+static int
+info_start(void)
+{
+	char portfile[300], script[600];
+	FILE *f;
+
+	snprintf(portfile, sizeof(portfile), "%s/info.port", tmpdir);
+	snprintf(script, sizeof(script), "%s/tests/lib/infoserver.py",
+	    getenv("top_srcdir") ? getenv("top_srcdir") : "..");
+	if ((infopid = fork()) == 0) {
+		execlp("python3", "python3", script, "--listen", "127.0.0.1:0", "--port-file",
+		    portfile, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		if ((f = fopen(portfile, "r")) != NULL) {
+			int ok1 = fscanf(f, "%d", &infoport) == 1;
+
+			fclose(f);
+			if (ok1)
+				return 0;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* The service's request count (GET /count's total), through curl; -1 if unknown. */
+static int
+info_count(void)
+{
+	char cmd[200], buf[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "curl -s http://127.0.0.1:%d/count | sed -n "
+	    "'s/.*\"total\": *\\([0-9]*\\).*/\\1/p'", infoport);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), p) == NULL)
+		buf[0] = '\0';
+	pclose(p);
+	return buf[0] ? atoi(buf) : -1;
+}
+
+/* Reads an INFO line's body (len bytes and '\n') after the line; 0 if it is all there. */
+static int
+cl_body(int fd, size_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n < len + 1 && n + 1 < size) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, WAIT_MS) <= 0 || (r = recv(fd, buf + n, len + 1 - n, 0)) <= 0)
+			return -1;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return n == len + 1 && buf[len] == '\n' ? 0 : -1;
+}
+
+/* A trace of one hop answered from addr; the lines it got, their verbs in order, in got. */
+static void
+enrich_trace(const char *what, const char *req, const char *addr, char *id, char *got, size_t glen,
+    char *body, size_t blen)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg pm;
+	uint32_t h;
+	int a, n;
+
+	got[0] = '\0';
+	body[0] = '\0';
+	a = cl_open(what);
+	cl_puts(a, req);
+	h = eng_expect_start(what, req);
+	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+	n = cl_line(a, line, sizeof(line));
+	if (proto_parse(line, (size_t)n, &pm) == PROTO_STARTED)
+		snprintf(id, PROTO_ID_LEN + 1, "%s", pm.id);
+	eng_hop_from(h, 1, 2, 2, addr);
+	eng_send(EMSG_END, h, "destination", "", 1);
+	while ((n = cl_line(a, line, sizeof(line))) > 0) {
+		enum proto_verb v = proto_parse(line, (size_t)n, &pm);
+
+		snprintf(got + strlen(got), glen - strlen(got), "%s%.*s", got[0] ? " " : "",
+		    (int)strcspn(line, " \n"), line);
+		if (v == PROTO_INFO && cl_body(a, pm.info_len, body, blen) < 0)
+			snprintf(got + strlen(got), glen - strlen(got), "(body?)");
+		if (v == PROTO_INFO)
+			snprintf(got + strlen(got), glen - strlen(got), "(%s)",
+			    pm.info.country[0] ? "country" : "-");
+	}
+	close(a);
+}
+
+static void
+test_enrich(void)
+{
+	char id[PROTO_ID_LEN + 1], got[256], body[1024], req[256];
+	const char *trace_wait = "TRACE client=2001:db8::7 cport=40000 server=2001:db8::10 sport=80 wait=1\n";
+	const char *trace_nowait = "TRACE client=2001:db8::7 cport=40000 server=2001:db8::10 sport=80\n";
+	int c0, a, n;
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg pm;
+	uint64_t t0;
+
+	if (info_start() < 0) {
+		ok(0, "infoserver.py runs");
+		return;
+	}
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/enrich.db", tmpdir);
+	snprintf(cfg.info_uri, sizeof(cfg.info_uri), "http://127.0.0.1:%d/ip/{ip}", infoport);
+	cfg.names = 0;
+	cfg.hop_offset = 0;
+	start_broker();
+
+	c0 = info_count();
+	enrich_trace("first", trace_wait, "10.77.3.1", id, got, sizeof(got), body, sizeof(body));
+	is_str(got, "HOP INFO(country) END", "wait=1: the hop at once, then its INFO, then END");
+	ok(body[0] == '{' && strstr(body, "\"country\"") != NULL, "... with the service's body: %.60s",
+	    body);
+	enrich_trace("cached", trace_wait, "10.77.3.1", id, got, sizeof(got), body, sizeof(body));
+	is_str(got, "INFO(country) HOP END", "a cached answer comes before its HOP");
+	is_int(info_count() - c0, 1, "two traces of one address: one request to the service");
+	snprintf(req, sizeof(req), "GET id=%s\n", id);
+	a = cl_open("get enriched");
+	cl_puts(a, req);
+	cl_line(a, line, sizeof(line));
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_INFO && cl_body(a, pm.info_len, body,
+	    sizeof(body)) == 0, "GET: the info kept with the trace follows STORED: %.*s", LINE(line));
+	n = cl_line(a, line, sizeof(line));
+	ok(strncmp(line, "HOP ", 4) == 0, "... before the HOP");
+	close(a);
+	close(efd);
+	broker_wait();
+
+	/* A slow service: without wait=1, END does not wait; the answer is still kept. */
+	snprintf(cfg.info_uri, sizeof(cfg.info_uri), "http://127.0.0.1:%d/slow/ip/{ip}", infoport);
+	start_broker();
+	t0 = (uint64_t)time(NULL);
+	enrich_trace("slow", trace_nowait, "10.77.4.1", id, got, sizeof(got), body, sizeof(body));
+	is_str(got, "HOP END", "without wait=1 a slow service does not hold END");
+	usleep(900000);
+	snprintf(req, sizeof(req), "GET id=%s\n", id);
+	a = cl_open("get slow");
+	cl_puts(a, req);
+	cl_line(a, line, sizeof(line));
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_INFO, "... and its answer, come later, is "
+	    "kept with the stored trace: %.*s", LINE(line));
+	close(a);
+	(void)t0;
+	close(efd);
+	broker_wait();
+
+	/* A failing service: no INFO, END after the failure, and the negative cache holds. */
+	snprintf(cfg.info_uri, sizeof(cfg.info_uri), "http://127.0.0.1:%d/500/ip/{ip}", infoport);
+	start_broker();
+	c0 = info_count();
+	enrich_trace("failing", trace_wait, "10.77.5.1", id, got, sizeof(got), body, sizeof(body));
+	is_str(got, "HOP END", "a failing service: no INFO, the trace whole");
+	enrich_trace("failing again", trace_wait, "10.77.5.1", id, got, sizeof(got), body, sizeof(body));
+	is_str(got, "HOP END", "... again");
+	is_int(info_count() - c0, 1, "the negative cache held the retry back");
+	close(efd);
+	broker_wait();
+
+	/* Not JSON: a failure too. */
+	snprintf(cfg.info_uri, sizeof(cfg.info_uri), "http://127.0.0.1:%d/bad/ip/{ip}", infoport);
+	start_broker();
+	enrich_trace("not json", trace_wait, "10.77.6.1", id, got, sizeof(got), body, sizeof(body));
+	is_str(got, "HOP END", "a body that is not JSON is no info");
+	close(efd);
+	broker_wait();
+
+	kill(infopid, SIGTERM);
+	waitpid(infopid, NULL, 0);
+	cfg.info_uri[0] = '\0';
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
+}
+
 int
 main(void)
 {
@@ -1120,6 +1318,8 @@ main(void)
 	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/tt.db", tmpdir);
 	cfg.hop_offset = 1;
 	cfg.max_traces = 3;
+	/* No reverse DNS: it would ask this machine's resolver, outside the test. */
+	cfg.names = 0;
 	cfg.foreground = 1;
 	/* The limits have their own test; elsewhere they stay out of the way. */
 	cfg.client_rate = 1000;
@@ -1135,6 +1335,7 @@ main(void)
 	test_sigterm();
 	test_malformed();
 	test_history();
+	test_enrich();
 	cfg.hop_offset = 0;
 	test_limits();
 	test_status();

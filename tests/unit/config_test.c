@@ -158,6 +158,19 @@ test_file(void)
 	is_int(c.socket_mode, 0660, "socket-mode in octal");
 	is_str(c.socket_group, "www-data", "socket-group");
 	ok(c.retention_us == 48ULL * 3600 * 1000000, "retention 48h");
+	{
+		struct config z;
+		char *zargv[] = { "tracetroutd", "--retention", "0", "--deadline", "0", NULL };
+		enum config_action za;
+		char zerr[256];
+
+		config_defaults(&z);
+		is_int(config_parse_args(&z, 3, zargv, &za, zerr, sizeof(zerr)), 0,
+		    "retention 0 (keep traces until deleted) is allowed");
+		ok(z.retention_us == 0, "... and is 0");
+		is_int(config_parse_args(&z, 5, zargv, &za, zerr, sizeof(zerr)), -1,
+		    "deadline 0 is not");
+	}
 	is_int(c.truncate_clients, 1, "truncate-clients");
 
 	static const struct {
@@ -221,6 +234,7 @@ clear_env(void)
 	unsetenv("HOP_RETRIES");
 	unsetenv("HOP_OFFSET");
 	unsetenv("FILTER_QUEUE");
+	unsetenv("INFO_URI_TEMPLATE");
 }
 
 static int
@@ -375,6 +389,126 @@ test_precedence(void)
 	is_str(c.socket_path, "/tmp/s.sock", "... takes --socket");
 }
 
+/* Hop enrichment's settings: defaults, the file, INFO_URI_TEMPLATE, options and the checks. */
+static void
+test_enrich(void)
+{
+	struct config c;
+	enum config_action action;
+	char err[1024], *path, big[600];
+
+	config_defaults(&c);
+	is_str(c.info_uri, "", "info-uri off by default");
+	is_int(c.info_connect_timeout_us, 1000000, "default info-connect-timeout 1s");
+	is_int(c.info_timeout_us, 2000000, "default info-timeout 2s");
+	is_int(c.info_max_size, 65536, "default info-max-size 64 KiB");
+	is_int(c.info_max_requests, 16, "default info-max-requests 16");
+	ok(c.info_cache_us == 24ULL * 3600 * 1000000, "default info-cache 24h");
+	ok(c.info_negative_cache_us == 5ULL * 60 * 1000000, "default info-negative-cache 5m");
+	is_int(c.names, 1, "names on by default");
+	is_str(c.dns_server, "", "dns-server: the system's by default");
+	is_int(c.skip_private, 0, "skip-private off by default, as the original");
+
+	path = write_file("enrich.conf",
+	    "info-uri = http://127.0.0.1:8080/ip/{ip}\n"
+	    "info-connect-timeout = 250ms\n"
+	    "info-timeout = 1.5s\n"
+	    "info-max-size = 1024\n"
+	    "info-max-requests = 256\n"
+	    "info-cache = 1h\n"
+	    "info-negative-cache = 30s\n"
+	    "names = 0\n"
+	    "dns-server = 127.0.0.1:5353\n"
+	    "skip-private = 1\n");
+	clear_env();
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, NULL), 0, "enrichment file loads (%s)",
+	    err);
+	is_str(c.info_uri, "http://127.0.0.1:8080/ip/{ip}", "info-uri");
+	is_int(c.info_connect_timeout_us, 250000, "info-connect-timeout");
+	is_int(c.info_timeout_us, 1500000, "info-timeout");
+	is_int(c.info_max_size, 1024, "info-max-size");
+	is_int(c.info_max_requests, 256, "info-max-requests");
+	ok(c.info_cache_us == 3600ULL * 1000000, "info-cache");
+	is_int(c.info_negative_cache_us, 30000000, "info-negative-cache");
+	is_int(c.names, 0, "names");
+	is_str(c.dns_server, "127.0.0.1:5353", "dns-server");
+	is_int(c.skip_private, 1, "skip-private");
+
+	/* The original's name, and the command line over it. */
+	setenv("INFO_URI_TEMPLATE", "https://geo.example.net/ip/{ip}?x={ip}", 1);
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, NULL), 0, "INFO_URI_TEMPLATE (%s)",
+	    err);
+	is_str(c.info_uri, "https://geo.example.net/ip/{ip}?x={ip}", "INFO_URI_TEMPLATE beats the file");
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--info-uri",
+	    "http://[::1]:8080/ip/{ip}", "--names", "1", "--dns-server", "[2001:db8::53]:53",
+	    "--skip-private", "0", "--info-max-size", "1048576", NULL), 0, "options (%s)", err);
+	is_str(c.info_uri, "http://[::1]:8080/ip/{ip}", "--info-uri beats INFO_URI_TEMPLATE");
+	is_int(c.names, 1, "--names");
+	is_str(c.dns_server, "[2001:db8::53]:53", "--dns-server [IPv6]:PORT");
+	is_int(c.skip_private, 0, "--skip-private");
+	is_int(c.info_max_size, 1048576, "--info-max-size 1 MiB");
+	setenv("INFO_URI_TEMPLATE", "", 1);
+	is_int(load(&c, err, sizeof(err), &action, NULL), 0, "empty INFO_URI_TEMPLATE");
+	is_str(c.info_uri, "", "empty INFO_URI_TEMPLATE is unset: off");
+	setenv("INFO_URI_TEMPLATE", "ftp://h/{ip}", 1);
+	ok(load(&c, err, sizeof(err), &action, NULL) < 0, "INFO_URI_TEMPLATE ftp:// fails");
+	is_str(err, "info-uri: \"ftp://h/{ip}\" must start with http:// or https:// (no other protocol is allowed)",
+	    "and says why");
+	clear_env();
+
+	static const struct {
+		const char *opt, *val, *msg;
+	} bad[] = {
+		{ "--info-uri", "ftp://h/ip/{ip}", "info-uri: \"ftp://h/ip/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "--info-uri", "file:///etc/{ip}", "info-uri: \"file:///etc/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "--info-uri", "127.0.0.1/ip/{ip}", "info-uri: \"127.0.0.1/ip/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "--info-uri", "http://h/ip/", "info-uri: \"http://h/ip/\" has no {ip}, the place for the hop's address (e.g. http://127.0.0.1:8080/ip/{ip})" },
+		{ "--info-uri", "http:///ip/{ip}", "info-uri: \"http:///ip/{ip}\" has no host after the scheme" },
+		{ "--info-uri", "https://", "info-uri: \"https://\" has no host after the scheme" },
+		{ "--info-uri", "http://h/ip/{ip} x", "--info-uri: \"http://h/ip/{ip} x\" has a blank or a byte that is not printable ASCII" },
+		{ "--info-connect-timeout", "500us", "info-connect-timeout: must be from 1ms to 1m" },
+		{ "--info-timeout", "2m", "info-timeout: must be from 1ms to 1m" },
+		{ "--info-timeout", "0", "--info-timeout: \"0\" must be at least 1us" },
+		{ "--info-max-size", "1023", "--info-max-size: \"1023\" is not a number from 1024 to 1048576" },
+		{ "--info-max-size", "1048577", "--info-max-size: \"1048577\" is not a number from 1024 to 1048576" },
+		{ "--info-max-requests", "0", "--info-max-requests: \"0\" is not a number from 1 to 256" },
+		{ "--info-max-requests", "257", "--info-max-requests: \"257\" is not a number from 1 to 256" },
+		{ "--info-cache", "0", "--info-cache: \"0\" must be at least 1us" },
+		{ "--info-negative-cache", "soon", "--info-negative-cache: \"soon\" is not a duration (e.g. 1s, 500ms, 1m30s)" },
+		{ "--names", "2", "--names: \"2\" is not a number from 0 to 1" },
+		{ "--skip-private", "yes", "--skip-private: \"yes\" is not a number from 0 to 1" },
+		{ "--dns-server", "dns.example.net", "dns-server: \"dns.example.net\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "127.0.0.1:0", "dns-server: \"127.0.0.1:0\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "127.0.0.1:", "dns-server: \"127.0.0.1:\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "[127.0.0.1]:53", "dns-server: \"[127.0.0.1]:53\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "[::1", "dns-server: \"[::1\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "[::1]x", "dns-server: \"[::1]x\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ok(load(&c, err, sizeof(err), &action, bad[i].opt, bad[i].val, NULL) < 0,
+		    "%s %s fails", bad[i].opt, bad[i].val);
+		is_str(err, bad[i].msg, "%s %s: the message names the key", bad[i].opt, bad[i].val);
+	}
+	static const char *const good_dns[] = { "192.0.2.53", "192.0.2.53:5353", "2001:db8::53",
+	    "[2001:db8::53]", "[2001:db8::53]:5353", "::1" };
+	for (size_t i = 0; i < sizeof(good_dns) / sizeof(good_dns[0]); i++)
+		is_int(load(&c, err, sizeof(err), &action, "--dns-server", good_dns[i], NULL), 0,
+		    "--dns-server %s (%s)", good_dns[i], err);
+	is_int(load(&c, err, sizeof(err), &action, "--info-uri", "HTTPS://h/{ip}", NULL), 0,
+	    "the scheme in capitals (%s)", err);
+
+	/* 512 bytes fit, 513 do not. */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "http://h/{ip}", 13);
+	big[512] = '\0';
+	is_int(load(&c, err, sizeof(err), &action, "--info-uri", big, NULL), 0,
+	    "a 512-byte info-uri (%s)", err);
+	big[512] = 'a';
+	big[513] = '\0';
+	ok(load(&c, err, sizeof(err), &action, "--info-uri", big, NULL) < 0 &&
+	    strstr(err, "--info-uri: longer than 512 bytes") != NULL, "a 513-byte one fails (%s)", err);
+}
+
 int
 main(void)
 {
@@ -385,6 +519,7 @@ main(void)
 	test_file();
 	test_env();
 	test_precedence();
+	test_enrich();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

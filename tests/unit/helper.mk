@@ -1,6 +1,6 @@
 # unit tests of helper/
 HELPER_UNIT_LIBS = ../helper/libhelper.a ../sql/libsql.a ../common/libcommon.a \
-	$(NFQ_LIBS) $(MNL_LIBS) $(SQLITE_LIBS) $(CURL_LIBS)
+	$(NFQ_LIBS) $(MNL_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(CARES_LIBS)
 check_PROGRAMS += unit/config_test unit/store_test unit/broker_test
 TESTS += unit/config_test unit/store_test unit/broker_test
 unit_config_test_SOURCES = unit/config_test.c
@@ -11,3 +11,7 @@ unit_store_test_LDADD = $(HELPER_UNIT_LIBS)
 unit_broker_test_SOURCES = unit/broker_test.c
 unit_broker_test_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 unit_broker_test_LDADD = $(HELPER_UNIT_LIBS)
+check_PROGRAMS += unit/enrich_test
+TESTS += unit/enrich_test
+unit_enrich_test_SOURCES = unit/enrich_test.c
+unit_enrich_test_LDADD = $(HELPER_UNIT_LIBS)
