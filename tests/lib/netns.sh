@@ -139,6 +139,12 @@ netns_build() {
 	for ((j = 0; j <= last; j++)); do
 		netns__add "${node[j]}" || return 1
 	done
+	# tracetroutd looks up hop names (its setting names): inside the server namespace it asks
+	# loopback, where nothing answers unless a test runs a DNS server, never this machine's
+	# resolver. ip netns exec bind-mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf.
+	mkdir -p "/etc/netns/$NETNS_SERVER" &&
+		echo "nameserver 127.0.0.1" >"/etc/netns/$NETNS_SERVER/resolv.conf" || return 1
+	netns_on_cleanup "rm -f /etc/netns/$NETNS_SERVER/resolv.conf; rmdir /etc/netns/$NETNS_SERVER /etc/netns 2>/dev/null"
 	for ((j = 1; j <= n; j++)); do
 		netns__router "${node[j]}" "${deflimit[$j]:-0}" || return 1
 	done
