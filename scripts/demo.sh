@@ -49,9 +49,22 @@ for fam in 4 6; do
 	netns_trace "$fam" "/?format=text"
 	echo
 	echo "== IPv$fam, JSON lines:  curl '$(netns_url "$fam" /)'"
-	netns_trace "$fam" /
+	netns_trace "$fam" / -D "$NETNS_TMP/head$fam"
 	echo
 done
+
+# The last trace is stored: its permalink serves it again, in any format.
+link=$(tr -d '\r' <"$NETNS_TMP/head6" | sed -n 's/^Link: <\([^>]*\)>.*/\1/p')
+if [ -n "$link" ]; then
+	echo "== the IPv6 trace again by its permalink, as RIPE Atlas JSON:  curl '$(netns_url 6 "$link?format=atlas")'"
+	netns_trace 6 "$link?format=atlas"
+	echo
+fi
+echo "== the visitor's history:  curl '$(netns_url 4 "/history?format=text")'"
+netns_trace 4 "/history?format=text"
+echo
+echo "(a browser at $(netns_url 4 /) gets the live page)"
+echo
 
 netns_serve_stop
 echo "== tracetrout-serve's log"
