@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -114,6 +115,8 @@ client_open(struct client *c, const char *path, int timeout_ms)
 
 	c->off = c->len = 0;
 	c->why[0] = '\0';
+	c->body = NULL;
+	c->body_len = 0;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return fail(c, CLIENT_IOERR, "socket: %s", strerror(errno));
@@ -187,15 +190,97 @@ take_line(struct client *c, size_t n, struct proto_msg *m)
 	return v == PROTO_BAD ? CLIENT_GARBAGE : CLIENT_OK;
 }
 
+/*
+ * Reads what the socket has, at most len bytes, into dst, waiting for some
+ * until the deadline; *n gets the count. what names the thing being read,
+ * for c->why.
+ */
+static enum client_status
+read_some(struct client *c, char *dst, size_t len, int64_t deadline, size_t *n,
+    const char *what)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = read(c->fd, dst, len);
+		if (r > 0) {
+			*n = (size_t)r;
+			return CLIENT_OK;
+		}
+		if (r == 0)
+			return fail(c, CLIENT_CLOSED, "the broker closed the connection%s%s",
+			    what ? " in the middle of " : "", what ? what : "");
+		if (errno == EINTR)
+			continue;
+		if (errno == ECONNRESET)
+			return fail(c, CLIENT_CLOSED, "the broker reset the connection");
+		if (errno != EAGAIN)
+			return fail(c, CLIENT_IOERR, "read: %s", strerror(errno));
+		switch (wait_fd(c->fd, POLLIN, deadline)) {
+		case 0:
+			return fail(c, CLIENT_TIMEOUT, "the broker did not send %s in time",
+			    what ? what : "a line");
+		case -1:
+			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+		}
+	}
+}
+
+/*
+ * An INFO's body: len bytes and a '\n' after its line, first from what the
+ * buffer holds, then from the socket straight into the heap, never past
+ * the body's end (the next line stays in the socket for c->buf).
+ */
+static enum client_status
+read_body(struct client *c, size_t len, int64_t deadline)
+{
+	size_t want = len + 1, got, n;
+	enum client_status st;
+	char *b;
+
+	if (len > PROTO_INFO_MAX)	/* the parser refuses it already */
+		return fail(c, CLIENT_GARBAGE, "an INFO body of %zu bytes is too long", len);
+	if ((b = malloc(want)) == NULL)
+		return fail(c, CLIENT_IOERR, "an INFO body of %zu bytes: %s", len, strerror(errno));
+	got = c->len - c->off < want ? c->len - c->off : want;
+	memcpy(b, c->buf + c->off, got);
+	c->off += got;
+	while (got < want) {
+		if ((st = read_some(c, b + got, want - got, deadline, &n, "an INFO body")) !=
+		    CLIENT_OK) {
+			free(b);
+			return st;
+		}
+		got += n;
+	}
+	if (b[len] != '\n') {
+		free(b);
+		return fail(c, CLIENT_GARBAGE, "an INFO body of %zu bytes does not end with a "
+		    "newline", len);
+	}
+	b[len] = '\0';
+	c->body = b;
+	c->body_len = len;
+	return CLIENT_OK;
+}
+
 enum client_status
 client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 {
+	enum client_status st;
 	const char *nl;
-	ssize_t n;
+	size_t n;
 
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
 	for (;;) {
-		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off)) != NULL)
-			return take_line(c, (size_t)(nl - (c->buf + c->off)) + 1, m);
+		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off)) != NULL) {
+			st = take_line(c, (size_t)(nl - (c->buf + c->off)) + 1, m);
+			if (st == CLIENT_OK && m->verb == PROTO_INFO)
+				st = read_body(c, m->info_len, deadline);
+			return st;
+		}
 		/* Only now, with no whole line left, move the partial one to the front. */
 		if (c->off > 0) {
 			memmove(c->buf, c->buf + c->off, c->len - c->off);
@@ -205,26 +290,10 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 		if (c->len == sizeof(c->buf))
 			return fail(c, CLIENT_GARBAGE, "a line from the broker is longer than %d bytes",
 			    PROTO_LINE_MAX);
-		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (n > 0) {
-			c->len += (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			return fail(c, CLIENT_CLOSED, "the broker closed the connection%s",
-			    c->len ? " in the middle of a line" : "");
-		if (errno == EINTR)
-			continue;
-		if (errno == ECONNRESET)
-			return fail(c, CLIENT_CLOSED, "the broker reset the connection");
-		if (errno != EAGAIN)
-			return fail(c, CLIENT_IOERR, "read: %s", strerror(errno));
-		switch (wait_fd(c->fd, POLLIN, deadline)) {
-		case 0:
-			return fail(c, CLIENT_TIMEOUT, "the broker sent no line in time");
-		case -1:
-			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
-		}
+		if ((st = read_some(c, c->buf + c->len, sizeof(c->buf) - c->len, deadline, &n,
+		    c->len ? "a line" : NULL)) != CLIENT_OK)
+			return st;
+		c->len += n;
 	}
 }
 
@@ -251,4 +320,7 @@ client_close(struct client *c)
 		close(c->fd);
 	c->fd = -1;
 	c->off = c->len = 0;
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
 }

@@ -25,6 +25,8 @@ struct client {
 	size_t len;			/* where they end */
 	char buf[PROTO_LINE_MAX];
 	char why[160];			/* the reason behind the last failure, for the log */
+	char *body;			/* the last INFO's body (malloc'd), or NULL */
+	size_t body_len;		/* its bytes, without the '\n' (a NUL follows them) */
 };
 
 /*
@@ -39,6 +41,10 @@ enum client_status client_send(struct client *c, const char *line, size_t len, i
 /*
  * Reads and parses the next line, waiting for it until the deadline. An
  * ITEM's m->path points into c's buffer: valid until the next client_read.
+ * After an INFO line it also reads the body, exactly m->info_len bytes and
+ * a '\n', within the same deadline, into c->body (c->body_len bytes and a
+ * NUL), valid until the next client_read or client_close; a body that does
+ * not end with its '\n' is CLIENT_GARBAGE.
  */
 enum client_status client_read(struct client *c, struct proto_msg *m, int64_t deadline);
 /*
@@ -48,7 +54,7 @@ enum client_status client_read(struct client *c, struct proto_msg *m, int64_t de
  */
 enum client_status client_ask(struct client *c, const char *path, int connect_ms,
     const char *line, size_t len, int answer_ms, struct proto_msg *m);
-/* Closing tells the broker the visitor has gone; harmless when not open. */
+/* Closing tells the broker the visitor has gone, and frees c->body; harmless when not open. */
 void client_close(struct client *c);
 
 #endif

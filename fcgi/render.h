@@ -13,6 +13,34 @@
 #include "out.h"
 #include "proto.h"
 
+#define RENDER_INFO_ADDRS	128	/* addresses a trace keeps INFO and NAME of; more are ignored */
+#define RENDER_INFO_BYTES	(4 * 1024 * 1024)	/* INFO bodies a trace keeps, in all */
+#define RENDER_SHOWN_MAX	256	/* addresses whose first hop is remembered */
+
+/* What the broker's INFO and NAME lines said of one hop address (docs/protocol.md). */
+struct render_info {
+	struct tt_addr addr;
+	int ttl;			/* the first hop shown with this address; 0: none (yet) */
+	bool info;			/* an INFO came: f has its fields */
+	struct proto_info f;		/* percent-decoded, not escaped */
+	char *body;			/* its JSON body, checked and compacted; NULL: none */
+	size_t body_len;
+	char name[PROTO_NAME_MAX + 1];	/* NAME; "" not known */
+};
+
+/* A trace's table of them, filled by the stream as INFO and NAME arrive. */
+struct render_infos {
+	int n;
+	struct render_info *e[RENDER_INFO_ADDRS];	/* malloc'd, in order of arrival */
+	size_t bytes;			/* of the bodies kept */
+	int dropped;			/* INFO or NAME ignored: table full, body refused or over budget */
+	int nshown;
+	struct {
+		struct tt_addr addr;
+		int ttl;
+	} shown[RENDER_SHOWN_MAX];	/* each address written in a hop, at its first hop */
+};
+
 /* What a renderer knows of the trace it writes. */
 struct render_trace {
 	char id[PROTO_ID_LEN + 1];
@@ -37,6 +65,11 @@ struct render_trace {
 		uint64_t silent[4];	/* bit ttl-1: the hop was silent */
 		struct hopstats hs[HOPSTATS_TTL_MAX + 1];	/* by TTL */
 	} st;
+	/*
+	 * INFO and NAME of the trace's addresses so far (render_info_find):
+	 * zeroed by stream_init, filled by the stream, freed by stream_free.
+	 */
+	struct render_infos info;
 };
 
 /* Each function returns 0, or -1 if the output failed; NULL ones write nothing. */

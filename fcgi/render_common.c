@@ -2,6 +2,7 @@
 #include "render_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -259,4 +260,305 @@ int
 render_stored(const struct render_trace *t, const struct proto_msg *end)
 {
 	return !t->unstored && (end == NULL || end->stored != 0) && t->id[0] != '\0';
+}
+
+/* The compact form of a JSON text, written to d, or only counted when d is NULL. */
+struct jwalk {
+	const unsigned char *s;
+	size_t n, i;
+	char *d;
+	size_t k;
+};
+
+static void
+jput(struct jwalk *w, const void *p, size_t len)
+{
+	if (w->d)
+		memcpy(w->d + w->k, p, len);
+	w->k += len;
+}
+
+static void
+jspace(struct jwalk *w)
+{
+	while (w->i < w->n && (w->s[w->i] == ' ' || w->s[w->i] == '\t' || w->s[w->i] == '\n' ||
+	    w->s[w->i] == '\r'))
+		w->i++;
+}
+
+static int
+jhex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int
+jstring(struct jwalk *w)
+{
+	if (w->i >= w->n || w->s[w->i] != '"')
+		return -1;
+	jput(w, "\"", 1);
+	w->i++;
+	while (w->i < w->n) {
+		unsigned char c = w->s[w->i];
+		size_t k;
+
+		if (c == '"') {
+			jput(w, "\"", 1);
+			w->i++;
+			return 0;
+		}
+		if (c == '\\') {
+			if (w->i + 1 >= w->n)
+				return -1;
+			c = w->s[w->i + 1];
+			if (c == 'u') {
+				if (w->i + 5 >= w->n || !jhex(w->s[w->i + 2]) || !jhex(w->s[w->i + 3]) ||
+				    !jhex(w->s[w->i + 4]) || !jhex(w->s[w->i + 5]))
+					return -1;
+				k = 6;
+			} else if (c && strchr("\"\\/bfnrt", c))
+				k = 2;
+			else
+				return -1;
+			jput(w, w->s + w->i, k);
+			w->i += k;
+		} else if (c < 0x20) {
+			return -1;
+		} else if (c == 0x7f || c == '<' || c == '>' || c == '&') {
+			char u[8];
+
+			/* Markup stays inert even where a page pastes the line into HTML. */
+			snprintf(u, sizeof(u), "\\u%04x", c);
+			jput(w, u, 6);
+			w->i++;
+		} else if (c < 0x80) {
+			jput(w, &c, 1);
+			w->i++;
+		} else if ((k = utf8_seq(w->s + w->i, w->n - w->i)) == 0) {
+			jput(w, "\\ufffd", 6);
+			w->i++;
+		} else if (k == 3 && c == 0xe2 && w->s[w->i + 1] == 0x80 &&
+		    (w->s[w->i + 2] == 0xa8 || w->s[w->i + 2] == 0xa9)) {
+			/* U+2028, U+2029: line breaks to JavaScript before ES2019. */
+			jput(w, w->s[w->i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			w->i += 3;
+		} else {
+			jput(w, w->s + w->i, k);
+			w->i += k;
+		}
+	}
+	return -1;
+}
+
+static size_t
+jdigits(struct jwalk *w)
+{
+	size_t start = w->i;
+
+	while (w->i < w->n && w->s[w->i] >= '0' && w->s[w->i] <= '9')
+		w->i++;
+	return w->i - start;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+jnumber(struct jwalk *w)
+{
+	size_t start = w->i;
+
+	if (w->i < w->n && w->s[w->i] == '-')
+		w->i++;
+	if (w->i < w->n && w->s[w->i] == '0')
+		w->i++;
+	else if (jdigits(w) == 0)
+		return -1;
+	if (w->i < w->n && w->s[w->i] == '.') {
+		w->i++;
+		if (jdigits(w) == 0)
+			return -1;
+	}
+	if (w->i < w->n && (w->s[w->i] == 'e' || w->s[w->i] == 'E')) {
+		w->i++;
+		if (w->i < w->n && (w->s[w->i] == '+' || w->s[w->i] == '-'))
+			w->i++;
+		if (jdigits(w) == 0)
+			return -1;
+	}
+	jput(w, w->s + start, w->i - start);
+	return 0;
+}
+
+static int
+jliteral(struct jwalk *w)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t l = strlen(lits[i]);
+
+		if (w->n - w->i >= l && memcmp(w->s + w->i, lits[i], l) == 0) {
+			jput(w, lits[i], l);
+			w->i += l;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "key" then ':' (an object's member starts), spaces around skipped. */
+static int
+jkey(struct jwalk *w)
+{
+	jspace(w);
+	if (jstring(w) < 0)
+		return -1;
+	jspace(w);
+	if (w->i >= w->n || w->s[w->i] != ':')
+		return -1;
+	jput(w, ":", 1);
+	w->i++;
+	return 0;
+}
+
+/*
+ * One walk over the text without recursion: the open containers are bits
+ * of a stack (1 an object), so the depth is bounded and so is the C stack.
+ */
+static enum json_check
+jwalk(struct jwalk *w)
+{
+	uint64_t stack = 0;
+	int depth = 0, after = 0;
+	unsigned char c;
+
+	for (;;) {
+		jspace(w);
+		if (!after) {
+			if (w->i >= w->n)
+				return JSON_BAD;
+			c = w->s[w->i];
+			if (c == '{' || c == '[') {
+				if (depth == JSON_DEPTH_MAX)
+					return JSON_DEEP;
+				stack = stack << 1 | (c == '{');
+				depth++;
+				jput(w, &c, 1);
+				w->i++;
+				jspace(w);
+				if (w->i < w->n && w->s[w->i] == (c == '{' ? '}' : ']')) {
+					jput(w, w->s + w->i, 1);
+					w->i++;
+					stack >>= 1;
+					depth--;
+					after = 1;
+				} else if (c == '{' && jkey(w) < 0)
+					return JSON_BAD;
+				continue;
+			}
+			if ((c == '"' ? jstring(w) : c == '-' || (c >= '0' && c <= '9') ? jnumber(w) :
+			    jliteral(w)) < 0)
+				return JSON_BAD;
+			after = 1;
+			continue;
+		}
+		if (depth == 0)
+			return w->i == w->n ? JSON_OK : JSON_BAD;
+		if (w->i >= w->n)
+			return JSON_BAD;
+		c = w->s[w->i];
+		if (c == ',') {
+			jput(w, ",", 1);
+			w->i++;
+			if ((stack & 1) && jkey(w) < 0)
+				return JSON_BAD;
+			after = 0;
+		} else if (c == ((stack & 1) ? '}' : ']')) {
+			jput(w, &c, 1);
+			w->i++;
+			stack >>= 1;
+			depth--;
+		} else
+			return JSON_BAD;
+	}
+}
+
+enum json_check
+json_compact(const char *s, size_t n, size_t max, char **out, size_t *outlen)
+{
+	struct jwalk w = { (const unsigned char *)s, n, 0, NULL, 0 };
+	enum json_check r;
+
+	*out = NULL;
+	*outlen = 0;
+	/* Once to check and count, once to write. */
+	if ((r = jwalk(&w)) != JSON_OK)
+		return r;
+	if (w.k > max)
+		return JSON_BIG;
+	if ((w.d = malloc(w.k + 1)) == NULL)
+		return JSON_NOMEM;
+	*outlen = w.k;
+	w.i = w.k = 0;
+	jwalk(&w);
+	w.d[w.k] = '\0';
+	*out = w.d;
+	return JSON_OK;
+}
+
+const struct render_info *
+render_info_find(const struct render_trace *t, const struct tt_addr *a)
+{
+	for (int i = 0; i < t->info.n && i < RENDER_INFO_ADDRS; i++)
+		if (addr_equal(&t->info.e[i]->addr, a))
+			return t->info.e[i];
+	return NULL;
+}
+
+bool
+render_info_known(const struct render_info *e, bool body)
+{
+	if (e == NULL)
+		return false;
+	if (e->name[0] || e->f.country[0] || e->f.city[0] || e->f.asn[0] || e->f.org[0])
+		return true;
+	return body && e->body && strcmp(e->body, "{}") != 0 && strcmp(e->body, "[]") != 0;
+}
+
+const char *
+render_place(const struct render_info *e, char *buf, size_t len)
+{
+	const char *parts[3] = { e->f.city, e->f.country, NULL };
+	char net[sizeof(e->f.asn) + sizeof(e->f.org) + 1];
+	size_t k = 0;
+
+	snprintf(net, sizeof(net), "%s%s%s", e->f.asn, e->f.asn[0] && e->f.org[0] ? " " : "",
+	    e->f.org);
+	parts[2] = net;
+	buf[0] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		if (parts[i][0] == '\0' || k >= len)
+			continue;
+		k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? ", " : "", parts[i]);
+	}
+	return buf;
+}
+
+int
+render_info_sorted(const struct render_trace *t, const struct render_info **list)
+{
+	int n = 0;
+
+	/* Insertion sort: a few dozen entries, and equal hops keep their order of arrival. */
+	for (int i = 0; i < t->info.n && i < RENDER_INFO_ADDRS; i++) {
+		const struct render_info *e = t->info.e[i];
+		int key = e->ttl ? e->ttl : HOPSTATS_TTL_MAX + 1, j = n++;
+
+		while (j > 0 && (list[j - 1]->ttl ? list[j - 1]->ttl : HOPSTATS_TTL_MAX + 1) > key) {
+			list[j] = list[j - 1];
+			j--;
+		}
+		list[j] = e;
+	}
+	return n;
 }

@@ -50,4 +50,45 @@ const char *render_prefix(const struct render_trace *t);
 /* Is there a permalink to show: the trace is stored, as far as STARTED and END said. */
 int render_stored(const struct render_trace *t, const struct proto_msg *end);
 
+#define JSON_DEPTH_MAX	64	/* arrays and objects inside each other */
+
+enum json_check {
+	JSON_OK = 0,
+	JSON_BAD,		/* not one JSON value (RFC 8259), or a raw control byte in a string */
+	JSON_DEEP,		/* nested deeper than JSON_DEPTH_MAX */
+	JSON_BIG,		/* the compact form would be longer than allowed */
+	JSON_NOMEM,
+};
+
+/*
+ * Checks that s (n bytes) is exactly one JSON value and makes its compact
+ * form in *out (malloc'd, *outlen bytes and a NUL), as Go's json.Marshal
+ * (the original's encoder) writes a raw JSON value: whitespace outside
+ * strings dropped, so it fits on one line; in strings < > & as \u003c
+ * \u003e \u0026 and U+2028, U+2029 as \u2028, \u2029; also DEL as \u007f
+ * and bytes that are not UTF-8 as \ufffd (json_str's rules). Everything
+ * else is kept byte for byte: escapes as written, key order, duplicates.
+ */
+/* It may grow (\u003c for <): longer than max bytes is JSON_BIG, refused before allocating. */
+enum json_check json_compact(const char *s, size_t n, size_t max, char **out, size_t *outlen);
+
+/* What INFO and NAME said of a, or NULL. */
+const struct render_info *render_info_find(const struct render_trace *t, const struct tt_addr *a);
+/*
+ * Is anything worth showing known of e: a name or one of the common fields,
+ * or (body true) a service answer other than an empty {} or [].
+ */
+bool render_info_known(const struct render_info *e, bool body);
+/*
+ * The place and network of e, as one phrase: "Mountain View, United States,
+ * AS15169 Google LLC", those fields known; "" if none. Not escaped.
+ */
+const char *render_place(const struct render_info *e, char *buf, size_t len);
+/*
+ * The trace's entries in the order of the hops that first showed their
+ * address, those of no hop last in order of arrival; returns how many
+ * went into list (at most RENDER_INFO_ADDRS).
+ */
+int render_info_sorted(const struct render_trace *t, const struct render_info **list);
+
 #endif

@@ -1,8 +1,9 @@
 /*
  * The live page: progressive HTML, written in order as the hops settle, so
- * it works without JavaScript; tracetrout.js only adds the path diagram.
- * One table row per hop; the summary (reason, time, permalink, notes,
- * delete form, privacy) follows the table in a role=status region.
+ * it works without JavaScript; tracetrout.js adds the path diagram, and
+ * names and places that came after their row. One table row per hop; then
+ * the table of what is known of the hops' addresses; the summary (reason,
+ * time, permalink, notes, delete form, privacy) in a role=status region.
  */
 #include "render.h"
 
@@ -58,11 +59,16 @@ html_begin(struct out *o, struct render_trace *t)
 	return 0;
 }
 
-/* Every address that answered, first seen first, the visitor marked; "*" if none did. */
+/*
+ * Every address that answered, first seen first, the visitor marked; "*"
+ * if none did. Each with its name and place when they are known by now;
+ * tracetrout.js adds those that come later from the table at the end.
+ */
 static int
 addresses(struct out *o, const struct render_trace *t, const struct proto_hop *hop)
 {
-	char a[ADDR_STRLEN];
+	const struct render_info *e;
+	char a[ADDR_STRLEN], place[400];
 
 	if (hop->nreplies == 0)
 		return out_puts(o, "*");
@@ -72,8 +78,16 @@ addresses(struct out *o, const struct render_trace *t, const struct proto_hop *h
 		if ((n++ && out_puts(o, "<br>") < 0) || out_puts(o, "<span class=\"ip\">") < 0 ||
 		    html_str(o, addr_format(&hop->r[i].from, a)) < 0 || out_puts(o, "</span>") < 0)
 			return -1;
+		if ((e = render_info_find(t, &hop->r[i].from)) != NULL && e->name[0] &&
+		    (out_puts(o, " <span class=\"host\">") < 0 || html_str(o, e->name) < 0 ||
+		    out_puts(o, "</span>") < 0))
+			return -1;
 		if (hop->r[i].kind == REPLY_DESTINATION &&
 		    out_printf(o, " <span class=\"who\">(%s)</span>", who(t)) < 0)
+			return -1;
+		if (e && render_place(e, place, sizeof(place))[0] &&
+		    (out_puts(o, "<small class=\"place\">") < 0 || html_str(o, place) < 0 ||
+		    out_puts(o, "</small>") < 0))
 			return -1;
 	}
 	return 0;
@@ -213,6 +227,56 @@ delete_form(struct out *o, const struct render_trace *t)
 	    "page can delete it: the permalink alone cannot.</form>\n");
 }
 
+/* A cell of the table below: its class, and the text escaped; empty when not known. */
+static int
+where_cell(struct out *o, const char *cls, const char *text)
+{
+	if (out_printf(o, "<td class=\"%s\">", cls) < 0 || html_str(o, text) < 0)
+		return -1;
+	return out_puts(o, "</td>");
+}
+
+/*
+ * "Where the hops are": every address with something known, in path
+ * order, after the hops, so the page has it without JavaScript; the
+ * script fills the rows from it. The service's answer is there too, as
+ * the JSON text it was.
+ */
+static int
+where_table(struct out *o, const struct render_trace *t)
+{
+	const struct render_info *list[RENDER_INFO_ADDRS];
+	char a[ADDR_STRLEN];
+	int n = render_info_sorted(t, list), rows = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct render_info *e = list[i];
+
+		if (!render_info_known(e, true))
+			continue;
+		if (rows++ == 0 && out_puts(o, "<div class=\"scroll\" tabindex=\"0\" "
+		    "role=\"region\" aria-labelledby=\"where-caption\">\n<table id=\"where\">\n"
+		    "<caption id=\"where-caption\">Where the hops are</caption>\n"
+		    "<thead><tr><th scope=\"col\">Address</th><th scope=\"col\">Name</th>"
+		    "<th scope=\"col\">Country</th><th scope=\"col\">City</th>"
+		    "<th scope=\"col\">AS</th><th scope=\"col\">Organization</th>"
+		    "<th scope=\"col\">Service answer</th></tr></thead>\n<tbody>\n") < 0)
+			return -1;
+		if (out_puts(o, "<tr><th scope=\"row\" class=\"ip\">") < 0 ||
+		    html_str(o, addr_format(&e->addr, a)) < 0 || out_puts(o, "</th>") < 0 ||
+		    where_cell(o, "host", e->name) < 0 || where_cell(o, "country", e->f.country) < 0 ||
+		    where_cell(o, "city", e->f.city) < 0 || where_cell(o, "asn", e->f.asn) < 0 ||
+		    where_cell(o, "org", e->f.org) < 0 || out_puts(o, "<td>") < 0)
+			return -1;
+		if (e->body && (out_puts(o, "<details><summary>JSON</summary><pre>") < 0 ||
+		    html_str(o, e->body) < 0 || out_puts(o, "</pre></details>") < 0))
+			return -1;
+		if (out_puts(o, "</td></tr>\n") < 0)
+			return -1;
+	}
+	return rows ? out_puts(o, "</tbody>\n</table>\n</div>\n") : 0;
+}
+
 static int
 html_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
@@ -220,7 +284,8 @@ html_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 	int stored = render_stored(t, m), pos = 0, notes = 0;
 	char note[512], priv[256];
 
-	if (out_puts(o, "</tbody>\n</table>\n</div>\n<div id=\"status\" role=\"status\">\n"
+	if (out_puts(o, "</tbody>\n</table>\n</div>\n") < 0 || where_table(o, t) < 0 ||
+	    out_puts(o, "<div id=\"status\" role=\"status\">\n"
 	    "<p><strong>Trace ended:</strong> ") < 0)
 		return -1;
 	if (why && strcmp(m->code, "destination") == 0 && t->live)

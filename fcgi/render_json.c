@@ -18,19 +18,30 @@ primary(const struct proto_hop *hop)
 	return hop->nreplies > 0 ? &hop->r[0] : NULL;
 }
 
+/*
+ * host and info describe ip, and are what is known when the line is
+ * written: one line per hop, as the original, so what comes later is not
+ * added. info is the service's body as the broker passed it on, checked
+ * and compacted to one line when it arrived (json_compact).
+ */
 static int
 json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 {
 	const struct proto_reply *p = primary(hop);
+	const struct render_info *e;
 	char a[ADDR_STRLEN];
 	int naddrs = 0;
 
-	(void)t;
 	if (p == NULL)
 		return out_printf(o, "{\"ttl\":%d,\"timeout\":true}\n", hop->ttl);
+	e = render_info_find(t, &p->from);
 	/* Addresses come validated from the broker; escaped all the same, as every string is. */
 	if (out_printf(o, "{\"ttl\":%d,\"ip\":", hop->ttl) < 0 ||
-	    json_str(o, addr_format(&p->from, a)) < 0 || out_puts(o, ",\"rtt\":[") < 0)
+	    json_str(o, addr_format(&p->from, a)) < 0)
+		return -1;
+	if (e && e->name[0] && (out_puts(o, ",\"host\":") < 0 || json_str(o, e->name) < 0))
+		return -1;
+	if (out_puts(o, ",\"rtt\":[") < 0)
 		return -1;
 	for (int i = 0; i < hop->nreplies; i++) {
 		if (out_printf(o, "%s%u.%03u", i ? "," : "", hop->r[i].rtt_us / 1000,
@@ -55,6 +66,9 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 		if (out_puts(o, "]") < 0)
 			return -1;
 	}
+	if (e && e->body && (out_puts(o, ",\"info\":") < 0 ||
+	    o->write(o->ctx, e->body, e->body_len) < 0))
+		return -1;
 	return out_puts(o, "}\n");
 }
 

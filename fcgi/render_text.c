@@ -56,14 +56,30 @@ mpls(struct out *o, const struct proto_reply *r, const struct proto_reply *prev)
 	return out_puts(o, ">");
 }
 
+/* "r1.example.net (192.0.2.1)" as traceroute prints it when the name is known, else the address. */
+static int
+host(struct out *o, const struct render_trace *t, const struct tt_addr *a)
+{
+	const struct render_info *e = render_info_find(t, a);
+	char b[ADDR_STRLEN];
+
+	addr_format(a, b);
+	if (e == NULL || e->name[0] == '\0')
+		return text_safe(o, b);
+	if (text_safe(o, e->name) < 0 || out_puts(o, " (") < 0 || text_safe(o, b) < 0)
+		return -1;
+	return out_puts(o, ")");
+}
+
 /*
- * " 1  192.0.2.1  0.412 ms  0.398 ms *": an address when it changes, an
- * RTT per reply, a star per probe that got none.
+ * " 1  r1.example.net (192.0.2.1)  0.412 ms  0.398 ms *": an address when
+ * it changes (with its name when known), an RTT per reply, a star per
+ * probe that got none.
  */
 static int
 text_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 {
-	char a[ADDR_STRLEN], m[16];
+	char m[16];
 	int stars = hop->sent - hop->nreplies;
 
 	hopstats_record(&t->st, hop);
@@ -73,7 +89,7 @@ text_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 		const struct proto_reply *r = &hop->r[i];
 
 		if ((i == 0 || !addr_equal(&r->from, &hop->r[i - 1].from)) &&
-		    (out_puts(o, " ") < 0 || text_safe(o, addr_format(&r->from, a)) < 0))
+		    (out_puts(o, " ") < 0 || host(o, t, &r->from) < 0))
 			return -1;
 		if (out_printf(o, "  %u.%03u ms%s", r->rtt_us / 1000, r->rtt_us % 1000,
 		    render_mark(r, m, sizeof(m))) < 0 || mpls(o, r, i ? r - 1 : NULL) < 0)
@@ -134,6 +150,47 @@ stats_table(struct out *o, const struct render_state *st)
 	return 0;
 }
 
+/*
+ * What INFO and NAME said, one line per address in path order, those with
+ * a name or a place: "  2  203.0.113.1   r2.example.net, Frankfurt, Germany,
+ * AS64500 Example Transit". The hop is the first that showed the address.
+ */
+static int
+details(struct out *o, const struct render_trace *t)
+{
+	const struct render_info *list[RENDER_INFO_ADDRS];
+	char a[ADDR_STRLEN], hop[8], place[400];
+	int n = render_info_sorted(t, list), w = 7, rows = 0;
+
+	for (int i = 0; i < n; i++) {
+		int k = (int)strlen(addr_format(&list[i]->addr, a));
+
+		if (render_info_known(list[i], false) && k > w)
+			w = k;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct render_info *e = list[i];
+
+		if (!render_info_known(e, false))
+			continue;
+		if (rows++ == 0 && out_printf(o, "\nhop  %-*s  details\n", w, "address") < 0)
+			return -1;
+		addr_format(&e->addr, a);
+		if (e->ttl)
+			snprintf(hop, sizeof(hop), "%d", e->ttl);
+		else
+			strcpy(hop, "-");
+		render_place(e, place, sizeof(place));
+		if (out_printf(o, "%3s  ", hop) < 0 || text_safe(o, a) < 0 ||
+		    out_printf(o, "%*s  ", w - (int)strlen(a), "") < 0 ||
+		    text_safe(o, e->name) < 0 ||
+		    (e->name[0] && place[0] && out_puts(o, ", ") < 0) || text_safe(o, place) < 0 ||
+		    out_puts(o, "\n") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 text_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
@@ -147,6 +204,8 @@ text_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 	    (unsigned long long)(m->duration_us % 1000)) < 0)
 		return -1;
 	if (t->st.hops > 0 && stats_table(o, &t->st) < 0)
+		return -1;
+	if (details(o, t) < 0)
 		return -1;
 	if (out_puts(o, "\n") < 0)
 		return -1;

@@ -49,7 +49,8 @@ struct request {
 	const char *toolong;		/* the first parameter that did not fit */
 	enum req_body body_status;
 	size_t body_len;
-	char body[REQ_BODY_MAX + 1];	/* NUL-terminated; may hold NULs of its own */
+	/* A byte over the cap (read to tell a body too large), then a NUL; may hold NULs of its own. */
+	char body[REQ_BODY_MAX + 2];
 };
 
 /*

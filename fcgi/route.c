@@ -537,7 +537,7 @@ method_ok(const struct request *req, struct route *rt, enum page page)
 	return false;
 }
 
-/* GET /: the visitor's connection, and whether to store its trace. */
+/* GET /: the visitor's connection, whether to store its trace, and whether to name its hops. */
 static void
 decide_root(const struct request *req, struct route *rt)
 {
@@ -552,6 +552,19 @@ decide_root(const struct request *req, struct route *rt)
 		/* FALLTHROUGH */
 	case -1:
 		deny(rt, 400, "store= takes 0 (do not keep the trace) or 1", false,
+		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
+		return;
+	}
+	/* names=0: no reverse DNS names, as traceroute -n. */
+	switch (form_value(req->query, strlen(req->query), "names", v, sizeof(v))) {
+	case 1:
+		if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0) {
+			rt->conn.nonames = v[0] == '0';
+			break;
+		}
+		/* FALLTHROUGH */
+	case -1:
+		deny(rt, 400, "names= takes 0 (no host names) or 1", false,
 		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
 		return;
 	}

@@ -1,8 +1,11 @@
 /* Orders a trace's hops by TTL and hands them to a renderer; no I/O but through struct out. */
 #include "stream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "render_common.h"
 
 void
 stream_init(struct stream *s, const struct renderer *r, struct out *out,
@@ -13,16 +16,32 @@ stream_init(struct stream *s, const struct renderer *r, struct out *out,
 	s->out = out;
 	s->t = t;
 	memset(&t->st, 0, sizeof(t->st));
+	memset(&t->info, 0, sizeof(t->info));
 	s->next = 1;
 }
 
-void
-stream_free(struct stream *s)
+static void
+held_free(struct stream *s)
 {
 	for (int i = 0; i <= STREAM_TTL_MAX; i++) {
 		free(s->held[i]);
 		s->held[i] = NULL;
 	}
+}
+
+void
+stream_free(struct stream *s)
+{
+	struct render_infos *in = &s->t->info;
+
+	held_free(s);
+	for (int i = 0; i < in->n && i < RENDER_INFO_ADDRS; i++) {
+		free(in->e[i]->body);
+		free(in->e[i]);
+		in->e[i] = NULL;
+	}
+	in->n = 0;
+	in->bytes = 0;
 }
 
 enum stream_status
@@ -42,16 +61,48 @@ reached(const struct proto_hop *h)
 	return false;
 }
 
+static struct render_info *
+entry(struct render_infos *in, const struct tt_addr *a)
+{
+	for (int i = 0; i < in->n && i < RENDER_INFO_ADDRS; i++)
+		if (addr_equal(&in->e[i]->addr, a))
+			return in->e[i];
+	return NULL;
+}
+
+/* The first hop of each address shown, so the summary lists addresses in path order. */
+static void
+note_shown(struct render_infos *in, const struct proto_hop *h)
+{
+	for (int i = 0; i < h->nreplies && i < PROTO_MAX_REPLIES; i++) {
+		const struct tt_addr *a = &h->r[i].from;
+		struct render_info *e;
+		int k;
+
+		for (k = 0; k < in->nshown; k++)
+			if (addr_equal(&in->shown[k].addr, a))
+				break;
+		if (k == in->nshown && k < RENDER_SHOWN_MAX) {
+			in->shown[k].addr = *a;
+			in->shown[k].ttl = h->ttl;
+			in->nshown++;
+		}
+		if ((e = entry(in, a)) != NULL && e->ttl == 0)
+			e->ttl = h->ttl;
+	}
+}
+
 /* Shows the hop at s->next and moves on; nothing is shown past the visitor. */
 static int
 show(struct stream *s, const struct proto_hop *h)
 {
 	if (s->r->hop(s->out, s->t, h) < 0)
 		return -1;
+	note_shown(&s->t->info, h);
 	s->next++;
 	if (reached(h)) {
 		s->reached = true;
-		stream_free(s);
+		held_free(s);
 	}
 	return 0;
 }
@@ -122,6 +173,62 @@ feed_end(struct stream *s, const struct proto_msg *m)
 	return STREAM_DONE;
 }
 
+/* The entry of a, made if the table has room; NULL if not. */
+static struct render_info *
+entry_new(struct render_infos *in, const struct tt_addr *a)
+{
+	struct render_info *e;
+
+	if ((e = entry(in, a)) != NULL)
+		return e;
+	if (in->n >= RENDER_INFO_ADDRS || (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->addr = *a;
+	/* Its hop may be shown already: INFO fetched after the HOP. */
+	for (int k = 0; k < in->nshown; k++)
+		if (addr_equal(&in->shown[k].addr, a))
+			e->ttl = in->shown[k].ttl;
+	in->e[in->n++] = e;
+	return e;
+}
+
+enum stream_status
+stream_info(struct stream *s, const struct proto_msg *m, const char *body, size_t len)
+{
+	struct render_infos *in = &s->t->info;
+	struct render_info *e;
+	char *compact = NULL;
+	size_t clen = 0;
+
+	if (m->verb != PROTO_INFO && m->verb != PROTO_NAME)
+		return STREAM_UNEXPECTED;
+	/* Enrichment is extra: whatever does not fit is left out, and the trace goes on. */
+	if ((e = entry_new(in, &m->addr)) == NULL) {
+		in->dropped++;
+		return STREAM_MORE;
+	}
+	if (m->verb == PROTO_NAME) {
+		snprintf(e->name, sizeof(e->name), "%s", m->name);
+		return STREAM_MORE;
+	}
+	e->info = true;
+	e->f = m->info;
+	in->bytes -= e->body_len;
+	free(e->body);
+	e->body = NULL;
+	e->body_len = 0;
+	if (body == NULL)
+		return STREAM_MORE;
+	if (json_compact(body, len, RENDER_INFO_BYTES - in->bytes, &compact, &clen) != JSON_OK) {
+		in->dropped++;
+		return STREAM_MORE;
+	}
+	e->body = compact;
+	e->body_len = clen;
+	in->bytes += clen;
+	return STREAM_MORE;
+}
+
 enum stream_status
 stream_feed(struct stream *s, const struct proto_msg *m)
 {
@@ -130,6 +237,9 @@ stream_feed(struct stream *s, const struct proto_msg *m)
 		return feed_hop(s, &m->hop);
 	case PROTO_END:
 		return feed_end(s, m);
+	case PROTO_INFO:
+	case PROTO_NAME:
+		return stream_info(s, m, NULL, 0);
 	default:
 		return STREAM_UNEXPECTED;
 	}

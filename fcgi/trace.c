@@ -206,7 +206,8 @@ trace_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
 			    "the tracing helper stopped answering" : "the tracing helper failed");
 			break;
 		}
-		ss = stream_feed(&s, &m);
+		ss = m.verb == PROTO_INFO ? stream_info(&s, &m, c->body, c->body_len) :
+		    stream_feed(&s, &m);
 		if (ss == STREAM_UNEXPECTED || ss == STREAM_NOMEM) {
 			if (ss == STREAM_NOMEM)
 				log_warn("trace %s", t->id);
@@ -224,8 +225,9 @@ trace_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
 	if (ss == STREAM_OUT_FAILED)
 		log_debug("trace %s: the visitor went away", t->id);
 	else if (m.verb == PROTO_END)
-		log_debug("trace %s: %s after %d hops, %d ignored%s", t->id, m.code, m.hops,
-		    s.ignored, m.stored == 0 ? "; not stored" : "");
+		log_debug("trace %s: %s after %d hops, %d ignored; info or names of %d addresses, "
+		    "%d INFO or NAME left out%s", t->id, m.code, m.hops, s.ignored, t->info.n,
+		    t->info.dropped, m.stored == 0 ? "; not stored" : "");
 	stream_free(&s);
 }
 
@@ -234,13 +236,22 @@ trace_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts 
     const struct proto_trace_req *conn)
 {
 	char line[PROTO_REQUEST_MAX];
+	struct proto_trace_req req;
 	struct render_trace t;
 	struct proto_msg m;
 	struct client c;
 	enum client_status st;
 	int n;
 
-	if ((n = proto_fmt_trace(line, sizeof(line), conn)) < 0) {
+	/*
+	 * Text and the page show the hops' names and places in their summary,
+	 * so END waits for the look-ups (the hops themselves never do). JSON
+	 * lines, like the original, have only what is known at each hop's line,
+	 * and Atlas has no such fields: their END comes at once.
+	 */
+	req = *conn;
+	req.wait = ro->r == &render_text || ro->r == &render_html;
+	if ((n = proto_fmt_trace(line, sizeof(line), &req)) < 0) {
 		/* Cannot happen: two addresses and two ports. */
 		log_warnx("TRACE line does not fit");
 		trace_refuse(o, ro, &helper_failed);

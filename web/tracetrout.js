@@ -1,8 +1,9 @@
 /*
  * TraceTrout's live page: draws the path (server, hops, visitor) as an
- * inline SVG that grows as the hop rows arrive. The page works without it.
- * Loaded as a classic script in <head>, so it watches the table from its
- * first row on.
+ * inline SVG that grows as the hop rows arrive, and adds to the rows the
+ * names and places that came after them (from the "Where the hops are"
+ * table at the end). The page works without it. Loaded as a classic
+ * script in <head>, so it watches the table from its first row on.
  */
 (function () {
 	"use strict";
@@ -41,14 +42,16 @@
 	}
 
 	function hops() {
-		var list = [], i, r, ip;
+		var list = [], i, r, ip, host;
 
 		for (i = 0; i < tbody.rows.length; i++) {
 			r = tbody.rows[i];
 			ip = r.querySelector(".ip");
+			host = r.querySelector(".host");
 			list.push({
 				ttl: r.cells.length ? r.cells[0].textContent : String(i + 1),
-				ip: ip ? ip.textContent : "",
+				ip: ip ? (host ? host.textContent + " (" + ip.textContent + ")" :
+				    ip.textContent) : "",
 				silent: r.classList.contains("silent"),
 				dest: r.classList.contains("dest")
 			});
@@ -101,6 +104,65 @@
 		}
 	}
 
+	/* The text of the cell of class cls in row r, "" if none. */
+	function cell(r, cls) {
+		var c = r.querySelector("." + cls);
+
+		return c ? c.textContent : "";
+	}
+
+	/* As the server writes it (render_place): "City, Country, AS123 Org", those known. */
+	function place(r) {
+		var net = [cell(r, "asn"), cell(r, "org")].filter(Boolean).join(" ");
+
+		return [cell(r, "city"), cell(r, "country"), net].filter(Boolean).join(", ");
+	}
+
+	function span(tag, cls, text) {
+		var e = document.createElement(tag);
+
+		e.className = cls;
+		e.textContent = text;
+		return e;
+	}
+
+	/*
+	 * Names and places that came after their row are in the table the
+	 * page ends with: each address in the hop rows that lacks them gets
+	 * them from there, in the places the server puts them (textContent
+	 * only: nothing from the table is parsed as markup).
+	 */
+	function fill() {
+		var where = document.getElementById("where"), known = {}, ips, i, r, e, n, p;
+
+		if (!tbody || !where || !where.tBodies.length)
+			return;
+		for (i = 0; i < where.tBodies[0].rows.length; i++) {
+			r = where.tBodies[0].rows[i];
+			known[cell(r, "ip")] = { host: cell(r, "host"), place: place(r) };
+		}
+		ips = tbody.querySelectorAll(".ip");
+		for (i = 0; i < ips.length; i++) {
+			e = Object.prototype.hasOwnProperty.call(known, ips[i].textContent) ?
+			    known[ips[i].textContent] : null;
+			if (!e)
+				continue;
+			n = ips[i].nextElementSibling;
+			if (e.host && !(n && n.classList.contains("host"))) {
+				ips[i].insertAdjacentElement("afterend", span("span", "host", e.host));
+				ips[i].insertAdjacentText("afterend", " ");
+			}
+			/* The place goes after the name and the visitor's mark, if any. */
+			for (p = ips[i]; p.nextElementSibling && (p.nextElementSibling.classList
+			    .contains("host") || p.nextElementSibling.classList.contains("who"));)
+				p = p.nextElementSibling;
+			if (e.place && !(p.nextElementSibling &&
+			    p.nextElementSibling.classList.contains("place")))
+				p.insertAdjacentElement("afterend", span("small", "place", e.place));
+		}
+		draw();
+	}
+
 	function added(records) {
 		var i, j;
 
@@ -143,4 +205,6 @@
 				start();
 		});
 	}
+	/* The table of names and places is the page's last part: it is whole by now. */
+	document.addEventListener("DOMContentLoaded", fill);
 })();

@@ -3,14 +3,23 @@
  * the whole response written to memory. The input is NAME=VALUE pairs (CGI names), one a
  * line; an input holding a NUL byte is split at NULs instead, so values may hold newlines.
  * The name BODY gives the request body, read as main.c reads it from FCGX.
+ * The name BROKER gives the broker's side of a trace (STARTED or STORED,
+ * then HOP, INFO and its body, NAME, END ...): read through the client from
+ * a socket pair and rendered in the routed format, so the broker's lines
+ * and INFO bodies reach client.c, stream.c and the renderers.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include "client.h"
 #include "log.h"
 #include "out.h"
+#include "render.h"
+#include "reply.h"
 #include "request.h"
 #include "route.h"
 #include "trace.h"
@@ -83,6 +92,39 @@ fuzz_get(const char *name, void *ctx)
 	return NULL;
 }
 
+/*
+ * Plays bytes as the broker's answer to the routed request: the first line
+ * must be STARTED or STORED, the rest goes through trace_body. The writing
+ * end is closed first, so no read waits: the bytes end in EOF.
+ */
+static void
+fuzz_broker(const struct route *rt, const char *bytes, struct out *o)
+{
+	struct reply_opts ro = { rt->r ? rt->r : &render_json, rt->vary, rt->head_only, "" };
+	size_t n = strlen(bytes), off = 0;
+	struct render_trace t;
+	struct proto_msg m;
+	struct client c;
+	ssize_t k;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	while (off < n && (k = write(sv[1], bytes + off, n - off)) > 0)
+		off += (size_t)k;
+	close(sv[1]);
+	memset(&c, 0, sizeof(c));
+	c.fd = sv[0];
+	if (client_read(&c, &m, client_deadline(50)) == CLIENT_OK &&
+	    (m.verb == PROTO_STARTED || m.verb == PROTO_STORED)) {
+		trace_fill(&t, &m, "");
+		if (m.verb == PROTO_STARTED)
+			t.conn = rt->conn;
+		trace_body(o, &ro, &t, &c, client_deadline(50));
+	}
+	client_close(&c);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -136,7 +178,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	request_read_body(&req, fuzz_read, &body);
 	route_decide(&req, &rt);
 	mb.len = 0;
-	route_serve(&req, &o, &cfg);
+	if ((body.p = fuzz_get("BROKER", &p)) != NULL)
+		fuzz_broker(&rt, body.p, &o);
+	else
+		route_serve(&req, &o, &cfg);
 	free(copy);
 	return 0;
 }

@@ -231,6 +231,98 @@ test_items(void)
 	}
 }
 
+/* INFO's body after its line: exactly len bytes and '\n', however the writes split them. */
+static void
+test_info_body(void)
+{
+	static const char *const script[] = {
+		"> TRACETROUT 1",
+		/* The body split over three writes; its '\n' in the same write as the next line. */
+		"raw INFO addr=192.0.2.1 len=16 city=Espoo\n{\"ci", "sleep 50", "raw ty\":\"Es",
+		"sleep 50", "raw poo\"}\nNAME addr=192.0.2.1 name=r1.example.net\n",
+		/* An empty body; a body with newlines of its own; all of it in one write with the next line. */
+		"raw INFO addr=192.0.2.2 len=0\n\nINFO addr=192.0.2.3 len=10\n{\n\"a\":\n1}\n\nHOP ttl=1 sent=1\n",
+		/* The largest body the protocol allows. */
+		"> INFO addr=192.0.2.4 len=1048576", "big 1048576", "raw \n",
+		"> END reason=destination hops=1 duration_us=10", NULL
+	};
+	struct proto_msg m;
+	struct client c;
+	int64_t dl;
+	pid_t pid;
+
+	if (open_with(&c, &pid, script, 800, NULL) != CLIENT_OK) {
+		ok(0, "greeted (%s)", c.why);
+		broker_stop(pid, sockpath, 0);
+		return;
+	}
+	dl = client_deadline(3000);
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_INFO && m.info_len == 16 &&
+	    strcmp(m.info.city, "Espoo") == 0, "INFO, its line");
+	ok(c.body && c.body_len == 16 && strcmp(c.body, "{\"city\":\"Espoo\"}") == 0,
+	    "... and its body, split over three writes");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_NAME &&
+	    strcmp(m.name, "r1.example.net") == 0, "NAME, right after the body's newline");
+	ok(c.body == NULL, "the body is gone at the next read");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_INFO && c.body &&
+	    c.body_len == 0 && c.body[0] == '\0', "an empty body");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_INFO && c.body_len == 10 &&
+	    strcmp(c.body, "{\n\"a\":\n1}\n") == 0, "a body with newlines in it, its last byte one");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_HOP, "then the HOP after it");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_INFO && c.body_len == 1048576 &&
+	    c.body[0] == 'A' && c.body[1048575] == 'A' && c.body[1048576] == '\0',
+	    "a body of 1 MiB, the most allowed");
+	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_END, "END");
+	client_close(&c);
+	ok(c.body == NULL, "closing frees the body");
+	is_int(broker_stop(pid, sockpath, 2000), 0, "the broker played it all");
+}
+
+static void
+test_info_garbage(void)
+{
+	static const char *const nonl[] = {
+		"> TRACETROUT 1", "raw INFO addr=192.0.2.1 len=2\n{}X\n", "hang", NULL
+	};
+	static const char *const short_body[] = {
+		"> TRACETROUT 1", "raw INFO addr=192.0.2.1 len=2\n{\nHOP ttl=1 sent=1\n", "hang", NULL
+	};
+	static const char *const toolong[] = {
+		"> TRACETROUT 1", "> INFO addr=192.0.2.1 len=1048577", "big 1048578", "hang", NULL
+	};
+	static const char *const huge[] = {
+		"> TRACETROUT 1", "> INFO addr=192.0.2.1 len=99999999999999999999", "hang", NULL
+	};
+	static const char *const closes[] = {
+		"> TRACETROUT 1", "> INFO addr=192.0.2.1 len=10", "raw {\"a\"", NULL
+	};
+	static const char *const stalls[] = {
+		"> TRACETROUT 1", "> INFO addr=192.0.2.1 len=1048576", "big 1000", "hang", NULL
+	};
+	static const char *const markup[] = {
+		"> TRACETROUT 1", "> NAME addr=192.0.2.1 name=<script>", "hang", NULL
+	};
+	struct timespec t0;
+	double ms;
+
+	expect_read(nonl, CLIENT_GARBAGE, "does not end with a newline",
+	    "a body not followed by its newline: garbage");
+	expect_read(short_body, CLIENT_GARBAGE, "does not end with a newline",
+	    "a body shorter than len (the next line eaten): garbage");
+	expect_read(toolong, CLIENT_GARBAGE, "unparsable line from the broker: INFO",
+	    "len over 1 MiB: garbage, nothing read past the line");
+	expect_read(huge, CLIENT_GARBAGE, "unparsable", "a len of 20 digits: garbage");
+	expect_read(closes, CLIENT_CLOSED, "in the middle of an INFO body",
+	    "closed in the middle of a body");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	expect_read(stalls, CLIENT_TIMEOUT, "did not send an INFO body in time",
+	    "a body that stops coming: the read's deadline holds");
+	ms = elapsed_ms(&t0);
+	ok(ms < 1500, "... within the deadline (%.0f ms)", ms);
+	expect_read(markup, CLIENT_GARBAGE, "unparsable line from the broker: NAME",
+	    "a NAME with markup: garbage");
+}
+
 /* A broker whose backlog is full: connect() says EAGAIN; the client retries until its deadline. */
 static void
 test_backlog(void)
@@ -272,6 +364,8 @@ main(void)
 	test_silence();
 	test_garbage();
 	test_items();
+	test_info_body();
+	test_info_garbage();
 	test_backlog();
 	return tap_done();
 }

@@ -35,7 +35,7 @@ static const struct renderer *const formats[] = {
 
 static const char *const fixtures[] = {
 	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
-	"escape-end",
+	"escape-end", "info-cached", "info-late", "info-markup", "info-stored",
 };
 
 static char golden[1024];	/* the goldens' directory */
@@ -198,6 +198,8 @@ static char prefix_buf[256];
 /*
  * Plays fixture NAME through renderer r into mb. Every status must be
  * MORE until the last; whatever a feed writes must be flushed at once.
+ * An INFO line is followed by its body, exactly as the broker sends it:
+ * len bytes (newlines included), then '\n'.
  */
 static int
 play(const char *name, const struct renderer *r, struct membuf *mb)
@@ -243,6 +245,15 @@ play(const char *name, const struct renderer *r, struct membuf *mb)
 			st = stream_begin(&s);
 			out_flush(&o);	/* as trace.c does, with the head */
 			started = 1;
+		} else if (started && m.verb == PROTO_INFO) {
+			/* The body follows as the broker sends it: len bytes, then '\n'. */
+			if ((size_t)(text + len - cur) < m.info_len + 1 || cur[m.info_len] != '\n') {
+				ok(0, "%s: INFO body of %zu bytes and its newline", name, m.info_len);
+				st = STREAM_UNEXPECTED;
+				break;
+			}
+			st = stream_info(&s, &m, cur, m.info_len);
+			cur += m.info_len + 1;
 		} else if (started && m.verb != PROTO_BAD) {
 			st = stream_feed(&s, &m);
 		} else {
@@ -301,6 +312,19 @@ test_goldens(void)
 				continue;
 			snprintf(name, sizeof(name), "%s.%s", fixtures[f], r->name);
 			check_golden(name, mb.buf, mb.len);
+			/* Atlas has no fields for names or places: INFO and NAME change nothing. */
+			if (r == &render_atlas && strncmp(fixtures[f], "info-", 5) == 0)
+				ok(strstr(mb.buf, "example") == NULL && strstr(mb.buf, "info") == NULL &&
+				    strstr(mb.buf, "host") == NULL, "%s: no names, no info", name);
+			/*
+			 * The hostile service's markup stays text: no element in the page
+			 * or the JSON (plain text shows it as it is), no escape sequence.
+			 */
+			if (strcmp(fixtures[f], "info-markup") == 0)
+				ok(strchr(mb.buf, '\x1b') == NULL && (r == &render_text ||
+				    (strstr(mb.buf, "<script>alert") == NULL &&
+				    strstr(mb.buf, "<img") == NULL && strstr(mb.buf, "<b>") == NULL)),
+				    "%s: no markup from the service, no raw ESC", name);
 			if (r == &render_atlas)
 				pycheck("atlas", name, mb.buf, mb.len);
 			else if (r == &render_json)
@@ -399,6 +423,103 @@ test_escaping(void)
 	o = mem_out(&mb);
 	text_safe(&o, "ok \x1b[31m\x7f\xc2\x9b\xc3\xa9\xff\n");
 	is_str(mb.buf, "ok ?[31m???\xc3\xa9??", "text: C0, DEL, C1 and bad UTF-8 become ?");
+}
+
+/* INFO bodies: one JSON value, checked and made one line, or refused. */
+static void
+test_json_compact(void)
+{
+	static const struct {
+		const char *in, *out;	/* out NULL: refused */
+		enum json_check r;
+	} cases[] = {
+		{ "{\"city\":\"Mountain View\"}", "{\"city\":\"Mountain View\"}", JSON_OK },
+		{ " {\n\t\"a\" : [ 1 , 2.5e-3 , -0 , true , false , null ] ,\r\n \"b\":{} }\n",
+		    "{\"a\":[1,2.5e-3,-0,true,false,null],\"b\":{}}", JSON_OK },
+		{ "\"x\"", "\"x\"", JSON_OK },
+		{ "42", "42", JSON_OK },
+		{ "[]", "[]", JSON_OK },
+		{ "{\"k\":\"a b\\n\\u00e9\\\"\\/\"}", "{\"k\":\"a b\\n\\u00e9\\\"\\/\"}", JSON_OK },
+		{ "[\"<b>&\"]", "[\"\\u003cb\\u003e\\u0026\"]", JSON_OK },
+		{ "[\"\xe2\x80\xa8\xe2\x80\xa9\xc3\xa9\x7f\xff\"]",
+		    "[\"\\u2028\\u2029\xc3\xa9\\u007f\\ufffd\"]", JSON_OK },
+		{ "", NULL, JSON_BAD },
+		{ "   ", NULL, JSON_BAD },
+		{ "{}{}", NULL, JSON_BAD },
+		{ "{} x", NULL, JSON_BAD },
+		{ "[1,]", NULL, JSON_BAD },
+		{ "{\"a\":1,}", NULL, JSON_BAD },
+		{ "{\"a\" 1}", NULL, JSON_BAD },
+		{ "{1:2}", NULL, JSON_BAD },
+		{ "[01]", NULL, JSON_BAD },
+		{ "[1.]", NULL, JSON_BAD },
+		{ "[.5]", NULL, JSON_BAD },
+		{ "[1e]", NULL, JSON_BAD },
+		{ "[+1]", NULL, JSON_BAD },
+		{ "[tru]", NULL, JSON_BAD },
+		{ "[nulll]", NULL, JSON_BAD },
+		{ "[\"a\nb\"]", NULL, JSON_BAD },		/* a raw newline in a string */
+		{ "[\"a\tb\"]", NULL, JSON_BAD },
+		{ "[\"\\x\"]", NULL, JSON_BAD },
+		{ "[\"\\u12\"]", NULL, JSON_BAD },
+		{ "[\"abc", NULL, JSON_BAD },
+		{ "[\"abc\\", NULL, JSON_BAD },
+		{ "{\"a\":", NULL, JSON_BAD },
+		{ "[1", NULL, JSON_BAD },
+		{ "]", NULL, JSON_BAD },
+		{ "[}", NULL, JSON_BAD },
+		{ "{]", NULL, JSON_BAD },
+		{ "'a'", NULL, JSON_BAD },
+	};
+	char deep[2 * (JSON_DEPTH_MAX + 1) + 1], *out;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum json_check r = json_compact(cases[i].in, strlen(cases[i].in), 1024, &out, &n);
+
+		if (cases[i].out)
+			ok(r == JSON_OK && out && n == strlen(out) && strcmp(out, cases[i].out) == 0,
+			    "json_compact %zu: %s", i, out ? out : "(refused)");
+		else
+			ok(r == cases[i].r && out == NULL && n == 0, "json_compact %zu refuses it (%d)",
+			    i, r);
+		free(out);
+	}
+	/* The limit is on what it becomes: < grows to \u003c. */
+	ok(json_compact("\"<<\"", 4, 14, &out, &n) == JSON_OK && n == 14, "json_compact: "
+	    "exactly the limit");
+	free(out);
+	ok(json_compact("\"<<\"", 4, 13, &out, &n) == JSON_BIG && out == NULL,
+	    "json_compact: over the limit once compacted: refused, nothing allocated");
+	/* A NUL inside is a control byte, not the end. */
+	ok(json_compact("[\"a\0\"]", 6, 1024, &out, &n) == JSON_BAD && out == NULL,
+	    "json_compact: a NUL byte in a string is refused");
+	ok(json_compact("{}\0", 3, 1024, &out, &n) == JSON_BAD, "json_compact: a NUL after the value too");
+	for (int d = JSON_DEPTH_MAX; d <= JSON_DEPTH_MAX + 1; d++) {
+		memset(deep, '[', (size_t)d);
+		memset(deep + d, ']', (size_t)d);
+		deep[2 * d] = '\0';
+		is_int(json_compact(deep, strlen(deep), 1024, &out, &n), d > JSON_DEPTH_MAX ? JSON_DEEP :
+		    JSON_OK, "json_compact: %d nested arrays %s", d, d > JSON_DEPTH_MAX ?
+		    "refused" : "kept");
+		free(out);
+	}
+	/* Objects and arrays mixed at the limit: the stack of kinds is kept right. */
+	{
+		char mix[JSON_DEPTH_MAX * 6 + 1];
+		size_t k = 0;
+
+		for (int d = 0; d < JSON_DEPTH_MAX; d++)
+			k += (size_t)sprintf(mix + k, d % 2 ? "[" : "{\"k\":");
+		for (int d = JSON_DEPTH_MAX - 1; d >= 0; d--)
+			mix[k++] = d % 2 ? ']' : '}';
+		mix[k] = '\0';
+		ok(json_compact(mix, k, 1024, &out, &n) == JSON_OK && n == k,
+		    "json_compact: objects in arrays in objects, %d deep", JSON_DEPTH_MAX);
+		free(out);
+		mix[k - 1] = ']';
+		ok(json_compact(mix, k, 1024, &out, &n) == JSON_BAD, "... and a wrong closer refused");
+	}
 }
 
 static void
@@ -565,6 +686,7 @@ main(void)
 	test_errors();
 	test_streaming();
 	test_escaping();
+	test_json_compact();
 	test_path_diff();
 	test_history("history");
 	test_history("history-empty");

@@ -448,6 +448,14 @@ test_params(void)
 		{ "/", "GET", "QUERY_STRING", "store=no", 400, "store=no" },
 		{ "/", "GET", "QUERY_STRING", "store=0%00", 400, "store=0%00" },
 		{ "/", "HEAD", "QUERY_STRING", "store=x", 400, "HEAD with store=x" },
+		{ "/", "GET", "QUERY_STRING", "names=0", 0, "names=0" },
+		{ "/", "GET", "QUERY_STRING", "names=1", 0, "names=1" },
+		{ "/", "GET", "QUERY_STRING", "names=", 0, "names= is no names=" },
+		{ "/", "GET", "QUERY_STRING", "names=no", 400, "names=no" },
+		{ "/", "GET", "QUERY_STRING", "names=00", 400, "names=00" },
+		{ "/", "GET", "QUERY_STRING", "names=0%20wait=0", 400, "names=0 wait=0: no injection" },
+		{ "/", "GET", "QUERY_STRING", "store=0&names=x", 400, "a good store=, a bad names=" },
+		{ "/", "HEAD", "QUERY_STRING", "names=x", 400, "HEAD with names=x" },
 		{ "/history", "GET", "QUERY_STRING", "before=" ID, 0, "before=ID" },
 		{ "/history", "GET", "QUERY_STRING", "before=", 0, "before= is the newest" },
 		{ "/history", "GET", "QUERY_STRING", "before=abc", 400, "before=abc" },
@@ -496,6 +504,13 @@ test_params(void)
 	ok(rt.action == ROUTE_TRACE && rt.conn.nostore, "store=0: TRACE ... store=0");
 	decide(&rt, "QUERY_STRING", "store=1", NULL);
 	ok(rt.action == ROUTE_TRACE && !rt.conn.nostore, "store=1: stored");
+	decide(&rt, "QUERY_STRING", "names=0&store=0", NULL);
+	ok(rt.action == ROUTE_TRACE && rt.conn.nonames && rt.conn.nostore,
+	    "names=0: TRACE ... names=0, with store=0 too");
+	decide(&rt, "QUERY_STRING", "names=1", NULL);
+	ok(rt.action == ROUTE_TRACE && !rt.conn.nonames, "names=1: names");
+	decide(&rt, "QUERY_STRING", "names=x", NULL);
+	is_str(rt.msg, "names= takes 0 (no host names) or 1", "names=x: the message says why");
 	decide(&rt, "PATH_INFO", "/history", "QUERY_STRING", "before=" ID, NULL);
 	is_str(rt.before, ID, "before= is kept");
 	decide(&rt, "PATH_INFO", "/history", "REMOTE_ADDR", "::ffff:198.51.100.7", NULL);
@@ -1255,6 +1270,98 @@ test_stored(void)
 	}
 }
 
+/*
+ * Hop enrichment through the whole app: the TRACE line says names=0 and
+ * wait=1 as the visitor and the format want; INFO bodies are read between
+ * the lines and shown in each format.
+ */
+static void
+test_enrichment(void)
+{
+	static const struct {
+		const char *query, *line;
+	} asks[] = {
+		{ "format=json", "<= " TRACE_LINE },
+		{ "format=atlas", "<= " TRACE_LINE },
+		{ "format=text", "<= " TRACE_LINE " wait=1" },
+		{ "format=html", "<= " TRACE_LINE " wait=1" },
+		{ "format=json&names=0", "<= " TRACE_LINE " names=0" },
+		{ "format=text&names=0&store=0", "<= " TRACE_LINE " store=0 names=0 wait=1" },
+	};
+	/* One INFO cached before its hop, one fetched after it, its body split over writes. */
+	static const char *const live[] = {
+		"> TRACETROUT 1", "< TRACE", "> STARTED id=" ID,
+		"raw INFO addr=192.0.2.1 len=17 city=Espoo\n{\"city\": \"Espoo\"}\n",
+		"> NAME addr=192.0.2.1 name=r1.example.net", HOP1, "> HOP ttl=2 sent=3", HOP3,
+		"raw INFO addr=198.51.100.7 len=16 country=FI\n{\"coun", "sleep 30",
+		"raw try\":\"FI\"}\n", "> NAME addr=198.51.100.7 name=v.example.net",
+		"> END reason=destination hops=3 duration_us=5120", NULL
+	};
+	static const char *const stored[] = {
+		"> TRACETROUT 1", "< GET id=" ID, STORED_LINE,
+		"raw INFO addr=198.51.100.7 len=16 country=FI\n{\"country\":\"FI\"}\n",
+		"> NAME addr=198.51.100.7 name=v.example.net",
+		HOP1, "> HOP ttl=2 sent=3", HOP3, END3, NULL
+	};
+	static const char *const broken[] = {
+		"> TRACETROUT 1", "< TRACE", "> STARTED id=" ID, HOP1,
+		"raw INFO addr=192.0.2.1 len=2\n{}X\n", "hang", NULL
+	};
+	static const char *const stalled[] = {
+		"> TRACETROUT 1", "< TRACE", "> STARTED id=" ID, HOP1,
+		"raw INFO addr=192.0.2.1 len=5\n{}\n", "hang", NULL
+	};
+	double ms;
+	struct membuf mb;
+
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		const char *script[] = { "> TRACETROUT 1", asks[i].line, "> STARTED id=" ID,
+		    "> END reason=destination hops=0 duration_us=10", NULL };
+
+		is_int(serve_broker(&mb, script, NULL, "QUERY_STRING", asks[i].query, NULL), 0,
+		    "?%s: the broker got %s", asks[i].query, asks[i].line + 3);
+	}
+
+	is_int(serve_broker(&mb, live, NULL, "QUERY_STRING", "format=json", NULL), 0,
+	    "json: the broker played it all");
+	is_str(body_of(&mb), "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"host\":\"r1.example.net\","
+	    "\"rtt\":[0.412,0.398],\"info\":{\"city\":\"Espoo\"}}\n"
+	    "{\"ttl\":2,\"timeout\":true}\n{\"ttl\":3,\"ip\":\"198.51.100.7\",\"rtt\":[1.210]}\n",
+	    "json: info and host where they came before the hop, one line each; nothing after");
+	serve_broker(&mb, live, NULL, "QUERY_STRING", "format=text", NULL);
+	ok(strstr(body_of(&mb), "\n 1  r1.example.net (192.0.2.1)  0.412 ms") != NULL &&
+	    strstr(body_of(&mb), "\n 3  198.51.100.7  1.210 ms") != NULL &&
+	    strstr(body_of(&mb), "  1  192.0.2.1     r1.example.net, Espoo\n"
+	    "  3  198.51.100.7  v.example.net, FI\n") != NULL,
+	    "text: the name at the hop when known, all of it at the end");
+	serve_broker(&mb, live, NULL, "QUERY_STRING", "format=html", NULL);
+	ok(strstr(body_of(&mb), "<span class=\"ip\">192.0.2.1</span> <span class=\"host\">"
+	    "r1.example.net</span><small class=\"place\">Espoo</small>") != NULL &&
+	    strstr(body_of(&mb), "<tr><th scope=\"row\" class=\"ip\">198.51.100.7</th>"
+	    "<td class=\"host\">v.example.net</td><td class=\"country\">FI</td>") != NULL,
+	    "html: the row where known at it, the table at the end");
+	serve_broker(&mb, live, NULL, "QUERY_STRING", "format=atlas", NULL);
+	ok(status_is(&mb, 200) && strstr(body_of(&mb), "example") == NULL &&
+	    strstr(body_of(&mb), "\"endtime\"") != NULL, "atlas: the same trace, nothing added");
+
+	is_int(serve_broker(&mb, stored, NULL, "PATH_INFO", "/trace/" ID, "QUERY_STRING",
+	    "format=json", NULL), 0, "a stored trace with INFO after STORED");
+	ok(strstr(body_of(&mb), "{\"ttl\":3,\"ip\":\"198.51.100.7\",\"host\":\"v.example.net\","
+	    "\"rtt\":[1.210],\"info\":{\"country\":\"FI\"}}\n") != NULL,
+	    "... json shows it at the hop");
+
+	serve_broker(&mb, broken, NULL, "QUERY_STRING", "format=text", NULL);
+	ok(status_is(&mb, 200) && strstr(body_of(&mb), " 1  192.0.2.1  0.412 ms") &&
+	    strstr(body_of(&mb), "\nerror: the tracing helper failed\n"),
+	    "a body without its newline: the trace fails after the hops so far");
+	cfg.run_ms = 300;
+	serve_broker(&mb, stalled, &ms, "QUERY_STRING", "format=text", NULL);
+	cfg.run_ms = TRACE_RUN_MS;
+	ok(status_is(&mb, 200) && strstr(body_of(&mb), "\nerror: the tracing helper stopped "
+	    "answering\n") && ms < 1000, "a body that stops coming: the trace's deadline holds "
+	    "(%.0f ms)", ms);
+}
+
 /* ITEM lines for the history tests: id i, newest first. */
 static void
 item_line(char *buf, size_t len, int i)
@@ -1478,6 +1585,7 @@ main(void)
 	test_trace();
 	test_render_trace();
 	test_stored();
+	test_enrichment();
 	test_history();
 	test_delete();
 	return tap_done();

@@ -1,9 +1,11 @@
 /* Ordering and rendering of a trace: broker lines in, exact JSON lines and text out. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcgi_test.h"
 #include "proto.h"
 #include "render.h"
+#include "render_common.h"
 #include "stream.h"
 #include "tap.h"
 
@@ -278,6 +280,187 @@ test_errors(void)
 	is_str(mb.buf, "error: the tracing helper is not running\n", "text error body");
 }
 
+/* Feeds INFO for addr with body (NULL: none) and the given fields line tail. */
+static enum stream_status
+info(struct stream *s, const char *addr, const char *keys, const char *body, size_t len)
+{
+	char line[512];
+	struct proto_msg m;
+
+	snprintf(line, sizeof(line), "INFO addr=%s len=%zu%s", addr, len, keys);
+	if (proto_parse(line, strlen(line), &m) != PROTO_INFO) {
+		ok(0, "INFO line parses: %s", line);
+		return STREAM_UNEXPECTED;
+	}
+	return stream_info(s, &m, body, len);
+}
+
+static enum stream_status
+feed(struct stream *s, const char *line)
+{
+	struct proto_msg m;
+
+	if (proto_parse(line, strlen(line), &m) == PROTO_BAD) {
+		ok(0, "line parses: %s", line);
+		return STREAM_UNEXPECTED;
+	}
+	return stream_feed(s, &m);
+}
+
+/* What INFO and NAME give each format, whenever they come, and the table's bounds. */
+static void
+test_info(void)
+{
+	static struct membuf mb;
+	struct out o = mem_out(&mb);
+	struct stream s;
+	struct tt_addr a;
+	const struct render_info *e;
+	const char *body = "{ \"city\" :\n \"Espoo\" }";
+	char addr[64], *big;
+	size_t before;
+
+	/* Before the hop: on its line. After it: not on it (one line per hop), but kept. */
+	stream_init(&s, &render_json, &o, &trace);
+	is_int(info(&s, "192.0.2.1", " city=Espoo", body, strlen(body)), STREAM_MORE,
+	    "INFO before its hop");
+	is_int(feed(&s, "NAME addr=192.0.2.1 name=r1.example.net"), STREAM_MORE, "NAME");
+	is_int((int)mb.len, 0, "INFO and NAME write nothing");
+	feed(&s, example[0]);
+	is_str(mb.buf, "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"host\":\"r1.example.net\","
+	    "\"rtt\":[0.412,0.398,0.405],\"info\":{\"city\":\"Espoo\"}}\n",
+	    "json: host and info on the hop's line, the body made one line");
+	before = mb.len;
+	feed(&s, example[1]);
+	info(&s, "198.51.100.7", " country=FI", "{\"country\":\"FI\"}", 16);	/* 16 bytes */
+	feed(&s, "NAME addr=198.51.100.7 name=visitor.example.net");
+	feed(&s, example[2]);
+	is_str(mb.buf + before, "{\"ttl\":2,\"timeout\":true}\n{\"ttl\":3,\"ip\":\"198.51.100.7\","
+	    "\"host\":\"visitor.example.net\",\"rtt\":[1.210],\"info\":{\"country\":\"FI\"}}\n",
+	    "json: the visitor's line too");
+	before = mb.len;
+	is_int(info(&s, "192.0.2.1", " city=Turku", "{\"city\":\"Turku\"}", 16), STREAM_MORE,
+	    "INFO again, after the hop");
+	addr_parse("192.0.2.1", &a);
+	e = render_info_find(&trace, &a);
+	ok(e && strcmp(e->f.city, "Turku") == 0 && strcmp(e->body, "{\"city\":\"Turku\"}") == 0 &&
+	    strcmp(e->name, "r1.example.net") == 0 && e->ttl == 1,
+	    "a later INFO replaces the earlier one; the name and the hop stay");
+	is_int((int)trace.info.bytes, 16 + 16, "the bodies' bytes are counted once each");
+	is_int((int)mb.len, (int)before, "json: nothing written for it");
+	is_int(feed(&s, example[3]), STREAM_DONE, "END");
+	stream_free(&s);
+	is_int(trace.info.n, 0, "stream_free empties the table");
+
+	/* A body that is not JSON: the fields are kept, the body is not. Nor is an INFO without one. */
+	o = mem_out(&mb);
+	stream_init(&s, &render_json, &o, &trace);
+	body = "{\"city\":\"Espoo\"}\n{\"ttl\":99}";
+	info(&s, "192.0.2.1", " city=Espoo asn=AS64500", body, strlen(body));
+	feed(&s, "INFO addr=198.51.100.7 len=2 country=FI");
+	feed(&s, example[0]);
+	feed(&s, example[2]);
+	addr_parse("192.0.2.1", &a);
+	e = render_info_find(&trace, &a);
+	ok(e && e->info && e->body == NULL && strcmp(e->f.asn, "AS64500") == 0,
+	    "a body of two JSON values is refused, the fields kept");
+	is_int(trace.info.dropped, 1, "... and counted");
+	ok(strstr(mb.buf, "info") == NULL && strstr(mb.buf, "99") == NULL,
+	    "json: no info, and nothing of the refused body");
+	stream_free(&s);
+
+	/* Text: "name (address)" on the hop's line when known there, details at the end. */
+	o = mem_out(&mb);
+	stream_init(&s, &render_text, &o, &trace);
+	stream_begin(&s);
+	feed(&s, "NAME addr=192.0.2.1 name=r1.example.net");
+	feed(&s, example[0]);
+	feed(&s, example[1]);
+	feed(&s, example[2]);
+	info(&s, "192.0.2.1", " country=Finland city=Espoo asn=AS64500 org=Example%20Oy", "{}", 2);
+	feed(&s, "NAME addr=198.51.100.7 name=visitor.example.net");
+	feed(&s, example[3]);
+	ok(strstr(mb.buf, "\n 1  r1.example.net (192.0.2.1)  0.412 ms") != NULL &&
+	    strstr(mb.buf, "\n 3  198.51.100.7  1.210 ms") != NULL,
+	    "text: the name on the hop's line when known by then, else the address");
+	ok(strstr(mb.buf, "\nhop  address       details\n"
+	    "  1  192.0.2.1     r1.example.net, Espoo, Finland, AS64500 Example Oy\n"
+	    "  3  198.51.100.7  visitor.example.net\n") != NULL,
+	    "text: the details at the end, in path order, whenever they came");
+	stream_free(&s);
+
+	/* More addresses than the table holds: the extras are ignored, the trace goes on. */
+	o = mem_out(&mb);
+	stream_init(&s, &render_json, &o, &trace);
+	for (int i = 0; i < RENDER_INFO_ADDRS + 10; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8::%x", i + 1);
+		if (info(&s, addr, "", "{}", 2) != STREAM_MORE)
+			break;
+	}
+	feed(&s, "NAME addr=192.0.2.1 name=late.example.net");
+	is_int(trace.info.n, RENDER_INFO_ADDRS, "the table holds %d addresses", RENDER_INFO_ADDRS);
+	is_int(trace.info.dropped, 11, "the rest are counted and ignored");
+	addr_parse("2001:db8::1", &a);
+	ok(render_info_find(&trace, &a) != NULL, "the first are kept");
+	is_int(feed(&s, "NAME addr=2001:db8::1 name=first.example.net"), STREAM_MORE,
+	    "an address already in the table is still updated");
+	is_int(feed(&s, example[0]), STREAM_MORE, "hops go on");
+	stream_free(&s);
+
+	/* Bodies: at most RENDER_INFO_BYTES a trace in all; past it, bodies are left out. */
+	o = mem_out(&mb);
+	stream_init(&s, &render_json, &o, &trace);
+	if ((big = malloc(PROTO_INFO_MAX)) == NULL)
+		abort();
+	memset(big, 'A', PROTO_INFO_MAX);
+	big[0] = big[PROTO_INFO_MAX - 1] = '"';
+	for (int i = 0; i < 6; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i + 1);
+		info(&s, addr, "", big, PROTO_INFO_MAX);
+	}
+	is_int((int)trace.info.bytes, RENDER_INFO_BYTES, "bodies fill the budget exactly");
+	is_int(trace.info.dropped, 6 - RENDER_INFO_BYTES / PROTO_INFO_MAX, "the rest are left out");
+	addr_parse("192.0.2.6", &a);
+	e = render_info_find(&trace, &a);
+	ok(e && e->info && e->body == NULL, "... the address keeps its entry, without a body");
+	addr_parse("192.0.2.1", &a);
+	info(&s, "192.0.2.1", "", "{}", 2);
+	is_int((int)trace.info.bytes, RENDER_INFO_BYTES - PROTO_INFO_MAX + 2,
+	    "a replaced body gives its bytes back");
+	/* A body that grows when compacted (< is \u003c) counts at its grown size. */
+	memset(big + 1, '<', PROTO_INFO_MAX - 2);
+	stream_free(&s);
+	stream_init(&s, &render_json, &o, &trace);
+	info(&s, "192.0.2.9", " city=Espoo", big, PROTO_INFO_MAX);
+	addr_parse("192.0.2.9", &a);
+	e = render_info_find(&trace, &a);
+	ok(e && e->body == NULL && strcmp(e->f.city, "Espoo") == 0 && trace.info.bytes == 0 &&
+	    trace.info.dropped == 1, "a 1 MiB body of markup (6 MiB as JSON): left out, fields kept");
+	free(big);
+	stream_free(&s);
+	ok(trace.info.bytes == 0 && trace.info.n == 0, "all freed");
+}
+
+/* A NAME the parser refuses never reaches the stream: markup in a name is garbage. */
+static void
+test_bad_names(void)
+{
+	static const char *const bad[] = {
+		"NAME addr=192.0.2.1 name=<script>",
+		"NAME addr=192.0.2.1 name=a\"b",
+		"NAME addr=192.0.2.1 name=a%20b",
+		"NAME addr=192.0.2.1",
+		"NAME name=r1.example.net",
+		"INFO addr=192.0.2.1 len=1048577",
+		"INFO addr=192.0.2.1 len=-1",
+		"INFO addr=192.0.2.1",
+	};
+	struct proto_msg m;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(proto_parse(bad[i], strlen(bad[i]), &m), PROTO_BAD, "refused: %s", bad[i]);
+}
+
 int
 main(void)
 {
@@ -287,5 +470,7 @@ main(void)
 	test_json_fields();
 	test_text_fields();
 	test_errors();
+	test_info();
+	test_bad_names();
 	return tap_done();
 }

@@ -77,6 +77,7 @@ elapsed_ms(const struct timespec *t0)
  *   "raw BYTES"   send BYTES as they are
  *   "big N"       send N bytes of 'A' and no newline
  *   "< PREFIX"    read a line; exit 2 unless it starts with PREFIX
+ *   "<= LINE"     read a line; exit 2 unless it is LINE exactly
  *   "sleep MS"    pause
  *   "hang"        accept if not yet, then do nothing until killed
  *   "noaccept"    (first step) never accept: connect() still succeeds
@@ -140,11 +141,14 @@ broker_start(const char *path, const char *const *script)
 					_exit(97);
 				big -= k;
 			}
-		} else if (strncmp(step, "< ", 2) == 0) {
+		} else if (strncmp(step, "< ", 2) == 0 || strncmp(step, "<= ", 3) == 0) {
+			int exact = step[1] == '=';
+
 			while (n + 1 < sizeof(line) && read(fd, line + n, 1) == 1 && line[n] != '\n')
 				n++;
 			line[n] = '\0';
-			if (strncmp(line, step + 2, strlen(step + 2)) != 0) {
+			if (exact ? strcmp(line, step + 3) != 0 :
+			    strncmp(line, step + 2, strlen(step + 2)) != 0) {
 				fprintf(stderr, "# broker got \"%s\"\n", line);
 				_exit(2);
 			}
