@@ -53,6 +53,7 @@
 #define TRACE_LOOKUPS_MAX	128		/* addresses a trace looks up; more are shown without */
 #define END_WAIT_SLACK_MS	1000		/* wait=1: END at the latest this after the info timeout */
 #define ENDED_KEEP_MS		10000		/* an ended trace kept for its look-ups, at most */
+#define LOOKUP_BATCH_MS		20		/* look-ups start this long after a hop, or at the end */
 
 struct trace;
 
@@ -81,7 +82,7 @@ enum trace_state {
 };
 
 /* What a trace asked of one hop address, by enum enrich_kind. */
-enum { LK_NONE = 0, LK_PENDING, LK_DONE };
+enum { LK_NONE = 0, LK_WANTED, LK_PENDING, LK_DONE };
 struct lookup_ref {
 	struct tt_addr addr;
 	uint8_t state[2];
@@ -124,6 +125,7 @@ struct trace {
 	struct lookup_ref *lk;	/* its hop addresses' look-ups */
 	int nlk;
 	int lk_pending;		/* look-ups it waits for */
+	uint64_t lk_start_ms;	/* monotonic: when the look-ups marked wanted start; 0 none */
 	/* TRACE_ENDED: the END line, sent when its look-ups end (wait=1) or at once. */
 	char end_reason[EMSG_CODE_LEN];
 	int end_hops, end_stored;
@@ -1320,6 +1322,8 @@ trace_end_line(struct broker *b, struct trace *t)
 		client_close_after(c);
 }
 
+static void lookups_start(struct broker *b, struct trace *t);
+
 /*
  * Ends a started trace: stores its end and logs one line. END goes out at
  * once, or, when the client asked wait=1 and look-ups are pending, when they
@@ -1359,10 +1363,24 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 	t->end_stored = stored;
 	t->end_dur_us = dur;
 	t->end_by_ms = now_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
-	if (t->lk_pending > 0 && t->req.wait && !stop_signal && !b->engine_down)
+	if (stop_signal || b->engine_down) {
+		trace_end_line(b, t);
+		trace_free(b, t);
 		return;
+	}
+	/*
+	 * wait=1: the look-ups start now and END goes once they end. Otherwise
+	 * END goes now and they start when their batch is due, after the
+	 * response has ended: on a small machine their setup would compete
+	 * with the web server and the app for the end of this very trace.
+	 */
+	if (t->req.wait) {
+		lookups_start(b, t);
+		if (t->lk_pending > 0)
+			return;
+	}
 	trace_end_line(b, t);
-	if (t->lk_pending == 0 || stop_signal || b->engine_down)
+	if (t->lk_pending == 0 && t->lk_start_ms == 0)
 		trace_free(b, t);
 }
 
@@ -1479,8 +1497,12 @@ lookup_answer(struct broker *b, struct trace *t, enum enrich_kind k, const struc
 }
 
 /*
- * The look-ups of a hop's addresses. What the cache knows goes out now,
- * before the HOP line; the rest is fetched and sent when it comes.
+ * The look-ups of a hop's addresses, before its HOP line: what the cache
+ * knows goes out now; the rest is only marked. lookups_start fetches it
+ * when the trace ends or LOOKUP_BATCH_MS after the hop, whichever comes
+ * first: setting up requests costs the broker tens of microseconds each,
+ * which the hops and END of a trace of a few milliseconds must not wait
+ * for, while a service's answer takes far longer than the batch anyway.
  */
 static void
 hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
@@ -1510,14 +1532,32 @@ hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
 			case STORE_LOOKUP_FAILED:
 				break;
 			default:
-				if (enrich_start(b->enrich, (enum enrich_kind)k, a) == 1) {
-					r->state[k] = LK_PENDING;
-					t->lk_pending++;
-				}
+				r->state[k] = LK_WANTED;
+				if (t->lk_start_ms == 0)
+					t->lk_start_ms = now_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
 				break;
 			}
 		}
 	}
+}
+
+/* Starts the look-ups hop_lookups marked. */
+static void
+lookups_start(struct broker *b, struct trace *t)
+{
+	t->lk_start_ms = 0;
+	for (int i = 0; i < t->nlk; i++)
+		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
+			struct lookup_ref *r = &t->lk[i];
+
+			if (r->state[k] != LK_WANTED)
+				continue;
+			r->state[k] = LK_DONE;
+			if (enrich_start(b->enrich, (enum enrich_kind)k, &r->addr) == 1) {
+				r->state[k] = LK_PENDING;
+				t->lk_pending++;
+			}
+		}
 }
 
 static void trace_end_line(struct broker *b, struct trace *t);
@@ -1552,14 +1592,17 @@ lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, con
 		t->lk_pending--;
 		if (ok)
 			lookup_answer(b, t, k, a, data, len);
-		if (t->state == TRACE_ENDED && t->lk_pending == 0) {
+		if (t->state == TRACE_ENDED && t->lk_pending == 0 && t->lk_start_ms == 0) {
 			trace_end_line(b, t);
 			trace_free(b, t);
 		}
 	}
 }
 
-/* Ended traces whose look-ups take too long: END by end_by_ms, gone ENDED_KEEP_MS later. */
+/*
+ * Look-ups due to start (LOOKUP_BATCH_MS after a hop), and ended traces
+ * whose look-ups take too long: END by end_by_ms, gone ENDED_KEEP_MS later.
+ */
 static void
 ended_traces(struct broker *b)
 {
@@ -1568,6 +1611,15 @@ ended_traces(struct broker *b)
 
 	for (t = TAILQ_FIRST(&b->traces); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
+		if (t->lk_start_ms != 0 && now >= t->lk_start_ms) {
+			lookups_start(b, t);
+			/* An ended trace stays only while its look-ups run. */
+			if (t->state == TRACE_ENDED && t->lk_pending == 0) {
+				trace_end_line(b, t);
+				trace_free(b, t);
+				continue;
+			}
+		}
 		if (t->state != TRACE_ENDED || now < t->end_by_ms)
 			continue;
 		trace_end_line(b, t);
@@ -1576,20 +1628,23 @@ ended_traces(struct broker *b)
 	}
 }
 
-/* The next ended trace's deadline, for the poll timeout; UINT64_MAX if none. */
+/* The next deadline of ended_traces, for the poll timeout; UINT64_MAX if none. */
 static uint64_t
 ended_next(const struct broker *b)
 {
 	uint64_t next = UINT64_MAX;
 	const struct trace *t;
 
-	TAILQ_FOREACH(t, &b->traces, entry)
+	TAILQ_FOREACH(t, &b->traces, entry) {
+		if (t->lk_start_ms != 0 && t->lk_start_ms < next)
+			next = t->lk_start_ms;
 		if (t->state == TRACE_ENDED) {
 			uint64_t at = t->client != NULL ? t->end_by_ms : t->end_by_ms + ENDED_KEEP_MS;
 
 			if (at < next)
 				next = at;
 		}
+	}
 	return next;
 }
 

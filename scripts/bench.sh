@@ -2,7 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Figures for the closing notes, measured on namespace networks of real Linux routers (their
 # ICMP rate limits off): trace times, retransmissions, what tracing costs untraced traffic, an
-# ICMP flood at the engine, and the engine's memory with 1,000 traces.
+# ICMP flood at the engine, the engine's memory with 1,000 traces, and what a slow hop info
+# service costs a trace and how often 100 traces at once ask it.
 #
 #   sudo make bench        or        sudo scripts/bench.sh BUILDDIR
 #
@@ -396,3 +397,78 @@ wait "$sampler" "$slow" 2>/dev/null
 echo "$(wc -l <"$NETNS_TMP/ports") slow downloads; $(sed -n 's/^started=//p' "$NETNS_TMP/ask.out") traces started in $elapsed s; outcomes: $(sed -n 's/^outcomes=//p' "$NETNS_TMP/ask.out"); unfinished $(sed -n 's/^unfinished=//p' "$NETNS_TMP/ask.out")"
 grep -v '^started=\|^outcomes=\|^unfinished=' "$NETNS_TMP/ask.out" | head -5
 memory_summary bound
+
+echo
+echo "== hop enrichment: GET / (JSON lines) with the info service answering after 500 ms and with"
+echo "   enrichment off, 4 routers, $runs runs a family each, curl total time, ms"
+# tests/lib/infoserver.py plays whereabouts on loopback in the server's namespace; /slow/ip/{ip}
+# answers after 500 ms. The cache would answer every trace but the first without asking, so the
+# enriched helper runs with info-cache 1ms (0 is refused): every trace asks the service again, as
+# the request count below shows (5 addresses a trace). Names are off in both (no DNS server here).
+# The runs are 0.7 s apart, so that a trace never joins the previous one's look-ups in flight.
+netns_cleanup
+netns_build -n 4 || exit 1
+netns_info_start "$NETNS_SERVER" 127.0.0.1 --delay-ms 500 || exit 1
+# enrich_times LABEL: one unmeasured trace, then $runs a family, 0.7 s apart; "FAMILY MS" lines.
+enrich_times() {
+	local fam i t
+	netns_trace 4 / -o /dev/null
+	sleep 0.7
+	for fam in 4 6; do
+		for ((i = 0; i < runs; i++)); do
+			t=$(times "$fam" 1) || return 1
+			echo "$fam $t"
+			sleep 0.7
+		done
+	done >"$NETNS_TMP/enrich-$1"
+}
+# shellcheck disable=SC2086  # the limits are words
+netns_serve_start "$builddir" --db "$NETNS_TMP/state/off.db" -- --names 0 $NETNS_NO_LIMITS || exit 1
+enrich_times off
+netns_serve_stop
+# shellcheck disable=SC2086
+netns_serve_start "$builddir" --db "$NETNS_TMP/state/on.db" -- --names 0 \
+	--info-uri "$NETNS_INFO_URL/slow/ip/{ip}" --info-cache 1ms $NETNS_NO_LIMITS || exit 1
+netns_info_reset
+enrich_times on
+sleep 0.7
+asked=$(netns_info_count | jq .total)
+for fam in 4 6; do
+	off=$(awk -v f="$fam" '$1 == f { print $2 }' "$NETNS_TMP/enrich-off" | median)
+	on=$(awk -v f="$fam" '$1 == f { print $2 }' "$NETNS_TMP/enrich-on" | median)
+	printf 'IPv%d enrichment off: %s\n' "$fam" "$(awk -v f="$fam" '$1 == f { print $2 }' "$NETNS_TMP/enrich-off" | stats)"
+	printf 'IPv%d service 500 ms: %s\n' "$fam" "$(awk -v f="$fam" '$1 == f { print $2 }' "$NETNS_TMP/enrich-on" | stats)"
+	awk -v a="$on" -v b="$off" -v f="$fam" \
+		'BEGIN { printf "IPv%d ratio of the medians (500 ms service / off): %.3f\n", f, a / b }'
+done
+echo "the service was asked $asked times for $((2 * runs + 1)) traces ($(((2 * runs + 1) * 5)) if every trace asked for its 5 addresses)"
+
+echo
+echo "== hop enrichment: 100 traces at once over the same 4 routers (50 IPv4, 50 IPv6), an empty cache"
+# Every trace names the same 10 addresses; each should be asked for once, however many traces
+# want it while its request runs (the service answers after 500 ms, or at once).
+# enrich_burst PATH: 100 traces at once against a fresh helper asking the service at PATH.
+enrich_burst() {
+	local i pids=() bad=0 t0 t1
+	netns_serve_stop
+	# shellcheck disable=SC2086
+	netns_serve_start "$builddir" --db "$NETNS_TMP/state/burst$RANDOM.db" -- --names 0 \
+		--info-uri "$NETNS_INFO_URL$1" $NETNS_NO_LIMITS || return 1
+	netns_info_reset
+	t0=$(date +%s%N)
+	for ((i = 0; i < 100; i++)); do
+		netns_trace $((i % 2 ? 6 : 4)) / -o "$NETNS_TMP/burst$i" 2>/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t1=$(date +%s%N)
+	for ((i = 0; i < 100; i++)); do
+		[ "$(netns_hops <"$NETNS_TMP/burst$i" | tail -n 1 | cut -d' ' -f2)" = \
+			"$([ $((i % 2)) = 1 ] && echo "$NETNS_CLIENT6" || echo "$NETNS_CLIENT4")" ] || bad=$((bad + 1))
+	done
+	sleep 1
+	netns_info_count | jq -r --arg p "$1" --argjson bad "$bad" --argjson ms "$(((t1 - t0) / 1000000))" '
+		"\($p): 100 traces in \($ms) ms, \(100 - $bad) reached the visitor; requests: \(.total) for \(.by_path | length) distinct addresses, at most \([.by_path[]] | max) for one, \(.in_flight_max) at once"'
+}
+enrich_burst "/slow/ip/{ip}"
+enrich_burst "/ip/{ip}"

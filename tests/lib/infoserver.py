@@ -6,6 +6,7 @@ whereabouts-shaped JSON, and on command every way such a service can misbehave.
         [--delay-ms MS] [--slower-ms MS] [--deep-levels N]
 
 PORT 0 takes any free port; the port is written to FILE (atomically) once the server listens.
+--log FILE gets a line a request: time, client, method, path, status and the headers (JSON).
 An IPv6 ADDR goes in brackets: --listen [::1]:0. Python 3's standard library only.
 
 GET /ip/ADDR          200, whereabouts' JSON for ADDR (no Content-Type, as whereabouts):
@@ -170,8 +171,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def log_request(self, code="-", size="-"):
-        self.server.log("%s %s %s %s ua=%r" % (self.client_address[0], self.command,
-                                               self.path, code, self.headers.get("User-Agent")))
+        # Every header as sent, so that a test or a reader can see exactly what the helper sends.
+        self.server.log("%s %s %s %s %s" % (self.client_address[0], self.command, self.path, code,
+                                            json.dumps(list(self.headers.items()))))
 
     def reply(self, status, body=b"", ctype=None, extra=()):
         self.send_response(status)

@@ -18,6 +18,8 @@
 #   netns_on_cleanup CMD   run CMD (eval'd) at cleanup, before the namespaces go
 #   netns_cleanup          kill what runs in our namespaces, delete them and NETNS_TMP; runs on
 #                          EXIT (also after INT/TERM), and may be called early to start over
+#   netns_info_start NS ADDR [OPTS]  tests/lib/infoserver.py (the stand-in for whereabouts) in NS
+#   netns_dns_start NS ADDR [OPTS]   dnsmasq in NS; netns_resolver NS ADDR points NS's resolver at it
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
 # the visitor (or the NAT router) and node n+1 the server: 10.77.k.0/24 and 2001:db8:77:k::/64
@@ -27,6 +29,7 @@
 # Only the namespaces built here and loopback are ever addressed.
 
 NETNS_TAG=tt$$x$RANDOM
+NETNS_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NETNS_ALL=()
 NETNS_CLEANUP_CMDS=()
 NETNS_TMP=
@@ -381,4 +384,100 @@ netns_tcp_retrans() {
 netns_queue_seq() {
 	nsx "$1" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
 		awk -v q="${2:-7470}" '$1 == q { print $8 }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Hop enrichment: the info service and a DNS server, inside our namespaces.
+
+NETNS_INFO_PID=
+NETNS_INFO_NS=
+NETNS_INFO_URL=
+
+# netns_info_start NS ADDR [infoserver.py options...]: tests/lib/infoserver.py in namespace NS,
+# listening on ADDR (127.0.0.1, or [::1]) and a free port, one line a request in
+# $NETNS_TMP/info.log. Sets NETNS_INFO_URL (http://ADDR:PORT: append /ip/{ip}, /slow/ip/{ip}, ...)
+# and NETNS_INFO_PID; returns once it listens. Stopped at cleanup (or by netns_info_stop).
+netns_info_start() {
+	local ns=$1 addr=$2 i
+	shift 2
+	netns_info_stop
+	rm -f "$NETNS_TMP/info.port"
+	ip netns exec "$ns" python3 "$NETNS_LIB/infoserver.py" --listen "$addr:0" \
+		--port-file "$NETNS_TMP/info.port" --log "$NETNS_TMP/info.log" "$@" \
+		>>"$NETNS_TMP/info.err" 2>&1 &
+	NETNS_INFO_PID=$!
+	NETNS_INFO_NS=$ns
+	netns_on_cleanup netns_info_stop
+	for ((i = 0; i < 100; i++)); do
+		if [ -s "$NETNS_TMP/info.port" ]; then
+			NETNS_INFO_URL=http://$addr:$(cat "$NETNS_TMP/info.port")
+			return 0
+		fi
+		kill -0 "$NETNS_INFO_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# infoserver.py did not start:" >&2
+	sed 's/^/#   /' "$NETNS_TMP/info.err" >&2
+	return 1
+}
+
+netns_info_stop() {
+	[ -n "$NETNS_INFO_PID" ] || return 0
+	kill -TERM "$NETNS_INFO_PID" 2>/dev/null
+	wait "$NETNS_INFO_PID" 2>/dev/null
+	NETNS_INFO_PID=
+}
+
+# netns_info_count: the info server's counts, {"total":N,"by_path":{PATH:N,...},...}.
+netns_info_count() {
+	nsx "$NETNS_INFO_NS" curl -sS --max-time 5 "$NETNS_INFO_URL/count"
+}
+
+# netns_info_reset: zeroes the info server's counts.
+netns_info_reset() {
+	nsx "$NETNS_INFO_NS" curl -sS --max-time 5 -X POST -o /dev/null "$NETNS_INFO_URL/reset"
+}
+
+# netns_ptr ADDRESS NAME: the dnsmasq option for a PTR record of ADDRESS (IPv4 or IPv6).
+netns_ptr() {
+	python3 -c 'import ipaddress, sys
+print("--ptr-record=%s,%s" % (ipaddress.ip_address(sys.argv[1]).reverse_pointer, sys.argv[2]))' "$1" "$2"
+}
+
+# netns_dns_start NS ADDR [dnsmasq options...]: dnsmasq in namespace NS, answering on ADDR port 53
+# only, from the records its options give (e.g. "$(netns_ptr 10.77.4.1 r4.test.example)"): no
+# upstream servers, no /etc/hosts, no config file; a reverse name without a record is NXDOMAIN
+# at once (not REFUSED, which a resolver may retry elsewhere). Each query is logged to
+# $NETNS_TMP/dnsmasq-ADDR.log. Returns once it listens; stopped at cleanup.
+netns_dns_start() {
+	local ns=$1 addr=$2 pid i
+	shift 2
+	ip netns exec "$ns" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+		--no-poll --port=53 --listen-address="$addr" --bind-interfaces --log-queries \
+		--local=/in-addr.arpa/ --local=/ip6.arpa/ \
+		--log-facility="$NETNS_TMP/dnsmasq-$addr.log" "$@" >>"$NETNS_TMP/dnsmasq-$addr.err" 2>&1 &
+	pid=$!
+	netns_on_cleanup "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
+	for ((i = 0; i < 50; i++)); do
+		[ -n "$(nsx "$ns" ss -Hlun src "$addr" sport = 53)" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# dnsmasq did not start on $addr:" >&2
+	sed 's/^/#   /' "$NETNS_TMP/dnsmasq-$addr.err" >&2
+	return 1
+}
+
+# netns_dns_queries ADDR [TYPE]: the queries (of TYPE, default PTR) the dnsmasq on ADDR logged.
+netns_dns_queries() {
+	grep -c "query\[${2:-PTR}\]" "$NETNS_TMP/dnsmasq-$1.log" 2>/dev/null || :
+}
+
+# netns_resolver NS ADDR: the programs started in NS from now on resolve through ADDR:
+# /etc/netns/NS/resolv.conf, which ip netns exec bind-mounts over /etc/resolv.conf. Removed at
+# cleanup, with the directories if they are then empty.
+netns_resolver() {
+	mkdir -p "/etc/netns/$1" || return 1
+	netns_on_cleanup "rm -f /etc/netns/$1/resolv.conf; rmdir /etc/netns/$1 /etc/netns 2>/dev/null"
+	echo "nameserver $2" >"/etc/netns/$1/resolv.conf"
 }

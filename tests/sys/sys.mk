@@ -20,6 +20,8 @@ SYS_TESTS = \
 	sys/limits.sh \
 	sys/datasafety.sh \
 	sys/history.sh \
+	sys/enrich.sh \
+	sys/names.sh \
 	sys/browser.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
