@@ -1249,6 +1249,21 @@ test_enrich(void)
 	enrich_trace("cached", trace_wait, "10.77.3.1", id, got, sizeof(got), body, sizeof(body));
 	is_str(got, "INFO(country) HOP END", "a cached answer comes before its HOP");
 	is_int(info_count() - c0, 1, "two traces of one address: one request to the service");
+	{
+		struct emsg em;
+
+		a = cl_open("status enriched");
+		cl_puts(a, "STATUS\n");
+		eng_recv(&em);
+		memset(&em, 0, sizeof(em));
+		em.type = EMSG_STATUS_ANSWER;
+		send(efd, &em, sizeof(em), MSG_NOSIGNAL);
+		n = cl_line(a, line, sizeof(line));
+		ok(proto_parse(line, (size_t)n, &pm) == PROTO_STATUS && pm.status.enrich_requests == 1,
+		    "STATUS counts the one look-up that ended, not the cache's answer: %.*s",
+		    LINE(line));
+		close(a);
+	}
 	snprintf(req, sizeof(req), "GET id=%s\n", id);
 	a = cl_open("get enriched");
 	cl_puts(a, req);
