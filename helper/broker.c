@@ -1497,6 +1497,34 @@ lookup_answer(struct broker *b, struct trace *t, enum enrich_kind k, const struc
 }
 
 /*
+ * What the cache says of r's address: true if it settled the look-up (an
+ * answer, sent and kept now, or a failure still remembered), false if it
+ * must be fetched.
+ */
+static bool
+lookup_cached(struct broker *b, struct trace *t, struct lookup_ref *r, enum enrich_kind k)
+{
+	uint64_t now = now_ms(CLOCK_REALTIME);
+	char ab[ADDR_STRLEN], *data;
+	size_t len;
+
+	switch (store_lookup_get(b->st, addr_format(&r->addr, ab), lookup_kind[k],
+	    (int64_t)(now - b->cfg->info_cache_us / 1000),
+	    (int64_t)(now - b->cfg->info_negative_cache_us / 1000), &data, &len)) {
+	case STORE_LOOKUP_OK:
+		r->state[k] = LK_DONE;
+		lookup_answer(b, t, k, &r->addr, data, len);
+		free(data);
+		return true;
+	case STORE_LOOKUP_FAILED:
+		r->state[k] = LK_DONE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
  * The look-ups of a hop's addresses, before its HOP line: what the cache
  * knows goes out now; the rest is only marked. lookups_start fetches it
  * when the trace ends or LOOKUP_BATCH_MS after the hop, whichever comes
@@ -1507,36 +1535,19 @@ lookup_answer(struct broker *b, struct trace *t, enum enrich_kind k, const struc
 static void
 hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
 {
-	uint64_t now = now_ms(CLOCK_REALTIME);
-	char ab[ADDR_STRLEN], *data;
 	struct lookup_ref *r;
-	size_t len;
 
 	for (int i = 0; i < hop->nreplies; i++) {
-		const struct tt_addr *a = &hop->r[i].from;
-
-		if ((r = lookup_ref(t, a)) == NULL)
+		if ((r = lookup_ref(t, &hop->r[i].from)) == NULL)
 			continue;
-		addr_format(a, ab);
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
 			if (r->state[k] != LK_NONE || !lookup_on(b, t, (enum enrich_kind)k))
 				continue;
-			r->state[k] = LK_DONE;
-			switch (store_lookup_get(b->st, ab, lookup_kind[k],
-			    (int64_t)(now - b->cfg->info_cache_us / 1000),
-			    (int64_t)(now - b->cfg->info_negative_cache_us / 1000), &data, &len)) {
-			case STORE_LOOKUP_OK:
-				lookup_answer(b, t, (enum enrich_kind)k, a, data, len);
-				free(data);
-				break;
-			case STORE_LOOKUP_FAILED:
-				break;
-			default:
-				r->state[k] = LK_WANTED;
-				if (t->lk_start_ms == 0)
-					t->lk_start_ms = now_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
-				break;
-			}
+			if (lookup_cached(b, t, r, (enum enrich_kind)k))
+				continue;
+			r->state[k] = LK_WANTED;
+			if (t->lk_start_ms == 0)
+				t->lk_start_ms = now_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
 		}
 	}
 }
@@ -1551,6 +1562,9 @@ lookups_start(struct broker *b, struct trace *t)
 			struct lookup_ref *r = &t->lk[i];
 
 			if (r->state[k] != LK_WANTED)
+				continue;
+			/* Another trace's look-up may have ended since the hop: ask the cache again. */
+			if (lookup_cached(b, t, r, (enum enrich_kind)k))
 				continue;
 			r->state[k] = LK_DONE;
 			if (enrich_start(b->enrich, (enum enrich_kind)k, &r->addr) == 1) {
