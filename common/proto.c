@@ -250,6 +250,13 @@ verb_is(const struct tok *t, const char *verb)
 	return t->n == strlen(verb) && memcmp(t->s, verb, t->n) == 0;
 }
 
+/* proxy=WHY: a known reason, never empty. */
+static int
+proxy_value(const struct tok *v, enum proto_proxy *p)
+{
+	return proto_proxy_parse(v->s, v->n, p) < 0 || *p == PROTO_PROXY_NONE ? -1 : 0;
+}
+
 static enum proto_verb
 parse_trace(const struct tok *t, int n, struct proto_msg *m)
 {
@@ -286,6 +293,9 @@ parse_trace(const struct tok *t, int n, struct proto_msg *m)
 			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
 				return PROTO_BAD;
 			m->req.wait = v.s[0] == '1';
+		} else if (kv(&t[i], "proxy", &v)) {
+			if (proxy_value(&v, &m->req.proxy) < 0)
+				return PROTO_BAD;
 		}
 	}
 	if (have != 15 || m->req.client.family != m->req.server.family)
@@ -464,6 +474,9 @@ parse_header(const struct tok *t, int n, struct proto_msg *m, enum proto_verb ve
 			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
 				return PROTO_BAD;
 			m->retention_s = x;
+		} else if (kv(&t[i], "proxy", &v)) {
+			if (proxy_value(&v, &m->req.proxy) < 0)
+				return PROTO_BAD;
 		} else if (kv(&t[i], "addr", &v)) {
 			if (v.n == 4 && memcmp(v.s, "full", 4) == 0)
 				m->addr_mode = PROTO_ADDR_FULL;
@@ -476,6 +489,34 @@ parse_header(const struct tok *t, int n, struct proto_msg *m, enum proto_verb ve
 	if (verb == PROTO_STORED && parse_trace(t, n, m) != PROTO_TRACE)
 		return PROTO_BAD;
 	return verb;
+}
+
+/* SITE uid= running= done= refused= stored=, all required. */
+static enum proto_verb
+parse_site(const struct tok *t, int n, struct proto_msg *m)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "uid", offsetof(struct proto_site, uid) },
+		{ "running", offsetof(struct proto_site, running) },
+		{ "done", offsetof(struct proto_site, done) },
+		{ "refused", offsetof(struct proto_site, refused) },
+		{ "stored", offsetof(struct proto_site, stored) },
+	};
+	unsigned have = 0;
+	struct tok v;
+
+	for (int i = 1; i < n; i++)
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (kv(&t[i], keys[k].key, &v)) {
+				if (num_parse(v.s, v.n, UINT64_MAX / 2,
+				    (uint64_t *)((char *)&m->site + keys[k].off)) < 0)
+					return PROTO_BAD;
+				have |= 1U << k;
+			}
+	return have == (1U << (sizeof(keys) / sizeof(keys[0]))) - 1 ? PROTO_SITE : PROTO_BAD;
 }
 
 /* HISTORY client=ADDR [before=ID] [limit=N] */
@@ -702,6 +743,10 @@ proto_parse(const char *line, size_t len, struct proto_msg *m)
 		m->verb = PROTO_PONG;
 	else if (verb_is(&t[0], "STATUS"))
 		m->verb = parse_status(t, n, m);
+	else if (verb_is(&t[0], "SITES") && n == 1)
+		m->verb = PROTO_SITES;
+	else if (verb_is(&t[0], "SITE"))
+		m->verb = parse_site(t, n, m);
 	else if (verb_is(&t[0], "STARTED"))
 		m->verb = parse_header(t, n, m, PROTO_STARTED);
 	else if (verb_is(&t[0], "STORED"))
@@ -750,10 +795,35 @@ proto_fmt_trace(char *buf, size_t len, const struct proto_trace_req *req)
 {
 	char c[ADDR_STRLEN], s[ADDR_STRLEN];
 
-	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u%s%s%s\n",
+	return fmt(buf, len, "TRACE client=%s cport=%u server=%s sport=%u%s%s%s%s%s\n",
 	    addr_format(&req->client, c), req->cport, addr_format(&req->server, s), req->sport,
 	    req->nostore ? " store=0" : "", req->nonames ? " names=0" : "",
-	    req->wait ? " wait=1" : "");
+	    req->wait ? " wait=1" : "", req->proxy ? " proxy=" : "", proto_proxy_name(req->proxy));
+}
+
+static const char *const proxy_names[] = {
+	[PROTO_PROXY_NONE] = "",
+	[PROTO_PROXY_FORWARDED] = "forwarded",
+	[PROTO_PROXY_XFF] = "x-forwarded-for",
+	[PROTO_PROXY_VIA] = "via",
+	[PROTO_PROXY_LISTED] = "listed",
+};
+
+const char *
+proto_proxy_name(enum proto_proxy p)
+{
+	return (size_t)p < sizeof(proxy_names) / sizeof(proxy_names[0]) ? proxy_names[p] : "";
+}
+
+int
+proto_proxy_parse(const char *s, size_t n, enum proto_proxy *p)
+{
+	for (size_t i = 0; i < sizeof(proxy_names) / sizeof(proxy_names[0]); i++)
+		if (strlen(proxy_names[i]) == n && memcmp(proxy_names[i], s, n) == 0) {
+			*p = (enum proto_proxy)i;
+			return 0;
+		}
+	return -1;
 }
 
 static const char *
@@ -762,14 +832,15 @@ addr_mode_name(enum proto_addr_mode a)
 	return a == PROTO_ADDR_PREFIX ? "prefix" : "full";
 }
 
-/* id= stored= [token=] started_ms= addr= retention_s= */
+/* id= stored= [token=] started_ms= addr= retention_s= [proxy=] */
 static int
 fmt_header(char *buf, size_t len, const char *verb, const struct proto_msg *m, bool token)
 {
-	return fmt(buf, len, "%s id=%s stored=%d%s%s started_ms=%llu addr=%s retention_s=%llu",
+	return fmt(buf, len, "%s id=%s stored=%d%s%s started_ms=%llu addr=%s retention_s=%llu%s%s",
 	    verb, m->id, m->stored == 1 ? 1 : 0, token ? " token=" : "", token ? m->token : "",
 	    (unsigned long long)m->started_ms, addr_mode_name(m->addr_mode),
-	    (unsigned long long)m->retention_s);
+	    (unsigned long long)m->retention_s, m->req.proxy ? " proxy=" : "",
+	    proto_proxy_name(m->req.proxy));
 }
 
 int
@@ -824,6 +895,15 @@ int
 proto_fmt_list(char *buf, size_t len, int more)
 {
 	return fmt(buf, len, "LIST more=%d\n", more ? 1 : 0);
+}
+
+int
+proto_fmt_site(char *buf, size_t len, const struct proto_site *s)
+{
+	return fmt(buf, len, "SITE uid=%llu running=%llu done=%llu refused=%llu stored=%llu\n",
+	    (unsigned long long)s->uid, (unsigned long long)s->running,
+	    (unsigned long long)s->done, (unsigned long long)s->refused,
+	    (unsigned long long)s->stored);
 }
 
 int

@@ -56,12 +56,25 @@ struct proto_hop {
 	struct proto_reply r[PROTO_MAX_REPLIES];
 };
 
+/*
+ * Why a trace is taken to end at a proxy in front of the server rather than
+ * at the visitor: a header the app saw, or the broker's list (docs/protocol.md).
+ */
+enum proto_proxy {
+	PROTO_PROXY_NONE = 0,
+	PROTO_PROXY_FORWARDED,	/* Forwarded (RFC 7239) */
+	PROTO_PROXY_XFF,	/* X-Forwarded-For */
+	PROTO_PROXY_VIA,	/* Via */
+	PROTO_PROXY_LISTED,	/* the client address is in the helper's proxies list */
+};
+
 struct proto_trace_req {
 	struct tt_addr client, server;
 	uint16_t cport, sport;
 	int nostore;		/* TRACE store=0: the visitor asked not to keep it */
 	int nonames;		/* TRACE names=0: no reverse DNS names for this trace */
 	int wait;		/* TRACE wait=1: END only after the trace's hop look-ups */
+	enum proto_proxy proxy;	/* TRACE, STARTED, STORED: proxy=WHY */
 };
 
 #define PROTO_INFO_MAX	(1024 * 1024)	/* an INFO body's len= at most */
@@ -95,6 +108,17 @@ enum proto_verb {
 	PROTO_DELETED,		/* the answer to DELETE */
 	PROTO_INFO,		/* INFO addr= len=: an address's info body follows (len bytes, '\n') */
 	PROTO_NAME,		/* NAME addr= name=: an address's reverse DNS name */
+	PROTO_SITES,		/* SITES: traces per site (uid); answered by SITEs and LIST */
+	PROTO_SITE,		/* SITE uid= running= done= refused= stored= */
+};
+
+/* One site's traces: a SITE line. */
+struct proto_site {
+	uint64_t uid;
+	uint64_t running;	/* started or starting, not ended */
+	uint64_t done;		/* ended since the helper started */
+	uint64_t refused;	/* refused by the engine since the helper started */
+	uint64_t stored;	/* finished traces in the database */
 };
 
 /* How the helper keeps visitor addresses (STARTED, STORED): the page says which. */
@@ -150,6 +174,7 @@ struct proto_msg {
 	struct proto_info info;			/* INFO: its fields, percent-decoded */
 	char name[PROTO_NAME_MAX + 1];		/* NAME */
 	struct proto_status status;		/* STATUS answer; all PROTO_STATUS_UNKNOWN in a request */
+	struct proto_site site;			/* SITE */
 };
 
 /*
@@ -175,6 +200,7 @@ int proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const
 int proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms,
     const char *reason, int hops, uint64_t duration_us, const char *path);
 int proto_fmt_list(char *buf, size_t len, int more);
+int proto_fmt_site(char *buf, size_t len, const struct proto_site *s);
 int proto_fmt_delete(char *buf, size_t len, const char *id, const char *token);
 /* The INFO line before a body of body_len bytes (the caller sends the body and a '\n'). */
 int proto_fmt_info(char *buf, size_t len, const struct tt_addr *a, size_t body_len,
@@ -197,6 +223,10 @@ int proto_fmt_status(char *buf, size_t len, const struct proto_status *st);
 const char *proto_status_key(size_t i, const struct proto_status *st, uint64_t *v);
 
 const char *reply_kind_name(enum reply_kind k);
+/* "forwarded", "x-forwarded-for", "via", "listed"; "" for none. */
+const char *proto_proxy_name(enum proto_proxy p);
+/* The reverse; PROTO_PROXY_NONE for "" and -1 for anything else. */
+int proto_proxy_parse(const char *s, size_t n, enum proto_proxy *p);
 /* A reply's MPLS label stack as the HOP line writes it ("-" for none); -1 if it did not fit. */
 int proto_fmt_mpls(char *buf, size_t len, const struct proto_reply *r);
 /* Parses that form into r->mpls and r->nmpls; returns 0, or -1 if malformed. */

@@ -89,6 +89,15 @@ connect_deadline(struct client *c, const char *path, int64_t deadline)
 			poll(NULL, 0, remaining(deadline) < 10 ? remaining(deadline) : 10);
 			continue;
 		}
+		/*
+		 * Permissions: the socket (socket-mode, socket-group) or a directory
+		 * on its path keeps this user out. Say who, so the fix is plain.
+		 */
+		if (errno == EACCES || errno == EPERM)
+			return fail(c, CLIENT_DENIED, "connect %s: %s: this app runs as uid %u gid %u; "
+			    "the socket's group (socket-group in tracetrout.conf) must be one of its "
+			    "groups, and every directory on the path searchable by it", path,
+			    strerror(errno), (unsigned)geteuid(), (unsigned)getegid());
 		if (errno != EINPROGRESS)
 			return fail(c, CLIENT_UNREACHABLE, "connect %s: %s", path, strerror(errno));
 		switch (wait_fd(c->fd, POLLOUT, deadline)) {

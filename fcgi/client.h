@@ -13,6 +13,7 @@
 enum client_status {
 	CLIENT_OK = 0,
 	CLIENT_UNREACHABLE,	/* nobody listens on the socket (helper stopped) */
+	CLIENT_DENIED,		/* the socket's permissions keep this user out */
 	CLIENT_TIMEOUT,		/* the broker did not answer in time */
 	CLIENT_CLOSED,		/* the broker closed the connection */
 	CLIENT_GARBAGE,		/* a line too long, unparsable, or an unknown version */
@@ -24,7 +25,7 @@ struct client {
 	size_t off;			/* where the unread bytes start in buf */
 	size_t len;			/* where they end */
 	char buf[PROTO_LINE_MAX];
-	char why[160];			/* the reason behind the last failure, for the log */
+	char why[512];			/* the reason behind the last failure, for the log */
 	char *body;			/* the last INFO's body (malloc'd), or NULL */
 	size_t body_len;		/* its bytes, without the '\n' (a NUL follows them) */
 };

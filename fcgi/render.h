@@ -41,6 +41,14 @@ struct render_infos {
 	} shown[RENDER_SHOWN_MAX];	/* each address written in a hop, at its first hop */
 };
 
+/* The web server in front, as SERVER_SOFTWARE names it: whose setting a fix names. */
+enum render_server {
+	RENDER_SERVER_OTHER = 0,
+	RENDER_SERVER_NGINX,
+	RENDER_SERVER_APACHE,
+	RENDER_SERVER_LIGHTTPD,
+};
+
 /* What a renderer knows of the trace it writes. */
 struct render_trace {
 	char id[PROTO_ID_LEN + 1];
@@ -52,6 +60,7 @@ struct render_trace {
 	enum proto_addr_mode addr_mode;	/* how the helper keeps visitor addresses */
 	uint64_t retention_s;		/* how long stored traces are kept; 0 forever */
 	const char *prefix;		/* the app's own path, escaped for a URI ("" at the root) */
+	enum render_server server;	/* live traces: the web server serving this one */
 	/*
 	 * A renderer's running state, zeroed by stream_init and filled by
 	 * hopstats_record(). The summary at the end (statistics table, notes on

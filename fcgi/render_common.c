@@ -176,6 +176,10 @@ static const struct {
 	{ "closed", "the connection closed during the trace" },
 	{ "unreachable", "a router answered destination unreachable" },
 	{ "no-segment", "the web server sent no data in time (is it buffering the response?)" },
+	{ "buffered", "the web server is buffering this response, so the trace could not "
+	    "follow it; turn off response buffering for this app" },
+	{ "no-rules", "the response left without passing the tracing helper: the firewall "
+	    "rules are missing (tracetrout-rules add)" },
 	{ "no-ack", "the visitor did not acknowledge the response in time" },
 	{ "engine-down", "the packet engine stopped" },
 	{ "internal", "internal error in the tracing helper" },
@@ -188,6 +192,64 @@ render_reason(const char *code)
 		if (strcmp(reasons[i].code, code) == 0)
 			return reasons[i].text;
 	return NULL;
+}
+
+const char *
+render_end_reason(const struct render_trace *t, const char *code)
+{
+	/* Each server's setting, as DESIGN.md section 6 and docs/webservers.md give them. */
+	static const char *const buffered[] = {
+		[RENDER_SERVER_OTHER] = NULL,
+		[RENDER_SERVER_NGINX] = "the web server is buffering this response; "
+		    "set fastcgi_buffering off",
+		[RENDER_SERVER_APACHE] = "the web server is buffering this response; set "
+		    "flushpackets=on (mod_proxy_fcgi) or FcgidOutputBufferSize 0 (mod_fcgid)",
+		[RENDER_SERVER_LIGHTTPD] = "the web server is buffering this response; "
+		    "set server.stream-response-body = 2",
+	};
+
+	if (strcmp(code, "destination") == 0 && t->conn.proxy != PROTO_PROXY_NONE)
+		return "reached the proxy in front of this server";
+	if (strcmp(code, "buffered") == 0 && (size_t)t->server < sizeof(buffered) /
+	    sizeof(buffered[0]) && buffered[t->server] != NULL)
+		return buffered[t->server];
+	return render_reason(code);
+}
+
+const char *
+render_proxy_note(const struct render_trace *t, char *buf, size_t len)
+{
+	static const char *const header[] = {
+		[PROTO_PROXY_FORWARDED] = "a Forwarded header",
+		[PROTO_PROXY_XFF] = "X-Forwarded-For",
+		[PROTO_PROXY_VIA] = "Via",
+	};
+	static const char follows[] = "the trace follows the proxy's connection to this "
+	    "server, so it ends at the proxy, not at the visitor";
+
+	if (t->conn.proxy == PROTO_PROXY_NONE)
+		return NULL;
+	if (t->conn.proxy == PROTO_PROXY_LISTED)
+		snprintf(buf, len, "the client address is a proxy in front of this server (the "
+		    "helper's proxies setting): %s", follows);
+	else if ((size_t)t->conn.proxy < sizeof(header) / sizeof(header[0]))
+		snprintf(buf, len, "the request came through a proxy (it carried %s): %s",
+		    header[t->conn.proxy], follows);
+	else
+		return NULL;
+	return buf;
+}
+
+enum render_server
+render_server_kind(const char *software)
+{
+	if (strncmp(software, "nginx", 5) == 0)
+		return RENDER_SERVER_NGINX;
+	if (strncmp(software, "Apache", 6) == 0)
+		return RENDER_SERVER_APACHE;
+	if (strncmp(software, "lighttpd", 8) == 0)
+		return RENDER_SERVER_LIGHTTPD;
+	return RENDER_SERVER_OTHER;
 }
 
 const char *

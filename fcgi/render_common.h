@@ -35,6 +35,16 @@ const char *render_mark(const struct proto_reply *r, char *buf, size_t len);
 const char *render_mark_title(const struct proto_reply *r);
 /* The words for an END reason ("reached the visitor"), or NULL for a code not known. */
 const char *render_reason(const char *code);
+/*
+ * The END reason of this trace for the visitor: render_reason's, except that
+ * a trace ending at a proxy reached the proxy, and a buffering web server is
+ * told its setting. NULL for a code not known.
+ */
+const char *render_end_reason(const struct render_trace *t, const char *code);
+/* A sentence on the proxy this trace ends at, in buf; NULL when nothing points at one. */
+const char *render_proxy_note(const struct render_trace *t, char *buf, size_t len);
+/* The server SERVER_SOFTWARE names ("nginx/1.22.1", "Apache/2.4.62 (Debian)", "lighttpd/1.4.69"). */
+enum render_server render_server_kind(const char *software);
 /* "30 days", "12 hours", "90 seconds"; "" for 0 (forever). */
 const char *render_retention(uint64_t s, char *buf, size_t len);
 /*

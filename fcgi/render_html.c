@@ -24,7 +24,8 @@ who(const struct render_trace *t)
 static int
 html_begin(struct out *o, struct render_trace *t)
 {
-	char c[ADDR_STRLEN], s[ADDR_STRLEN], title[128];
+	char c[ADDR_STRLEN], s[ADDR_STRLEN], title[128], note[256];
+	const char *proxy = render_proxy_note(t, note, sizeof(note));
 
 	addr_format(&t->conn.client, c);
 	addr_format(&t->conn.server, s);
@@ -44,7 +45,10 @@ html_begin(struct out *o, struct render_trace *t)
 		return -1;
 	if (t->live && out_puts(o, " Rows appear as the routers answer.") < 0)
 		return -1;
-	if (out_puts(o, "</p>\n</header>\n<main>\n<div class=\"scroll\" tabindex=\"0\" "
+	if (out_puts(o, "</p>\n") < 0 || (proxy && (out_puts(o, "<p class=\"proxy\"><strong>"
+	    "Note:</strong> ") < 0 || html_str(o, proxy) < 0 || out_puts(o, ".</p>\n") < 0)))
+		return -1;
+	if (out_puts(o, "</header>\n<main>\n<div class=\"scroll\" tabindex=\"0\" "
 	    "role=\"region\" aria-labelledby=\"hops-caption\">\n") < 0 ||
 	    out_printf(o, "<table id=\"hops\" data-who=\"%s\">\n", who(t)) < 0 ||
 	    out_puts(o, "<caption id=\"hops-caption\">Hops from the server (") < 0 ||
@@ -280,7 +284,7 @@ where_table(struct out *o, const struct render_trace *t)
 static int
 html_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
-	const char *why = render_reason(m->code);
+	const char *why = render_end_reason(t, m->code);
 	int stored = render_stored(t, m), pos = 0, notes = 0;
 	char note[512], priv[256];
 
@@ -288,7 +292,7 @@ html_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 	    out_puts(o, "<div id=\"status\" role=\"status\">\n"
 	    "<p><strong>Trace ended:</strong> ") < 0)
 		return -1;
-	if (why && strcmp(m->code, "destination") == 0 && t->live)
+	if (why && strcmp(m->code, "destination") == 0 && t->live && !t->conn.proxy)
 		why = "reached you";
 	if (html_str(o, why ? why : m->code) < 0 ||
 	    out_printf(o, "; %d %s in %llu.%03llu ms.</p>\n", m->hops, m->hops == 1 ? "hop" : "hops",

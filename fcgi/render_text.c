@@ -14,16 +14,21 @@
 static int
 text_begin(struct out *o, struct render_trace *t)
 {
-	char c[ADDR_STRLEN], s[ADDR_STRLEN];
+	char c[ADDR_STRLEN], s[ADDR_STRLEN], note[256];
+	const char *proxy = render_proxy_note(t, note, sizeof(note));
 
 	addr_format(&t->conn.client, c);
 	addr_format(&t->conn.server, s);
 	if (out_puts(o, "traceroute to ") < 0 || text_safe(o, c) < 0 || out_puts(o, " (") < 0 ||
 	    text_safe(o, c) < 0 || out_printf(o, ") port %u, from ", t->conn.cport) < 0 ||
 	    text_safe(o, s) < 0 || out_printf(o, " port %u, trace ", t->conn.sport) < 0 ||
-	    text_safe(o, t->id) < 0)
+	    text_safe(o, t->id) < 0 || out_puts(o, "\n") < 0)
 		return -1;
-	return out_puts(o, "\n");
+	/* Before the hops: whoever reads the last one must know it is not the visitor. */
+	if (proxy && (out_puts(o, "note: ") < 0 || text_safe(o, proxy) < 0 ||
+	    out_puts(o, "\n") < 0))
+		return -1;
+	return 0;
 }
 
 static bool
@@ -194,7 +199,7 @@ details(struct out *o, const struct render_trace *t)
 static int
 text_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
-	const char *why = render_reason(m->code), *p = render_prefix(t);
+	const char *why = render_end_reason(t, m->code), *p = render_prefix(t);
 	int stored = render_stored(t, m), pos = 0;
 	char note[512], priv[256];
 

@@ -13,6 +13,7 @@ struct reply_opts {
 	bool vary;			/* the format came from Accept: say Vary: Accept */
 	bool head_only;			/* HEAD: the head, no body */
 	const char *prefix;		/* the app's own path, escaped for a URI ("" at the root) */
+	enum render_server server;	/* the web server, for a fix it may need */
 };
 
 #define REPLY_VARY	0x1	/* Vary: Accept */

@@ -2,6 +2,7 @@
 #include "request.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -56,11 +57,29 @@ request_param(struct request *req, const char *name, const char *value)
 void
 request_fill(struct request *req, const char *(*get)(const char *, void *), void *ctx)
 {
+	static const struct {
+		const char *name;
+		enum proto_proxy why;
+	} proxy_headers[] = {
+		{ "HTTP_FORWARDED", PROTO_PROXY_FORWARDED },
+		{ "HTTP_X_FORWARDED_FOR", PROTO_PROXY_XFF },
+		{ "HTTP_VIA", PROTO_PROXY_VIA },
+	};
+	const char *v;
+
 	/* The body buffer is filled only by request_read_body: no need to clear it for every GET. */
 	memset(req, 0, offsetof(struct request, body));
 	req->body[0] = '\0';
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		request_param(req, fields[i].name, get(fields[i].name, ctx));
+	/* Only their presence matters: a long proxy chain is no reason to refuse a request. */
+	for (size_t i = 0; i < sizeof(proxy_headers) / sizeof(proxy_headers[0]); i++)
+		if ((v = get(proxy_headers[i].name, ctx)) != NULL && *v != '\0') {
+			req->proxy = proxy_headers[i].why;
+			break;
+		}
+	if ((v = get("SERVER_SOFTWARE", ctx)) != NULL)
+		snprintf(req->server_software, sizeof(req->server_software), "%s", v);
 }
 
 /* CONTENT_LENGTH as a number: decimal digits only; -1 if it is not one, SIZE_MAX if huge. */

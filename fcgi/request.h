@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "proto.h"
+
 #define REQ_METHOD_MAX	16
 #define REQ_PATH_MAX	1024	/* SCRIPT_NAME, PATH_INFO, DOCUMENT_URI, REQUEST_URI */
 #define REQ_QUERY_MAX	1024
@@ -46,6 +48,10 @@ struct request {
 	char content_length[REQ_LENGTH_MAX];
 	char content_type[REQ_CTYPE_MAX];
 	char if_none_match[REQ_ETAG_MAX];	/* HTTP_IF_NONE_MATCH */
+	/* Signs of a proxy in front: the first of Forwarded, X-Forwarded-For, Via present. */
+	enum proto_proxy proxy;
+	/* SERVER_SOFTWARE's first bytes: which server's setting to name when it buffers. */
+	char server_software[32];
 	const char *toolong;		/* the first parameter that did not fit */
 	enum req_body body_status;
 	size_t body_len;

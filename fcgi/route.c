@@ -14,6 +14,7 @@
 #include "assets.h"
 #include "history.h"
 #include "log.h"
+#include "render_common.h"
 #include "reply.h"
 #include "stored.h"
 
@@ -414,8 +415,10 @@ decide_conn(const struct request *req, struct route *rt)
 		/* A translator (NAT64, a proxy) joins two connections: neither is ours to trace. */
 		deny(rt, 422, "this connection cannot be traced: it crosses a protocol translator",
 		    false, "REMOTE_ADDR and SERVER_ADDR are of different families");
-	else
+	else {
+		c->proxy = req->proxy;
 		rt->action = ROUTE_TRACE;
+	}
 }
 
 /*
@@ -810,6 +813,7 @@ route_serve(const struct request *req, struct out *o, const struct trace_cfg *cf
 	ro.vary = rt.vary;
 	ro.head_only = rt.head_only;
 	ro.prefix = rt.prefix;
+	ro.server = render_server_kind(req->server_software);
 	switch (rt.action) {
 	case ROUTE_ERROR:
 		if (rt.warn)

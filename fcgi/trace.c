@@ -56,11 +56,17 @@ void
 trace_refusal_for_client(enum client_status st, struct trace_refusal *f)
 {
 	static const struct trace_refusal down = { 503, "the tracing helper is not running", NULL, 0 };
+	/* The site's setup, not the visitor: the log says which socket and which user. */
+	static const struct trace_refusal denied = { 500, "tracing is not set up correctly on "
+	    "this site: the web server's user may not open the tracing helper's socket", NULL, 0 };
 	static const struct trace_refusal slow = { 503, "the tracing helper is not answering", NULL, 0 };
 
 	switch (st) {
 	case CLIENT_UNREACHABLE:
 		*f = down;
+		break;
+	case CLIENT_DENIED:
+		*f = denied;
 		break;
 	case CLIENT_TIMEOUT:
 		*f = slow;
@@ -152,18 +158,23 @@ head(struct out *o, const struct reply_opts *ro, const struct render_trace *t)
 	if (t->unstored)
 		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
 		    "X-Trace-Stored: no\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored\r\n", t->id);
+		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored", t->id);
 	else if (t->token[0])
 		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
 		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
 		    "X-Trace-Delete-Token: %s\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, Link, X-Trace-Delete-Token\r\n",
+		    "Access-Control-Expose-Headers: X-Trace-Id, Link, X-Trace-Delete-Token",
 		    t->id, ro->prefix, t->id, t->token);
 	else
 		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
 		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, Link\r\n",
+		    "Access-Control-Expose-Headers: X-Trace-Id, Link",
 		    t->id, ro->prefix, t->id);
+	/* JSON lines have no room for a note: a client learns of the proxy here. */
+	if (n >= 0 && (size_t)n < sizeof(extra))
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n, t->conn.proxy ?
+		    ", X-Trace-Proxy\r\nX-Trace-Proxy: %s\r\n" : "%s\r\n",
+		    proto_proxy_name(t->conn.proxy));
 	if (n < 0 || (size_t)n >= sizeof(extra))
 		return -1;	/* cannot happen: prefix is bounded */
 	return reply_head(o, 200, ro->r->content_type, ro->vary ? REPLY_VARY : 0, extra);
@@ -269,6 +280,9 @@ trace_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts 
 	}
 	trace_fill(&t, &m, ro->prefix);
 	t.conn = *conn;
+	/* The broker's word: the app's header, or the helper's list of proxies. */
+	t.conn.proxy = m.req.proxy;
+	t.server = ro->server;
 	if (conn->nostore)
 		log_debug("trace %s: not stored, as the visitor asked", t.id);
 	else if (m.stored == 0)

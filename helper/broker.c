@@ -29,6 +29,7 @@
 #include "log.h"
 #include "util.h"
 #include "proto.h"
+#include "sockdiag.h"
 #include "store.h"
 
 #define CLIENT_MAX		1024		/* connections at once */
@@ -46,6 +47,7 @@
 #define VISITOR_HASH		1024		/* buckets of the per-visitor table */
 #define STORE_RETRY_S		60		/* between attempts to open a database that failed */
 #define FORBIDDEN_LOG_S		10		/* between logged refusals of the same uid */
+#define DIAG_LOG_S		60		/* between warnings of one setup fault */
 #define STATUS_CLIENTS_MAX	64		/* callers waiting for one STATUS answer */
 #define PEER_GROUPS_MAX		256		/* supplementary groups read with SO_PEERGROUPS */
 #define SWEEP_INTERVAL_MS	(3600 * 1000)	/* between retention sweeps */
@@ -122,6 +124,8 @@ struct trace {
 	uid_t uid;
 	struct proto_trace_req req;
 	uint64_t started_us;	/* monotonic, at STARTED */
+	uint64_t segs0;		/* the server socket's data segments sent, at STARTED */
+	int segs0_ok;		/* segs0 is known */
 	struct lookup_ref *lk;	/* its hop addresses' look-ups */
 	int nlk;
 	int lk_pending;		/* look-ups it waits for */
@@ -131,6 +135,13 @@ struct trace {
 	int end_hops, end_stored;
 	uint64_t end_dur_us;
 	uint64_t end_by_ms;	/* monotonic: END goes out by then, whatever is pending */
+};
+
+/* One site's counters: a site is the uid of the app that asks (docs/protocol.md, SITES). */
+struct site {
+	uid_t uid;
+	uint64_t done, refused;
+	uint64_t running, stored;	/* filled for each SITES answer */
 };
 
 struct broker {
@@ -178,6 +189,10 @@ struct broker {
 	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
 	uint64_t started_ms;
 	uint64_t traces_done, traces_refused, busy, forbidden;
+	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
+	/* SITES: each site (uid) that traced since the start, or has traces stored */
+	struct site *sites;
+	size_t nsites;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -659,6 +674,91 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 	engine_send(b, EMSG_START, t->handle, req);
 }
 
+/* --- SITES --- */
+
+/* uid's counters, made if new; NULL only when out of memory. */
+static struct site *
+site_get(struct broker *b, uid_t uid)
+{
+	struct site *p;
+
+	for (size_t i = 0; i < b->nsites; i++)
+		if (b->sites[i].uid == uid)
+			return &b->sites[i];
+	if ((p = reallocarray(b->sites, b->nsites + 1, sizeof(*p))) == NULL) {
+		log_warn("broker: site");
+		return NULL;
+	}
+	b->sites = p;
+	p = &b->sites[b->nsites++];
+	memset(p, 0, sizeof(*p));
+	p->uid = uid;
+	return p;
+}
+
+static void
+site_count(struct broker *b, uid_t uid, int done, int refused)
+{
+	struct site *s = site_get(b, uid);
+
+	if (s != NULL) {
+		s->done += (uint64_t)done;
+		s->refused += (uint64_t)refused;
+	}
+}
+
+static int
+site_stored(void *ctx, uid_t uid, uint64_t n)
+{
+	struct site *s = site_get(ctx, uid);
+
+	if (s == NULL)
+		return -1;
+	s->stored = n;
+	return 0;
+}
+
+/*
+ * Traces per site: running now, ended and refused since the start, stored.
+ * Root (the administrator's tracetroutd --status) sees every site; a site
+ * sees its own line only.
+ */
+static void
+request_sites(struct broker *b, struct client *c)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_site ps;
+	struct trace *t;
+	int n;
+
+	c->requested = 1;
+	for (size_t i = 0; i < b->nsites; i++)
+		b->sites[i].running = b->sites[i].stored = 0;
+	/* Without a database every site has nothing stored; that is not an error here. */
+	if (store_sites(b->st, site_stored, b) < 0) {
+		client_error(b, c, "internal", "the database could not be read");
+		return;
+	}
+	TAILQ_FOREACH(t, &b->traces, entry) {
+		struct site *s;
+
+		if (t->state != TRACE_ENDED && (s = site_get(b, t->uid)) != NULL)
+			s->running++;
+	}
+	for (size_t i = 0; i < b->nsites; i++) {
+		const struct site *s = &b->sites[i];
+
+		if (c->uid != 0 && s->uid != c->uid)
+			continue;
+		ps = (struct proto_site){ s->uid, s->running, s->done, s->refused, s->stored };
+		if ((n = proto_fmt_site(line, sizeof(line), &ps)) > 0)
+			client_write(b, c, line, (size_t)n);
+	}
+	if ((n = proto_fmt_list(line, sizeof(line), 0)) > 0)
+		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
 /* --- STATUS --- */
 
 /*
@@ -975,6 +1075,9 @@ client_line(struct broker *b, struct client *c, const char *line, size_t len)
 		break;
 	case PROTO_STATUS:
 		request_status(b, c);
+		break;
+	case PROTO_SITES:
+		request_sites(b, c);
 		break;
 	case PROTO_GET:
 		request_get(b, c, m.id);
@@ -1346,6 +1449,7 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 		t->store_failed = 1;
 	}
 	b->traces_done++;
+	site_count(b, t->uid, 1, 0);
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", t->id,
 	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
 	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000),
@@ -1394,6 +1498,7 @@ trace_refused(struct broker *b, struct trace *t, const char *code, const char *t
 	if (c != NULL && !c->dead)
 		client_error(b, c, code, *text ? text : code);
 	b->traces_refused++;
+	site_count(b, t->uid, 0, 1);
 	log_info("trace for client %s port %u uid %u refused: %s (%s)",
 	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
 	trace_free(b, t);
@@ -1702,7 +1807,46 @@ started_line(const struct broker *b, const struct trace *t, char *line, size_t l
 	m.started_ms = t->started_ms;
 	m.addr_mode = b->cfg->truncate_clients ? PROTO_ADDR_PREFIX : PROTO_ADDR_FULL;
 	m.retention_s = b->cfg->retention_us / 1000000;
+	m.req.proxy = t->req.proxy;
 	return proto_fmt_started(line, len, &m);
+}
+
+/*
+ * The engine saw no segment of the response in time. The web server's socket
+ * says which of two setup faults it is: it sent nothing (the web server holds
+ * the response back: buffering), or it sent segments that never reached the
+ * queue (the firewall rules are missing or miss this port). Either is said to
+ * the visitor, and logged at most once per DIAG_LOG_S.
+ */
+static const char *
+no_segment_why(struct broker *b, struct trace *t)
+{
+	uint64_t segs, now = now_ms(CLOCK_MONOTONIC);
+	const char *why;
+
+	if (!t->segs0_ok || sockdiag_segs_out(&t->req, &segs) < 0)
+		return "no-segment";	/* the socket is gone, or sock_diag is not there */
+	if (segs == t->segs0) {
+		why = "buffered";
+		if (now >= b->buffered_logged_ms) {
+			log_warnx("trace %s: the web server sent nothing for the response in %llu ms: "
+			    "it is buffering it (nginx: fastcgi_buffering off; lighttpd: "
+			    "server.stream-response-body = 2; Apache: flushpackets=on or "
+			    "FcgidOutputBufferSize 0)", t->id,
+			    (unsigned long long)(b->cfg->start_timeout_us / 1000));
+			b->buffered_logged_ms = now + DIAG_LOG_S * 1000;
+		}
+	} else {
+		why = "no-rules";
+		if (now >= b->norules_logged_ms) {
+			log_warnx("trace %s: the web server sent %llu segments but none reached queue "
+			    "%d: the firewall rules are missing or do not cover port %u "
+			    "(tracetrout-rules add)", t->id, (unsigned long long)(segs - t->segs0),
+			    b->cfg->queue, t->req.sport);
+			b->norules_logged_ms = now + DIAG_LOG_S * 1000;
+		}
+	}
+	return why;
 }
 
 static void
@@ -1732,6 +1876,8 @@ engine_record(struct broker *b, struct emsg *m)
 		}
 		t->state = TRACE_RUNNING;
 		t->started_us = mono_us();
+		/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
+		t->segs0_ok = sockdiag_segs_out(&t->req, &t->segs0) == 0;
 		t->started_ms = now_ms(CLOCK_REALTIME);
 		store_retry(b);
 		/* The delete token is random apart from the id: knowing one never gives the other. */
@@ -1769,8 +1915,8 @@ engine_record(struct broker *b, struct emsg *m)
 			trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
 			return;
 		}
-		trace_end(b, t, safe_code(m->u.end.code),
-		    m->u.end.hops > off ? m->u.end.hops - off : 0);
+		trace_end(b, t, strcmp(m->u.end.code, "no-segment") == 0 ? no_segment_why(b, t) :
+		    safe_code(m->u.end.code), m->u.end.hops > off ? m->u.end.hops - off : 0);
 		break;
 	default:
 		/* emsg_check() let through a broker-to-engine type. */
@@ -2260,6 +2406,7 @@ out:
 	}
 	free(b.allow_uids);
 	free(b.allow_gids);
+	free(b.sites);
 	if (b.queue_stats_fd >= 0)
 		close(b.queue_stats_fd);
 	free(b.eq);
@@ -2291,65 +2438,131 @@ status_line(int fd, char *buf, size_t len)
 	return -1;
 }
 
-int
-broker_status(const struct config *cfg, FILE *out)
+/*
+ * Connects to the running helper, reads its greeting and sends request.
+ * Returns the socket, or -1 after saying why on stderr.
+ */
+static int
+status_ask(const struct config *cfg, const char *request)
 {
 	struct timeval tv = { 5, 0 };
 	struct sockaddr_un sun;
 	char line[PROTO_LINE_MAX + 1];
 	struct proto_msg m;
-	const char *key;
-	uint64_t v;
-	int fd, n, rc = 1;
+	size_t len = strlen(request);
+	int fd, n;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "tracetroutd: socket path too long: %s\n", cfg->socket_path);
-		return 1;
+		return -1;
 	}
 	strcpy(sun.sun_path, cfg->socket_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		fprintf(stderr, "tracetroutd: socket: %s\n", strerror(errno));
-		return 1;
+		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		fprintf(stderr, "tracetroutd: the helper is not running (cannot connect to %s: %s)\n",
 		    cfg->socket_path, strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if ((n = status_line(fd, line, sizeof(line))) < 0 ||
 	    proto_parse(line, (size_t)n, &m) != PROTO_GREETING) {
 		fprintf(stderr, "tracetroutd: no greeting from %s\n", cfg->socket_path);
-		goto out;
+		goto fail;
 	}
 	if (m.version != PROTO_VERSION) {
 		fprintf(stderr, "tracetroutd: %s speaks protocol version %d, not %d\n",
 		    cfg->socket_path, m.version, PROTO_VERSION);
-		goto out;
+		goto fail;
 	}
-	if (send(fd, "STATUS\n", 7, MSG_NOSIGNAL) != 7 ||
-	    (n = status_line(fd, line, sizeof(line))) < 0) {
+	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		fprintf(stderr, "tracetroutd: cannot ask %s: %s\n", cfg->socket_path,
+		    strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* An answer that is not the one expected: the helper's refusal or what it said. */
+static void
+status_unexpected(const char *request, const char *line, const struct proto_msg *m)
+{
+	if (m->verb == PROTO_ERROR)
+		fprintf(stderr, "tracetroutd: the helper refused %s: %s: %s\n", request, m->code,
+		    m->msg);
+	else
+		fprintf(stderr, "tracetroutd: unexpected answer to %s: %.*s\n", request,
+		    (int)strcspn(line, "\n"), line);
+}
+
+/* The SITE lines: one per site, with the user's name when it has one. */
+static int
+status_sites(const struct config *cfg, FILE *out)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg m;
+	struct passwd *pw;
+	int fd, n, rc = 1;
+
+	if ((fd = status_ask(cfg, "SITES\n")) < 0)
+		return 1;
+	while ((n = status_line(fd, line, sizeof(line))) > 0) {
+		enum proto_verb v = proto_parse(line, (size_t)n, &m);
+
+		if (v == PROTO_LIST) {
+			rc = 0;
+			break;
+		}
+		if (v != PROTO_SITE) {
+			status_unexpected("SITES", line, &m);
+			break;
+		}
+		pw = getpwuid((uid_t)m.site.uid);
+		fprintf(out, "site uid=%llu user=%s running=%llu done=%llu refused=%llu stored=%llu\n",
+		    (unsigned long long)m.site.uid, pw ? pw->pw_name : "-",
+		    (unsigned long long)m.site.running, (unsigned long long)m.site.done,
+		    (unsigned long long)m.site.refused, (unsigned long long)m.site.stored);
+	}
+	if (n <= 0)
+		fprintf(stderr, "tracetroutd: no whole answer to SITES from %s\n", cfg->socket_path);
+	close(fd);
+	return rc;
+}
+
+int
+broker_status(const struct config *cfg, FILE *out)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_msg m;
+	const char *key;
+	uint64_t v;
+	int fd, n, rc = 1;
+
+	if ((fd = status_ask(cfg, "STATUS\n")) < 0)
+		return 1;
+	if ((n = status_line(fd, line, sizeof(line))) < 0) {
 		fprintf(stderr, "tracetroutd: no answer to STATUS from %s\n", cfg->socket_path);
 		goto out;
 	}
-	switch (proto_parse(line, (size_t)n, &m)) {
-	case PROTO_STATUS:
-		for (size_t i = 0; (key = proto_status_key(i, &m.status, &v)) != NULL; i++)
-			if (v != PROTO_STATUS_UNKNOWN)
-				fprintf(out, "%s %llu\n", key, (unsigned long long)v);
-		rc = fflush(out) == 0 ? 0 : 1;
-		break;
-	case PROTO_ERROR:
-		fprintf(stderr, "tracetroutd: the helper refused: %s: %s\n", m.code, m.msg);
-		break;
-	default:
-		fprintf(stderr, "tracetroutd: unexpected answer to STATUS: %.*s\n",
-		    (int)strcspn(line, "\n"), line);
-		break;
+	if (proto_parse(line, (size_t)n, &m) != PROTO_STATUS) {
+		status_unexpected("STATUS", line, &m);
+		goto out;
 	}
+	for (size_t i = 0; (key = proto_status_key(i, &m.status, &v)) != NULL; i++)
+		if (v != PROTO_STATUS_UNKNOWN)
+			fprintf(out, "%s %llu\n", key, (unsigned long long)v);
+	/* Then the traces of each site, which the administrator reads per uid. */
+	rc = status_sites(cfg, out);
+	if (fflush(out) != 0)
+		rc = 1;
 out:
 	close(fd);
 	return rc;

@@ -43,6 +43,7 @@ enum {
 	Q_TRACE_LOOKUP,
 	Q_GET_LOOKUPS,
 	Q_LOOKUP_SWEEP,
+	Q_SITES,
 	Q_COUNT
 };
 
@@ -52,7 +53,7 @@ static const char *const queries[Q_COUNT] = {
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_TRACE_BEGIN] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
-	    "token, client_prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    "token, client_prefix, proxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[Q_HOP] = "INSERT INTO hops (trace_id, ttl, sent) VALUES (?1, ?2, ?3)",
 	[Q_REPLY] =
 	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
@@ -66,7 +67,7 @@ static const char *const queries[Q_COUNT] = {
 	/* Finished traces only, and only the caller's own unless it is root (uid 0). */
 	[Q_GET] =
 	    "SELECT client, cport, server, sport, started_at, client_prefix, reason, hops, "
-	    "duration_us FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
+	    "duration_us, proxy FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
 	/* Every hop, silent ones as a row with NULL reply columns, in TTL and reply order. */
 	[Q_GET_REPLIES] =
 	    "SELECT h.ttl, h.sent, r.addr, r.rtt_us, r.kind, r.code, r.reply_ttl, r.quoted_ttl, "
@@ -100,6 +101,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_GET_LOOKUPS] =
 	    "SELECT addr, kind, data FROM trace_lookups WHERE trace_id = ?1 ORDER BY kind, addr",
 	[Q_LOOKUP_SWEEP] = "DELETE FROM lookups WHERE fetched_at < ?1",
+	/* Finished traces per site; the index on (uid, started_at) serves it. */
+	[Q_SITES] = "SELECT uid, count(*) FROM traces WHERE ended_at IS NOT NULL GROUP BY uid",
 };
 
 struct store {
@@ -339,10 +342,12 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 {
 	sqlite3_stmt *s;
 	char c[ADDR_STRLEN], sv[ADDR_STRLEN];
+	const char *proxy;
 	struct tt_addr client;
 
 	if (st == NULL)
 		return 0;
+	proxy = proto_proxy_name(req->proxy);
 	client = req->client;
 	if (client_prefix)
 		addr_mask(&req->client, req->client.family == AF_INET6 ? 48 : 24, &client);
@@ -356,7 +361,9 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	    sqlite3_bind_int(s, 7, req->sport) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 8, started_at_ms) != SQLITE_OK ||
 	    bind_text(s, 9, token) < 0 ||
-	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK || step(s) < 0) {
+	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK ||
+	    (*proxy ? bind_text(s, 11, proxy) < 0 : sqlite3_bind_null(s, 11) != SQLITE_OK) ||
+	    step(s) < 0) {
 		store_fail(st, "cannot record a trace", id);
 		return -1;
 	}
@@ -542,6 +549,9 @@ store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,
 	snprintf(end->code, sizeof(end->code), "%s", col_text(s, 6));
 	end->hops = sqlite3_column_int(s, 7);
 	end->duration_us = (uint64_t)sqlite3_column_int64(s, 8);
+	/* The schema's CHECK admits known reasons only; NULL and "" are none. */
+	if (proto_proxy_parse(col_text(s, 9), strlen(col_text(s, 9)), &head->req.proxy) < 0)
+		head->req.proxy = PROTO_PROXY_NONE;
 	if (read_done(st, s, sqlite3_step(s), "cannot read a trace", id) < 0)
 		return -1;
 
@@ -743,6 +753,24 @@ store_sweep(struct store *st, int64_t before_ms, int batch)
 		return -1;
 	}
 	return sqlite3_changes(st->db);
+}
+
+int
+store_sites(struct store *st, int (*site)(void *, uid_t, uint64_t), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_SITES];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (site(ctx, (uid_t)sqlite3_column_int64(s, 0),
+		    (uint64_t)sqlite3_column_int64(s, 1)) < 0) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	return read_done(st, s, rc, "cannot count the traces per site", "-");
 }
 
 int

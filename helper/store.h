@@ -76,6 +76,8 @@ int store_history(struct store *st, const struct tt_addr *client, uid_t uid, con
     int limit, int (*item)(void *, const struct store_item *), void *ctx, bool *more);
 /* Deletes a finished trace of uid's when token is its delete token: 0, STORE_NONE, STORE_BAD_TOKEN or -1. */
 int store_delete(struct store *st, const char *id, uid_t uid, const char *token);
+/* The finished traces per site (uid): site() for each, until it returns -1. 0, or -1 after logging. */
+int store_sites(struct store *st, int (*site)(void *, uid_t, uint64_t), void *ctx);
 /* Deletes at most batch traces started before before_ms; returns how many, or -1. */
 int store_sweep(struct store *st, int64_t before_ms, int batch);
 

@@ -100,7 +100,8 @@ fuzz_get(const char *name, void *ctx)
 static void
 fuzz_broker(const struct route *rt, const char *bytes, struct out *o)
 {
-	struct reply_opts ro = { rt->r ? rt->r : &render_json, rt->vary, rt->head_only, "" };
+	struct reply_opts ro = { rt->r ? rt->r : &render_json, rt->vary, rt->head_only, "",
+	    RENDER_SERVER_OTHER };
 	size_t n = strlen(bytes), off = 0;
 	struct render_trace t;
 	struct proto_msg m;

@@ -919,12 +919,15 @@ one_trace(const char *what, int *st_started, int *st_end, char *id)
 	close(a);
 }
 
+static enum proto_verb ask(const char *, const char *, char *, size_t, struct proto_msg *);
+
 static void
 test_storage(void)
 {
 	char id[PROTO_ID_LEN + 1], sql[256], line[PROTO_LINE_MAX + 1];
 	struct proto_msg pm;
 	struct emsg m;
+	uint32_t h;
 	int s1, s2, a, n;
 
 	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/db/storage.db", tmpdir);
@@ -971,6 +974,44 @@ test_storage(void)
 	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STATUS && pm.status.db_errors == 2 &&
 	    pm.status.traces_done == 4, "STATUS counts the 2 failed writes: %.*s", LINE(line));
 	close(a);
+
+	/* Root (the administrator) sees every site: here root's own traces. */
+	a = cl_open("sites");
+	cl_puts(a, "SITES\n");
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_SITE && pm.site.uid == 0 &&
+	    pm.site.done == 4 && pm.site.stored == 2 && pm.site.running == 0 &&
+	    pm.site.refused == 0, "SITES: four traces ended, two stored: %.*s", LINE(line));
+	snprintf(sql, sizeof(sql), "UPDATE traces SET uid = 33 WHERE id = '%s'", id);
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_LIST && cl_eof(a), "then LIST and the end");
+	close(a);
+	ok(dbx(sql) == 0, "one stored trace now belongs to uid 33");
+	a = cl_open("sites again");
+	cl_puts(a, "SITES\n");
+	n = cl_line(a, line, sizeof(line));
+	n += cl_line(a, line + n, sizeof(line) - (size_t)n);
+	ok(strcmp(line, "SITE uid=0 running=0 done=4 refused=0 stored=1\n"
+	    "SITE uid=33 running=0 done=0 refused=0 stored=1\n") == 0,
+	    "a site with stored traces only is listed too");
+	close(a);
+
+	/* proxy= is kept with the trace, and read back. */
+	a = cl_open("proxy");
+	cl_puts(a, "TRACE client=2001:db8::7 cport=40001 server=2001:db8::10 sport=80 proxy=via\n");
+	h = eng_expect_start("proxy", "TRACE client=2001:db8::7 cport=40001 server=2001:db8::10 "
+	    "sport=80 proxy=via\n");
+	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STARTED && pm.req.proxy == PROTO_PROXY_VIA,
+	    "STARTED repeats proxy=via: %.*s", LINE(line));
+	snprintf(id, sizeof(id), "%s", pm.id);
+	eng_send(EMSG_END, h, "destination", "", 0);
+	cl_line(a, line, sizeof(line));
+	close(a);
+	snprintf(sql, sizeof(sql), "GET id=%s\n", id);
+	ok(ask("proxy GET", sql, line, sizeof(line), &pm) == PROTO_STORED &&
+	    pm.req.proxy == PROTO_PROXY_VIA, "GET's STORED says proxy=via: %.*s", LINE(line));
 	close(efd);
 	broker_wait();
 

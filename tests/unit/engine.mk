@@ -16,3 +16,9 @@ unit_trace_test_LDADD = $(ENGINE_TEST_LIBS)
 unit_ct_test_SOURCES = unit/ct_test.c unit/fixtures.h
 unit_ct_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
 unit_ct_test_LDADD = $(ENGINE_TEST_LIBS) $(MNL_LIBS)
+
+check_PROGRAMS += unit/sockdiag_test
+TESTS += unit/sockdiag_test
+unit_sockdiag_test_SOURCES = unit/sockdiag_test.c
+unit_sockdiag_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
+unit_sockdiag_test_LDADD = $(ENGINE_TEST_LIBS) $(MNL_LIBS)

@@ -35,7 +35,8 @@ static const struct renderer *const formats[] = {
 
 static const char *const fixtures[] = {
 	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
-	"escape-end", "info-cached", "info-late", "info-markup", "info-stored",
+	"escape-end", "info-cached", "info-late", "info-markup", "info-stored", "proxy", "buffered",
+	"norules",
 };
 
 static char golden[1024];	/* the goldens' directory */
@@ -232,6 +233,8 @@ play(const char *name, const struct renderer *r, struct membuf *mb)
 			t.live = true;
 		else if (strcmp(l, "@unstored") == 0)
 			t.unstored = true;
+		else if (strncmp(l, "@server ", 8) == 0)
+			t.server = render_server_kind(l + 8);
 		else if (strncmp(l, "FAIL ", 5) == 0) {
 			unescape(l + 5, msg, sizeof(msg));
 			st = stream_fail(&s, msg);

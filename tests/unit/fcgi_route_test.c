@@ -8,6 +8,7 @@
 #include "history.h"
 #include "log.h"
 #include "request.h"
+#include "render_common.h"
 #include "route.h"
 #include "stored.h"
 #include "tap.h"
@@ -1076,6 +1077,92 @@ test_trace(void)
 	}
 }
 
+/* A getter of FastCGI parameters from a NULL-terminated name, value list. */
+static const char *
+list_get(const char *name, void *ctx)
+{
+	const char *const *kv = ctx;
+
+	for (; kv[0] != NULL; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+/*
+ * Signs of a proxy: the first of Forwarded, X-Forwarded-For and Via goes to
+ * the broker as proxy=, whatever its length; the broker's answer (which may
+ * add its own list's verdict) reaches the head as X-Trace-Proxy.
+ */
+static void
+test_proxy(void)
+{
+	static char chain[6000];
+	static const char *const xff[] = {
+		"> TRACETROUT 1", "< " TRACE_LINE " proxy=x-forwarded-for",
+		"> STARTED id=" ID " stored=0 started_ms=1 addr=full retention_s=0 proxy=x-forwarded-for",
+		END3, NULL
+	};
+	static const char *const listed[] = {
+		"> TRACETROUT 1", "< " TRACE_LINE,
+		"> STARTED id=" ID " stored=0 started_ms=1 addr=full retention_s=0 proxy=listed",
+		END3, NULL
+	};
+	const char *params[] = {
+		"REQUEST_METHOD", "GET", "SCRIPT_NAME", "/trace-me", "PATH_INFO", "/",
+		"REMOTE_ADDR", "198.51.100.7", "REMOTE_PORT", "51234", "SERVER_ADDR", "192.0.2.10",
+		"SERVER_PORT", "443", "SERVER_SOFTWARE", "nginx/1.22.1",
+		"HTTP_VIA", "1.1 cache", "HTTP_X_FORWARDED_FOR", chain, NULL, NULL,
+	};
+	static const struct {
+		const char *software;
+		enum render_server kind;
+	} servers[] = {
+		{ "nginx/1.22.1", RENDER_SERVER_NGINX }, { "Apache/2.4.62 (Debian)", RENDER_SERVER_APACHE },
+		{ "Apache", RENDER_SERVER_APACHE }, { "lighttpd/1.4.69", RENDER_SERVER_LIGHTTPD },
+		{ "", RENDER_SERVER_OTHER }, { "Caddy", RENDER_SERVER_OTHER },
+		{ "apache", RENDER_SERVER_OTHER },
+	};
+	struct request req;
+	struct membuf mb;
+	struct out o;
+	pid_t pid;
+
+	for (size_t i = 0; i + 16 < sizeof(chain); i += 16)
+		memcpy(chain + i, "203.0.113.9,   ", 16);
+	request_fill(&req, list_get, params);
+	ok(req.toolong == NULL, "a 6000-byte X-Forwarded-For is no reason to refuse");
+	is_int(req.proxy, PROTO_PROXY_XFF, "X-Forwarded-For wins over Via");
+	is_str(req.server_software, "nginx/1.22.1", "SERVER_SOFTWARE kept");
+	o = mem_out(&mb);
+	pid = broker_start(sockpath, xff);
+	route_serve(&req, &o, &cfg);
+	is_int(broker_stop(pid, sockpath, 2000), 0, "TRACE carries proxy=x-forwarded-for");
+	ok(has_header(&mb, "X-Trace-Proxy: x-forwarded-for") &&
+	    strstr(mb.buf, "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored, "
+	    "X-Trace-Proxy\r\n") != NULL, "the head says so, readable cross-origin");
+
+	params[19] = "";	/* an empty X-Forwarded-For is no sign */
+	request_fill(&req, list_get, params);
+	is_int(req.proxy, PROTO_PROXY_VIA, "empty X-Forwarded-For: Via");
+	params[16] = "HTTP_FORWARDED";
+	params[17] = "for=198.51.100.7";
+	request_fill(&req, list_get, params);
+	is_int(req.proxy, PROTO_PROXY_FORWARDED, "Forwarded first");
+	params[16] = NULL;
+	request_fill(&req, list_get, params);
+	is_int(req.proxy, PROTO_PROXY_NONE, "no header: no proxy");
+	o = mem_out(&mb);
+	pid = broker_start(sockpath, listed);
+	route_serve(&req, &o, &cfg);
+	is_int(broker_stop(pid, sockpath, 2000), 0, "no header: no proxy= in TRACE");
+	ok(has_header(&mb, "X-Trace-Proxy: listed"), "the broker's list: X-Trace-Proxy: listed");
+
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
+		is_int(render_server_kind(servers[i].software), servers[i].kind, "SERVER_SOFTWARE \"%s\"",
+		    servers[i].software);
+}
+
 /* A renderer that keeps what it was given, to check render_trace as the handlers fill it. */
 static struct render_trace seen;
 static int seen_hops, seen_end;
@@ -1123,7 +1210,7 @@ test_render_trace(void)
 	static const char *const stored[] = {
 		"> TRACETROUT 1", "< GET id=" ID, STORED_LINE, HOP1, "> HOP ttl=2 sent=3", HOP3, END3, NULL
 	};
-	struct reply_opts ro = { &capture, false, false, "/trace-me" };
+	struct reply_opts ro = { &capture, false, false, "/trace-me", RENDER_SERVER_OTHER };
 	struct membuf mb;
 	struct out o = mem_out(&mb);
 	struct proto_trace_req conn;
@@ -1584,6 +1671,7 @@ main(void)
 	test_broken_broker();
 	test_trace();
 	test_render_trace();
+	test_proxy();
 	test_stored();
 	test_enrichment();
 	test_history();

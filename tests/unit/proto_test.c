@@ -352,7 +352,17 @@ test_reject(void)
 	    "rejects 1024 bytes without a newline");
 }
 
-/* The extended reply fields: quoted TTL, size, extension, NAT evidence, MPLS. */
+/* A TRACE request of 192.0.2.7 port 1 to 192.0.2.10 port 80, in m->req, the rest zero. */
+static void
+small_trace(struct proto_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	addr_parse("192.0.2.7", &m->req.client);
+	addr_parse("192.0.2.10", &m->req.server);
+	m->req.cport = 1;
+	m->req.sport = 80;
+}
+
 static void
 test_nostore(void)
 {
@@ -360,11 +370,7 @@ test_nostore(void)
 	char line[PROTO_LINE_MAX + 1];
 	int n;
 
-	memset(&m, 0, sizeof(m));
-	addr_parse("192.0.2.7", &m.req.client);
-	addr_parse("192.0.2.10", &m.req.server);
-	m.req.cport = 1;
-	m.req.sport = 80;
+	small_trace(&m);
 	m.req.nostore = 1;
 	n = proto_fmt_trace(line, sizeof(line), &m.req);
 	is_str(line, "TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 store=0\n",
@@ -375,6 +381,67 @@ test_nostore(void)
 	    PROTO_BAD, "TRACE store=2 is rejected");
 }
 
+/* proxy= in TRACE, STARTED and STORED; SITES and SITE. */
+static void
+test_proxy_sites(void)
+{
+	static const char *const bad[] = {
+		"TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 proxy=",
+		"TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 proxy=cdn",
+		"TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 proxy=VIA",
+		"STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0 started_ms=1 addr=full "
+		    "retention_s=0 proxy=x-forwarded",
+		"SITE uid=33 running=0 done=1 refused=0",
+		"SITE uid=33 running=0 done=1 refused=0 stored=x",
+		"SITE uid=-1 running=0 done=1 refused=0 stored=0",
+		"SITES now",
+	};
+	struct proto_site site = { 33, 1, 20, 2, 18 };
+	struct proto_msg m, h;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	small_trace(&m);
+	for (enum proto_proxy p = PROTO_PROXY_FORWARDED; p <= PROTO_PROXY_LISTED; p++) {
+		m.req.proxy = p;
+		n = proto_fmt_trace(line, sizeof(line), &m.req);
+		ok(n > 0 && strstr(line, " proxy=") != NULL, "TRACE proxy=%s formats",
+		    proto_proxy_name(p));
+		memset(&h, 0, sizeof(h));
+		is_int(proto_parse(line, (size_t)n, &h), PROTO_TRACE, "... parses");
+		is_int(h.req.proxy, p, "... round trip");
+	}
+	is_str(line, "TRACE client=192.0.2.7 cport=1 server=192.0.2.10 sport=80 proxy=listed\n",
+	    "TRACE proxy= comes last");
+	m.req.proxy = PROTO_PROXY_NONE;
+	proto_fmt_trace(line, sizeof(line), &m.req);
+	ok(strstr(line, "proxy") == NULL, "no proxy: no key");
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.id, "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5", PROTO_ID_LEN);
+	h.started_ms = 5;
+	h.req = m.req;
+	h.req.proxy = PROTO_PROXY_XFF;
+	n = proto_fmt_started(line, sizeof(line), &h);
+	is_str(line, "STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0 started_ms=5 addr=full "
+	    "retention_s=0 proxy=x-forwarded-for\n", "STARTED proxy= formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STARTED, "... parses");
+	is_int(m.req.proxy, PROTO_PROXY_XFF, "... round trip");
+	h.req.proxy = PROTO_PROXY_VIA;
+	n = proto_fmt_stored(line, sizeof(line), &h);
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STORED, "STORED proxy= parses");
+	is_int(m.req.proxy, PROTO_PROXY_VIA, "... round trip");
+
+	is_int(parse_str("SITES", &m), PROTO_SITES, "SITES parses");
+	n = proto_fmt_site(line, sizeof(line), &site);
+	is_str(line, "SITE uid=33 running=1 done=20 refused=2 stored=18\n", "SITE formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_SITE, "SITE parses");
+	ok(memcmp(&m.site, &site, sizeof(site)) == 0, "SITE round trip");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(parse_str(bad[i], &m), PROTO_BAD, "rejected: %s", bad[i]);
+}
+
+/* The extended reply fields: quoted TTL, size, extension, NAT evidence, MPLS. */
 static void
 test_reply_ext(void)
 {
@@ -589,11 +656,7 @@ test_enrich(void)
 	is_int(proto_fmt_name(line, sizeof(line), &a, ""), -1, "an empty name is refused");
 	is_int(parse_str("NAME addr=192.0.2.1 name=a\"b", &m), PROTO_BAD, "NAME with a quote");
 
-	memset(&m, 0, sizeof(m));
-	addr_parse("192.0.2.7", &m.req.client);
-	addr_parse("192.0.2.10", &m.req.server);
-	m.req.cport = 1;
-	m.req.sport = 80;
+	small_trace(&m);
 	m.req.nonames = 1;
 	m.req.wait = 1;
 	n = proto_fmt_trace(line, sizeof(line), &m.req);
@@ -615,5 +678,6 @@ main(void)
 	test_history();
 	test_nostore();
 	test_enrich();
+	test_proxy_sites();
 	return tap_done();
 }

@@ -1,0 +1,31 @@
+/*
+ * The web server's own view of a traced connection, through sock_diag
+ * (what ss(8) reads): how many data segments its socket has sent. Used to
+ * tell why a trace saw no segment: nothing sent (the web server buffers the
+ * response) or segments sent that never reached the queue (no rules).
+ */
+#ifndef TT_SOCKDIAG_H
+#define TT_SOCKDIAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+/*
+ * Data segments sent so far by the server's socket of conn (tcpi_data_segs_out).
+ * Returns 0, or -1 if there is no such socket or sock_diag failed (errno set).
+ * Opens and closes its own netlink socket: it is asked twice per odd trace only.
+ */
+int sockdiag_segs_out(const struct proto_trace_req *conn, uint64_t *segs);
+
+/*
+ * The parsing half, pure: one netlink answer (buf, len) to the request with
+ * sequence seq. Returns 1 with *segs set; 0 if it holds no count (no
+ * INET_DIAG_INFO, an older kernel's shorter tcp_info, a truncated message);
+ * -1 on an error message (errno set: ENOENT for no such socket) or a
+ * message that is not an answer to seq.
+ */
+int sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint64_t *segs);
+
+#endif
