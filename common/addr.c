@@ -2,6 +2,7 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -85,4 +86,45 @@ addr_mask(const struct tt_addr *a, int bits, struct tt_addr *out)
 	if (bits % 8)
 		m.u.b[bits / 8] = (uint8_t)(a->u.b[bits / 8] & (0xff << (8 - bits % 8)));
 	*out = m;
+}
+
+int
+addr_prefix_parse(const char *s, struct tt_addr *net, int *bits)
+{
+	char buf[ADDR_STRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct tt_addr a;
+	long v;
+	char *end;
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (addr_parse(buf, &a) < 0)
+		return -1;
+	v = (long)addr_len(&a) * 8;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]) || strlen(slash + 1) > 3)
+			return -1;
+		v = strtol(slash + 1, &end, 10);
+		/* A mapped IPv4 prefix (::ffff:10.0.0.0/104) is not taken: write 10.0.0.0/8. */
+		if (*end != '\0' || v > (long)addr_len(&a) * 8)
+			return -1;
+	}
+	*bits = (int)v;
+	addr_mask(&a, *bits, net);
+	return 0;
+}
+
+bool
+addr_in_prefix(const struct tt_addr *a, const struct tt_addr *net, int bits)
+{
+	struct tt_addr m;
+
+	if (a->family != net->family)
+		return false;
+	addr_mask(a, bits, &m);
+	return addr_equal(&m, net);
 }

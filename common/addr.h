@@ -29,6 +29,13 @@ const char *addr_format(const struct tt_addr *a, char *buf);
 bool addr_equal(const struct tt_addr *a, const struct tt_addr *b);
 /* The first bits of a (its network of that prefix length), the rest zero. */
 void addr_mask(const struct tt_addr *a, int bits, struct tt_addr *out);
+/*
+ * Parses "ADDR" or "ADDR/BITS" (CIDR) into the network (host bits cleared)
+ * and its length; ADDR alone is the one address. Returns 0, or -1.
+ */
+int addr_prefix_parse(const char *s, struct tt_addr *net, int *bits);
+/* Whether a is in the network net/bits (of the same family). */
+bool addr_in_prefix(const struct tt_addr *a, const struct tt_addr *net, int bits);
 /* Address length in bytes: 4 or 16. */
 size_t addr_len(const struct tt_addr *a);
 /* Parses a decimal port 1..65535; returns 0 or -1. */

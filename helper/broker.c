@@ -190,6 +190,9 @@ struct broker {
 	uint64_t started_ms;
 	uint64_t traces_done, traces_refused, busy, forbidden;
 	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
+	/* proxies: visitors that are proxies in front of the server */
+	struct config_net proxies[CONFIG_PROXIES_N];
+	int nproxies;
 	/* SITES: each site (uid) that traced since the start, or has traces stored */
 	struct site *sites;
 	size_t nsites;
@@ -668,6 +671,10 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 	t->client = c;
 	t->uid = c->uid;
 	t->req = *req;
+	/* The administrator's list says more than a header anyone may send. */
+	for (int i = 0; i < b->nproxies; i++)
+		if (addr_in_prefix(&req->client, &b->proxies[i].net, b->proxies[i].bits))
+			t->req.proxy = PROTO_PROXY_LISTED;
 	c->trace = t;
 	TAILQ_INSERT_TAIL(&b->traces, t, entry);
 	b->ntraces++;
@@ -1221,24 +1228,6 @@ log_forbidden(struct broker *b, const struct ucred *cred)
 	    (long)cred->pid, (unsigned long long)b->forbidden);
 }
 
-/* Splits a comma-separated list; calls fn for each name. Returns 0, or -1 if fn failed. */
-static int
-each_name(const char *list, int (*fn)(struct broker *, const char *), struct broker *b)
-{
-	char buf[256], *p, *tok, *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", list);
-	for (p = buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
-		while (*tok == ' ')
-			tok++;
-		for (char *e = tok + strlen(tok); e > tok && e[-1] == ' '; e--)
-			e[-1] = '\0';
-		if (*tok != '\0' && fn(b, tok) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int
 number(const char *s, unsigned long *v)
 {
@@ -1252,8 +1241,9 @@ number(const char *s, unsigned long *v)
 }
 
 static int
-add_user(struct broker *b, const char *name)
+add_user(void *ctx, const char *name)
 {
+	struct broker *b = ctx;
 	struct passwd *pw;
 	unsigned long v;
 	uid_t *p;
@@ -1272,8 +1262,9 @@ add_user(struct broker *b, const char *name)
 }
 
 static int
-add_group(struct broker *b, const char *name)
+add_group(void *ctx, const char *name)
 {
+	struct broker *b = ctx;
 	struct group *gr;
 	unsigned long v;
 	gid_t *p;
@@ -1295,8 +1286,8 @@ add_group(struct broker *b, const char *name)
 static int
 allow_lists(struct broker *b)
 {
-	if (each_name(b->cfg->allow_users, add_user, b) < 0 ||
-	    each_name(b->cfg->allow_groups, add_group, b) < 0)
+	if (config_each(b->cfg->allow_users, add_user, b) < 0 ||
+	    config_each(b->cfg->allow_groups, add_group, b) < 0)
 		return -1;
 	log_debug("broker: %zu allowed users, %zu allowed groups (and root)", b->nallow_uids,
 	    b->nallow_gids);
@@ -2312,6 +2303,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	sigset_t block, waitmask;
 	struct client *c;
 	struct visitor *v;
+	char badnet[64];
 	int rc = 1, stopped;
 
 	memset(&b, 0, sizeof(b));
@@ -2353,6 +2345,11 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.pcl = calloc(CLIENT_MAX + 2, sizeof(*b.pcl));
 	if (b.eq == NULL || b.pfd == NULL || b.pcl == NULL) {
 		log_warn("broker");
+		goto out;
+	}
+	/* config_check took the list already: this cannot fail. */
+	if ((b.nproxies = config_proxies(cfg->proxies, b.proxies, badnet, sizeof(badnet))) < 0) {
+		log_warnx("broker: proxies: \"%s\" is not an address or a network", badnet);
 		goto out;
 	}
 	if (allow_lists(&b) < 0)

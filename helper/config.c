@@ -10,8 +10,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +96,7 @@ static const struct setting settings[] = {
 	S("names", NULL, T_INT, names, 0, 1, 0),
 	S("dns-server", NULL, T_STRING, dns_server, 0, 0, 1),
 	S("skip-private", NULL, T_INT, skip_private, 0, 1, 0),
+	S("proxies", NULL, T_STRING, proxies, 0, 0, 1),
 };
 
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
@@ -101,6 +104,10 @@ static const struct setting settings[] = {
 #define OPT_HELP	'h'
 #define OPT_VERSION	(OPT_SETTING + 100)
 #define OPT_STATUS	(OPT_SETTING + 101)
+#define OPT_CHECK	(OPT_SETTING + 102)
+#define OPT_PRINT	(OPT_SETTING + 103)
+
+_Static_assert(NSETTINGS <= CONFIG_NKEYS, "struct config's origin[] is too small");
 
 void
 config_defaults(struct config *cfg)
@@ -228,6 +235,46 @@ invalid:
 range:
 	errno = ERANGE;
 	return -1;
+}
+
+/*
+ * Hours, minutes and seconds as Go writes them, but without the zero parts
+ * ("720h", not "720h0m0s"), and a fraction of a second exact to the
+ * microsecond; under a second, whole milliseconds or microseconds.
+ */
+void
+duration_format(uint64_t us, char *buf, size_t len)
+{
+	unsigned long long h = us / 3600000000ULL, m = us / 60000000 % 60, s = us / 1000000 % 60;
+	unsigned long long f = us % 1000000;
+	char out[64], frac[8];
+	int n = 0;
+
+	if (us == 0) {
+		snprintf(buf, len, "0");
+		return;
+	}
+	if (us < 1000000) {
+		if (us % 1000 == 0)
+			snprintf(buf, len, "%llums", (unsigned long long)us / 1000);
+		else
+			snprintf(buf, len, "%lluus", (unsigned long long)us);
+		return;
+	}
+	if (h > 0)
+		n += snprintf(out + n, sizeof(out) - (size_t)n, "%lluh", h);
+	if (m > 0)
+		n += snprintf(out + n, sizeof(out) - (size_t)n, "%llum", m);
+	if (s > 0 || f > 0) {
+		frac[0] = '\0';
+		if (f > 0) {
+			snprintf(frac, sizeof(frac), ".%06llu", f);
+			for (char *e = frac + strlen(frac); e[-1] == '0'; e--)
+				e[-1] = '\0';
+		}
+		snprintf(out + n, sizeof(out) - (size_t)n, "%llu%ss", s, frac);
+	}
+	snprintf(buf, len, "%s", out);
 }
 
 /* Parses an unsigned number in base 8, 10 or 0 (0x hex allowed), nothing else; returns 0 or -1. */
@@ -379,6 +426,33 @@ setting_find(const char *key)
 	return NULL;
 }
 
+/* The key an unknown one was probably meant to be: the original's variable name, or capitals or '_'. */
+static const struct setting *
+setting_guess(const char *key)
+{
+	char norm[64];
+	size_t n = strlen(key);
+
+	if (n >= sizeof(norm))
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		norm[i] = key[i] == '_' ? '-' : (char)tolower((unsigned char)key[i]);
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].key, norm) == 0 ||
+		    (settings[i].env != NULL && strcasecmp(settings[i].env, key) == 0))
+			return &settings[i];
+	return NULL;
+}
+
+/* Messages quote values as given: a control character must not break the one line, or a terminal. */
+static void
+printable(char *s)
+{
+	for (; s != NULL && *s; s++)
+		if (iscntrl((unsigned char)*s))
+			*s = '?';
+}
+
 static char *
 trim(char *s)
 {
@@ -392,6 +466,22 @@ trim(char *s)
 	return s;
 }
 
+/* The known key a line starts with ("key = ..." or "key ..."), or NULL. */
+static const struct setting *
+line_key(const char *line)
+{
+	char key[64];
+	size_t n;
+
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t=#\r\n");
+	if (n == 0 || n >= sizeof(key))
+		return NULL;
+	memcpy(key, line, n);
+	key[n] = '\0';
+	return setting_find(key);
+}
+
 int
 config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -403,14 +493,22 @@ config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* Messages about settings, found later, name this file. */
+	if (path != cfg->config_file)
+		snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", path);
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		const struct setting *st;
 		char *key, *val, *eq, *hash;
+		size_t i;
 
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			seterr(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
-			    CONFIG_LINE_MAX);
+			if ((st = line_key(line)) != NULL)
+				seterr(err, errlen, "%s:%d: %s: line longer than %d bytes", path,
+				    lineno, st->key, CONFIG_LINE_MAX);
+			else
+				seterr(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
+				    CONFIG_LINE_MAX);
 			goto out;
 		}
 		/* A '#' starts a comment anywhere: no setting needs one in its value. */
@@ -420,21 +518,39 @@ config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 		if (*key == '\0')
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
-			seterr(err, errlen, "%s:%d: expected \"key = value\", got \"%s\"", path,
-			    lineno, key);
+			if ((st = line_key(key)) != NULL)
+				seterr(err, errlen, "%s:%d: %s: no \"=\" after the key (write \"%s = "
+				    "value\")", path, lineno, st->key, st->key);
+			else
+				seterr(err, errlen, "%s:%d: expected \"key = value\", got \"%s\"", path,
+				    lineno, key);
 			goto out;
 		}
 		*eq = '\0';
 		val = trim(eq + 1);
 		key = trim(key);
+		if (*key == '\0') {
+			seterr(err, errlen, "%s:%d: no key before \"=\"", path, lineno);
+			goto out;
+		}
 		if ((st = setting_find(key)) == NULL) {
-			seterr(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
+			if ((st = setting_guess(key)) != NULL)
+				seterr(err, errlen, "%s:%d: unknown key \"%s\" (did you mean \"%s\"?)",
+				    path, lineno, key, st->key);
+			else
+				seterr(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
 			goto out;
 		}
 		if (setting_apply(cfg, st, val, why, sizeof(why)) < 0) {
 			seterr(err, errlen, "%s:%d: %s: %s", path, lineno, key, why);
 			goto out;
 		}
+		/* The last one counts, as it always has; --check-config says so. */
+		i = (size_t)(st - settings);
+		if (cfg->origin[i] > 0 && cfg->ndups++ == 0)
+			seterr(cfg->dup, sizeof(cfg->dup), "%s:%d: %s: given again (first on line "
+			    "%d); the last value counts", path, lineno, key, cfg->origin[i]);
+		cfg->origin[i] = lineno;
 	}
 	if (ferror(fp)) {
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
@@ -443,6 +559,8 @@ config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	rc = 0;
 out:
 	fclose(fp);
+	if (rc < 0)
+		printable(err);
 	return rc;
 }
 
@@ -461,19 +579,22 @@ config_load_env(struct config *cfg, char *err, size_t errlen)
 			continue;
 		if (setting_apply(cfg, &settings[i], val, why, sizeof(why)) < 0) {
 			seterr(err, errlen, "environment %s: %s", settings[i].env, why);
+			printable(err);
 			return -1;
 		}
+		cfg->origin[i] = CONFIG_FROM_ENV;
 	}
 	return 0;
 }
 
-int
-config_parse_args(struct config *cfg, int argc, char **argv, enum config_action *action,
+static int
+parse_args(struct config *cfg, int argc, char **argv, enum config_action *action,
     char *err, size_t errlen)
 {
-	struct option opts[NSETTINGS + 7];
+	struct option opts[NSETTINGS + 9];
 	size_t n = 0;
 	char why[256];
+	enum config_action act;
 	int ch;
 
 	*action = CONFIG_RUN;
@@ -486,6 +607,8 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	opts[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
 	opts[n++] = (struct option){ "status", no_argument, NULL, OPT_STATUS };
+	opts[n++] = (struct option){ "check-config", no_argument, NULL, OPT_CHECK };
+	opts[n++] = (struct option){ "print-config", no_argument, NULL, OPT_PRINT };
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* 0 makes glibc start over, so the options can be read twice; we print the errors. */
@@ -513,8 +636,17 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 			*action = CONFIG_VERSION;
 			return 0;
 		case OPT_STATUS:
+		case OPT_CHECK:
+		case OPT_PRINT:
 			/* The settings are still read: the socket may be set in the file. */
-			*action = CONFIG_STATUS;
+			act = ch == OPT_STATUS ? CONFIG_STATUS : ch == OPT_CHECK ? CONFIG_CHECK :
+			    CONFIG_PRINT;
+			if (*action != CONFIG_RUN && *action != act) {
+				seterr(err, errlen, "%s: only one of --status, --check-config and "
+				    "--print-config at a time", argv[optind - 1]);
+				return -1;
+			}
+			*action = act;
 			break;
 		case ':':
 			seterr(err, errlen, "%s: missing argument", argv[optind - 1]);
@@ -535,6 +667,7 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 				seterr(err, errlen, "--%s: %s", settings[ch - OPT_SETTING].key, why);
 				return -1;
 			}
+			cfg->origin[ch - OPT_SETTING] = CONFIG_FROM_ARG;
 			break;
 		}
 	}
@@ -543,6 +676,16 @@ config_parse_args(struct config *cfg, int argc, char **argv, enum config_action 
 		return -1;
 	}
 	return 0;
+}
+
+int
+config_parse_args(struct config *cfg, int argc, char **argv, enum config_action *action,
+    char *err, size_t errlen)
+{
+	if (parse_args(cfg, argc, argv, action, err, errlen) == 0)
+		return 0;
+	printable(err);
+	return -1;
 }
 
 /*
@@ -608,85 +751,268 @@ dns_server_ok(const char *s)
 	return port == NULL || port_parse(port, &p) == 0;
 }
 
+static size_t
+setting_index(const char *key)
+{
+	const struct setting *st = setting_find(key);
+
+	return st != NULL ? (size_t)(st - settings) : 0;
+}
+
+/* Where settings[i]'s value came from, as the loaders' messages begin: "FILE:7: key", "--key"... */
+static void
+origin_prefix(const struct config *cfg, size_t i, char *buf, size_t len)
+{
+	int o = cfg->origin[i];
+
+	if (o > 0)
+		snprintf(buf, len, "%s:%d: %s", cfg->config_file, o, settings[i].key);
+	else if (o == CONFIG_FROM_ENV && settings[i].env != NULL)
+		snprintf(buf, len, "environment %s", settings[i].env);
+	else if (o == CONFIG_FROM_ARG)
+		snprintf(buf, len, "--%s", settings[i].key);
+	else
+		snprintf(buf, len, "%s", settings[i].key);
+}
+
+/* The same, short, for a second setting that a message mentions: "line 4", "--max-hops". */
+static void
+origin_short(const struct config *cfg, size_t i, char *buf, size_t len)
+{
+	int o = cfg->origin[i];
+
+	if (o > 0)
+		snprintf(buf, len, "line %d", o);
+	else if (o == CONFIG_FROM_ENV && settings[i].env != NULL)
+		snprintf(buf, len, "%s", settings[i].env);
+	else if (o == CONFIG_FROM_ARG)
+		snprintf(buf, len, "--%s", settings[i].key);
+	else
+		snprintf(buf, len, "the default");
+}
+
+/* Writes "WHERE: why" about key into err; returns -1. */
+static int __attribute__((format(printf, 5, 6)))
+bad(const struct config *cfg, const char *key, char *err, size_t errlen, const char *fmt, ...)
+{
+	char where[CONFIG_PATH_MAX + 96], why[CONFIG_URI_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	origin_prefix(cfg, setting_index(key), where, sizeof(where));
+	seterr(err, errlen, "%s: %s", where, why);
+	printable(err);
+	return -1;
+}
+
+/*
+ * Most ranges were checked as each value was read; they are checked again
+ * here for a struct config made by code. What only the whole set can tell
+ * (hop-offset against max-hops) and what a value must look like beyond its
+ * type (info-uri, dns-server) are checked only here.
+ */
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	const char *why;
 	struct sockaddr_un sun;
+	struct config_net nets[CONFIG_PROXIES_N];
+	char d[64], from[CONFIG_PATH_MAX + 32];
 
-	if (cfg->socket_path[0] == '\0' || strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
-		seterr(err, errlen, "socket: the path must have 1 to %zu bytes",
+	if (cfg->socket_path[0] == '\0' || strlen(cfg->socket_path) >= sizeof(sun.sun_path))
+		return bad(cfg, "socket", err, errlen, "the path must have 1 to %zu bytes",
 		    sizeof(sun.sun_path) - 1);
-		return -1;
-	}
-	if (cfg->hop_retries < 0 || cfg->hop_retries > 9) {
-		seterr(err, errlen, "hop-retries: %d is not from 0 to 9", cfg->hop_retries);
-		return -1;
-	}
-	if (cfg->max_hops < 1 || cfg->max_hops > 64) {
-		seterr(err, errlen, "max-hops: %d is not from 1 to 64", cfg->max_hops);
-		return -1;
-	}
+	if (cfg->hop_retries < 0 || cfg->hop_retries > 9)
+		return bad(cfg, "hop-retries", err, errlen, "%d is not from 0 to 9",
+		    cfg->hop_retries);
+	if (cfg->max_hops < 1 || cfg->max_hops > 64)
+		return bad(cfg, "max-hops", err, errlen, "%d is not from 1 to 64", cfg->max_hops);
 	if (cfg->hop_offset < 0 || cfg->hop_offset >= cfg->max_hops) {
-		seterr(err, errlen, "hop-offset: %d must be from 0 to max-hops - 1 (%d)",
-		    cfg->hop_offset, cfg->max_hops - 1);
-		return -1;
+		origin_short(cfg, setting_index("max-hops"), from, sizeof(from));
+		return bad(cfg, "hop-offset", err, errlen,
+		    "%d must be from 0 to max-hops - 1 (%d; max-hops %d is from %s)",
+		    cfg->hop_offset, cfg->max_hops - 1, cfg->max_hops, from);
 	}
-	if (cfg->gap_limit < 1 || cfg->gap_limit > 64) {
-		seterr(err, errlen, "gap-limit: %d is not from 1 to 64", cfg->gap_limit);
-		return -1;
-	}
-	if (cfg->hop_timeout_us == 0 || cfg->deadline_us == 0 || cfg->start_timeout_us == 0) {
-		seterr(err, errlen, "hop-timeout, deadline and start-timeout must be positive");
-		return -1;
-	}
-	if (cfg->nports < 1 || cfg->nports > CONFIG_MAX_PORTS) {
-		seterr(err, errlen, "ports: from 1 to %d ports", CONFIG_MAX_PORTS);
-		return -1;
-	}
-	if (cfg->max_traces < 1 || cfg->max_traces > 1024) {
-		seterr(err, errlen, "max-traces: %d is not from 1 to 1024", cfg->max_traces);
-		return -1;
-	}
-	if (cfg->mark == 0 || (cfg->mark & (cfg->mark - 1)) != 0) {
-		seterr(err, errlen, "mark: 0x%" PRIx32 " is not a single bit", cfg->mark);
-		return -1;
-	}
-	if (cfg->socket_mode > 0777) {
-		seterr(err, errlen, "socket-mode: %o is not a file mode", cfg->socket_mode);
-		return -1;
-	}
-	if (cfg->info_uri[0] != '\0' && (why = info_uri_problem(cfg->info_uri)) != NULL) {
-		seterr(err, errlen, "info-uri: \"%s\" %s", cfg->info_uri, why);
-		return -1;
-	}
+	if (cfg->gap_limit < 1 || cfg->gap_limit > 64)
+		return bad(cfg, "gap-limit", err, errlen, "%d is not from 1 to 64", cfg->gap_limit);
+	if (cfg->hop_timeout_us == 0)
+		return bad(cfg, "hop-timeout", err, errlen, "must be positive");
+	if (cfg->deadline_us == 0)
+		return bad(cfg, "deadline", err, errlen, "must be positive");
+	if (cfg->start_timeout_us == 0)
+		return bad(cfg, "start-timeout", err, errlen, "must be positive");
+	if (cfg->nports < 1 || cfg->nports > CONFIG_MAX_PORTS)
+		return bad(cfg, "ports", err, errlen, "from 1 to %d ports", CONFIG_MAX_PORTS);
+	if (cfg->max_traces < 1 || cfg->max_traces > 1024)
+		return bad(cfg, "max-traces", err, errlen, "%d is not from 1 to 1024",
+		    cfg->max_traces);
+	if (cfg->mark == 0 || (cfg->mark & (cfg->mark - 1)) != 0)
+		return bad(cfg, "mark", err, errlen, "0x%" PRIx32 " is not a single bit", cfg->mark);
+	if (cfg->socket_mode > 0777)
+		return bad(cfg, "socket-mode", err, errlen, "%o is not a file mode",
+		    cfg->socket_mode);
+	if (cfg->info_uri[0] != '\0' && (why = info_uri_problem(cfg->info_uri)) != NULL)
+		return bad(cfg, "info-uri", err, errlen, "\"%s\" %s", cfg->info_uri, why);
 	/* libcurl and c-ares count in milliseconds; a minute would hold a trace's END too long. */
 	if (cfg->info_connect_timeout_us < 1000 || cfg->info_connect_timeout_us > 60000000) {
-		seterr(err, errlen, "info-connect-timeout: must be from 1ms to 1m");
-		return -1;
+		duration_format(cfg->info_connect_timeout_us, d, sizeof(d));
+		return bad(cfg, "info-connect-timeout", err, errlen, "%s is not from 1ms to 1m", d);
 	}
 	if (cfg->info_timeout_us < 1000 || cfg->info_timeout_us > 60000000) {
-		seterr(err, errlen, "info-timeout: must be from 1ms to 1m");
-		return -1;
+		duration_format(cfg->info_timeout_us, d, sizeof(d));
+		return bad(cfg, "info-timeout", err, errlen, "%s is not from 1ms to 1m", d);
 	}
-	if (cfg->info_max_size < 1024 || cfg->info_max_size > 1048576) {
-		seterr(err, errlen, "info-max-size: %d is not from 1024 to 1048576", cfg->info_max_size);
-		return -1;
-	}
-	if (cfg->info_max_requests < 1 || cfg->info_max_requests > 256) {
-		seterr(err, errlen, "info-max-requests: %d is not from 1 to 256",
+	if (cfg->info_max_size < 1024 || cfg->info_max_size > 1048576)
+		return bad(cfg, "info-max-size", err, errlen, "%d is not from 1024 to 1048576",
+		    cfg->info_max_size);
+	if (cfg->info_max_requests < 1 || cfg->info_max_requests > 256)
+		return bad(cfg, "info-max-requests", err, errlen, "%d is not from 1 to 256",
 		    cfg->info_max_requests);
+	if (cfg->info_cache_us == 0)
+		return bad(cfg, "info-cache", err, errlen, "must be positive");
+	if (cfg->info_negative_cache_us == 0)
+		return bad(cfg, "info-negative-cache", err, errlen, "must be positive");
+	if (cfg->dns_server[0] != '\0' && !dns_server_ok(cfg->dns_server))
+		return bad(cfg, "dns-server", err, errlen,
+		    "\"%s\" is not an IP address, IPv4:PORT or [IPv6]:PORT", cfg->dns_server);
+	if (config_proxies(cfg->proxies, nets, d, sizeof(d)) < 0)
+		return bad(cfg, "proxies", err, errlen, "\"%s\" is not an address or a network "
+		    "(ADDR/BITS), or there are more than %d", d, CONFIG_PROXIES_N);
+	return 0;
+}
+
+struct proxies {
+	struct config_net *nets;
+	int n;
+	char *bad;
+	size_t badlen;
+};
+
+static int
+proxy_net(void *ctx, const char *s)
+{
+	struct proxies *p = ctx;
+
+	if (p->n == CONFIG_PROXIES_N || addr_prefix_parse(s, &p->nets[p->n].net,
+	    &p->nets[p->n].bits) < 0) {
+		snprintf(p->bad, p->badlen, "%s", s);
 		return -1;
 	}
-	if (cfg->info_cache_us == 0 || cfg->info_negative_cache_us == 0) {
-		seterr(err, errlen, "info-cache and info-negative-cache must be positive");
-		return -1;
+	p->n++;
+	return 0;
+}
+
+int
+config_proxies(const char *list, struct config_net *nets, char *bad, size_t badlen)
+{
+	struct proxies p = { nets, 0, bad, badlen };
+
+	return config_each(list, proxy_net, &p) < 0 ? -1 : p.n;
+}
+
+#define USERADD	"useradd --system --no-create-home --shell /usr/sbin/nologin"
+
+/* A user that must exist by name, as privsep.c looks it up. */
+static int
+check_user(const struct config *cfg, const char *key, const char *name, char *err, size_t errlen)
+{
+	errno = 0;
+	if (getpwnam(name) != NULL)
+		return 0;
+	return bad(cfg, key, err, errlen, "no user %s%s%s; create it with: " USERADD " %s", name,
+	    errno ? ": " : "", errno ? strerror(errno) : "", name);
+}
+
+/* A user (group 0) or group (1) that exists, or a number, as the broker resolves them. */
+static int
+check_name(const struct config *cfg, const char *key, const char *name, int group,
+    char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (number_parse(name, 10, 0xfffffffeULL, &v) == 0)
+		return 0;
+	errno = 0;
+	if (group ? getgrnam(name) != NULL : getpwnam(name) != NULL)
+		return 0;
+	if (errno != 0 && errno != ENOENT && errno != ESRCH)
+		return bad(cfg, key, err, errlen, "cannot look up %s \"%s\": %s",
+		    group ? "group" : "user", name, strerror(errno));
+	return bad(cfg, key, err, errlen, "there is no %s \"%s\" on this system; create it, or "
+	    "name another (a number is taken as it is)", group ? "group" : "user", name);
+}
+
+int
+config_each(const char *list, int (*fn)(void *, const char *), void *ctx)
+{
+	char buf[CONFIG_PROXIES_MAX + 1], *p, *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (p = buf; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		while (*tok == ' ')
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok && e[-1] == ' '; e--)
+			e[-1] = '\0';
+		if (*tok != '\0' && fn(ctx, tok) < 0)
+			return -1;
 	}
-	if (cfg->dns_server[0] != '\0' && !dns_server_ok(cfg->dns_server)) {
-		seterr(err, errlen, "dns-server: \"%s\" is not an IP address, IPv4:PORT or [IPv6]:PORT",
-		    cfg->dns_server);
+	return 0;
+}
+
+struct name_check {
+	const struct config *cfg;
+	const char *key;
+	int group;
+	char *err;
+	size_t errlen;
+};
+
+static int
+name_ok(void *ctx, const char *name)
+{
+	struct name_check *nc = ctx;
+
+	return check_name(nc->cfg, nc->key, name, nc->group, nc->err, nc->errlen);
+}
+
+/* Each name of a comma-separated list, as the broker resolves them. */
+static int
+check_names(const struct config *cfg, const char *key, const char *list, int group,
+    char *err, size_t errlen)
+{
+	struct name_check nc = { cfg, key, group, err, errlen };
+
+	return config_each(list, name_ok, &nc);
+}
+
+int
+config_check_start(const struct config *cfg, char *err, size_t errlen)
+{
+	/* daemon() changes to /, where relative paths would mean something else. */
+	if (!cfg->foreground && cfg->socket_path[0] != '/')
+		return bad(cfg, "socket", err, errlen, "\"%s\" is not an absolute path, which it "
+		    "must be unless -d is given", cfg->socket_path);
+	if (!cfg->foreground && cfg->db_path[0] != '\0' && cfg->db_path[0] != '/')
+		return bad(cfg, "db", err, errlen, "\"%s\" is not an absolute path, which it "
+		    "must be unless -d is given", cfg->db_path);
+	/*
+	 * The broker resolves the groups and allow lists only after the engine
+	 * has opened its sockets (and after daemon(): its exit status would be
+	 * lost); these look-ups need no privilege, so they come first.
+	 */
+	if (cfg->user[0] != '\0' && check_user(cfg, "user", cfg->user, err, errlen) < 0)
 		return -1;
-	}
+	if (cfg->engine_user[0] != '\0' &&
+	    check_user(cfg, "engine-user", cfg->engine_user, err, errlen) < 0)
+		return -1;
+	if (cfg->socket_group[0] != '\0' &&
+	    check_name(cfg, "socket-group", cfg->socket_group, 1, err, errlen) < 0)
+		return -1;
+	if (check_names(cfg, "allow-users", cfg->allow_users, 0, err, errlen) < 0 ||
+	    check_names(cfg, "allow-groups", cfg->allow_groups, 1, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -707,7 +1033,8 @@ config_load(struct config *cfg, int argc, char **argv, enum config_action *actio
 	config_defaults(cfg);
 	if (first.config_file[0] != '\0')
 		strcpy(cfg->config_file, first.config_file);
-	else if (stat(CONFIG_DEFAULT_FILE, &sb) == 0)
+	else if (stat(CONFIG_DEFAULT_FILE, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR))
+		/* Only a file that is not there is skipped; one we may not read is an error. */
 		strcpy(cfg->config_file, CONFIG_DEFAULT_FILE);
 	if (cfg->config_file[0] != '\0' &&
 	    config_load_file(cfg, cfg->config_file, err, errlen) < 0)
@@ -719,11 +1046,93 @@ config_load(struct config *cfg, int argc, char **argv, enum config_action *actio
 	return config_check(cfg, err, errlen);
 }
 
+/*
+ * settings[i]'s value as the file writes it. Returns 0, or -1 if the file
+ * could not give it: a '#' would start a comment, a line ends at a newline,
+ * and blanks at either end are trimmed.
+ */
+static int
+setting_format(const struct config *cfg, const struct setting *st, char *buf, size_t len)
+{
+	const char *field = (const char *)cfg + st->off;
+	size_t n;
+
+	switch (st->type) {
+	case T_PATH:
+	case T_NAME:
+	case T_STRING:
+		snprintf(buf, len, "%s", field);
+		if ((n = strlen(buf)) > 0 && (buf[0] == ' ' || buf[n - 1] == ' '))
+			return -1;
+		for (const char *p = buf; *p; p++)
+			if (*p == '#' || iscntrl((unsigned char)*p))
+				return -1;
+		return 0;
+	case T_PORT:
+		snprintf(buf, len, "%u", (unsigned int)*(const uint16_t *)(const void *)field);
+		return 0;
+	case T_MARK:
+		snprintf(buf, len, "0x%" PRIx32, *(const uint32_t *)(const void *)field);
+		return 0;
+	case T_INT:
+		snprintf(buf, len, "%d", *(const int *)(const void *)field);
+		return 0;
+	case T_DURATION:
+		duration_format(*(const uint64_t *)(const void *)field, buf, len);
+		return 0;
+	case T_PORTS:
+		buf[0] = '\0';
+		for (int i = 0, off = 0; i < cfg->nports && off >= 0 && (size_t)off < len; i++)
+			off += snprintf(buf + off, len - (size_t)off, "%s%u", i ? "," : "",
+			    cfg->ports[i]);
+		return 0;
+	case T_MODE:
+		snprintf(buf, len, "%04o", *(const unsigned int *)(const void *)field);
+		return 0;
+	}
+	return -1;
+}
+
+int
+config_print(const struct config *cfg, FILE *fp, char *err, size_t errlen)
+{
+	char val[CONFIG_LINE_MAX];
+
+	/* All or nothing: half a file would read as a whole one with defaults. */
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (setting_format(cfg, &settings[i], val, sizeof(val)) < 0)
+			return bad(cfg, settings[i].key, err, errlen, "\"%s\" cannot be written in a "
+			    "config file (it has a '#', a control character or a blank at an end)",
+			    val);
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		setting_format(cfg, &settings[i], val, sizeof(val));
+		fprintf(fp, "%s =%s%s\n", settings[i].key, val[0] ? " " : "", val);
+	}
+	if (fflush(fp) == EOF || ferror(fp)) {
+		seterr(err, errlen, "writing the settings: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_print_ok(const struct config *cfg, FILE *out, FILE *warn)
+{
+	if (cfg->ndups > 0)
+		fprintf(warn, "tracetroutd: warning: %s%s\n", cfg->dup,
+		    cfg->ndups > 1 ? "; other keys are given twice too" : "");
+	if (cfg->config_file[0] != '\0')
+		fprintf(out, "%s: ok\n", cfg->config_file);
+	else
+		fprintf(out, "no config file (" CONFIG_DEFAULT_FILE " does not exist): ok\n");
+}
+
 void
 config_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tracetroutd [-dv] [-c file] [--option value ...]\n"
+	    "       tracetroutd --check-config | --print-config [-d] [-c file] [--option value ...]\n"
 	    "       tracetroutd --status [-c file] [--socket PATH]\n"
 	    "  -c, --config FILE     settings file (default " CONFIG_DEFAULT_FILE " if it exists)\n"
 	    "  -d, --foreground      stay in the foreground and log to stderr\n"
@@ -743,11 +1152,14 @@ config_usage(FILE *fp)
 	    "      --start-timeout D for the first segment and its ACK (3s)\n"
 	    "      --ports LIST      local ports that may be traced (80,443)\n"
 	    "      --max-traces N    traces running at once (64)\n"
+	    "      --user NAME       the broker's user (tracetrout); empty: root\n"
+	    "      --engine-user NAME  the engine's user (tracetrout-engine); empty: root\n"
 	    "      --allow-users L   users who may ask for traces (root)\n"
 	    "      --allow-groups L  and members of these groups (www-data)\n"
 	    "      --client-rate N   traces a second per visitor address, bursts of 3N (1)\n"
 	    "      --client-max N    traces running at once per visitor address (2)\n"
 	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"
+	    "      --sandbox 0|1     0: no seccomp or no_new_privs, for sanitizers only (1)\n"
 	    "      --retention D     stored traces are deleted after D; 0: kept (720h)\n"
 	    "      --truncate-clients 0|1  store visitor addresses as /24 or /48 (0)\n"
 	    "      --info-uri URL    hop info service, {ip} replaced (INFO_URI_TEMPLATE; off)\n"
@@ -760,7 +1172,10 @@ config_usage(FILE *fp)
 	    "      --names 0|1       reverse DNS names of hops (1)\n"
 	    "      --dns-server A    IP or IP:PORT for them; default /etc/resolv.conf's\n"
 	    "      --skip-private 0|1  no look-ups of private or documentation addresses (0)\n"
+	    "      --proxies LIST    proxies in front of the server: ADDR or ADDR/BITS, comma-separated\n"
+	    "      --check-config    check the settings as a start would, print \"FILE: ok\", exit\n"
+	    "      --print-config    print the effective settings as a config file, exit\n"
 	    "      --status          print the running helper's counters and exit\n"
 	    "      --help, --version\n"
-	    "See docs/configuration.md.\n");
+	    "See tracetroutd(8) and tracetrout.conf(5).\n");
 }

@@ -6,9 +6,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "addr.h"
+
 #define CONFIG_MAX_PORTS 16
 #define CONFIG_PATH_MAX	256
 #define CONFIG_URI_MAX	512	/* info-uri's longest */
+#define CONFIG_PROXIES_MAX	1000	/* proxies' longest */
+#define CONFIG_PROXIES_N	64	/* networks in proxies, at most */
+#define CONFIG_NKEYS	48	/* room for the settings table (config.c checks it fits) */
+
+/* Where a setting's value came from: 0 the default, > 0 a line of config_file, or: */
+#define CONFIG_FROM_ENV	(-1)
+#define CONFIG_FROM_ARG	(-2)
 
 struct config {
 	char config_file[CONFIG_PATH_MAX];	/* -c; default $(sysconfdir)/tracetrout/tracetrout.conf if it exists */
@@ -49,8 +58,13 @@ struct config {
 	int names;		/* names: 1; reverse DNS names of hops */
 	char dns_server[64];	/* dns-server: ""; IP or IP:PORT, else /etc/resolv.conf's */
 	int skip_private;	/* skip-private: 0; 1 looks up no private or documentation address */
+	char proxies[CONFIG_PROXIES_MAX + 1];	/* proxies: ""; addresses or CIDR networks, comma-separated */
 	int foreground;		/* -d */
 	int verbose;		/* -v, counted */
+	/* So that a check names the file and line, variable or option at fault: */
+	int origin[CONFIG_NKEYS];	/* by the settings table's order, CONFIG_FROM_* */
+	int ndups;		/* keys the file gives more than once (the last counts) */
+	char dup[CONFIG_PATH_MAX + 128];	/* the first of them, as a message */
 };
 
 /* What the command line asks for besides settings. */
@@ -59,14 +73,37 @@ enum config_action {
 	CONFIG_HELP,
 	CONFIG_VERSION,
 	CONFIG_STATUS,		/* --status: ask the running helper for its counters */
+	CONFIG_CHECK,		/* --check-config: check as a start would, then exit */
+	CONFIG_PRINT,		/* --print-config: the effective settings as a config file */
 };
+
+/*
+ * Calls fn for each item of a comma-separated list (allow-users, proxies),
+ * blanks around items and empty items skipped. 0, or -1 when fn returned -1.
+ */
+int config_each(const char *list, int (*fn)(void *, const char *), void *ctx);
+
+/* One network of the proxies setting. */
+struct config_net {
+	struct tt_addr net;
+	int bits;
+};
+
+/*
+ * The networks of a proxies value ("" none) into nets (CONFIG_PROXIES_N of
+ * them): their number, or -1 with the entry at fault in bad (64 bytes).
+ */
+int config_proxies(const char *list, struct config_net *nets, char *bad, size_t badlen);
 
 /*
  * Each function below returns 0, or -1 with a one-line message in err
  * (naming the file and line, the variable or the option at fault).
  */
 void config_defaults(struct config *cfg);
-/* Applies `key = value` lines; a missing file is an error. */
+/*
+ * Applies `key = value` lines and records path as config_file; a missing
+ * file is an error. A key given twice takes the last value (noted in dup).
+ */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Applies HOP_TIMEOUT, HOP_RETRIES, HOP_OFFSET, FILTER_QUEUE and INFO_URI_TEMPLATE; empty means unset. */
 int config_load_env(struct config *cfg, char *err, size_t errlen);
@@ -76,13 +113,30 @@ int config_parse_args(struct config *cfg, int argc, char **argv, enum config_act
 /* Checks ranges and the relations between settings. */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 /*
+ * What a start checks besides, before it opens anything, without privileges:
+ * absolute paths unless -d, and that the users and groups named exist.
+ * (privsep_check() adds that the two users are not root and differ.)
+ */
+int config_check_start(const struct config *cfg, char *err, size_t errlen);
+/*
  * The whole chain: defaults < file (-c, or the default file if it exists)
  * < environment < command line, then config_check().
  */
 int config_load(struct config *cfg, int argc, char **argv, enum config_action *action,
     char *err, size_t errlen);
+/*
+ * Writes every setting as `key = value`, in the settings table's order: a
+ * config file that gives the same settings. Fails if a value (from the
+ * environment or an option) cannot be written in a file: a '#', a control
+ * character, a blank at either end.
+ */
+int config_print(const struct config *cfg, FILE *fp, char *err, size_t errlen);
+/* --check-config's answer: "FILE: ok" on out, and the keys given twice on warn. */
+void config_print_ok(const struct config *cfg, FILE *out, FILE *warn);
 /* Parses a Go duration ("1s", "500ms", "1m30s", "1.5s", "250us") into microseconds. */
 int duration_parse(const char *s, uint64_t *us);
+/* Writes us as a duration without its zero parts ("1m30s", "500ms", "0"); duration_parse reads it back. */
+void duration_format(uint64_t us, char *buf, size_t len);
 /* Writes the usage text. */
 void config_usage(FILE *fp);
 

@@ -35,7 +35,9 @@ main(int argc, char **argv)
 	log_init("tracetroutd", 1, 0);
 	if (config_load(&cfg, argc, argv, &action, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tracetroutd: %s\n", err);
-		fprintf(stderr, "Try 'tracetroutd --help'.\n");
+		/* --check-config's answer is that one line. */
+		if (action != CONFIG_CHECK && action != CONFIG_PRINT)
+			fprintf(stderr, "Try 'tracetroutd --help'.\n");
 		return 1;
 	}
 	if (action == CONFIG_HELP) {
@@ -49,15 +51,30 @@ main(int argc, char **argv)
 	/* A client of the running helper: no root, no sockets of its own. */
 	if (action == CONFIG_STATUS)
 		return broker_status(&cfg, stdout);
+	if (action == CONFIG_PRINT) {
+		if (config_print(&cfg, stdout, err, sizeof(err)) == 0)
+			return 0;
+		fprintf(stderr, "tracetroutd: %s\n", err);
+		return 1;
+	}
 	log_setverbose(cfg.verbose);
-	/* daemon() changes to /, where relative paths would mean something else. */
-	if (!cfg.foreground && (cfg.socket_path[0] != '/' ||
-	    (cfg.db_path[0] != '\0' && cfg.db_path[0] != '/')))
-		fatalx("socket and db must be absolute paths, unless -d is given");
 
-	/* Before anything is opened: a missing user is a setup error, said once and clearly. */
-	if (privsep_check(&cfg, err, sizeof(err)) < 0)
+	/*
+	 * Before anything is opened: a missing user or group is a setup error,
+	 * said once and clearly. --check-config ends here.
+	 */
+	if (config_check_start(&cfg, err, sizeof(err)) < 0 ||
+	    privsep_check(&cfg, err, sizeof(err)) < 0) {
+		if (action == CONFIG_CHECK) {
+			fprintf(stderr, "tracetroutd: %s\n", err);
+			return 1;
+		}
 		fatalx("%s", err);
+	}
+	if (action == CONFIG_CHECK) {
+		config_print_ok(&cfg, stdout, stderr);
+		return 0;
+	}
 	if (engine_open(&cfg, &socks) < 0)
 		fatalx("cannot open the packet engine's sockets (root needed)");
 	/* Marks left by a crashed run would keep those connections queued. */

@@ -111,6 +111,58 @@ test_mask(void)
 	}
 }
 
+/* CIDR networks as the proxies setting takes them, and membership. */
+static void
+test_prefix(void)
+{
+	static const struct {
+		const char *s, *net;
+		int bits;
+	} good[] = {
+		{ "10.0.0.0/8", "10.0.0.0", 8 },
+		{ "10.1.2.3/8", "10.0.0.0", 8 },		/* host bits cleared */
+		{ "192.0.2.1", "192.0.2.1", 32 },
+		{ "0.0.0.0/0", "0.0.0.0", 0 },
+		{ "2001:db8::/32", "2001:db8::", 32 },
+		{ "2001:db8:1:2::5/64", "2001:db8:1:2::", 64 },
+		{ "2001:db8::1", "2001:db8::1", 128 },
+		{ "::ffff:192.0.2.1", "192.0.2.1", 32 },	/* mapped: the IPv4 address */
+	};
+	static const char *const bad[] = {
+		"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8x",
+		"10.0.0.0/0008", "2001:db8::/129", "::ffff:10.0.0.0/104", "example.com/8",
+		"10.0.0.0/8/8", "[2001:db8::]/32",
+	};
+	struct tt_addr net, a;
+	char buf[ADDR_STRLEN];
+	int bits;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		bits = -1;
+		ok(addr_prefix_parse(good[i].s, &net, &bits) == 0 &&
+		    strcmp(addr_format(&net, buf), good[i].net) == 0 && bits == good[i].bits,
+		    "prefix %s is %s/%d", good[i].s, good[i].net, good[i].bits);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(addr_prefix_parse(bad[i], &net, &bits), -1, "prefix \"%s\" refused", bad[i]);
+
+	addr_prefix_parse("10.77.0.0/16", &net, &bits);
+	addr_parse("10.77.3.2", &a);
+	ok(addr_in_prefix(&a, &net, bits), "10.77.3.2 is in 10.77.0.0/16");
+	addr_parse("10.78.0.1", &a);
+	ok(!addr_in_prefix(&a, &net, bits), "10.78.0.1 is not");
+	addr_parse("2001:db8:77::1", &a);
+	ok(!addr_in_prefix(&a, &net, bits), "an IPv6 address is in no IPv4 network");
+	addr_prefix_parse("0.0.0.0/0", &net, &bits);
+	addr_parse("203.0.113.9", &a);
+	ok(addr_in_prefix(&a, &net, bits), "/0 holds every IPv4 address");
+	addr_prefix_parse("2001:db8:77:1::/63", &net, &bits);
+	addr_parse("2001:db8:77:0:ffff::1", &a);
+	ok(addr_in_prefix(&a, &net, bits), "an odd IPv6 length: /63 holds the /64 below");
+	addr_parse("2001:db8:77:2::1", &a);
+	ok(!addr_in_prefix(&a, &net, bits), "... and not the next /64 pair");
+}
+
 int
 main(void)
 {
@@ -118,5 +170,6 @@ main(void)
 	test_equal_len();
 	test_ports();
 	test_mask();
+	test_prefix();
 	return tap_done();
 }

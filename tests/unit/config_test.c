@@ -1,4 +1,7 @@
-/* Tests of helper/config.c: Go durations, the config file, the environment, options and their precedence. */
+/*
+ * Tests of helper/config.c: Go durations, the config file, the environment, options and their
+ * precedence; --check-config's messages, and --print-config's file read back.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +184,8 @@ test_file(void)
 		{ "hop-retries = -1\n", "1: hop-retries: \"-1\" is not a number from 0 to 9" },
 		{ "hop-timeout = 1\n", "1: hop-timeout: \"1\" is not a duration (e.g. 1s, 500ms, 1m30s)" },
 		{ "hop-timeout = 0\n", "1: hop-timeout: \"0\" must be at least 1us" },
-		{ "queue 7\n", "1: expected \"key = value\", got \"queue 7\"" },
+		{ "queue 7\n", "1: queue: no \"=\" after the key (write \"queue = value\")" },
+		{ "bogus 7\n", "1: expected \"key = value\", got \"bogus 7\"" },
 		{ "queue = 65536\n", "1: queue: \"65536\" is not a queue number (0..65535)" },
 		{ "queue =\n", "1: queue: empty value" },
 		{ "max-hops = 0\n", "1: max-hops: \"0\" is not a number from 1 to 64" },
@@ -298,7 +302,7 @@ test_precedence(void)
 {
 	struct config c;
 	enum config_action action;
-	char err[512], *path;
+	char err[512], want[600], *path;
 
 	clear_env();
 	path = write_file("prec.conf", "hop-retries = 4\nqueue = 100\nhop-offset = 1\nmax-hops = 20\n");
@@ -346,7 +350,9 @@ test_precedence(void)
 	/* Cross-checks happen after every source is applied. */
 	ok(load(&c, err, sizeof(err), &action, "-c", path, "--max-hops", "1", NULL) < 0,
 	    "hop-offset 1 with max-hops 1 fails");
-	is_str(err, "hop-offset: 1 must be from 0 to max-hops - 1 (0)", "names both settings");
+	snprintf(want, sizeof(want), "%s:3: hop-offset: 1 must be from 0 to max-hops - 1 (0; "
+	    "max-hops 1 is from --max-hops)", path);
+	is_str(err, want, "names both settings, and where each comes from");
 	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--max-hops", "2", NULL), 0,
 	    "hop-offset 1 with max-hops 2 passes");
 
@@ -452,22 +458,22 @@ test_enrich(void)
 	is_str(c.info_uri, "", "empty INFO_URI_TEMPLATE is unset: off");
 	setenv("INFO_URI_TEMPLATE", "ftp://h/{ip}", 1);
 	ok(load(&c, err, sizeof(err), &action, NULL) < 0, "INFO_URI_TEMPLATE ftp:// fails");
-	is_str(err, "info-uri: \"ftp://h/{ip}\" must start with http:// or https:// (no other protocol is allowed)",
-	    "and says why");
+	is_str(err, "environment INFO_URI_TEMPLATE: \"ftp://h/{ip}\" must start with http:// or https:// (no other protocol is allowed)",
+	    "and names the variable and says why");
 	clear_env();
 
 	static const struct {
 		const char *opt, *val, *msg;
 	} bad[] = {
-		{ "--info-uri", "ftp://h/ip/{ip}", "info-uri: \"ftp://h/ip/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
-		{ "--info-uri", "file:///etc/{ip}", "info-uri: \"file:///etc/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
-		{ "--info-uri", "127.0.0.1/ip/{ip}", "info-uri: \"127.0.0.1/ip/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
-		{ "--info-uri", "http://h/ip/", "info-uri: \"http://h/ip/\" has no {ip}, the place for the hop's address (e.g. http://127.0.0.1:8080/ip/{ip})" },
-		{ "--info-uri", "http:///ip/{ip}", "info-uri: \"http:///ip/{ip}\" has no host after the scheme" },
-		{ "--info-uri", "https://", "info-uri: \"https://\" has no host after the scheme" },
+		{ "--info-uri", "ftp://h/ip/{ip}", "--info-uri: \"ftp://h/ip/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "--info-uri", "file:///etc/{ip}", "--info-uri: \"file:///etc/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "--info-uri", "127.0.0.1/ip/{ip}", "--info-uri: \"127.0.0.1/ip/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "--info-uri", "http://h/ip/", "--info-uri: \"http://h/ip/\" has no {ip}, the place for the hop's address (e.g. http://127.0.0.1:8080/ip/{ip})" },
+		{ "--info-uri", "http:///ip/{ip}", "--info-uri: \"http:///ip/{ip}\" has no host after the scheme" },
+		{ "--info-uri", "https://", "--info-uri: \"https://\" has no host after the scheme" },
 		{ "--info-uri", "http://h/ip/{ip} x", "--info-uri: \"http://h/ip/{ip} x\" has a blank or a byte that is not printable ASCII" },
-		{ "--info-connect-timeout", "500us", "info-connect-timeout: must be from 1ms to 1m" },
-		{ "--info-timeout", "2m", "info-timeout: must be from 1ms to 1m" },
+		{ "--info-connect-timeout", "500us", "--info-connect-timeout: 500us is not from 1ms to 1m" },
+		{ "--info-timeout", "2m", "--info-timeout: 2m is not from 1ms to 1m" },
 		{ "--info-timeout", "0", "--info-timeout: \"0\" must be at least 1us" },
 		{ "--info-max-size", "1023", "--info-max-size: \"1023\" is not a number from 1024 to 1048576" },
 		{ "--info-max-size", "1048577", "--info-max-size: \"1048577\" is not a number from 1024 to 1048576" },
@@ -477,12 +483,12 @@ test_enrich(void)
 		{ "--info-negative-cache", "soon", "--info-negative-cache: \"soon\" is not a duration (e.g. 1s, 500ms, 1m30s)" },
 		{ "--names", "2", "--names: \"2\" is not a number from 0 to 1" },
 		{ "--skip-private", "yes", "--skip-private: \"yes\" is not a number from 0 to 1" },
-		{ "--dns-server", "dns.example.net", "dns-server: \"dns.example.net\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
-		{ "--dns-server", "127.0.0.1:0", "dns-server: \"127.0.0.1:0\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
-		{ "--dns-server", "127.0.0.1:", "dns-server: \"127.0.0.1:\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
-		{ "--dns-server", "[127.0.0.1]:53", "dns-server: \"[127.0.0.1]:53\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
-		{ "--dns-server", "[::1", "dns-server: \"[::1\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
-		{ "--dns-server", "[::1]x", "dns-server: \"[::1]x\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "dns.example.net", "--dns-server: \"dns.example.net\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "127.0.0.1:0", "--dns-server: \"127.0.0.1:0\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "127.0.0.1:", "--dns-server: \"127.0.0.1:\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "[127.0.0.1]:53", "--dns-server: \"[127.0.0.1]:53\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "[::1", "--dns-server: \"[::1\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "--dns-server", "[::1]x", "--dns-server: \"[::1]x\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ok(load(&c, err, sizeof(err), &action, bad[i].opt, bad[i].val, NULL) < 0,
@@ -509,6 +515,386 @@ test_enrich(void)
 	    strstr(err, "--info-uri: longer than 512 bytes") != NULL, "a 513-byte one fails (%s)", err);
 }
 
+/* Does text set key on a line of its own? */
+static int
+has_key(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text;; p++) {
+		if (strncmp(p, key, n) == 0 && (p[n] == ' ' || p[n] == '='))
+			return 1;
+		if ((p = strchr(p, '\n')) == NULL)
+			return 0;
+	}
+}
+
+/*
+ * What --check-config does: the whole chain, then the start's own checks.
+ * The users and groups of the defaults need not exist here, so the file
+ * names ones that do wherever a case leaves them alone (after its lines:
+ * its line numbers stay).
+ */
+static int
+check_config(const char *text, const char *opt, const char *val, char *path, char *err,
+    size_t errlen, struct config *c)
+{
+	static const char *const base[][2] = {
+		{ "user", "root" }, { "engine-user", "root" }, { "socket-group", "0" },
+		{ "allow-users", "root" }, { "allow-groups", "0" },
+	};
+	char file[4096], *p;
+	enum config_action action;
+	size_t n;
+
+	n = (size_t)snprintf(file, sizeof(file), "%s", text);
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		if (!has_key(text, base[i][0]) && n < sizeof(file))
+			n += (size_t)snprintf(file + n, sizeof(file) - n, "%s = %s\n", base[i][0],
+			    base[i][1]);
+	p = write_file("check.conf", file);
+	snprintf(path, 512, "%s", p);
+	if (load(c, err, errlen, &action, "--check-config", "-c", path, opt, val, NULL) < 0)
+		return -1;
+	if (action != CONFIG_CHECK) {
+		snprintf(err, errlen, "action %d, not CONFIG_CHECK", (int)action);
+		return -1;
+	}
+	return config_check_start(c, err, errlen);
+}
+
+/* --check-config: every kind of mistake, one line naming the file, the line and the key. */
+static void
+test_check(void)
+{
+	static char big[1200];
+	static const struct {
+		const char *text;	/* the file */
+		const char *opt, *val;	/* and an option, or NULL */
+		const char *msg;	/* ":..." follows the file's name; NULL: ok */
+	} cases[] = {
+		{ "", NULL, NULL, NULL },
+		{ "# only a comment\n\n", NULL, NULL, NULL },
+		{ "hop-retries = 20\n", NULL, NULL, ":1: hop-retries: \"20\" is not a number from 0 to 9" },
+		{ "\nbogus = 1\n", NULL, NULL, ":2: unknown key \"bogus\"" },
+		{ "HOP_TIMEOUT = 2s\n", NULL, NULL, ":1: unknown key \"HOP_TIMEOUT\" (did you mean \"hop-timeout\"?)" },
+		{ "hop_timeout = 2s\n", NULL, NULL, ":1: unknown key \"hop_timeout\" (did you mean \"hop-timeout\"?)" },
+		{ "filter_queue = 2\n", NULL, NULL, ":1: unknown key \"filter_queue\" (did you mean \"queue\"?)" },
+		{ "Max-Hops = 2\n", NULL, NULL, ":1: unknown key \"Max-Hops\" (did you mean \"max-hops\"?)" },
+		{ "hop-timeout 2s\n", NULL, NULL, ":1: hop-timeout: no \"=\" after the key (write \"hop-timeout = value\")" },
+		{ "names\n", NULL, NULL, ":1: names: no \"=\" after the key (write \"names = value\")" },
+		{ "what is this\n", NULL, NULL, ":1: expected \"key = value\", got \"what is this\"" },
+		{ " = 5\n", NULL, NULL, ":1: no key before \"=\"" },
+		{ "queue =\n", NULL, NULL, ":1: queue: empty value" },
+		{ "deadline = 30\n", NULL, NULL, ":1: deadline: \"30\" is not a duration (e.g. 1s, 500ms, 1m30s)" },
+		/* Checks of the whole set name the file and line too. */
+		{ "max-hops = 4\nhop-offset = 4\n", NULL, NULL,
+		  ":2: hop-offset: 4 must be from 0 to max-hops - 1 (3; max-hops 4 is from line 1)" },
+		{ "hop-offset = 30\n", NULL, NULL,
+		  ":1: hop-offset: 30 must be from 0 to max-hops - 1 (29; max-hops 30 is from the default)" },
+		{ "hop-offset = 9\n", "--max-hops", "5",
+		  ":1: hop-offset: 9 must be from 0 to max-hops - 1 (4; max-hops 5 is from --max-hops)" },
+		{ "hop-offset = 9\n", "--max-hops", "10", NULL },
+		{ "info-uri = ftp://h/{ip}\n", NULL, NULL,
+		  ":1: info-uri: \"ftp://h/{ip}\" must start with http:// or https:// (no other protocol is allowed)" },
+		{ "\ninfo-timeout = 61s\n", NULL, NULL, ":2: info-timeout: 1m1s is not from 1ms to 1m" },
+		{ "info-connect-timeout = 999us\n", NULL, NULL, ":1: info-connect-timeout: 999us is not from 1ms to 1m" },
+		{ "info-uri = http://h/{ip}\x1b[31m\n", NULL, NULL,
+		  ":1: info-uri: \"http://h/{ip}?[31m\" has a blank or a byte that is not printable ASCII" },
+		{ "bogus\x1b[2J = 1\n", NULL, NULL, ":1: unknown key \"bogus?[2J\"" },
+		{ "dns-server = ns.example.net\n", NULL, NULL,
+		  ":1: dns-server: \"ns.example.net\" is not an IP address, IPv4:PORT or [IPv6]:PORT" },
+		{ "proxies = 10.0.0.0/8,192.0.2.1,2001:db8::/32\n", NULL, NULL, NULL },
+		{ "\n\nproxies = 10.0.0.0/8,10.0.0.0/33\n", NULL, NULL,
+		  ":3: proxies: \"10.0.0.0/33\" is not an address or a network (ADDR/BITS), or there are more than 64" },
+		{ "proxies = cdn.example.net\n", NULL, NULL,
+		  ":1: proxies: \"cdn.example.net\" is not an address or a network (ADDR/BITS), or there are more than 64" },
+		{ "", "--proxies", "10.0.0.0/8,,::1", NULL },
+		{ "socket = /tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+		  NULL, NULL, ":1: socket: the path must have 1 to 107 bytes" },
+		/* What a start checks before it opens anything. */
+		{ "socket = run/tt.sock\n", NULL, NULL,
+		  ":1: socket: \"run/tt.sock\" is not an absolute path, which it must be unless -d is given" },
+		{ "socket = run/tt.sock\n", "-d", NULL, NULL },
+		{ "db = tt.db\n", NULL, NULL,
+		  ":1: db: \"tt.db\" is not an absolute path, which it must be unless -d is given" },
+		{ "db =\n", NULL, NULL, NULL },
+		{ "\nsocket-group = tt-no-such-group\n", NULL, NULL,
+		  ":2: socket-group: there is no group \"tt-no-such-group\" on this system; create it, or name another (a number is taken as it is)" },
+		{ "socket-group =\n", NULL, NULL, NULL },
+		{ "socket-group = 4242\n", NULL, NULL, NULL },
+		{ "allow-users = root,4242,tt-no-such-user\n", NULL, NULL,
+		  ":1: allow-users: there is no user \"tt-no-such-user\" on this system; create it, or name another (a number is taken as it is)" },
+		{ "allow-groups = 0,tt-no-such-group\n", NULL, NULL,
+		  ":1: allow-groups: there is no group \"tt-no-such-group\" on this system; create it, or name another (a number is taken as it is)" },
+		{ "allow-users =\nallow-groups =\n", NULL, NULL, NULL },
+		{ "user = tt-no-such-user\n", NULL, NULL,
+		  ":1: user: no user tt-no-such-user; create it with: useradd --system --no-create-home --shell /usr/sbin/nologin tt-no-such-user" },
+		{ "engine-user = tt-no-such-user\n", NULL, NULL,
+		  ":1: engine-user: no user tt-no-such-user; create it with: useradd --system --no-create-home --shell /usr/sbin/nologin tt-no-such-user" },
+		{ "user =\nengine-user =\n", NULL, NULL, NULL },
+		/* An option's value is named by the option, even over the file's. */
+		{ "socket-group = 0\n", "--socket-group", "tt-no-such-group",
+		  "--socket-group: there is no group \"tt-no-such-group\" on this system; create it, or name another (a number is taken as it is)" },
+		{ "", "--info-timeout", "0", "--info-timeout: \"0\" must be at least 1us" },
+		{ "", "--bogus", NULL, "unknown option --bogus" },
+		{ "", "--status", NULL, "--status: only one of --status, --check-config and --print-config at a time" },
+		{ "", "--print-config", NULL, "--print-config: only one of --status, --check-config and --print-config at a time" },
+		{ "", "--check-config", NULL, NULL },
+		{ big, NULL, NULL, ":1: info-uri: line longer than 1024 bytes" },
+	};
+	struct config c;
+	char err[1024], want[1200], path[512];
+
+	snprintf(big, sizeof(big), "info-uri = http://h/{ip}/");
+	memset(big + strlen(big), 'a', sizeof(big) - strlen(big) - 2);
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	clear_env();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		err[0] = '\0';
+		rc = check_config(cases[i].text, cases[i].opt, cases[i].val, path, err, sizeof(err),
+		    &c);
+		if (cases[i].msg == NULL) {
+			ok(rc == 0, "check %zu passes (%s)", i, err);
+			continue;
+		}
+		snprintf(want, sizeof(want), "%s%s", cases[i].msg[0] == ':' ? path : "",
+		    cases[i].msg);
+		ok(rc < 0, "check %zu fails", i);
+		is_str(err, want, "check %zu: the message names the file, line and key", i);
+	}
+
+	/* A missing -c file is an error that names it; the default file may be missing. */
+	ok(load(&c, err, sizeof(err), &(enum config_action){ 0 }, "--check-config", "-c",
+	    "/nonexistent/tt.conf", NULL) < 0, "a missing -c file fails");
+	is_str(err, "/nonexistent/tt.conf: No such file or directory", "... naming it");
+
+	/* A key given twice: the last counts, and --check-config says so. */
+	{
+		char *out = NULL, *warn = NULL;
+		size_t outlen = 0, warnlen = 0;
+		FILE *o, *w;
+
+		is_int(check_config("hop-retries = 3\nqueue = 1\nhop-retries = 4\nqueue = 2\n", NULL,
+		    NULL, path, err, sizeof(err), &c), 0, "a key given twice passes (%s)", err);
+		is_int(c.hop_retries, 4, "the last value counts");
+		is_int(c.ndups, 2, "both repeated keys are counted");
+		if ((o = open_memstream(&out, &outlen)) == NULL ||
+		    (w = open_memstream(&warn, &warnlen)) == NULL)
+			exit(1);
+		config_print_ok(&c, o, w);
+		fclose(o);
+		fclose(w);
+		snprintf(want, sizeof(want), "%s: ok\n", path);
+		is_str(out, want, "--check-config prints FILE: ok");
+		snprintf(want, sizeof(want), "tracetroutd: warning: %s:3: hop-retries: given again "
+		    "(first on line 1); the last value counts; other keys are given twice too\n", path);
+		is_str(warn, want, "... and warns of the repeated key on stderr");
+		free(out);
+		free(warn);
+	}
+	{
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *o;
+
+		config_defaults(&c);
+		if ((o = open_memstream(&out, &outlen)) == NULL)
+			exit(1);
+		config_print_ok(&c, o, stderr);
+		fclose(o);
+		ok(strncmp(out, "no config file (", 16) == 0 &&
+		    strstr(out, "/tracetrout/tracetrout.conf does not exist): ok\n") != NULL,
+		    "without a file it says so (%s)", out);
+		free(out);
+	}
+}
+
+static char *
+print_config(const struct config *c, char *err, size_t errlen)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&out, &len)) == NULL)
+		exit(1);
+	if (config_print(c, fp, err, errlen) < 0) {
+		fclose(fp);
+		free(out);
+		return NULL;
+	}
+	fclose(fp);
+	return out;
+}
+
+/* --print-config: every setting in the table's order, and a file that gives the same back. */
+static void
+test_print(void)
+{
+	static const uint64_t durations[] = {
+		0, 1, 999, 1000, 1001, 1500, 999999, 1000000, 1000001, 1500000, 59999999, 60000000,
+		90000000, 90500000, 3599999999ULL, 3600000000ULL, 3600000001ULL, 9900000000ULL,
+		2592000000000ULL, 2562047ULL * 3600000000ULL,
+	};
+	static const struct {
+		uint64_t us;
+		const char *text;
+	} named[] = {
+		{ 0, "0" }, { 250, "250us" }, { 500000, "500ms" }, { 1500, "1500us" },
+		{ 1000000, "1s" }, { 1500000, "1.5s" }, { 90000000, "1m30s" }, { 60500000, "1m0.5s" },
+		{ 720ULL * 3600000000ULL, "720h" }, { 3600000001ULL, "1h0.000001s" },
+		{ 300000000, "5m" }, { 3723004005ULL, "1h2m3.004005s" },
+	};
+	struct config c, d;
+	enum config_action action;
+	char err[1024], buf[64], want[4096], *path, *out, *again;
+	uint64_t us, x = 88172645463325252ULL;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		duration_format(named[i].us, buf, sizeof(buf));
+		is_str(buf, named[i].text, "%llu us is written as Go would, less the zero parts",
+		    (unsigned long long)named[i].us);
+	}
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]) + 2000; i++) {
+		uint64_t v;
+
+		if (i < sizeof(durations) / sizeof(durations[0]))
+			v = durations[i];
+		else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = x >> (i % 40 + 20);	/* from hours down to microseconds */
+		}
+		duration_format(v, buf, sizeof(buf));
+		if (duration_parse(buf, &us) < 0 || us != v) {
+			if (bad++ < 5)
+				ok(0, "%llu us written %s reads back", (unsigned long long)v, buf);
+		}
+	}
+	ok(bad == 0, "every duration written reads back to the same microseconds (%d wrong)", bad);
+
+	/* The defaults, exactly: the administrator's view of them. */
+	clear_env();
+	path = write_file("empty.conf", "");
+	is_int(load(&c, err, sizeof(err), &action, "--print-config", "-c", path, NULL), 0,
+	    "--print-config loads (%s)", err);
+	is_int(action, CONFIG_PRINT, "--print-config action");
+	out = print_config(&c, err, sizeof(err));
+	snprintf(want, sizeof(want),
+	    "socket = /run/tracetrout/tracetroutd.sock\n"
+	    "socket-mode = 0660\n"
+	    "socket-group = www-data\n"
+	    "db = %s\n"
+	    "queue = 7470\n"
+	    "mark = 0x100000\n"
+	    "hop-timeout = 1s\n"
+	    "hop-retries = 2\n"
+	    "hop-offset = 0\n"
+	    "max-hops = 30\n"
+	    "gap-limit = 5\n"
+	    "deadline = 30s\n"
+	    "start-timeout = 3s\n"
+	    "ports = 80,443\n"
+	    "max-traces = 64\n"
+	    "user = tracetrout\n"
+	    "engine-user = tracetrout-engine\n"
+	    "allow-users = root\n"
+	    "allow-groups = www-data\n"
+	    "client-rate = 1\n"
+	    "client-max = 2\n"
+	    "global-rate = 50\n"
+	    "sandbox = 1\n"
+	    "retention = 720h\n"
+	    "truncate-clients = 0\n"
+	    "info-uri =\n"
+	    "info-connect-timeout = 1s\n"
+	    "info-timeout = 2s\n"
+	    "info-max-size = 65536\n"
+	    "info-max-requests = 16\n"
+	    "info-cache = 24h\n"
+	    "info-negative-cache = 5m\n"
+	    "names = 1\n"
+	    "dns-server =\n"
+	    "skip-private = 0\n"
+	    "proxies =\n", c.db_path);
+	is_str(out, want, "the defaults, every key in the table's order");
+	free(out);
+
+	/* A file, the environment and options: printed, then read back as a file. */
+	path = write_file("many.conf",
+	    "socket = /tmp/tt x/tt.sock\n"
+	    "socket-mode = 0600\n"
+	    "socket-group = 4242\n"
+	    "db =\n"
+	    "mark = 1\n"
+	    "hop-timeout = 1.5s\n"
+	    "max-hops = 12\n"
+	    "gap-limit = 64\n"
+	    "deadline = 2m30.25s\n"
+	    "start-timeout = 250ms\n"
+	    "ports = 8080, 80 ,443\n"
+	    "user =\n"
+	    "allow-users = root,1000\n"
+	    "allow-groups =\n"
+	    "retention = 0\n"
+	    "truncate-clients = 1\n"
+	    "info-connect-timeout = 1500500ns\n"
+	    "info-cache = 1h30m\n"
+	    "dns-server = [2001:db8::53]:5353\n");
+	setenv("HOP_OFFSET", "11", 1);
+	setenv("INFO_URI_TEMPLATE", "https://geo.example.net/ip/{ip}?x=1&y={ip}", 1);
+	is_int(load(&c, err, sizeof(err), &action, "-c", path, "--print-config", "--hop-retries", "9",
+	    "--names", "0", "--info-negative-cache", "90s", NULL), 0, "a busy set loads (%s)", err);
+	clear_env();
+	out = print_config(&c, err, sizeof(err));
+	ok(out != NULL && strstr(out, "\nsocket = /tmp/tt x/tt.sock\n") == NULL &&
+	    strncmp(out, "socket = /tmp/tt x/tt.sock\n", 27) == 0, "a path with a blank");
+	ok(out != NULL && strstr(out, "\nports = 8080,80,443\n") != NULL, "ports in their order");
+	ok(out != NULL && strstr(out, "\nmark = 0x1\n") != NULL, "mark in hex");
+	ok(out != NULL && strstr(out, "\nsocket-mode = 0600\n") != NULL, "mode in octal");
+	ok(out != NULL && strstr(out, "\ndeadline = 2m30.25s\n") != NULL, "a duration with a fraction");
+	ok(out != NULL && strstr(out, "\ninfo-connect-timeout = 1500us\n") != NULL,
+	    "1500500ns is 1500us");
+	ok(out != NULL && strstr(out, "\nhop-offset = 11\n") != NULL, "HOP_OFFSET's value");
+	ok(out != NULL && strstr(out, "\ninfo-uri = https://geo.example.net/ip/{ip}?x=1&y={ip}\n"),
+	    "INFO_URI_TEMPLATE's value");
+	ok(out != NULL && strstr(out, "\nhop-retries = 9\n") != NULL, "an option's value");
+	ok(out != NULL && strstr(out, "\nretention = 0\n") != NULL, "retention 0");
+	ok(out != NULL && strstr(out, "\nuser =\n") != NULL, "an empty user");
+	path = write_file("printed.conf", out ? out : "");
+	is_int(load(&d, err, sizeof(err), &action, "--print-config", "-c", path, NULL), 0,
+	    "the printed settings load as a file (%s)", err);
+	again = print_config(&d, err, sizeof(err));
+	ok(out != NULL && again != NULL && strcmp(out, again) == 0,
+	    "and print the same again");
+	ok(d.hop_timeout_us == c.hop_timeout_us && d.deadline_us == c.deadline_us &&
+	    d.info_cache_us == c.info_cache_us && d.nports == 3 && d.ports[0] == 8080 &&
+	    d.mark == 1 && d.socket_mode == 0600 && d.hop_offset == 11 && d.names == 0 &&
+	    strcmp(d.info_uri, c.info_uri) == 0 && strcmp(d.dns_server, c.dns_server) == 0,
+	    "with the same settings");
+	free(out);
+	free(again);
+
+	/* What a file cannot hold is refused, rather than printed wrong. */
+	is_int(load(&c, err, sizeof(err), &action, "--print-config", "-c", path, "--info-uri",
+	    "http://h/{ip}#top", NULL), 0, "a '#' in an option loads");
+	ok(print_config(&c, err, sizeof(err)) == NULL, "but cannot be printed as a file");
+	is_str(err, "--info-uri: \"http://h/{ip}#top\" cannot be written in a config file (it has a "
+	    "'#', a control character or a blank at an end)", "... and says which option");
+	is_int(load(&c, err, sizeof(err), &action, "--print-config", "-c", path, "--db",
+	    "/tmp/a\nb.db", NULL), 0, "a newline in a path loads");
+	ok(print_config(&c, err, sizeof(err)) == NULL && strncmp(err, "--db: ", 6) == 0,
+	    "but cannot be printed");
+	is_str(err, "--db: \"/tmp/a?b.db\" cannot be written in a config file (it has a '#', a "
+	    "control character or a blank at an end)", "... on one line");
+}
+
 int
 main(void)
 {
@@ -520,6 +906,8 @@ main(void)
 	test_env();
 	test_precedence();
 	test_enrich();
+	test_check();
+	test_print();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }
