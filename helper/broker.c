@@ -2028,6 +2028,34 @@ remove_stale(const char *path, const struct sockaddr_un *sun)
 	return 0;
 }
 
+/*
+ * The web server's group reaches the socket only if every directory above
+ * it lets that group (or everyone) search it. A start that makes a socket
+ * nobody can reach says so, rather than every trace failing with EACCES.
+ */
+static void
+socket_reachable(const char *path, const char *group, gid_t gid)
+{
+	char dir[CONFIG_PATH_MAX];
+	struct stat sb;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		*(slash == dir ? slash + 1 : slash) = '\0';
+		if (stat(dir, &sb) == 0 && !(sb.st_mode & S_IXOTH) &&
+		    !(sb.st_gid == gid && (sb.st_mode & S_IXGRP))) {
+			log_warnx("broker: the group %s cannot reach the socket: %s is mode %04o, "
+			    "owner %u, group %u (the web server's group needs search permission, x, "
+			    "on every directory above the socket)", group, dir,
+			    (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid, (unsigned)sb.st_gid);
+			return;
+		}
+		if (slash == dir)
+			break;
+	}
+}
+
 static int
 listen_socket(struct broker *b)
 {
@@ -2035,7 +2063,7 @@ listen_socket(struct broker *b)
 	struct sockaddr_un sun;
 	struct stat sb;
 	mode_t old;
-	gid_t gid;
+	gid_t gid = 0;
 	int fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
@@ -2090,6 +2118,8 @@ listen_socket(struct broker *b)
 	}
 	b->lfd = fd;
 	log_info("broker: listening on %s (mode %04o)", cfg->socket_path, cfg->socket_mode);
+	if (cfg->socket_group[0] != '\0')
+		socket_reachable(cfg->socket_path, cfg->socket_group, gid);
 	return 0;
 fail_unlink:
 	unlink(cfg->socket_path);

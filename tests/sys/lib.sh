@@ -164,5 +164,64 @@ sys.stdout.write(data.decode('ascii', 'replace'))
 PY
 }
 
+# sys_user NAME: a system user NAME (with its group), made for this test and removed at cleanup;
+# one left by an earlier run is reused.
+sys_user() {
+	if ! getent passwd "$1" >/dev/null; then
+		useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "$1" || return 1
+		netns_on_cleanup "userdel '$1' 2>/dev/null"
+	fi
+}
+
+# sys_site_start NAME USER ADDR4 ADDR6 [STREAM]: another site in the server namespace, as a
+# shared host has them: its own lighttpd on ADDR4 and ADDR6 (added to the server's link) at
+# NETNS_PORT, running as USER with its own tracetrout.fcgi, which asks the helper that
+# tracetrout-serve runs (which must then listen on its own addresses, not on all). STREAM is lighttpd's server.stream-response-body (default 2; 0 holds
+# every response back whole). Its files are in $NETNS_TMP/NAME; returns once it answers.
+sys_site_start() {
+	local name=$1 user=$2 a4=$3 a6=$4 stream=${5:-2} dir i code pid
+	dir=$NETNS_TMP/$name
+	# lighttpd opens its error log after it has become USER.
+	mkdir -p "$dir/www" "$dir/fcgi" && echo "$name" >"$dir/www/ping" &&
+		chown "$user:" "$dir" "$dir/fcgi" || return 1
+	ip -n "$NETNS_SERVER" addr add "$a4/24" dev tovis 2>/dev/null
+	ip -n "$NETNS_SERVER" -6 addr add "$a6/64" dev tovis nodad 2>/dev/null
+	# shellcheck disable=SC2016  # lighttpd's $SERVER and $HTTP, not the shell's
+	{
+		echo "server.username = \"$user\""
+		echo "server.groupname = \"$(id -gn "$user")\""
+		echo 'server.modules = ("mod_alias", "mod_fastcgi")'
+		echo "server.document-root = \"$dir/www\""
+		echo "server.errorlog = \"$dir/error.log\""
+		echo "server.port = $NETNS_PORT"
+		echo "server.bind = \"$a4\""
+		echo '$SERVER["socket"] == "['"$a6"']:'"$NETNS_PORT"'" { server.use-ipv6 = "enable" }'
+		echo 'server.v4mapped = "disable"'
+		echo "server.stream-response-body = $stream"
+		[ -z "${SYS_SITE_EXTRA:-}" ] || echo "$SYS_SITE_EXTRA"
+		echo "alias.url = (\"/files/\" => \"$dir/www/\")"
+		echo '$HTTP["url"] !~ "^/files/" {'
+		echo '	fastcgi.server = ("/" => (('
+		echo "		\"socket\" => \"$dir/fcgi/fcgi.sock\","
+		echo "		\"bin-path\" => \"$top_builddir/fcgi/tracetrout.fcgi\","
+		echo "		\"bin-environment\" => (\"TRACETROUT_SOCKET\" => \"$NETNS_TMP/run/tracetroutd.sock\"),"
+		echo '		"max-procs" => 1, "check-local" => "disable", "fix-root-scriptname" => "enable"'
+		echo '	)))'
+		echo '}'
+	} >"$dir/lighttpd.conf"
+	ip netns exec "$NETNS_SERVER" lighttpd -D -f "$dir/lighttpd.conf" >>"$dir/console.log" 2>&1 &
+	pid=$!
+	netns_on_cleanup "kill $pid 2>/dev/null"
+	# This site's own answer: another server listening on all addresses would answer too.
+	for ((i = 0; i < 50; i++)); do
+		code=$(nsx "$NETNS_SERVER" curl -s --max-time 2 "http://$a4:$NETNS_PORT/files/ping") || :
+		[ "$code" = "$name" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sys_show "$dir/console.log" "$dir/error.log"
+	return 1
+}
+
 # shellcheck source=../lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"

@@ -22,7 +22,9 @@ SYS_TESTS = \
 	sys/history.sh \
 	sys/enrich.sh \
 	sys/names.sh \
-	sys/browser.sh
+	sys/browser.sh \
+	sys/sites.sh \
+	sys/proxy.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
 EXTRA_DIST += sys/lib.sh

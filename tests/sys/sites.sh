@@ -1,0 +1,93 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# Shared hosting: two sites, each with its own web server and app under its own user, share one
+# helper. The administrator lets www-data (site A) and tt-site-b (site B) trace and not
+# tt-site-c (site C). Each site traces the visitor exactly, sees only its own traces in /history
+# and by permalink, and tracetroutd --status counts the traces per site.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sys_require lighttpd conntrack useradd userdel
+sys_require_build
+
+tap_plan 17
+netns_build -n 2 || { echo "Bail out! cannot build the network"; exit 1; }
+if ! sys_user tt-site-b || ! sys_user tt-site-c; then
+	echo "Bail out! cannot create the sites' users"
+	exit 1
+fi
+
+# The socket is open to every user, as on a shared host where sites share no group: the broker
+# decides by each caller's uid (SO_PEERCRED).
+read -r -a limits <<<"$NETNS_NO_LIMITS"
+netns_serve_start "$top_builddir" --listen "$NETNS_SERVER4" --listen "$NETNS_SERVER6" \
+	--listen 127.0.0.1 -- \
+	"${limits[@]}" --socket-mode 0666 --allow-users tt-site-b --allow-groups www-data
+tap_ok $? "tracetrout-serve runs site A (www-data) on $NETNS_SERVER4 and $NETNS_SERVER6"
+
+b4=10.77.2.3 b6=2001:db8:77:2::3 c4=10.77.2.4 c6=2001:db8:77:2::4
+sys_site_start siteb tt-site-b "$b4" "$b6"
+tap_ok $? "site B runs as tt-site-b on $b4 and $b6"
+sys_site_start sitec tt-site-c "$c4" "$c6"
+tap_ok $? "site C runs as tt-site-c on $c4 and $c6"
+
+# site_trace ADDR NAME [PATH]: the visitor asks ADDR; body in $NETNS_TMP/NAME, head in NAME.head.
+site_trace() {
+	local host=$1
+	case $host in *:*) host="[$host]" ;; esac
+	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 -D "$NETNS_TMP/$2.head" -o "$NETNS_TMP/$2" \
+		-w '%{http_code}' "http://$host:$NETNS_PORT${3:-/}" 2>"$NETNS_TMP/$2.err"
+}
+
+# trace_id NAME: the X-Trace-Id of a response.
+trace_id() {
+	tr -d '\r' <"$NETNS_TMP/$1.head" | awk -F': ' 'tolower($1) == "x-trace-id" { print $2 }'
+}
+
+site_trace "$NETNS_SERVER4" a1 >/dev/null
+check_hops 4 "$NETNS_TMP/a1" "site A, IPv4: the hop list is exact"
+site_trace "$NETNS_SERVER4" a2 >/dev/null
+check_hops 4 "$NETNS_TMP/a2" "site A, IPv4, again: exact"
+site_trace "$b4" b1 >/dev/null
+check_hops 4 "$NETNS_TMP/b1" "site B, IPv4: the hop list is exact"
+site_trace "$b6" b2 >/dev/null
+check_hops 6 "$NETNS_TMP/b2" "site B, IPv6: the hop list is exact"
+a1=$(trace_id a1) a2=$(trace_id a2) b1=$(trace_id b1)
+
+code=$(site_trace "$c4" c1 /?format=text)
+[ "$code" = 500 ] && grep -q "tracing is not set up correctly on this site" "$NETNS_TMP/c1"
+tap_ok $? "site C, whose user is not allowed, gets 500 and a plain reason ($code)" ||
+	sys_show "$NETNS_TMP/c1"
+grep -q "refused a caller: uid $(id -u tt-site-c) " "$NETNS_TMP/serve.log"
+tap_ok $? "the helper's log names the refused uid" || sys_show "$NETNS_TMP/serve.log"
+
+# Each site's history of this visitor holds its own traces only.
+site_trace "$NETNS_SERVER4" hista /history?format=json >/dev/null
+jq -e --arg a1 "$a1" --arg a2 "$a2" '[.traces[].id] | sort == ([$a1, $a2] | sort)' \
+	"$NETNS_TMP/hista" >/dev/null
+tap_ok $? "site A's /history: its two traces, not site B's" || sys_show "$NETNS_TMP/hista"
+site_trace "$b4" histb /history?format=json >/dev/null
+jq -e --arg b1 "$b1" '[.traces[].id] == [$b1]' "$NETNS_TMP/histb" >/dev/null
+tap_ok $? "site B's /history: its IPv4 trace only" || sys_show "$NETNS_TMP/histb"
+
+code=$(site_trace "$b4" cross "/trace/$a1")
+[ "$code" = 404 ]
+tap_ok $? "site B cannot read site A's trace by its permalink ($code)"
+code=$(site_trace "$NETNS_SERVER4" own "/trace/$a1?format=text")
+[ "$code" = 200 ] && grep -q "^traceroute to $NETNS_CLIENT4 " "$NETNS_TMP/own"
+tap_ok $? "site A reads it ($code)"
+
+# The administrator's view: traces per site, by uid and user.
+nsx "$NETNS_SERVER" "$top_builddir/helper/tracetroutd" --status \
+	--socket "$NETNS_TMP/run/tracetroutd.sock" >"$NETNS_TMP/status" 2>&1
+grep -qx "site uid=$(id -u www-data) user=www-data running=0 done=2 refused=0 stored=2" \
+	"$NETNS_TMP/status"
+tap_ok $? "tracetroutd --status: site A, two traces done and stored" || sys_show "$NETNS_TMP/status"
+grep -qx "site uid=$(id -u tt-site-b) user=tt-site-b running=0 done=2 refused=0 stored=2" \
+	"$NETNS_TMP/status"
+tap_ok $? "... site B, two" || sys_show "$NETNS_TMP/status"
+! grep -q "user=tt-site-c" "$NETNS_TMP/status"
+tap_ok $? "... and no line for site C, which never traced"
+
+netns_serve_stop
+tap_ok $? "tracetrout-serve stops cleanly"
+sys_done
