@@ -24,6 +24,20 @@ primary(const struct proto_hop *hop)
  * added. info is the service's body as the broker passed it on, checked
  * and compacted to one line when it arrived (json_compact).
  */
+/*
+ * A live trace's body starts with one space, sent with the head. JSON lines
+ * have nothing else to send before the first hop, and Apache (and nginx over
+ * HTTP/2) hold a head back until body bytes follow it: no segment would
+ * leave, and the helper learns the connection from the first one. A space
+ * before a JSON value is JSON's own whitespace, so the first line still
+ * parses as the original's clients parse it.
+ */
+static int
+json_begin(struct out *o, struct render_trace *t)
+{
+	return t->live ? out_puts(o, " ") : 0;
+}
+
 static int
 json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 {
@@ -84,11 +98,11 @@ const struct renderer render_json = {
 	.name = "json",
 	.content_type = "application/json",
 	/*
-	 * No preamble, no summary and no error lines: clients parse every line
-	 * as a hop, and the last hop line is the visitor. Errors after the
-	 * head go to the log only.
+	 * No preamble but a space, no summary and no error lines: clients parse
+	 * every line as a hop, and the last hop line is the visitor. Errors
+	 * after the head go to the log only.
 	 */
-	.begin = NULL,
+	.begin = json_begin,
 	.hop = json_hop,
 	.end = NULL,
 	.fail = NULL,

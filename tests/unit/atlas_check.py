@@ -200,6 +200,10 @@ def main():
     try:
         if kind == "jsonl":
             for n, line in enumerate(text.splitlines(), 1):
+                # A live trace's body starts with a space (fcgi/render_json.c); with no hop
+                # at all that space is the whole body.
+                if n == 1 and line == " ":
+                    continue
                 if not isinstance(json.loads(line), dict):
                     fail("line %d is not an object" % n)
         elif kind == "html":

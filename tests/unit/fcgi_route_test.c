@@ -958,10 +958,10 @@ test_trace(void)
 	is_int(serve_broker(&mb, good, NULL, "QUERY_STRING", "format=json", NULL), 0,
 	    "the broker got the visitor's TRACE");
 	snprintf(want, sizeof(want), "%s"
-	    "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412,0.398]}\n"
+	    " {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412,0.398]}\n"
 	    "{\"ttl\":2,\"timeout\":true}\n"
 	    "{\"ttl\":3,\"ip\":\"198.51.100.7\",\"rtt\":[1.210]}\n", head200);
-	is_str(mb.buf, want, "a whole trace: head, then the hops in order");
+	is_str(mb.buf, want, "a whole trace: head and a space, then the hops in order");
 	ok(mb.flushes >= 4, "flushed after the head and as hops settle (%d)", mb.flushes);
 
 	is_int(serve_broker(&mb, good, NULL, "REMOTE_ADDR", "::ffff:198.51.100.7", NULL), 0,
@@ -1015,7 +1015,7 @@ test_trace(void)
 		snprintf(want, sizeof(want), "Status: 200 OK\r\nContent-Type: application/json\r\n"
 		    HEAD_COMMON "X-Trace-Id: " ID "\r\nX-Trace-Stored: no\r\n"
 		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored\r\n\r\n"
-		    "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
+		    " {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
 		is_str(mb.buf, want, "STARTED stored=0: X-Trace-Stored: no, no permalink, "
 		    "JSON only hop lines");
 		is_int(serve_broker(&mb, asked, NULL, "QUERY_STRING", "store=0&format=json", NULL), 0,
@@ -1041,7 +1041,7 @@ test_trace(void)
 		    "Link: </trace-me/trace/" ID ">; rel=\"bookmark\"\r\n"
 		    "X-Trace-Delete-Token: " TOKEN "\r\n"
 		    "Access-Control-Expose-Headers: X-Trace-Id, Link, X-Trace-Delete-Token\r\n\r\n"
-		    "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
+		    " {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
 		is_str(mb.buf, want, "stored with a token: X-Trace-Delete-Token, exposed");
 		serve_broker(&mb, stored, NULL, "QUERY_STRING", "format=text", NULL);
 		ok(strstr(body_of(&mb), "not stored") == NULL && strstr(mb.buf, "X-Trace-Stored") == NULL,
@@ -1055,7 +1055,7 @@ test_trace(void)
 	    "a broker silent mid-trace: the response ends with an error line");
 	ok(ms < 1000, "... after the trace bound (%.0f ms)", ms);
 	serve_broker(&mb, silent, NULL, "QUERY_STRING", "format=json", NULL);
-	ok(strstr(mb.buf, "\r\n\r\n{\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n") != NULL &&
+	ok(strstr(mb.buf, "\r\n\r\n {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n") != NULL &&
 	    strstr(mb.buf, "error") == NULL, "... in JSON, nothing but hop lines");
 	cfg.run_ms = TRACE_RUN_MS;
 
@@ -1411,7 +1411,7 @@ test_enrichment(void)
 
 	is_int(serve_broker(&mb, live, NULL, "QUERY_STRING", "format=json", NULL), 0,
 	    "json: the broker played it all");
-	is_str(body_of(&mb), "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"host\":\"r1.example.net\","
+	is_str(body_of(&mb), " {\"ttl\":1,\"ip\":\"192.0.2.1\",\"host\":\"r1.example.net\","
 	    "\"rtt\":[0.412,0.398],\"info\":{\"city\":\"Espoo\"}}\n"
 	    "{\"ttl\":2,\"timeout\":true}\n{\"ttl\":3,\"ip\":\"198.51.100.7\",\"rtt\":[1.210]}\n",
 	    "json: info and host where they came before the hop, one line each; nothing after");
