@@ -316,8 +316,20 @@ client_ask(struct client *c, const char *path, int connect_ms, const char *line,
 	if ((st = client_open(c, path, connect_ms)) != CLIENT_OK)
 		return st;
 	deadline = client_deadline(answer_ms);
-	if ((st = client_send(c, line, len, deadline)) != CLIENT_OK ||
-	    (st = client_read(c, m, deadline)) != CLIENT_OK)
+	st = client_send(c, line, len, deadline);
+	/*
+	 * A broker that refuses this caller (forbidden) writes its ERROR and
+	 * closes without reading: the send may fail, but the reason is there
+	 * to read, and it is worth more than "closed".
+	 */
+	if (st == CLIENT_OK || st == CLIENT_CLOSED) {
+		enum client_status sent = st;
+
+		if ((st = client_read(c, m, deadline)) == CLIENT_OK && sent == CLIENT_CLOSED &&
+		    m->verb != PROTO_ERROR)
+			st = fail(c, CLIENT_CLOSED, "the broker closed the connection");
+	}
+	if (st != CLIENT_OK)
 		client_close(c);
 	return st;
 }

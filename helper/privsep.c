@@ -329,17 +329,22 @@ give_db_dir(const struct config *cfg, uid_t uid, gid_t gid)
 		    dir, cfg->user, cfg->user, dir);
 		return -1;
 	}
+	/*
+	 * The files first, while the directory may still be root's: systemd
+	 * gives a StateDirectory back to root at every start, and root, bound
+	 * to the unit's capabilities (no CAP_DAC_*), could not reach the files
+	 * once the directory is the broker's 0750.
+	 */
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", cfg->db_path, suffix[i]);
+		give_file(f, uid, gid);
+	}
 	if (sb.st_uid != uid) {
 		if (fchown(fd, uid, gid) < 0)
 			goto fail;
 		log_info("broker: %s now belongs to user %s", dir, cfg->user);
 	}
 	close(fd);
-	/* Files an earlier run made as root. */
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(f, sizeof(f), "%s%s", cfg->db_path, suffix[i]);
-		give_file(f, uid, gid);
-	}
 	return 0;
 fail:
 	log_warn("broker: %s", dir);

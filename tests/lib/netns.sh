@@ -20,6 +20,7 @@
 #                          EXIT (also after INT/TERM), and may be called early to start over
 #   netns_info_start NS ADDR [OPTS]  tests/lib/infoserver.py (the stand-in for whereabouts) in NS
 #   netns_dns_start NS ADDR [OPTS]   dnsmasq in NS; netns_resolver NS ADDR points NS's resolver at it
+#   netns_tls_cert         a self-signed certificate for the server (tracetrout-serve --tls-cert)
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
 # the visitor (or the NAT router) and node n+1 the server: 10.77.k.0/24 and 2001:db8:77:k::/64
@@ -271,19 +272,34 @@ netns_hops_text() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# TraceTrout inside the network. NETNS_PORT is the web server's port in the server namespace.
+# TraceTrout inside the network. NETNS_PORT is the web server's port in the server namespace;
+# NETNS_SCHEME is http, or https when tracetrout-serve runs with --tls-cert, and NETNS_CACERT
+# that certificate (netns_trace and the readiness check verify the server against it).
 
 NETNS_PORT=8080
+NETNS_SCHEME=http
+NETNS_CACERT=
 NETNS_SERVE_PID=
 NETNS_NO_LIMITS="--client-rate 1000 --client-max 1024 --global-rate 100000 --max-traces 1024"
 
 # netns_serve_start BUILDDIR [tracetrout-serve options...]: runs BUILDDIR/tracetrout-serve in
 # the server namespace (environment settings such as HOP_TIMEOUT pass through), with its static
 # files from $NETNS_TMP/www (URL /files/), its state in $NETNS_TMP, its log in
-# $NETNS_TMP/serve.log; returns once the helper's socket and the web server answer.
+# $NETNS_TMP/serve.log; returns once the helper's socket and the web server answer. With
+# --tls-cert FILE (a self-signed certificate that names 127.0.0.1 too, as netns_tls_cert makes)
+# the URLs are https and curl checks the server against FILE.
 netns_serve_start() {
-	local builddir=$1 i code helper_opts=()
+	local builddir=$1 i code a prev='' helper_opts=()
 	shift
+	NETNS_SCHEME=http
+	NETNS_CACERT=
+	for a in "$@"; do
+		[ "$a" = -- ] && break
+		case $prev in --tls-cert) NETNS_CACERT=$a ;; esac
+		case $a in --tls-cert=*) NETNS_CACERT=${a#*=} ;; esac
+		prev=$a
+	done
+	[ -n "$NETNS_CACERT" ] && NETNS_SCHEME=https
 	# Tests trace one visitor many times a second: the per-visitor and global rate limits
 	# would refuse most of it. tests/sys/limits.sh tests the limits with NETNS_HELPER_OPTS="".
 	[[ " $* " == *" -- "* ]] || read -r -a helper_opts <<<"-- ${NETNS_HELPER_OPTS-$NETNS_NO_LIMITS}"
@@ -305,7 +321,8 @@ netns_serve_start() {
 		fi
 		if [ -S "$NETNS_TMP/run/tracetroutd.sock" ]; then
 			code=$(nsx "$NETNS_SERVER" curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-				"http://127.0.0.1:$NETNS_PORT/files/ping") || :
+				${NETNS_CACERT:+--cacert "$NETNS_CACERT"} \
+				"$NETNS_SCHEME://127.0.0.1:$NETNS_PORT/files/ping") || :
 			[ "$code" = 200 ] && return 0
 		fi
 		sleep 0.1
@@ -340,9 +357,9 @@ netns_helper_pid() {
 # netns_url FAMILY [PATH]: the server's URL for the visitor.
 netns_url() {
 	if [ "$1" = 6 ]; then
-		echo "http://[$NETNS_SERVER6]:$NETNS_PORT${2:-/}"
+		echo "$NETNS_SCHEME://[$NETNS_SERVER6]:$NETNS_PORT${2:-/}"
 	else
-		echo "http://$NETNS_SERVER4:$NETNS_PORT${2:-/}"
+		echo "$NETNS_SCHEME://$NETNS_SERVER4:$NETNS_PORT${2:-/}"
 	fi
 }
 
@@ -350,7 +367,22 @@ netns_url() {
 netns_trace() {
 	local fam=$1 path=${2:-/}
 	shift $(($# < 2 ? $# : 2))
-	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 "$@" "$(netns_url "$fam" "$path")"
+	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 ${NETNS_CACERT:+--cacert "$NETNS_CACERT"} \
+		"$@" "$(netns_url "$fam" "$path")"
+}
+
+# netns_tls_cert: a self-signed certificate (and its key) for the server's addresses and
+# loopback, in NETNS_TLS_CERT and NETNS_TLS_KEY (under $NETNS_TMP/tls), valid for a day. Being
+# self-signed, it is its own CA: curl --cacert NETNS_TLS_CERT trusts it and nothing else.
+netns_tls_cert() {
+	mkdir -p "$NETNS_TMP/tls" || return 1
+	NETNS_TLS_CERT=$NETNS_TMP/tls/cert.pem
+	NETNS_TLS_KEY=$NETNS_TMP/tls/key.pem
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=tracetrout-test -keyout "$NETNS_TLS_KEY" -out "$NETNS_TLS_CERT" \
+		-addext "subjectAltName=IP:$NETNS_SERVER4,IP:$NETNS_SERVER6,IP:127.0.0.1,IP:::1" \
+		>"$NETNS_TMP/tls/openssl.log" 2>&1 ||
+		{ sed 's/^/#   /' "$NETNS_TMP/tls/openssl.log" >&2; return 1; }
 }
 
 # netns_hops: JSON lines on stdin to "TTL ADDRESS" / "TTL *" lines, in the order received.

@@ -23,8 +23,12 @@ SYS_TESTS = \
 	sys/enrich.sh \
 	sys/names.sh \
 	sys/browser.sh \
+	sys/webservers.sh \
+	sys/keepalive.sh \
 	sys/sites.sh \
-	sys/proxy.sh
+	sys/proxy.sh \
+	sys/diagnose.sh \
+	sys/install.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
 EXTRA_DIST += sys/lib.sh
