@@ -27,6 +27,9 @@ static const struct {
 	{ "port-not-allowed", { 403, "tracing is not enabled for this port", NULL, 0 } },
 	{ "busy", { 503, "too many traces are running; try again in a few seconds", NULL,
 	    BUSY_RETRY_DEFAULT } },
+	/* Another request on the same connection (an HTTP/2 stream, say) is tracing it now. */
+	{ "traced", { 409, "this connection is being traced for another request on it; try "
+	    "again when that trace has ended", NULL, BUSY_RETRY_DEFAULT } },
 	{ "engine-down", { 503, "the tracing engine is not running", NULL, 0 } },
 	/* The helper does not let this app's user in: the site's setup, not the visitor. */
 	{ "forbidden", { 500, "tracing is not set up correctly on this site", NULL, 0 } },

@@ -293,7 +293,8 @@ start(struct engine *e, const struct emsg *m)
 		return refuse(e, m->trace, "busy", "too many traces running");
 	for (int i = 0; i < e->ntraces; i++)
 		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple)))
-			return refuse(e, m->trace, "busy", "this connection is being traced");
+			return refuse(e, m->trace, "traced",
+			    "this connection is being traced (another request on it asked)");
 	if (!port_allowed(e->cfg, r->sport))
 		return refuse(e, m->trace, "port-not-allowed", "the server port may not be traced");
 	if (!is_local(&r->server))

@@ -624,9 +624,9 @@ test_limits(void)
 	cl_line(y, line, sizeof(line));
 	a5 = trace_from("198.51.100.20", 1006, line, sizeof(line));
 	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "visitor X again after 1 s");
-	eng_send(EMSG_REFUSED, m.trace, "busy", "this connection is being traced", 0);
+	eng_send(EMSG_REFUSED, m.trace, "traced", "this connection is being traced", 0);
 	cl_line(a5, line, sizeof(line));
-	ok(strncmp(line, "ERROR code=busy msg=", 20) == 0, "the engine's busy passes through, "
+	ok(strncmp(line, "ERROR code=traced msg=", 22) == 0, "the engine's refusal passes through, "
 	    "without retry: %.*s", LINE(line));
 	close(a5);
 	(void)h6a;

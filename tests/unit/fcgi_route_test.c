@@ -816,6 +816,7 @@ test_refusals(void)
 		{ "not-local", "422 Unprocessable Content", "" },
 		{ "port-not-allowed", "403 Forbidden", "" },
 		{ "busy", "503 Service Unavailable", "Retry-After: 5\r\n" },
+		{ "traced", "409 Conflict", "Retry-After: 5\r\n" },
 		{ "engine-down", "503 Service Unavailable", "" },
 		{ "forbidden", "500 Internal Server Error", "" },
 		{ "internal", "502 Bad Gateway", "" },
