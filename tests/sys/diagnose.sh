@@ -9,7 +9,7 @@
 sys_require lighttpd apache2 conntrack useradd userdel
 sys_require_build
 
-tap_plan 15
+tap_plan 14
 netns_build -n 2 || { echo "Bail out! cannot build the network"; exit 1; }
 sys_user tt-site-b || { echo "Bail out! cannot create a site's user"; exit 1; }
 # A start-timeout of 1 s: most faults below show as a trace that saw no segment in that time.

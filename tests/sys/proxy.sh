@@ -9,7 +9,7 @@
 sys_require lighttpd nginx conntrack
 sys_require_build
 
-tap_plan 13
+tap_plan 14
 netns_build -n 3 || { echo "Bail out! cannot build the network"; exit 1; }
 read -r -a limits <<<"$NETNS_NO_LIMITS"
 netns_serve_start "$top_builddir"
