@@ -8,7 +8,8 @@
 #   sudo make bench        or        sudo scripts/bench.sh BUILDDIR
 #
 # RUNS (default 20) sets the number of traces per figure; FLOOD (50000) the forged ICMP errors
-# of the flood; TRACES (1000) the connections of the memory figures.
+# of the flood; TRACES (1000) the connections of the memory figures. BENCH_ONLY=web-servers
+# runs the trace times through each web server setup alone.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,7 @@ runs=${RUNS:-20}
 for f in tracetrout-serve tracetrout-rules helper/tracetroutd fcgi/tracetrout.fcgi; do
 	[ -x "$builddir/$f" ] || { echo "bench: $builddir/$f missing: run make first" >&2; exit 1; }
 done
-for t in ip iptables lighttpd curl jq nstat tc chromium wrk; do
+for t in ip iptables lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk; do
 	command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 1; }
 done
 
@@ -67,8 +68,36 @@ network() {
 	netns_serve_start "$builddir" || exit 1
 }
 
+# web_servers: GET / through each shipped web server setup (tracetrout-serve --web-server),
+# plain and over TLS (a fresh connection each time: the handshake counts), 4 routers.
+web_servers() {
+	local ws tls
+	echo "== curl total time of GET / through each web server setup, 4 routers, $runs runs each, ms"
+	network 4
+	netns_tls_cert || exit 1
+	for ws in lighttpd nginx apache apache-fcgid; do
+		for tls in http https; do
+			netns_serve_stop
+			if [ "$tls" = https ]; then
+				netns_serve_start "$builddir" --web-server "$ws" \
+					--tls-cert "$NETNS_TLS_CERT" --tls-key "$NETNS_TLS_KEY" || exit 1
+			else
+				netns_serve_start "$builddir" --web-server "$ws" || exit 1
+			fi
+			for fam in 4 6; do
+				printf '%s, %s, IPv%d: %s\n' "$ws" "$tls" "$fam" "$(times "$fam" "$runs" | stats)"
+			done
+		done
+	done
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
+# BENCH_ONLY=web-servers: that section alone.
+if [ "${BENCH_ONLY:-}" = web-servers ]; then
+	web_servers
+	exit 0
+fi
 
 echo "== curl total time of GET / (the whole trace), $runs runs each, ms"
 for n in 4 8; do
@@ -77,6 +106,9 @@ for n in 4 8; do
 		printf '%d routers, IPv%d: %s\n' "$n" "$fam" "$(times "$fam" "$runs" | stats)"
 	done
 done
+
+echo
+web_servers
 
 echo
 echo "== the live page in headless Chromium, 4 routers: the first hop row on screen after its hop"
