@@ -27,14 +27,16 @@ msg_cb(const struct nlmsghdr *nlh, void *data)
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg))
 		return MNL_CB_ERROR;
 	mnl_attr_for_each(attr, nlh, sizeof(struct inet_diag_msg)) {
-		const struct tcp_info *ti = mnl_attr_get_payload(attr);
-		size_t need = offsetof(struct tcp_info, tcpi_data_segs_out) +
-		    sizeof(ti->tcpi_data_segs_out);
+		size_t off = offsetof(struct tcp_info, tcpi_data_segs_out);
+		uint32_t segs;
 
 		/* An older kernel's tcp_info is shorter: no count there, no answer. */
-		if (mnl_attr_get_type(attr) != INET_DIAG_INFO || mnl_attr_get_payload_len(attr) < need)
+		if (mnl_attr_get_type(attr) != INET_DIAG_INFO ||
+		    mnl_attr_get_payload_len(attr) < off + sizeof(segs))
 			continue;
-		ctx->segs = ti->tcpi_data_segs_out;
+		/* Copied out: the payload is 4-byte aligned, struct tcp_info wants 8. */
+		memcpy(&segs, (const char *)mnl_attr_get_payload(attr) + off, sizeof(segs));
+		ctx->segs = segs;
 		ctx->found = 1;
 	}
 	return MNL_CB_OK;
