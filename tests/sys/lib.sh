@@ -164,12 +164,13 @@ sys.stdout.write(data.decode('ascii', 'replace'))
 PY
 }
 
-# sys_user NAME: a system user NAME (with its group), made for this test and removed at cleanup;
-# one left by an earlier run is reused.
+# sys_user NAME: a system user NAME (with its group), made for this test and removed at cleanup
+# with whatever still runs as it (cleanups run in order, and userdel refuses a user in use); one
+# left by an earlier run is reused.
 sys_user() {
 	if ! getent passwd "$1" >/dev/null; then
 		useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "$1" || return 1
-		netns_on_cleanup "userdel '$1' 2>/dev/null"
+		netns_on_cleanup "pkill -KILL -u '$1'; for i in 1 2 3 4 5; do userdel '$1' 2>/dev/null && break; sleep 0.2; done"
 	fi
 }
 
