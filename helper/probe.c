@@ -41,13 +41,14 @@ probe_csum(const uint8_t *b, size_t len, uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-size_t
-probe_build(uint8_t *buf, size_t len, const struct probe_tmpl *t,
-    uint32_t seq, uint8_t byte, uint8_t ttl, uint16_t ipid)
+/* A segment of the connection at seq with plen (0 or 1) bytes of payload. */
+static size_t
+build(uint8_t *buf, size_t len, const struct probe_tmpl *t, uint32_t seq, uint8_t byte,
+    size_t plen, uint8_t ttl, uint16_t ipid)
 {
 	size_t iplen = t->src.family == AF_INET ? 20 : 40;
 	size_t tcplen = 20 + (t->has_ts ? 12 : 0);
-	size_t total = iplen + tcplen + 1, alen = addr_len(&t->src);
+	size_t total = iplen + tcplen + plen, alen = addr_len(&t->src);
 	uint8_t *ip = buf, *tcp = buf + iplen;
 	uint32_t sum;
 
@@ -68,7 +69,7 @@ probe_build(uint8_t *buf, size_t len, const struct probe_tmpl *t,
 		put16(ip + 10, probe_csum(ip, 20, 0));
 	} else {
 		put32(ip, 6u << 28 | (uint32_t)t->tos << 20 | (t->flowlabel & 0xfffff));
-		put16(ip + 4, (uint16_t)(tcplen + 1));
+		put16(ip + 4, (uint16_t)(tcplen + plen));
 		ip[6] = 6;
 		ip[7] = ttl;
 		memcpy(ip + 8, t->src.u.b, 16);
@@ -90,12 +91,27 @@ probe_build(uint8_t *buf, size_t len, const struct probe_tmpl *t,
 		put32(tcp + 24, t->tsval);
 		put32(tcp + 28, t->tsecr);
 	}
-	tcp[tcplen] = byte;
+	if (plen)
+		tcp[tcplen] = byte;
 
 	/* Pseudo-header: addresses, protocol and TCP length. */
 	sum = csum_add(t->src.u.b, alen, 0);
 	sum = csum_add(t->dst.u.b, alen, sum);
-	sum += 6 + (uint32_t)(tcplen + 1);
-	put16(tcp + 16, probe_csum(tcp, tcplen + 1, sum));
+	sum += 6 + (uint32_t)(tcplen + plen);
+	put16(tcp + 16, probe_csum(tcp, tcplen + plen, sum));
 	return total;
+}
+
+size_t
+probe_build(uint8_t *buf, size_t len, const struct probe_tmpl *t,
+    uint32_t seq, uint8_t byte, uint8_t ttl, uint16_t ipid)
+{
+	return build(buf, len, t, seq, byte, 1, ttl, ipid);
+}
+
+size_t
+probe_build_keepalive(uint8_t *buf, size_t len, const struct probe_tmpl *t, uint32_t seq,
+    uint8_t ttl, uint16_t ipid)
+{
+	return build(buf, len, t, seq - 1, 0, 0, ttl, ipid);
 }

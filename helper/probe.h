@@ -31,6 +31,13 @@ struct probe_tmpl {
 size_t probe_build(uint8_t *buf, size_t len, const struct probe_tmpl *t,
     uint32_t seq, uint8_t byte, uint8_t ttl, uint16_t ipid);
 
+/*
+ * A TCP keep-alive of the connection (RFC 1122 4.2.3.6): no payload, seq one
+ * below seq (the first byte the visitor has not acknowledged), otherwise as
+ * probe_build. A receiver answers it with an ACK at once, never delayed.
+ */
+size_t probe_build_keepalive(uint8_t *buf, size_t len, const struct probe_tmpl *t, uint32_t seq,
+    uint8_t ttl, uint16_t ipid);
 /* The Internet checksum of a buffer, folded, with an initial partial sum. */
 uint16_t probe_csum(const uint8_t *b, size_t len, uint32_t sum);
 

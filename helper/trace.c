@@ -144,6 +144,7 @@ start_probing(struct trace *t, uint64_t now)
 	 */
 	t->estimate = ttl > 0 ? init - ttl + 1 : 0;
 	t->state = TRACE_PROBING;
+	t->keepalive_due = false;
 	send_up_to(t, t->estimate > 0 ? t->estimate + 2 : t->cfg.max_hops, now);
 }
 
@@ -348,7 +349,32 @@ learn_outgoing(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 	if (t->state == TRACE_WAIT_SEGMENT) {
 		t->state = TRACE_WAIT_ACK;
 		t->wait_until_us = now + t->cfg.start_timeout_us;
+		/* Not now: this segment has no verdict yet, and must reach the visitor first. */
+		t->keepalive_due = true;
 	}
+}
+
+/*
+ * A keep-alive right behind the first response segment, on the same path:
+ * the visitor answers it at once with an ACK that covers that segment, so
+ * probing need not wait for a delayed ACK (after a TLS handshake Linux holds
+ * it 40 ms). Linux answers one such segment per connection every 500 ms
+ * (tcp_invalid_ratelimit); another trace on the connection sooner just waits.
+ */
+static void
+send_keepalive(struct trace *t)
+{
+	uint8_t pkt[PROBE_MAX_LEN];
+	size_t len;
+
+	t->keepalive_due = false;
+	len = probe_build_keepalive(pkt, sizeof(pkt), &t->tmpl, t->bytes_seq, 255, t->next_ipid++);
+	if (t->next_ipid == 0)
+		t->next_ipid = 1;
+	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
+		tlog(t, "keep-alive not sent");
+	else
+		t->stats.keepalives++;
 }
 
 /* A duplicate ACK whose D-SACK block is exactly one probe's byte: the visitor answered it. */
@@ -476,6 +502,8 @@ trace_tick(struct trace *t, uint64_t now)
 		finish(t, "no-segment");
 	else if (t->state == TRACE_WAIT_ACK && now >= t->wait_until_us)
 		finish(t, "no-ack");
+	else if (t->state == TRACE_WAIT_ACK && t->keepalive_due)
+		send_keepalive(t);
 	else if (t->state == TRACE_PROBING)
 		settle(t, now);
 }

@@ -93,6 +93,7 @@ struct trace_stats {
 	uint32_t probes_sent;
 	uint32_t replies_matched;
 	uint32_t dupacks;		/* the visitor's duplicate ACKs caused by probes */
+	uint32_t keepalives;		/* keep-alives sent to hurry the visitor's first ACK */
 	uint32_t late_or_dup;		/* a second reply to one probe, or a reply after its hop settled */
 };
 
@@ -112,6 +113,14 @@ struct trace {
 	uint16_t nbytes;
 	uint8_t bytes[TRACE_BYTES];
 	uint32_t next_seq;		/* next byte not yet used by a probe */
+
+	/*
+	 * A keep-alive is due once the first response segment has had its
+	 * verdict: the visitor may hold its ACK of that segment back (delayed
+	 * ACK, 40 ms or more) and probing waits for it; a keep-alive is ACKed
+	 * at once.
+	 */
+	bool keepalive_due;
 
 	uint32_t visitor_ack;		/* highest ACK from the visitor */
 	uint16_t visitor_window;

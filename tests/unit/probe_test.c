@@ -173,6 +173,28 @@ check_csum_function(void)
 	    "\xc0\xa8\x00\xc7", 20, 0), 0xb861, "probe_csum of the textbook IPv4 header example is 0xb861");
 }
 
+/* The keep-alive: the probe's segment at seq - 1 with no payload, lengths and checksums to match. */
+static void
+check_keepalive(int family, bool ts)
+{
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	struct probe_tmpl t = tmpl(family, ts);
+	size_t ipl = family == AF_INET ? 20 : 40, want = ipl + 20 + (ts ? 12 : 0), n;
+	uint8_t buf[PROBE_MAX_LEN + 16];
+	struct pkt p;
+
+	memset(buf, 0xa5, sizeof(buf));
+	n = probe_build_keepalive(buf, sizeof(buf), &t, 0, 255, 0x1234);
+	is_int(n, want, "%s keep-alive%s: length %zu, no payload", fam, ts ? " with timestamps" : "",
+	    want);
+	ok(buf[want] == 0xa5, "%s keep-alive: nothing written past it", fam);
+	ok(pkt_parse(buf, n, &p) == PKT_OK && p.kind == PKT_TCP && p.u.tcp.payload_len == 0 &&
+	    p.u.tcp.seq == 0xffffffff && p.u.tcp.ack == t.ack && p.u.tcp.flags == TCP_ACK &&
+	    p.u.tcp.ttl == 255, "%s keep-alive: a bare ACK at seq - 1 (wrapping), TTL 255", fam);
+	ok(fx_l4_csum_ok(buf, n) && (family != AF_INET || fx_ip4_csum_ok(buf)),
+	    "%s keep-alive: checksums", fam);
+}
+
 int
 main(void)
 {
@@ -183,5 +205,7 @@ main(void)
 	check_checksums(AF_INET);
 	check_checksums(AF_INET6);
 	check_csum_function();
+	check_keepalive(AF_INET, true);
+	check_keepalive(AF_INET6, false);
 	return tap_done();
 }

@@ -46,6 +46,8 @@ struct env {
 	uint32_t flowlabel;	/* the server's current flow label */
 
 	/* Recorded through the callbacks. */
+	int nkeepalives;	/* keep-alives sent (seq ISS - 1, no payload), not counted as probes */
+	struct pkt_tcp keepalive;	/* the last of them */
 	int nsent;
 	struct sent sent[MAXSENT];
 	int bad_probes;		/* probes that do not parse, or break a rule */
@@ -87,6 +89,15 @@ cb_send(void *ctx, const uint8_t *pkt, size_t len, int family)
 	if (family != e->family || len > PROBE_MAX_LEN || pkt_parse(s->pkt, s->len, &p) != PKT_OK ||
 	    p.kind != PKT_TCP) {
 		bad(e, "probe does not parse", i);
+		return 0;
+	}
+	/* A keep-alive: the one segment without payload the trace sends. */
+	if (p.u.tcp.payload_len == 0) {
+		e->nsent--;
+		e->nkeepalives++;
+		e->keepalive = p.u.tcp;
+		if (p.u.tcp.seq != ISS - 1 || p.u.tcp.flags != TCP_ACK || p.u.tcp.ttl != 255)
+			bad(e, "keep-alive not at ISS - 1, not a bare ACK, or TTL not 255", i);
 		return 0;
 	}
 	s->tcp = p.u.tcp;
@@ -770,6 +781,25 @@ test_waits(int family)
 	tick(e, T0 + 5 * MS + 3 * SEC);
 	is_str(e->reason, "no-ack", "%s no-ack: ends \"no-ack\"", f);
 	is_int(e->nsent, 0, "%s no-ack: no probe ever", f);
+	ok(e->nkeepalives == 1 && e->bad_probes == 0, "%s no-ack: one keep-alive, at ISS - 1 with "
+	    "the template's ACK, TTL 255 (%d; %s)", f, e->nkeepalives, e->bad_why);
+	free(e);
+
+	/*
+	 * The keep-alive goes at the first tick after the first segment (once
+	 * the segment has had its verdict), once; the visitor's prompt ACK of
+	 * it starts the probes.
+	 */
+	e = env_new(family, &cfg, 1);
+	out_seg(e, T0 + 5 * MS, 0, 300, TCP_PSH);
+	is_int(e->nkeepalives, 0, "%s keep-alive: not before the segment's verdict", f);
+	tick(e, T0 + 5 * MS + 10);
+	tick(e, T0 + 5 * MS + 20);
+	is_int(e->nkeepalives, 1, "%s keep-alive: one, at the tick after the segment", f);
+	e->cttl = 62;
+	ack(e, T0 + 6 * MS, 300);
+	is_int(e->t.state, TRACE_PROBING, "%s keep-alive: its ACK starts the probes", f);
+	ok(e->nsent > 0 && e->nkeepalives == 1, "%s keep-alive: then probes, no other keep-alive", f);
 	free(e);
 
 	/* FIN or RST: closed, at any stage. */
