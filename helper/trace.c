@@ -373,8 +373,10 @@ send_keepalive(struct trace *t)
 		t->next_ipid = 1;
 	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
 		tlog(t, "keep-alive not sent");
-	else
+	else {
 		t->stats.keepalives++;
+		t->keepalive_dups = 1;
+	}
 }
 
 /* A duplicate ACK whose D-SACK block is exactly one probe's byte: the visitor answered it. */
@@ -424,8 +426,17 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 				v = TRACE_DROP;
 		} else if (seg->nsack == 0 && seg->ack == t->visitor_ack &&
 		    seg->window == t->visitor_window) {
-			t->unexplained_dupacks++;
-			t->dupack_us = now;
+			/*
+			 * The first may be the keep-alive's. Letting it go costs a
+			 * SACK-less visitor one of a hop's duplicate ACKs at most;
+			 * with SACK, probes are answered with D-SACK (above).
+			 */
+			if (t->keepalive_dups > 0)
+				t->keepalive_dups--;
+			else {
+				t->unexplained_dupacks++;
+				t->dupack_us = now;
+			}
 		}
 	}
 	if (!t->have_ack || seq_lt(t->visitor_ack, seg->ack)) {

@@ -121,6 +121,12 @@ struct trace {
 	 * at once.
 	 */
 	bool keepalive_due;
+	/*
+	 * The keep-alive's answer, when the visitor had acknowledged the
+	 * segment already, is one more duplicate ACK without SACK: it must not
+	 * count as a probe's (unexplained_dupacks), so one such is let go.
+	 */
+	int keepalive_dups;
 
 	uint32_t visitor_ack;		/* highest ACK from the visitor */
 	uint16_t visitor_window;

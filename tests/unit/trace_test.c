@@ -802,6 +802,25 @@ test_waits(int family)
 	ok(e->nsent > 0 && e->nkeepalives == 1, "%s keep-alive: then probes, no other keep-alive", f);
 	free(e);
 
+	/*
+	 * A visitor that acknowledged the segment at once answers the
+	 * keep-alive with one more duplicate ACK, without SACK, while the probes
+	 * are out: it is no probe's answer, so a hop no router answered stays
+	 * silent.
+	 */
+	e = env_new(family, &cfg, 1);
+	out_seg(e, T0 + 5 * MS, 0, 300, TCP_PSH);
+	tick(e, T0 + 5 * MS + 10);
+	e->cttl = 61;	/* visitor at hop 4 */
+	ack(e, T0 + 6 * MS, 300);
+	ack(e, T0 + 6 * MS + 100, 300);	/* the keep-alive's duplicate ACK */
+	routers_answer(e, T0 + 10 * MS, 2, 3);
+	tick(e, T0 + 6 * MS + cfg.hop_timeout_us + 1);
+	ok(e->nhops >= 1 && e->hops[0].nreplies == 0, "%s keep-alive: its duplicate ACK is not "
+	    "taken for the visitor at a silent hop 1 (%d replies)", f,
+	    e->nhops >= 1 ? e->hops[0].nreplies : -1);
+	free(e);
+
 	/* FIN or RST: closed, at any stage. */
 	e = env_new(family, &cfg, 1);
 	out_seg(e, T0 + 5 * MS, 0, 300, TCP_PSH);
