@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+
 #include "emsg.h"
 #include "enrich.h"
 #include "log.h"
@@ -189,6 +191,7 @@ struct broker {
 	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
 	uint64_t started_ms;
 	uint64_t traces_done, traces_refused, busy, forbidden;
+	struct mnl_socket *diag;	/* sock_diag, for no_segment_why; NULL until asked */
 	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
 	/* proxies: visitors that are proxies in front of the server */
 	struct config_net proxies[CONFIG_PROXIES_N];
@@ -1803,6 +1806,25 @@ started_line(const struct broker *b, const struct trace *t, char *line, size_t l
 }
 
 /*
+ * The data segments the server's socket of conn has sent (sockdiag.h), on a
+ * netlink socket kept for the broker's life: this is asked at every trace's
+ * start. A socket that failed is opened again at the next question.
+ */
+static int
+conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs)
+{
+	if (b->diag == NULL && (b->diag = sockdiag_open()) == NULL)
+		return -1;
+	if (sockdiag_segs_out(b->diag, conn, segs) == 0)
+		return 0;
+	if (errno != ENOENT) {
+		mnl_socket_close(b->diag);
+		b->diag = NULL;
+	}
+	return -1;
+}
+
+/*
  * The engine saw no segment of the response in time. The web server's socket
  * says which of two setup faults it is: it sent nothing (the web server holds
  * the response back: buffering), or it sent segments that never reached the
@@ -1815,7 +1837,7 @@ no_segment_why(struct broker *b, struct trace *t)
 	uint64_t segs, now = now_ms(CLOCK_MONOTONIC);
 	const char *why;
 
-	if (!t->segs0_ok || sockdiag_segs_out(&t->req, &segs) < 0)
+	if (!t->segs0_ok || conn_segs(b, &t->req, &segs) < 0)
 		return "no-segment";	/* the socket is gone, or sock_diag is not there */
 	if (segs == t->segs0) {
 		why = "buffered";
@@ -1868,7 +1890,7 @@ engine_record(struct broker *b, struct emsg *m)
 		t->state = TRACE_RUNNING;
 		t->started_us = mono_us();
 		/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
-		t->segs0_ok = sockdiag_segs_out(&t->req, &t->segs0) == 0;
+		t->segs0_ok = conn_segs(b, &t->req, &t->segs0) == 0;
 		t->started_ms = now_ms(CLOCK_REALTIME);
 		store_retry(b);
 		/* The delete token is random apart from the id: knowing one never gives the other. */
@@ -2434,6 +2456,8 @@ out:
 	free(b.allow_uids);
 	free(b.allow_gids);
 	free(b.sites);
+	if (b.diag != NULL)
+		mnl_socket_close(b.diag);
 	if (b.queue_stats_fd >= 0)
 		close(b.queue_stats_fd);
 	free(b.eq);

@@ -57,25 +57,34 @@ sockdiag_parse(const void *buf, size_t len, uint32_t seq, uint64_t *segs)
 	return ctx.found;
 }
 
-int
-sockdiag_segs_out(const struct proto_trace_req *conn, uint64_t *segs)
+struct mnl_socket *
+sockdiag_open(void)
 {
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+
+	if (nl != NULL && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	return nl;
+}
+
+int
+sockdiag_segs_out(struct mnl_socket *nl, const struct proto_trace_req *conn, uint64_t *segs)
+{
+	/* A new number each time: an answer left over from a failed read is not taken. */
+	static uint32_t seq;
 	char buf[8192];		/* one socket's answer: a few hundred bytes */
-	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct inet_diag_req_v2 *req;
-	uint32_t seq = (uint32_t)time(NULL);
 	ssize_t n;
-	int rc = -1;
 
-	if ((nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC)) == NULL)
-		return -1;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
+	if (seq == 0)
+		seq = (uint32_t)time(NULL);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_seq = ++seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = (uint8_t)conn->server.family;
 	req->sdiag_protocol = IPPROTO_TCP;
@@ -88,12 +97,13 @@ sockdiag_segs_out(const struct proto_trace_req *conn, uint64_t *segs)
 	memcpy(req->id.idiag_dst, conn->client.u.b, addr_len(&conn->client));
 	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		goto out;
-	/* One socket's answer fits one read; a missing socket is an NLMSG_ERROR (ENOENT). */
+		return -1;
+	/*
+	 * The kernel answers while it takes the request, so this read does not
+	 * wait. One socket's answer fits it; a missing socket is an NLMSG_ERROR
+	 * (ENOENT).
+	 */
 	if ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) < 0)
-		goto out;
-	rc = sockdiag_parse(buf, (size_t)n, seq, segs) == 1 ? 0 : -1;
-out:
-	mnl_socket_close(nl);
-	return rc;
+		return -1;
+	return sockdiag_parse(buf, (size_t)n, seq, segs) == 1 ? 0 : -1;
 }

@@ -12,12 +12,18 @@
 
 #include "proto.h"
 
+struct mnl_socket;
+
+/* A sock_diag netlink socket, bound; NULL on failure (errno set). No privilege needed. */
+struct mnl_socket *sockdiag_open(void);
+
 /*
- * Data segments sent so far by the server's socket of conn (tcpi_data_segs_out).
- * Returns 0, or -1 if there is no such socket or sock_diag failed (errno set).
- * Opens and closes its own netlink socket: it is asked twice per odd trace only.
+ * Data segments sent so far by the server's socket of conn (tcpi_data_segs_out),
+ * asked on nl. Returns 0, or -1 if there is no such socket (errno ENOENT) or
+ * sock_diag failed (errno set otherwise; the socket may then be unusable).
  */
-int sockdiag_segs_out(const struct proto_trace_req *conn, uint64_t *segs);
+int sockdiag_segs_out(struct mnl_socket *nl, const struct proto_trace_req *conn,
+    uint64_t *segs);
 
 /*
  * The parsing half, pure: one netlink answer (buf, len) to the request with
