@@ -56,7 +56,7 @@ for f in "$NETNS_TMP"/s[46]-*; do
 		continue
 	fi
 	ended=$((ended + 1))
-	id=$(tr -d '\r' <"$f.head" | sed -n 's/^X-Trace-Id: //p')
+	id=$(sys_header x-trace-id "$f.head")
 	want=$(text_hops <"$f")
 	last=$(tail -n 1 <<<"$want" | cut -d' ' -f1)
 	got=$(sqlite3 "$db" "SELECT h.ttl || ' ' || coalesce((SELECT addr FROM replies r WHERE

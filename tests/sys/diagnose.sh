@@ -19,17 +19,9 @@ netns_serve_start "$top_builddir" --listen "$NETNS_SERVER4" --listen "$NETNS_SER
 tap_ok $? "tracetrout-serve runs"
 sock=$NETNS_TMP/run/tracetroutd.sock
 
-# get HOST NAME PATH: the visitor's request; the body in $NETNS_TMP/NAME, the status on stdout.
-get() {
-	local host=$1
-	case $host in *:*) host="[$host]" ;; esac
-	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 -o "$NETNS_TMP/$2" -w '%{http_code}' \
-		"http://$host:$NETNS_PORT$3" 2>"$NETNS_TMP/$2.err"
-}
-
 # A site whose user is not in the socket's group (www-data): connect() gets EACCES.
 sys_site_start denied tt-site-b 10.77.2.4 2001:db8:77:2::4
-code=$(get 10.77.2.4 denied.out "/?format=text")
+code=$(sys_get 10.77.2.4 denied.out "/?format=text")
 [ "$code" = 500 ] && grep -q "the web server's user may not open the tracing helper's socket" \
 	"$NETNS_TMP/denied.out"
 tap_ok $? "a site that may not open the socket: 500 and why ($code)" || sys_show "$NETNS_TMP/denied.out"
@@ -44,7 +36,7 @@ tap_ok $? "its log names the socket, its uid and the fix" || sys_show "$NETNS_TM
 nsx "$NETNS_SERVER" iptables -w -A INPUT -m conntrack --ctstate INVALID -j DROP
 nsx "$NETNS_SERVER" ip6tables -w -A INPUT -m conntrack --ctstate INVALID -j DROP
 nsx "$NETNS_SERVER" "$top_builddir/tracetrout-rules" del >/dev/null
-code=$(get "$NETNS_SERVER4" norules "/?format=text")
+code=$(sys_get "$NETNS_SERVER4" norules "/?format=text")
 [ "$code" = 200 ] && grep -q "^end: the response left without passing the tracing helper: the firewall rules are missing" \
 	"$NETNS_TMP/norules"
 tap_ok $? "without the rules the visitor is told so ($code)" || sys_show "$NETNS_TMP/norules"
@@ -86,7 +78,7 @@ TRACETROUT_EXAMPLES=$NETNS_TMP/examples netns_serve_start "$top_builddir" --web-
 tap_ok $? "tracetrout-serve runs Apache with mod_fcgid, its output buffer left at 64 KiB"
 for fam in 4 6; do
 	if [ "$fam" = 4 ]; then host=$NETNS_SERVER4; else host=$NETNS_SERVER6; fi
-	code=$(get "$host" buf$fam "/?format=text")
+	code=$(sys_get "$host" buf$fam "/?format=text")
 	[ "$code" = 200 ] && grep -q "^end: the web server is buffering this response; set flushpackets=on (mod_proxy_fcgi) or FcgidOutputBufferSize 0 (mod_fcgid); 0 hops" \
 		"$NETNS_TMP/buf$fam"
 	tap_ok $? "IPv$fam: the visitor is told Apache buffers, and its settings ($code)" ||

@@ -16,12 +16,6 @@ netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs in the server namespace"
 db=$NETNS_TMP/state/tracetrout.db
 
-# header NAME FILE: the value of header NAME in a curl -D dump.
-header() {
-	tr -d '\r' <"$2" | awk -v h="$(tr '[:upper:]' '[:lower:]' <<<"$1"):" \
-		'tolower($1) == h { $1 = ""; sub(/^ /, ""); print; exit }'
-}
-
 # get FAMILY NAME PATH [CURL OPTIONS...]: GET into $NETNS_TMP/NAME, head in NAME.head; the status.
 get() {
 	local fam=$1 name=$2 path=$3
@@ -35,9 +29,9 @@ declare -A link id token
 for fam in 4 6; do
 	sys_trace "$fam" first$fam
 	check_hops "$fam" "$NETNS_TMP/first$fam" "IPv$fam: the trace to store"
-	link[$fam]=$(header link "$NETNS_TMP/first$fam.head" | sed -n 's/^<\([^>]*\)>.*/\1/p')
-	id[$fam]=$(header x-trace-id "$NETNS_TMP/first$fam.head")
-	token[$fam]=$(header x-trace-delete-token "$NETNS_TMP/first$fam.head")
+	link[$fam]=$(sys_header link "$NETNS_TMP/first$fam.head" | sed -n 's/^<\([^>]*\)>.*/\1/p')
+	id[$fam]=$(sys_header x-trace-id "$NETNS_TMP/first$fam.head")
+	token[$fam]=$(sys_header x-trace-delete-token "$NETNS_TMP/first$fam.head")
 	[ "${link[$fam]}" = "/trace/${id[$fam]}" ] && [[ "${id[$fam]}" =~ ^[0-9a-f]{32}$ ]] &&
 		[[ "${token[$fam]}" =~ ^[0-9a-f]{32}$ ]] && [ "${token[$fam]}" != "${id[$fam]}" ]
 	tap_ok $? "IPv$fam: the permalink /trace/ID and a delete token come with the trace" ||
@@ -135,9 +129,9 @@ tap_ok $? "the HTML history links the permalinks ($code)"
 # ?store=0: traced, not stored, no permalink.
 sys_trace 4 nostore "/?store=0"
 check_hops 4 "$NETNS_TMP/nostore" "?store=0 still traces"
-nid=$(header x-trace-id "$NETNS_TMP/nostore.head")
-[ "$(header x-trace-stored "$NETNS_TMP/nostore.head")" = no ] &&
-	[ -z "$(header link "$NETNS_TMP/nostore.head")" ] &&
+nid=$(sys_header x-trace-id "$NETNS_TMP/nostore.head")
+[ "$(sys_header x-trace-stored "$NETNS_TMP/nostore.head")" = no ] &&
+	[ -z "$(sys_header link "$NETNS_TMP/nostore.head")" ] &&
 	[ "$(sqlite3 "$db" "SELECT count(*) FROM traces WHERE id = '$nid'")" = 0 ]
 tap_ok $? "?store=0: X-Trace-Stored: no, no permalink, nothing in the database" ||
 	sys_show "$NETNS_TMP/nostore.head"
@@ -160,7 +154,7 @@ netns_serve_stop
 netns_serve_start "$top_builddir" -- --truncate-clients 1 $NETNS_NO_LIMITS
 tap_ok $? "tracetrout-serve starts with truncate-clients 1"
 sys_trace 4 trunc
-tid=$(header x-trace-id "$NETNS_TMP/trunc.head")
+tid=$(sys_header x-trace-id "$NETNS_TMP/trunc.head")
 [ "$(sqlite3 "$db" "SELECT client || ' ' || client_prefix FROM traces WHERE id = '$tid'")" = "10.77.0.0 1" ]
 tap_ok $? "truncate-clients: the visitor is stored as 10.77.0.0/24"
 [ "$(get 4 trunc-history /history?format=json)" = 404 ] && [ "$(get 4 trunc-get "/trace/$tid")" = 200 ]

@@ -164,6 +164,24 @@ sys.stdout.write(data.decode('ascii', 'replace'))
 PY
 }
 
+# sys_header NAME FILE: the value of header NAME (any case) in a head curl -D wrote to FILE.
+sys_header() {
+	tr -d '\r' <"$2" | awk -v h="$(tr '[:upper:]' '[:lower:]' <<<"$1"):" \
+		'tolower($1) == h { $1 = ""; sub(/^ /, ""); print; exit }'
+}
+
+# sys_get HOST NAME PATH [CURL OPTIONS...]: the visitor's GET of http://HOST:NETNS_PORT/PATH (HOST
+# an address of the server's, IPv6 too); the body in $NETNS_TMP/NAME, the head in NAME.head; the
+# status on stdout.
+sys_get() {
+	local host=$1 name=$2 path=$3
+	shift 3
+	case $host in *:*) host="[$host]" ;; esac
+	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 -D "$NETNS_TMP/$name.head" \
+		-o "$NETNS_TMP/$name" -w '%{http_code}' "$@" "http://$host:$NETNS_PORT$path" \
+		2>"$NETNS_TMP/$name.err"
+}
+
 # sys_user NAME: a system user NAME (with its group), made for this test and removed at cleanup
 # with whatever still runs as it (cleanups run in order, and userdel refuses a user in use); one
 # left by an earlier run is reused.

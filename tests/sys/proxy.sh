@@ -55,7 +55,7 @@ for fam in 4 6; do
 	via_proxy "$fam" pjson$fam /
 	# The proxy sits where the visitor is: the path to it is the visitor's path.
 	check_hops "$fam" "$NETNS_TMP/pjson$fam" "IPv$fam through the proxy: the path to the proxy, exact"
-	tr -d '\r' <"$NETNS_TMP/pjson$fam.head" | grep -qix 'x-trace-proxy: x-forwarded-for'
+	[ "$(sys_header x-trace-proxy "$NETNS_TMP/pjson$fam.head")" = x-forwarded-for ]
 	tap_ok $? "IPv$fam: JSON lines say it in X-Trace-Proxy" || sys_show "$NETNS_TMP/pjson$fam.head"
 	via_proxy "$fam" ptext$fam "/?format=text"
 	grep -q "^note: the request came through a proxy (it carried X-Forwarded-For): the trace follows the proxy's connection" \
@@ -69,7 +69,7 @@ done
 
 # The page, and a permalink read later, say it too.
 via_proxy 4 phtml "/?format=html"
-id=$(tr -d '\r' <"$NETNS_TMP/phtml.head" | awk -F': ' 'tolower($1) == "x-trace-id" { print $2 }')
+id=$(sys_header x-trace-id "$NETNS_TMP/phtml.head")
 grep -q '<p class="proxy"><strong>Note:</strong> the request came through a proxy' "$NETNS_TMP/phtml" &&
 	grep -q "Trace ended:</strong> reached the proxy in front of this server" "$NETNS_TMP/phtml"
 tap_ok $? "the page says so" || sys_show "$NETNS_TMP/phtml"
@@ -79,10 +79,10 @@ tap_ok $? "the stored trace keeps it" || sys_show "$NETNS_TMP/stored"
 
 # Direct, with only a Via header: marked as well.
 netns_trace 4 / -D "$NETNS_TMP/via.head" -H 'Via: 1.1 cache.example.net' >"$NETNS_TMP/via"
-tr -d '\r' <"$NETNS_TMP/via.head" | grep -qix 'x-trace-proxy: via'
+[ "$(sys_header x-trace-proxy "$NETNS_TMP/via.head")" = via ]
 tap_ok $? "a request with Via: X-Trace-Proxy: via" || sys_show "$NETNS_TMP/via.head"
 netns_trace 4 / -D "$NETNS_TMP/plain.head" >"$NETNS_TMP/plain"
-! tr -d '\r' <"$NETNS_TMP/plain.head" | grep -qi '^x-trace-proxy'
+[ -z "$(sys_header x-trace-proxy "$NETNS_TMP/plain.head")" ]
 tap_ok $? "a request with none: no X-Trace-Proxy"
 
 # The administrator lists the visitor's networks as proxies: marked without a header.
@@ -93,7 +93,7 @@ grep -q "^note: the client address is a proxy in front of this server (the helpe
 	"$NETNS_TMP/listed" && grep -q "^end: reached the proxy in front of this server" "$NETNS_TMP/listed"
 tap_ok $? "a listed address: the trace says it ends at the proxy" || sys_show "$NETNS_TMP/listed"
 sys_trace 6 listed6 /
-tr -d '\r' <"$NETNS_TMP/listed6.head" | grep -qix 'x-trace-proxy: listed'
+[ "$(sys_header x-trace-proxy "$NETNS_TMP/listed6.head")" = listed ]
 tap_ok $? "IPv6, listed by its /64: X-Trace-Proxy: listed" || sys_show "$NETNS_TMP/listed6.head"
 
 netns_serve_stop

@@ -30,30 +30,18 @@ tap_ok $? "site B runs as tt-site-b on $b4 and $b6"
 sys_site_start sitec tt-site-c "$c4" "$c6"
 tap_ok $? "site C runs as tt-site-c on $c4 and $c6"
 
-# site_trace ADDR NAME [PATH]: the visitor asks ADDR; body in $NETNS_TMP/NAME, head in NAME.head.
-site_trace() {
-	local host=$1
-	case $host in *:*) host="[$host]" ;; esac
-	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 -D "$NETNS_TMP/$2.head" -o "$NETNS_TMP/$2" \
-		-w '%{http_code}' "http://$host:$NETNS_PORT${3:-/}" 2>"$NETNS_TMP/$2.err"
-}
-
-# trace_id NAME: the X-Trace-Id of a response.
-trace_id() {
-	tr -d '\r' <"$NETNS_TMP/$1.head" | awk -F': ' 'tolower($1) == "x-trace-id" { print $2 }'
-}
-
-site_trace "$NETNS_SERVER4" a1 >/dev/null
+sys_get "$NETNS_SERVER4" a1 / >/dev/null
 check_hops 4 "$NETNS_TMP/a1" "site A, IPv4: the hop list is exact"
-site_trace "$NETNS_SERVER4" a2 >/dev/null
+sys_get "$NETNS_SERVER4" a2 / >/dev/null
 check_hops 4 "$NETNS_TMP/a2" "site A, IPv4, again: exact"
-site_trace "$b4" b1 >/dev/null
+sys_get "$b4" b1 / >/dev/null
 check_hops 4 "$NETNS_TMP/b1" "site B, IPv4: the hop list is exact"
-site_trace "$b6" b2 >/dev/null
+sys_get "$b6" b2 / >/dev/null
 check_hops 6 "$NETNS_TMP/b2" "site B, IPv6: the hop list is exact"
-a1=$(trace_id a1) a2=$(trace_id a2) b1=$(trace_id b1)
+a1=$(sys_header x-trace-id "$NETNS_TMP/a1.head") a2=$(sys_header x-trace-id "$NETNS_TMP/a2.head")
+b1=$(sys_header x-trace-id "$NETNS_TMP/b1.head")
 
-code=$(site_trace "$c4" c1 /?format=text)
+code=$(sys_get "$c4" c1 /?format=text)
 [ "$code" = 500 ] && grep -q "tracing is not set up correctly on this site" "$NETNS_TMP/c1"
 tap_ok $? "site C, whose user is not allowed, gets 500 and a plain reason ($code)" ||
 	sys_show "$NETNS_TMP/c1"
@@ -61,18 +49,18 @@ grep -q "refused a caller: uid $(id -u tt-site-c) " "$NETNS_TMP/serve.log"
 tap_ok $? "the helper's log names the refused uid" || sys_show "$NETNS_TMP/serve.log"
 
 # Each site's history of this visitor holds its own traces only.
-site_trace "$NETNS_SERVER4" hista /history?format=json >/dev/null
+sys_get "$NETNS_SERVER4" hista /history?format=json >/dev/null
 jq -e --arg a1 "$a1" --arg a2 "$a2" '[.traces[].id] | sort == ([$a1, $a2] | sort)' \
 	"$NETNS_TMP/hista" >/dev/null
 tap_ok $? "site A's /history: its two traces, not site B's" || sys_show "$NETNS_TMP/hista"
-site_trace "$b4" histb /history?format=json >/dev/null
+sys_get "$b4" histb /history?format=json >/dev/null
 jq -e --arg b1 "$b1" '[.traces[].id] == [$b1]' "$NETNS_TMP/histb" >/dev/null
 tap_ok $? "site B's /history: its IPv4 trace only" || sys_show "$NETNS_TMP/histb"
 
-code=$(site_trace "$b4" cross "/trace/$a1")
+code=$(sys_get "$b4" cross "/trace/$a1")
 [ "$code" = 404 ]
 tap_ok $? "site B cannot read site A's trace by its permalink ($code)"
-code=$(site_trace "$NETNS_SERVER4" own "/trace/$a1?format=text")
+code=$(sys_get "$NETNS_SERVER4" own "/trace/$a1?format=text")
 [ "$code" = 200 ] && grep -q "^traceroute to $NETNS_CLIENT4 " "$NETNS_TMP/own"
 tap_ok $? "site A reads it ($code)"
 
