@@ -46,7 +46,14 @@ struct proto_reply {
 	int nmpls;		/* MPLS label stack entries in mpls, top first */
 	struct proto_mpls mpls[PROTO_MAX_MPLS];
 	struct tt_addr edst;	/* the quoted destination when it is not the visitor's (NAT); family 0 otherwise */
+	uint8_t flags;		/* PROTO_RF_*: how the reply was matched, when not plainly */
 };
+
+/* How a reply was matched to its probe, when not plainly (docs/engine.md). */
+#define PROTO_RF_ID_CHANGED	0x01	/* the quoted IPv4 id is not the probe's: a middlebox rewrote it */
+#define PROTO_RF_SEQ_SHIFTED	0x02	/* the quoted seq is the probe's shifted by the path's offset */
+#define PROTO_RF_BY_COUNT	0x04	/* the visitor's duplicate ACK named no probe (no D-SACK): counted */
+#define PROTO_RF_AMBIGUOUS	0x08	/* counted, but the count fits no distance exactly */
 
 struct proto_hop {
 	int ttl;

@@ -335,7 +335,7 @@ start(struct engine *e, const struct emsg *m)
 }
 
 /* Frees traces that have ended and takes their connections out of the queue. */
-static int on_packet(void *arg, const uint8_t *b, size_t len);
+static int on_packet(void *arg, uint8_t *b, size_t len, bool *changed);
 
 static void
 reap(struct engine *e)
@@ -369,8 +369,28 @@ reap(struct engine *e)
 	}
 }
 
+/* A verdict for the queue: a probe's D-SACK block is taken out of an ACK that goes on. */
 static int
-on_packet(void *arg, const uint8_t *b, size_t len)
+segment_verdict(struct engine *e, struct trace *t, const struct pkt_tcp *seg, bool out,
+    uint64_t now, uint8_t *b, size_t len, bool *changed)
+{
+	switch (trace_segment(t, seg, out, now)) {
+	case TRACE_DROP:
+		return NF_DROP;
+	case TRACE_STRIP:
+		if (pkt_strip_first_sack(b, len) == 0)
+			*changed = true;
+		else
+			e->st.bad_packets++;	/* cannot happen: the trace parsed its SACK */
+		return NF_ACCEPT;
+	case TRACE_ACCEPT:
+		break;
+	}
+	return NF_ACCEPT;
+}
+
+static int
+on_packet(void *arg, uint8_t *b, size_t len, bool *changed)
 {
 	struct engine *e = arg;
 	uint64_t now = mono_us();
@@ -391,7 +411,7 @@ on_packet(void *arg, const uint8_t *b, size_t len)
 		struct trace *t = &e->traces[i]->t;
 
 		if (p.kind == PKT_TCP && trace_owns(t, &p.u.tcp, &out))
-			return trace_segment(t, &p.u.tcp, out, now) == TRACE_DROP ? NF_DROP : NF_ACCEPT;
+			return segment_verdict(e, t, &p.u.tcp, out, now, b, len, changed);
 		if (p.kind == PKT_ICMP && trace_quotes(t, &p.u.icmp)) {
 			if (trace_icmp(t, &p.u.icmp, now) == TRACE_DROP)
 				return NF_DROP;

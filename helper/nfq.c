@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,13 +82,16 @@ struct read_ctx {
 	int count;
 };
 
+/* A verdict; with pkt, the packet goes on changed to those bytes. */
 static int
-verdict(struct mnl_socket *nl, uint16_t num, uint32_t id, int v)
+verdict(struct mnl_socket *nl, uint16_t num, uint32_t id, int v, const uint8_t *pkt, size_t len)
 {
-	char buf[128];
+	static char buf[0x10000 + 256];
 	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, num);
 
 	nfq_nlmsg_verdict_put(nlh, (int)id, v);
+	if (pkt != NULL)
+		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
 	return mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
 }
 
@@ -97,9 +101,10 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 	struct read_ctx *c = data;
 	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
 	struct nfqnl_msg_packet_hdr *ph;
-	const uint8_t *payload = NULL;
+	uint8_t *payload = NULL;
 	size_t len = 0;
 	int v = NF_ACCEPT;
+	bool changed = false;
 
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
 	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
@@ -108,9 +113,9 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 	if (attr[NFQA_PAYLOAD]) {
 		payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
-		v = c->cb(c->arg, payload, len);
+		v = c->cb(c->arg, payload, len, &changed);
 	}
-	if (verdict(c->nl, c->num, ntohl(ph->packet_id), v) < 0)
+	if (verdict(c->nl, c->num, ntohl(ph->packet_id), v, changed ? payload : NULL, len) < 0)
 		log_warn("nfq: verdict");
 	c->count++;
 	return MNL_CB_OK;

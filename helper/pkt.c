@@ -1,8 +1,14 @@
-/* Taking IPv4/IPv6 packets apart: TCP segments and the ICMP errors that quote them. Pure. */
+/*
+ * Taking IPv4/IPv6 packets apart: TCP segments and the ICMP errors that quote
+ * them; and the one change the engine makes to a packet it passes on (a
+ * probe's D-SACK block taken out of the visitor's ACK). Pure.
+ */
 #include "pkt.h"
 
 #include <string.h>
 #include <sys/socket.h>
+
+#include "probe.h"
 
 #define IPPROTO_TCP_	6
 #define IPPROTO_ICMP_	1
@@ -395,6 +401,64 @@ pkt_parse(const uint8_t *b, size_t len, struct pkt *p)
 		return err;
 	}
 	return PKT_OTHER_PROTO;
+}
+
+int
+pkt_strip_first_sack(uint8_t *b, size_t len)
+{
+	struct ip_hdr h;
+	uint8_t *tcp, *o;
+	size_t off, i = 20, alen;
+	uint32_t sum;
+
+	if (b == NULL || ip_parse(b, len, false, &h) != PKT_OK || h.proto != IPPROTO_TCP_ ||
+	    h.l4len < 20)
+		return -1;
+	tcp = b + (h.l4 - b);
+	off = (size_t)(tcp[12] >> 4) * 4;
+	if (off < 20 || off > h.l4len)
+		return -1;
+	/* The same walk as tcp_options: find the SACK option, checked as it checks it. */
+	while (i < off) {
+		uint8_t kind = tcp[i], olen;
+
+		if (kind == 0)
+			return -1;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= off || (olen = tcp[i + 1]) < 2 || i + olen > off)
+			return -1;
+		if (kind == 5 && olen >= 10 && (olen - 2) % 8 == 0)
+			break;
+		i += olen;
+	}
+	if (i >= off)
+		return -1;
+	o = tcp + i;
+	/*
+	 * Move the other blocks up and fill the freed 8 bytes with NOPs, so the
+	 * header keeps its length; with no block left the whole option is NOPs.
+	 */
+	if (o[1] == 10)
+		memset(o, 1, 10);
+	else {
+		memmove(o + 2, o + 10, (size_t)o[1] - 10);
+		memset(o + o[1] - 8, 1, 8);
+		o[1] = (uint8_t)(o[1] - 8);
+	}
+	alen = addr_len(&h.src);
+	sum = 0;
+	tcp[16] = tcp[17] = 0;
+	for (size_t k = 0; k < alen; k += 2)
+		sum += (uint32_t)(h.src.u.b[k] << 8 | h.src.u.b[k + 1]) +
+		    (uint32_t)(h.dst.u.b[k] << 8 | h.dst.u.b[k + 1]);
+	sum += IPPROTO_TCP_ + (uint32_t)h.l4len;
+	sum = probe_csum(tcp, h.l4len, sum);
+	tcp[16] = (uint8_t)(sum >> 8);
+	tcp[17] = (uint8_t)sum;
+	return 0;
 }
 
 const char *

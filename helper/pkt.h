@@ -88,6 +88,12 @@ struct pkt {
  * Returns PKT_OK with p filled in, or what was wrong. Never reads past len.
  */
 enum pkt_err pkt_parse(const uint8_t *b, size_t len, struct pkt *p);
+/*
+ * Takes the first SACK block out of a TCP segment in place (the block of a
+ * probe's D-SACK), keeping the header's length, and sets the checksum anew.
+ * Returns 0, or -1 if b is no TCP segment with a SACK option.
+ */
+int pkt_strip_first_sack(uint8_t *b, size_t len);
 const char *pkt_strerror(enum pkt_err e);
 
 /* Sequence-number arithmetic (RFC 1982). */

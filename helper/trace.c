@@ -1,8 +1,9 @@
 /*
- * One trace's state machine (DESIGN.md section 4). Probes are copies of the
- * connection carrying one byte the visitor has already acknowledged; each
- * probe has its own seq, so a reply's quote (or the visitor's D-SACK) names
- * the probe. Hops are reported in TTL order as they settle.
+ * One trace's state machine (DESIGN.md section 4, docs/engine.md). Probes are
+ * copies of the connection carrying one byte the visitor has already
+ * acknowledged; each probe has its own seq, never next to another probe's,
+ * so a reply's quote (or the visitor's D-SACK) names the probe. Hops are
+ * reported in TTL order as they settle.
  */
 #include "trace.h"
 
@@ -11,6 +12,14 @@
 #include <sys/socket.h>
 
 #define PROBES_CAP ((int)(sizeof(((struct trace *)0)->probes) / sizeof(struct trace_probe)))
+
+/*
+ * TTLs probed beyond the furthest router: two while the visitor's TTL gives
+ * its distance, more once a router beyond that estimate (or a TTL that says
+ * nothing) shows the estimate wrong, so the trace does not crawl.
+ */
+#define AHEAD_SURE	2
+#define AHEAD_UNSURE	6
 
 static void
 tlog(struct trace *t, const char *msg)
@@ -25,6 +34,7 @@ finish(struct trace *t, const char *reason)
 	if (t->state == TRACE_DONE)
 		return;
 	t->state = TRACE_DONE;
+	t->nrestage = 0;
 	t->ops.end(t->ops.ctx, reason, t->emitted);
 }
 
@@ -50,6 +60,8 @@ trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace_ops 
 	t->start_us = now_us;
 	t->wait_until_us = now_us + cfg->start_timeout_us;
 	t->next_ipid = ipid_base ? ipid_base : 1;
+	t->ahead = AHEAD_SURE;
+	t->offset_probe = -1;
 }
 
 bool
@@ -75,15 +87,57 @@ trace_quotes(const struct trace *t, const struct pkt_icmp *err)
 	    addr_equal(&err->qsrc, &t->server) && addr_equal(&err->qdst, &t->client);
 }
 
-/* The byte at seq, if it is kept and the visitor has acknowledged it. */
+/*
+ * A byte for the next probe: from the newest kept segment the visitor has
+ * acknowledged there, at every other offset of it and never its last byte,
+ * so that no two probes are next to each other in sequence space (a
+ * receiver that coalesces segments cannot merge two probes into one).
+ */
 static bool
-byte_at(const struct trace *t, uint32_t seq, uint8_t *byte)
+take_byte(struct trace *t, uint32_t *seq, uint8_t *byte)
 {
-	uint32_t off = seq - t->bytes_seq;
-
-	if (!t->have_ack || !seq_lt(seq, t->visitor_ack) || off >= t->nbytes)
+	if (!t->have_ack)
 		return false;
-	*byte = t->bytes[off];
+	for (int i = 1; i <= t->nsamples; i++) {
+		struct trace_sample *s =
+		    &t->samples[(t->sample_next - i + TRACE_SAMPLES) % TRACE_SAMPLES];
+
+		if (s->next + 1 >= s->len || !seq_lt(s->seq + s->next, t->visitor_ack))
+			continue;
+		*seq = s->seq + s->next;
+		*byte = s->b[s->next];
+		s->next = (uint16_t)(s->next + 2);
+		return true;
+	}
+	return false;
+}
+
+/* Sends one probe with this TTL; false if no byte was left for it. */
+static bool
+send_probe(struct trace *t, int ttl, uint64_t now)
+{
+	struct trace_probe *p;
+	uint8_t pkt[PROBE_MAX_LEN], byte;
+	uint32_t seq;
+	size_t len;
+
+	if (t->nprobes >= PROBES_CAP || !take_byte(t, &seq, &byte))
+		return false;
+	p = &t->probes[t->nprobes++];
+	p->seq = seq;
+	p->ipid = t->next_ipid++;
+	if (t->next_ipid == 0)		/* the kernel would replace an id of 0 */
+		t->next_ipid = 1;
+	p->ttl = (uint8_t)ttl;
+	p->wave = t->wave;
+	p->sent_us = now;
+	len = probe_build(pkt, sizeof(pkt), &t->tmpl, p->seq, byte, (uint8_t)ttl, p->ipid);
+	/* A failed send is a lost probe: the hop's timeout covers it. */
+	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
+		tlog(t, "probe not sent");
+	t->stats.probes_sent++;
+	t->hops[ttl].nprobes++;
+	t->hops[ttl].deadline_us = now + t->cfg.hop_timeout_us;
 	return true;
 }
 
@@ -91,34 +145,12 @@ byte_at(const struct trace *t, uint32_t seq, uint8_t *byte)
 static bool
 send_hop(struct trace *t, int ttl, uint64_t now)
 {
-	struct trace_hop *h = &t->hops[ttl];
-	uint8_t pkt[PROBE_MAX_LEN], byte;
 	int n = 0;
 
-	h->first = (uint16_t)t->nprobes;
-	while (n < t->cfg.probes_per_hop && t->nprobes < PROBES_CAP &&
-	    byte_at(t, t->next_seq, &byte)) {
-		struct trace_probe *p = &t->probes[t->nprobes];
-		size_t len;
-
-		p->seq = t->next_seq++;
-		p->ipid = t->next_ipid++;
-		if (t->next_ipid == 0)		/* the kernel would replace an id of 0 */
-			t->next_ipid = 1;
-		p->ttl = (uint8_t)ttl;
-		p->sent_us = now;
-		len = probe_build(pkt, sizeof(pkt), &t->tmpl, p->seq, byte, (uint8_t)ttl, p->ipid);
-		/* A failed send is a lost probe: the hop's timeout covers it. */
-		if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
-			tlog(t, "probe not sent");
-		t->stats.probes_sent++;
-		t->nprobes++;
+	while (n < t->cfg.probes_per_hop && send_probe(t, ttl, now))
 		n++;
-	}
 	if (n == 0)
 		return false;
-	h->nprobes = (uint8_t)n;
-	h->deadline_us = now + t->cfg.hop_timeout_us;
 	t->sent_max = ttl;
 	return true;
 }
@@ -128,6 +160,9 @@ send_up_to(struct trace *t, int want, uint64_t now)
 {
 	if (want > t->cfg.max_hops)
 		want = t->cfg.max_hops;
+	if (t->sent_max >= want)
+		return;
+	t->wave++;
 	while (t->sent_max < want && send_hop(t, t->sent_max + 1, now))
 		;
 }
@@ -140,12 +175,16 @@ start_probing(struct trace *t, uint64_t now)
 	/*
 	 * The visitor's initial TTL minus the TTL its ACK arrived with is the
 	 * number of routers on the way back: the visitor should answer at one
-	 * more. Probe about two TTLs beyond, so few probes reach the visitor.
+	 * more. Probe two TTLs beyond, so few probes reach the visitor. A TTL
+	 * of exactly 64, 128 or 255 says nothing (a middlebox may set it):
+	 * then probe further at once.
 	 */
 	t->estimate = ttl > 0 ? init - ttl + 1 : 0;
+	if (t->estimate <= 1)
+		t->ahead = AHEAD_UNSURE;
 	t->state = TRACE_PROBING;
 	t->keepalive_due = false;
-	send_up_to(t, t->estimate > 0 ? t->estimate + 2 : t->cfg.max_hops, now);
+	send_up_to(t, t->estimate > 0 ? t->estimate + t->ahead : t->cfg.max_hops, now);
 }
 
 /* A kept answer as the protocol carries it. */
@@ -161,6 +200,7 @@ reply_expand(const struct trace *t, const struct trace_reply *k, struct proto_re
 	r->quoted_ttl = k->quoted_ttl;
 	r->size = k->size;
 	r->ext = (enum proto_ext)k->ext;
+	r->flags = k->flags;
 	if (k->mpls) {
 		const struct trace_mpls *m = &t->mpls[k->mpls - 1];
 
@@ -184,6 +224,7 @@ reply_keep(struct trace *t, struct trace_reply *k, const struct proto_reply *r)
 	k->quoted_ttl = r->quoted_ttl;
 	k->size = r->size;
 	k->ext = (uint8_t)r->ext;
+	k->flags = r->flags;
 	if (r->nmpls == 0)
 		return;
 	memset(&m, 0, sizeof(m));
@@ -204,39 +245,153 @@ reply_keep(struct trace *t, struct trace_reply *k, const struct proto_reply *r)
 static void
 hop_report(const struct trace *t, int ttl, struct proto_hop *out)
 {
-	const struct trace_hop *h = &t->hops[ttl];
-
 	memset(out, 0, sizeof(*out));
 	out->ttl = ttl;
-	out->sent = h->nprobes;
-	for (int i = 0; i < h->nprobes && out->nreplies < PROTO_MAX_REPLIES; i++) {
-		const struct trace_probe *p = &t->probes[h->first + i];
+	out->sent = t->hops[ttl].nprobes;
+	for (int i = 0; i < t->nprobes && out->nreplies < PROTO_MAX_REPLIES; i++) {
+		const struct trace_probe *p = &t->probes[i];
 
-		if (p->answered)
+		if (p->ttl == ttl && p->answered)
 			reply_expand(t, &p->reply, &out->r[out->nreplies++]);
 	}
 }
 
-/*
- * Without SACK the visitor's duplicate ACKs do not say which probe caused
- * them. They are credited to the lowest hop that no router answered, once
- * every hop before it has settled.
- */
-static void
-credit_dupacks(struct trace *t, struct trace_hop *h)
+/* Unanswered probes with a TTL of at least ttl: each reaches the visitor if it is that near. */
+static int
+unanswered_from(const struct trace *t, int ttl)
 {
-	for (int i = 0; i < h->nprobes && t->unexplained_dupacks > 0; i++) {
-		struct trace_probe *p = &t->probes[h->first + i];
+	int n = 0;
 
-		if (p->answered || t->dupack_us < p->sent_us)
+	for (int i = 0; i < t->nprobes; i++)
+		n += t->probes[i].ttl >= ttl && !t->probes[i].answered;
+	return n;
+}
+
+/*
+ * A visitor without D-SACK answers every probe that reaches it with a
+ * duplicate ACK that does not say which. Counted: the probes with a TTL of
+ * at least d reach the visitor at distance d, so d is the TTL above every
+ * router whose unanswered probes the duplicate ACKs account for. Hop ttl,
+ * which nothing answered, is credited when it is that TTL: at once when the
+ * count fits exactly, else at its timeout the TTL that fits best, marked
+ * ambiguous (an ACK lost, or one of the connection's own). The ACKs' times
+ * go to the probes in the order they were sent.
+ */
+static bool
+credit_by_count(struct trace *t, int ttl, bool timed_out)
+{
+	int d, best = 0, best_diff = 0, want, k = 0;
+	uint8_t flags = PROTO_RF_BY_COUNT;
+
+	if (t->ndup == 0 || t->top_router >= ttl)
+		return false;
+	for (d = t->top_router + 1; d <= t->sent_max; d++) {
+		int diff = unanswered_from(t, d) - t->ndup;
+
+		if (diff < 0)
+			diff = -diff;
+		if (best == 0 || diff < best_diff) {
+			best = d;
+			best_diff = diff;
+		}
+	}
+	d = best;
+	if (d != ttl || (best_diff != 0 && !timed_out))
+		return false;
+	want = unanswered_from(t, d);
+	if (want != t->ndup)
+		flags |= PROTO_RF_AMBIGUOUS;
+	if (want > t->ndup)	/* fewer ACKs than probes: the times go to the first ones */
+		want = t->ndup;
+	for (int i = 0; i < t->nprobes; i++) {
+		struct trace_probe *p = &t->probes[i];
+		uint64_t at;
+
+		if (p->answered || p->ttl < d || k >= want)
 			continue;
+		at = t->dup_us[k < TRACE_DUPACKS ? k : TRACE_DUPACKS - 1];
+		k++;
+		if (p->ttl != ttl || at < p->sent_us)
+			continue;
+		memset(&p->reply, 0, sizeof(p->reply));
 		p->answered = true;
 		p->reply.from = t->client;
 		p->reply.kind = REPLY_DESTINATION;
-		p->reply.rtt_us = (uint32_t)(t->dupack_us - p->sent_us);
+		p->reply.rtt_us = (uint32_t)(at - p->sent_us);
 		p->reply.reply_ttl = t->visitor_ttl;
-		h->nanswered++;
-		t->unexplained_dupacks--;
+		p->reply.flags = flags;
+		t->hops[ttl].nanswered++;
+		t->hops[ttl].dest = true;
+		t->stats.counted++;
+	}
+	return t->hops[ttl].dest;
+}
+
+/*
+ * An error whose IPv4 id was changed is weaker evidence than the visitor's
+ * own answer: at a TTL the visitor answered, it is no router's (forged, or
+ * a confused middlebox), and it is taken back.
+ */
+static void
+refute_changed_ids(struct trace *t, int ttl)
+{
+	for (int i = 0; i < t->nprobes; i++) {
+		struct trace_probe *p = &t->probes[i];
+
+		if (p->ttl == ttl && p->answered && p->reply.kind != REPLY_DESTINATION &&
+		    (p->reply.flags & PROTO_RF_ID_CHANGED)) {
+			p->answered = false;
+			t->hops[ttl].nanswered--;
+			t->stats.refuted++;
+		}
+	}
+}
+
+/* May hop ttl, the lowest not reported, be reported now? */
+static bool
+hop_settled(struct trace *t, int ttl, uint64_t now)
+{
+	struct trace_hop *h = &t->hops[ttl];
+	int late_wave = -1;
+
+	if (h->nanswered == 0 && credit_by_count(t, ttl, now >= h->deadline_us))
+		return true;
+	if (h->nanswered == h->nprobes || now >= h->deadline_us)
+		return true;
+	if (!h->dest)
+		return false;
+	/*
+	 * The visitor answers in the order probes reach it: once it answered a
+	 * probe sent after this hop's unanswered ones, their answers are lost.
+	 */
+	for (int i = 0; i < t->nprobes; i++)
+		if (t->probes[i].ttl == ttl && !t->probes[i].answered && t->probes[i].wave > late_wave)
+			late_wave = t->probes[i].wave;
+	return t->dest_wave > late_wave;
+}
+
+/* Silent hops reported above the highest TTL that got any answer. */
+static int
+gap(const struct trace *t)
+{
+	return t->emitted > t->top_answered ? t->emitted - t->top_answered : 0;
+}
+
+/* Sends the re-probes that are due, one TTL every TRACE_STAGGER_US. */
+static void
+restage_run(struct trace *t, uint64_t now)
+{
+	while (t->state == TRACE_PROBING && t->nrestage > 0 && now >= t->restage_us) {
+		int ttl = t->restage[0];
+
+		t->nrestage--;
+		memmove(t->restage, t->restage + 1, (size_t)t->nrestage);
+		if (ttl <= t->emitted || t->hops[ttl].nanswered > 0)
+			continue;
+		t->wave++;
+		if (!send_probe(t, ttl, now))
+			break;
+		t->restage_us = now + TRACE_STAGGER_US;
 	}
 }
 
@@ -244,74 +399,210 @@ credit_dupacks(struct trace *t, struct trace_hop *h)
 static void
 settle(struct trace *t, uint64_t now)
 {
+	restage_run(t, now);
 	while (t->state == TRACE_PROBING && t->emitted < t->sent_max) {
 		int ttl = t->emitted + 1;
 		struct trace_hop *h = &t->hops[ttl];
 		struct proto_hop out;
-		bool dest = false, unreach = false;
+		bool unreach = false;
 
-		if (!h->router && t->unexplained_dupacks > 0)
-			credit_dupacks(t, h);
-		if (h->nanswered < h->nprobes && now < h->deadline_us)
+		if (!hop_settled(t, ttl, now))
 			break;
+		if (h->dest)
+			refute_changed_ids(t, ttl);
 		hop_report(t, ttl, &out);
 		t->ops.hop(t->ops.ctx, &out);
 		t->emitted = ttl;
-		for (int i = 0; i < out.nreplies; i++) {
-			dest |= out.r[i].kind == REPLY_DESTINATION;
+		for (int i = 0; i < out.nreplies; i++)
 			unreach |= out.r[i].kind == REPLY_UNREACHABLE;
-		}
-		t->trailing_silent = out.nreplies == 0 ? t->trailing_silent + 1 : 0;
-		if (dest)
+		if (h->dest)
 			finish(t, "destination");
 		else if (unreach && !h->router)
 			finish(t, "unreachable");
-		else if (t->trailing_silent >= t->cfg.gap_limit)
+		else if (gap(t) >= t->cfg.gap_limit)
 			finish(t, "gap-limit");
 		else if (t->emitted >= t->cfg.max_hops)
 			finish(t, "max-hops");
 	}
 	/* Every hop sent has settled and the visitor was not found: go further. */
 	if (t->state == TRACE_PROBING && t->emitted == t->sent_max) {
-		int more = t->cfg.gap_limit - t->trailing_silent;
+		int more = t->cfg.gap_limit - gap(t);
 
 		send_up_to(t, t->sent_max + (more > 0 ? more : 1), now);
 	}
 }
 
-/* The probe that used seq, or NULL. Probes use consecutive seqs. */
+/* The probe that used seq, or NULL. */
 static struct trace_probe *
 probe_by_seq(struct trace *t, uint32_t seq)
 {
-	uint32_t i;
-
-	if (t->nprobes == 0)
-		return NULL;
-	i = seq - t->probes[0].seq;
-	return i < (uint32_t)t->nprobes ? &t->probes[i] : NULL;
+	for (int i = 0; i < t->nprobes; i++)
+		if (t->probes[i].seq == seq)
+			return &t->probes[i];
+	return NULL;
 }
 
-/* Records an answer to probe p; false if it was answered before or its hop is reported. */
+static struct trace_probe *
+probe_by_ipid(struct trace *t, uint16_t ipid)
+{
+	for (int i = 0; i < t->nprobes; i++)
+		if (t->probes[i].ipid == ipid)
+			return &t->probes[i];
+	return NULL;
+}
+
+/*
+ * Records an answer to probe p; false if it was answered before or its hop
+ * is reported. The visitor's own answer replaces an error whose IPv4 id
+ * was changed (see refute_changed_ids).
+ */
 static bool
 record(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
 {
 	struct trace_hop *h = &t->hops[p->ttl];
+	bool replace = p->answered && r->kind == REPLY_DESTINATION &&
+	    p->reply.kind != REPLY_DESTINATION && (p->reply.flags & PROTO_RF_ID_CHANGED);
 
-	if (p->answered || p->ttl <= t->emitted) {
+	if ((p->answered && !replace) || p->ttl <= t->emitted) {
 		t->stats.late_or_dup++;
 		return false;
 	}
+	if (replace)
+		t->stats.refuted++;
+	else
+		h->nanswered++;
 	p->answered = true;
 	reply_keep(t, &p->reply, r);
-	h->nanswered++;
 	t->stats.replies_matched++;
+	if (p->ttl > t->top_answered)
+		t->top_answered = p->ttl;
 	return true;
+}
+
+/*
+ * Queues re-probes of the TTLs between the furthest router and ttl that
+ * nothing answered: the visitor answered at ttl, so it may be nearer, and
+ * its answers to those TTLs' probes lost (a receiver that acknowledges a
+ * burst once names only the last duplicate). One probe each, staggered, so
+ * that each draws an answer of its own.
+ */
+static void
+restage_below(struct trace *t, int ttl, uint64_t now)
+{
+	for (int j = t->top_router + 1; j < ttl; j++) {
+		if (t->hops[j].nanswered > 0 || t->hops[j].reprobed || j <= t->emitted)
+			continue;
+		t->hops[j].reprobed = true;
+		/* Not at once: the rest of the burst's answers, and routers' errors, come first. */
+		if (t->nrestage == 0)
+			t->restage_us = now + TRACE_STAGGER_US;
+		t->restage[t->nrestage++] = (uint8_t)j;
+	}
+}
+
+/* The visitor answered probe p (a D-SACK named it) with segment seg. */
+static void
+visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg, uint64_t now)
+{
+	struct proto_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.from = t->client;
+	r.kind = REPLY_DESTINATION;
+	r.rtt_us = (uint32_t)(now - p->sent_us);
+	r.reply_ttl = seg->ttl;
+	r.size = seg->size;
+	if (!record(t, p, &r))
+		return;
+	t->hops[p->ttl].dest = true;
+	if (p->wave > t->dest_wave)
+		t->dest_wave = p->wave;
+	restage_below(t, p->ttl, now);
+}
+
+/*
+ * The D-SACK block of an ACK (RFC 2883), as Linux reads it: the first SACK
+ * block when it starts below the cumulative ACK, or lies inside the second.
+ */
+static bool
+dsack_block(const struct pkt_tcp *seg, uint32_t *l, uint32_t *r)
+{
+	if (seg->nsack == 0 || !seq_lt(seg->sack[0][0], seg->sack[0][1]))
+		return false;
+	*l = seg->sack[0][0];
+	*r = seg->sack[0][1];
+	if (seq_lt(*l, seg->ack))
+		return true;
+	return seg->nsack > 1 && seq_le(seg->sack[1][0], *l) && seq_le(*r, seg->sack[1][1]);
+}
+
+/*
+ * Credits every probe that the ACK's D-SACK block names, whatever else the
+ * ACK carries. A block of probes only (one byte each, the byte between two
+ * of them at most) is the probes'; a longer one reports a real duplicate,
+ * the server's own retransmission, and names no probe. Returns how many
+ * probes it named.
+ */
+static int
+dsack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
+{
+	struct trace_probe *in[PROTO_MAX_REPLIES];
+	uint32_t l, r;
+	int n = 0;
+
+	if (!dsack_block(seg, &l, &r))
+		return 0;
+	for (int i = 0; i < t->nprobes; i++) {
+		uint32_t s = t->probes[i].seq;
+
+		if (seq_le(l, s) && seq_lt(s, r)) {
+			if (n == PROTO_MAX_REPLIES)
+				return 0;
+			in[n++] = &t->probes[i];
+		}
+	}
+	if (n == 0 || r - l > 2u * (uint32_t)n)
+		return 0;
+	t->stats.dupacks++;
+	for (int i = 0; i < n; i++)
+		visitor_answer(t, in[i], seg, now);
+	return n;
+}
+
+/* Keeps the first bytes of a segment of new response data, spread over what is in flight. */
+static void
+keep_sample(struct trace *t, const struct pkt_tcp *seg)
+{
+	struct trace_sample *s;
+	uint32_t stride = 0;
+
+	if (t->nsamples > 0) {
+		const struct trace_sample *last =
+		    &t->samples[(t->sample_next - 1 + TRACE_SAMPLES) % TRACE_SAMPLES];
+
+		/*
+		 * With much in flight, sample it evenly, so that a kept segment is
+		 * close below the visitor's ACK when it moves on.
+		 */
+		if (t->have_ack && seq_lt(t->visitor_ack, t->snd_nxt))
+			stride = (t->snd_nxt - t->visitor_ack) / (TRACE_SAMPLES / 2);
+		if (seq_lt(seg->seq, last->seq + last->len + stride))
+			return;
+	}
+	s = &t->samples[t->sample_next];
+	t->sample_next = (t->sample_next + 1) % TRACE_SAMPLES;
+	if (t->nsamples < TRACE_SAMPLES)
+		t->nsamples++;
+	s->seq = seg->seq;
+	s->len = (uint16_t)(seg->payload_len < TRACE_SAMPLE_BYTES ? seg->payload_len : TRACE_SAMPLE_BYTES);
+	s->next = 0;
+	memcpy(s->b, seg->payload, s->len);
 }
 
 static void
 learn_outgoing(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 {
-	uint32_t end;
+	uint32_t end = seg->seq + (uint32_t)seg->payload_len;
 
 	t->tmpl.src = t->server;
 	t->tmpl.dst = t->client;
@@ -328,24 +619,15 @@ learn_outgoing(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 	if (seg->payload_len == 0)
 		return;
 
-	/* Keep the first bytes of the response, in order, as the pool for probes. */
-	if (t->nbytes == 0 && t->state == TRACE_WAIT_SEGMENT) {
-		t->bytes_seq = seg->seq;
-		t->next_seq = seg->seq;
-	}
-	end = t->bytes_seq + t->nbytes;
-	if (t->nbytes > 0 || t->state == TRACE_WAIT_SEGMENT) {
-		uint32_t seg_end = seg->seq + (uint32_t)seg->payload_len;
-
-		if (seq_le(seg->seq, end) && seq_lt(end, seg_end)) {
-			size_t off = end - seg->seq, n = seg->payload_len - off;
-
-			if (n > (size_t)(TRACE_BYTES - t->nbytes))
-				n = TRACE_BYTES - t->nbytes;
-			memcpy(t->bytes + t->nbytes, seg->payload + off, n);
-			t->nbytes = (uint16_t)(t->nbytes + n);
-		}
-	}
+	/* New data only: a retransmission's bytes are kept already, or were never the response's. */
+	if (t->have_data && !seq_lt(t->snd_nxt, end))
+		return;
+	if (!t->have_data || seq_le(t->snd_nxt, seg->seq))
+		keep_sample(t, seg);
+	if (!t->have_data)
+		t->first_seq = seg->seq;
+	t->snd_nxt = end;
+	t->have_data = true;
 	if (t->state == TRACE_WAIT_SEGMENT) {
 		t->state = TRACE_WAIT_ACK;
 		t->wait_until_us = now + t->cfg.start_timeout_us;
@@ -368,7 +650,7 @@ send_keepalive(struct trace *t)
 	size_t len;
 
 	t->keepalive_due = false;
-	len = probe_build_keepalive(pkt, sizeof(pkt), &t->tmpl, t->bytes_seq, 255, t->next_ipid++);
+	len = probe_build_keepalive(pkt, sizeof(pkt), &t->tmpl, t->first_seq, 255, t->next_ipid++);
 	if (t->next_ipid == 0)
 		t->next_ipid = 1;
 	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
@@ -379,26 +661,25 @@ send_keepalive(struct trace *t)
 	}
 }
 
-/* A duplicate ACK whose D-SACK block is exactly one probe's byte: the visitor answered it. */
-static bool
-dsack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
+/*
+ * A duplicate ACK that names nothing: no SACK, no data, no FIN, nothing new
+ * acknowledged, the same window. The keep-alive's answer is let go once.
+ * Any other is a probe's answer from a visitor without D-SACK, as long as
+ * unanswered probes can account for it: those are dropped, so the server
+ * never counts three in a row (a spurious fast retransmit). Beyond that
+ * count it is the connection's own (a real loss) and goes on.
+ */
+static enum trace_verdict
+plain_dupack(struct trace *t, uint64_t now)
 {
-	struct trace_probe *p;
-	struct proto_reply r;
-
-	if (seg->nsack == 0 || !seq_lt(seg->sack[0][0], seg->ack) ||
-	    seg->sack[0][1] != seg->sack[0][0] + 1 ||
-	    (p = probe_by_seq(t, seg->sack[0][0])) == NULL)
-		return false;
-	memset(&r, 0, sizeof(r));
-	r.from = t->client;
-	r.kind = REPLY_DESTINATION;
-	r.rtt_us = (uint32_t)(now - p->sent_us);
-	r.reply_ttl = seg->ttl;
-	r.size = seg->size;
-	t->stats.dupacks++;
-	record(t, p, &r);
-	return true;
+	if (t->keepalive_dups > 0) {
+		t->keepalive_dups--;
+		return TRACE_ACCEPT;
+	}
+	if (t->ndup < TRACE_DUPACKS)
+		t->dup_us[t->ndup] = now;
+	t->ndup++;
+	return t->ndup <= unanswered_from(t, t->top_router + 1) ? TRACE_DROP : TRACE_ACCEPT;
 }
 
 enum trace_verdict
@@ -408,7 +689,8 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 
 	if (t->state == TRACE_DONE || (seg->flags & TCP_SYN))
 		return TRACE_ACCEPT;
-	if (seg->flags & (TCP_FIN | TCP_RST)) {
+	/* Probing ends with the server's FIN or either side's RST; a visitor's FIN is a half-close. */
+	if ((seg->flags & TCP_RST) || (outgoing && (seg->flags & TCP_FIN))) {
 		finish(t, "closed");
 		return TRACE_ACCEPT;
 	}
@@ -418,26 +700,26 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 	}
 	if (!(seg->flags & TCP_ACK))
 		return TRACE_ACCEPT;
+	if (seg->flags & TCP_FIN)
+		t->visitor_fin = true;
 
-	if (t->state == TRACE_PROBING && seg->payload_len == 0 && seq_le(seg->ack, t->visitor_ack)) {
-		if (dsack_answer(t, seg, now)) {
-			/* It exists only because of our probe: the server's TCP need not see it. */
-			if (seg->window == t->visitor_window && seg->ack == t->visitor_ack)
-				v = TRACE_DROP;
-		} else if (seg->nsack == 0 && seg->ack == t->visitor_ack &&
-		    seg->window == t->visitor_window) {
+	if (t->state == TRACE_PROBING) {
+		bool dup = seg->payload_len == 0 && !(seg->flags & TCP_FIN) &&
+		    seg->ack == t->visitor_ack && seg->window == t->visitor_window;
+
+		if (dsack_answer(t, seg, now) > 0) {
 			/*
-			 * The first may be the keep-alive's. Letting it go costs a
-			 * SACK-less visitor one of a hop's duplicate ACKs at most;
-			 * with SACK, probes are answered with D-SACK (above).
+			 * The block exists only because of our probes: an ACK that
+			 * says nothing else is dropped; any other goes on without it.
 			 */
-			if (t->keepalive_dups > 0)
-				t->keepalive_dups--;
+			if (dup && seg->nsack == 1)
+				v = TRACE_DROP;
 			else {
-				t->unexplained_dupacks++;
-				t->dupack_us = now;
+				v = TRACE_STRIP;
+				t->stats.stripped++;
 			}
-		}
+		} else if (dup && seg->nsack == 0)
+			v = plain_dupack(t, now);
 	}
 	if (!t->have_ack || seq_lt(t->visitor_ack, seg->ack)) {
 		t->visitor_ack = seg->ack;
@@ -446,7 +728,7 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 	}
 	t->visitor_window = seg->window;
 
-	if (t->state == TRACE_WAIT_ACK && t->nbytes > 0 && seq_lt(t->bytes_seq, t->visitor_ack))
+	if (t->state == TRACE_WAIT_ACK && t->have_data && seq_lt(t->first_seq, t->visitor_ack))
 		start_probing(t, now);
 	if (t->state == TRACE_PROBING)
 		settle(t, now);
@@ -474,17 +756,55 @@ reply_evidence(const struct pkt_icmp *err, struct proto_reply *r)
 	}
 }
 
+/*
+ * The probe an error quotes. By seq first: a NAT or firewall that rewrites
+ * IPv4 ids leaves it, and the changed id is kept as evidence. Else, in IPv4,
+ * by id: a firewall that randomizes sequence numbers shifts every quoted
+ * seq by one offset, learned once two probes' quotes agree on it.
+ */
+static struct trace_probe *
+quoted_probe(struct trace *t, const struct pkt_icmp *err, uint8_t *flags)
+{
+	struct trace_probe *p = probe_by_seq(t, err->qseq);
+	uint32_t off;
+
+	*flags = 0;
+	if (err->qsrc.family != AF_INET)
+		return p;
+	if (p != NULL) {
+		if (err->qipid != p->ipid)
+			*flags = PROTO_RF_ID_CHANGED;
+		return p;
+	}
+	if ((p = probe_by_ipid(t, err->qipid)) == NULL)
+		return NULL;
+	off = err->qseq - p->seq;
+	if (!t->have_offset) {
+		if (t->offset_probe < 0 || t->offset_probe == (int)(p - t->probes) ||
+		    off != t->offset_guess) {
+			t->offset_guess = off;
+			t->offset_probe = (int)(p - t->probes);
+			return NULL;
+		}
+		t->have_offset = true;
+		t->seq_offset = off;
+		tlog(t, "quoted seqs are shifted: a firewall on the path randomizes them");
+	}
+	if (off != t->seq_offset)
+		return NULL;
+	*flags = PROTO_RF_SEQ_SHIFTED;
+	return p;
+}
+
 enum trace_verdict
 trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 {
 	struct trace_probe *p;
 	struct proto_reply r;
+	uint8_t flags;
 
 	if (t->state != TRACE_PROBING || !trace_quotes(t, err) ||
-	    (p = probe_by_seq(t, err->qseq)) == NULL)
-		return TRACE_ACCEPT;
-	/* IPv4 routers quote the id we chose; a different one was not our probe. */
-	if (err->qsrc.family == AF_INET && err->qipid != p->ipid)
+	    (p = quoted_probe(t, err, &flags)) == NULL)
 		return TRACE_ACCEPT;
 	memset(&r, 0, sizeof(r));
 	r.from = err->src;
@@ -492,11 +812,19 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	r.code = err->kind == REPLY_PACKET_TOO_BIG ? err->mtu : err->code;
 	r.rtt_us = (uint32_t)(now - p->sent_us);
 	r.reply_ttl = err->ttl;
+	r.flags = flags;
 	reply_evidence(err, &r);
 	if (record(t, p, &r) && err->kind == REPLY_TIME_EXCEEDED) {
-		t->hops[p->ttl].router = true;
-		/* A router this far means the visitor is further: keep two TTLs ahead. */
-		send_up_to(t, p->ttl + 2, now);
+		/* A changed id is weaker evidence: it does not bound the visitor's distance. */
+		if (!(flags & PROTO_RF_ID_CHANGED)) {
+			t->hops[p->ttl].router = true;
+			if (p->ttl > t->top_router)
+				t->top_router = p->ttl;
+		}
+		/* A router at or beyond the estimate: the estimate is wrong; look further ahead. */
+		if (p->ttl >= t->estimate)
+			t->ahead = AHEAD_UNSURE;
+		send_up_to(t, p->ttl + t->ahead, now);
 	}
 	settle(t, now);
 	return TRACE_DROP;
@@ -539,6 +867,8 @@ trace_next_timeout(const struct trace *t)
 	case TRACE_PROBING:
 		if (t->emitted < t->sent_max && t->hops[t->emitted + 1].deadline_us < next)
 			next = t->hops[t->emitted + 1].deadline_us;
+		if (t->nrestage > 0 && t->restage_us < next)
+			next = t->restage_us;
 		return next;
 	}
 	return next;

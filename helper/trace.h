@@ -15,8 +15,11 @@
 
 #define TRACE_MAX_TTL	64
 #define TRACE_MAX_PER_HOP 10	/* 1 + HOP_RETRIES at most; the config caps it */
-#define TRACE_BYTES	1024	/* old bytes kept for probes: no byte is used twice */
+#define TRACE_SAMPLES	16	/* recent response segments whose first bytes fill probes */
+#define TRACE_SAMPLE_BYTES 256	/* bytes kept of each: 127 probes, one byte in two */
 #define TRACE_MPLS_STACKS 32	/* distinct MPLS label stacks kept; replies beyond keep none */
+#define TRACE_DUPACKS	64	/* arrival times kept of duplicate ACKs that name no probe */
+#define TRACE_STAGGER_US 1000	/* between re-probes of candidate TTLs: one answer each */
 
 struct trace_cfg {
 	uint64_t hop_timeout_us;
@@ -31,6 +34,7 @@ struct trace_cfg {
 enum trace_verdict {
 	TRACE_ACCEPT = 0,
 	TRACE_DROP,		/* consumed: an error or a duplicate ACK that our probe caused */
+	TRACE_STRIP,		/* an ACK to pass on without its first SACK block (a probe's D-SACK) */
 };
 
 enum trace_state {
@@ -65,6 +69,7 @@ struct trace_reply {
 	uint8_t reply_ttl, quoted_ttl;
 	uint8_t ext;		/* enum proto_ext */
 	uint8_t mpls;		/* 1 + its label stack's index in trace.mpls; 0: none */
+	uint8_t flags;		/* PROTO_RF_* */
 };
 
 struct trace_probe {
@@ -72,8 +77,17 @@ struct trace_probe {
 	uint16_t ipid;
 	uint8_t ttl;
 	bool answered;
+	uint16_t wave;		/* probes sent together share a wave; later waves count up */
 	uint64_t sent_us;
 	struct trace_reply reply;
+};
+
+/* The first bytes of one response segment, kept to fill probes. */
+struct trace_sample {
+	uint32_t seq;
+	uint16_t len;
+	uint16_t next;		/* the next offset a probe may take: every other byte */
+	uint8_t b[TRACE_SAMPLE_BYTES];
 };
 
 struct trace_mpls {
@@ -84,17 +98,21 @@ struct trace_mpls {
 struct trace_hop {
 	uint8_t nprobes;		/* sent with this TTL */
 	uint8_t nanswered;
-	uint16_t first;			/* index of its first probe in trace.probes */
-	uint64_t deadline_us;
-	bool router;			/* a router answered: the visitor is further */
+	uint64_t deadline_us;		/* HOP_TIMEOUT after its last probe */
+	bool router;			/* a router answered (quote exact): the visitor is further */
+	bool dest;			/* the visitor answered a probe with this TTL */
+	bool reprobed;			/* sent again as a candidate for the visitor's distance */
 };
 
 struct trace_stats {
 	uint32_t probes_sent;
 	uint32_t replies_matched;
-	uint32_t dupacks;		/* the visitor's duplicate ACKs caused by probes */
+	uint32_t dupacks;		/* the visitor's ACKs that named probes (D-SACK) */
+	uint32_t stripped;		/* of those, passed on without the probes' D-SACK block */
+	uint32_t counted;		/* duplicate ACKs without D-SACK taken for probes' answers */
 	uint32_t keepalives;		/* keep-alives sent to hurry the visitor's first ACK */
 	uint32_t late_or_dup;		/* a second reply to one probe, or a reply after its hop settled */
+	uint32_t refuted;		/* errors with a changed IPv4 id at a TTL the visitor answered */
 };
 
 struct trace {
@@ -108,11 +126,16 @@ struct trace {
 	struct probe_tmpl tmpl;		/* from the newest server segment */
 	bool have_tmpl;
 
-	/* The connection's first response bytes, kept to fill probes. */
-	uint32_t bytes_seq;		/* seq of bytes[0] */
-	uint16_t nbytes;
-	uint8_t bytes[TRACE_BYTES];
-	uint32_t next_seq;		/* next byte not yet used by a probe */
+	/*
+	 * Bytes for probes: the first bytes of the newest response segments.
+	 * Probes take the newest bytes the visitor has acknowledged, so that a
+	 * long response never leaves them outside a stateful firewall's window.
+	 */
+	uint32_t first_seq;		/* the response's first byte */
+	uint32_t snd_nxt;		/* the end of the newest data the server sent */
+	bool have_data;
+	int nsamples, sample_next;	/* a ring */
+	struct trace_sample samples[TRACE_SAMPLES];
 
 	/*
 	 * A keep-alive is due once the first response segment has had its
@@ -124,7 +147,7 @@ struct trace {
 	/*
 	 * The keep-alive's answer, when the visitor had acknowledged the
 	 * segment already, is one more duplicate ACK without SACK: it must not
-	 * count as a probe's (unexplained_dupacks), so one such is let go.
+	 * count as a probe's, so one such is let go.
 	 */
 	int keepalive_dups;
 
@@ -132,17 +155,37 @@ struct trace {
 	uint16_t visitor_window;
 	uint8_t visitor_ttl;
 	bool have_ack;
+	bool visitor_fin;		/* the visitor half-closed: probing goes on */
 
 	uint16_t next_ipid;
+	uint16_t wave;			/* the current wave of probes */
 	int sent_max;			/* highest TTL probed */
 	int emitted;			/* hops 1..emitted have been reported */
-	int trailing_silent;		/* silent hops reported in a row */
+	int top_router;			/* highest TTL a router answered (quote exact) */
+	int top_answered;		/* highest TTL anything answered */
 	int estimate;			/* the visitor's TTL distance, 0 if unknown */
-	uint32_t unexplained_dupacks;	/* duplicate ACKs without D-SACK (SACK off) */
-	uint64_t dupack_us;
+	int ahead;			/* TTLs probed beyond the furthest router */
+	uint16_t dest_wave;		/* the latest wave the visitor answered */
+
+	/* Re-probes of candidate TTLs, one every TRACE_STAGGER_US. */
+	uint64_t restage_us;
+	int nrestage;
+	uint8_t restage[TRACE_MAX_TTL];
+
+	/*
+	 * A seq offset on the path (a firewall that randomizes sequence
+	 * numbers): learned from IPv4 quotes whose id is a probe's.
+	 */
+	uint32_t seq_offset, offset_guess;
+	bool have_offset;
+	int offset_probe;		/* the probe that suggested offset_guess; -1: none */
+
+	/* Duplicate ACKs that name no probe (a visitor without D-SACK). */
+	int ndup;
+	uint64_t dup_us[TRACE_DUPACKS];
 
 	int nprobes;
-	struct trace_probe probes[TRACE_MAX_TTL * TRACE_MAX_PER_HOP];
+	struct trace_probe probes[TRACE_MAX_TTL * (TRACE_MAX_PER_HOP + 1)];	/* + a re-probe a TTL */
 	int nmpls;
 	struct trace_mpls mpls[TRACE_MPLS_STACKS];
 	struct trace_hop hops[TRACE_MAX_TTL + 1];

@@ -1277,6 +1277,65 @@ test_misc(void)
 	    "seq_lt/seq_le across the wrap");
 }
 
+/*
+ * Taking a probe's D-SACK block out of the visitor's ACK: the other blocks
+ * move up, the freed bytes are NOPs, the header keeps its length and the
+ * checksum is right; anything but a TCP segment with SACK is left alone.
+ */
+static void
+test_strip_sack(void)
+{
+	static const char *addrs[2][2] = {
+		{ "198.51.100.7", "192.0.2.1" }, { "2001:db8:1::7", "2001:db8::1" },
+	};
+
+	for (int a = 0; a < 2; a++) {
+		const char *f = a == 0 ? "IPv4" : "IPv6";
+
+		for (int nsack = 1; nsack <= 3; nsack++) {
+			uint8_t b[200], orig[200];
+			struct fx_seg s = {
+				.src = fx_addr(addrs[a][0]), .dst = fx_addr(addrs[a][1]),
+				.sport = 50000, .dport = 443, .seq = 7, .ack = 1000, .flags = 0x10,
+				.window = 500, .ttl = 60, .ts = nsack < 3, .tsval = 9, .tsecr = 8,
+				.nsack = nsack,
+			};
+			struct pkt p;
+			size_t n;
+
+			for (int k = 0; k < nsack; k++) {
+				s.sack[k][0] = 100u * (uint32_t)(k + 1);
+				s.sack[k][1] = 100u * (uint32_t)(k + 1) + 10;
+			}
+			n = fx_tcp_seg(b, sizeof(b), &s);
+			memcpy(orig, b, n);
+			is_int(pkt_strip_first_sack(b, n), 0, "%s strip, %d block(s): done", f, nsack);
+			ok(pkt_parse(b, n, &p) == PKT_OK && p.kind == PKT_TCP && p.u.tcp.nsack == nsack - 1,
+			    "%s strip, %d block(s): %d left", f, nsack, nsack - 1);
+			ok(nsack == 1 || (p.u.tcp.sack[0][0] == 200 && p.u.tcp.sack[0][1] == 210),
+			    "%s strip, %d block(s): the others moved up", f, nsack);
+			ok(p.u.tcp.has_ts == (nsack < 3) && p.u.tcp.ack == 1000 && p.u.tcp.window == 500 &&
+			    p.u.tcp.size == n, "%s strip, %d block(s): nothing else changed", f, nsack);
+			ok(fx_l4_csum_ok(b, n), "%s strip, %d block(s): the checksum is right", f, nsack);
+		}
+	}
+	{
+		uint8_t b[200];
+		struct fx_seg s = {
+			.src = fx_addr("198.51.100.7"), .dst = fx_addr("192.0.2.1"), .sport = 1, .dport = 2,
+			.flags = 0x10, .ts = true,
+		};
+		size_t n = fx_tcp_seg(b, sizeof(b), &s);
+
+		is_int(pkt_strip_first_sack(b, n), -1, "strip: a segment without SACK: -1");
+		is_int(pkt_strip_first_sack(b, 30), -1, "strip: a truncated packet: -1");
+		is_int(pkt_strip_first_sack(NULL, 0), -1, "strip: NULL: -1");
+		b[20 + 20 + 2] = 5;	/* NOP NOP TS becomes a SACK option running past the header */
+		b[20 + 20 + 3] = 58;
+		is_int(pkt_strip_first_sack(b, n), -1, "strip: options that run past the header: -1");
+	}
+}
+
 int
 main(void)
 {
@@ -1298,5 +1357,6 @@ main(void)
 	test_tcp_options();
 	test_mutations();
 	test_misc();
+	test_strip_sack();
 	return tap_done();
 }
