@@ -210,14 +210,12 @@ for fam in 4 6; do
 		sys_show "$NETNS_TMP/kinds$fam.forge"
 	check_hops "$fam" "$NETNS_TMP/kinds$fam" \
 		"IPv$fam: exact hop list despite wrong seq, wrong id, wrong ports and a late replay"
-	if [ "$fam" = 4 ]; then
-		sent=$(($(forged wrong_seq kinds4) + $(forged wrong_id kinds4)))
-		[ "$sent" = $((2 * N)) ]
-	else
-		sent=$(forged wrong_seq kinds6)
-		[ "$sent" = "$N" ]
-	fi
-	tap_ok $? "IPv$fam: $sent errors quote the connection but no probe (want $(( fam == 4 ? 2 * N : N )))" ||
+	# A wrong IPv4 id with the probe's seq is that probe's answer (a NAT may rewrite ids), but
+	# weaker than the visitor's own: the exact hop list above shows it outweighed. It is not
+	# counted as unmatched.
+	sent=$(forged wrong_seq "kinds$fam")
+	[ "$sent" = "$N" ] && { [ "$fam" = 6 ] || [ "$(forged wrong_id kinds4)" = "$N" ]; }
+	tap_ok $? "IPv$fam: $sent errors quote the connection but no probe (want $N)" ||
 		sys_show "$NETNS_TMP/kinds$fam.forge"
 	want_unmatched=$((want_unmatched + ${sent:-0}))
 done

@@ -94,13 +94,17 @@ done
 tap_ok $? "two connections opened and used for a static file ($(cat "$NETNS_TMP/early.ready" 2>/dev/null))" ||
 	sys_show "$NETNS_TMP/early.out"
 
-# tracetrout-serve starts a tracetroutd that died of a signal again (a second later).
+# tracetrout-serve starts a tracetroutd that died of a signal again (a second later). The new
+# one is ready when its broker listens (the socket file exists a moment before its group and
+# mode are set) and its engine has bound the queue: both say so in the log.
 old=$(netns_helper_pid)
 kill -KILL "$old"
 new=
 for ((i = 0; i < 100; i++)); do
 	new=$(netns_helper_pid)
-	[ -n "$new" ] && [ "$new" != "$old" ] && [ -S "$NETNS_TMP/run/tracetroutd.sock" ] && break
+	[ -n "$new" ] && [ "$new" != "$old" ] &&
+		grep -q "tracetroutd/broker\[$new\]: broker: listening on" "$NETNS_TMP/serve.log" &&
+		[ "$(grep -c 'engine: queue' "$NETNS_TMP/serve.log")" -ge 2 ] && break
 	sleep 0.1
 done
 [ -n "$new" ] && [ "$new" != "$old" ]
