@@ -277,6 +277,18 @@ find_handle(struct engine *e, uint32_t handle)
 	return NULL;
 }
 
+static void reap(struct engine *e);
+
+/* Ends the draining of every trace that has ended, and frees them: room for a new one. */
+static void
+cut_drains(struct engine *e)
+{
+	for (int i = 0; i < e->ntraces; i++)
+		if (e->traces[i]->ended)
+			trace_abort(&e->traces[i]->t, "drained");
+	reap(e);
+}
+
 static void
 start(struct engine *e, const struct emsg *m)
 {
@@ -289,12 +301,20 @@ start(struct engine *e, const struct emsg *m)
 	uint16_t ipid;
 	struct emsg ok;
 
+	/* A trace of this connection that ended and is only draining gives way at once. */
+	for (int i = 0; i < e->ntraces; i++)
+		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple))) {
+			if (!e->traces[i]->ended)
+				return refuse(e, m->trace, "traced",
+				    "this connection is being traced (another request on it asked)");
+			trace_abort(&e->traces[i]->t, "drained");
+			reap(e);
+			break;
+		}
+	if (e->ntraces >= e->cfg->max_traces)
+		cut_drains(e);
 	if (e->ntraces >= e->cfg->max_traces)
 		return refuse(e, m->trace, "busy", "too many traces running");
-	for (int i = 0; i < e->ntraces; i++)
-		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple)))
-			return refuse(e, m->trace, "traced",
-			    "this connection is being traced (another request on it asked)");
 	if (!port_allowed(e->cfg, r->sport))
 		return refuse(e, m->trace, "port-not-allowed", "the server port may not be traced");
 	if (!is_local(&r->server))
@@ -334,15 +354,26 @@ start(struct engine *e, const struct emsg *m)
 	to_broker(e, &ok);
 }
 
-/* Frees traces that have ended and takes their connections out of the queue. */
+/*
+ * Frees traces that are over (ended, and done draining the answers to
+ * probes sent beyond the visitor) and takes their connections out of the
+ * queue.
+ */
 static int on_packet(void *arg, uint8_t *b, size_t len, bool *changed);
+
+static bool
+over(const struct etrace *et, uint64_t now)
+{
+	return et->ended && trace_over(&et->t, now);
+}
 
 static void
 reap(struct engine *e)
 {
+	uint64_t now = mono_us();
 	int i;
 
-	for (i = 0; i < e->ntraces && !e->traces[i]->ended; i++)
+	for (i = 0; i < e->ntraces && !over(e->traces[i], now); i++)
 		;
 	if (i == e->ntraces)
 		return;
@@ -356,7 +387,7 @@ reap(struct engine *e)
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
 
-		if (!et->ended) {
+		if (!over(et, now)) {
 			i++;
 			continue;
 		}

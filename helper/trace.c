@@ -21,6 +21,14 @@
 #define AHEAD_SURE	2
 #define AHEAD_UNSURE	6
 
+/*
+ * After the visitor was found, the probes sent beyond it still reach it and
+ * draw D-SACKs: the trace keeps taking those out of the visitor's ACKs for
+ * twice the visitor's round trip (at least DRAIN_MIN_US), so the server's
+ * TCP sees none, then lets the connection go.
+ */
+#define DRAIN_MIN_US	5000
+
 static void
 tlog(struct trace *t, const char *msg)
 {
@@ -36,6 +44,20 @@ finish(struct trace *t, const char *reason)
 	t->state = TRACE_DONE;
 	t->nrestage = 0;
 	t->ops.end(t->ops.ctx, reason, t->emitted);
+}
+
+/* The end at the visitor's hop: draining follows (DRAIN_MIN_US). */
+static void
+finish_at_visitor(struct trace *t, const struct trace_hop *h, uint64_t now)
+{
+	uint64_t drain = 2 * (uint64_t)h->dest_rtt_us;
+
+	if (drain < DRAIN_MIN_US)
+		drain = DRAIN_MIN_US;
+	if (drain > t->cfg.hop_timeout_us)
+		drain = t->cfg.hop_timeout_us;
+	t->drain_until_us = now + drain;
+	finish(t, "destination");
 }
 
 void
@@ -322,6 +344,8 @@ credit_by_count(struct trace *t, int ttl, bool timed_out)
 		p->reply.flags = flags;
 		t->hops[ttl].nanswered++;
 		t->hops[ttl].dest = true;
+		if (p->reply.rtt_us > t->hops[ttl].dest_rtt_us)
+			t->hops[ttl].dest_rtt_us = p->reply.rtt_us;
 		t->stats.counted++;
 	}
 	return t->hops[ttl].dest;
@@ -416,7 +440,7 @@ settle(struct trace *t, uint64_t now)
 		for (int i = 0; i < out.nreplies; i++)
 			unreach |= out.r[i].kind == REPLY_UNREACHABLE;
 		if (h->dest)
-			finish(t, "destination");
+			finish_at_visitor(t, h, now);
 		else if (unreach && !h->router)
 			finish(t, "unreachable");
 		else if (gap(t) >= t->cfg.gap_limit)
@@ -515,6 +539,8 @@ visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg
 	if (!record(t, p, &r))
 		return;
 	t->hops[p->ttl].dest = true;
+	if (r.rtt_us > t->hops[p->ttl].dest_rtt_us)
+		t->hops[p->ttl].dest_rtt_us = r.rtt_us;
 	if (p->wave > t->dest_wave)
 		t->dest_wave = p->wave;
 	restage_below(t, p->ttl, now);
@@ -544,7 +570,7 @@ dsack_block(const struct pkt_tcp *seg, uint32_t *l, uint32_t *r)
  * probes it named.
  */
 static int
-dsack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
+dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t now)
 {
 	struct trace_probe *in[PROTO_MAX_REPLIES];
 	uint32_t l, r;
@@ -564,7 +590,7 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 	if (n == 0 || r - l > 2u * (uint32_t)n)
 		return 0;
 	t->stats.dupacks++;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; credit && i < n; i++)
 		visitor_answer(t, in[i], seg, now);
 	return n;
 }
@@ -682,12 +708,49 @@ plain_dupack(struct trace *t, uint64_t now)
 	return t->ndup <= unanswered_from(t, t->top_router + 1) ? TRACE_DROP : TRACE_ACCEPT;
 }
 
+/*
+ * The verdict on the visitor's ACK while probes may reach it: credit (when
+ * live) the probes its D-SACK names and take the block out, or take a plain
+ * duplicate ACK for a probe's.
+ */
+static enum trace_verdict
+visitor_verdict(struct trace *t, const struct pkt_tcp *seg, bool live, uint64_t now)
+{
+	bool dup = seg->payload_len == 0 && !(seg->flags & TCP_FIN) &&
+	    seg->ack == t->visitor_ack && seg->window == t->visitor_window;
+
+	if (dsack_answer(t, seg, live, now) > 0) {
+		/*
+		 * The block exists only because of our probes: an ACK that says
+		 * nothing else is dropped; any other goes on without it.
+		 */
+		if (dup && seg->nsack == 1)
+			return TRACE_DROP;
+		t->stats.stripped++;
+		return TRACE_STRIP;
+	}
+	if (dup && seg->nsack == 0)
+		return plain_dupack(t, now);
+	return TRACE_ACCEPT;
+}
+
 enum trace_verdict
 trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_t now)
 {
 	enum trace_verdict v = TRACE_ACCEPT;
 
-	if (t->state == TRACE_DONE || (seg->flags & TCP_SYN))
+	if (t->state == TRACE_DONE) {
+		/* Draining: the ACKs that answer probes sent beyond the visitor. */
+		if (outgoing || now >= t->drain_until_us || (seg->flags & (TCP_SYN | TCP_RST)) ||
+		    !(seg->flags & TCP_ACK))
+			return TRACE_ACCEPT;
+		v = visitor_verdict(t, seg, false, now);
+		if (seq_lt(t->visitor_ack, seg->ack))
+			t->visitor_ack = seg->ack;
+		t->visitor_window = seg->window;
+		return v;
+	}
+	if (seg->flags & TCP_SYN)
 		return TRACE_ACCEPT;
 	/* Probing ends with the server's FIN or either side's RST; a visitor's FIN is a half-close. */
 	if ((seg->flags & TCP_RST) || (outgoing && (seg->flags & TCP_FIN))) {
@@ -703,24 +766,8 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 	if (seg->flags & TCP_FIN)
 		t->visitor_fin = true;
 
-	if (t->state == TRACE_PROBING) {
-		bool dup = seg->payload_len == 0 && !(seg->flags & TCP_FIN) &&
-		    seg->ack == t->visitor_ack && seg->window == t->visitor_window;
-
-		if (dsack_answer(t, seg, now) > 0) {
-			/*
-			 * The block exists only because of our probes: an ACK that
-			 * says nothing else is dropped; any other goes on without it.
-			 */
-			if (dup && seg->nsack == 1)
-				v = TRACE_DROP;
-			else {
-				v = TRACE_STRIP;
-				t->stats.stripped++;
-			}
-		} else if (dup && seg->nsack == 0)
-			v = plain_dupack(t, now);
-	}
+	if (t->state == TRACE_PROBING)
+		v = visitor_verdict(t, seg, true, now);
 	if (!t->have_ack || seq_lt(t->visitor_ack, seg->ack)) {
 		t->visitor_ack = seg->ack;
 		t->visitor_ttl = seg->ttl;
@@ -833,8 +880,11 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 void
 trace_tick(struct trace *t, uint64_t now)
 {
-	if (t->state == TRACE_DONE)
+	if (t->state == TRACE_DONE) {
+		if (now >= t->drain_until_us)
+			t->drain_until_us = 0;	/* nothing pending any more */
 		return;
+	}
 	if (now >= t->start_us + t->cfg.deadline_us)
 		finish(t, "deadline");
 	else if (t->state == TRACE_WAIT_SEGMENT && now >= t->wait_until_us)
@@ -851,6 +901,13 @@ void
 trace_abort(struct trace *t, const char *reason)
 {
 	finish(t, reason);
+	t->drain_until_us = 0;
+}
+
+bool
+trace_over(const struct trace *t, uint64_t now)
+{
+	return t->state == TRACE_DONE && now >= t->drain_until_us;
 }
 
 uint64_t
@@ -860,7 +917,7 @@ trace_next_timeout(const struct trace *t)
 
 	switch (t->state) {
 	case TRACE_DONE:
-		return UINT64_MAX;
+		return t->drain_until_us > 0 ? t->drain_until_us : UINT64_MAX;
 	case TRACE_WAIT_SEGMENT:
 	case TRACE_WAIT_ACK:
 		return t->wait_until_us < next ? t->wait_until_us : next;

@@ -102,6 +102,7 @@ struct trace_hop {
 	bool router;			/* a router answered (quote exact): the visitor is further */
 	bool dest;			/* the visitor answered a probe with this TTL */
 	bool reprobed;			/* sent again as a candidate for the visitor's distance */
+	uint32_t dest_rtt_us;		/* the visitor's slowest answer at this TTL */
 };
 
 struct trace_stats {
@@ -122,6 +123,7 @@ struct trace {
 	struct tt_addr client, server;
 	uint16_t cport, sport;
 	uint64_t start_us, wait_until_us;
+	uint64_t drain_until_us;	/* after the end at the visitor: see DRAIN_MIN_US */
 
 	struct probe_tmpl tmpl;		/* from the newest server segment */
 	bool have_tmpl;
@@ -209,6 +211,12 @@ enum trace_verdict trace_icmp(struct trace *t, const struct pkt_icmp *err, uint6
 void trace_tick(struct trace *t, uint64_t now_us);
 /* Ends the trace now with the given reason (cancelled, engine stop, connection gone). */
 void trace_abort(struct trace *t, const char *reason);
+/*
+ * Is the trace over, its connection free to leave the queue? Not during the
+ * few ms after the end at the visitor while answers to probes sent beyond it
+ * still come (the trace takes their D-SACKs out of the visitor's ACKs).
+ */
+bool trace_over(const struct trace *t, uint64_t now_us);
 /* When trace_tick must run next; UINT64_MAX when nothing is pending. */
 uint64_t trace_next_timeout(const struct trace *t);
 

@@ -2,12 +2,14 @@
 # shellcheck source-path=SCRIPTDIR
 # A visitor four routers away traces itself, IPv4 and IPv6: the exact hop list (TTL and address
 # of every line, the visitor last), RTTs, the JSON headers, and the same path as ?format=text.
+# The visitor answers the probes that reach it with D-SACKs, and the server's TCP sees none of
+# them (the engine drops or strips them), nor retransmits anything.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require lighttpd conntrack
 sys_require_build
 
-tap_plan 14
+tap_plan 15
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs in the server namespace"
@@ -41,6 +43,16 @@ for fam in 4 6; do
 		sys_show "$NETNS_TMP/text$fam"
 	unset -n client
 done
+
+# counter NS NAME: a TCP counter of the namespace since it was made.
+counter() {
+	nsx "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
+}
+sent=$(counter "$NETNS_VISITOR" TcpExtTCPDSACKOldSent)
+got=$(($(counter "$NETNS_SERVER" TcpExtTCPDSACKRecv) + $(counter "$NETNS_SERVER" TcpExtTCPDSACKOfoRecv)))
+rtx=$(netns_tcp_retrans "$NETNS_SERVER")
+[ "${sent:-0}" -gt 0 ] && [ "$got" = 0 ] && [ "$rtx" = 0 ]
+tap_ok $? "the visitor sent $sent D-SACKs; the server's TCP received $got, retransmitted $rtx"
 
 [ -z "$(sys_marked "$NETNS_SERVER")" ]
 tap_ok $? "no connection keeps the trace mark once its trace ended"

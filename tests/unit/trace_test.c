@@ -541,8 +541,21 @@ test_destination(int family)
 	is_int(e->t.stats.probes_sent, 22, "%s destination: stats: 22 probes", f);
 	is_int(e->t.stats.replies_matched, 17, "%s destination: stats: 12 router and 5 visitor replies", f);
 	is_int(e->t.stats.dupacks, 5, "%s destination: stats: 5 D-SACK duplicate ACKs", f);
-	is_int(trace_next_timeout(&e->t), UINT64_MAX, "%s destination: nothing pending after the end", f);
-	dsack(e, T0 + 93 * MS, probe_at(e, 6, 0));
+	/* Draining: the probes of hops 6 and 7 still reach the visitor. */
+	is_int(trace_next_timeout(&e->t), T0 + 92 * MS + 84 * MS,
+	    "%s destination: drains for twice the visitor's slowest RTT (42 ms)", f);
+	ok(!trace_over(&e->t, T0 + 175 * MS) && trace_over(&e->t, T0 + 176 * MS),
+	    "%s destination: not over before that", f);
+	is_int(dsack(e, T0 + 93 * MS, probe_at(e, 6, 0)), TRACE_DROP,
+	    "%s destination: a D-SACK for hop 6 while draining is still consumed", f);
+	e->cwin = 4000;
+	is_int(dsack(e, T0 + 94 * MS, probe_at(e, 6, 1)), TRACE_STRIP,
+	    "%s destination: and one on a window update goes on without its block", f);
+	is_int(e->t.stats.replies_matched, 17, "%s destination: neither is recorded", f);
+	tick(e, T0 + 176 * MS);
+	is_int(trace_next_timeout(&e->t), UINT64_MAX, "%s destination: nothing pending after the drain", f);
+	is_int(dsack(e, T0 + 177 * MS, probe_at(e, 6, 2)), TRACE_ACCEPT,
+	    "%s destination: after it, the connection's segments are its own", f);
 	tick(e, T0 + 40 * SEC);
 	ok(e->nhops == 5 && e->nend == 1, "%s destination: later input and ticks change nothing", f);
 	check_probes_ok(e, "destination");
@@ -1415,6 +1428,7 @@ test_send_failure(int family)
 	    "%s send failure: hops 1..5 time out as silent", f);
 	trace_abort(&e->t, "cancelled");
 	is_str(e->reason, "cancelled", "%s abort: ends with the given reason", f);
+	ok(trace_over(&e->t, sent_at + SEC), "%s abort: over at once (nothing to drain)", f);
 	is_int(e->end_hops, 5, "%s abort: with the hops reported so far", f);
 	trace_abort(&e->t, "engine-stop");
 	tick(e, sent_at + 3 * SEC);
