@@ -83,7 +83,7 @@ trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace_ops 
 	t->wait_until_us = now_us + cfg->start_timeout_us;
 	t->next_ipid = ipid_base ? ipid_base : 1;
 	t->ahead = AHEAD_SURE;
-	t->offset_probe = -1;
+	t->shift_probe = -1;
 }
 
 bool
@@ -807,15 +807,17 @@ reply_evidence(const struct pkt_icmp *err, struct proto_reply *r)
  * The probe an error quotes. By seq first: a NAT or firewall that rewrites
  * IPv4 ids leaves it, and the changed id is kept as evidence. Else, in IPv4,
  * by id: a firewall that randomizes sequence numbers shifts every quoted
- * seq by one offset, learned once two probes' quotes agree on it.
+ * seq by one offset, learned once two probes' quotes agree on it. *guess
+ * says the quote is the first such: not an answer until another agrees.
  */
 static struct trace_probe *
-quoted_probe(struct trace *t, const struct pkt_icmp *err, uint8_t *flags)
+quoted_probe(struct trace *t, const struct pkt_icmp *err, uint8_t *flags, bool *guess)
 {
 	struct trace_probe *p = probe_by_seq(t, err->qseq);
 	uint32_t off;
 
 	*flags = 0;
+	*guess = false;
 	if (err->qsrc.family != AF_INET)
 		return p;
 	if (p != NULL) {
@@ -826,21 +828,36 @@ quoted_probe(struct trace *t, const struct pkt_icmp *err, uint8_t *flags)
 	if ((p = probe_by_ipid(t, err->qipid)) == NULL)
 		return NULL;
 	off = err->qseq - p->seq;
-	if (!t->have_offset) {
-		if (t->offset_probe < 0 || t->offset_probe == (int)(p - t->probes) ||
-		    off != t->offset_guess) {
-			t->offset_guess = off;
-			t->offset_probe = (int)(p - t->probes);
-			return NULL;
-		}
+	*flags = PROTO_RF_SEQ_SHIFTED;
+	if (t->have_offset)
+		return off == t->seq_offset ? p : NULL;
+	if (t->shift_probe >= 0 && t->shift_probe != (int)(p - t->probes) && off == t->offset_guess) {
 		t->have_offset = true;
 		t->seq_offset = off;
 		tlog(t, "quoted seqs are shifted: a firewall on the path randomizes them");
+		return p;
 	}
-	if (off != t->seq_offset)
-		return NULL;
-	*flags = PROTO_RF_SEQ_SHIFTED;
+	t->offset_guess = off;
+	*guess = true;
 	return p;
+}
+
+/* Records a router's (or a middlebox's) answer to probe p. */
+static void
+error_answer(struct trace *t, struct trace_probe *p, const struct proto_reply *r, uint64_t now)
+{
+	if (!record(t, p, r) || r->kind != REPLY_TIME_EXCEEDED)
+		return;
+	/* A changed id is weaker evidence: it does not bound the visitor's distance. */
+	if (!(r->flags & PROTO_RF_ID_CHANGED)) {
+		t->hops[p->ttl].router = true;
+		if (p->ttl > t->top_router)
+			t->top_router = p->ttl;
+	}
+	/* A router at or beyond the estimate: the estimate is wrong; look further ahead. */
+	if (p->ttl >= t->estimate)
+		t->ahead = AHEAD_UNSURE;
+	send_up_to(t, p->ttl + t->ahead, now);
 }
 
 enum trace_verdict
@@ -849,9 +866,10 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	struct trace_probe *p;
 	struct proto_reply r;
 	uint8_t flags;
+	bool guess;
 
 	if (t->state != TRACE_PROBING || !trace_quotes(t, err) ||
-	    (p = quoted_probe(t, err, &flags)) == NULL)
+	    (p = quoted_probe(t, err, &flags, &guess)) == NULL)
 		return TRACE_ACCEPT;
 	memset(&r, 0, sizeof(r));
 	r.from = err->src;
@@ -861,18 +879,17 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	r.reply_ttl = err->ttl;
 	r.flags = flags;
 	reply_evidence(err, &r);
-	if (record(t, p, &r) && err->kind == REPLY_TIME_EXCEEDED) {
-		/* A changed id is weaker evidence: it does not bound the visitor's distance. */
-		if (!(flags & PROTO_RF_ID_CHANGED)) {
-			t->hops[p->ttl].router = true;
-			if (p->ttl > t->top_router)
-				t->top_router = p->ttl;
-		}
-		/* A router at or beyond the estimate: the estimate is wrong; look further ahead. */
-		if (p->ttl >= t->estimate)
-			t->ahead = AHEAD_UNSURE;
-		send_up_to(t, p->ttl + t->ahead, now);
+	if (guess) {
+		/* Kept, so that it counts once a second probe's quote agrees. */
+		t->shift_probe = (int)(p - t->probes);
+		t->shift_reply = r;
+		return TRACE_ACCEPT;
 	}
+	if ((flags & PROTO_RF_SEQ_SHIFTED) && t->shift_probe >= 0) {
+		error_answer(t, &t->probes[t->shift_probe], &t->shift_reply, now);
+		t->shift_probe = -1;
+	}
+	error_answer(t, p, &r, now);
 	settle(t, now);
 	return TRACE_DROP;
 }

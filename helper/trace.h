@@ -180,7 +180,8 @@ struct trace {
 	 */
 	uint32_t seq_offset, offset_guess;
 	bool have_offset;
-	int offset_probe;		/* the probe that suggested offset_guess; -1: none */
+	int shift_probe;		/* the probe whose quote suggested offset_guess; -1: none */
+	struct proto_reply shift_reply;	/* that quote's answer, recorded once another agrees */
 
 	/* Duplicate ACKs that name no probe (a visitor without D-SACK). */
 	int ndup;

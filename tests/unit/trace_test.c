@@ -1320,8 +1320,9 @@ test_middleboxes(void)
 		    "IPv4 middlebox: a second probe's quote agrees: shifted quote %d matched", k);
 	}
 	ok(e->t.have_offset && e->t.seq_offset == off, "IPv4 middlebox: the offset is learned");
-	ok(e->t.hops[3].router && e->t.hops[3].nanswered == 2 && e->t.probes[probe_at(e, 3, 1)].reply.flags == PROTO_RF_SEQ_SHIFTED,
-	    "IPv4 middlebox: hop 3 a router, its answers marked shifted");
+	ok(e->nhops == 3 && e->hops[2].nreplies == 3 && addr_equal(&e->hops[2].r[0].from, &r3) &&
+	    e->hops[2].r[0].flags == PROTO_RF_SEQ_SHIFTED && e->hops[2].r[2].flags == PROTO_RF_SEQ_SHIFTED,
+	    "IPv4 middlebox: hop 3 with all 3 answers (the first kept until the second agreed), marked shifted");
 
 	/*
 	 * An error quoting a probe that reached the visitor, with a changed id
