@@ -206,6 +206,13 @@ start_probing(struct trace *t, uint64_t now)
 		t->ahead = AHEAD_UNSURE;
 	t->state = TRACE_PROBING;
 	t->keepalive_due = false;
+	/*
+	 * The first segment went out a round trip ago (the keep-alive behind
+	 * it draws a prompt ACK): no probe can be answered sooner than about
+	 * half that after it is sent.
+	 */
+	t->probing_us = now;
+	t->answer_floor_us = (now - t->first_seg_us) / 2;
 	send_up_to(t, t->estimate > 0 ? t->estimate + t->ahead : t->cfg.max_hops, now);
 }
 
@@ -650,8 +657,10 @@ learn_outgoing(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 		return;
 	if (!t->have_data || seq_le(t->snd_nxt, seg->seq))
 		keep_sample(t, seg);
-	if (!t->have_data)
+	if (!t->have_data) {
 		t->first_seq = seg->seq;
+		t->first_seg_us = now;
+	}
 	t->snd_nxt = end;
 	t->have_data = true;
 	if (t->state == TRACE_WAIT_SEGMENT) {
@@ -689,7 +698,8 @@ send_keepalive(struct trace *t)
 
 /*
  * A duplicate ACK that names nothing: no SACK, no data, no FIN, nothing new
- * acknowledged, the same window. The keep-alive's answer is let go once.
+ * acknowledged, the same window. The keep-alive's answer is let go once, and
+ * so is any that comes before a probe could have been answered.
  * Any other is a probe's answer from a visitor without D-SACK, as long as
  * unanswered probes can account for it: those are dropped, so the server
  * never counts three in a row (a spurious fast retransmit). Beyond that
@@ -702,6 +712,9 @@ plain_dupack(struct trace *t, uint64_t now)
 		t->keepalive_dups--;
 		return TRACE_ACCEPT;
 	}
+	/* Too soon for any probe's answer: the connection's own (a segment lost before). */
+	if (now < t->probing_us + t->answer_floor_us)
+		return TRACE_ACCEPT;
 	if (t->ndup < TRACE_DUPACKS)
 		t->dup_us[t->ndup] = now;
 	t->ndup++;

@@ -134,6 +134,9 @@ struct trace {
 	 * long response never leaves them outside a stateful firewall's window.
 	 */
 	uint32_t first_seq;		/* the response's first byte */
+	uint64_t first_seg_us;		/* when its segment went out */
+	uint64_t probing_us;		/* when the first probes went out */
+	uint64_t answer_floor_us;	/* no probe is answered sooner than this after it */
 	uint32_t snd_nxt;		/* the end of the newest data the server sent */
 	bool have_data;
 	int nsamples, sample_next;	/* a ring */
