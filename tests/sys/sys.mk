@@ -25,6 +25,7 @@ SYS_TESTS = \
 	sys/browser.sh \
 	sys/webservers.sh \
 	sys/keepalive.sh \
+	sys/nosack.sh \
 	sys/sites.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
