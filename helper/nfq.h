@@ -7,14 +7,32 @@
 
 struct mnl_socket;
 
-/* Opens a netlink socket bound to queue num, copying whole packets, fail-open. NULL on error (errno). */
+/*
+ * Opens a netlink socket bound to queue num, copying whole packets, fail-open,
+ * with the kernel stamping received packets (see struct queue_packet). NULL on
+ * error (errno).
+ */
 struct mnl_socket *nfq_open_queue(uint16_t num);
+
+/* One queued packet, as the kernel handed it over. */
+struct queue_packet {
+	const uint8_t *data;	/* from the IP header on */
+	size_t len;
+	/*
+	 * When the kernel received it (NFQA_TIMESTAMP): CLOCK_REALTIME in
+	 * microseconds, 0 when the message has none (packets sent by this host).
+	 * The kernel stamps received packets only while some socket asks for
+	 * timestamps; the queue socket does (SO_TIMESTAMP).
+	 */
+	uint64_t tstamp_us;
+};
+
 /*
  * Reads every packet waiting on the socket and calls cb for each; cb returns
  * the verdict (NF_ACCEPT or NF_DROP), given at once. Returns the number of
  * packets handled, or -1 on a socket error other than EAGAIN.
  */
-typedef int (*nfq_packet_cb)(void *arg, const uint8_t *pkt, size_t len);
+typedef int (*nfq_packet_cb)(void *arg, const struct queue_packet *pkt);
 int nfq_read(struct mnl_socket *nl, uint16_t num, nfq_packet_cb cb, void *arg);
 
 #endif
