@@ -167,11 +167,12 @@ refuse(struct engine *e, uint32_t handle, const char *code, const char *text)
 /* trace_ops callbacks */
 
 static int
-op_send(void *ctx, const uint8_t *pkt, size_t len, int family)
+op_send(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us)
 {
 	struct etrace *et = ctx;
 	struct engine *e = et->e;
 	struct sockaddr_storage ss;
+	uint64_t sent;
 	socklen_t sl;
 	int fd;
 
@@ -191,10 +192,18 @@ op_send(void *ctx, const uint8_t *pkt, size_t len, int family)
 		sl = sizeof(*sin6);
 		fd = e->s->raw6;
 	}
+	/*
+	 * The probe leaves now: read before sendto(), as traceroute does. On a
+	 * path of veth links (and loopback) the kernel forwards the probe and
+	 * even brings its answer back into our queue, stamped, before sendto()
+	 * returns, so a time read after it can be later than the answer.
+	 */
+	sent = mono_us();
 	if (fd < 0 || sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sl) < 0) {
 		log_debug("probe send: %s", strerror(errno));
 		return -1;
 	}
+	*sent_us = sent;
 	e->st.probes_sent++;
 	return 0;
 }

@@ -109,7 +109,7 @@ send_hop(struct trace *t, int ttl, uint64_t now)
 		p->sent_us = now;
 		len = probe_build(pkt, sizeof(pkt), &t->tmpl, p->seq, byte, (uint8_t)ttl, p->ipid);
 		/* A failed send is a lost probe: the hop's timeout covers it. */
-		if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
+		if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family, &p->sent_us) < 0)
 			tlog(t, "probe not sent");
 		t->stats.probes_sent++;
 		t->nprobes++;
@@ -365,13 +365,14 @@ static void
 send_keepalive(struct trace *t)
 {
 	uint8_t pkt[PROBE_MAX_LEN];
+	uint64_t sent;
 	size_t len;
 
 	t->keepalive_due = false;
 	len = probe_build_keepalive(pkt, sizeof(pkt), &t->tmpl, t->bytes_seq, 255, t->next_ipid++);
 	if (t->next_ipid == 0)
 		t->next_ipid = 1;
-	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
+	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family, &sent) < 0)
 		tlog(t, "keep-alive not sent");
 	else {
 		t->stats.keepalives++;
