@@ -458,6 +458,8 @@ netns_exact() {
 		(
 			local i fam f
 			for ((i = w; i < n; i += at_once)); do
+				# The network gone (a test stopped by a signal): stop too.
+				[ -d "$dir" ] || break
 				fam=$((i % 2 ? 6 : 4))
 				f=$dir/t$w
 				netns_trace "$fam" / >"$f" 2>"$f.err"
