@@ -2,6 +2,7 @@
 #include "nfq.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -68,6 +69,14 @@ nfq_open_queue(uint16_t num)
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
 		log_warn("nfq: SO_RCVBUFFORCE");
 	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	/*
+	 * The kernel stamps packets on arrival only while a socket somewhere
+	 * asks for timestamps; this one does, so that every queued packet
+	 * carries its arrival time (NFQA_TIMESTAMP) and a reply's RTT does not
+	 * include its wait in the queue. Nothing is ever read as a cmsg.
+	 */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one)) < 0)
+		log_warn("nfq: SO_TIMESTAMP; RTTs will include the wait in the queue");
 	return nl;
 fail:
 	mnl_socket_close(nl);
@@ -95,27 +104,43 @@ verdict(struct mnl_socket *nl, uint16_t num, uint32_t id, int v, const uint8_t *
 	return mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
 }
 
+/* NFQA_TIMESTAMP in microseconds of CLOCK_REALTIME; 0 when absent or malformed. */
+static uint64_t
+packet_tstamp(const struct nlattr *a)
+{
+	struct nfqnl_msg_packet_timestamp ts;
+	uint64_t sec, usec;
+
+	if (a == NULL || mnl_attr_get_payload_len(a) < sizeof(ts))
+		return 0;
+	memcpy(&ts, mnl_attr_get_payload(a), sizeof(ts));
+	sec = be64toh(ts.sec);
+	usec = be64toh(ts.usec);
+	if (usec >= 1000000 || sec == 0 || sec > UINT64_MAX / 1000000 - 1)
+		return 0;
+	return sec * 1000000 + usec;
+}
+
 static int
 packet_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct read_ctx *c = data;
 	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
 	struct nfqnl_msg_packet_hdr *ph;
-	uint8_t *payload = NULL;
-	size_t len = 0;
+	struct queue_packet p = { 0 };
 	int v = NF_ACCEPT;
-	bool changed = false;
 
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
 	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
 		return MNL_CB_OK;	/* nothing to give a verdict to */
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	if (attr[NFQA_PAYLOAD]) {
-		payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
-		len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
-		v = c->cb(c->arg, payload, len, &changed);
+		p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+		p.tstamp_us = packet_tstamp(attr[NFQA_TIMESTAMP]);
+		v = c->cb(c->arg, &p);
 	}
-	if (verdict(c->nl, c->num, ntohl(ph->packet_id), v, changed ? payload : NULL, len) < 0)
+	if (verdict(c->nl, c->num, ntohl(ph->packet_id), v, p.changed ? p.data : NULL, p.len) < 0)
 		log_warn("nfq: verdict");
 	c->count++;
 	return MNL_CB_OK;

@@ -8,16 +8,35 @@
 
 struct mnl_socket;
 
-/* Opens a netlink socket bound to queue num, copying whole packets, fail-open. NULL on error (errno). */
+/*
+ * Opens a netlink socket bound to queue num, copying whole packets, fail-open,
+ * with the kernel stamping received packets (see struct queue_packet). NULL on
+ * error (errno).
+ */
 struct mnl_socket *nfq_open_queue(uint16_t num);
+
+/* One queued packet, as the kernel handed it over. */
+struct queue_packet {
+	uint8_t *data;		/* from the IP header on */
+	size_t len;
+	/*
+	 * When the kernel received it (NFQA_TIMESTAMP): CLOCK_REALTIME in
+	 * microseconds, 0 when the message has none (packets sent by this host).
+	 * The kernel stamps received packets only while some socket asks for
+	 * timestamps; the queue socket does (SO_TIMESTAMP).
+	 */
+	uint64_t tstamp_us;
+	bool changed;		/* set by the callback: data was changed in place */
+};
+
 /*
  * Reads every packet waiting on the socket and calls cb for each; cb returns
  * the verdict (NF_ACCEPT or NF_DROP), given at once. cb may change the
- * packet in place, keeping its length, and set *changed: the changed bytes
- * then go with the verdict. Returns the number of packets handled, or -1 on
+ * packet in place, keeping its length, and set pkt->changed: the changed
+ * bytes then go with the verdict. Returns the number of packets handled, or -1 on
  * a socket error other than EAGAIN.
  */
-typedef int (*nfq_packet_cb)(void *arg, uint8_t *pkt, size_t len, bool *changed);
+typedef int (*nfq_packet_cb)(void *arg, struct queue_packet *pkt);
 int nfq_read(struct mnl_socket *nl, uint16_t num, nfq_packet_cb cb, void *arg);
 
 #endif

@@ -134,6 +134,16 @@ take_byte(struct trace *t, uint32_t *seq, uint8_t *byte)
 	return false;
 }
 
+/*
+ * A reply's RTT. A reply's time is the kernel's arrival stamp, which may be
+ * a hair before the send time read at the send: that is 0, never a wrap.
+ */
+static uint32_t
+rtt_since(const struct trace_probe *p, uint64_t now)
+{
+	return now > p->sent_us ? (uint32_t)(now - p->sent_us) : 0;
+}
+
 /* Sends one probe with this TTL; false if no byte was left for it. */
 static bool
 send_probe(struct trace *t, int ttl, uint64_t now)
@@ -155,7 +165,7 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 	p->sent_us = now;
 	len = probe_build(pkt, sizeof(pkt), &t->tmpl, p->seq, byte, (uint8_t)ttl, p->ipid);
 	/* A failed send is a lost probe: the hop's timeout covers it. */
-	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
+	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family, &p->sent_us) < 0)
 		tlog(t, "probe not sent");
 	t->stats.probes_sent++;
 	t->hops[ttl].nprobes++;
@@ -540,7 +550,7 @@ visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg
 	memset(&r, 0, sizeof(r));
 	r.from = t->client;
 	r.kind = REPLY_DESTINATION;
-	r.rtt_us = (uint32_t)(now - p->sent_us);
+	r.rtt_us = rtt_since(p, now);
 	r.reply_ttl = seg->ttl;
 	r.size = seg->size;
 	if (!record(t, p, &r))
@@ -682,13 +692,14 @@ static void
 send_keepalive(struct trace *t)
 {
 	uint8_t pkt[PROBE_MAX_LEN];
+	uint64_t sent;
 	size_t len;
 
 	t->keepalive_due = false;
 	len = probe_build_keepalive(pkt, sizeof(pkt), &t->tmpl, t->first_seq, 255, t->next_ipid++);
 	if (t->next_ipid == 0)
 		t->next_ipid = 1;
-	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family) < 0)
+	if (len == 0 || t->ops.send(t->ops.ctx, pkt, len, t->tmpl.src.family, &sent) < 0)
 		tlog(t, "keep-alive not sent");
 	else {
 		t->stats.keepalives++;
@@ -888,7 +899,7 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	r.from = err->src;
 	r.kind = err->kind;
 	r.code = err->kind == REPLY_PACKET_TOO_BIG ? err->mtu : err->code;
-	r.rtt_us = (uint32_t)(now - p->sent_us);
+	r.rtt_us = rtt_since(p, now);
 	r.reply_ttl = err->ttl;
 	r.flags = flags;
 	reply_evidence(err, &r);

@@ -45,8 +45,13 @@ enum trace_state {
 };
 
 struct trace_ops {
-	/* Sends a probe packet; returns 0 or -1. */
-	int (*send)(void *ctx, const uint8_t *pkt, size_t len, int family);
+	/*
+	 * Sends a probe packet; returns 0 or -1. On success *sent_us is when it
+	 * left, on the clock of now_us (CLOCK_MONOTONIC in the engine, read
+	 * right before sendto(): the answer may be back, stamped, before
+	 * sendto() returns). RTTs are now_us of the answer less *sent_us.
+	 */
+	int (*send)(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us);
 	/* A hop is settled; hops come in TTL order. */
 	void (*hop)(void *ctx, const struct proto_hop *hop);
 	/* The trace is over: reason as in docs/protocol.md, hops the last TTL reported. */

@@ -1,15 +1,19 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
 # Figures for the closing notes, measured on namespace networks of real Linux routers (their
-# ICMP rate limits off): trace times, retransmissions, what tracing costs untraced traffic, an
-# ICMP flood at the engine, the engine's memory with 1,000 traces, and what a slow hop info
-# service costs a trace and how often 100 traces at once ask it.
+# ICMP rate limits off): trace times, the first router's RTT against Linux traceroute's (idle
+# and with every CPU busy), how many of 2,000 traces at once have the exact hop list,
+# retransmissions, what tracing costs untraced traffic, an ICMP flood at the engine, the
+# engine's memory with 1,000 traces, and what a slow hop info service costs a trace and how
+# often 100 traces at once ask it.
 #
 #   sudo make bench        or        sudo scripts/bench.sh BUILDDIR
 #
 # RUNS (default 20) sets the number of traces per figure; FLOOD (50000) the forged ICMP errors
-# of the flood; TRACES (1000) the connections of the memory figures. BENCH_ONLY=web-servers
-# runs the trace times through each web server setup alone.
+# of the flood; TRACES (1000) the connections of the memory figures; EXACT_TRACES (2000) and
+# EXACT_AT_ONCE (12) the exactness run. BENCH_ONLY=web-servers runs the trace times through each
+# web server setup alone; BENCH_ONLY=rtt the RTT comparison alone; BENCH_ONLY=exact the
+# exactness run alone.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +25,7 @@ runs=${RUNS:-20}
 for f in tracetrout-serve tracetrout-rules helper/tracetroutd fcgi/tracetrout.fcgi; do
 	[ -x "$builddir/$f" ] || { echo "bench: $builddir/$f missing: run make first" >&2; exit 1; }
 done
-for t in ip iptables lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk; do
+for t in ip iptables lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk traceroute; do
 	command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 1; }
 done
 
@@ -91,13 +95,77 @@ web_servers() {
 	done
 }
 
+# first_hop_rtts FAMILY: the RTTs (ms) of TTL 1, the router next to the server, in $runs traces
+# by TraceTrout, one a line, after one unmeasured trace.
+first_hop_rtts() {
+	local fam=$1 i
+	netns_trace "$fam" / -o /dev/null
+	for ((i = 0; i < runs; i++)); do
+		netns_trace "$fam" / | jq -r 'select(type == "object" and .ttl == 1) | .rtt[]?'
+	done
+}
+
+# traceroute_rtts FAMILY: the same router's RTTs (ms) by Linux traceroute (ICMP echo, 3 probes)
+# from the server's namespace toward the visitor, $runs times, after one unmeasured run.
+traceroute_rtts() {
+	local fam=$1 i
+	local -n client=NETNS_CLIENT$fam
+	for ((i = 0; i <= runs; i++)); do
+		nsx "$NETNS_SERVER" traceroute "-$fam" -n -I -q 3 -f 1 -m 1 "$client" |
+			awk -v skip="$((i == 0))" '!skip && $1 == 1 { for (i = 2; i < NF; i++) if ($(i + 1) == "ms") print $i }'
+	done
+}
+
+# rtt_accuracy: TraceTrout's RTT of the first router against traceroute's, idle and with every
+# CPU kept busy (tests/lib/netns.sh netns_busy_start). Targets (issue 11): within 0.05 ms of
+# traceroute idle; at most 0.1 ms above the idle figure when busy.
+rtt_accuracy() {
+	local fam load tt tr
+	local -A idle=()
+	echo "== hop RTT: the first router (next to the server) by TraceTrout ($runs traces, 3 probes each) and"
+	echo "   by traceroute -I -n -q 3 in the server's namespace ($runs runs), 4 routers, medians, ms"
+	network 4
+	for load in idle busy; do
+		[ "$load" = busy ] && netns_busy_start
+		for fam in 4 6; do
+			tt=$(first_hop_rtts "$fam" | median)
+			tr=$(traceroute_rtts "$fam" | median)
+			if [ "$load" = idle ]; then
+				idle[$fam]=$tt
+				awk -v a="$tt" -v b="$tr" -v f="$fam" 'BEGIN {
+					d = a - b
+					printf "idle, IPv%d: TraceTrout %.3f, traceroute %.3f, difference %+.3f (target within 0.05: %s)\n",
+						f, a, b, d, (d <= 0.05 && d >= -0.05) ? "yes" : "NO" }'
+			else
+				awk -v a="$tt" -v b="$tr" -v i="${idle[$fam]}" -v f="$fam" -v n="$(nproc)" 'BEGIN {
+					printf "%d CPUs busy, IPv%d: TraceTrout %.3f, traceroute %.3f, difference %+.3f; TraceTrout above idle %+.3f (target at most 0.1: %s)\n",
+						n, f, a, b, a - b, a - i, a - i <= 0.1 ? "yes" : "NO" }'
+			fi
+		done
+	done
+	netns_busy_stop
+}
+
+# exactness: EXACT_TRACES (2000) traces, IPv4 and IPv6 in turn, EXACT_AT_ONCE (12) at a time,
+# 4 routers: how many hop lists were exact, and the wrong ones.
+exactness() {
+	local n=${EXACT_TRACES:-2000} at_once=${EXACT_AT_ONCE:-12} t0
+	echo "== exact hop lists: $n traces, IPv4 and IPv6 in turn, $at_once at once, 4 routers"
+	network 4
+	t0=$SECONDS
+	netns_exact "$n" "$at_once" >"$NETNS_TMP/wrong"
+	echo "$((n - $(wc -l <"$NETNS_TMP/wrong"))) of $n exact, $(wc -l <"$NETNS_TMP/wrong") wrong, in $((SECONDS - t0)) s"
+	sort -n "$NETNS_TMP/wrong" | sed 's/^/wrong: trace /'
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers: that section alone.
-if [ "${BENCH_ONLY:-}" = web-servers ]; then
-	web_servers
-	exit 0
-fi
+# BENCH_ONLY=web-servers, rtt or exact: that section alone.
+case ${BENCH_ONLY:-} in
+web-servers) web_servers; exit 0 ;;
+rtt) rtt_accuracy; exit 0 ;;
+exact) exactness; exit 0 ;;
+esac
 
 echo "== curl total time of GET / (the whole trace), $runs runs each, ms"
 for n in 4 8; do
@@ -109,6 +177,12 @@ done
 
 echo
 web_servers
+
+echo
+rtt_accuracy
+
+echo
+exactness
 
 echo
 echo "== the live page in headless Chromium, 4 routers: the first hop row on screen after its hop"

@@ -15,9 +15,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
-f_send(void *ctx, const uint8_t *pkt, size_t len, int family)
+f_send(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us)
 {
-	(void)ctx; (void)pkt; (void)len; (void)family;
+	(void)ctx; (void)pkt; (void)len; (void)family; (void)sent_us;
 	return 0;
 }
 

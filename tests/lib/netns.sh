@@ -21,6 +21,8 @@
 #   netns_info_start NS ADDR [OPTS]  tests/lib/infoserver.py (the stand-in for whereabouts) in NS
 #   netns_dns_start NS ADDR [OPTS]   dnsmasq in NS; netns_resolver NS ADDR points NS's resolver at it
 #   netns_tls_cert         a self-signed certificate for the server (tracetrout-serve --tls-cert)
+#   netns_busy_start       one busy loop per CPU until cleanup (or netns_busy_stop)
+#   netns_exact N AT_ONCE  N traces, AT_ONCE at a time: the wrong hop lists
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
 # the visitor (or the NAT router) and node n+1 the server: 10.77.k.0/24 and 2001:db8:77:k::/64
@@ -416,6 +418,61 @@ netns_tcp_retrans() {
 netns_queue_seq() {
 	nsx "$1" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
 		awk -v q="${2:-7470}" '$1 == q { print $8 }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Load: busy CPUs, many traces at once.
+
+NETNS_BUSY_PIDS=()
+
+# netns_busy_start: one `while :; do :; done` per CPU (both cores of a 2-CPU machine), at normal
+# priority, so that the engine, the web server and the routers' softirqs compete for every CPU.
+# Killed at cleanup, or earlier by netns_busy_stop.
+netns_busy_start() {
+	local i
+	for ((i = 0; i < $(nproc); i++)); do
+		(while :; do :; done) &
+		NETNS_BUSY_PIDS+=($!)
+	done
+	netns_on_cleanup netns_busy_stop
+}
+
+netns_busy_stop() {
+	[ "${#NETNS_BUSY_PIDS[@]}" -gt 0 ] || return 0
+	kill -KILL "${NETNS_BUSY_PIDS[@]}" 2>/dev/null
+	wait "${NETNS_BUSY_PIDS[@]}" 2>/dev/null
+	NETNS_BUSY_PIDS=()
+}
+
+# netns_exact N AT_ONCE: N traces (JSON lines) from the visitor, IPv4 and IPv6 in turn, AT_ONCE
+# running at any time. Prints one line per trace whose hop list is not NETNS_HOPS4/6: its number,
+# its family and its hops ("TTL ADDRESS" joined by commas); its body stays in
+# $NETNS_TMP/exact/wrong-I (curl's errors in wrong-I.err).
+netns_exact() {
+	local n=$1 at_once=$2 w dir=$NETNS_TMP/exact pids=()
+	rm -rf "$dir"
+	mkdir -p "$dir" || return 1
+	netns_hops_text 4 >"$dir/want4"
+	netns_hops_text 6 >"$dir/want6"
+	for ((w = 0; w < at_once; w++)); do
+		(
+			local i fam f
+			for ((i = w; i < n; i += at_once)); do
+				# The network gone (a test stopped by a signal): stop too.
+				[ -d "$dir" ] || break
+				fam=$((i % 2 ? 6 : 4))
+				f=$dir/t$w
+				netns_trace "$fam" / >"$f" 2>"$f.err"
+				if ! netns_hops <"$f" 2>/dev/null | cmp -s - "$dir/want$fam"; then
+					mv "$f" "$dir/wrong-$i"
+					mv "$f.err" "$dir/wrong-$i.err"
+					echo "$i IPv$fam $(netns_hops <"$dir/wrong-$i" 2>&1 | paste -sd, -)"
+				fi
+			done
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------

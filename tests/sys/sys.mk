@@ -17,6 +17,7 @@ SYS_TESTS = \
 	sys/kills.sh \
 	sys/forged.sh \
 	sys/sanitizers.sh \
+	sys/exact-load.sh \
 	sys/limits.sh \
 	sys/datasafety.sh \
 	sys/history.sh \

@@ -68,9 +68,12 @@ bad(struct env *e, const char *why, int i)
 		snprintf(e->bad_why, sizeof(e->bad_why), "%s (probe %d)", why, i);
 }
 
-/* The send callback: parses the probe and checks it against what the connection allows. */
+/*
+ * The send callback: parses the probe and checks it against what the
+ * connection allows. A probe leaves at the time of the call in progress.
+ */
 static int
-cb_send(void *ctx, const uint8_t *pkt, size_t len, int family)
+cb_send(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us)
 {
 	struct env *e = ctx;
 	struct sent *s;
@@ -82,6 +85,7 @@ cb_send(void *ctx, const uint8_t *pkt, size_t len, int family)
 		bad(e, "too many probes", i);
 		return -1;
 	}
+	*sent_us = e->now;
 	s = &e->sent[e->nsent++];
 	s->at = e->now;
 	s->len = len > sizeof(s->pkt) ? sizeof(s->pkt) : len;
@@ -1397,9 +1401,9 @@ test_recent_bytes(int family)
 static int send_calls, log_calls;
 
 static int
-cb_send_fail(void *ctx, const uint8_t *pkt, size_t len, int family)
+cb_send_fail(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us)
 {
-	(void)ctx, (void)pkt, (void)len, (void)family;
+	(void)ctx, (void)pkt, (void)len, (void)family, (void)sent_us;
 	send_calls++;
 	return -1;
 }
