@@ -193,16 +193,17 @@ mpls_parse(const struct tok *v, struct proto_reply *r)
 
 /*
  * FROM,RTT_US,KIND,CODE,REPLY_TTL, then (optional as a group, for brokers
- * before extensions) QUOTED_TTL,SIZE,EXT,EDST,MPLS.
+ * before extensions) QUOTED_TTL,SIZE,EXT,EDST,MPLS, then (optional, left
+ * out when 0) FLAGS.
  */
 static int
 reply_parse(const struct tok *v, struct proto_reply *r)
 {
-	struct tok f[10];
+	struct tok f[11];
 	uint64_t x;
 	int nf;
 
-	if ((nf = fields(v, ',', f, 10)) != 5 && nf != 10)
+	if ((nf = fields(v, ',', f, 11)) != 5 && nf != 10 && nf != 11)
 		return -1;
 	if (addr_tok(&f[0], &r->from) < 0)
 		return -1;
@@ -230,7 +231,14 @@ reply_parse(const struct tok *v, struct proto_reply *r)
 	r->ext = (enum proto_ext)x;
 	if (!(f[8].n == 1 && f[8].s[0] == '-') && addr_tok(&f[8], &r->edst) < 0)
 		return -1;
-	return mpls_parse(&f[9], r);
+	if (mpls_parse(&f[9], r) < 0)
+		return -1;
+	if (nf == 10)
+		return 0;
+	if (num_parse(f[10].s, f[10].n, 255, &x) < 0 || (x & ~(uint64_t)PROTO_RF_ALL) != 0)
+		return -1;
+	r->flags = (uint8_t)x;
+	return 0;
 }
 
 static int
@@ -1000,7 +1008,10 @@ proto_parse_mpls(const char *s, struct proto_reply *r)
 	return mpls_parse(&v, r);
 }
 
-/* ",QTTL,SIZE,EXT,EDST,MPLS" after a reply's first five fields. */
+/*
+ * ",QTTL,SIZE,EXT,EDST,MPLS" after a reply's first five fields, then
+ * ",FLAGS" when any is set: a reply without flags reads as before them.
+ */
 static int
 fmt_reply_ext(char *buf, size_t len, const struct proto_reply *r)
 {
@@ -1011,7 +1022,11 @@ fmt_reply_ext(char *buf, size_t len, const struct proto_reply *r)
 	    r->edst.family ? addr_format(&r->edst, a) : "-");
 	if (n < 0 || (m = proto_fmt_mpls(buf + n, len - (size_t)n, r)) < 0)
 		return -1;
-	return n + m;
+	n += m;
+	if (r->flags == 0)
+		return n;
+	m = fmt(buf + n, len - (size_t)n, ",%u", r->flags);
+	return m < 0 ? -1 : n + m;
 }
 
 int

@@ -7,6 +7,21 @@
 
 #include "render.h"
 
+/* A flag the protocol gains must be named here too. */
+_Static_assert(PROTO_RF_ALL == (1 << HOPSTATS_NFLAGS) - 1, "every reply flag has a name");
+
+const struct hopstats_flag hopstats_flags[HOPSTATS_NFLAGS] = {
+	{ PROTO_RF_ID_CHANGED, "id-changed",
+	    "the quoted IPv4 id was rewritten on the way (a NAT or firewall)" },
+	{ PROTO_RF_SEQ_SHIFTED, "seq-shifted",
+	    "the quoted sequence number was shifted on the way (a firewall randomizing "
+	    "sequence numbers)" },
+	{ PROTO_RF_BY_COUNT, "by-count",
+	    "the visitor's distance was inferred from duplicate ACKs without D-SACK" },
+	{ PROTO_RF_AMBIGUOUS, "ambiguous",
+	    "ambiguous: the visitor may be one hop nearer or further" },
+};
+
 void
 hopstats_of(const struct proto_hop *h, struct hopstats *s)
 {
@@ -37,6 +52,7 @@ hopstats_of(const struct proto_hop *h, struct hopstats *s)
 			s->edst = r->edst;
 		if (s->qttl == 0 && r->quoted_ttl > 1)
 			s->qttl = r->quoted_ttl;
+		s->flags |= r->flags;
 	}
 	if (n > 0) {
 		s->avg_us = (uint32_t)((sum + (uint64_t)n / 2) / (uint64_t)n);
@@ -103,13 +119,18 @@ later_whole(const struct render_state *st, int ttl)
 	return false;
 }
 
-/* Notes per TTL, in this order: a run of silent hops (at its first TTL), loss, NAT, TTL. */
-enum { NOTE_SILENT, NOTE_PARTIAL, NOTE_NAT, NOTE_QTTL, NOTE_KINDS };
+/*
+ * Notes per TTL, in this order: a run of silent hops (at its first TTL),
+ * loss, NAT, TTL, then one per reply flag (at the first TTL of a run).
+ */
+enum { NOTE_SILENT, NOTE_PARTIAL, NOTE_NAT, NOTE_QTTL, NOTE_FLAG,
+	NOTE_KINDS = NOTE_FLAG + HOPSTATS_NFLAGS };
 
 static int
 note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
 {
 	const struct hopstats *s = &st->hs[ttl];
+	const struct hopstats_flag *f;
 	char a[ADDR_STRLEN], e[ADDR_STRLEN];
 	int end;
 
@@ -188,8 +209,18 @@ note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
 		    "middlebox or tunnel before it changes TTLs, so hop numbers near it may be "
 		    "off.", ttl, addr_format(&s->from, a), s->qttl);
 		return 1;
+	default:	/* NOTE_FLAG + i: hopstats_flags[i], once for a run of hops */
+		f = &hopstats_flags[kind - NOTE_FLAG];
+		if (!(s->flags & f->bit) || (ttl > 1 && (st->hs[ttl - 1].flags & f->bit)))
+			return 0;
+		for (end = ttl; end < st->hops && (st->hs[end + 1].flags & f->bit); end++)
+			;
+		if (end == ttl)
+			snprintf(buf, len, "hop %d (%s): %s.", ttl, addr_format(&s->from, a), f->text);
+		else
+			snprintf(buf, len, "hops %d-%d: %s.", ttl, end, f->text);
+		return 1;
 	}
-	return 0;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * Per-hop statistics as mtr shows them (loss, min/avg/max RTT), and the
  * notes that explain silent hops (ICMP rate limiting) and quoted-header
- * evidence (NAT, TTL changes). Pure: hops in, numbers and sentences out.
+ * evidence (NAT, TTL changes, how replies were matched). Pure: hops in,
+ * numbers and sentences out.
  */
 #ifndef TT_HOPSTATS_H
 #define TT_HOPSTATS_H
@@ -23,7 +24,19 @@ struct hopstats {
 	uint8_t replies;
 	uint8_t qttl;		/* a quoted TTL other than 1 (0: none seen) */
 	uint8_t dest;		/* the visitor answered at this hop */
+	uint8_t flags;		/* PROTO_RF_* of any of its replies: how they were matched */
 };
+
+/* A reply flag (PROTO_RF_*): its name in JSON lines and Atlas, and what it says in words. */
+struct hopstats_flag {
+	uint8_t bit;
+	const char *name;	/* "id-changed" */
+	const char *text;	/* "the quoted IPv4 id was rewritten on the way (a NAT or firewall)" */
+};
+
+#define HOPSTATS_NFLAGS	4
+/* Every flag this version knows, in bit order. */
+extern const struct hopstats_flag hopstats_flags[HOPSTATS_NFLAGS];
 
 struct render_state;
 
@@ -43,7 +56,8 @@ const char *hopstats_fmt_ms(uint64_t us, char *buf, size_t len);
  * silent hops before a hop that answered (the router does not answer or
  * rate-limits its answers; the path is not broken there), hops that
  * answered some probes only, quoted destinations other than the visitor's
- * (NAT) and quoted TTLs other than 1. *pos starts at 0; each call writes
+ * (NAT), quoted TTLs other than 1, and how replies were matched (each
+ * flag once for a run of hops). *pos starts at 0; each call writes
  * the next note into buf and returns 1, or returns 0 when there is none.
  */
 int hopstats_note(const struct render_state *st, int *pos, char *buf, size_t len);

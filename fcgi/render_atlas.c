@@ -122,6 +122,11 @@ atlas_reply(struct out *o, const struct render_trace *t, const struct proto_repl
 		if (out_puts(o, "]}") < 0)
 			return -1;
 	}
+	/* Not Atlas's own: how the reply was matched, as "x-" fields, which sagan ignores. */
+	for (int i = 0; i < HOPSTATS_NFLAGS; i++)
+		if ((r->flags & hopstats_flags[i].bit) &&
+		    out_printf(o, ",\"x-%s\":true", hopstats_flags[i].name) < 0)
+			return -1;
 	return out_puts(o, "}");
 }
 

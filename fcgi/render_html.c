@@ -97,7 +97,7 @@ addresses(struct out *o, const struct render_trace *t, const struct proto_hop *h
 	return 0;
 }
 
-/* What the replies' quotes and extensions tell: MPLS labels, NAT, a changed TTL. */
+/* What the replies' quotes and extensions tell: MPLS labels, NAT, a changed TTL, the flags. */
 static int
 evidence(struct out *o, const struct proto_hop *hop, const struct hopstats *s)
 {
@@ -123,6 +123,10 @@ evidence(struct out *o, const struct proto_hop *hop, const struct hopstats *s)
 		return -1;
 	if (s->qttl && out_printf(o, "<br><small>quoted TTL %u</small>", s->qttl) < 0)
 		return -1;
+	for (int i = 0; i < HOPSTATS_NFLAGS; i++)
+		if ((s->flags & hopstats_flags[i].bit) && (out_puts(o, "<br><small>") < 0 ||
+		    html_str(o, hopstats_flags[i].text) < 0 || out_puts(o, "</small>") < 0))
+			return -1;
 	return 0;
 }
 

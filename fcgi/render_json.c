@@ -44,7 +44,7 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 	const struct proto_reply *p = primary(hop);
 	const struct render_info *e;
 	char a[ADDR_STRLEN];
-	int naddrs = 0;
+	int naddrs = 0, flags = 0;
 
 	if (p == NULL)
 		return out_printf(o, "{\"ttl\":%d,\"timeout\":true}\n", hop->ttl);
@@ -63,6 +63,7 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 			return -1;
 		if (!render_seen_before(hop, i))
 			naddrs++;
+		flags |= hop->r[i].flags;
 	}
 	if (out_puts(o, "]") < 0)
 		return -1;
@@ -77,6 +78,17 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 			    json_str(o, addr_format(&hop->r[i].from, a)) < 0)
 				return -1;
 		}
+		if (out_puts(o, "]") < 0)
+			return -1;
+	}
+	/* How any of its replies was matched, when not plainly: every flag once, in bit order. */
+	if (flags) {
+		if (out_puts(o, ",\"evidence\":[") < 0)
+			return -1;
+		for (int i = 0, n = 0; i < HOPSTATS_NFLAGS; i++)
+			if ((flags & hopstats_flags[i].bit) && out_printf(o, "%s\"%s\"",
+			    n++ ? "," : "", hopstats_flags[i].name) < 0)
+				return -1;
 		if (out_puts(o, "]") < 0)
 			return -1;
 	}

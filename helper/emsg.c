@@ -41,7 +41,8 @@ emsg_check(const struct emsg *m, size_t len)
 			return -1;
 		for (int i = 0; i < m->u.hop.nreplies; i++)
 			if (!addr_ok(&m->u.hop.r[i].from) || m->u.hop.r[i].kind < REPLY_TIME_EXCEEDED ||
-			    m->u.hop.r[i].kind > REPLY_DESTINATION)
+			    m->u.hop.r[i].kind > REPLY_DESTINATION ||
+			    (m->u.hop.r[i].flags & ~PROTO_RF_ALL) != 0)
 				return -1;
 		return 0;
 	case EMSG_REFUSED:

@@ -57,8 +57,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_HOP] = "INSERT INTO hops (trace_id, ttl, sent) VALUES (?1, ?2, ?3)",
 	[Q_REPLY] =
 	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
-	    "quoted_ttl, size, ext, edst, mpls) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "quoted_ttl, size, ext, edst, mpls, flags) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[Q_TRACE_END] =
 	    "UPDATE traces SET ended_at = ?2, reason = ?3, hops = ?4, duration_us = ?5 "
 	    "WHERE id = ?1",
@@ -71,7 +71,7 @@ static const char *const queries[Q_COUNT] = {
 	/* Every hop, silent ones as a row with NULL reply columns, in TTL and reply order. */
 	[Q_GET_REPLIES] =
 	    "SELECT h.ttl, h.sent, r.addr, r.rtt_us, r.kind, r.code, r.reply_ttl, r.quoted_ttl, "
-	    "r.size, r.ext, r.edst, r.mpls FROM hops h LEFT JOIN replies r "
+	    "r.size, r.ext, r.edst, r.mpls, r.flags FROM hops h LEFT JOIN replies r "
 	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 ORDER BY h.ttl, r.idx",
 	[Q_HISTORY] =
 	    "SELECT id, started_at, reason, hops, duration_us FROM traces "
@@ -390,7 +390,8 @@ insert_reply(struct store *st, const char *id, int ttl, int idx, const struct pr
 	    sqlite3_bind_int(s, 10, r->size) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 11, (int)r->ext) != SQLITE_OK ||
 	    (r->edst.family && bind_text(s, 12, addr_format(&r->edst, e)) < 0) ||
-	    (r->nmpls && bind_text(s, 13, mpls) < 0))
+	    (r->nmpls && bind_text(s, 13, mpls) < 0) ||
+	    sqlite3_bind_int(s, 14, r->flags) != SQLITE_OK)
 		return -1;
 	return step(s);
 }
@@ -513,6 +514,8 @@ reply_row(sqlite3_stmt *s, struct proto_reply *r)
 		return -1;
 	if (sqlite3_column_type(s, 11) != SQLITE_NULL && proto_parse_mpls(col_text(s, 11), r) < 0)
 		return -1;
+	/* Bits a later version may have stored are dropped: the line would be refused. */
+	r->flags = (uint8_t)(sqlite3_column_int(s, 12) & PROTO_RF_ALL);
 	return 0;
 }
 

@@ -72,6 +72,7 @@ lines = {
     'list': 'LIST more=1\n',
     'delete': 'DELETE id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 token=00112233445566778899aabbccddeeff\n',
     'trace-nostore': 'TRACE client=198.51.100.7 cport=51234 server=192.0.2.10 sport=443 store=0\n',
+    'hop-flags': 'HOP ttl=5 sent=3 reply=198.51.100.1,3210,time-exceeded,0,62,1,56,0,-,-,3 reply=198.51.100.7,5410,destination,0,60,0,52,0,-,-,12 reply=198.51.100.7,5450,destination,0,60,0,52,0,-,-\n',
 }
 for name, l in lines.items():
     open(os.path.join(here, 'corpus/proto', name), 'w').write(l)

@@ -3,7 +3,8 @@
 
 KIND is
   atlas    one RIPE Atlas traceroute result: every field of PRODUCT.md's list with
-           its type, nothing Atlas does not define, msm_id/prb_id/lts absent, and fw
+           its type, nothing Atlas does not define but our x- reply flags,
+           msm_id/prb_id/lts absent, and fw
            in the range where RIPE's sagan reads the current schema ("af", not "pf");
   jsonl    JSON lines, one object each (the original TraceTrout's format);
   json     one JSON document;
@@ -51,6 +52,8 @@ REPLY = {
     "from": str, "rtt": is_num, "size": is_int, "ttl": is_int, "ittl": is_int,
     "err": None, "mtu": is_int, "late": is_int, "dup": bool, "edst": str, "icmpext": dict,
 }
+# Ours, not Atlas's (docs/formats.md): how a reply was matched; only ever true.
+FLAGS = ("x-id-changed", "x-seq-shifted", "x-by-count", "x-ambiguous")
 
 
 def typed(v, t):
@@ -65,7 +68,10 @@ def check_reply(r, where, af):
             fail("%s: a timeout is exactly {\"x\": \"*\"}, got %r" % (where, r))
         return
     for k, v in r.items():
-        if k not in REPLY:
+        if k in FLAGS:
+            if v is not True:
+                fail("%s: %s is true or absent, got %r" % (where, k, v))
+        elif k not in REPLY:
             fail("%s: field %r is not in the Atlas reply format" % (where, k))
         elif REPLY[k] is not None and not typed(v, REPLY[k]):
             fail("%s: %s has the wrong type: %r" % (where, k, v))
@@ -78,6 +84,8 @@ def check_reply(r, where, af):
         addr(r["edst"], where + ".edst", af)
     if "rtt" in r and is_num(r["rtt"]) and round(r["rtt"], 3) != r["rtt"]:
         fail("%s: rtt has more than 3 decimals" % where)
+    if "x-ambiguous" in r and "x-by-count" not in r:
+        fail("%s: x-ambiguous without x-by-count" % where)
     if "ittl" in r and r["ittl"] == 1:
         fail("%s: ittl 1 is left out in Atlas" % where)
     if "err" in r:

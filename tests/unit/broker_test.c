@@ -505,8 +505,22 @@ static void
 test_malformed(void)
 {
 	char line[PROTO_LINE_MAX + 1];
+	struct emsg m;
 	uint32_t h;
 	int a;
+
+	/* A reply flag this version does not know is as malformed as a bad kind. */
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_HOP;
+	m.u.hop.ttl = 1;
+	m.u.hop.sent = 1;
+	m.u.hop.nreplies = 1;
+	addr_parse("192.0.2.1", &m.u.hop.r[0].from);
+	m.u.hop.r[0].kind = REPLY_TIME_EXCEEDED;
+	m.u.hop.r[0].flags = PROTO_RF_ALL;
+	is_int(emsg_check(&m, sizeof(m)), 0, "a hop with every known reply flag is well-formed");
+	m.u.hop.r[0].flags = 0x10;
+	is_int(emsg_check(&m, sizeof(m)), -1, "a hop with an unknown reply flag is malformed");
 
 	start_broker();
 	a = cl_open("malformed");

@@ -36,7 +36,7 @@ static const struct renderer *const formats[] = {
 static const char *const fixtures[] = {
 	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
 	"escape-end", "info-cached", "info-late", "info-markup", "info-stored", "proxy", "buffered",
-	"norules",
+	"norules", "flags-nat", "flags-firewall",
 };
 
 static char golden[1024];	/* the goldens' directory */
@@ -649,6 +649,11 @@ test_hopstats(void)
 	is_int(s.avg_us, 1501, "avg, rounded");
 	is_str(hopstats_fmt_loss(&s, b, sizeof(b)), "33.3%", "loss of 1 in 3");
 	is_str(addr_format(&s.from, b), "198.51.100.7", "the visitor's address stands for the hop");
+	h.r[0].flags = PROTO_RF_ID_CHANGED;
+	h.r[1].flags = PROTO_RF_BY_COUNT | PROTO_RF_AMBIGUOUS;
+	hopstats_of(&h, &s);
+	is_int(s.flags, PROTO_RF_ID_CHANGED | PROTO_RF_BY_COUNT | PROTO_RF_AMBIGUOUS,
+	    "the flags of every reply");
 	h.nreplies = 0;
 	h.sent = 0;
 	hopstats_of(&h, &s);

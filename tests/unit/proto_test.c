@@ -515,6 +515,60 @@ test_reply_ext(void)
 	    PROTO_BAD, "a size over 65535 is rejected");
 }
 
+/* How a reply was matched: FLAGS after the extended fields, only when any is set. */
+static void
+test_reply_flags(void)
+{
+	static const char *const bad[] = {
+		"16", "32", "128", "255", "256", "-1", "0x1", "1a", "", "+1", "1+2", "id-changed",
+	};
+	struct proto_hop h;
+	struct proto_msg m;
+	char line[PROTO_LINE_MAX + 1], l[256];
+	int n;
+
+	memset(&h, 0, sizeof(h));
+	h.ttl = 5;
+	h.sent = 3;
+	h.nreplies = 3;
+	fill_reply(&h.r[0], "198.51.100.1", 3210, REPLY_TIME_EXCEEDED, 0, 62);
+	h.r[0].flags = PROTO_RF_ID_CHANGED;
+	fill_reply(&h.r[1], "198.51.100.7", 5410, REPLY_DESTINATION, 0, 60);
+	h.r[1].flags = PROTO_RF_BY_COUNT | PROTO_RF_AMBIGUOUS;
+	fill_reply(&h.r[2], "198.51.100.7", 5450, REPLY_DESTINATION, 0, 60);
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	is_str(line, "HOP ttl=5 sent=3 reply=198.51.100.1,3210,time-exceeded,0,62,0,0,0,-,-,1 "
+	    "reply=198.51.100.7,5410,destination,0,60,0,0,0,-,-,12 "
+	    "reply=198.51.100.7,5450,destination,0,60,0,0,0,-,-\n",
+	    "HOP with flags formats them after MPLS, and none for a reply without");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "... and parses");
+	for (int i = 0; i < 3; i++)
+		is_int(m.hop.r[i].flags, h.r[i].flags, "reply %d flags round trip", i);
+	h.r[0].flags = PROTO_RF_ALL;
+	h.r[0].nmpls = 1;
+	h.r[0].mpls[0].label = 16;
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	ok(strstr(line, ",16/0/0/0,15 ") != NULL, "every flag, after a label stack");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "... parses");
+	is_int(m.hop.r[0].flags, PROTO_RF_ALL, "... every flag back");
+	is_int(m.hop.r[0].nmpls, 1, "... and the label");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,0,-,-,0", &m),
+	    PROTO_HOP, "an explicit FLAGS of 0 parses");
+	is_int(m.hop.r[0].flags, 0, "... as no flags");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,0,-,-", &m),
+	    PROTO_HOP, "ten fields (brokers before flags) still parse");
+	is_int(m.hop.r[0].flags, 0, "... with no flags");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,2", &m), PROTO_BAD,
+	    "six fields are rejected");
+	is_int(parse_str("HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,0,-,-,1,1", &m),
+	    PROTO_BAD, "twelve fields are rejected");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(l, sizeof(l), "HOP ttl=1 sent=1 reply=192.0.2.1,1,time-exceeded,0,64,1,60,0,"
+		    "-,-,%s", bad[i]);
+		is_int(parse_str(l, &m), PROTO_BAD, "FLAGS \"%s\" is rejected", bad[i]);
+	}
+}
+
 /* Stored traces, history and deletion. */
 static void
 test_history(void)
@@ -675,6 +729,7 @@ main(void)
 	test_status();
 	test_reject();
 	test_reply_ext();
+	test_reply_flags();
 	test_history();
 	test_nostore();
 	test_enrich();

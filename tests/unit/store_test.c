@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "../../sql/migrations.h"
 #include "store.h"
 #include "tap.h"
 
@@ -448,6 +449,67 @@ put_trace(struct store *st, const char *id, uid_t uid, const char *client, int64
 	store_trace_end(st, id, "destination", nhops, at + 10, 3000);
 }
 
+/*
+ * A database of schema 4, from before reply flags, with a finished trace:
+ * it migrates, its replies read back without flags, new ones keep theirs,
+ * and a bit of a later version is dropped on reading.
+ */
+static void
+test_flags_migration(void)
+{
+	const char *v4[5];
+	char path[512], err[512], want[32];
+	struct proto_msg head, end;
+	struct proto_hop h;
+	struct store *st;
+	struct got g;
+
+	memcpy(v4, sql_migrations, 4 * sizeof(v4[0]));
+	v4[4] = NULL;
+	snprintf(path, sizeof(path), "%s/v4.db", tmpdir);
+	/* Fails once migrated: the store's statements name the flags column (test_migrations). */
+	store_close(store_open_with(path, v4, err, sizeof(err)));
+	is_str(q1(path, "PRAGMA user_version"), "4", "a database of schema 4");
+	is_int(x(path, "INSERT INTO traces (id, uid, family, client, cport, server, sport, "
+	    "started_at, ended_at, reason, hops, duration_us) VALUES "
+	    "('0123456789abcdef0123456789abcdef', 33, 4, '198.51.100.7', 51234, '192.0.2.10', 443, "
+	    "1700000000123, 1700000000200, 'destination', 1, 5120); "
+	    "INSERT INTO hops VALUES ('0123456789abcdef0123456789abcdef', 1, 3); "
+	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl) VALUES "
+	    "('0123456789abcdef0123456789abcdef', 1, 0, '198.51.100.7', 1210, 'destination', 0, 62)"),
+	    0, "... with a trace in it");
+	st = store_open(path, err, sizeof(err));
+	ok(st != NULL, "it migrates (%s)", st ? "" : err);
+	if (st == NULL)
+		return;
+	snprintf(want, sizeof(want), "%d", store_schema_version());
+	is_str(q1(path, "PRAGMA user_version"), want, "... to the latest schema");
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID1, 33, &head, &end, got_hop, &g), 0, "the old trace is read");
+	ok(g.nhops == 1 && g.hops[0].nreplies == 1 && g.hops[0].r[0].flags == 0,
+	    "... its reply without flags");
+
+	store_trace_begin(st, ID2, 33, &head.req, 1700000001000LL, TOK, false);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 1;
+	h.nreplies = 1;
+	reply(&h.r[0], "198.51.100.7", 1210, REPLY_DESTINATION, 0, 62);
+	h.r[0].flags = PROTO_RF_ALL;
+	is_int(store_hop(st, ID2, &h), 0, "a reply with every flag is stored");
+	store_trace_end(st, ID2, "destination", 1, 1700000001100LL, 100);
+	is_str(q1(path, "SELECT flags FROM replies WHERE trace_id = "
+	    "'fedcba9876543210fedcba9876543210'"), "15", "... as their sum");
+	is_int(x(path, "UPDATE replies SET flags = 256"), -1, "the column refuses more than 8 bits");
+	is_int(x(path, "UPDATE replies SET flags = 0x84 WHERE trace_id = "
+	    "'fedcba9876543210fedcba9876543210'"), 0, "a bit of a later version, stored");
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID2, 33, &head, &end, got_hop, &g), 0, "... is read");
+	is_int(g.hops[0].r[0].flags, PROTO_RF_BY_COUNT, "... without the bit this version lacks");
+	is_int(store_errors(st), 0, "no errors");
+	store_close(st);
+}
+
 static void
 test_read(void)
 {
@@ -489,6 +551,7 @@ test_read(void)
 	h.r[0].mpls[1].exp = 5;
 	h.r[0].mpls[1].s = 1;
 	h.r[0].mpls[1].ttl = 1;
+	h.r[0].flags = PROTO_RF_ID_CHANGED;
 	reply(&h.r[1], "192.0.2.1", 398, REPLY_PACKET_TOO_BIG, 1400, 64);
 	addr_parse("10.1.2.3", &h.r[1].edst);
 	store_hop(st, ID1, &h);
@@ -501,6 +564,7 @@ test_read(void)
 	h.sent = 3;
 	h.nreplies = 1;
 	reply(&h.r[0], "198.51.100.7", 1210, REPLY_DESTINATION, 0, 62);
+	h.r[0].flags = PROTO_RF_BY_COUNT | PROTO_RF_AMBIGUOUS;
 	store_hop(st, ID1, &h);
 
 	memset(&g, 0, sizeof(g));
@@ -527,6 +591,9 @@ test_read(void)
 	    "... packet-too-big's MTU and the quoted destination");
 	ok(g.hops[2].r[0].kind == REPLY_DESTINATION && g.hops[2].r[0].rtt_us == 1210,
 	    "... the visitor's answer");
+	ok(g.hops[0].r[0].flags == PROTO_RF_ID_CHANGED && g.hops[0].r[1].flags == 0 &&
+	    g.hops[2].r[0].flags == (PROTO_RF_BY_COUNT | PROTO_RF_AMBIGUOUS),
+	    "... how each reply was matched");
 	memset(&g, 0, sizeof(g));
 	is_int(store_get(st, ID1, 1000, &head, &end, got_hop, &g), STORE_NONE,
 	    "another site's uid does not see it");
@@ -725,6 +792,7 @@ main(void)
 		return 1;
 	test_store();
 	test_migrations();
+	test_flags_migration();
 	test_refusals();
 	test_forget();
 	test_kill();
