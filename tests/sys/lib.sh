@@ -112,6 +112,76 @@ sys_trace() {
 	netns_trace "$1" "${3:-/}" -D "$NETNS_TMP/$2.head" >"$NETNS_TMP/$2" 2>"$NETNS_TMP/$2.err"
 }
 
+# sys_trace_ms FAMILY NAME [PATH [CURL OPTIONS...]]: a trace into $NETNS_TMP/NAME (curl's errors
+# in NAME.err); prints how long it took, in whole milliseconds (curl's total time of the trace).
+# With SYS_TRACE_BEFORE set to a path, the same connection (HTTP/1.1 keep-alive) first fetches
+# that path: a connection that has carried data no longer acknowledges every segment at once.
+sys_trace_ms() {
+	local fam=$1 name=$2 path=${3:-/} t before=()
+	shift $(($# < 3 ? $# : 3))
+	[ -z "${SYS_TRACE_BEFORE:-}" ] ||
+		before=(-o /dev/null "$(netns_url "$fam" "$SYS_TRACE_BEFORE")" --next -sS -N --max-time 60
+			${NETNS_CACERT:+--cacert "$NETNS_CACERT"})
+	t=$(netns_trace "$fam" "$path" "${before[@]}" -o "$NETNS_TMP/$name" -w '%{time_total}' "$@" \
+		2>"$NETNS_TMP/$name.err") || :
+	awk -v t="${t:-0}" 'BEGIN { printf "%d\n", t * 1000 }'
+}
+
+# sys_traces FAMILY N MAX_MS WHAT [PATH]: N traces one after another ($NETNS_TMP/traceK, K
+# counting the traces of the whole test) and two test points: every hop list exact (the wrong ones shown as comments, one a line), and
+# every trace done within MAX_MS (the times in the description).
+sys_traces() {
+	local fam=$1 n=$2 max=$3 what=$4 path=${5:-/} i t f want got times=() wrong=() slow=0
+	want=$(netns_hops_text "$fam")
+	for ((i = 1; i <= n; i++)); do
+		SYS_TRACE_N=$((${SYS_TRACE_N:-0} + 1))
+		f=trace$SYS_TRACE_N
+		t=$(sys_trace_ms "$fam" "$f" "$path")
+		times+=("$t")
+		[ "$t" -gt 0 ] && [ "$t" -le "$max" ] || slow=$((slow + 1))
+		got=$(netns_hops <"$NETNS_TMP/$f" 2>&1)
+		[ "$got" = "$want" ] || wrong+=("$f")
+	done
+	[ ${#wrong[@]} = 0 ]
+	tap_ok $? "IPv$fam, $what: $((n - ${#wrong[@]})) of $n hop lists exact" || {
+		echo "want: $(echo "$want" | paste -sd,)"
+		for f in "${wrong[@]}"; do
+			echo "$f: $(netns_hops <"$NETNS_TMP/$f" 2>&1 | paste -sd,) $(cat "$NETNS_TMP/$f.err")"
+		done
+	} | tap_diag
+	[ "$slow" = 0 ]
+	tap_ok $? "IPv$fam, $what: every trace within $max ms (${times[*]} ms)"
+}
+
+# sys_dsack_stats PCAP: the visitor's ACKs to the server's port in a capture (tcpdump -w) as
+# "D R M": D of them carried a D-SACK (a first SACK block below the ACK: bytes it had already),
+# R of those also acknowledged new data (an ACK above that connection's ACK before), M reported
+# more than one byte in that block (coalesced segments).
+sys_dsack_stats() {
+	tcpdump -n -S -r "$1" "tcp dst port $NETNS_PORT" 2>/dev/null | awk '
+		# a < b in sequence space (modulo 2^32)
+		function lt(a, b) { d = b - a; if (d < 0) d += 4294967296; return d > 0 && d < 2147483648 }
+		match($0, / ack [0-9]+/) {
+			conn = $3
+			ack = substr($0, RSTART + 5, RLENGTH - 5) + 0
+			if (match($0, /sack [0-9]+ \{[0-9]+:[0-9]+\}/)) {
+				b = substr($0, RSTART, RLENGTH)
+				sub(/.*\{/, "", b)
+				split(b, e, /[:}]/)
+				if (!lt(ack, e[2] + 0)) {
+					n++
+					if ((conn in last) && lt(last[conn], ack))
+						rides++
+					if (lt(e[1] + 1, e[2] + 0))
+						multi++
+				}
+			}
+			if (!(conn in last) || lt(last[conn], ack))
+				last[conn] = ack
+		}
+		END { print n + 0, rides + 0, multi + 0 }'
+}
+
 # sys_rule_packets NS CHAIN: packets that went through the NFQUEUE rules of CHAIN, both families.
 sys_rule_packets() {
 	{

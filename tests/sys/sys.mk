@@ -28,6 +28,8 @@ SYS_TESTS = \
 	sys/sites.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
+	sys/path-hold.sh \
+	sys/path-seqshift.sh \
 	sys/install.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)
