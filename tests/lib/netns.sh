@@ -23,7 +23,7 @@
 #   netns_tls_cert         a self-signed certificate for the server (tracetrout-serve --tls-cert)
 #   netns_pathemu K [-a] OPTS...  tests/lib/pathemu in router K (delay, probes held behind new
 #                          data, a firewall shifting sequence numbers); netns_pathemu_count K NAME
-#   netns_gro              the visitor's interface coalesces what it receives (GRO)
+#   netns_gro [off]        the visitor's interface coalesces what it receives (GRO), or not
 #   netns_tcpdump_start NS DEV FILE FILTER...  a capture in a namespace; netns_tcpdump_stop
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
@@ -597,16 +597,23 @@ netns_pathemu_count() {
 	grep '^pathemu:' "$log" | tail -n 1 | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 
-# netns_gro: the visitor's interface coalesces what it receives (GRO), as most receivers do
-# (GRO, LRO, Windows RSC): back-to-back segments of one flow reach its TCP as one. A veth
-# coalesces only with GRO turned on, which also gives it NAPI (Linux 5.13 and later). The
-# sending side of that link (R1, or the NAT router) then segments what it forwards (TSO and GSO
-# off), so that the visitor receives segments of wire size that only its own GRO joins.
+# netns_gro [off]: the visitor's interface coalesces what it receives (GRO), as most receivers
+# do (GRO, LRO, Windows RSC): back-to-back segments of one flow reach its TCP as one. A veth
+# coalesces only with GRO turned on, which also gives it NAPI (Linux 5.13 and later). A NIC
+# also takes a few packets per interrupt (interrupt coalescing); a veth polls for each packet
+# forwarded to it one at a time, so gro_flush_timeout (NETNS_GRO_FLUSH_NS, 200 us) and
+# napi_defer_hard_irqs keep what it holds for the packets right behind. The sending side of the
+# link (R1, or the NAT router) segments what it forwards (TSO and GSO off), so that the visitor
+# receives segments of wire size that only its own GRO joins. With "off", the same without GRO
+# (what the wire alone delivers).
 netns_gro() {
-	local peer=${NETNS_NAT:-${NETNS_ROUTERS[1]}}
+	local peer=${NETNS_NAT:-${NETNS_ROUTERS[1]}} gro=on flush=${NETNS_GRO_FLUSH_NS:-200000} defer=2
+	[ "${1:-}" = off ] && { gro=off; flush=0; defer=0; }
 	nsx "$peer" ethtool -K tovis tso off gso off &&
-		nsx "$NETNS_VISITOR" ethtool -K tosrv gro on &&
-		nsx "$NETNS_VISITOR" ethtool -k tosrv | grep -q '^generic-receive-offload: on'
+		nsx "$NETNS_VISITOR" ethtool -K tosrv gro "$gro" &&
+		nsx "$NETNS_VISITOR" sh -c "echo $flush >/sys/class/net/tosrv/gro_flush_timeout &&
+			echo $defer >/sys/class/net/tosrv/napi_defer_hard_irqs" &&
+		nsx "$NETNS_VISITOR" ethtool -k tosrv | grep -q "^generic-receive-offload: $gro"
 }
 
 NETNS_TCPDUMP_PID=

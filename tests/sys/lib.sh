@@ -182,6 +182,14 @@ sys_dsack_stats() {
 		END { print n + 0, rides + 0, multi + 0 }'
 }
 
+# sys_max_segment PCAP: the largest TCP payload from the server's port in a capture: above one
+# MSS (1448 bytes here) only where the receiver coalesced segments.
+sys_max_segment() {
+	tcpdump -n -r "$1" "tcp src port $NETNS_PORT" 2>/dev/null |
+		awk 'match($0, / length [0-9]+/) { n = substr($0, RSTART + 8, RLENGTH - 8) + 0; if (n > m) m = n }
+			END { print m + 0 }'
+}
+
 # sys_rule_packets NS CHAIN: packets that went through the NFQUEUE rules of CHAIN, both families.
 sys_rule_packets() {
 	{

@@ -28,6 +28,7 @@ SYS_TESTS = \
 	sys/sites.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
+	sys/path-gro.sh \
 	sys/path-hold.sh \
 	sys/path-seqshift.sh \
 	sys/install.sh
