@@ -410,9 +410,14 @@ netns_slow_lane() {
 	done
 }
 
+# netns_nstat NS NAME: the namespace's counter NAME (nstat's name, e.g. TcpExtDelayedACKLost).
+netns_nstat() {
+	nsx "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
+}
+
 # netns_tcp_retrans NS: the namespace's TcpRetransSegs counter.
 netns_tcp_retrans() {
-	nsx "$1" nstat -asz TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'
+	netns_nstat "$1" TcpRetransSegs
 }
 
 # netns_queue_seq NS [QUEUE]: id_sequence of the NFQUEUE (packets ever queued to it) in that
@@ -573,13 +578,13 @@ netns_pathemu_stop() {
 
 # netns_pathemu_done K NAME...: stops router K's pathemu; its final counts NAME... on one line.
 netns_pathemu_done() {
-	local k=$1 name out=()
+	local k=$1 name counts=()
 	shift
 	netns_pathemu_stop "$k"
 	for name; do
-		out+=("$(netns_pathemu_count "$k" "$name")")
+		counts+=("$(netns_pathemu_count "$k" "$name")")
 	done
-	echo "${out[*]}"
+	echo "${counts[*]}"
 }
 
 # netns_pathemu_count K NAME: count NAME (packets, held, early, passed, shifted, unshifted, bad,

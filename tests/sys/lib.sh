@@ -117,12 +117,12 @@ sys_trace() {
 # With SYS_TRACE_BEFORE set to a path, the same connection (HTTP/1.1 keep-alive) first fetches
 # that path: a connection that has carried data no longer acknowledges every segment at once.
 sys_trace_ms() {
-	local fam=$1 name=$2 path=${3:-/} t before=()
+	local fam=$1 name=$2 path=${3:-/} t warmup=()
 	shift $(($# < 3 ? $# : 3))
 	[ -z "${SYS_TRACE_BEFORE:-}" ] ||
-		before=(-o /dev/null "$(netns_url "$fam" "$SYS_TRACE_BEFORE")" --next -sS -N --max-time 60
+		warmup=(-o /dev/null "$(netns_url "$fam" "$SYS_TRACE_BEFORE")" --next -sS -N --max-time 60
 			${NETNS_CACERT:+--cacert "$NETNS_CACERT"})
-	t=$(netns_trace "$fam" "$path" "${before[@]}" -o "$NETNS_TMP/$name" -w '%{time_total}' "$@" \
+	t=$(netns_trace "$fam" "$path" "${warmup[@]}" -o "$NETNS_TMP/$name" -w '%{time_total}' "$@" \
 		2>"$NETNS_TMP/$name.err") || :
 	awk -v t="${t:-0}" 'BEGIN { printf "%d\n", t * 1000 }'
 }
@@ -188,6 +188,33 @@ sys_max_segment() {
 	tcpdump -n -r "$1" "tcp src port $NETNS_PORT" 2>/dev/null |
 		awk 'match($0, / length [0-9]+/) { n = substr($0, RSTART + 8, RLENGTH - 8) + 0; if (n > m) m = n }
 			END { print m + 0 }'
+}
+
+# sys_tcp_events NS...: the namespaces' non-zero TCP counters of retransmission and recovery,
+# as TAP comments (what a failed "no retransmission" check wants to show).
+sys_tcp_events() {
+	local ns
+	for ns in "$@"; do
+		echo "${ns##*-}:"
+		nsx "$ns" nstat -asz | grep -E 'Retrans|LossProbe|Timeout|Recovery|DSACK|Reorder|Undo|DupAck' |
+			grep -v ' 0 '
+	done | tap_diag
+}
+
+# sys_dupack_checks RETRANS_BEFORE: after traces of a visitor without D-SACK, two test points:
+# the server retransmitted nothing since its TcpRetransSegs was RETRANS_BEFORE (the duplicate
+# ACKs that probes draw must not look like a loss), and probes reached the visitor
+# (TcpExtDelayedACKLost: old data received) while it sent no D-SACK (TcpExtTCPDSACKOldSent).
+sys_dupack_checks() {
+	local r1 reached dsacks
+	r1=$(netns_tcp_retrans "$NETNS_SERVER")
+	[ "$r1" = "$1" ]
+	tap_ok $? "the server retransmitted nothing (TcpRetransSegs $1 -> $r1)" ||
+		sys_tcp_events "$NETNS_SERVER" "$NETNS_VISITOR"
+	reached=$(netns_nstat "$NETNS_VISITOR" TcpExtDelayedACKLost)
+	dsacks=$(netns_nstat "$NETNS_VISITOR" TcpExtTCPDSACKOldSent)
+	[ "${reached:-0}" -gt 0 ] && [ "${dsacks:-1}" = 0 ]
+	tap_ok $? "probes reached the visitor ($reached times) and it sent no D-SACK ($dsacks)"
 }
 
 # sys_rule_packets NS CHAIN: packets that went through the NFQUEUE rules of CHAIN, both families.
