@@ -30,6 +30,8 @@ SYS_TESTS = \
 	sys/diagnose.sh \
 	sys/path-gro.sh \
 	sys/path-hold.sh \
+	sys/path-invalid.sh \
+	sys/path-ipid.sh \
 	sys/path-nodsack.sh \
 	sys/path-nosack.sh \
 	sys/path-seqshift.sh \
