@@ -25,6 +25,7 @@
 #                          data, a firewall shifting sequence numbers); netns_pathemu_count K NAME
 #   netns_gro [off]        the visitor's interface coalesces what it receives (GRO), or not
 #   netns_tcpdump_start NS DEV FILE FILTER...  a capture in a namespace; netns_tcpdump_stop
+#   netns_nstat NS NAME    a TCP/IP counter of the namespace (nstat's name)
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
 # the visitor (or the NAT router) and node n+1 the server: 10.77.k.0/24 and 2001:db8:77:k::/64
