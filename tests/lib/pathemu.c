@@ -155,6 +155,10 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 		else
 			memcpy(pkt, mnl_attr_get_payload(attr[NFQA_PAYLOAD]), len);
 	}
+	if (!e->shift && !e->hold_old) {
+		hold(e, id);	/* path delay: every packet, whatever it carries */
+		return MNL_CB_OK;
+	}
 	if (len == 0 || pkt_parse(pkt, len, &p) != PKT_OK || p.kind != PKT_TCP) {
 		e->bad++;	/* another protocol or a short copy: passes as it is */
 		verdict(e, id, NULL, 0);
