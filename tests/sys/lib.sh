@@ -128,29 +128,40 @@ sys_trace_ms() {
 }
 
 # sys_traces FAMILY N MAX_MS WHAT [PATH]: N traces one after another ($NETNS_TMP/traceK, K
-# counting the traces of the whole test) and two test points: every hop list exact (the wrong ones shown as comments, one a line), and
-# every trace done within MAX_MS (the times in the description).
+# counting the traces of the whole test), then sys_trace_points on them.
 sys_traces() {
-	local fam=$1 n=$2 max=$3 what=$4 path=${5:-/} i t f want got times=() wrong=() slow=0
-	want=$(netns_hops_text "$fam")
+	local fam=$1 n=$2 max=$3 what=$4 path=${5:-/} i
+	SYS_TRACE_FILES=()
+	SYS_TRACE_TIMES=()
 	for ((i = 1; i <= n; i++)); do
 		SYS_TRACE_N=$((${SYS_TRACE_N:-0} + 1))
-		f=trace$SYS_TRACE_N
-		t=$(sys_trace_ms "$fam" "$f" "$path")
-		times+=("$t")
+		SYS_TRACE_FILES+=("trace$SYS_TRACE_N")
+		SYS_TRACE_TIMES+=("$(sys_trace_ms "$fam" "trace$SYS_TRACE_N" "$path")")
+	done
+	sys_trace_points "$fam" "$max" "$what"
+}
+
+# sys_trace_points FAMILY MAX_MS WHAT: two test points on the traces named in SYS_TRACE_FILES
+# (in $NETNS_TMP), which took SYS_TRACE_TIMES ms: every hop list exact (the wrong ones shown as
+# comments, one a line), and every trace done within MAX_MS (the times in the description).
+sys_trace_points() {
+	local fam=$1 max=$2 what=$3 f t want wrong=() slow=0
+	want=$(netns_hops_text "$fam")
+	for f in "${SYS_TRACE_FILES[@]}"; do
+		[ "$(netns_hops <"$NETNS_TMP/$f" 2>&1)" = "$want" ] || wrong+=("$f")
+	done
+	for t in "${SYS_TRACE_TIMES[@]}"; do
 		[ "$t" -gt 0 ] && [ "$t" -le "$max" ] || slow=$((slow + 1))
-		got=$(netns_hops <"$NETNS_TMP/$f" 2>&1)
-		[ "$got" = "$want" ] || wrong+=("$f")
 	done
 	[ ${#wrong[@]} = 0 ]
-	tap_ok $? "IPv$fam, $what: $((n - ${#wrong[@]})) of $n hop lists exact" || {
+	tap_ok $? "IPv$fam, $what: $((${#SYS_TRACE_FILES[@]} - ${#wrong[@]})) of ${#SYS_TRACE_FILES[@]} hop lists exact" || {
 		echo "want: $(echo "$want" | paste -sd,)"
 		for f in "${wrong[@]}"; do
-			echo "$f: $(netns_hops <"$NETNS_TMP/$f" 2>&1 | paste -sd,) $(cat "$NETNS_TMP/$f.err")"
+			echo "$f: $(netns_hops <"$NETNS_TMP/$f" 2>&1 | paste -sd,) $(cat "$NETNS_TMP/$f.err" 2>/dev/null)"
 		done
 	} | tap_diag
 	[ "$slow" = 0 ]
-	tap_ok $? "IPv$fam, $what: every trace within $max ms (${times[*]} ms)"
+	tap_ok $? "IPv$fam, $what: every trace within $max ms (${SYS_TRACE_TIMES[*]} ms)"
 }
 
 # sys_dsack_stats PCAP: the visitor's ACKs to the server's port in a capture (tcpdump -w) as
