@@ -23,6 +23,11 @@
 #   netns_tls_cert         a self-signed certificate for the server (tracetrout-serve --tls-cert)
 #   netns_busy_start       one busy loop per CPU until cleanup (or netns_busy_stop)
 #   netns_exact N AT_ONCE  N traces, AT_ONCE at a time: the wrong hop lists
+#   netns_pathemu K [-a] OPTS...  tests/lib/pathemu in router K (delay, probes held behind new
+#                          data, a firewall shifting sequence numbers); netns_pathemu_count K NAME
+#   netns_gro [off]        the visitor's interface coalesces what it receives (GRO), or not
+#   netns_tcpdump_start NS DEV FILE FILTER...  a capture in a namespace; netns_tcpdump_stop
+#   netns_nstat NS NAME    a TCP/IP counter of the namespace (nstat's name)
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
 # the visitor (or the NAT router) and node n+1 the server: 10.77.k.0/24 and 2001:db8:77:k::/64
@@ -408,9 +413,14 @@ netns_slow_lane() {
 	done
 }
 
+# netns_nstat NS NAME: the namespace's counter NAME (nstat's name, e.g. TcpExtDelayedACKLost).
+netns_nstat() {
+	nsx "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
+}
+
 # netns_tcp_retrans NS: the namespace's TcpRetransSegs counter.
 netns_tcp_retrans() {
-	nsx "$1" nstat -asz TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'
+	netns_nstat "$1" TcpRetransSegs
 }
 
 # netns_queue_seq NS [QUEUE]: id_sequence of the NFQUEUE (packets ever queued to it) in that
@@ -569,4 +579,134 @@ netns_resolver() {
 	mkdir -p "/etc/netns/$1" || return 1
 	netns_on_cleanup "rm -f /etc/netns/$1/resolv.conf; rmdir /etc/netns/$1 /etc/netns 2>/dev/null"
 	echo "nameserver $2" >"/etc/netns/$1/resolv.conf"
+}
+
+# ---------------------------------------------------------------------------------------------
+# What real paths do that a chain of Linux routers does not.
+
+NETNS_PATHEMU_QUEUE=100
+declare -A NETNS_PATHEMU_PID=()
+
+# netns_pathemu K [-a] PATHEMU_OPTIONS...: tests/lib/pathemu (built by make check) in router K's
+# namespace, bound to NFQUEUE NETNS_PATHEMU_QUEUE there, with --queue and --port NETNS_PORT given.
+# Mangle FORWARD rules of both families feed it TCP to or from NETNS_PORT (both directions of
+# the web server's connections), or with -a every forwarded packet; with --queue-bypass, so
+# that packets pass when it is not running. Its count line goes to $NETNS_TMP/pathemu-K.log.
+# Returns once the queue is bound; stopped at cleanup, or earlier by netns_pathemu_stop K.
+netns_pathemu() {
+	local k=$1 ns match=(-p tcp -m multiport --ports "$NETNS_PORT") ipt i
+	local bin=${NETNS_PATHEMU:-${top_builddir:-$NETNS_LIB/../..}/tests/lib/pathemu}
+	shift
+	ns=${NETNS_ROUTERS[k]:-}
+	[ -n "$ns" ] || { echo "netns_pathemu: no router $k" >&2; return 2; }
+	[ -x "$bin" ] || { echo "netns_pathemu: $bin is not built (make check builds it)" >&2; return 1; }
+	if [ "${1:-}" = -a ]; then
+		match=()
+		shift
+	fi
+	ip netns exec "$ns" "$bin" --queue "$NETNS_PATHEMU_QUEUE" --port "$NETNS_PORT" "$@" \
+		2>>"$NETNS_TMP/pathemu-$k.log" &
+	NETNS_PATHEMU_PID[$k]=$!
+	netns_on_cleanup "netns_pathemu_stop $k"
+	for ((i = 0; i < 50; i++)); do
+		[ -n "$(netns_queue_seq "$ns" "$NETNS_PATHEMU_QUEUE")" ] && break
+		kill -0 "${NETNS_PATHEMU_PID[$k]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$(netns_queue_seq "$ns" "$NETNS_PATHEMU_QUEUE")" ]; then
+		echo "# pathemu did not bind its queue in router $k:" >&2
+		sed 's/^/#   /' "$NETNS_TMP/pathemu-$k.log" >&2
+		return 1
+	fi
+	for ipt in iptables ip6tables; do
+		nsx "$ns" "$ipt" -w -t mangle -A FORWARD "${match[@]}" \
+			-j NFQUEUE --queue-num "$NETNS_PATHEMU_QUEUE" --queue-bypass || return 1
+	done
+}
+
+# netns_pathemu_stop K: stops router K's pathemu (SIGTERM: it accepts what it holds and prints
+# its counts); its rules stay, and let packets pass by (--queue-bypass).
+netns_pathemu_stop() {
+	local pid=${NETNS_PATHEMU_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	NETNS_PATHEMU_PID[$1]=
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+}
+
+# netns_pathemu_done K NAME...: stops router K's pathemu; its final counts NAME... on one line.
+netns_pathemu_done() {
+	local k=$1 name counts=()
+	shift
+	netns_pathemu_stop "$k"
+	for name; do
+		counts+=("$(netns_pathemu_count "$k" "$name")")
+	done
+	echo "${counts[*]}"
+}
+
+# netns_pathemu_count K NAME: count NAME (packets, held, early, passed, shifted, unshifted, bad,
+# errors) of router K's pathemu, asked for now (SIGUSR1) if it runs, else its final one.
+netns_pathemu_count() {
+	local log=$NETNS_TMP/pathemu-$1.log pid=${NETNS_PATHEMU_PID[$1]:-} n i
+	if [ -n "$pid" ]; then
+		n=$(grep -c '^pathemu:' "$log")
+		kill -USR1 "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			[ "$(grep -c '^pathemu:' "$log")" -gt "$n" ] && break
+			sleep 0.05
+		done
+	fi
+	grep '^pathemu:' "$log" | tail -n 1 | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'
+}
+
+# netns_gro [off]: the visitor's interface coalesces what it receives (GRO), as most receivers
+# do (GRO, LRO, Windows RSC): back-to-back segments of one flow reach its TCP as one. A veth
+# coalesces only with GRO turned on, which also gives it NAPI (Linux 5.13 and later). A NIC
+# also takes a few packets per interrupt (interrupt coalescing); a veth polls for each packet
+# forwarded to it one at a time, so gro_flush_timeout (NETNS_GRO_FLUSH_NS, 200 us) and
+# napi_defer_hard_irqs keep what it holds for the packets right behind. The sending side of the
+# link (R1, or the NAT router) segments what it forwards (TSO and GSO off), so that the visitor
+# receives segments of wire size that only its own GRO joins. With "off", the same without GRO
+# (what the wire alone delivers).
+netns_gro() {
+	local peer=${NETNS_NAT:-${NETNS_ROUTERS[1]}} gro=on flush=${NETNS_GRO_FLUSH_NS:-200000} defer=2
+	[ "${1:-}" = off ] && { gro=off; flush=0; defer=0; }
+	nsx "$peer" ethtool -K tovis tso off gso off &&
+		nsx "$NETNS_VISITOR" ethtool -K tosrv gro "$gro" &&
+		nsx "$NETNS_VISITOR" sh -c "echo $flush >/sys/class/net/tosrv/gro_flush_timeout &&
+			echo $defer >/sys/class/net/tosrv/napi_defer_hard_irqs" &&
+		nsx "$NETNS_VISITOR" ethtool -k tosrv | grep -q "^generic-receive-offload: $gro"
+}
+
+NETNS_TCPDUMP_PID=
+
+# netns_tcpdump_start NS DEV FILE [FILTER...]: tcpdump on interface DEV of namespace NS, writing
+# what it sees (256 bytes of each packet, each at once) to FILE, its messages to FILE.err;
+# returns once it captures. netns_tcpdump_stop ends it.
+netns_tcpdump_start() {
+	local ns=$1 dev=$2 file=$3 i
+	shift 3
+	netns_tcpdump_stop
+	ip netns exec "$ns" tcpdump -i "$dev" -n -U --immediate-mode -s 256 -w "$file" "$@" \
+		2>"$file.err" &
+	NETNS_TCPDUMP_PID=$!
+	netns_on_cleanup netns_tcpdump_stop
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening on' "$file.err" 2>/dev/null && return 0
+		kill -0 "$NETNS_TCPDUMP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/#   /' "$file.err" >&2
+	return 1
+}
+
+# netns_tcpdump_stop: stops the capture (SIGINT), a moment after the last packet: tcpdump drops
+# what it has not read from the kernel yet when it stops.
+netns_tcpdump_stop() {
+	[ -n "$NETNS_TCPDUMP_PID" ] || return 0
+	sleep 0.2
+	kill -INT "$NETNS_TCPDUMP_PID" 2>/dev/null
+	wait "$NETNS_TCPDUMP_PID" 2>/dev/null
+	NETNS_TCPDUMP_PID=
 }

@@ -46,10 +46,7 @@ for fam in 4 6; do
 	r1=$(retrans)
 	[ "$r1" = "$r0" ]
 	tap_ok $? "IPv$fam: no retransmission (TcpRetransSegs, server + visitor: $r0 -> $r1)" ||
-		for ns in "$NETNS_SERVER" "$NETNS_VISITOR"; do
-			echo "${ns##*-}:"
-			nsx "$ns" nstat -asz | grep -E 'Retrans|LossProbe|Timeout|Recovery|DSACK|Reorder|Undo'
-		done | grep -v ' 0 ' | tap_diag
+		sys_tcp_events "$NETNS_SERVER" "$NETNS_VISITOR"
 done
 
 netns_serve_stop

@@ -112,6 +112,122 @@ sys_trace() {
 	netns_trace "$1" "${3:-/}" -D "$NETNS_TMP/$2.head" >"$NETNS_TMP/$2" 2>"$NETNS_TMP/$2.err"
 }
 
+# sys_trace_ms FAMILY NAME [PATH [CURL OPTIONS...]]: a trace into $NETNS_TMP/NAME (curl's errors
+# in NAME.err); prints how long it took, in whole milliseconds (curl's total time of the trace).
+# With SYS_TRACE_BEFORE set to a path, the same connection (HTTP/1.1 keep-alive) first fetches
+# that path: a connection that has carried data no longer acknowledges every segment at once.
+sys_trace_ms() {
+	local fam=$1 name=$2 path=${3:-/} t warmup=()
+	shift $(($# < 3 ? $# : 3))
+	[ -z "${SYS_TRACE_BEFORE:-}" ] ||
+		warmup=(-o /dev/null "$(netns_url "$fam" "$SYS_TRACE_BEFORE")" --next -sS -N --max-time 60
+			${NETNS_CACERT:+--cacert "$NETNS_CACERT"})
+	t=$(netns_trace "$fam" "$path" "${warmup[@]}" -o "$NETNS_TMP/$name" -w '%{time_total}' "$@" \
+		2>"$NETNS_TMP/$name.err") || :
+	awk -v t="${t:-0}" 'BEGIN { printf "%d\n", t * 1000 }'
+}
+
+# sys_traces FAMILY N MAX_MS WHAT [PATH]: N traces one after another ($NETNS_TMP/traceK, K
+# counting the traces of the whole test), then sys_trace_points on them.
+sys_traces() {
+	local fam=$1 n=$2 max=$3 what=$4 path=${5:-/} i
+	SYS_TRACE_FILES=()
+	SYS_TRACE_TIMES=()
+	for ((i = 1; i <= n; i++)); do
+		SYS_TRACE_N=$((${SYS_TRACE_N:-0} + 1))
+		SYS_TRACE_FILES+=("trace$SYS_TRACE_N")
+		SYS_TRACE_TIMES+=("$(sys_trace_ms "$fam" "trace$SYS_TRACE_N" "$path")")
+	done
+	sys_trace_points "$fam" "$max" "$what"
+}
+
+# sys_trace_points FAMILY MAX_MS WHAT: two test points on the traces named in SYS_TRACE_FILES
+# (in $NETNS_TMP), which took SYS_TRACE_TIMES ms: every hop list exact (the wrong ones shown as
+# comments, one a line), and every trace done within MAX_MS (the times in the description).
+sys_trace_points() {
+	local fam=$1 max=$2 what=$3 f t want wrong=() slow=0
+	want=$(netns_hops_text "$fam")
+	for f in "${SYS_TRACE_FILES[@]}"; do
+		[ "$(netns_hops <"$NETNS_TMP/$f" 2>&1)" = "$want" ] || wrong+=("$f")
+	done
+	for t in "${SYS_TRACE_TIMES[@]}"; do
+		[ "$t" -gt 0 ] && [ "$t" -le "$max" ] || slow=$((slow + 1))
+	done
+	[ ${#wrong[@]} = 0 ]
+	tap_ok $? "IPv$fam, $what: $((${#SYS_TRACE_FILES[@]} - ${#wrong[@]})) of ${#SYS_TRACE_FILES[@]} hop lists exact" || {
+		echo "want: $(echo "$want" | paste -sd,)"
+		for f in "${wrong[@]}"; do
+			echo "$f: $(netns_hops <"$NETNS_TMP/$f" 2>&1 | paste -sd,) $(cat "$NETNS_TMP/$f.err" 2>/dev/null)"
+		done
+	} | tap_diag
+	[ "$slow" = 0 ]
+	tap_ok $? "IPv$fam, $what: every trace within $max ms (${SYS_TRACE_TIMES[*]} ms)"
+}
+
+# sys_dsack_stats PCAP: the visitor's ACKs to the server's port in a capture (tcpdump -w) as
+# "D R M": D of them carried a D-SACK (a first SACK block below the ACK: bytes it had already),
+# R of those also acknowledged new data (an ACK above that connection's ACK before), M reported
+# more than one byte in that block (coalesced segments).
+sys_dsack_stats() {
+	tcpdump -n -S -r "$1" "tcp dst port $NETNS_PORT" 2>/dev/null | awk '
+		# a < b in sequence space (modulo 2^32)
+		function lt(a, b) { d = b - a; if (d < 0) d += 4294967296; return d > 0 && d < 2147483648 }
+		match($0, / ack [0-9]+/) {
+			conn = $3
+			ack = substr($0, RSTART + 5, RLENGTH - 5) + 0
+			if (match($0, /sack [0-9]+ \{[0-9]+:[0-9]+\}/)) {
+				b = substr($0, RSTART, RLENGTH)
+				sub(/.*\{/, "", b)
+				split(b, e, /[:}]/)
+				if (!lt(ack, e[2] + 0)) {
+					n++
+					if ((conn in last) && lt(last[conn], ack))
+						rides++
+					if (lt(e[1] + 1, e[2] + 0))
+						multi++
+				}
+			}
+			if (!(conn in last) || lt(last[conn], ack))
+				last[conn] = ack
+		}
+		END { print n + 0, rides + 0, multi + 0 }'
+}
+
+# sys_max_segment PCAP: the largest TCP payload from the server's port in a capture: above one
+# MSS (1448 bytes here) only where the receiver coalesced segments.
+sys_max_segment() {
+	tcpdump -n -r "$1" "tcp src port $NETNS_PORT" 2>/dev/null |
+		awk 'match($0, / length [0-9]+/) { n = substr($0, RSTART + 8, RLENGTH - 8) + 0; if (n > m) m = n }
+			END { print m + 0 }'
+}
+
+# sys_tcp_events NS...: the namespaces' non-zero TCP counters of retransmission and recovery,
+# as TAP comments (what a failed "no retransmission" check wants to show).
+sys_tcp_events() {
+	local ns
+	for ns in "$@"; do
+		echo "${ns##*-}:"
+		nsx "$ns" nstat -asz | grep -E 'Retrans|LossProbe|Timeout|Recovery|DSACK|Reorder|Undo|DupAck' |
+			grep -v ' 0 '
+	done | tap_diag
+}
+
+# sys_dupack_checks RETRANS_BEFORE: after traces of a visitor without D-SACK, two test points:
+# the server retransmitted nothing since its TcpRetransSegs was RETRANS_BEFORE (the duplicate
+# ACKs that probes draw must not look like a loss), and probes reached the visitor
+# (TcpExtDelayedACKLost: old data received) while it sent no D-SACK (TcpExtTCPDSACKOldSent).
+sys_dupack_checks() {
+	local r1 reached dsacks
+	r1=$(netns_tcp_retrans "$NETNS_SERVER")
+	[ "$r1" = "$1" ]
+	tap_ok $? "the server retransmitted nothing (TcpRetransSegs $1 -> $r1)" ||
+		sys_tcp_events "$NETNS_SERVER" "$NETNS_VISITOR"
+	reached=$(netns_nstat "$NETNS_VISITOR" TcpExtDelayedACKLost)
+	dsacks=$(netns_nstat "$NETNS_VISITOR" TcpExtTCPDSACKOldSent)
+	[ "${reached:-0}" -gt 0 ] && [ "${dsacks:-1}" = 0 ]
+	tap_ok $? "probes reached the visitor ($reached times) and it sent no D-SACK ($dsacks)"
+}
+
 # sys_rule_packets NS CHAIN: packets that went through the NFQUEUE rules of CHAIN, both families.
 sys_rule_packets() {
 	{

@@ -20,10 +20,6 @@ tap_ok $? "the visitor's TCP negotiates no SACK (both families)"
 netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs in the server namespace"
 
-# counter NS NAME: a TCP counter of the namespace since it was made.
-counter() {
-	nsx "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
-}
 
 # page FAMILY NAME [CURL OPTIONS...]: the live page of a trace into $NETNS_TMP/NAME, then its
 # stored trace as text into $NETNS_TMP/NAME.text (by the permalink the page ends with).
@@ -64,8 +60,8 @@ for fam in 4 6; do
 	port=$((45100 + fam))
 	ipt "$fam" -A FORWARD -p tcp --dport "$port" -m length --length 1200:65535 \
 		-m statistic --mode nth --every 1000000 --packet 1 -j DROP
-	t0=$(counter "$NETNS_SERVER" TcpExtTCPTimeouts)
-	f0=$(counter "$NETNS_SERVER" TcpExtTCPRenoRecovery)
+	t0=$(netns_nstat "$NETNS_SERVER" TcpExtTCPTimeouts)
+	f0=$(netns_nstat "$NETNS_SERVER" TcpExtTCPRenoRecovery)
 	r0=$(netns_tcp_retrans "$NETNS_SERVER")
 	page "$fam" "loss$fam" --local-port "$port"
 	ok=$?
@@ -75,8 +71,8 @@ for fam in 4 6; do
 	dropped=$(ipt "$fam" -vnL FORWARD | awk -v p="dpt:$port" '$0 ~ p { print $1 }')
 	[ "$dropped" = 1 ]
 	tap_ok $? "IPv$fam: the router dropped ${dropped:-no} segment (want 1)"
-	t1=$(counter "$NETNS_SERVER" TcpExtTCPTimeouts)
-	f1=$(counter "$NETNS_SERVER" TcpExtTCPRenoRecovery)
+	t1=$(netns_nstat "$NETNS_SERVER" TcpExtTCPTimeouts)
+	f1=$(netns_nstat "$NETNS_SERVER" TcpExtTCPRenoRecovery)
 	r1=$(netns_tcp_retrans "$NETNS_SERVER")
 	[ "$r1" -gt "$r0" ] && [ "$f1" -gt "$f0" ] && [ "$t1" = "$t0" ]
 	tap_ok $? "IPv$fam: recovered by fast retransmit (Reno recoveries $f0 -> $f1), no timeout ($t0 -> $t1), retransmissions $r0 -> $r1" ||

@@ -30,6 +30,13 @@ SYS_TESTS = \
 	sys/sites.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
+	sys/path-gro.sh \
+	sys/path-hold.sh \
+	sys/path-invalid.sh \
+	sys/path-ipid.sh \
+	sys/path-nodsack.sh \
+	sys/path-nosack.sh \
+	sys/path-seqshift.sh \
 	sys/install.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)

@@ -44,12 +44,8 @@ for fam in 4 6; do
 	unset -n client
 done
 
-# counter NS NAME: a TCP counter of the namespace since it was made.
-counter() {
-	nsx "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
-}
-sent=$(counter "$NETNS_VISITOR" TcpExtTCPDSACKOldSent)
-got=$(($(counter "$NETNS_SERVER" TcpExtTCPDSACKRecv) + $(counter "$NETNS_SERVER" TcpExtTCPDSACKOfoRecv)))
+sent=$(netns_nstat "$NETNS_VISITOR" TcpExtTCPDSACKOldSent)
+got=$(($(netns_nstat "$NETNS_SERVER" TcpExtTCPDSACKRecv) + $(netns_nstat "$NETNS_SERVER" TcpExtTCPDSACKOfoRecv)))
 rtx=$(netns_tcp_retrans "$NETNS_SERVER")
 [ "${sent:-0}" -gt 0 ] && [ "$got" = 0 ] && [ "$rtx" = 0 ]
 tap_ok $? "the visitor sent $sent D-SACKs; the server's TCP received $got, retransmitted $rtx"

@@ -1,0 +1,12 @@
+# Test tools that run inside the namespaces (tests/lib/netns.sh), and their unit tests.
+# pathemu: what real paths do that Linux routers do not (delay, probes overtaken by new data,
+# a firewall shifting sequence numbers), on an NFQUEUE in a router's namespace. It takes
+# packets apart and opens its queue with the engine's own code.
+PATHEMU_LIBS = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a
+check_PROGRAMS += lib/pathemu lib/pathemu_test
+TESTS += lib/pathemu_test
+lib_pathemu_SOURCES = lib/pathemu.c lib/pathemu_pkt.c lib/pathemu.h
+lib_pathemu_CFLAGS = $(AM_CFLAGS) $(NFQ_CFLAGS) $(MNL_CFLAGS)
+lib_pathemu_LDADD = $(PATHEMU_LIBS) $(NFQ_LIBS) $(MNL_LIBS)
+lib_pathemu_test_SOURCES = lib/pathemu_test.c lib/pathemu_pkt.c lib/pathemu.h
+lib_pathemu_test_LDADD = $(PATHEMU_LIBS)
