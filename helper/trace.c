@@ -216,13 +216,6 @@ start_probing(struct trace *t, uint64_t now)
 		t->ahead = AHEAD_UNSURE;
 	t->state = TRACE_PROBING;
 	t->keepalive_due = false;
-	/*
-	 * The first segment went out a round trip ago (the keep-alive behind
-	 * it draws a prompt ACK): no probe can be answered sooner than about
-	 * half that after it is sent.
-	 */
-	t->probing_us = now;
-	t->answer_floor_us = (now - t->first_seg_us) / 2;
 	send_up_to(t, t->estimate > 0 ? t->estimate + t->ahead : t->cfg.max_hops, now);
 }
 
@@ -306,49 +299,63 @@ unanswered_from(const struct trace *t, int ttl)
 	return n;
 }
 
+/* When a count of duplicate ACKs that may lack the keep-alive's settles. */
+static uint64_t
+count_settles(const struct trace *t)
+{
+	return t->dup_last_us + TRACE_STAGGER_US;
+}
+
 /*
  * A visitor without D-SACK answers every probe that reaches it with a
  * duplicate ACK that does not say which. Counted: the probes with a TTL of
  * at least d reach the visitor at distance d, so d is the TTL above every
- * router whose unanswered probes the duplicate ACKs account for. Hop ttl,
- * which nothing answered, is credited when it is that TTL: at once when the
- * count fits exactly, else at its timeout the TTL that fits best, marked
- * ambiguous (an ACK lost, or one of the connection's own). The ACKs' times
- * go to the probes in the order they were sent.
+ * router whose unanswered probes the duplicate ACKs account for. The
+ * keep-alive may have drawn one more (when the visitor had acknowledged the
+ * first segment by itself), which comes first: so a count that fits without
+ * it waits TRACE_STAGGER_US after the last ACK for one more. Hop ttl, which
+ * nothing answered, is credited when it is that TTL: when the count fits it
+ * exactly and no other TTL, else at its timeout the TTL that fits best,
+ * marked ambiguous (an ACK lost, or one of the connection's own). The ACKs'
+ * times go to the probes in the order they were sent.
  */
 static bool
-credit_by_count(struct trace *t, int ttl, bool timed_out)
+credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 {
-	int d, best = 0, best_diff = 0, want, k = 0;
+	int d, best = 0, best_diff = 0, nfit = 0, skip = 0, k = 0;
 	uint8_t flags = PROTO_RF_BY_COUNT;
 
 	if (t->ndup == 0 || t->top_router >= ttl)
 		return false;
 	for (d = t->top_router + 1; d <= t->sent_max; d++) {
-		int diff = unanswered_from(t, d) - t->ndup;
+		int over = t->ndup - unanswered_from(t, d), diff = over < 0 ? -over : over;
 
-		if (diff < 0)
-			diff = -diff;
+		if (over >= 0 && over <= t->keepalive_sent) {
+			if (nfit++ == 0) {
+				best = d;
+				skip = over;
+			}
+			diff = 0;
+		}
 		if (best == 0 || diff < best_diff) {
 			best = d;
 			best_diff = diff;
 		}
 	}
-	d = best;
-	if (d != ttl || (best_diff != 0 && !timed_out))
+	if (best != ttl || ((nfit != 1 || best_diff != 0) && !timed_out))
 		return false;
-	want = unanswered_from(t, d);
-	if (want != t->ndup)
+	if (!timed_out && t->keepalive_sent && skip == 0 && now < count_settles(t))
+		return false;
+	if (nfit != 1)
 		flags |= PROTO_RF_AMBIGUOUS;
-	if (want > t->ndup)	/* fewer ACKs than probes: the times go to the first ones */
-		want = t->ndup;
 	for (int i = 0; i < t->nprobes; i++) {
 		struct trace_probe *p = &t->probes[i];
+		int n = skip + k;
 		uint64_t at;
 
-		if (p->answered || p->ttl < d || k >= want)
+		if (p->answered || p->ttl < ttl || n >= t->ndup)
 			continue;
-		at = t->dup_us[k < TRACE_DUPACKS ? k : TRACE_DUPACKS - 1];
+		at = t->dup_us[n < TRACE_DUPACKS ? n : TRACE_DUPACKS - 1];
 		k++;
 		if (p->ttl != ttl || at < p->sent_us)
 			continue;
@@ -356,7 +363,7 @@ credit_by_count(struct trace *t, int ttl, bool timed_out)
 		p->answered = true;
 		p->reply.from = t->client;
 		p->reply.kind = REPLY_DESTINATION;
-		p->reply.rtt_us = (uint32_t)(at - p->sent_us);
+		p->reply.rtt_us = rtt_since(p, at);
 		p->reply.reply_ttl = t->visitor_ttl;
 		p->reply.flags = flags;
 		t->hops[ttl].nanswered++;
@@ -395,7 +402,7 @@ hop_settled(struct trace *t, int ttl, uint64_t now)
 	struct trace_hop *h = &t->hops[ttl];
 	int late_wave = -1;
 
-	if (h->nanswered == 0 && credit_by_count(t, ttl, now >= h->deadline_us))
+	if (h->nanswered == 0 && credit_by_count(t, ttl, now, now >= h->deadline_us))
 		return true;
 	if (h->nanswered == h->nprobes || now >= h->deadline_us)
 		return true;
@@ -667,10 +674,8 @@ learn_outgoing(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 		return;
 	if (!t->have_data || seq_le(t->snd_nxt, seg->seq))
 		keep_sample(t, seg);
-	if (!t->have_data) {
+	if (!t->have_data)
 		t->first_seq = seg->seq;
-		t->first_seg_us = now;
-	}
 	t->snd_nxt = end;
 	t->have_data = true;
 	if (t->state == TRACE_WAIT_SEGMENT) {
@@ -703,33 +708,27 @@ send_keepalive(struct trace *t)
 		tlog(t, "keep-alive not sent");
 	else {
 		t->stats.keepalives++;
-		t->keepalive_dups = 1;
+		t->keepalive_sent = true;
 	}
 }
 
 /*
  * A duplicate ACK that names nothing: no SACK, no data, no FIN, nothing new
- * acknowledged, the same window. The keep-alive's answer is let go once, and
- * so is any that comes before a probe could have been answered.
- * Any other is a probe's answer from a visitor without D-SACK, as long as
- * unanswered probes can account for it: those are dropped, so the server
- * never counts three in a row (a spurious fast retransmit). Beyond that
- * count it is the connection's own (a real loss) and goes on.
+ * acknowledged, the same window. It is a probe's answer from a visitor
+ * without D-SACK, or the keep-alive's (see credit_by_count), as long as
+ * those can account for it: such are dropped, so the server never counts
+ * three in a row (a spurious fast retransmit). Beyond that count it is the
+ * connection's own (a real loss) and goes on.
  */
 static enum trace_verdict
 plain_dupack(struct trace *t, uint64_t now)
 {
-	if (t->keepalive_dups > 0) {
-		t->keepalive_dups--;
-		return TRACE_ACCEPT;
-	}
-	/* Too soon for any probe's answer: the connection's own (a segment lost before). */
-	if (now < t->probing_us + t->answer_floor_us)
-		return TRACE_ACCEPT;
 	if (t->ndup < TRACE_DUPACKS)
 		t->dup_us[t->ndup] = now;
 	t->ndup++;
-	return t->ndup <= unanswered_from(t, t->top_router + 1) ? TRACE_DROP : TRACE_ACCEPT;
+	t->dup_last_us = now;
+	return t->ndup <= unanswered_from(t, t->top_router + 1) + t->keepalive_sent ?
+	    TRACE_DROP : TRACE_ACCEPT;
 }
 
 /*
@@ -967,6 +966,9 @@ trace_next_timeout(const struct trace *t)
 			next = t->hops[t->emitted + 1].deadline_us;
 		if (t->nrestage > 0 && t->restage_us < next)
 			next = t->restage_us;
+		if (t->ndup > 0 && t->keepalive_sent && count_settles(t) > t->dup_last_us &&
+		    count_settles(t) < next && t->emitted < t->sent_max)
+			next = count_settles(t);
 		return next;
 	}
 	return next;

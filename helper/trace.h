@@ -139,9 +139,6 @@ struct trace {
 	 * long response never leaves them outside a stateful firewall's window.
 	 */
 	uint32_t first_seq;		/* the response's first byte */
-	uint64_t first_seg_us;		/* when its segment went out */
-	uint64_t probing_us;		/* when the first probes went out */
-	uint64_t answer_floor_us;	/* no probe is answered sooner than this after it */
 	uint32_t snd_nxt;		/* the end of the newest data the server sent */
 	bool have_data;
 	int nsamples, sample_next;	/* a ring */
@@ -156,10 +153,10 @@ struct trace {
 	bool keepalive_due;
 	/*
 	 * The keep-alive's answer, when the visitor had acknowledged the
-	 * segment already, is one more duplicate ACK without SACK: it must not
-	 * count as a probe's, so one such is let go.
+	 * segment already, is one more duplicate ACK without SACK: counting
+	 * the visitor's duplicate ACKs allows for it.
 	 */
-	int keepalive_dups;
+	bool keepalive_sent;
 
 	uint32_t visitor_ack;		/* highest ACK from the visitor */
 	uint16_t visitor_window;
@@ -193,7 +190,7 @@ struct trace {
 
 	/* Duplicate ACKs that name no probe (a visitor without D-SACK). */
 	int ndup;
-	uint64_t dup_us[TRACE_DUPACKS];
+	uint64_t dup_us[TRACE_DUPACKS], dup_last_us;
 
 	int nprobes;
 	struct trace_probe probes[TRACE_MAX_TTL * (TRACE_MAX_PER_HOP + 1)];	/* + a re-probe a TTL */
