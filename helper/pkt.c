@@ -370,6 +370,15 @@ icmp_parse(const struct ip_hdr *h, struct pkt_icmp *e)
 	e->qsport = get16(q.l4);
 	e->qdport = get16(q.l4 + 2);
 	e->qseq = get32(q.l4 + 4);
+	/* The quoted segment's first payload byte, when the quote reaches it. */
+	if (q.l4len >= 20) {
+		size_t doff = (size_t)(q.l4[12] >> 4) * 4;
+
+		if (doff >= 20 && doff < q.l4len) {
+			e->has_qbyte = true;
+			e->qbyte = q.l4[doff];
+		}
+	}
 	return PKT_OK;
 }
 

@@ -61,6 +61,8 @@ struct pkt_icmp {
 	uint32_t qseq;
 	uint16_t qipid;			/* IPv4 only */
 	uint8_t qttl;			/* the quoted TTL: 1 normally, more means TTL tampering */
+	bool has_qbyte;			/* the quote reaches the segment's payload: */
+	uint8_t qbyte;			/* its first byte */
 	/*
 	 * ICMP extensions (RFC 4884) after the quote of a time-exceeded or
 	 * unreachable error; all zero (ext_bad aside) unless a sound extension

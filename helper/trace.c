@@ -83,7 +83,6 @@ trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace_ops 
 	t->wait_until_us = now_us + cfg->start_timeout_us;
 	t->next_ipid = ipid_base ? ipid_base : 1;
 	t->ahead = AHEAD_SURE;
-	t->shift_probe = -1;
 }
 
 bool
@@ -157,6 +156,7 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 		return false;
 	p = &t->probes[t->nprobes++];
 	p->seq = seq;
+	p->byte = byte;
 	p->ipid = t->next_ipid++;
 	if (t->next_ipid == 0)		/* the kernel would replace an id of 0 */
 		t->next_ipid = 1;
@@ -490,15 +490,6 @@ probe_by_seq(struct trace *t, uint32_t seq)
 	return NULL;
 }
 
-static struct trace_probe *
-probe_by_ipid(struct trace *t, uint16_t ipid)
-{
-	for (int i = 0; i < t->nprobes; i++)
-		if (t->probes[i].ipid == ipid)
-			return &t->probes[i];
-	return NULL;
-}
-
 /*
  * Records an answer to probe p; false if it was answered before or its hop
  * is reported. The visitor's own answer replaces an error whose IPv4 id
@@ -828,41 +819,62 @@ reply_evidence(const struct pkt_icmp *err, struct proto_reply *r)
 
 /*
  * The probe an error quotes. By seq first: a NAT or firewall that rewrites
- * IPv4 ids leaves it, and the changed id is kept as evidence. Else, in IPv4,
- * by id: a firewall that randomizes sequence numbers shifts every quoted
- * seq by one offset, learned once two probes' quotes agree on it. *guess
- * says the quote is the first such: not an answer until another agrees.
+ * IPv4 ids leaves it, and the changed id is kept as evidence. A firewall
+ * that randomizes sequence numbers shifts every quoted seq beyond it by one
+ * offset; the quote still names its probe by its IPv4 id, or by its payload
+ * byte (IPv6 routers quote the whole probe). Each such quote suggests an
+ * offset; once quotes of two probes agree, it is learned, and from then on
+ * a shifted quote whose byte is its probe's matches. A quote that only
+ * suggests offsets so far is kept in t->guesses, with its answer r.
  */
 static struct trace_probe *
-quoted_probe(struct trace *t, const struct pkt_icmp *err, uint8_t *flags, bool *guess)
+quoted_probe(struct trace *t, const struct pkt_icmp *err, const struct proto_reply *r,
+    uint64_t now, uint8_t *flags)
 {
 	struct trace_probe *p = probe_by_seq(t, err->qseq);
-	uint32_t off;
 
 	*flags = 0;
-	*guess = false;
-	if (err->qsrc.family != AF_INET)
-		return p;
 	if (p != NULL) {
-		if (err->qipid != p->ipid)
+		if (err->qsrc.family == AF_INET && err->qipid != p->ipid)
 			*flags = PROTO_RF_ID_CHANGED;
 		return p;
 	}
-	if ((p = probe_by_ipid(t, err->qipid)) == NULL)
-		return NULL;
-	off = err->qseq - p->seq;
 	*flags = PROTO_RF_SEQ_SHIFTED;
-	if (t->have_offset)
-		return off == t->seq_offset ? p : NULL;
-	if (t->shift_probe >= 0 && t->shift_probe != (int)(p - t->probes) && off == t->offset_guess) {
-		t->have_offset = true;
-		t->seq_offset = off;
-		tlog(t, "quoted seqs are shifted: a firewall on the path randomizes them");
-		return p;
+	if (t->have_offset) {
+		p = probe_by_seq(t, err->qseq - t->seq_offset);
+		return p != NULL && (!err->has_qbyte || err->qbyte == p->byte) ? p : NULL;
 	}
-	t->offset_guess = off;
-	*guess = true;
-	return p;
+	for (int i = 0; i < t->nprobes; i++) {
+		struct trace_probe *c = &t->probes[i];
+		uint32_t off = err->qseq - c->seq;
+		bool by_id = err->qsrc.family == AF_INET && err->qipid == c->ipid;
+
+		if (!by_id && (!err->has_qbyte || err->qbyte != c->byte))
+			continue;
+		/*
+		 * Two quotes agree when they name two probes by one offset, and
+		 * by their ids or by two different bytes: copies of one probe's
+		 * quote with other seqs (forged) never agree.
+		 */
+		for (int g = 0; g < t->nguesses; g++)
+			if (t->guesses[g].offset == off && t->guesses[g].probe != i &&
+			    ((by_id && t->guesses[g].by_id) || t->guesses[g].byte != c->byte)) {
+				t->have_offset = true;
+				t->seq_offset = off;
+				tlog(t, "quoted seqs are shifted: a firewall on the path randomizes them");
+				return c;
+			}
+		t->guesses[t->guess_next].offset = off;
+		t->guesses[t->guess_next].probe = i;
+		t->guesses[t->guess_next].byte = c->byte;
+		t->guesses[t->guess_next].by_id = by_id;
+		t->guesses[t->guess_next].at_us = now;
+		t->guesses[t->guess_next].reply = *r;
+		t->guess_next = (t->guess_next + 1) % TRACE_GUESSES;
+		if (t->nguesses < TRACE_GUESSES)
+			t->nguesses++;
+	}
+	return NULL;
 }
 
 /* Records a router's (or a middlebox's) answer to probe p. */
@@ -889,28 +901,32 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	struct trace_probe *p;
 	struct proto_reply r;
 	uint8_t flags;
-	bool guess;
 
-	if (t->state != TRACE_PROBING || !trace_quotes(t, err) ||
-	    (p = quoted_probe(t, err, &flags, &guess)) == NULL)
+	if (t->state != TRACE_PROBING || !trace_quotes(t, err))
 		return TRACE_ACCEPT;
 	memset(&r, 0, sizeof(r));
 	r.from = err->src;
 	r.kind = err->kind;
 	r.code = err->kind == REPLY_PACKET_TOO_BIG ? err->mtu : err->code;
-	r.rtt_us = rtt_since(p, now);
 	r.reply_ttl = err->ttl;
-	r.flags = flags;
 	reply_evidence(err, &r);
-	if (guess) {
-		/* Kept, so that it counts once a second probe's quote agrees. */
-		t->shift_probe = (int)(p - t->probes);
-		t->shift_reply = r;
+	if ((p = quoted_probe(t, err, &r, now, &flags)) == NULL)
 		return TRACE_ACCEPT;
-	}
-	if ((flags & PROTO_RF_SEQ_SHIFTED) && t->shift_probe >= 0) {
-		error_answer(t, &t->probes[t->shift_probe], &t->shift_reply, now);
-		t->shift_probe = -1;
+	r.flags = flags;
+	r.rtt_us = rtt_since(p, now);
+	if (flags & PROTO_RF_SEQ_SHIFTED) {
+		/* The quotes that agreed before the offset was known count now. */
+		for (int g = 0; g < t->nguesses; g++) {
+			struct trace_guess *q = &t->guesses[g];
+			struct trace_probe *gp = &t->probes[q->probe];
+
+			if (q->offset != t->seq_offset)
+				continue;
+			q->reply.flags = PROTO_RF_SEQ_SHIFTED;
+			q->reply.rtt_us = rtt_since(gp, q->at_us);
+			error_answer(t, gp, &q->reply, now);
+			q->offset = ~t->seq_offset;	/* recorded once */
+		}
 	}
 	error_answer(t, p, &r, now);
 	settle(t, now);

@@ -20,6 +20,7 @@
 #define TRACE_MPLS_STACKS 32	/* distinct MPLS label stacks kept; replies beyond keep none */
 #define TRACE_DUPACKS	64	/* arrival times kept of duplicate ACKs that name no probe */
 #define TRACE_STAGGER_US 1000	/* between re-probes of candidate TTLs: one answer each */
+#define TRACE_GUESSES	16	/* quotes kept that suggest a seq offset, until two agree */
 
 struct trace_cfg {
 	uint64_t hop_timeout_us;
@@ -81,6 +82,7 @@ struct trace_probe {
 	uint32_t seq;
 	uint16_t ipid;
 	uint8_t ttl;
+	uint8_t byte;		/* its payload byte */
 	bool answered;
 	uint16_t wave;		/* probes sent together share a wave; later waves count up */
 	uint64_t sent_us;
@@ -181,12 +183,21 @@ struct trace {
 
 	/*
 	 * A seq offset on the path (a firewall that randomizes sequence
-	 * numbers): learned from IPv4 quotes whose id is a probe's.
+	 * numbers), learned once quotes of two probes agree on it: a ring of
+	 * what each such quote suggested, with its answer, kept to be recorded
+	 * then.
 	 */
-	uint32_t seq_offset, offset_guess;
+	uint32_t seq_offset;
 	bool have_offset;
-	int shift_probe;		/* the probe whose quote suggested offset_guess; -1: none */
-	struct proto_reply shift_reply;	/* that quote's answer, recorded once another agrees */
+	int nguesses, guess_next;
+	struct trace_guess {
+		uint32_t offset;
+		int probe;
+		uint8_t byte;		/* the probe's byte */
+		bool by_id;		/* the quote named the probe by its IPv4 id */
+		uint64_t at_us;		/* when the quote came */
+		struct proto_reply reply;
+	} guesses[TRACE_GUESSES];
 
 	/* Duplicate ACKs that name no probe (a visitor without D-SACK). */
 	int ndup;

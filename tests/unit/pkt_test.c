@@ -1336,6 +1336,37 @@ test_strip_sack(void)
 	}
 }
 
+/* The quoted segment's first payload byte, when the quote reaches it, and only then. */
+static void
+test_quoted_byte(void)
+{
+	static const uint8_t payload[1] = { 0xa7 };
+
+	for (int a = 0; a < 2; a++) {
+		const char *f = a == 0 ? "IPv4" : "IPv6";
+		struct tt_addr srv = fx_addr(a == 0 ? "192.0.2.1" : "2001:db8::1");
+		struct tt_addr vis = fx_addr(a == 0 ? "198.51.100.7" : "2001:db8:1::7");
+		struct tt_addr rtr = fx_addr(a == 0 ? "203.0.113.9" : "2001:db8:ff::9");
+		struct fx_seg s = {
+			.src = srv, .dst = vis, .sport = 443, .dport = 50000, .seq = 99, .ack = 5,
+			.flags = 0x10, .ttl = 1, .ts = true, .ipid = 7, .payload = payload, .plen = 1,
+		};
+		uint8_t seg[200], err[400];
+		size_t n = fx_tcp_seg(seg, sizeof(seg), &s), hl = a == 0 ? 20 : 40, m;
+		struct pkt p;
+
+		m = fx_icmp(err, sizeof(err), &rtr, &srv, 250, a == 0 ? 11 : 3, 0, 0, seg, n);
+		ok(pkt_parse(err, m, &p) == PKT_OK && p.kind == PKT_ICMP && p.u.icmp.has_qbyte &&
+		    p.u.icmp.qbyte == 0xa7, "%s quote of the whole probe: its payload byte", f);
+		m = fx_icmp(err, sizeof(err), &rtr, &srv, 250, a == 0 ? 11 : 3, 0, 0, seg, n - 1);
+		ok(pkt_parse(err, m, &p) == PKT_OK && !p.u.icmp.has_qbyte,
+		    "%s quote that stops before the payload: no byte", f);
+		m = fx_icmp(err, sizeof(err), &rtr, &srv, 250, a == 0 ? 11 : 3, 0, 0, seg, hl + 8);
+		ok(pkt_parse(err, m, &p) == PKT_OK && !p.u.icmp.has_qbyte,
+		    "%s quote of 8 bytes of TCP: no byte", f);
+	}
+}
+
 int
 main(void)
 {
@@ -1358,5 +1389,6 @@ main(void)
 	test_mutations();
 	test_misc();
 	test_strip_sack();
+	test_quoted_byte();
 	return tap_done();
 }

@@ -1386,6 +1386,52 @@ test_middleboxes(void)
 	free(e);
 }
 
+/*
+ * A firewall that shifts sequence numbers, in either family: router 3's
+ * quotes name each probe by its payload byte (and in IPv4 also its id). The
+ * first only suggests an offset; the second agrees, and all three count.
+ * Copies of one probe's quote with other seqs (a visitor forging them)
+ * never agree: no offset, no answer.
+ */
+static void
+test_seq_shift(int family)
+{
+	struct trace_cfg cfg = default_cfg();
+	struct env *e = env_new(family, &cfg, 0x100);
+	const char *f = fam(e);
+	struct tt_addr r3 = router(family, 3);
+	uint8_t q[PROBE_MAX_LEN];
+	size_t ipl = family == AF_INET ? 20 : 40;
+	const uint32_t off = 0x5a5a0000;
+
+	start(e, 61);	/* visitor at hop 4: hops 1..6 */
+	for (int i = 0; i < 5; i++) {
+		const struct sent *p = &e->sent[probe_at(e, 4, 0)];
+
+		memcpy(q, p->pkt, p->len);
+		fx_put32(q + ipl + 4, p->tcp.seq + 0x40000000u + (uint32_t)i);
+		is_int(icmp_raw(e, T0 + 55 * MS, &e->client, 64, R_TE, 0, q, p->len, NULL, false), TRACE_ACCEPT,
+		    "%s seq shift: forged copy %d of one probe's quote with another seq: not an answer", f, i);
+	}
+	ok(!e->t.have_offset, "%s seq shift: the copies taught no offset", f);
+	routers_answer(e, T0 + 60 * MS, 1, 2);
+	for (int k = 0; k < 3; k++) {
+		const struct sent *p = &e->sent[probe_at(e, 3, k)];
+
+		memcpy(q, p->pkt, p->len);
+		fx_put32(q + ipl + 4, p->tcp.seq + off);
+		is_int(icmp_raw(e, T0 + 62 * MS + (uint64_t)k, &r3, 253, R_TE, 0, q, p->len, NULL, false),
+		    k == 0 ? TRACE_ACCEPT : TRACE_DROP, "%s seq shift: shifted quote %d %s", f, k,
+		    k == 0 ? "suggests an offset" : "is an answer");
+	}
+	ok(e->t.have_offset && e->t.seq_offset == off, "%s seq shift: the offset is learned", f);
+	ok(e->nhops == 3 && e->hops[2].nreplies == 3 && addr_equal(&e->hops[2].r[0].from, &r3) &&
+	    e->hops[2].r[0].flags == PROTO_RF_SEQ_SHIFTED && e->hops[2].r[0].rtt_us == 12 * MS,
+	    "%s seq shift: hop 3 with all 3 answers, marked shifted, the first with its own RTT", f);
+	check_probes_ok(e, "seq shift");
+	free(e);
+}
+
 /* The visitor's FIN is a half-close: the trace goes on. The server's FIN ends it. */
 static void
 test_visitor_fin(int family)
@@ -1531,6 +1577,7 @@ main(void)
 		test_no_dsack_keepalive(fams[i]);
 		test_gap_silent_start(fams[i]);
 		test_visitor_fin(fams[i]);
+		test_seq_shift(fams[i]);
 		test_recent_bytes(fams[i]);
 	}
 	test_middleboxes();
