@@ -323,12 +323,17 @@ static bool
 credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 {
 	int d, best = 0, best_diff = 0, nfit = 0, skip = 0, k = 0;
+	int from[TRACE_MAX_TTL + 2] = { 0 };	/* unanswered probes with a TTL of at least d */
 	uint8_t flags = PROTO_RF_BY_COUNT;
 
 	if (t->ndup == 0 || t->top_router >= ttl)
 		return false;
+	for (int i = 0; i < t->nprobes; i++)
+		from[t->probes[i].ttl] += !t->probes[i].answered;
+	for (d = t->sent_max; d > t->top_router; d--)
+		from[d] += from[d + 1];
 	for (d = t->top_router + 1; d <= t->sent_max; d++) {
-		int over = t->ndup - unanswered_from(t, d), diff = over < 0 ? -over : over;
+		int over = t->ndup - from[d], diff = over < 0 ? -over : over;
 
 		if (over >= 0 && over <= t->keepalive_sent) {
 			if (nfit++ == 0) {
