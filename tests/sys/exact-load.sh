@@ -31,9 +31,9 @@ tap_ok $? "$busy busy loops running, one per CPU"
 start=$SECONDS
 netns_exact "$TRACES" "$AT_ONCE" >"$NETNS_TMP/wrong"
 took=$((SECONDS - start))
-wrong=$(wc -l <"$NETNS_TMP/wrong")
-[ "$wrong" = 0 ]
-tap_ok $? "$TRACES traces, $AT_ONCE at once, every CPU busy: every hop list exact ($wrong wrong)" || {
+nwrong=$(wc -l <"$NETNS_TMP/wrong")
+[ "$nwrong" = 0 ]
+tap_ok $? "$TRACES traces, $AT_ONCE at once, every CPU busy: every hop list exact ($nwrong wrong)" || {
 	{ echo "want IPv4: ${NETNS_HOPS4[*]}"; echo "want IPv6: ${NETNS_HOPS6[*]}"; cat "$NETNS_TMP/wrong"; } | tap_diag
 	# The first three in full.
 	for i in $(sort -n "$NETNS_TMP/wrong" | head -n 3 | cut -d' ' -f1); do
