@@ -23,9 +23,10 @@
 
 /*
  * After the visitor was found, the probes sent beyond it still reach it and
- * draw D-SACKs: the trace keeps taking those out of the visitor's ACKs for
- * twice the visitor's round trip (at least DRAIN_MIN_US), so the server's
- * TCP sees none, then lets the connection go.
+ * draw D-SACKs: the trace keeps taking those out of the visitor's ACKs until
+ * each such probe was answered, or for twice the visitor's round trip (at
+ * least DRAIN_MIN_US), so the server's TCP sees none, then lets the
+ * connection go (a download that follows on it must not be queued).
  */
 #define DRAIN_MIN_US	5000
 
@@ -46,17 +47,20 @@ finish(struct trace *t, const char *reason)
 	t->ops.end(t->ops.ctx, reason, t->emitted);
 }
 
-/* The end at the visitor's hop: draining follows (DRAIN_MIN_US). */
+static int unanswered_from(const struct trace *t, int ttl);
+
+/* The end at the visitor's hop, ttl: draining follows (DRAIN_MIN_US). */
 static void
-finish_at_visitor(struct trace *t, const struct trace_hop *h, uint64_t now)
+finish_at_visitor(struct trace *t, int ttl, uint64_t now)
 {
-	uint64_t drain = 2 * (uint64_t)h->dest_rtt_us;
+	uint64_t drain = 2 * (uint64_t)t->hops[ttl].dest_rtt_us;
 
 	if (drain < DRAIN_MIN_US)
 		drain = DRAIN_MIN_US;
 	if (drain > t->cfg.hop_timeout_us)
 		drain = t->cfg.hop_timeout_us;
-	t->drain_until_us = now + drain;
+	t->drain_left = unanswered_from(t, ttl);
+	t->drain_until_us = t->drain_left > 0 ? now + drain : 0;
 	finish(t, "destination");
 }
 
@@ -469,7 +473,7 @@ settle(struct trace *t, uint64_t now)
 		for (int i = 0; i < out.nreplies; i++)
 			unreach |= out.r[i].kind == REPLY_UNREACHABLE;
 		if (h->dest)
-			finish_at_visitor(t, h, now);
+			finish_at_visitor(t, ttl, now);
 		else if (unreach && !h->router)
 			finish(t, "unreachable");
 		else if (gap(t) >= t->cfg.gap_limit)
@@ -566,6 +570,17 @@ visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg
 	restage_below(t, p->ttl, now);
 }
 
+/* Draining: probe p's answer came; the drain ends with the last one awaited. */
+static void
+drained(struct trace *t, struct trace_probe *p)
+{
+	if (p->answered)
+		return;
+	p->answered = true;
+	if (--t->drain_left <= 0)
+		t->drain_until_us = 0;
+}
+
 /*
  * The D-SACK block of an ACK (RFC 2883), as Linux reads it: the first SACK
  * block when it starts below the cumulative ACK, or lies inside the second.
@@ -610,8 +625,11 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t n
 	if (n == 0 || r - l > 2u * (uint32_t)n)
 		return 0;
 	t->stats.dupacks++;
-	for (int i = 0; credit && i < n; i++)
-		visitor_answer(t, in[i], seg, now);
+	for (int i = 0; i < n; i++)
+		if (credit)
+			visitor_answer(t, in[i], seg, now);
+		else
+			drained(t, in[i]);
 	return n;
 }
 
@@ -719,6 +737,8 @@ send_keepalive(struct trace *t)
 static enum trace_verdict
 plain_dupack(struct trace *t, uint64_t now)
 {
+	if (t->state == TRACE_DONE && --t->drain_left <= 0)
+		t->drain_until_us = 0;
 	if (t->ndup < TRACE_DUPACKS)
 		t->dup_us[t->ndup] = now;
 	t->ndup++;

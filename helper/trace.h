@@ -131,6 +131,7 @@ struct trace {
 	uint16_t cport, sport;
 	uint64_t start_us, wait_until_us;
 	uint64_t drain_until_us;	/* after the end at the visitor: see DRAIN_MIN_US */
+	int drain_left;			/* probes whose answers the drain still awaits */
 
 	struct probe_tmpl tmpl;		/* from the newest server segment */
 	bool have_tmpl;

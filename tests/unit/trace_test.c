@@ -1133,6 +1133,34 @@ test_dsack_rides(int family)
 }
 
 /*
+ * The drain after the end at the visitor ends as soon as every probe sent
+ * beyond it was answered: the connection leaves the queue before a download
+ * that follows on it starts.
+ */
+static void
+test_drain_ends(int family)
+{
+	struct trace_cfg cfg = default_cfg();
+	struct env *e = env_new(family, &cfg, 1);
+	const char *f = fam(e);
+
+	start(e, 62);	/* visitor at hop 3: hops 1..5 */
+	routers_answer(e, T0 + 60 * MS, 1, 2);
+	for (int k = 0; k < 3; k++)
+		dsack(e, T0 + 61 * MS, probe_at(e, 3, k));
+	ok(e->nend == 1 && !trace_over(&e->t, T0 + 61 * MS), "%s drain: ended, draining", f);
+	for (int h = 4; h <= 5; h++)
+		for (int k = 0; k < 3; k++) {
+			ok(!trace_over(&e->t, T0 + 61 * MS), "%s drain: probe %d of hop %d still awaited", f, k, h);
+			is_int(dsack(e, T0 + 61 * MS + 100, probe_at(e, h, k)), TRACE_DROP,
+			    "%s drain: its D-SACK is consumed", f);
+		}
+	ok(trace_over(&e->t, T0 + 61 * MS + 100), "%s drain: over with the last awaited answer", f);
+	is_int(trace_next_timeout(&e->t), UINT64_MAX, "%s drain: nothing pending", f);
+	free(e);
+}
+
+/*
  * Only the last D-SACK of a burst arrives (a receiver that acknowledges a
  * burst once names only its last duplicate): the TTLs below it that nothing
  * answered are probed again, one every TRACE_STAGGER_US, and the visitor
@@ -1572,6 +1600,7 @@ main(void)
 		test_icmp_contract(fams[i]);
 		test_dsack_rides(fams[i]);
 		test_burst_last_only(fams[i]);
+		test_drain_ends(fams[i]);
 		test_no_dsack_silent(fams[i]);
 		test_no_dsack_real_loss(fams[i]);
 		test_no_dsack_keepalive(fams[i]);
