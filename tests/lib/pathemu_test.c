@@ -48,7 +48,8 @@ segment(uint8_t *buf, int family, uint16_t sport, uint16_t dport, uint32_t seq, 
 	t[12] = (uint8_t)((thl / 4) << 4);
 	t[13] = flags;
 	t[14] = 0xff;
-	memcpy(t + 20, opt, optlen);
+	if (optlen > 0)
+		memcpy(t + 20, opt, optlen);	/* opt may be NULL when there is none */
 	for (size_t i = 0; i < payload; i++)
 		t[thl + i] = (uint8_t)('a' + i);
 	c = pe_tcp_csum(buf, len);
