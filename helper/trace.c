@@ -30,6 +30,14 @@
  */
 #define DRAIN_MIN_US	5000
 
+/*
+ * Answers missing at a hop, once the visitor answered at or beyond it, are
+ * waited for as long as the nearest TTL from it on that answered took, half
+ * that again, and at least ADAPT_MARGIN_US more (a busy or slow router
+ * answers later than the path's round trip); never longer than HOP_TIMEOUT.
+ */
+#define ADAPT_MARGIN_US	20000
+
 static void
 tlog(struct trace *t, const char *msg)
 {
@@ -173,6 +181,7 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 		tlog(t, "probe not sent");
 	t->stats.probes_sent++;
 	t->hops[ttl].nprobes++;
+	t->hops[ttl].sent_us = p->sent_us;
 	t->hops[ttl].deadline_us = now + t->cfg.hop_timeout_us;
 	return true;
 }
@@ -303,6 +312,17 @@ unanswered_from(const struct trace *t, int ttl)
 	return n;
 }
 
+/* The visitor answered a probe with this TTL in rtt_us. */
+static void
+visitor_at(struct trace *t, int ttl, uint32_t rtt_us)
+{
+	t->hops[ttl].dest = true;
+	if (rtt_us > t->hops[ttl].dest_rtt_us)
+		t->hops[ttl].dest_rtt_us = rtt_us;
+	if (t->visitor_found == 0 || ttl < t->visitor_found)
+		t->visitor_found = ttl;
+}
+
 /* When a count of duplicate ACKs that may lack the keep-alive's settles. */
 static uint64_t
 count_settles(const struct trace *t)
@@ -376,9 +396,9 @@ credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 		p->reply.reply_ttl = t->visitor_ttl;
 		p->reply.flags = flags;
 		t->hops[ttl].nanswered++;
-		t->hops[ttl].dest = true;
-		if (p->reply.rtt_us > t->hops[ttl].dest_rtt_us)
-			t->hops[ttl].dest_rtt_us = p->reply.rtt_us;
+		if (p->reply.rtt_us > t->hops[ttl].max_rtt_us)
+			t->hops[ttl].max_rtt_us = p->reply.rtt_us;
+		visitor_at(t, ttl, p->reply.rtt_us);
 		t->stats.counted++;
 	}
 	return t->hops[ttl].dest;
@@ -404,6 +424,77 @@ refute_changed_ids(struct trace *t, int ttl)
 	}
 }
 
+/*
+ * How long answers to hop ttl's probes may take: the slowest answer at the
+ * nearest TTL from ttl on that has one (a nearer router answers sooner),
+ * found true; found false until the visitor answered at or beyond ttl.
+ */
+static uint32_t
+expect_rtt(const struct trace *t, int ttl, bool *found)
+{
+	uint32_t rtt = 0;
+	bool any = false;
+
+	for (int j = ttl; j <= t->sent_max; j++) {
+		if (!any && t->hops[j].nanswered > 0) {
+			rtt = t->hops[j].max_rtt_us;
+			any = true;
+		}
+		if (t->hops[j].dest)
+			break;
+	}
+	*found = any && t->visitor_found && t->visitor_found >= ttl;
+	return rtt;
+}
+
+/*
+ * When hop ttl, answers missing, is settled by time: HOP_TIMEOUT after its
+ * last probe, or once the visitor answered at or beyond it, the adaptive
+ * wait (ADAPT_MARGIN_US) after it, provided a hop that nothing answered was
+ * asked again first.
+ */
+static uint64_t
+hop_due(const struct trace *t, int ttl)
+{
+	const struct trace_hop *h = &t->hops[ttl];
+	bool found;
+	uint64_t x = expect_rtt(t, ttl, &found), due;
+
+	if (!found || (h->nanswered == 0 && !h->reprobed))
+		return h->deadline_us;
+	due = h->sent_us + x + (x / 2 > ADAPT_MARGIN_US ? x / 2 : ADAPT_MARGIN_US);
+	return due < h->deadline_us ? due : h->deadline_us;
+}
+
+/*
+ * When the next hop that nothing answered is late (*ttl is it): its probes
+ * have been out as long as the nearest answer beyond it took, and a stagger
+ * more, while the visitor answered at or beyond it. It is then asked again,
+ * once, so that one lost packet does not make a router look silent.
+ * UINT64_MAX: none.
+ */
+static uint64_t
+reask_next(const struct trace *t, int *ttl)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (int j = t->emitted + 1; j <= t->sent_max; j++) {
+		const struct trace_hop *h = &t->hops[j];
+		bool found;
+		uint64_t x, due;
+
+		if (h->nanswered > 0 || h->reprobed)
+			continue;
+		x = expect_rtt(t, j, &found);
+		due = h->sent_us + x + TRACE_STAGGER_US;
+		if (found && due < next) {
+			next = due;
+			*ttl = j;
+		}
+	}
+	return next;
+}
+
 /* May hop ttl, the lowest not reported, be reported now? */
 static bool
 hop_settled(struct trace *t, int ttl, uint64_t now)
@@ -413,18 +504,17 @@ hop_settled(struct trace *t, int ttl, uint64_t now)
 
 	if (h->nanswered == 0 && credit_by_count(t, ttl, now, now >= h->deadline_us))
 		return true;
-	if (h->nanswered == h->nprobes || now >= h->deadline_us)
+	if (h->nanswered == h->nprobes || now >= hop_due(t, ttl))
 		return true;
-	if (!h->dest)
-		return false;
 	/*
-	 * The visitor answers in the order probes reach it: once it answered a
-	 * probe sent after this hop's unanswered ones, their answers are lost.
+	 * Routers and the visitor answer in the order probes reach them: once
+	 * a probe sent after this hop's unanswered ones was answered (here, or
+	 * by the visitor anywhere), their answers are lost.
 	 */
 	for (int i = 0; i < t->nprobes; i++)
 		if (t->probes[i].ttl == ttl && !t->probes[i].answered && t->probes[i].wave > late_wave)
 			late_wave = t->probes[i].wave;
-	return t->dest_wave > late_wave;
+	return h->wave_answered > late_wave || (h->dest && t->dest_wave > late_wave);
 }
 
 /* Silent hops reported above the highest TTL that got any answer. */
@@ -434,13 +524,27 @@ gap(const struct trace *t)
 	return t->emitted > t->top_answered ? t->emitted - t->top_answered : 0;
 }
 
+/* Asks hop ttl again, once: one probe, after those queued already. */
+static void
+restage(struct trace *t, int ttl, uint64_t now)
+{
+	t->hops[ttl].reprobed = true;
+	/* Not at once: the rest of a burst's answers, and routers' errors, come first. */
+	if (t->nrestage == 0)
+		t->restage_us = now + TRACE_STAGGER_US;
+	t->restage[t->nrestage++] = (uint8_t)ttl;
+}
+
 /* Sends the re-probes that are due, one TTL every TRACE_STAGGER_US. */
 static void
 restage_run(struct trace *t, uint64_t now)
 {
-	while (t->state == TRACE_PROBING && t->nrestage > 0 && now >= t->restage_us) {
-		int ttl = t->restage[0];
+	int ttl;
 
+	while (reask_next(t, &ttl) <= now)
+		restage(t, ttl, now);
+	while (t->state == TRACE_PROBING && t->nrestage > 0 && now >= t->restage_us) {
+		ttl = t->restage[0];
 		t->nrestage--;
 		memmove(t->restage, t->restage + 1, (size_t)t->nrestage);
 		if (ttl <= t->emitted || t->hops[ttl].nanswered > 0)
@@ -524,6 +628,10 @@ record(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
 	t->stats.replies_matched++;
 	if (p->ttl > t->top_answered)
 		t->top_answered = p->ttl;
+	if (r->rtt_us > h->max_rtt_us)
+		h->max_rtt_us = r->rtt_us;
+	if (p->wave > h->wave_answered)
+		h->wave_answered = p->wave;
 	return true;
 }
 
@@ -537,15 +645,9 @@ record(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
 static void
 restage_below(struct trace *t, int ttl, uint64_t now)
 {
-	for (int j = t->top_router + 1; j < ttl; j++) {
-		if (t->hops[j].nanswered > 0 || t->hops[j].reprobed || j <= t->emitted)
-			continue;
-		t->hops[j].reprobed = true;
-		/* Not at once: the rest of the burst's answers, and routers' errors, come first. */
-		if (t->nrestage == 0)
-			t->restage_us = now + TRACE_STAGGER_US;
-		t->restage[t->nrestage++] = (uint8_t)j;
-	}
+	for (int j = t->top_router + 1; j < ttl; j++)
+		if (t->hops[j].nanswered == 0 && !t->hops[j].reprobed && j > t->emitted)
+			restage(t, j, now);
 }
 
 /* The visitor answered probe p (a D-SACK named it) with segment seg. */
@@ -562,9 +664,7 @@ visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg
 	r.size = seg->size;
 	if (!record(t, p, &r))
 		return;
-	t->hops[p->ttl].dest = true;
-	if (r.rtt_us > t->hops[p->ttl].dest_rtt_us)
-		t->hops[p->ttl].dest_rtt_us = r.rtt_us;
+	visitor_at(t, p->ttl, r.rtt_us);
 	if (p->wave > t->dest_wave)
 		t->dest_wave = p->wave;
 	restage_below(t, p->ttl, now);
@@ -995,6 +1095,7 @@ uint64_t
 trace_next_timeout(const struct trace *t)
 {
 	uint64_t next = t->start_us + t->cfg.deadline_us;
+	int ttl;
 
 	switch (t->state) {
 	case TRACE_DONE:
@@ -1003,10 +1104,12 @@ trace_next_timeout(const struct trace *t)
 	case TRACE_WAIT_ACK:
 		return t->wait_until_us < next ? t->wait_until_us : next;
 	case TRACE_PROBING:
-		if (t->emitted < t->sent_max && t->hops[t->emitted + 1].deadline_us < next)
-			next = t->hops[t->emitted + 1].deadline_us;
+		if (t->emitted < t->sent_max && hop_due(t, t->emitted + 1) < next)
+			next = hop_due(t, t->emitted + 1);
 		if (t->nrestage > 0 && t->restage_us < next)
 			next = t->restage_us;
+		if (reask_next(t, &ttl) < next)
+			next = reask_next(t, &ttl);
 		if (t->ndup > 0 && t->keepalive_sent && count_settles(t) > t->dup_last_us &&
 		    count_settles(t) < next && t->emitted < t->sent_max)
 			next = count_settles(t);

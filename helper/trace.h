@@ -106,9 +106,12 @@ struct trace_hop {
 	uint8_t nprobes;		/* sent with this TTL */
 	uint8_t nanswered;
 	uint64_t deadline_us;		/* HOP_TIMEOUT after its last probe */
+	uint64_t sent_us;		/* when its last probe left */
+	uint32_t max_rtt_us;		/* its slowest answer */
+	uint16_t wave_answered;		/* the latest wave of its probes that was answered */
 	bool router;			/* a router answered (quote exact): the visitor is further */
 	bool dest;			/* the visitor answered a probe with this TTL */
-	bool reprobed;			/* sent again as a candidate for the visitor's distance */
+	bool reprobed;			/* asked again: late, or a candidate for the visitor's distance */
 	uint32_t dest_rtt_us;		/* the visitor's slowest answer at this TTL */
 };
 
@@ -176,8 +179,9 @@ struct trace {
 	int estimate;			/* the visitor's TTL distance, 0 if unknown */
 	int ahead;			/* TTLs probed beyond the furthest router */
 	uint16_t dest_wave;		/* the latest wave the visitor answered */
+	int visitor_found;		/* the lowest TTL the visitor answered, 0 if none */
 
-	/* Re-probes of candidate TTLs, one every TRACE_STAGGER_US. */
+	/* Hops asked again (one probe each), one every TRACE_STAGGER_US. */
 	uint64_t restage_us;
 	int nrestage;
 	uint8_t restage[TRACE_MAX_TTL];

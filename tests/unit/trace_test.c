@@ -566,7 +566,12 @@ test_destination(int family)
 	free(e);
 }
 
-/* A silent hop is reported only at its timeout; a hop with 2 of 3 replies too. */
+/*
+ * A silent hop, once the visitor answered beyond it: asked again (one probe)
+ * as soon as the nearest answer beyond it shows it late, then settled after
+ * the adaptive wait; a hop missing one answer of three likewise, without a
+ * new probe. Before the visitor answers, only HOP_TIMEOUT settles.
+ */
 static void
 test_silent_hop(int family)
 {
@@ -574,12 +579,15 @@ test_silent_hop(int family)
 	struct env *e = env_new(family, &cfg, 1);
 	const char *f = fam(e);
 	const uint64_t sent_at = T0 + 50 * MS;
+	int n;
 
 	start(e, 61);	/* visitor at hop 4: hops 1..6 */
 	is_int(e->nsent, 18, "%s silent hop: hops 1..6 sent", f);
 	routers_answer(e, T0 + 60 * MS, 1, 1);
-	icmp(e, T0 + 61 * MS, probe_at(e, 3, 0), 3, R_TE);
+	icmp(e, T0 + 61 * MS, probe_at(e, 3, 0), 3, R_TE);	/* 11 ms */
 	icmp(e, T0 + 61 * MS, probe_at(e, 3, 2), 3, R_TE);
+	is_int(trace_next_timeout(&e->t), sent_at + SEC,
+	    "%s silent hop: the visitor has not answered: hop 2 waits HOP_TIMEOUT", f);
 	e->cwin = 2100;		/* the visitor's window grew: the server's TCP must see this one */
 	is_int(dsack(e, T0 + 70 * MS, probe_at(e, 4, 0)), TRACE_STRIP,
 	    "%s silent hop: a D-SACK that also updates the window is passed on without its block", f);
@@ -587,16 +595,83 @@ test_silent_hop(int family)
 	for (int k = 1; k < 3; k++)
 		dsack(e, T0 + 70 * MS, probe_at(e, 4, k));
 	is_int(e->nhops, 1, "%s silent hop: hop 2 silent: only hop 1 reported", f);
-	is_int(trace_next_timeout(&e->t), sent_at + SEC, "%s silent hop: next timeout is hop 2's", f);
-	tick(e, sent_at + SEC - 1);
-	ok(e->nhops == 1 && e->nend == 0, "%s silent hop: not reported 1 us before its timeout", f);
-	tick(e, sent_at + SEC);
-	is_int(e->nhops, 4, "%s silent hop: at the timeout, hops 2, 3 and 4", f);
-	ok(e->hops[1].ttl == 2 && e->hops[1].sent == 3 && e->hops[1].nreplies == 0, "%s silent hop: sent=3 nreplies=0", f);
-	ok(e->hops[2].ttl == 3 && e->hops[2].sent == 3 && e->hops[2].nreplies == 2, "%s silent hop: hop 3 has 2 of 3", f);
+	n = e->nsent;
+	/* Hop 3 answered in 11 ms: hop 2 was late 11 ms + 1 ms after its probes, before this. */
+	is_int(trace_next_timeout(&e->t), sent_at + 21 * MS,
+	    "%s silent hop: hop 2 is late: asked again a stagger after the visitor's answer", f);
+	tick(e, sent_at + 21 * MS - 1);
+	is_int(e->nsent, n, "%s silent hop: not 1 us before", f);
+	tick(e, sent_at + 21 * MS);
+	ok(e->nsent == n + 1 && e->sent[n].tcp.ttl == 2 && e->sent[n].at == sent_at + 21 * MS,
+	    "%s silent hop: hop 2 asked again with one probe", f);
+	/* Then 11 ms + 20 ms (the margin) after that probe. */
+	is_int(trace_next_timeout(&e->t), sent_at + 21 * MS + 31 * MS,
+	    "%s silent hop: settles 11 ms + 20 ms after it", f);
+	tick(e, sent_at + 52 * MS - 1);
+	is_int(e->nhops, 1, "%s silent hop: not reported 1 us before", f);
+	tick(e, sent_at + 52 * MS);
+	is_int(e->nhops, 4, "%s silent hop: then reported, hops 3 and 4 with it", f);
+	ok(e->hops[1].ttl == 2 && e->hops[1].sent == 4 && e->hops[1].nreplies == 0,
+	    "%s silent hop: sent=4 nreplies=0", f);
+	/* Hop 3 lost one answer: 11 ms + 20 ms after its probes, long past. */
+	ok(e->nhops == 4 && e->hops[2].ttl == 3 && e->hops[2].sent == 3 && e->hops[2].nreplies == 2,
+	    "%s silent hop: hop 3 with 2 of 3 follows at once, not asked again", f);
 	is_str(e->reason, "destination", "%s silent hop: ends \"destination\"", f);
 	is_int(e->end_hops, 4, "%s silent hop: at hop 4", f);
+	is_int(e->nsent, n + 1, "%s silent hop: one probe more in all", f);
 	check_probes_ok(e, "silent hop");
+	free(e);
+
+	/* The re-asked probe's answer comes: the router was there, a packet was lost. */
+	e = env_new(family, &cfg, 1);
+	start(e, 61);
+	routers_answer(e, T0 + 51 * MS, 1, 1);
+	routers_answer(e, T0 + 51 * MS, 3, 3);
+	for (int k = 0; k < 3; k++)
+		dsack(e, T0 + 52 * MS, probe_at(e, 4, k));
+	n = e->nsent;
+	tick(e, sent_at + 2 * MS);	/* late: 1 ms + 1 ms */
+	tick(e, sent_at + 3 * MS);
+	is_int(e->nsent, n + 1, "%s lost probe: hop 2 asked again", f);
+	icmp(e, sent_at + 4 * MS, n, 2, R_TE);
+	ok(e->nhops == 4 && e->hops[1].sent == 4 && e->hops[1].nreplies == 1 && e->hops[1].r[0].rtt_us == 1 * MS,
+	    "%s lost probe: its answer settles hop 2 at once: 1 of 4, not silent", f);
+	is_str(e->reason, "destination", "%s lost probe: ends \"destination\"", f);
+	check_probes_ok(e, "lost probe");
+	free(e);
+
+	/* A slow path: the wait grows with the round trips measured (here 200 ms). */
+	e = env_new(family, &cfg, 1);
+	start(e, 61);
+	routers_answer(e, sent_at + 100 * MS, 1, 1);
+	icmp(e, sent_at + 200 * MS, probe_at(e, 3, 0), 3, R_TE);
+	icmp(e, sent_at + 150 * MS, probe_at(e, 3, 1), 3, R_TE);
+	for (int k = 0; k < 3; k++)
+		dsack(e, sent_at + 210 * MS, probe_at(e, 4, k));
+	n = e->nsent;
+	tick(e, sent_at + 210 * MS);
+	is_int(trace_next_timeout(&e->t), sent_at + 211 * MS,
+	    "%s slow path: hop 2 late after hop 3's slowest answer (200 ms) and 1 ms: asked again", f);
+	tick(e, sent_at + 211 * MS);
+	is_int(e->nsent, n + 1, "%s slow path: asked again", f);
+	is_int(trace_next_timeout(&e->t), sent_at + 211 * MS + 300 * MS,
+	    "%s slow path: settles 200 ms and half that after it", f);
+	free(e);
+
+	/* The ceiling: HOP_TIMEOUT, when it is shorter than the adaptive wait. */
+	cfg.hop_timeout_us = 250 * MS;
+	e = env_new(family, &cfg, 1);
+	start(e, 61);
+	routers_answer(e, sent_at + 100 * MS, 1, 1);
+	icmp(e, sent_at + 200 * MS, probe_at(e, 3, 0), 3, R_TE);
+	for (int k = 0; k < 3; k++)
+		dsack(e, sent_at + 210 * MS, probe_at(e, 4, k));
+	tick(e, sent_at + 211 * MS);
+	is_int(trace_next_timeout(&e->t), sent_at + 211 * MS + 250 * MS,
+	    "%s ceiling: HOP_TIMEOUT after the new probe", f);
+	tick(e, sent_at + 461 * MS);
+	ok(e->nhops == 4 && e->hops[1].nreplies == 0 && e->hops[2].nreplies == 1,
+	    "%s ceiling: then hops 2..4", f);
 	free(e);
 }
 
@@ -1340,14 +1415,19 @@ test_gap_silent_start(int family)
 	struct trace_cfg cfg = default_cfg();
 	struct env *e = env_new(family, &cfg, 1);
 	const char *f = fam(e);
-	const uint64_t sent_at = T0 + 50 * MS;
 
 	start(e, 57);	/* visitor at hop 8: hops 1..10 */
 	routers_answer(e, T0 + 60 * MS, 6, 7);
 	for (int k = 0; k < 3; k++)
 		dsack(e, T0 + 70 * MS, probe_at(e, 8, k));
-	is_int(e->nhops, 0, "%s silent start: hops 1..5 wait for their timeout", f);
-	tick(e, sent_at + SEC);
+	is_int(e->nhops, 0, "%s silent start: hops 1..5 wait", f);
+	for (int h = 1; h <= 5; h++)
+		tick(e, T0 + (uint64_t)(70 + h) * MS);
+	ok(e->nsent == 35 && count_ttl(e, 1) == 4 && count_ttl(e, 5) == 4 && e->sent[34].at == T0 + 75 * MS,
+	    "%s silent start: each silent hop asked again, a stagger apart", f);
+	tick(e, T0 + 104 * MS);
+	is_int(e->nhops, 4, "%s silent start: 10 ms + 20 ms after its probe, hop 4; hop 5 1 ms later", f);
+	tick(e, T0 + 105 * MS);
 	ok(e->nhops == 8 && e->hops[4].nreplies == 0 && e->hops[5].nreplies == 3 && dest_hop(e, 8, 3),
 	    "%s silent start: 5 silent hops, routers 6 and 7, the visitor at 8", f);
 	is_str(e->reason, "destination", "%s silent start: ends \"destination\", not \"gap-limit\"", f);
