@@ -300,6 +300,20 @@ cut_drains(struct engine *e)
 	reap(e);
 }
 
+/* The highest trace bit with eight connmark bits above it for the SYN's TTL. */
+#define TTL_MARK_TOP	0x800000u
+
+/*
+ * The TTL of the visitor's SYN, which tracetrout-rules keeps in the eight
+ * connmark bits above the trace bit (docs/engine.md); 0 when the trace bit
+ * is too high for them, or the connection began before the rules.
+ */
+static uint8_t
+syn_ttl(uint32_t mark_bit, uint32_t ctmark)
+{
+	return mark_bit <= TTL_MARK_TOP ? (uint8_t)(ctmark / (mark_bit << 1)) : 0;
+}
+
 static void
 start(struct engine *e, const struct emsg *m)
 {
@@ -356,6 +370,7 @@ start(struct engine *e, const struct emsg *m)
 	if (getrandom(&ipid, sizeof(ipid), GRND_NONBLOCK) != sizeof(ipid))
 		ipid = (uint16_t)mono_us();
 	trace_init(&et->t, &tc, &ops, &r->client, r->cport, &r->server, r->sport, ipid, mono_us());
+	trace_syn_ttl(&et->t, syn_ttl(e->cfg->mark, info.mark));
 	e->traces[e->ntraces++] = et;
 	e->st.traces++;
 

@@ -68,6 +68,13 @@ finish_at_visitor(struct trace *t, int ttl, uint64_t now)
 	if (drain > t->cfg.hop_timeout_us)
 		drain = t->cfg.hop_timeout_us;
 	t->drain_left = unanswered_from(t, ttl);
+	/*
+	 * A visitor that SACKed probes lost the first segment: the server's
+	 * retransmission of it brings their bytes again, and draws a D-SACK
+	 * with the ACK that fills the hole.
+	 */
+	if (t->hole && seq_lt(t->visitor_ack, t->hole_end))
+		t->drain_left++;
 	t->drain_until_us = t->drain_left > 0 ? now + drain : 0;
 	finish(t, "destination");
 }
@@ -97,6 +104,12 @@ trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace_ops 
 	t->ahead = AHEAD_SURE;
 }
 
+void
+trace_syn_ttl(struct trace *t, uint8_t ttl)
+{
+	t->syn_ttl = ttl;
+}
+
 bool
 trace_owns(const struct trace *t, const struct pkt_tcp *seg, bool *outgoing)
 {
@@ -122,20 +135,23 @@ trace_quotes(const struct trace *t, const struct pkt_icmp *err)
 
 /*
  * A byte for the next probe: from the newest kept segment the visitor has
- * acknowledged there, at every other offset of it and never its last byte,
- * so that no two probes are next to each other in sequence space (a
- * receiver that coalesces segments cannot merge two probes into one).
+ * acknowledged there (in the wave right behind the first segment, from that
+ * segment: see trace_syn_ttl), at every other offset of it and never its
+ * last byte, so that no two probes are next to each other in sequence space
+ * (a receiver that coalesces segments cannot merge two probes into one).
  */
 static bool
 take_byte(struct trace *t, uint32_t *seq, uint8_t *byte)
 {
-	if (!t->have_ack)
+	uint32_t limit = t->in_flight ? t->snd_nxt : t->visitor_ack;
+
+	if (!t->have_ack && !t->in_flight)
 		return false;
 	for (int i = 1; i <= t->nsamples; i++) {
 		struct trace_sample *s =
 		    &t->samples[(t->sample_next - i + TRACE_SAMPLES) % TRACE_SAMPLES];
 
-		if (s->next + 1 >= s->len || !seq_lt(s->seq + s->next, t->visitor_ack))
+		if (s->next + 1 >= s->len || !seq_lt(s->seq + s->next, limit))
 			continue;
 		*seq = s->seq + s->next;
 		*byte = s->b[s->next];
@@ -181,7 +197,10 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 		tlog(t, "probe not sent");
 	t->stats.probes_sent++;
 	t->hops[ttl].nprobes++;
-	t->hops[ttl].sent_us = p->sent_us;
+	if (t->hops[ttl].reprobed)
+		t->hops[ttl].reask_us = p->sent_us;
+	else
+		t->hops[ttl].sent_us = p->sent_us;
 	t->hops[ttl].deadline_us = now + t->cfg.hop_timeout_us;
 	return true;
 }
@@ -200,15 +219,21 @@ send_hop(struct trace *t, int ttl, uint64_t now)
 	return true;
 }
 
+/*
+ * Sends the TTLs up to want (at most max-hops) that are not sent yet; what
+ * finds no byte now goes when the visitor acknowledges more (want is kept).
+ */
 static void
 send_up_to(struct trace *t, int want, uint64_t now)
 {
 	if (want > t->cfg.max_hops)
 		want = t->cfg.max_hops;
-	if (t->sent_max >= want)
+	if (want > t->want)
+		t->want = want;
+	if (t->sent_max >= t->want)
 		return;
 	t->wave++;
-	while (t->sent_max < want && send_hop(t, t->sent_max + 1, now))
+	while (t->sent_max < t->want && send_hop(t, t->sent_max + 1, now))
 		;
 }
 
@@ -230,6 +255,24 @@ start_probing(struct trace *t, uint64_t now)
 	t->state = TRACE_PROBING;
 	t->keepalive_due = false;
 	send_up_to(t, t->estimate > 0 ? t->estimate + t->ahead : t->cfg.max_hops, now);
+	t->in_flight = false;
+}
+
+/*
+ * Right behind the first response segment, with the TTL of the visitor's
+ * SYN: probes copy bytes of that segment, which the visitor has not
+ * acknowledged yet. Each reaches the visitor after the segment, on the same
+ * path, so the visitor holds the byte twice and answers with a D-SACK at
+ * once (which also hurries its ACK of the segment). Should the segment be
+ * lost, a probe that reaches the visitor is out-of-order data that it
+ * SACKs, and the server's TCP recovers the rest as from any loss.
+ */
+static void
+start_in_flight(struct trace *t, uint64_t now)
+{
+	t->visitor_ttl = t->syn_ttl;
+	t->in_flight = t->in_flight_sent = true;
+	start_probing(t, now);
 }
 
 /* A kept answer as the protocol carries it. */
@@ -337,7 +380,11 @@ count_settles(const struct trace *t)
  * router whose unanswered probes the duplicate ACKs account for. The
  * keep-alive may have drawn one more (when the visitor had acknowledged the
  * first segment by itself), which comes first: so a count that fits without
- * it waits TRACE_STAGGER_US after the last ACK for one more. Hop ttl, which
+ * it waits TRACE_STAGGER_US after the last ACK for one more. Probes sent
+ * right behind the first segment may draw one fewer: the visitor's first
+ * ACK of that segment may be the first probe's answer (it also acknowledges
+ * the segment, so it is no duplicate); a count that fits with it waits the
+ * same for one more. Hop ttl, which
  * nothing answered, is credited when it is that TTL: when the count fits it
  * exactly and no other TTL, else at its timeout the TTL that fits best,
  * marked ambiguous (an ACK lost, or one of the connection's own). The ACKs'
@@ -348,6 +395,7 @@ credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 {
 	int d, best = 0, best_diff = 0, nfit = 0, skip = 0, k = 0;
 	int from[TRACE_MAX_TTL + 2] = { 0 };	/* unanswered probes with a TTL of at least d */
+	int lo = t->wave_ack_us ? -1 : 0, hi = t->keepalive_sent;	/* duplicate ACKs over probes */
 	uint8_t flags = PROTO_RF_BY_COUNT;
 
 	if (t->ndup == 0 || t->top_router >= ttl)
@@ -359,7 +407,7 @@ credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 	for (d = t->top_router + 1; d <= t->sent_max; d++) {
 		int over = t->ndup - from[d], diff = over < 0 ? -over : over;
 
-		if (over >= 0 && over <= t->keepalive_sent) {
+		if (over >= lo && over <= hi) {
 			if (nfit++ == 0) {
 				best = d;
 				skip = over;
@@ -373,7 +421,7 @@ credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 	}
 	if (best != ttl || ((nfit != 1 || best_diff != 0) && !timed_out))
 		return false;
-	if (!timed_out && t->keepalive_sent && skip == 0 && now < count_settles(t))
+	if (!timed_out && skip < hi && now < count_settles(t))
 		return false;
 	if (nfit != 1)
 		flags |= PROTO_RF_AMBIGUOUS;
@@ -384,7 +432,7 @@ credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 
 		if (p->answered || p->ttl < ttl || n >= t->ndup)
 			continue;
-		at = t->dup_us[n < TRACE_DUPACKS ? n : TRACE_DUPACKS - 1];
+		at = n < 0 ? t->wave_ack_us : t->dup_us[n < TRACE_DUPACKS ? n : TRACE_DUPACKS - 1];
 		k++;
 		if (p->ttl != ttl || at < p->sent_us)
 			continue;
@@ -426,52 +474,54 @@ refute_changed_ids(struct trace *t, int ttl)
 
 /*
  * How long answers to hop ttl's probes may take: the slowest answer at the
- * nearest TTL from ttl on that has one (a nearer router answers sooner),
- * found true; found false until the visitor answered at or beyond ttl.
+ * nearest TTL from ttl on that has one (a nearer router answers sooner);
+ * *any says whether there is one, *visitor whether the visitor answered at
+ * or beyond ttl.
  */
 static uint32_t
-expect_rtt(const struct trace *t, int ttl, bool *found)
+expect_rtt(const struct trace *t, int ttl, bool *any, bool *visitor)
 {
-	uint32_t rtt = 0;
-	bool any = false;
-
+	*any = false;
+	*visitor = t->visitor_found >= ttl;
 	for (int j = ttl; j <= t->sent_max; j++) {
-		if (!any && t->hops[j].nanswered > 0) {
-			rtt = t->hops[j].max_rtt_us;
-			any = true;
+		if (t->hops[j].nanswered > 0) {
+			*any = true;
+			return t->hops[j].max_rtt_us;
 		}
 		if (t->hops[j].dest)
 			break;
 	}
-	*found = any && t->visitor_found && t->visitor_found >= ttl;
-	return rtt;
+	return 0;
 }
 
 /*
  * When hop ttl, answers missing, is settled by time: HOP_TIMEOUT after its
  * last probe, or once the visitor answered at or beyond it, the adaptive
- * wait (ADAPT_MARGIN_US) after it, provided a hop that nothing answered was
- * asked again first.
+ * wait after it (ADAPT_MARGIN_US). A hop that nothing answered is asked
+ * again first, and that probe gets as long as the nearest answer beyond it
+ * took, and a stagger more.
  */
 static uint64_t
 hop_due(const struct trace *t, int ttl)
 {
 	const struct trace_hop *h = &t->hops[ttl];
-	bool found;
-	uint64_t x = expect_rtt(t, ttl, &found), due;
+	bool any, visitor;
+	uint64_t x = expect_rtt(t, ttl, &any, &visitor), due;
 
-	if (!found || (h->nanswered == 0 && !h->reprobed))
+	if (!any || !visitor || (h->nanswered == 0 && h->reask_us == 0))
 		return h->deadline_us;
 	due = h->sent_us + x + (x / 2 > ADAPT_MARGIN_US ? x / 2 : ADAPT_MARGIN_US);
+	if (h->reask_us != 0 && h->reask_us + x + TRACE_STAGGER_US > due)
+		due = h->reask_us + x + TRACE_STAGGER_US;
 	return due < h->deadline_us ? due : h->deadline_us;
 }
 
 /*
- * When the next hop that nothing answered is late (*ttl is it): its probes
- * have been out as long as the nearest answer beyond it took, and a stagger
- * more, while the visitor answered at or beyond it. It is then asked again,
- * once, so that one lost packet does not make a router look silent.
- * UINT64_MAX: none.
+ * When the next hop that nothing answered is late (*ttl is it): the visitor
+ * answered beyond it, and its probes have been out as long as the nearest
+ * answer beyond it took, and a stagger more. It is then asked again, once,
+ * so that one lost packet does not make a router look silent. UINT64_MAX:
+ * none.
  */
 static uint64_t
 reask_next(const struct trace *t, int *ttl)
@@ -480,14 +530,14 @@ reask_next(const struct trace *t, int *ttl)
 
 	for (int j = t->emitted + 1; j <= t->sent_max; j++) {
 		const struct trace_hop *h = &t->hops[j];
-		bool found;
+		bool any, visitor;
 		uint64_t x, due;
 
 		if (h->nanswered > 0 || h->reprobed)
 			continue;
-		x = expect_rtt(t, j, &found);
+		x = expect_rtt(t, j, &any, &visitor);
 		due = h->sent_us + x + TRACE_STAGGER_US;
-		if (found && due < next) {
+		if (any && visitor && due < next) {
 			next = due;
 			*ttl = j;
 		}
@@ -698,21 +748,15 @@ dsack_block(const struct pkt_tcp *seg, uint32_t *l, uint32_t *r)
 }
 
 /*
- * Credits every probe that the ACK's D-SACK block names, whatever else the
- * ACK carries. A block of probes only (one byte each, the byte between two
- * of them at most) is the probes'; a longer one reports a real duplicate,
- * the server's own retransmission, and names no probe. Returns how many
- * probes it named.
+ * The probes a SACK block [l, r) names, into in[]: a block of probes only
+ * (one byte each, the byte between two of them at most) is the probes'; a
+ * longer one reports real data, and names no probe (0).
  */
 static int
-dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t now)
+probes_in(struct trace *t, uint32_t l, uint32_t r, struct trace_probe *in[PROTO_MAX_REPLIES])
 {
-	struct trace_probe *in[PROTO_MAX_REPLIES];
-	uint32_t l, r;
 	int n = 0;
 
-	if (!dsack_block(seg, &l, &r))
-		return 0;
 	for (int i = 0; i < t->nprobes; i++) {
 		uint32_t s = t->probes[i].seq;
 
@@ -722,7 +766,22 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t n
 			in[n++] = &t->probes[i];
 		}
 	}
-	if (n == 0 || r - l > 2u * (uint32_t)n)
+	return n > 0 && r - l <= 2u * (uint32_t)n ? n : 0;
+}
+
+/*
+ * Credits every probe that the ACK's D-SACK block names, whatever else the
+ * ACK carries (a longer block reports the server's own retransmission).
+ * Returns how many probes it named.
+ */
+static int
+dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t now)
+{
+	struct trace_probe *in[PROTO_MAX_REPLIES];
+	uint32_t l, r;
+	int n;
+
+	if (!dsack_block(seg, &l, &r) || (n = probes_in(t, l, r, in)) == 0)
 		return 0;
 	t->stats.dupacks++;
 	for (int i = 0; i < n; i++)
@@ -731,6 +790,31 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t n
 		else
 			drained(t, in[i]);
 	return n;
+}
+
+/*
+ * A probe sent right behind the first segment reaches a visitor that lost
+ * the segment as new data beyond a hole: its SACK blocks above the ACK name
+ * such probes, which are credited. The ACK goes on as it is: its blocks are
+ * true, and they let the server's TCP recover the loss at once.
+ */
+static void
+sack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
+{
+	struct trace_probe *in[PROTO_MAX_REPLIES];
+
+	for (int b = 0; b < seg->nsack; b++) {
+		int n;
+
+		if (!seq_lt(seg->ack, seg->sack[b][0]) ||
+		    (n = probes_in(t, seg->sack[b][0], seg->sack[b][1], in)) == 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			visitor_answer(t, in[i], seg, now);
+		if (!t->hole || seq_lt(t->hole_end, seg->sack[b][1]))
+			t->hole_end = seg->sack[b][1];
+		t->hole = true;
+	}
 }
 
 /* Keeps the first bytes of a segment of new response data, spread over what is in flight. */
@@ -870,6 +954,8 @@ visitor_verdict(struct trace *t, const struct pkt_tcp *seg, bool live, uint64_t 
 	}
 	if (dup && seg->nsack == 0)
 		return plain_dupack(t, now);
+	if (live)
+		sack_answer(t, seg, now);
 	return TRACE_ACCEPT;
 }
 
@@ -884,6 +970,11 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 		    !(seg->flags & TCP_ACK))
 			return TRACE_ACCEPT;
 		v = visitor_verdict(t, seg, false, now);
+		if (t->hole && seq_lt(t->visitor_ack, t->hole_end) && !seq_lt(seg->ack, t->hole_end)) {
+			t->hole = false;	/* filled: this ACK carried the retransmission's D-SACK */
+			if (--t->drain_left <= 0)
+				t->drain_until_us = 0;
+		}
 		if (seq_lt(t->visitor_ack, seg->ack))
 			t->visitor_ack = seg->ack;
 		t->visitor_window = seg->window;
@@ -907,6 +998,9 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 
 	if (t->state == TRACE_PROBING)
 		v = visitor_verdict(t, seg, true, now);
+	/* After the wave right behind the first segment, its ACK may answer a probe too. */
+	if (t->in_flight_sent && t->wave_ack_us == 0 && seq_lt(t->first_seq, seg->ack))
+		t->wave_ack_us = now;
 	if (!t->have_ack || seq_lt(t->visitor_ack, seg->ack)) {
 		t->visitor_ack = seg->ack;
 		t->visitor_ttl = seg->ttl;
@@ -916,8 +1010,10 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 
 	if (t->state == TRACE_WAIT_ACK && t->have_data && seq_lt(t->first_seq, t->visitor_ack))
 		start_probing(t, now);
-	if (t->state == TRACE_PROBING)
+	if (t->state == TRACE_PROBING) {
+		send_up_to(t, 0, now);	/* what found no byte before */
 		settle(t, now);
+	}
 	return v;
 }
 
@@ -1072,6 +1168,8 @@ trace_tick(struct trace *t, uint64_t now)
 		finish(t, "no-segment");
 	else if (t->state == TRACE_WAIT_ACK && now >= t->wait_until_us)
 		finish(t, "no-ack");
+	else if (t->state == TRACE_WAIT_ACK && t->keepalive_due && t->syn_ttl)
+		start_in_flight(t, now);
 	else if (t->state == TRACE_WAIT_ACK && t->keepalive_due)
 		send_keepalive(t);
 	else if (t->state == TRACE_PROBING)
@@ -1110,7 +1208,7 @@ trace_next_timeout(const struct trace *t)
 			next = t->restage_us;
 		if (reask_next(t, &ttl) < next)
 			next = reask_next(t, &ttl);
-		if (t->ndup > 0 && t->keepalive_sent && count_settles(t) > t->dup_last_us &&
+		if (t->ndup > 0 && (t->keepalive_sent || t->wave_ack_us) && count_settles(t) > t->dup_last_us &&
 		    count_settles(t) < next && t->emitted < t->sent_max)
 			next = count_settles(t);
 		return next;

@@ -106,7 +106,8 @@ struct trace_hop {
 	uint8_t nprobes;		/* sent with this TTL */
 	uint8_t nanswered;
 	uint64_t deadline_us;		/* HOP_TIMEOUT after its last probe */
-	uint64_t sent_us;		/* when its last probe left */
+	uint64_t sent_us;		/* when its last probe left, before it was asked again */
+	uint64_t reask_us;		/* when the probe that asked again left, 0 if none */
 	uint32_t max_rtt_us;		/* its slowest answer */
 	uint16_t wave_answered;		/* the latest wave of its probes that was answered */
 	bool router;			/* a router answered (quote exact): the visitor is further */
@@ -135,6 +136,8 @@ struct trace {
 	uint64_t start_us, wait_until_us;
 	uint64_t drain_until_us;	/* after the end at the visitor: see DRAIN_MIN_US */
 	int drain_left;			/* probes whose answers the drain still awaits */
+	bool hole;			/* the visitor SACKed probes: it lost the first segment */
+	uint32_t hole_end;		/* the end of the highest such block */
 
 	struct probe_tmpl tmpl;		/* from the newest server segment */
 	bool have_tmpl;
@@ -163,6 +166,10 @@ struct trace {
 	 * the visitor's duplicate ACKs allows for it.
 	 */
 	bool keepalive_sent;
+	uint8_t syn_ttl;		/* the TTL of the visitor's SYN, 0 if unknown */
+	bool in_flight;			/* sending the wave right behind the first segment */
+	bool in_flight_sent;		/* that wave was sent */
+	uint64_t wave_ack_us;		/* when the visitor first acknowledged that segment */
 
 	uint32_t visitor_ack;		/* highest ACK from the visitor */
 	uint16_t visitor_window;
@@ -173,6 +180,7 @@ struct trace {
 	uint16_t next_ipid;
 	uint16_t wave;			/* the current wave of probes */
 	int sent_max;			/* highest TTL probed */
+	int want;			/* TTLs up to this are to be probed */
 	int emitted;			/* hops 1..emitted have been reported */
 	int top_router;			/* highest TTL a router answered (quote exact) */
 	int top_answered;		/* highest TTL anything answered */
@@ -220,6 +228,13 @@ struct trace {
 void trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace_ops *ops,
     const struct tt_addr *client, uint16_t cport, const struct tt_addr *server, uint16_t sport,
     uint16_t ipid_base, uint64_t now_us);
+
+/*
+ * The TTL the visitor's SYN arrived with (the firewall rules keep it in the
+ * connection's mark). Known, the first probes leave right behind the first
+ * response segment, without waiting for the visitor's ACK of it.
+ */
+void trace_syn_ttl(struct trace *t, uint8_t ttl);
 
 /* Does this TCP segment belong to the traced connection? Sets *outgoing. */
 bool trace_owns(const struct trace *t, const struct pkt_tcp *seg, bool *outgoing);

@@ -11,6 +11,9 @@
  *   --seq-shift K  a firewall that shifts the server's sequence numbers by K (pf's
  *       "modulate state"): seq + K toward the visitor, ack and SACK edges - K back. It does
  *       not translate the quotes of ICMP errors, as such firewalls do not.
+ *   --drop-first  loses the first data segment toward the visitor of each connection (once:
+ *       its retransmission passes), the rest passing at once: a real loss of the response's
+ *       first segment.
  *
  * --port P is the server's port (which side is which). SIGTERM or SIGINT accepts what is
  * held and ends it; SIGUSR1 prints the counts, which it also prints at exit, to stderr.
@@ -51,12 +54,12 @@ struct emu {
 	struct mnl_socket *nl;
 	uint16_t queue, port;
 	long hold_ms;		/* -1: not holding */
-	bool hold_old, shift;
+	bool hold_old, shift, drop_first;
 	uint32_t k;
 	struct held *ring;	/* MAX_HELD entries, oldest at head */
 	size_t head, nheld;
 	struct pe_flows flows;
-	uint64_t packets, held, early, passed, shifted, unshifted, bad, errors;
+	uint64_t packets, held, early, passed, shifted, unshifted, dropped, bad, errors;
 };
 
 static volatile sig_atomic_t stop, report;
@@ -83,23 +86,29 @@ static void
 counts(const struct emu *e)
 {
 	fprintf(stderr, "pathemu: queue %u packets=%" PRIu64 " held=%" PRIu64 " early=%" PRIu64
-	    " passed=%" PRIu64 " shifted=%" PRIu64 " unshifted=%" PRIu64 " bad=%" PRIu64
-	    " errors=%" PRIu64 "\n", e->queue, e->packets, e->held, e->early, e->passed,
-	    e->shifted, e->unshifted, e->bad, e->errors);
+	    " passed=%" PRIu64 " shifted=%" PRIu64 " unshifted=%" PRIu64 " dropped=%" PRIu64
+	    " bad=%" PRIu64 " errors=%" PRIu64 "\n", e->queue, e->packets, e->held, e->early,
+	    e->passed, e->shifted, e->unshifted, e->dropped, e->bad, e->errors);
 }
 
 /* Accepts packet id, with pkt (len bytes) in place of the queued one when pkt is not NULL. */
 static void
-verdict(struct emu *e, uint32_t id, const uint8_t *pkt, size_t len)
+verdict_as(struct emu *e, uint32_t id, int v, const uint8_t *pkt, size_t len)
 {
 	static char buf[NL_BUF];
 	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, e->queue);
 
-	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+	nfq_nlmsg_verdict_put(nlh, (int)id, v);
 	if (pkt != NULL)
 		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
 	if (mnl_socket_sendto(e->nl, nlh, nlh->nlmsg_len) < 0)
 		e->errors++;
+}
+
+static void
+verdict(struct emu *e, uint32_t id, const uint8_t *pkt, size_t len)
+{
+	verdict_as(e, id, NF_ACCEPT, pkt, len);
 }
 
 /* Accepts the held packets that are due (all of them when everything is). */
@@ -155,7 +164,7 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 		else
 			memcpy(pkt, mnl_attr_get_payload(attr[NFQA_PAYLOAD]), len);
 	}
-	if (!e->shift && !e->hold_old) {
+	if (!e->shift && !e->hold_old && !e->drop_first) {
 		hold(e, id);	/* path delay: every packet, whatever it carries */
 		return MNL_CB_OK;
 	}
@@ -178,6 +187,16 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 			e->passed++;
 			verdict(e, id, NULL, 0);
 			break;
+		}
+		return MNL_CB_OK;
+	}
+	if (e->drop_first) {
+		if (pe_first_data(&e->flows, &p.u.tcp, e->port)) {
+			e->dropped++;
+			verdict_as(e, id, NF_DROP, NULL, 0);
+		} else {
+			e->passed++;
+			verdict(e, id, NULL, 0);
 		}
 		return MNL_CB_OK;
 	}
@@ -216,7 +235,8 @@ queue_read(struct emu *e)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pathemu --queue N --port P (--hold-ms D [--hold-old] | --seq-shift K)\n");
+	fprintf(stderr, "usage: pathemu --queue N --port P (--hold-ms D [--hold-old] | --seq-shift K | "
+	    "--drop-first)\n");
 	exit(2);
 }
 
@@ -242,6 +262,7 @@ main(int argc, char **argv)
 		{ "hold-ms", required_argument, NULL, 'd' },
 		{ "hold-old", no_argument, NULL, 'o' },
 		{ "seq-shift", required_argument, NULL, 'k' },
+		{ "drop-first", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct emu e;
@@ -259,10 +280,11 @@ main(int argc, char **argv)
 		case 'd': e.hold_ms = number(optarg, 60000); break;
 		case 'o': e.hold_old = true; break;
 		case 'k': e.k = (uint32_t)number(optarg, 0xffffffffL); e.shift = true; break;
+		case 'f': e.drop_first = true; break;
 		default: usage();
 		}
 	}
-	if (optind != argc || queue < 0 || port < 0 || e.shift == (e.hold_ms >= 0) ||
+	if (optind != argc || queue < 0 || port < 0 || e.shift + (e.hold_ms >= 0) + e.drop_first != 1 ||
 	    (e.hold_old && e.hold_ms < 0))
 		usage();
 	e.queue = (uint16_t)queue;

@@ -41,6 +41,7 @@ struct pe_flow {
 	struct tt_addr visitor;
 	uint16_t vport;
 	uint32_t ack;
+	bool data_seen;		/* a data segment toward the visitor went by (pe_first_data) */
 	uint64_t last;		/* when it was last used, in calls of pe_old */
 };
 
@@ -54,5 +55,11 @@ struct pe_flows {
  * that lies wholly at or below the highest of them (a copy of old bytes: a probe).
  */
 bool pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port);
+
+/*
+ * Learns as pe_old does, and says whether seg is the first data segment toward the visitor
+ * on its connection (once per connection: its retransmission is not).
+ */
+bool pe_first_data(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port);
 
 #endif

@@ -130,18 +130,21 @@ pe_shift(uint8_t *pkt, size_t len, uint16_t port, uint32_t k)
 	return dir;
 }
 
-bool
-pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
+/*
+ * Learns the visitor's acknowledgements from seg; the flow of seg's connection, NULL when
+ * there is none (yet), and *dir.
+ */
+static struct pe_flow *
+flow_learn(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port, enum pe_dir *dir)
 {
-	enum pe_dir dir = pe_dir(seg, port);
 	const struct tt_addr *addr;
 	struct pe_flow *f, *lru = &fl->f[0];
 	uint16_t vport;
 
-	if (dir == PE_OTHER)
-		return false;
-	addr = dir == PE_TO_SERVER ? &seg->src : &seg->dst;
-	vport = dir == PE_TO_SERVER ? seg->sport : seg->dport;
+	if ((*dir = pe_dir(seg, port)) == PE_OTHER)
+		return NULL;
+	addr = *dir == PE_TO_SERVER ? &seg->src : &seg->dst;
+	vport = *dir == PE_TO_SERVER ? seg->sport : seg->dport;
 	fl->clock++;
 	for (f = fl->f; f < fl->f + PE_FLOWS; f++) {
 		if (f->used && f->vport == vport && addr_equal(&f->visitor, addr))
@@ -149,11 +152,8 @@ pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
 		if (!f->used || (lru->used && f->last < lru->last))
 			lru = f;
 	}
-	if (dir == PE_TO_VISITOR)
-		return f < fl->f + PE_FLOWS && seg->payload_len > 0 &&
-		    seq_le(seg->seq + (uint32_t)seg->payload_len, f->ack);
-	if (!(seg->flags & TCP_ACK))
-		return false;
+	if (*dir == PE_TO_VISITOR || !(seg->flags & TCP_ACK))
+		return f < fl->f + PE_FLOWS ? f : NULL;
 	if (f == fl->f + PE_FLOWS) {
 		f = lru;
 		memset(f, 0, sizeof(*f));
@@ -164,5 +164,27 @@ pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
 	} else if (seq_lt(f->ack, seg->ack))
 		f->ack = seg->ack;
 	f->last = fl->clock;
-	return false;
+	return f;
+}
+
+bool
+pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
+{
+	enum pe_dir dir;
+	struct pe_flow *f = flow_learn(fl, seg, port, &dir);
+
+	return dir == PE_TO_VISITOR && f != NULL && seg->payload_len > 0 &&
+	    seq_le(seg->seq + (uint32_t)seg->payload_len, f->ack);
+}
+
+bool
+pe_first_data(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
+{
+	enum pe_dir dir;
+	struct pe_flow *f = flow_learn(fl, seg, port, &dir);
+
+	if (dir != PE_TO_VISITOR || f == NULL || seg->payload_len == 0 || f->data_seen)
+		return false;
+	f->data_seen = true;
+	return true;
 }

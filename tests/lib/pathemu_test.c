@@ -189,10 +189,35 @@ test_old(void)
 	ok(pe_old(&fl, seg, PORT), "the newest is kept");
 }
 
+/* Whether pe_first_data takes a segment of family fam (flags, payload bytes) for the first. */
+static bool
+first(struct pe_flows *fl, int fam, uint16_t sport, uint16_t dport, uint8_t flags, size_t payload)
+{
+	uint8_t pkt[256];
+	struct pkt p;
+
+	pkt_parse(pkt, segment(pkt, fam, sport, dport, 1, 51, flags, NULL, 0, payload), &p);
+	return pe_first_data(fl, &p.u.tcp, PORT);
+}
+
+static void
+test_first_data(void)
+{
+	static struct pe_flows fl;
+
+	ok(!first(&fl, 4, PORT, 40000, 0x10, 100), "data of a connection not seen from the visitor: passes");
+	ok(!first(&fl, 4, 40000, PORT, 0x18, 50), "the visitor's request: passes");
+	ok(!first(&fl, 4, PORT, 40000, 0x10, 0), "the server's bare ACK: passes");
+	ok(first(&fl, 4, PORT, 40000, 0x18, 100), "the first data segment toward the visitor: lost");
+	ok(!first(&fl, 4, PORT, 40000, 0x18, 100), "its retransmission: passes");
+	ok(!first(&fl, 6, PORT, 40000, 0x18, 100), "the other family: another connection, not seen yet");
+}
+
 int
 main(void)
 {
 	test_shift();
 	test_old();
+	test_first_data();
 	return tap_done();
 }

@@ -1,8 +1,10 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
 # A trace follows the TCP connection, whichever request on it asked, IPv4 and IPv6:
-# (a) two traces one after the other on one HTTP/1.1 keep-alive connection, both exact;
-# (b) two traces as two streams of one HTTP/2 connection (TLS), both exact;
+# (a) three traces one after the other on one HTTP/1.1 keep-alive connection, all exact;
+# (b) the same over TLS, HTTP/1.1 and HTTP/2 (three streams of one connection);
+# each later trace as fast as the first, give or take 30 ms: the visitor's delayed ACK (40 ms)
+# is never waited for (the probes leave right behind the response's first segment);
 # (c) a connection opened before tracetroutd started: a first request (a static file), then
 #     tracetroutd is killed and tracetrout-serve starts it again, then the trace on that same
 #     connection is exact.
@@ -17,32 +19,42 @@ if [ ! -e /usr/lib/lighttpd/mod_openssl.so ]; then
 	tap_skip_all "missing lighttpd-mod-openssl"
 fi
 
-tap_plan 23
+tap_plan 41
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_tls_cert || { echo "Bail out! cannot make a certificate"; exit 1; }
 
-# two_traces FAMILY NAME [CURL OPTIONS...]: one curl, two traces (NAME.1, NAME.2), its figures
-# of each transfer in NAME.w: new connections made, local port, HTTP version.
-two_traces() {
+# three_traces FAMILY NAME [CURL OPTIONS...]: one curl, three traces (NAME.1 .. NAME.3), its
+# figures of each transfer in NAME.w: new connections made, local port, HTTP version, ms.
+three_traces() {
 	local fam=$1 n=$2 url
 	shift 2
 	url=$(netns_url "$fam" /)
 	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 ${NETNS_CACERT:+--cacert "$NETNS_CACERT"} "$@" \
-		-w '%{num_connects} %{local_port} %{http_version}\n' \
-		"$url" -o "$NETNS_TMP/$n.1" "$url" -o "$NETNS_TMP/$n.2" >"$NETNS_TMP/$n.w" 2>"$NETNS_TMP/$n.err"
+		-w '%{num_connects} %{local_port} %{http_version} %{time_total}\n' \
+		"$url" -o "$NETNS_TMP/$n.1" "$url" -o "$NETNS_TMP/$n.2" "$url" -o "$NETNS_TMP/$n.3" \
+		>"$NETNS_TMP/$n.w" 2>"$NETNS_TMP/$n.err"
 }
 
-# check_two FAMILY NAME WHAT VERSION: the three test points of two_traces.
-check_two() {
-	local fam=$1 n=$2 what=$3 c1 p1 v1 c2 p2 v2 desc
-	{ read -r c1 p1 v1 && read -r c2 p2 v2; } <"$NETNS_TMP/$n.w"
-	desc="$what: both on one connection (new connections ${c1:-?} then ${c2:-?}"
-	desc+=", port ${p1:-?} then ${p2:-?}, HTTP/${v1:-?})"
-	[ "${c1:-}" = 1 ] && [ "${c2:-}" = 0 ] && [ "${p1:-}" = "${p2:-x}" ] &&
-		[ "${v1:-}" = "$4" ] && [ "${v2:-}" = "$4" ]
+# check_three FAMILY NAME WHAT VERSION: the five test points of three_traces.
+check_three() {
+	local fam=$1 n=$2 what=$3 c1 p1 v1 t1 c2 p2 v2 t2 c3 p3 v3 t3 desc ms
+	{ read -r c1 p1 v1 t1 && read -r c2 p2 v2 t2 && read -r c3 p3 v3 t3; } <"$NETNS_TMP/$n.w"
+	desc="$what: all on one connection (new connections ${c1:-?}, ${c2:-?}, ${c3:-?}"
+	desc+=", port ${p1:-?}, ${p2:-?}, ${p3:-?}, HTTP/${v1:-?})"
+	[ "${c1:-}" = 1 ] && [ "${c2:-}" = 0 ] && [ "${c3:-}" = 0 ] && [ "${p1:-}" = "${p2:-x}" ] &&
+		[ "${p1:-}" = "${p3:-x}" ] && [ "${v1:-}" = "$4" ] && [ "${v2:-}" = "$4" ] && [ "${v3:-}" = "$4" ]
 	tap_ok $? "$desc" || sys_show "$NETNS_TMP/$n.w" "$NETNS_TMP/$n.err"
 	check_hops "$fam" "$NETNS_TMP/$n.1" "$what: the first trace is exact"
 	check_hops "$fam" "$NETNS_TMP/$n.2" "$what: the second trace, on the same connection, is exact"
+	check_hops "$fam" "$NETNS_TMP/$n.3" "$what: the third is exact"
+	# The first transfer's time includes the connection's set-up: compare with the later ones'
+	# own times, each from its start.
+	ms=$(awk -v a="${t1:-0}" -v b="${t2:-9}" -v c="${t3:-9}" 'BEGIN {
+		printf "%d %d %d", a * 1000, b * 1000, c * 1000 }')
+	read -r t1 t2 t3 <<<"$ms"
+	[ "$t2" -le $((t1 + 30)) ] && [ "$t3" -le $((t1 + 30)) ]
+	tap_ok $? "$what: the later traces as fast as the first ($t1, $t2, $t3 ms)" ||
+		sys_show "$NETNS_TMP/$n.w"
 }
 
 # --- (a) and (c): plain HTTP -----------------------------------------------------------------
@@ -50,8 +62,8 @@ netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs (HTTP)" || sys_show "$NETNS_TMP/serve.log"
 
 for fam in 4 6; do
-	two_traces "$fam" keep$fam
-	check_two "$fam" keep$fam "IPv$fam, HTTP/1.1 keep-alive" 1.1
+	three_traces "$fam" keep$fam
+	check_three "$fam" keep$fam "IPv$fam, HTTP/1.1 keep-alive" 1.1
 done
 
 # The visitor opens a connection per family and fetches a static file on each; then waits
@@ -127,8 +139,10 @@ mv "$NETNS_TMP/serve.log" "$NETNS_TMP/serve-http.log"
 netns_serve_start "$top_builddir" --tls-cert "$NETNS_TLS_CERT" --tls-key "$NETNS_TLS_KEY"
 tap_ok $? "tracetrout-serve runs (HTTPS)" || sys_show "$NETNS_TMP/serve.log"
 for fam in 4 6; do
-	two_traces "$fam" h2-$fam --http2
-	check_two "$fam" h2-$fam "IPv$fam, HTTP/2" 2
+	three_traces "$fam" tls-$fam --http1.1
+	check_three "$fam" tls-$fam "IPv$fam, HTTP/1.1 over TLS" 1.1
+	three_traces "$fam" h2-$fam --http2
+	check_three "$fam" h2-$fam "IPv$fam, HTTP/2" 2
 done
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly" || sys_show "$NETNS_TMP/serve.log"

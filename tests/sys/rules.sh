@@ -3,7 +3,8 @@
 # tracetrout-rules on its own: exact rules with iptables-nft and iptables-legacy, idempotent add,
 # del removing exactly ours, root required; then on a live network, that only marked
 # connections hit the queue rules, that probes (packet mark set) do not, and that with no
-# helper on the queue the traffic passes untouched (--queue-bypass).
+# helper on the queue the traffic passes untouched (--queue-bypass), and that a new connection's
+# SYN leaves its TTL in the 8 connmark bits above the mark bit.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require conntrack lighttpd sha256sum setpriv tc
@@ -11,7 +12,7 @@ sys_require conntrack lighttpd sha256sum setpriv tc
 rules=$top_builddir/tracetrout-rules
 [ -x "$rules" ] || { echo "Bail out! $rules is not built"; exit 1; }
 
-tap_plan 32
+tap_plan 34
 
 # saved NS BACKEND FAMILY: our lines of that family's mangle table, in iptables-save's order.
 saved() {
@@ -21,16 +22,25 @@ saved() {
 }
 
 expect() { # QUEUE MARK ICMP [SPORTS DPORTS]
-	local m="-m connmark --mark $2/$2" q="-j NFQUEUE --queue-num $1 --queue-bypass"
+	local m="-m connmark --mark $2/$2" q="-j NFQUEUE --queue-num $1 --queue-bypass" b ttl=$(($2 << 1))
+	local loc='0x8>>0x18'
+	[ "$3" = ipv6-icmp ] && loc=0x4
 	cat <<EOF
 :TRACETROUT_IN - [0:0]
 :TRACETROUT_OUT - [0:0]
+:TRACETROUT_SYN - [0:0]
 -A INPUT -j TRACETROUT_IN
 -A OUTPUT -j TRACETROUT_OUT
 -A TRACETROUT_IN -p tcp ${5:+-m multiport --dports $5 }$m $q
 -A TRACETROUT_IN -p $3 $m -m conntrack --ctstate RELATED $q
+-A TRACETROUT_IN -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN ${5:+-m multiport --dports $5 }-m conntrack --ctstate NEW -j TRACETROUT_SYN
 -A TRACETROUT_OUT -p tcp ${4:+-m multiport --sports $4 }$m -m mark ! --mark $2/$2 $q
 EOF
+	printf -- '-A TRACETROUT_SYN -j CONNMARK --set-xmark 0x0/0x%x\n' $((ttl * 255))
+	for ((b = 1; b < 256; b <<= 1)); do
+		printf -- '-A TRACETROUT_SYN -m u32 --u32 "%s&0x%x=0x%x" -j CONNMARK --set-xmark 0x%x/0x%x\n' \
+			"$loc" "$b" "$b" $((ttl * b)) $((ttl * b))
+	done
 }
 
 # compare DESCRIPTION WANT GOT
@@ -142,6 +152,14 @@ for fam in 4 6; do
 	in=$(($(counters TRACETROUT_IN) - before_in))
 	[ "$out" -gt 10 ] && [ "$in" -gt 10 ]
 	tap_ok $? "IPv$fam: marked connection hits the queue rules ($out out, $in in)"
+
+	# The visitor's SYN left with 64 and crossed one router: TTL 63 in the bits above 0x100000.
+	f=ipv4
+	[ "$fam" = 6 ] && f=ipv6
+	mark=$(nsx "$NETNS_SERVER" conntrack -f "$f" -L -p tcp --sport "$lport" --dport "$NETNS_PORT" 2>/dev/null |
+		sed -n 's/.* mark=\([0-9]*\).*/\1/p')
+	[ -n "$mark" ] && [ $(((mark >> 21) & 255)) = 63 ]
+	tap_ok $? "IPv$fam: the SYN's TTL is in the connmark (mark ${mark:-none}: TTL $(((${mark:-0} >> 21) & 255)))"
 done
 
 # Probes carry the bit as their packet mark: mark every outgoing segment so, and none is queued.

@@ -33,6 +33,7 @@ SYS_TESTS = \
 	sys/path-gro.sh \
 	sys/path-hold.sh \
 	sys/path-invalid.sh \
+	sys/path-lostfirst.sh \
 	sys/path-ipid.sh \
 	sys/path-nodsack.sh \
 	sys/path-nosack.sh \
