@@ -34,6 +34,7 @@ SYS_TESTS = \
 	sys/path-hold.sh \
 	sys/path-invalid.sh \
 	sys/path-ipid.sh \
+	sys/path-loss.sh \
 	sys/path-nodsack.sh \
 	sys/path-nosack.sh \
 	sys/path-seqshift.sh \
