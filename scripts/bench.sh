@@ -11,9 +11,11 @@
 #
 # RUNS (default 20) sets the number of traces per figure; FLOOD (50000) the forged ICMP errors
 # of the flood; TRACES (1000) the connections of the memory figures; EXACT_TRACES (2000) and
-# EXACT_AT_ONCE (12) the exactness run. BENCH_ONLY=web-servers runs the trace times through each
-# web server setup alone; BENCH_ONLY=rtt the RTT comparison alone; BENCH_ONLY=exact the
-# exactness run alone.
+# EXACT_AT_ONCE (12) the exactness run; RUNS_PATH (5) the traces per figure of issue 12's paths.
+# BENCH_ONLY=web-servers runs the trace times through each web server setup alone;
+# BENCH_ONLY=rtt the RTT comparison alone; BENCH_ONLY=exact the exactness run alone;
+# BENCH_ONLY=paths issue 12's figures alone (a 40 ms path, a silent router, a router dropping
+# every tenth packet, three traces on one connection), about 1.5 minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,9 +27,13 @@ runs=${RUNS:-20}
 for f in tracetrout-serve tracetrout-rules helper/tracetroutd fcgi/tracetrout.fcgi; do
 	[ -x "$builddir/$f" ] || { echo "bench: $builddir/$f missing: run make first" >&2; exit 1; }
 done
-for t in ip iptables lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk traceroute; do
+for t in ip iptables nft lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk traceroute ping; do
 	command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 1; }
 done
+
+# The delayed path's router tool, built by make check (make bench builds it too).
+NETNS_PATHEMU=${NETNS_PATHEMU:-$builddir/tests/lib/pathemu}
+[ -x "$NETNS_PATHEMU" ] || { echo "bench: $NETNS_PATHEMU missing: run make bench, or make -C tests lib/pathemu" >&2; exit 1; }
 
 # shellcheck source=../tests/lib/netns.sh
 . "$srcdir/tests/lib/netns.sh"
@@ -158,13 +164,208 @@ exactness() {
 	sort -n "$NETNS_TMP/wrong" | sed 's/^/wrong: trace /'
 }
 
+# --- issue 12: a trace in three round trips, no timeout tail on lossy or silent paths --------
+# RUNS_PATH (default 5) traces, or keep-alive connections, per figure.
+runs_path=${RUNS_PATH:-5}
+
+# paths_header TITLE...: a section's title lines, then the command that makes the section.
+paths_header() {
+	local line
+	for line; do
+		echo "$line"
+	done
+	echo "   command: RUNS_PATH=$runs_path BENCH_ONLY=paths bash scripts/bench.sh $builddir"
+}
+
+# paths_network N [netns_build options]: a fresh network with paths_serve.
+paths_network() {
+	netns_cleanup
+	netns_build -n "$@" || exit 1
+	mkdir -p "$NETNS_TMP/www"
+	paths_serve
+}
+
+# paths_serve [tracetrout-serve options]: tracetrout-serve with HOP_TIMEOUT 1s (the default, set
+# so that the figures keep their meaning), after one unmeasured trace (the app's first).
+paths_serve() {
+	netns_serve_stop
+	HOP_TIMEOUT=1s netns_serve_start "$builddir" "$@" || exit 1
+	netns_trace 4 / -o /dev/null
+}
+
+# path_times FAMILY N: N traces (GET /, JSON lines), each on a fresh connection: "TOTAL FIRST",
+# curl's total time and its time to the response's first byte (ms), one trace a line. A hop
+# list that is not NETNS_HOPS4/6 (what tests/sys compare with) adds a line "FAMILY HOPS [CURL'S
+# ERROR]" to $NETNS_TMP/inexact (which exact_count reads).
+path_times() {
+	local fam=$1 n=$2 i t want
+	want=$(netns_hops_text "$fam")
+	for ((i = 0; i < n; i++)); do
+		t=$(netns_trace "$fam" / -o "$NETNS_TMP/trace" -w '%{time_total} %{time_starttransfer}' \
+			2>"$NETNS_TMP/trace.err") || t=
+		[ "$(netns_hops <"$NETNS_TMP/trace" 2>&1)" = "$want" ] ||
+			echo "$fam $(netns_hops <"$NETNS_TMP/trace" 2>&1 | paste -sd,) $(cat "$NETNS_TMP/trace.err")" \
+				>>"$NETNS_TMP/inexact"
+		[ -n "$t" ] && awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f %.3f\n", a[1] * 1000, a[2] * 1000 }'
+	done
+}
+
+# exact_count FAMILY N: "K of N": the hop lists of that family that $NETNS_TMP/inexact does
+# not name, of N.
+exact_count() {
+	local wrong
+	wrong=$(awk -v f="$1" '$1 == f' "$NETNS_TMP/inexact" 2>/dev/null | wc -l)
+	echo "$(($2 - wrong)) of $2"
+}
+
+# inexact_list FAMILY: the wrong hop lists of that family, one a line.
+inexact_list() {
+	awk -v f="$1" '$1 == f { $1 = ""; print "   wrong:" $0 }' "$NETNS_TMP/inexact" 2>/dev/null
+}
+
+# ping_rtt FAMILY: the visitor's round trip to the server in ms, the median of ping -c 5.
+ping_rtt() {
+	local -n server=NETNS_SERVER$1
+	nsx "$NETNS_VISITOR" ping -n -c 5 -i 0.2 "$server" | sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' | median
+}
+
+# delayed_path WHAT [netns_build options]: curl's total time of GET / on a fresh plain-HTTP
+# connection over 4 routers each holding every packet it forwards 5 ms each way (a 40 ms round
+# trip), in ms and in round trips of the visitor's ping to the server, measured in the same run.
+delayed_path() {
+	local what=$1 fam rtt
+	shift
+	paths_network 4 "$@"
+	netns_path_delay 5 || exit 1
+	rm -f "$NETNS_TMP/inexact"
+	for fam in 4 6; do
+		rtt=$(ping_rtt "$fam")
+		[ -n "$rtt" ] || { echo "bench: no ping answered over the delayed path" >&2; exit 1; }
+		path_times "$fam" "$runs_path" >"$NETNS_TMP/ms$fam"
+		printf 'IPv%d, %s: RTT (ping) %s ms\n' "$fam" "$what" "$rtt"
+		printf '   curl total time, ms: %s\n' "$(cut -d' ' -f1 "$NETNS_TMP/ms$fam" | stats)"
+		printf '   round trips:         %s\n' \
+			"$(awk -v r="$rtt" '{ printf "%.3f\n", $1 / r }' "$NETNS_TMP/ms$fam" | stats)"
+		printf '   of which to the first byte of the response: %s\n' \
+			"$(awk -v r="$rtt" '{ printf "%.3f\n", $2 / r }' "$NETNS_TMP/ms$fam" | stats)"
+		printf '   hop lists exact:     %s\n' "$(exact_count "$fam" "$runs_path")"
+		inexact_list "$fam"
+	done
+}
+
+# lab_path WHAT ROUTER_DROPPING [netns_build options]: curl's total time of GET / on the plain lab
+# network (0.1 ms round trip), and how many hop lists were exact; with ROUTER_DROPPING (not 0),
+# the packets that router dropped meanwhile.
+lab_path() {
+	local what=$1 router=$2 fam d0=0
+	shift 2
+	paths_network 4 "$@"
+	rm -f "$NETNS_TMP/inexact" "$NETNS_TMP/ms"
+	[ "$router" = 0 ] || d0=$(netns_dropped "$router")
+	for fam in 4 6; do
+		path_times "$fam" "$runs_path" >"$NETNS_TMP/ms$fam"
+		printf 'IPv%d, %s: curl total time, ms: %s; hop lists exact: %s\n' "$fam" "$what" \
+			"$(cut -d' ' -f1 "$NETNS_TMP/ms$fam" | stats)" "$(exact_count "$fam" "$runs_path")"
+		inexact_list "$fam"
+		cat "$NETNS_TMP/ms$fam" >>"$NETNS_TMP/ms"
+	done
+	[ "$router" = 0 ] && return 0
+	# A lost SYN, SYN-ACK or request waits for TCP's own retransmission (1 s, 0.2 s) before
+	# the response, and so before any probe: no engine shortens that.
+	echo "   router $router dropped $(($(netns_dropped "$router") - d0)) packets during these $((2 * runs_path)) traces;" \
+		"$(awk '$2 >= 150' "$NETNS_TMP/ms" | wc -l) of them began their response 150 ms late or more (TCP's own retransmission)"
+}
+
+# three_traces FAMILY [CURL OPTIONS...]: one curl, one connection, three traces one after the
+# other ($NETNS_TMP/ka.1 to ka.3); per trace a line "MS OWN_MS NEW_CONNECTIONS HTTP_VERSION": curl's
+# total time, and that less its time to be ready to send the request (the first trace's
+# connection and TLS handshake; nothing on a reused connection).
+three_traces() {
+	local fam=$1 url
+	shift
+	url=$(netns_url "$fam" /)
+	nsx "$NETNS_VISITOR" curl -sS -N --max-time 60 ${NETNS_CACERT:+--cacert "$NETNS_CACERT"} "$@" \
+		-w '%{time_total} %{time_pretransfer} %{num_connects} %{http_version}\n' \
+		"$url" -o "$NETNS_TMP/ka.1" "$url" -o "$NETNS_TMP/ka.2" "$url" -o "$NETNS_TMP/ka.3" |
+		awk '{ printf "%.3f %.3f %s %s\n", $1 * 1000, ($1 - $2) * 1000, $3, $4 }'
+}
+
+# keepalive_runs WHAT [CURL OPTIONS...]: three_traces $runs_path times a family; the median of
+# each position, and whether every run had one connection and every hop list was exact.
+keepalive_runs() {
+	local what=$1 fam i j pos bad
+	shift
+	for fam in 4 6; do
+		: >"$NETNS_TMP/ka.times"
+		bad=0
+		for ((i = 0; i < runs_path; i++)); do
+			three_traces "$fam" "$@" >"$NETNS_TMP/ka.w"
+			cat "$NETNS_TMP/ka.w" >>"$NETNS_TMP/ka.times"
+			# One connection: 1 new, then 0 and 0; three answers, each exact.
+			[ "$(awk '{ printf "%s", $3 }' "$NETNS_TMP/ka.w")" = 100 ] || bad=$((bad + 1))
+			for j in 1 2 3; do
+				[ "$(netns_hops <"$NETNS_TMP/ka.$j" 2>&1)" = "$(netns_hops_text "$fam")" ] ||
+					bad=$((bad + 1))
+			done
+		done
+		for pos in 1 2 3; do
+			printf 'IPv%d, %s (HTTP/%s), trace %d on the connection, ms: %s\n' "$fam" "$what" \
+				"$(awk 'NR == 1 { print $4 }' "$NETNS_TMP/ka.times")" "$pos" \
+				"$(awk -v p="$pos" '(NR - 1) % 3 == p - 1 { print $1 }' "$NETNS_TMP/ka.times" | stats)"
+		done
+		printf "   trace 1 less the connection's setup (TCP, TLS): %s\n" \
+			"$(awk 'NR % 3 == 1 { print $2 }' "$NETNS_TMP/ka.times" | stats)"
+		if [ "$bad" = 0 ]; then
+			echo "   every run on one connection, every hop list exact"
+		else
+			echo "   $bad faults: a run on more than one connection, or a hop list not exact"
+		fi
+	done
+}
+
+# paths: the figures of issue 12, with the figures before it quoted as fixed text.
+paths() {
+	paths_header "== issue 12, (a) GET / (JSON lines) on a fresh plain-HTTP connection over a 40 ms path:" \
+		"   4 routers, each holding every packet it forwards 5 ms each way (tests/lib/pathemu)," \
+		"   HOP_TIMEOUT=1s, $runs_path traces a family; round trips = curl's time / the ping RTT" \
+		"   before issue 12: 165 ms = 4.1 RTT; original Go TraceTrout 1.29 s" \
+		"   issue 12's goal: at most 3.5 round trips (aim: 3.0)"
+	delayed_path "40 ms path"
+
+	echo
+	paths_header "== issue 12, (b) the same 40 ms path with router 2 silent (netns_build -s 2)" \
+		"   issue 12's goal: at most 4 round trips"
+	delayed_path "40 ms path, router 2 silent" -s 2
+
+	echo
+	paths_header "== issue 12, (c) the lab network (4 routers, no delay), HOP_TIMEOUT=1s, $runs_path traces a family:" \
+		"   router 2 silent (-s 2), and router 2 dropping every tenth packet it forwards (-d 2)" \
+		"   before issue 12: silent 1.005 s, dropping 1.006 s (original Go TraceTrout, silent: 10.6 s)" \
+		"   issue 12's goal: medians at most 100 ms, every hop list exact"
+	lab_path "router 2 silent" 0 -s 2
+	lab_path "router 2 drops 1 in 10" 2 -d 2
+
+	echo
+	paths_header "== issue 12, (d) three traces one after the other on one connection (one curl, three URLs)," \
+		"   the lab network (4 routers), $runs_path connections a family, curl's time of each trace" \
+		"   before: 5.0, 2.2, 47.2 ms (TLS: 1.7, 47.1)" \
+		"   issue 12's goal: every trace on a reused connection within 2 ms of the first"
+	paths_network 4
+	netns_tls_cert || exit 1
+	keepalive_runs "plain" --http1.1
+	paths_serve --tls-cert "$NETNS_TLS_CERT" --tls-key "$NETNS_TLS_KEY"
+	keepalive_runs "TLS" --http1.1
+	keepalive_runs "TLS" --http2
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers, rtt or exact: that section alone.
+# BENCH_ONLY=web-servers, rtt, exact or paths: that section alone.
 case ${BENCH_ONLY:-} in
 web-servers) web_servers; exit 0 ;;
 rtt) rtt_accuracy; exit 0 ;;
 exact) exactness; exit 0 ;;
+paths) paths; exit 0 ;;
 esac
 
 echo "== curl total time of GET / (the whole trace), $runs runs each, ms"
@@ -210,13 +411,8 @@ for fmt in json text atlas html; do
 done
 
 echo
-echo "== one silent router of 4, HOP_TIMEOUT=1s: curl total time, ms"
-netns_cleanup
-netns_build -n 4 -s 2 || exit 1
-HOP_TIMEOUT=1s netns_serve_start "$builddir" || exit 1
-for fam in 4 6; do
-	printf 'IPv%d: %s\n' "$fam" "$(times "$fam" 5 | stats)"
-done
+# One silent router of 4 is in (c).
+paths
 
 echo
 echo "== TCP retransmissions (TcpRetransSegs, server + visitor) over $runs traces, 4 routers"

@@ -3,10 +3,15 @@
 # namespaces (visitor — R1 … Rn — server) with real Linux routers, and runs TraceTrout in it.
 #
 #   . tests/lib/netns.sh
-#   netns_build -n 4 [-s K]... [-l K]... [-N]
+#   netns_build -n 4 [-s K]... [-l K]... [-d K]... [-N]
 #       -n N  routers (default 4); R1 is next to the visitor, Rn next to the server
 #       -s K  router K is silent: its ICMP time-exceeded output is dropped
 #       -l K  router K keeps Linux's default ICMP rate limits (the others have them off)
+#       -d K  router K drops every tenth packet it forwards, the 10th, 20th, ... of both families
+#             together (nft numgen inc: deterministic, so that a test cannot flake): probes,
+#             answers, data and ACKs alike, TCP SYNs aside (passed, not counted: a lost SYN
+#             costs TCP's 1 s before any request). NETNS_HOPS4/6 are as without it;
+#             netns_dropped K counts the drops
 #       -N    the visitor sits on a private network behind a NAT router (MASQUERADE, both
 #             families) placed between it and R1; that router is one more hop
 #   After it: NETNS_VISITOR, NETNS_SERVER, NETNS_NAT ("" without -N), NETNS_ROUTERS[1..n]
@@ -25,6 +30,8 @@
 #   netns_exact N AT_ONCE  N traces, AT_ONCE at a time: the wrong hop lists
 #   netns_pathemu K [-a] OPTS...  tests/lib/pathemu in router K (delay, probes held behind new
 #                          data, a firewall shifting sequence numbers); netns_pathemu_count K NAME
+#   netns_path_delay MS    every router holds every packet it forwards MS ms, both ways: a path
+#                          whose round trip is 2 x routers x MS ms (4 routers, 5 ms: 40 ms)
 #   netns_gro [off]        the visitor's interface coalesces what it receives (GRO), or not
 #   netns_tcpdump_start NS DEV FILE FILTER...  a capture in a namespace; netns_tcpdump_stop
 #   netns_nstat NS NAME    a TCP/IP counter of the namespace (nstat's name)
@@ -111,12 +118,13 @@ netns__router() {
 
 netns_build() {
 	local n=4 nat=0 opt OPTIND=1 k j last
-	local -A silent=() deflimit=()
-	while getopts n:s:l:N opt; do
+	local -A silent=() deflimit=() lossy=()
+	while getopts n:s:l:d:N opt; do
 		case $opt in
 		n) n=$OPTARG ;;
 		s) silent[$OPTARG]=1 ;;
 		l) deflimit[$OPTARG]=1 ;;
+		d) lossy[$OPTARG]=1 ;;
 		N) nat=1 ;;
 		*) echo "netns_build: bad option" >&2; return 2 ;;
 		esac
@@ -229,6 +237,13 @@ netns_build() {
 		nsx "${NETNS_ROUTERS[k]}" iptables -w -A OUTPUT -p icmp --icmp-type time-exceeded -j DROP || return 1
 		nsx "${NETNS_ROUTERS[k]}" ip6tables -w -A OUTPUT -p ipv6-icmp --icmpv6-type time-exceeded -j DROP || return 1
 	done
+	for k in "${!lossy[@]}"; do
+		if [ "$k" -lt 1 ] || [ "$k" -gt "$n" ]; then
+			echo "netns_build: no router $k" >&2
+			return 2
+		fi
+		netns__lossy "${NETNS_ROUTERS[k]}" || return 1
+	done
 
 	netns__wait_ready || return 1
 
@@ -251,6 +266,29 @@ netns_build() {
 	NETNS_HOPS4+=("$NETNS_CLIENT4")
 	NETNS_HOPS6+=("$NETNS_CLIENT6")
 	return 0
+}
+
+# netns__lossy NS: the router drops the 10th, 20th, ... packet it forwards. One counter for both
+# families (an inet table), in the filter hook after anything a test queues in mangle (pathemu).
+# TCP SYNs (and SYN-ACKs) pass uncounted: a lost one costs TCP's initial timeout (1 s) before the
+# request is even sent, what no trace can shorten, and with the counter in step with each
+# connection's packets it was 8 connections of 20 here.
+netns__lossy() {
+	nsx "$1" nft -f - <<-'EOF'
+		table inet tracetrout_loss {
+			chain forward {
+				type filter hook forward priority filter; policy accept;
+				tcp flags & syn == syn accept
+				numgen inc mod 10 == 9 counter drop
+			}
+		}
+	EOF
+}
+
+# netns_dropped K: the packets router K (built with -d K) has dropped so far.
+netns_dropped() {
+	nsx "${NETNS_ROUTERS[$1]}" nft list chain inet tracetrout_loss forward |
+		awk '/numgen/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
 
 # IPv6 on a veth whose peer came up later is ready only once the kernel's link watcher has seen
@@ -621,6 +659,18 @@ netns_pathemu() {
 	for ipt in iptables ip6tables; do
 		nsx "$ns" "$ipt" -w -t mangle -A FORWARD "${match[@]}" \
 			-j NFQUEUE --queue-num "$NETNS_PATHEMU_QUEUE" --queue-bypass || return 1
+	done
+}
+
+# netns_path_delay MS: a path with delay, as this kernel has no netem: a pathemu in every router
+# holds every packet the router forwards (netns_pathemu -a: TCP, ICMP errors, pings) MS ms, in
+# each direction. The visitor's round trip to the server is then 2 x routers x MS ms (with 4
+# routers and 5 ms, 40 ms), a router's own answers wait in the routers between it and their
+# destination only. Each router is its own namespace, so each has its own NETNS_PATHEMU_QUEUE.
+netns_path_delay() {
+	local k
+	for k in "${!NETNS_ROUTERS[@]}"; do
+		netns_pathemu "$k" -a --hold-ms "$1" || return 1
 	done
 }
 

@@ -35,6 +35,7 @@ SYS_TESTS = \
 	sys/path-invalid.sh \
 	sys/path-lostfirst.sh \
 	sys/path-ipid.sh \
+	sys/path-loss.sh \
 	sys/path-nodsack.sh \
 	sys/path-nosack.sh \
 	sys/path-seqshift.sh \
