@@ -54,7 +54,8 @@ struct proto_reply {
 #define PROTO_RF_SEQ_SHIFTED	0x02	/* the quoted seq is the probe's shifted by the path's offset */
 #define PROTO_RF_BY_COUNT	0x04	/* the visitor's duplicate ACK named no probe (no D-SACK): counted */
 #define PROTO_RF_AMBIGUOUS	0x08	/* counted, but the count fits no distance exactly */
-#define PROTO_RF_ALL		0x0f	/* every flag this version knows; a HOP with others is refused */
+#define PROTO_RF_LATE		0x10	/* it came after its hop was settled: kept in the stored trace only */
+#define PROTO_RF_ALL		0x1f	/* every flag this version knows; a HOP with others is refused */
 
 struct proto_hop {
 	int ttl;

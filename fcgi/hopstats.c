@@ -20,6 +20,8 @@ const struct hopstats_flag hopstats_flags[HOPSTATS_NFLAGS] = {
 	    "the visitor's distance was inferred from duplicate ACKs without D-SACK" },
 	{ PROTO_RF_AMBIGUOUS, "ambiguous",
 	    "ambiguous: the visitor may be one hop nearer or further" },
+	{ PROTO_RF_LATE, "late",
+	    "late: the answer came after the hop was settled" },
 };
 
 void

@@ -34,7 +34,7 @@ struct hopstats_flag {
 	const char *text;	/* "the quoted IPv4 id was rewritten on the way (a NAT or firewall)" */
 };
 
-#define HOPSTATS_NFLAGS	4
+#define HOPSTATS_NFLAGS 5
 /* Every flag this version knows, in bit order. */
 extern const struct hopstats_flag hopstats_flags[HOPSTATS_NFLAGS];
 

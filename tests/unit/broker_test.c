@@ -519,7 +519,7 @@ test_malformed(void)
 	m.u.hop.r[0].kind = REPLY_TIME_EXCEEDED;
 	m.u.hop.r[0].flags = PROTO_RF_ALL;
 	is_int(emsg_check(&m, sizeof(m)), 0, "a hop with every known reply flag is well-formed");
-	m.u.hop.r[0].flags = 0x10;
+	m.u.hop.r[0].flags = 0x20;
 	is_int(emsg_check(&m, sizeof(m)), -1, "a hop with an unknown reply flag is malformed");
 
 	start_broker();
