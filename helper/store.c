@@ -30,6 +30,7 @@ enum {
 	Q_TRACE_BEGIN,
 	Q_HOP,
 	Q_REPLY,
+	Q_LATE_REPLY,
 	Q_TRACE_END,
 	Q_TRACE_FORGET,
 	Q_GET,
@@ -59,6 +60,16 @@ static const char *const queries[Q_COUNT] = {
 	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
 	    "quoted_ttl, size, ext, edst, mpls, flags) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	/*
+	 * A late answer: one more reply of a stored hop, after its others, in
+	 * one statement. No row when the hop is not stored or has ?3 replies.
+	 */
+	[Q_LATE_REPLY] =
+	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
+	    "quoted_ttl, size, ext, edst, mpls, flags) "
+	    "SELECT h.trace_id, h.ttl, coalesce(r.top + 1, 0), ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "?12, ?13, ?14 FROM hops h, (SELECT max(idx) AS top, count(*) AS n FROM replies "
+	    "WHERE trace_id = ?1 AND ttl = ?2) r WHERE h.trace_id = ?1 AND h.ttl = ?2 AND r.n < ?3",
 	[Q_TRACE_END] =
 	    "UPDATE traces SET ended_at = ?2, reason = ?3, hops = ?4, duration_us = ?5 "
 	    "WHERE id = ?1",
@@ -370,17 +381,16 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	return 0;
 }
 
+/* Binds a reply's columns (?1, ?2, ?4 to ?14 of Q_REPLY and Q_LATE_REPLY) with these flags. */
 static int
-insert_reply(struct store *st, const char *id, int ttl, int idx, const struct proto_reply *r)
+bind_reply(sqlite3_stmt *s, const char *id, int ttl, const struct proto_reply *r, int flags)
 {
-	sqlite3_stmt *s = st->q[Q_REPLY];
 	char a[ADDR_STRLEN], e[ADDR_STRLEN], mpls[128];
 
 	if (proto_fmt_mpls(mpls, sizeof(mpls), r) < 0)
 		return -1;
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int(s, 2, ttl) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 3, idx) != SQLITE_OK ||
 	    bind_text(s, 4, addr_format(&r->from, a)) < 0 ||
 	    sqlite3_bind_int64(s, 5, r->rtt_us) != SQLITE_OK ||
 	    bind_text(s, 6, reply_kind_name(r->kind)) < 0 ||
@@ -391,7 +401,20 @@ insert_reply(struct store *st, const char *id, int ttl, int idx, const struct pr
 	    sqlite3_bind_int(s, 11, (int)r->ext) != SQLITE_OK ||
 	    (r->edst.family && bind_text(s, 12, addr_format(&r->edst, e)) < 0) ||
 	    (r->nmpls && bind_text(s, 13, mpls) < 0) ||
-	    sqlite3_bind_int(s, 14, r->flags) != SQLITE_OK)
+	    sqlite3_bind_int(s, 14, flags) != SQLITE_OK) {
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+insert_reply(struct store *st, const char *id, int ttl, int idx, const struct proto_reply *r)
+{
+	sqlite3_stmt *s = st->q[Q_REPLY];
+
+	if (bind_reply(s, id, ttl, r, r->flags) < 0 ||
+	    sqlite3_bind_int(s, 3, idx) != SQLITE_OK)
 		return -1;
 	return step(s);
 }
@@ -423,6 +446,29 @@ fail:
 	if (!sqlite3_get_autocommit(st->db))
 		step(st->q[Q_ROLLBACK]);
 	return -1;
+}
+
+int
+store_late_reply(struct store *st, const char *id, int ttl, const struct proto_reply *r)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_LATE_REPLY];
+	if (bind_reply(s, id, ttl, r, r->flags | PROTO_RF_LATE) < 0 ||
+	    sqlite3_bind_int(s, 3, PROTO_MAX_REPLIES) != SQLITE_OK || step(s) < 0) {
+		store_fail(st, "cannot record a late answer", id);
+		return -1;
+	}
+	if (sqlite3_changes(st->db) != 1) {
+		/* Its trace or hop is not stored (forgotten, or never), or the hop is full. */
+		st->errors++;
+		log_debug("store: trace %s: late answer for hop %d refused: the hop is not "
+		    "stored or has %d replies", id, ttl, PROTO_MAX_REPLIES);
+		return -1;
+	}
+	return 0;
 }
 
 int

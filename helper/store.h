@@ -36,6 +36,15 @@ int store_trace_begin(struct store *st, const char *id, uid_t uid,
     bool client_prefix);
 /* hop->ttl is the hop as shown, after HOP_OFFSET. */
 int store_hop(struct store *st, const char *id, const struct proto_hop *hop);
+/*
+ * A late answer (docs/protocol.md, FLAGS "late"): r as one more reply of the
+ * stored hop ttl (as shown, after HOP_OFFSET, like hop->ttl above) of trace
+ * id, after its others, with r->flags | PROTO_RF_LATE, in one statement.
+ * The trace may have ended. -1 (counted) if the hop is not stored (its
+ * trace forgotten, or its HOP not yet stored: a silent hop is stored too)
+ * or already has PROTO_MAX_REPLIES replies; then nothing is stored.
+ */
+int store_late_reply(struct store *st, const char *id, int ttl, const struct proto_reply *r);
 int store_trace_end(struct store *st, const char *id, const char *reason, int hops,
     int64_t ended_at_ms, uint64_t duration_us);
 /*

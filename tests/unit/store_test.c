@@ -510,12 +510,36 @@ test_flags_migration(void)
 	store_close(st);
 }
 
+/*
+ * Opens NAME in the scratch directory (its path in path) and begins trace
+ * ID1 of uid 33, 198.51.100.7:51234 to 192.0.2.10:443 (req); NULL if it cannot.
+ */
+static struct store *
+open_begun(const char *name, char *path, size_t len, struct proto_trace_req *req)
+{
+	char err[512];
+	struct store *st;
+
+	snprintf(path, len, "%s/%s", tmpdir, name);
+	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+		ok(0, "store_open: %s", err);
+		return NULL;
+	}
+	memset(req, 0, sizeof(*req));
+	addr_parse("198.51.100.7", &req->client);
+	addr_parse("192.0.2.10", &req->server);
+	req->cport = 51234;
+	req->sport = 443;
+	store_trace_begin(st, ID1, 33, req, 1700000000123LL, TOK, false);
+	return st;
+}
+
 static void
 test_read(void)
 {
 	static const char *const p1[] = { "192.0.2.1", "*", "198.51.100.7" };
 	static const char *const p2[] = { "192.0.2.1", "192.0.2.2", "198.51.100.7" };
-	char path[512], err[512], id[PROTO_ID_LEN + 1];
+	char path[512], id[PROTO_ID_LEN + 1];
 	struct proto_msg head, end;
 	struct proto_trace_req req;
 	struct proto_hop h;
@@ -524,18 +548,9 @@ test_read(void)
 	struct got g;
 	bool more;
 
-	snprintf(path, sizeof(path), "%s/read.db", tmpdir);
-	if ((st = store_open(path, err, sizeof(err))) == NULL) {
-		ok(0, "store_open: %s", err);
-		return;
-	}
 	/* A trace with every reply field, read back whole. */
-	memset(&req, 0, sizeof(req));
-	addr_parse("198.51.100.7", &req.client);
-	addr_parse("192.0.2.10", &req.server);
-	req.cport = 51234;
-	req.sport = 443;
-	store_trace_begin(st, ID1, 33, &req, 1700000000123LL, TOK, false);
+	if ((st = open_begun("read.db", path, sizeof(path), &req)) == NULL)
+		return;
 	memset(&h, 0, sizeof(h));
 	h.ttl = 1;
 	h.sent = 3;
@@ -683,6 +698,129 @@ test_read(void)
 	    "without a store: nothing to read");
 }
 
+/* Every row of the trace's tables but late answers, as one string: what a late answer must not change. */
+static const char *
+rows_but_late(const char *path)
+{
+	static char out[4096];
+
+	snprintf(out, sizeof(out), "%s", q1(path, "SELECT (SELECT group_concat(id || uid || client "
+	    "|| started_at || ended_at || reason || hops || duration_us, ';') FROM traces) || '|' || "
+	    "(SELECT group_concat(trace_id || ttl || sent, ';') FROM hops) || '|' || "
+	    "(SELECT group_concat(v, ';') FROM (SELECT trace_id || ttl || idx || addr || rtt_us || "
+	    "flags AS v FROM replies WHERE flags & 16 = 0 ORDER BY trace_id, ttl, idx))"));
+	return out;
+}
+
+/*
+ * Late answers (issue 12): appended to a stored hop after its replies with
+ * the late flag, read back on the HOP line, in the history path only where
+ * nothing came in time; refused for a hop not stored and past 16 replies.
+ */
+static void
+test_late(void)
+{
+	char path[512], line[PROTO_LINE_MAX], before[4096];
+	struct proto_msg head, end, m;
+	struct proto_trace_req req;
+	struct proto_reply r;
+	struct proto_hop h;
+	struct store *st;
+	struct got g;
+	int refused = 0;
+
+	if ((st = open_begun("late.db", path, sizeof(path), &req)) == NULL)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 3;
+	h.nreplies = 3;
+	for (int i = 0; i < 3; i++)
+		reply(&h.r[i], "192.0.2.1", 400 + (uint32_t)i, REPLY_TIME_EXCEEDED, 0, 64);
+	store_hop(st, ID1, &h);
+	h.ttl = 2;
+	h.nreplies = 2;
+	reply(&h.r[0], "192.0.2.2", 2100, REPLY_TIME_EXCEEDED, 0, 253);
+	reply(&h.r[1], "192.0.2.2", 2200, REPLY_TIME_EXCEEDED, 0, 253);
+	h.r[1].flags = PROTO_RF_SEQ_SHIFTED;
+	store_hop(st, ID1, &h);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 3;
+	h.sent = 3;
+	store_hop(st, ID1, &h);
+	h.ttl = 4;
+	h.nreplies = 1;
+	reply(&h.r[0], "198.51.100.7", 5120, REPLY_DESTINATION, 0, 60);
+	store_hop(st, ID1, &h);
+	/* Late answers come until HOP_TIMEOUT after their hop: the trace may have ended by then. */
+	store_trace_end(st, ID1, "destination", 4, 1700000000200LL, 5120);
+	snprintf(before, sizeof(before), "%s", rows_but_late(path));
+
+	reply(&r, "192.0.2.3", 151234, REPLY_TIME_EXCEEDED, 0, 252);
+	r.quoted_ttl = 1;
+	r.size = 56;
+	r.flags = PROTO_RF_ID_CHANGED;
+	is_int(store_late_reply(st, ID1, 3, &r), 0, "a late answer on a silent hop is stored");
+	reply(&r, "192.0.2.22", 160500, REPLY_TIME_EXCEEDED, 0, 253);
+	is_int(store_late_reply(st, ID1, 2, &r), 0, "... and on a hop that answered 2 of 3");
+	reply(&r, "192.0.2.33", 170000, REPLY_UNREACHABLE, 1, 252);
+	is_int(store_late_reply(st, ID1, 3, &r), 0, "a second one on the silent hop, from another router");
+	reply(&r, "192.0.2.3", 180000, REPLY_TIME_EXCEEDED, 0, 252);
+	is_int(store_late_reply(st, ID1, 3, &r), 0, "a third, from the first router again");
+	is_str(q1(path, "SELECT group_concat(idx || ':' || flags, ' ') FROM (SELECT idx, flags FROM "
+	    "replies WHERE ttl = 3 ORDER BY idx)"), "0:17 1:16 2:16",
+	    "... each one past the hop's highest idx, its own flags kept, late added");
+	is_str(q1(path, "SELECT group_concat(idx || ':' || flags, ' ') FROM (SELECT idx, flags FROM "
+	    "replies WHERE ttl = 2 ORDER BY idx)"), "0:0 1:2 2:16", "... after the hop's 2 replies");
+
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID1, 33, &head, &end, got_hop, &g), 0, "the trace is read back");
+	ok(g.nhops == 4 && g.hops[1].nreplies == 3 && g.hops[2].nreplies == 3 &&
+	    g.hops[1].sent == 3 && g.hops[2].sent == 3, "... hops 2 and 3 with one more reply each, "
+	    "probes sent unchanged");
+	ok(g.hops[1].r[0].flags == 0 && g.hops[1].r[1].flags == PROTO_RF_SEQ_SHIFTED &&
+	    g.hops[1].r[2].flags == PROTO_RF_LATE && g.hops[1].r[2].rtt_us == 160500,
+	    "... the late one after the regular ones");
+	ok(g.hops[2].r[0].flags == (PROTO_RF_ID_CHANGED | PROTO_RF_LATE) &&
+	    g.hops[2].r[0].rtt_us == 151234 && g.hops[2].r[0].size == 56 &&
+	    g.hops[2].r[1].kind == REPLY_UNREACHABLE && g.hops[2].r[1].code == 1,
+	    "... every field of the late ones");
+	ok(proto_fmt_hop(line, sizeof(line), &g.hops[2]) > 0 && strcmp(line, "HOP ttl=3 sent=3 "
+	    "reply=192.0.2.3,151234,time-exceeded,0,252,1,56,0,-,-,17 "
+	    "reply=192.0.2.33,170000,unreachable,1,252,0,0,0,-,-,16 "
+	    "reply=192.0.2.3,180000,time-exceeded,0,252,0,0,0,-,-,16\n") == 0,
+	    "the HOP line carries them with the late flag: %s", line);
+	ok(proto_parse(line, strlen(line), &m) == PROTO_HOP && m.hop.nreplies == 3 &&
+	    m.hop.r[0].flags == (PROTO_RF_ID_CHANGED | PROTO_RF_LATE), "... and parses back");
+	ok(strcmp(end.code, "destination") == 0 && end.hops == 4 && end.duration_us == 5120,
+	    "... its end as it was");
+
+	/* Refused: nothing stored, each counted. */
+	is_int(store_late_reply(st, ID2, 3, &r), -1, "an unknown trace is refused");
+	is_int(store_late_reply(st, ID1, 5, &r), -1, "a hop not stored is refused");
+	is_int(store_late_reply(st, ID1, 0, &r), -1, "TTL 0 is refused");
+	refused += 3;
+	reply(&r, "192.0.2.1", 99000, REPLY_TIME_EXCEEDED, 0, 64);
+	for (int i = 3; i < PROTO_MAX_REPLIES; i++)
+		if (store_late_reply(st, ID1, 1, &r) < 0)
+			ok(0, "late answer %d of hop 1 stored", i);
+	is_int(store_late_reply(st, ID1, 1, &r), -1, "a 17th reply of a hop is refused");
+	refused++;
+	is_str(q1(path, "SELECT count(*) || ' ' || max(idx) FROM replies WHERE ttl = 1"), "16 15",
+	    "... the hop keeps 16");
+	is_int(store_errors(st), refused, "every refusal is counted");
+	is_str(rows_but_late(path), before, "nothing but the late answers changed");
+	memset(&g, 0, sizeof(g));
+	store_get(st, ID1, 33, &head, &end, got_hop, &g);
+	ok(g.hops[0].nreplies == PROTO_MAX_REPLIES && g.hops[0].r[2].flags == 0 &&
+	    g.hops[0].r[3].flags == PROTO_RF_LATE, "a full hop reads back whole");
+	is_int(store_late_reply(NULL, ID1, 1, &r), 0, "no store: nothing to do");
+
+	is_int(store_errors(st), refused, "no other errors");
+	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
+	store_close(st);
+}
+
 static int
 got_lookup(void *ctx, const char *addr, const char *kind, const char *data, size_t len)
 {
@@ -797,6 +935,7 @@ main(void)
 	test_forget();
 	test_kill();
 	test_read();
+	test_late();
 	test_lookups();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
