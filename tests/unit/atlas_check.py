@@ -3,9 +3,10 @@
 
 KIND is
   atlas    one RIPE Atlas traceroute result: every field of PRODUCT.md's list with
-           its type, nothing Atlas does not define but our x- reply flags,
-           msm_id/prb_id/lts absent, and fw
-           in the range where RIPE's sagan reads the current schema ("af", not "pf");
+           its type, nothing Atlas does not define but our x- reply flags and a hop's
+           x-late (replies that came after the hop was settled), msm_id/prb_id/lts
+           absent, and fw in the range where RIPE's sagan reads the current schema
+           ("af", not "pf");
   jsonl    JSON lines, one object each (the original TraceTrout's format);
   json     one JSON document;
   history  the history JSON document (docs/formats.md);
@@ -137,9 +138,19 @@ def check_atlas(doc):
         fail("endtime before timestamp")
     for i, hop in enumerate(doc.get("result", [])):
         where = "result[%d]" % i
-        if not isinstance(hop, dict) or set(hop) != {"hop", "result"}:
-            fail("%s: a hop is {hop, result}: %r" % (where, hop))
+        if not isinstance(hop, dict) or not {"hop", "result"} <= set(hop) <= \
+                {"hop", "result", "x-late"}:
+            fail("%s: a hop is {hop, result} and x-late: %r" % (where, hop))
             continue
+        # Ours: answers after the hop was settled, replies as in result, never a timeout.
+        if "x-late" in hop:
+            if not isinstance(hop["x-late"], list) or not hop["x-late"]:
+                fail("%s: x-late is a non-empty list" % where)
+            else:
+                for j, r in enumerate(hop["x-late"]):
+                    if isinstance(r, dict) and "x" in r:
+                        fail("%s.x-late[%d]: a late answer is a reply, not a timeout" % (where, j))
+                    check_reply(r, "%s.x-late[%d]" % (where, j), af)
         if hop["hop"] != i + 1:
             fail("%s: hop %r, expected %d" % (where, hop["hop"], i + 1))
         if not isinstance(hop["result"], list) or not hop["result"]:
