@@ -9,7 +9,7 @@ KIND is
            ("af", not "pf");
   jsonl    JSON lines, one object each (the original TraceTrout's format);
   json     one JSON document;
-  history  the history JSON document (docs/formats.md);
+  history  the history JSON document (docs/formats.md), late_ttls naming answered hops;
   html     well-formed enough: every element closed in order, no stray markup.
 Exits 0 if the file passes; says why on stdout (as TAP comments) and exits 1 if not.
 """
@@ -168,9 +168,16 @@ def check_history(doc):
         fail("next is a URL or null")
     for i, t in enumerate(doc["traces"]):
         want = {"id", "started", "reason", "hops", "duration_ms", "path", "change"}
-        if set(t) != want:
+        if not want <= set(t) <= want | {"late_ttls"}:
             fail("traces[%d]: fields %r" % (i, sorted(t)))
             continue
+        # The hops whose addresses answered only late: TTLs of answered hops, in order.
+        if "late_ttls" in t:
+            lt = t["late_ttls"]
+            if not (isinstance(lt, list) and lt and all(is_int(x) for x in lt) and
+                    lt == sorted(set(lt)) and
+                    all(1 <= x <= len(t["path"]) and t["path"][x - 1] for x in lt)):
+                fail("traces[%d]: late_ttls %r" % (i, lt))
         if not (isinstance(t["path"], list) and all(isinstance(h, list) for h in t["path"])):
             fail("traces[%d]: path is an array of arrays" % i)
         for h in t["path"]:

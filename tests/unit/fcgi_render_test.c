@@ -549,6 +549,17 @@ test_path_diff(void)
 		/* Whole addresses compare, not prefixes of them. */
 		{ "192.0.2.1,203.0.113.1", "192.0.2.1,203.0.113.10", 0, 0, 1, 2 },
 		{ "x,y,z,w", "a,y,q", 0, 1, 2, 1 },
+		/* Late answers only ("*+b"): the router that answered is the hop's, late or not. */
+		{ "a,b,c", "a,*+b,c", 0, 0, 0, 0 },
+		{ "a,*+b,c", "a,b,c", 0, 0, 0, 0 },
+		{ "a,*+b,c", "a,*+x,c", 0, 0, 1, 2 },		/* "*" itself is no address */
+		{ "a,b,c", "a,*+x,c", 0, 0, 1, 2 },
+		{ "a,*+b+x,c", "a,x+y,c", 0, 0, 0, 0 },
+		{ "a,*+b,c", "a,*,c", 0, 0, 0, 0 },
+		{ "a", "a,*+b", 1, 0, 0, 2 },			/* a hop that answered, late */
+		{ "a,*+b", "a", 0, 1, 0, 2 },
+		{ "a,*+,c", "a,b,c", 0, 0, 0, 0 },		/* no address after "*": silent */
+		{ "a,b", "a,b+", 0, 0, 0, 0 },
 	};
 	struct path_change c;
 
@@ -910,6 +921,7 @@ main(void)
 	test_path_diff();
 	test_history("history");
 	test_history("history-empty");
+	test_history("history-late");
 	test_hopstats();
 	test_late();
 	test_assets();
