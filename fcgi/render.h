@@ -64,7 +64,7 @@ struct render_trace {
 	/*
 	 * A renderer's running state, zeroed by stream_init and filled by
 	 * hopstats_record(). The summary at the end (statistics table, notes on
-	 * rate limiting) is made from it, so no hop is held back: about 18 KiB.
+	 * rate limiting) is made from it, so no hop is held back: about 17 KiB.
 	 */
 	struct render_state {
 		int hops;		/* hops written */
