@@ -551,7 +551,10 @@ parse_history(const struct tok *t, int n, struct proto_msg *m)
 	return have ? PROTO_HISTORY : PROTO_BAD;
 }
 
-/* A path: hops separated by ',', each "*" or addresses joined by '+'; "-" for no hops. */
+/*
+ * A path: hops separated by ',', each "*" or addresses joined by '+' ("*+" and
+ * addresses for a hop answered only late); "-" for no hops.
+ */
 static int
 path_ok(const struct tok *v)
 {

@@ -22,7 +22,8 @@ struct history_item {
 	char reason[32];
 	int hops;
 	uint64_t duration_us;
-	char path[PROTO_LINE_MAX];	/* as in ITEM: hops by ',', addresses by '+', "*" silent, "-" none */
+	char path[PROTO_LINE_MAX];	/* as in ITEM: hops by ',', addresses by '+', "*" silent,
+					   "*+ADDR..." answered late only, "-" none */
 };
 
 /* How a trace's path differs from the one before it (the older trace). */
@@ -35,7 +36,9 @@ struct path_change {
 
 /*
  * Compares two ITEM paths hop by hop. A silent hop ("*") on either side is
- * not a change: silence says nothing about who is there. Pure.
+ * not a change: silence says nothing about who is there. A hop answered
+ * only late ("*+ADDR") is answered by ADDR: the same hop as one answered
+ * by ADDR in time. Pure.
  */
 void path_diff(const char *older, const char *newer, struct path_change *c);
 

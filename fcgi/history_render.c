@@ -30,46 +30,72 @@ next_hop(const char **p, const char **s, size_t *n)
 	return true;
 }
 
-/* Silence, or nothing known: no address to compare. */
+/*
+ * The next address of a hop [*p, end) in [*a, *a + *an), *p moved past it.
+ * "*" (the hop's mark when only late answers came: "*+192.0.2.3"), "-" and
+ * empty ones are no address. Returns false at the hop's end.
+ */
 static bool
-silent(const char *s, size_t n)
+next_addr(const char **p, const char *end, const char **a, size_t *an)
 {
-	return n == 0 || (n == 1 && (s[0] == '*' || s[0] == '-'));
-}
+	while (*p < end) {
+		const char *s = *p, *e = memchr(s, '+', (size_t)(end - s));
 
-/* Is address [a, a + an) one of the '+'-separated addresses of hop [s, s + n)? */
-static bool
-hop_has(const char *s, size_t n, const char *a, size_t an)
-{
-	size_t i = 0;
-
-	while (i <= n) {
-		size_t j = i;
-
-		while (j < n && s[j] != '+')
-			j++;
-		if (j - i == an && memcmp(s + i, a, an) == 0)
+		if (e == NULL)
+			e = end;
+		*p = e < end ? e + 1 : end;
+		if (e > s && !(e - s == 1 && (*s == '*' || *s == '-'))) {
+			*a = s;
+			*an = (size_t)(e - s);
 			return true;
-		i = j + 1;
+		}
 	}
 	return false;
 }
 
-/* Do two answered hops share an address? */
+/* Silence, or nothing known: no address to compare. */
+static bool
+silent(const char *s, size_t n)
+{
+	const char *a;
+	size_t an;
+
+	return !next_addr(&s, s + n, &a, &an);
+}
+
+/* A hop only late answers came from (docs/protocol.md): "*" first, then their addresses. */
+static bool
+late_only(const char *s, size_t n)
+{
+	return n > 2 && s[0] == '*' && s[1] == '+' && !silent(s, n);
+}
+
+/* Is address [a, a + an) one of the addresses of hop [s, s + n)? */
+static bool
+hop_has(const char *s, size_t n, const char *a, size_t an)
+{
+	const char *end = s + n, *b;
+	size_t bn;
+
+	while (next_addr(&s, end, &b, &bn))
+		if (bn == an && memcmp(b, a, an) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Do two answered hops share an address? Late answers count as the others:
+ * a router that answered late is still the one at that hop.
+ */
 static bool
 share(const char *s, size_t n, const char *t, size_t m)
 {
-	size_t i = 0;
+	const char *end = s + n, *a;
+	size_t an;
 
-	while (i <= n) {
-		size_t j = i;
-
-		while (j < n && s[j] != '+')
-			j++;
-		if (j > i && hop_has(t, m, s + i, j - i))
+	while (next_addr(&s, end, &a, &an))
+		if (hop_has(t, m, a, an))
 			return true;
-		i = j + 1;
-	}
 	return false;
 }
 
@@ -130,36 +156,53 @@ duration(uint64_t us, char *buf, size_t len)
 
 /* ---- JSON ---- */
 
+/* The addresses of hop [s, s + n), sep between them, each written by put (escaping it). */
+static int
+hop_addrs(struct out *o, const char *s, size_t n, const char *sep,
+    int (*put)(struct out *, const char *))
+{
+	const char *end = s + n, *a;
+	size_t an;
+	char buf[PROTO_LINE_MAX];
+
+	for (int addrs = 0; next_addr(&s, end, &a, &an); addrs++) {
+		memcpy(buf, a, an);
+		buf[an] = '\0';
+		if ((addrs && out_puts(o, sep) < 0) || put(o, buf) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* [["192.0.2.1"],[],...]: each hop's addresses, late ones too; [] for a silent hop. */
 static int
 json_path(struct out *o, const char *path)
 {
 	const char *p = path, *s;
 	size_t n;
-	char a[PROTO_LINE_MAX];
 	int hops = 0;
 
 	if (out_puts(o, "[") < 0)
 		return -1;
-	while (next_hop(&p, &s, &n)) {
-		if ((hops++ && out_puts(o, ",") < 0) || out_puts(o, "[") < 0)
+	while (next_hop(&p, &s, &n))
+		if ((hops++ && out_puts(o, ",") < 0) || out_puts(o, "[") < 0 ||
+		    hop_addrs(o, s, n, ",", json_str) < 0 || out_puts(o, "]") < 0)
 			return -1;
-		if (!silent(s, n)) {
-			for (size_t i = 0, k = 0, addrs = 0; i <= n; i++) {
-				if (i < n && s[i] != '+')
-					continue;
-				if (i > k) {
-					memcpy(a, s + k, i - k);
-					a[i - k] = '\0';
-					if ((addrs++ && out_puts(o, ",") < 0) || json_str(o, a) < 0)
-						return -1;
-				}
-				k = i + 1;
-			}
-		}
-		if (out_puts(o, "]") < 0)
-			return -1;
-	}
 	return out_puts(o, "]");
+}
+
+/* ,"late_ttls":[2,5]: the hops whose addresses in path answered only late; nothing if none. */
+static int
+json_late(struct out *o, const char *path)
+{
+	const char *p = path, *s;
+	size_t n;
+	int k = 0;
+
+	for (int ttl = 1; next_hop(&p, &s, &n); ttl++)
+		if (late_only(s, n) && out_printf(o, k++ ? ",%d" : ",\"late_ttls\":[%d", ttl) < 0)
+			return -1;
+	return k ? out_puts(o, "]") : 0;
 }
 
 static int
@@ -192,7 +235,7 @@ history_json(struct out *o, const struct history_view *v)
 		    out_puts(o, ",\"reason\":") < 0 || json_str(o, it->reason) < 0 ||
 		    out_printf(o, ",\"hops\":%d,\"duration_ms\":%s,\"path\":", it->hops,
 		    duration(it->duration_us, d, sizeof(d))) < 0 || json_path(o, it->path) < 0 ||
-		    out_puts(o, ",\"change\":") < 0)
+		    json_late(o, it->path) < 0 || out_puts(o, ",\"change\":") < 0)
 			return -1;
 		if (!change_of(v, i, &c)) {
 			if (out_puts(o, "null}") < 0)
@@ -222,21 +265,38 @@ change_text(const struct path_change *c, bool have, const char *minus, char *buf
 	return buf;
 }
 
+/*
+ * "192.0.2.1 203.0.113.1+203.0.113.5 * 203.0.113.3(late)": each hop's
+ * addresses, "*" for a silent one, "(late)" after those that answered only late.
+ */
 static int
 text_path(struct out *o, const char *path)
 {
 	const char *p = path, *s;
 	size_t n;
-	char h[PROTO_LINE_MAX];
 	int hops = 0;
 
-	while (next_hop(&p, &s, &n)) {
-		memcpy(h, s, n);
-		h[n] = '\0';
-		if ((hops++ && out_puts(o, " ") < 0) || text_safe(o, silent(s, n) ? "*" : h) < 0)
+	while (next_hop(&p, &s, &n))
+		if ((hops++ && out_puts(o, " ") < 0) || (silent(s, n) && out_puts(o, "*") < 0) ||
+		    hop_addrs(o, s, n, "+", text_safe) < 0 ||
+		    (late_only(s, n) && out_puts(o, "(late)") < 0))
 			return -1;
-	}
 	return hops ? 0 : out_puts(o, "(no hops)");
+}
+
+/* Does any trace shown have a hop answered only late? Then the page says what that is. */
+static bool
+any_late(const struct history_view *v)
+{
+	for (int i = 0; i < v->nitems; i++) {
+		const char *p = v->items[i].path, *s;
+		size_t n;
+
+		while (next_hop(&p, &s, &n))
+			if (late_only(s, n))
+				return true;
+	}
+	return false;
 }
 
 static int
@@ -266,6 +326,10 @@ history_text(struct out *o, const struct history_view *v)
 		if (ch[0] && (out_puts(o, "  ") < 0 || text_safe(o, ch) < 0 || out_puts(o, "\n") < 0))
 			return -1;
 	}
+	if (any_late(v) && out_puts(o, "\n(late): no answer at that hop in time; the address "
+	    "answered after the hop was settled. A hop answered by the same router, in time or "
+	    "late, is the same hop.\n") < 0)
+		return -1;
 	if (v->more && v->nitems > 0 && (out_puts(o, "\nolder traces: ") < 0 ||
 	    text_safe(o, v->prefix ? v->prefix : "") < 0 || out_puts(o, "/history?before=") < 0 ||
 	    text_safe(o, v->items[v->nitems - 1].id) < 0 || out_puts(o, "\n") < 0))
@@ -319,7 +383,9 @@ history_html(struct out *o, const struct history_view *v)
 	}
 	if (out_puts(o, "</tbody>\n</table>\n</div>\n<p class=\"legend\">+ hops added, "
 	    "\xe2\x88\x92 hops removed, ~ hops answered by other routers than in the trace "
-	    "before; silent hops never count as a change.</p>\n") < 0)
+	    "before; silent hops never count as a change") < 0 ||
+	    (any_late(v) && out_puts(o, "; a hop whose router answered only late, after the hop "
+	    "was settled, counts by that router") < 0) || out_puts(o, ".</p>\n") < 0)
 		return -1;
 	if (v->more && (out_puts(o, "<p><a href=\"") < 0 || html_str(o, p) < 0 ||
 	    out_puts(o, "/history?before=") < 0 || html_str(o, v->items[v->nitems - 1].id) < 0 ||

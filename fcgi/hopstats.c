@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "render_common.h"
 
 /* A flag the protocol gains must be named here too. */
 _Static_assert(PROTO_RF_ALL == (1 << HOPSTATS_NFLAGS) - 1, "every reply flag has a name");
@@ -20,26 +21,43 @@ const struct hopstats_flag hopstats_flags[HOPSTATS_NFLAGS] = {
 	    "the visitor's distance was inferred from duplicate ACKs without D-SACK" },
 	{ PROTO_RF_AMBIGUOUS, "ambiguous",
 	    "ambiguous: the visitor may be one hop nearer or further" },
+	/* Not evidence: late answers are kept apart from the hop's others (hopstats_in_time). */
 	{ PROTO_RF_LATE, "late",
-	    "late: the answer came after the hop was settled" },
+	    "late: answered after the hop was settled" },
 };
 
-void
-hopstats_of(const struct proto_hop *h, struct hopstats *s)
+int
+hopstats_in_time(const struct proto_hop *h, struct proto_hop *in_time)
 {
-	int n = h->nreplies;
+	int n = h->nreplies < PROTO_MAX_REPLIES ? h->nreplies : PROTO_MAX_REPLIES, late = 0;
+
+	in_time->ttl = h->ttl;
+	in_time->sent = h->sent;
+	in_time->at_us = h->at_us;
+	in_time->nreplies = 0;
+	for (int i = 0; i < n; i++) {
+		if (h->r[i].flags & PROTO_RF_LATE)
+			late++;
+		else
+			in_time->r[in_time->nreplies++] = h->r[i];
+	}
+	return late;
+}
+
+void
+hopstats_of(const struct proto_hop *hop, struct hopstats *s)
+{
+	struct proto_hop h;
 	uint64_t sum = 0;
+	int late = hopstats_in_time(hop, &h), n = h.nreplies;
 
 	memset(s, 0, sizeof(*s));
-	if (n < 0)
-		n = 0;
-	if (n > PROTO_MAX_REPLIES)
-		n = PROTO_MAX_REPLIES;
+	s->late = (uint8_t)late;
 	s->replies = (uint8_t)n;
 	/* A broker never reports more replies than probes; if one did, the replies count. */
-	s->sent = (uint8_t)(h->sent > 255 ? 255 : h->sent < n ? n : h->sent);
+	s->sent = (uint8_t)(h.sent > 255 ? 255 : h.sent < n ? n : h.sent);
 	for (int i = 0; i < n; i++) {
-		const struct proto_reply *r = &h->r[i];
+		const struct proto_reply *r = &h.r[i];
 
 		if (i == 0 || r->rtt_us < s->min_us)
 			s->min_us = r->rtt_us;
@@ -59,7 +77,7 @@ hopstats_of(const struct proto_hop *h, struct hopstats *s)
 	if (n > 0) {
 		s->avg_us = (uint32_t)((sum + (uint64_t)n / 2) / (uint64_t)n);
 		if (!s->dest)
-			s->from = h->r[0].from;
+			s->from = h.r[0].from;
 	}
 }
 
@@ -74,6 +92,17 @@ hopstats_record(struct render_state *st, const struct proto_hop *h)
 	hopstats_of(h, s);
 	if (h->ttl > st->hops)
 		st->hops = h->ttl;
+	/* Late answers for the notes, as many as are kept; hs[].late counts them all. */
+	for (int i = 0; i < h->nreplies && i < PROTO_MAX_REPLIES; i++) {
+		const struct proto_reply *r = &h->r[i];
+
+		if (!(r->flags & PROTO_RF_LATE) || st->nlate == HOPSTATS_LATE_MAX)
+			continue;
+		st->late[st->nlate++] = (struct hopstats_late){ h->ttl, r->from, r->rtt_us,
+		    r->kind, r->code };
+	}
+	if ((s->replies > 0 || s->late > 0) && h->ttl > st->last_heard)
+		st->last_heard = h->ttl;
 	if (s->replies == 0) {
 		st->silent[(h->ttl - 1) / 64] |= 1ULL << ((h->ttl - 1) % 64);
 		return;
@@ -122,8 +151,66 @@ later_whole(const struct render_state *st, int ttl)
 }
 
 /*
+ * A hop the silence notes speak of: no answer at all. One that answered
+ * late only has a note of its own (late_note), as it does answer.
+ */
+static bool
+quiet(const struct hopstats *s)
+{
+	return s->replies == 0 && s->late == 0;
+}
+
+/*
+ * "hop 3: no answer in time; late, after the hop was settled: 192.0.2.3
+ * 151.234 ms. ..." with every late answer kept of hop ttl.
+ */
+static int
+late_note(const struct render_state *st, int ttl, char *buf, size_t len)
+{
+	static const char one[] = "A late answer counts as a lost probe above: it came, but "
+	    "after the trace had stopped waiting for it.";
+	static const char many[] = "Late answers count as lost probes above: they came, but "
+	    "after the trace had stopped waiting for them.";
+	const struct hopstats *s = &st->hs[ttl];
+	char a[ADDR_STRLEN], ms[24], m[24], item[ADDR_STRLEN + 48];
+	size_t k;
+	int listed = 0;
+
+	if (s->late == 0)
+		return 0;
+	if (s->replies == 0)
+		k = (size_t)snprintf(buf, len, "hop %d: no answer in time; late, after the hop was "
+		    "settled:", ttl);
+	else
+		k = (size_t)snprintf(buf, len, "hop %d: answered %d of %d probes in time; late, "
+		    "after the hop was settled:", ttl, s->replies, s->sent);
+	for (int i = 0; i < st->nlate && k < len; i++) {
+		const struct hopstats_late *l = &st->late[i];
+		struct proto_reply r = { .from = l->from, .kind = l->kind, .code = l->code };
+
+		if (l->ttl != ttl)
+			continue;
+		snprintf(item, sizeof(item), "%s %s %s ms%s", listed ? "," : "",
+		    addr_format(&l->from, a), hopstats_fmt_ms(l->rtt_us, ms, sizeof(ms)),
+		    render_mark(&r, m, sizeof(m)));
+		/* Room for the rest of the sentence: those that do not fit are counted. */
+		if (k + strlen(item) + sizeof(many) + 24 > len)
+			break;
+		k += (size_t)snprintf(buf + k, len - k, "%s", item);
+		listed++;
+	}
+	if (listed < s->late && k < len)
+		k += (size_t)snprintf(buf + k, len - k, listed ? ", and %d more" : " %d answers",
+		    s->late - listed);
+	if (k < len)
+		snprintf(buf + k, len - k, ". %s", s->late == 1 ? one : many);
+	return 1;
+}
+
+/*
  * Notes per TTL, in this order: a run of silent hops (at its first TTL),
- * loss, NAT, TTL, then one per reply flag (at the first TTL of a run).
+ * loss, NAT, TTL, then one per reply flag (at the first TTL of a run),
+ * the late answers last, in the place of their flag.
  */
 enum { NOTE_SILENT, NOTE_PARTIAL, NOTE_NAT, NOTE_QTTL, NOTE_FLAG,
 	NOTE_KINDS = NOTE_FLAG + HOPSTATS_NFLAGS };
@@ -138,12 +225,12 @@ note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
 
 	switch (kind) {
 	case NOTE_SILENT:
-		if (s->replies > 0 || (ttl > 1 && st->hs[ttl - 1].replies == 0))
+		if (!quiet(s) || (ttl > 1 && quiet(&st->hs[ttl - 1])))
 			return 0;
-		for (end = ttl; end < st->hops && st->hs[end + 1].replies == 0; end++)
+		for (end = ttl; end < st->hops && quiet(&st->hs[end + 1]); end++)
 			;
 		/* Silence to the end of a trace that did not reach the visitor: where it stopped. */
-		if (end >= st->last_answered) {
+		if (end >= st->last_heard) {
 			if (end < st->hops || st->reached)
 				return 0;
 			if (end == ttl)
@@ -168,7 +255,8 @@ note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
 			    "broken there.", ttl, end);
 		return 1;
 	case NOTE_PARTIAL:
-		if (s->replies == 0 || s->replies >= s->sent)
+		/* Every probe it lost was answered late: its late note says so. */
+		if (s->replies == 0 || s->replies + s->late >= s->sent)
 			return 0;
 		/*
 		 * Probes to the visitor carry bytes it already has; systems limit how
@@ -213,6 +301,8 @@ note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
 		return 1;
 	default:	/* NOTE_FLAG + i: hopstats_flags[i], once for a run of hops */
 		f = &hopstats_flags[kind - NOTE_FLAG];
+		if (f->bit == PROTO_RF_LATE)
+			return late_note(st, ttl, buf, len);
 		if (!(s->flags & f->bit) || (ttl > 1 && (st->hs[ttl - 1].flags & f->bit)))
 			return 0;
 		for (end = ttl; end < st->hops && (st->hs[end + 1].flags & f->bit); end++)

@@ -1,8 +1,8 @@
 /*
  * Per-hop statistics as mtr shows them (loss, min/avg/max RTT), and the
- * notes that explain silent hops (ICMP rate limiting) and quoted-header
- * evidence (NAT, TTL changes, how replies were matched). Pure: hops in,
- * numbers and sentences out.
+ * notes that explain silent hops (ICMP rate limiting), quoted-header
+ * evidence (NAT, TTL changes, how replies were matched) and late answers.
+ * Pure: hops in, numbers and sentences out.
  */
 #ifndef TT_HOPSTATS_H
 #define TT_HOPSTATS_H
@@ -25,7 +25,19 @@ struct hopstats {
 	uint8_t qttl;		/* a quoted TTL other than 1 (0: none seen) */
 	uint8_t dest;		/* the visitor answered at this hop */
 	uint8_t flags;		/* PROTO_RF_* of any of its replies: how they were matched */
+	uint8_t late;		/* answers after the hop was settled: in none of the above */
 };
+
+/* A late answer kept for the notes at the end. */
+struct hopstats_late {
+	int ttl;
+	struct tt_addr from;
+	uint32_t rtt_us;
+	enum reply_kind kind;
+	uint32_t code;
+};
+
+#define HOPSTATS_LATE_MAX	32	/* late answers a trace keeps for its notes; the rest are counted */
 
 /* A reply flag (PROTO_RF_*): its name in JSON lines and Atlas, and what it says in words. */
 struct hopstats_flag {
@@ -40,7 +52,13 @@ extern const struct hopstats_flag hopstats_flags[HOPSTATS_NFLAGS];
 
 struct render_state;
 
-/* Fills s from a hop. */
+/*
+ * A hop as it was settled: in_time gets h without its late answers
+ * (PROTO_RF_LATE), which every format keeps apart from the others (a late
+ * answer is a lost probe in the numbers). Returns how many h has.
+ */
+int hopstats_in_time(const struct proto_hop *h, struct proto_hop *in_time);
+/* Fills s from a hop's answers in time; its late ones are only counted. */
 void hopstats_of(const struct proto_hop *h, struct hopstats *s);
 /* Records a written hop in the running state (stats, silent and partial hops, the visitor). */
 void hopstats_record(struct render_state *st, const struct proto_hop *h);
@@ -56,9 +74,10 @@ const char *hopstats_fmt_ms(uint64_t us, char *buf, size_t len);
  * silent hops before a hop that answered (the router does not answer or
  * rate-limits its answers; the path is not broken there), hops that
  * answered some probes only, quoted destinations other than the visitor's
- * (NAT), quoted TTLs other than 1, and how replies were matched (each
- * flag once for a run of hops). *pos starts at 0; each call writes
- * the next note into buf and returns 1, or returns 0 when there is none.
+ * (NAT), quoted TTLs other than 1, how replies were matched (each
+ * flag once for a run of hops), and the late answers of each hop. *pos
+ * starts at 0; each call writes the next note into buf and returns 1, or
+ * returns 0 when there is none.
  */
 int hopstats_note(const struct render_state *st, int *pos, char *buf, size_t len);
 

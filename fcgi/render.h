@@ -64,15 +64,18 @@ struct render_trace {
 	/*
 	 * A renderer's running state, zeroed by stream_init and filled by
 	 * hopstats_record(). The summary at the end (statistics table, notes on
-	 * rate limiting) is made from it, so no hop is held back: about 16 KiB.
+	 * rate limiting) is made from it, so no hop is held back: about 17 KiB.
 	 */
 	struct render_state {
 		int hops;		/* hops written */
-		int last_answered;	/* highest TTL with a reply */
+		int last_answered;	/* highest TTL with a reply in time */
+		int last_heard;		/* highest TTL with a reply, in time or late */
 		int partial;		/* hops that answered some probes only */
 		int reached;		/* the TTL the visitor answered at; 0 if it did not */
 		uint64_t silent[4];	/* bit ttl-1: the hop was silent */
 		struct hopstats hs[HOPSTATS_TTL_MAX + 1];	/* by TTL */
+		int nlate;		/* late answers kept in late, in TTL order */
+		struct hopstats_late late[HOPSTATS_LATE_MAX];
 	} st;
 	/*
 	 * INFO and NAME of the trace's addresses so far (render_info_find):

@@ -122,33 +122,48 @@ atlas_reply(struct out *o, const struct render_trace *t, const struct proto_repl
 		if (out_puts(o, "]}") < 0)
 			return -1;
 	}
-	/* Not Atlas's own: how the reply was matched, as "x-" fields, which sagan ignores. */
+	/*
+	 * Not Atlas's own: how the reply was matched, as "x-" fields, which sagan
+	 * ignores. A late answer says so by where it is (x-late), not by a flag.
+	 */
 	for (int i = 0; i < HOPSTATS_NFLAGS; i++)
-		if ((r->flags & hopstats_flags[i].bit) &&
+		if ((r->flags & ~PROTO_RF_LATE & hopstats_flags[i].bit) &&
 		    out_printf(o, ",\"x-%s\":true", hopstats_flags[i].name) < 0)
 			return -1;
 	return out_puts(o, "}");
 }
 
-/* {"hop":N,"result":[reply ..., {"x":"*"} per probe that got no reply]}, one a line. */
+/*
+ * {"hop":N,"result":[reply ..., {"x":"*"} per probe that got no reply]}, one
+ * a line: the hop as it was settled. Answers that came later (stored traces
+ * only) follow in "x-late":[reply ...], ours and not Atlas's: readers of
+ * Atlas results see the hop as before, a probe answered late as lost.
+ */
 static int
-atlas_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
+atlas_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 {
-	int stars = hop->sent - hop->nreplies, n = 0;
+	struct proto_hop hop;
+	int late = hopstats_in_time(all, &hop), stars = hop.sent - hop.nreplies, n = 0;
 
-	if (out_printf(o, "%s\n{\"hop\":%d,\"result\":[", t->st.hops ? "," : "", hop->ttl) < 0)
+	if (out_printf(o, "%s\n{\"hop\":%d,\"result\":[", t->st.hops ? "," : "", hop.ttl) < 0)
 		return -1;
-	hopstats_record(&t->st, hop);
-	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++)
-		if ((n++ && out_puts(o, ",") < 0) || atlas_reply(o, t, &hop->r[i]) < 0)
+	hopstats_record(&t->st, all);
+	for (int i = 0; i < hop.nreplies; i++)
+		if ((n++ && out_puts(o, ",") < 0) || atlas_reply(o, t, &hop.r[i]) < 0)
 			return -1;
 	/* A TTL the broker never reported was probed all the same: one timeout at least. */
-	if (hop->nreplies == 0 && stars < 1)
+	if (hop.nreplies == 0 && stars < 1)
 		stars = 1;
 	for (int i = 0; i < stars; i++)
 		if ((n++ && out_puts(o, ",") < 0) || out_puts(o, "{\"x\":\"*\"}") < 0)
 			return -1;
-	return out_puts(o, "]}");
+	if (out_puts(o, "]") < 0)
+		return -1;
+	for (int i = 0, k = 0; late && i < all->nreplies && i < PROTO_MAX_REPLIES; i++)
+		if ((all->r[i].flags & PROTO_RF_LATE) && (out_puts(o, k++ ? "," :
+		    ",\"x-late\":[") < 0 || atlas_reply(o, t, &all->r[i]) < 0))
+			return -1;
+	return out_puts(o, late ? "]}" : "}");
 }
 
 static int

@@ -130,27 +130,35 @@ evidence(struct out *o, const struct proto_hop *hop, const struct hopstats *s)
 	return 0;
 }
 
-/* An RTT per reply with traceroute's mark (!H, !F-1400 ...), then a star per lost probe. */
+/*
+ * A reply's RTT in ms, then unit, then traceroute's mark (!H, !F-1400 ...),
+ * the mark explained on hover.
+ */
+static int
+rtt(struct out *o, const struct proto_reply *r, const char *unit)
+{
+	char m[24];
+	const char *k = render_mark(r, m, sizeof(m));
+
+	if (out_printf(o, "%u.%03u%s", r->rtt_us / 1000, r->rtt_us % 1000, unit) < 0)
+		return -1;
+	/* k is " !H": the space outside. */
+	if (k[0] && (out_puts(o, " <abbr title=\"") < 0 ||
+	    html_str(o, render_mark_title(r)) < 0 || out_puts(o, "\">") < 0 ||
+	    html_str(o, k + 1) < 0 || out_puts(o, "</abbr>") < 0))
+		return -1;
+	return 0;
+}
+
+/* An RTT per reply, then a star per lost probe. */
 static int
 rtts(struct out *o, const struct proto_hop *hop)
 {
 	int stars = hop->sent - hop->nreplies, n = 0;
-	char m[24];
 
-	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {
-		const struct proto_reply *r = &hop->r[i];
-
-		const char *k = render_mark(r, m, sizeof(m));
-
-		if ((n++ && out_puts(o, " ") < 0) ||
-		    out_printf(o, "%u.%03u", r->rtt_us / 1000, r->rtt_us % 1000) < 0)
+	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++)
+		if ((n++ && out_puts(o, " ") < 0) || rtt(o, &hop->r[i], "") < 0)
 			return -1;
-		/* k is " !H": the space outside, the mark explained on hover. */
-		if (k[0] && (out_puts(o, " <abbr title=\"") < 0 ||
-		    html_str(o, render_mark_title(r)) < 0 || out_puts(o, "\">") < 0 ||
-		    html_str(o, k + 1) < 0 || out_puts(o, "</abbr>") < 0))
-			return -1;
-	}
 	if (hop->nreplies == 0 && stars < 1)
 		stars = 1;
 	for (int i = 0; i < stars; i++)
@@ -159,14 +167,39 @@ rtts(struct out *o, const struct proto_hop *hop)
 	return 0;
 }
 
+/*
+ * The answers that came after the hop was settled (stored traces only),
+ * one a line under the hop's addresses: "late: 192.0.2.3 151.234 ms". The
+ * row's other cells are the hop as it was settled; the notes explain.
+ */
 static int
-html_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
+late(struct out *o, const struct proto_hop *hop)
+{
+	char a[ADDR_STRLEN];
+
+	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {
+		const struct proto_reply *r = &hop->r[i];
+
+		if (!(r->flags & PROTO_RF_LATE))
+			continue;
+		if (out_puts(o, "<br><small class=\"late\">late: ") < 0 ||
+		    html_str(o, addr_format(&r->from, a)) < 0 || out_puts(o, " ") < 0 ||
+		    rtt(o, r, " ms") < 0 || out_puts(o, "</small>") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+html_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 {
 	static const struct hopstats none;
 	const struct hopstats *s = &none;
+	struct proto_hop in_time, *hop = &in_time;
 	char loss[16], mn[24], av[24], mx[24];
 
-	hopstats_record(&t->st, hop);
+	hopstats_in_time(all, &in_time);
+	hopstats_record(&t->st, all);
 	if (hop->ttl >= 1 && hop->ttl <= HOPSTATS_TTL_MAX)
 		s = &t->st.hs[hop->ttl];
 	if (out_printf(o, "<tr%s", s->replies == 0 ? " class=\"silent\"" : s->dest ?
@@ -176,7 +209,7 @@ html_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 	if (hop->at_us && out_printf(o, " data-at=\"%llu\"", (unsigned long long)hop->at_us) < 0)
 		return -1;
 	if (out_printf(o, "><th scope=\"row\">%d</th><td class=\"addr\">", hop->ttl) < 0 ||
-	    addresses(o, t, hop) < 0 || evidence(o, hop, s) < 0 ||
+	    addresses(o, t, hop) < 0 || evidence(o, hop, s) < 0 || late(o, all) < 0 ||
 	    out_puts(o, "</td><td class=\"rtt\">") < 0 || rtts(o, hop) < 0)
 		return -1;
 	if (s->replies) {
@@ -290,7 +323,7 @@ html_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
 	const char *why = render_end_reason(t, m->code);
 	int stored = render_stored(t, m), pos = 0, notes = 0;
-	char note[512], priv[256];
+	char note[1024], priv[256];
 
 	if (out_puts(o, "</tbody>\n</table>\n</div>\n") < 0 || where_table(o, t) < 0 ||
 	    out_puts(o, "<div id=\"status\" role=\"status\">\n"

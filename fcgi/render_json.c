@@ -38,16 +38,61 @@ json_begin(struct out *o, struct render_trace *t)
 	return t->live ? out_puts(o, " ") : 0;
 }
 
+/* ,"evidence":[...]: how replies were matched, when not plainly; every flag once, in bit order. */
 static int
-json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
+evidence(struct out *o, int flags)
 {
-	const struct proto_reply *p = primary(hop);
+	flags &= ~PROTO_RF_LATE;	/* not evidence: late answers are listed apart */
+	if (flags == 0)
+		return 0;
+	if (out_puts(o, ",\"evidence\":[") < 0)
+		return -1;
+	for (int i = 0, n = 0; i < HOPSTATS_NFLAGS; i++)
+		if ((flags & hopstats_flags[i].bit) && out_printf(o, "%s\"%s\"", n++ ? "," : "",
+		    hopstats_flags[i].name) < 0)
+			return -1;
+	return out_puts(o, "]");
+}
+
+/*
+ * ,"late":[{"ip":"192.0.2.3","rtt":151.234}, ...]: the answers that came
+ * after the hop was settled (stored traces only), each with its evidence.
+ * They are in none of the original's fields: its clients see the hop as
+ * it was settled, a probe answered late as lost.
+ */
+static int
+late(struct out *o, const struct proto_hop *hop)
+{
+	char a[ADDR_STRLEN];
+	int n = 0;
+
+	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {
+		const struct proto_reply *r = &hop->r[i];
+
+		if (!(r->flags & PROTO_RF_LATE))
+			continue;
+		if (out_puts(o, n++ ? ",{\"ip\":" : ",\"late\":[{\"ip\":") < 0 ||
+		    json_str(o, addr_format(&r->from, a)) < 0 ||
+		    out_printf(o, ",\"rtt\":%u.%03u", r->rtt_us / 1000, r->rtt_us % 1000) < 0 ||
+		    evidence(o, r->flags) < 0 || out_puts(o, "}") < 0)
+			return -1;
+	}
+	return n ? out_puts(o, "]") : 0;
+}
+
+static int
+json_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
+{
 	const struct render_info *e;
+	const struct proto_reply *p;
+	struct proto_hop in_time, *hop = &in_time;
 	char a[ADDR_STRLEN];
 	int naddrs = 0, flags = 0;
 
-	if (p == NULL)
-		return out_printf(o, "{\"ttl\":%d,\"timeout\":true}\n", hop->ttl);
+	hopstats_in_time(all, &in_time);
+	if ((p = primary(hop)) == NULL)
+		return out_printf(o, "{\"ttl\":%d,\"timeout\":true", hop->ttl) < 0 ||
+		    late(o, all) < 0 ? -1 : out_puts(o, "}\n");
 	e = render_info_find(t, &p->from);
 	/* Addresses come validated from the broker; escaped all the same, as every string is. */
 	if (out_printf(o, "{\"ttl\":%d,\"ip\":", hop->ttl) < 0 ||
@@ -81,17 +126,8 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
 		if (out_puts(o, "]") < 0)
 			return -1;
 	}
-	/* How any of its replies was matched, when not plainly: every flag once, in bit order. */
-	if (flags) {
-		if (out_puts(o, ",\"evidence\":[") < 0)
-			return -1;
-		for (int i = 0, n = 0; i < HOPSTATS_NFLAGS; i++)
-			if ((flags & hopstats_flags[i].bit) && out_printf(o, "%s\"%s\"",
-			    n++ ? "," : "", hopstats_flags[i].name) < 0)
-				return -1;
-		if (out_puts(o, "]") < 0)
-			return -1;
-	}
+	if (evidence(o, flags) < 0 || late(o, all) < 0)
+		return -1;
 	if (e && e->body && (out_puts(o, ",\"info\":") < 0 ||
 	    o->write(o->ctx, e->body, e->body_len) < 0))
 		return -1;

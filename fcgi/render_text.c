@@ -79,15 +79,19 @@ host(struct out *o, const struct render_trace *t, const struct tt_addr *a)
 /*
  * " 1  r1.example.net (192.0.2.1)  0.412 ms  0.398 ms *": an address when
  * it changes (with its name when known), an RTT per reply, a star per
- * probe that got none.
+ * probe that got none: the hop as it was settled, as traceroute prints it.
+ * Answers that came later are in the notes at the end.
  */
 static int
-text_hop(struct out *o, struct render_trace *t, const struct proto_hop *hop)
+text_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 {
+	struct proto_hop in_time, *hop = &in_time;
 	char m[16];
-	int stars = hop->sent - hop->nreplies;
+	int stars;
 
-	hopstats_record(&t->st, hop);
+	hopstats_in_time(all, &in_time);
+	stars = hop->sent - hop->nreplies;
+	hopstats_record(&t->st, all);
 	if (out_printf(o, "%2d ", hop->ttl) < 0)
 		return -1;
 	for (int i = 0; i < hop->nreplies; i++) {
@@ -201,7 +205,7 @@ text_end(struct out *o, struct render_trace *t, const struct proto_msg *m)
 {
 	const char *why = render_end_reason(t, m->code), *p = render_prefix(t);
 	int stored = render_stored(t, m), pos = 0;
-	char note[512], priv[256];
+	char note[1024], priv[256];
 
 	if (out_puts(o, "end: ") < 0 || text_safe(o, why ? why : m->code) < 0 ||
 	    out_printf(o, "; %d %s in %llu.%03llu ms\n", m->hops, m->hops == 1 ? "hop" : "hops",

@@ -52,11 +52,12 @@ stream_begin(struct stream *s)
 	return STREAM_MORE;
 }
 
+/* Did the visitor answer at this hop in time? A late answer does not end the path there. */
 static bool
 reached(const struct proto_hop *h)
 {
-	for (int i = 0; i < h->nreplies; i++)
-		if (h->r[i].kind == REPLY_DESTINATION)
+	for (int i = 0; i < h->nreplies && i < PROTO_MAX_REPLIES; i++)
+		if (h->r[i].kind == REPLY_DESTINATION && !(h->r[i].flags & PROTO_RF_LATE))
 			return true;
 	return false;
 }

@@ -90,9 +90,11 @@ static const char *const queries[Q_COUNT] = {
 	    "AND ended_at IS NOT NULL AND (?3 IS NULL OR (started_at, id) < "
 	    "(SELECT started_at, id FROM traces WHERE id = ?3)) "
 	    "ORDER BY started_at DESC, id DESC LIMIT ?4",
+	/* A hop's answers in time before its late ones (flag 16, PROTO_RF_LATE). */
 	[Q_PATH] =
-	    "SELECT h.ttl, r.addr FROM hops h LEFT JOIN replies r "
-	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 ORDER BY h.ttl, r.idx",
+	    "SELECT h.ttl, r.addr, r.flags & 16 FROM hops h LEFT JOIN replies r "
+	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 "
+	    "ORDER BY h.ttl, r.flags & 16, r.idx",
 	[Q_DELETE_CHECK] =
 	    "SELECT token FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
 	/* In batches, so a large sweep does not hold the broker's loop. */
@@ -666,10 +668,15 @@ hop_has(const char *hop, const char *a)
 	return false;
 }
 
+/* Q_PATH's literal. */
+_Static_assert(PROTO_RF_LATE == 16, "Q_PATH orders late answers by their flag");
+
 /*
  * A trace's path for ITEM (docs/protocol.md): each hop's addresses joined
- * by '+', "*" for a silent one, hops by ','. If that does not fit, each hop
- * keeps its first address only (one_each).
+ * by '+', "*" for a silent one, hops by ','. A hop that only late answers
+ * came from is "*" and those addresses ("*+192.0.2.3"); late answers of a
+ * hop answered in time are left out. If that does not fit, each hop keeps
+ * its first address only (one_each).
  */
 static int
 build_path(struct store *st, const char *id, bool one_each, char *buf, size_t len)
@@ -677,7 +684,7 @@ build_path(struct store *st, const char *id, bool one_each, char *buf, size_t le
 	sqlite3_stmt *s = st->q[Q_PATH];
 	size_t n = 0, hop_start = 0;
 	int rc = SQLITE_DONE, ttl = 0;
-	bool fit = true;
+	bool fit = true, in_time = false;
 
 	buf[0] = '\0';
 	if (bind_text(s, 1, id) < 0)
@@ -685,6 +692,7 @@ build_path(struct store *st, const char *id, bool one_each, char *buf, size_t le
 	while (fit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int t = sqlite3_column_int(s, 0);
 		const char *a = col_text(s, 1);		/* "" for a silent hop */
+		bool late = sqlite3_column_int(s, 2) != 0;
 
 		if (t != ttl) {
 			/* A TTL never reported below a reported one was silent. */
@@ -692,9 +700,11 @@ build_path(struct store *st, const char *id, bool one_each, char *buf, size_t le
 				fit = append(buf, len, &n, ++ttl > 1 ? ",*" : "*");
 			ttl = t;
 			hop_start = n + (n > 0);
+			in_time = *a && !late;
 			fit = fit && append(buf, len, &n, n > 0 ? "," : "") &&
-			    append(buf, len, &n, *a ? a : "*");
-		} else if (*a && !one_each && !hop_has(buf + hop_start, a))
+			    append(buf, len, &n, *a && !late ? a : "*") &&
+			    (!late || (append(buf, len, &n, "+") && append(buf, len, &n, a)));
+		} else if (*a && !one_each && !(late && in_time) && !hop_has(buf + hop_start, a))
 			fit = append(buf, len, &n, "+") && append(buf, len, &n, a);
 	}
 	if (!fit) {

@@ -3,12 +3,13 @@
 
 KIND is
   atlas    one RIPE Atlas traceroute result: every field of PRODUCT.md's list with
-           its type, nothing Atlas does not define but our x- reply flags,
-           msm_id/prb_id/lts absent, and fw
-           in the range where RIPE's sagan reads the current schema ("af", not "pf");
+           its type, nothing Atlas does not define but our x- reply flags and a hop's
+           x-late (replies that came after the hop was settled), msm_id/prb_id/lts
+           absent, and fw in the range where RIPE's sagan reads the current schema
+           ("af", not "pf");
   jsonl    JSON lines, one object each (the original TraceTrout's format);
   json     one JSON document;
-  history  the history JSON document (docs/formats.md);
+  history  the history JSON document (docs/formats.md), late_ttls naming answered hops;
   html     well-formed enough: every element closed in order, no stray markup.
 Exits 0 if the file passes; says why on stdout (as TAP comments) and exits 1 if not.
 """
@@ -137,9 +138,19 @@ def check_atlas(doc):
         fail("endtime before timestamp")
     for i, hop in enumerate(doc.get("result", [])):
         where = "result[%d]" % i
-        if not isinstance(hop, dict) or set(hop) != {"hop", "result"}:
-            fail("%s: a hop is {hop, result}: %r" % (where, hop))
+        if not isinstance(hop, dict) or not {"hop", "result"} <= set(hop) <= \
+                {"hop", "result", "x-late"}:
+            fail("%s: a hop is {hop, result} and x-late: %r" % (where, hop))
             continue
+        # Ours: answers after the hop was settled, replies as in result, never a timeout.
+        if "x-late" in hop:
+            if not isinstance(hop["x-late"], list) or not hop["x-late"]:
+                fail("%s: x-late is a non-empty list" % where)
+            else:
+                for j, r in enumerate(hop["x-late"]):
+                    if isinstance(r, dict) and "x" in r:
+                        fail("%s.x-late[%d]: a late answer is a reply, not a timeout" % (where, j))
+                    check_reply(r, "%s.x-late[%d]" % (where, j), af)
         if hop["hop"] != i + 1:
             fail("%s: hop %r, expected %d" % (where, hop["hop"], i + 1))
         if not isinstance(hop["result"], list) or not hop["result"]:
@@ -157,9 +168,16 @@ def check_history(doc):
         fail("next is a URL or null")
     for i, t in enumerate(doc["traces"]):
         want = {"id", "started", "reason", "hops", "duration_ms", "path", "change"}
-        if set(t) != want:
+        if not want <= set(t) <= want | {"late_ttls"}:
             fail("traces[%d]: fields %r" % (i, sorted(t)))
             continue
+        # The hops whose addresses answered only late: TTLs of answered hops, in order.
+        if "late_ttls" in t:
+            lt = t["late_ttls"]
+            if not (isinstance(lt, list) and lt and all(is_int(x) for x in lt) and
+                    lt == sorted(set(lt)) and
+                    all(1 <= x <= len(t["path"]) and t["path"][x - 1] for x in lt)):
+                fail("traces[%d]: late_ttls %r" % (i, lt))
         if not (isinstance(t["path"], list) and all(isinstance(h, list) for h in t["path"])):
             fail("traces[%d]: path is an array of arrays" % i)
         for h in t["path"]:

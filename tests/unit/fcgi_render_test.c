@@ -36,7 +36,7 @@ static const struct renderer *const formats[] = {
 static const char *const fixtures[] = {
 	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
 	"escape-end", "info-cached", "info-late", "info-markup", "info-stored", "proxy", "buffered",
-	"norules", "flags-nat", "flags-firewall",
+	"norules", "flags-nat", "flags-firewall", "late",
 };
 
 static char golden[1024];	/* the goldens' directory */
@@ -549,6 +549,17 @@ test_path_diff(void)
 		/* Whole addresses compare, not prefixes of them. */
 		{ "192.0.2.1,203.0.113.1", "192.0.2.1,203.0.113.10", 0, 0, 1, 2 },
 		{ "x,y,z,w", "a,y,q", 0, 1, 2, 1 },
+		/* Late answers only ("*+b"): the router that answered is the hop's, late or not. */
+		{ "a,b,c", "a,*+b,c", 0, 0, 0, 0 },
+		{ "a,*+b,c", "a,b,c", 0, 0, 0, 0 },
+		{ "a,*+b,c", "a,*+x,c", 0, 0, 1, 2 },		/* "*" itself is no address */
+		{ "a,b,c", "a,*+x,c", 0, 0, 1, 2 },
+		{ "a,*+b+x,c", "a,x+y,c", 0, 0, 0, 0 },
+		{ "a,*+b,c", "a,*,c", 0, 0, 0, 0 },
+		{ "a", "a,*+b", 1, 0, 0, 2 },			/* a hop that answered, late */
+		{ "a,*+b", "a", 0, 1, 0, 2 },
+		{ "a,*+,c", "a,b,c", 0, 0, 0, 0 },		/* no address after "*": silent */
+		{ "a,b", "a,b+", 0, 0, 0, 0 },
 	};
 	struct path_change c;
 
@@ -661,6 +672,218 @@ test_hopstats(void)
 	is_str(hopstats_fmt_ms(1234567, b, sizeof(b)), "1234.567", "ms with 3 decimals");
 }
 
+/* Plays HOP lines (and an END) of a stored trace to 198.51.100.7 through r; the output in mb. */
+static void
+play_lines(const struct renderer *r, const char *const *lines, size_t n, struct membuf *mb)
+{
+	struct out o = mem_out(mb);
+	struct render_trace t;
+	struct proto_msg m;
+	struct stream s;
+
+	memset(&t, 0, sizeof(t));
+	addr_parse("198.51.100.7", &t.conn.client);
+	addr_parse("192.0.2.10", &t.conn.server);
+	stream_init(&s, r, &o, &t);
+	stream_begin(&s);
+	for (size_t i = 0; i < n; i++)
+		if (proto_parse(lines[i], strlen(lines[i]), &m) == PROTO_BAD ||
+		    stream_feed(&s, &m) == STREAM_OUT_FAILED)
+			ok(0, "line %zu fed", i);
+	stream_free(&s);
+}
+
+/* Removes from s every run from open up to its matching close (brackets, or a tag: "</small>"). */
+static void
+strip(char *s, const char *open, const char *close)
+{
+	char *p, *e;
+
+	while ((p = strstr(s, open)) != NULL) {
+		if (close[0] == ']') {
+			int depth = 0;
+
+			for (e = p + strlen(open) - 1; *e; e++)
+				if (*e == '[')
+					depth++;
+				else if (*e == ']' && --depth == 0)
+					break;
+			e += *e ? 1 : 0;
+		} else if ((e = strstr(p, close)) != NULL)
+			e += strlen(close);
+		else
+			e = p + strlen(p);
+		memmove(p, e, strlen(e) + 1);
+	}
+}
+
+
+/*
+ * Late answers (PROTO_RF_LATE) are kept apart: in none of a hop's numbers,
+ * not the end of the path when the visitor's, and explained in the notes
+ * in the place of the silence and loss they account for.
+ */
+static void
+test_late(void)
+{
+	static const char *const visitor_late[] = {
+		"HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64,1,56,0,-,-",
+		/* The visitor answered hop 2's probe late; hop 3 is where it answered in time. */
+		"HOP ttl=2 sent=3 reply=198.51.100.7,90000,destination,0,60,0,52,0,-,-,16",
+		"HOP ttl=3 sent=3 reply=198.51.100.7,5120,destination,0,60,0,52,0,-,-",
+		"END reason=destination hops=3 duration_us=13877 stored=1",
+	};
+	/* The hops of late.broker, then the same without their late answers. */
+	static const char *const late_hops[] = {
+		"HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64,1,56,0,-,-",
+		"HOP ttl=2 sent=3 reply=203.0.113.2,2210,time-exceeded,0,253,1,56,0,-,- "
+		    "reply=203.0.113.2,151234,time-exceeded,0,253,1,56,0,-,-,16 "
+		    "reply=203.0.113.2,2250,time-exceeded,0,253,1,56,0,-,-,2",
+		"HOP ttl=3 sent=3 reply=203.0.113.3,180002,unreachable,1,252,1,56,0,-,-,17",
+		"HOP ttl=4 sent=3 reply=198.51.100.7,5120,destination,0,60,0,52,0,-,-",
+		"END reason=destination hops=4 duration_us=13877 stored=1",
+		"HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64,1,56,0,-,-",
+		"HOP ttl=2 sent=3 reply=203.0.113.2,2210,time-exceeded,0,253,1,56,0,-,- "
+		    "reply=203.0.113.2,2250,time-exceeded,0,253,1,56,0,-,-,2",
+		"HOP ttl=3 sent=3",
+		"HOP ttl=4 sent=3 reply=198.51.100.7,5120,destination,0,60,0,52,0,-,-",
+		"END reason=destination hops=4 duration_us=13877 stored=1",
+	};
+	static struct membuf mb;
+	static struct render_trace t;
+	struct proto_hop h, in;
+	struct hopstats s;
+	char b[1024], *notes;
+	int pos = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.ttl = 2;
+	h.sent = 3;
+	h.nreplies = 3;
+	addr_parse("203.0.113.9", &h.r[0].from);	/* late, first: the order is the broker's */
+	h.r[0].rtt_us = 150000;
+	h.r[0].kind = REPLY_DESTINATION;
+	h.r[0].flags = PROTO_RF_LATE | PROTO_RF_BY_COUNT;
+	addr_parse("203.0.113.2", &h.r[1].from);
+	h.r[1].rtt_us = 2000;
+	h.r[1].flags = PROTO_RF_ID_CHANGED;
+	h.r[2] = h.r[1];
+	h.r[2].rtt_us = 3000;
+	is_int(hopstats_in_time(&h, &in), 1, "in_time: one late answer");
+	ok(in.ttl == 2 && in.sent == 3 && in.nreplies == 2 && in.r[0].rtt_us == 2000 &&
+	    in.r[1].rtt_us == 3000, "... the others in their order");
+	hopstats_of(&h, &s);
+	ok(s.replies == 2 && s.late == 1 && s.min_us == 2000 && s.max_us == 3000 &&
+	    s.avg_us == 2500, "hopstats: numbers of the answers in time only");
+	ok(!s.dest && s.flags == PROTO_RF_ID_CHANGED && strcmp(addr_format(&s.from, b),
+	    "203.0.113.2") == 0, "... the late visitor's answer neither reaches nor flags the hop");
+	is_str(hopstats_fmt_loss(&s, b, sizeof(b)), "33.3%", "... its probe lost");
+
+	/*
+	 * Hops 1, 3 and 5 silent, 2 answered late only, 4 answered 1 of 3 in time and
+	 * 1 late: silence notes break at hop 2, which has its own; hop 5 is where it stopped.
+	 */
+	memset(&t, 0, sizeof(t));
+	for (int ttl = 1; ttl <= 5; ttl++) {
+		memset(&h, 0, sizeof(h));
+		h.ttl = ttl;
+		h.sent = 3;
+		if (ttl == 2 || ttl == 4) {
+			h.nreplies = 2;
+			addr_parse("192.0.2.2", &h.r[0].from);
+			h.r[0].rtt_us = 150000;
+			h.r[0].flags = PROTO_RF_LATE;
+			addr_parse("192.0.2.22", &h.r[1].from);
+			h.r[1].rtt_us = 160000;
+			h.r[1].kind = REPLY_UNREACHABLE;
+			h.r[1].code = 1;
+			h.r[1].flags = ttl == 2 ? PROTO_RF_LATE : 0;
+		}
+		hopstats_record(&t.st, &h);
+	}
+	ok(t.st.last_answered == 4 && t.st.last_heard == 4 && t.st.nlate == 3 &&
+	    t.st.hs[2].replies == 0 && t.st.hs[2].late == 2, "the state: late answers kept apart");
+	notes = mb.buf;
+	notes[0] = '\0';
+	while (hopstats_note(&t.st, &pos, b, sizeof(b)))
+		snprintf(notes + strlen(notes), sizeof(mb.buf) - strlen(notes), "%s\n", b);
+	is_str(notes, "hop 1: no answer, but later hops answered: the router does not send "
+	    "time-exceeded or rate-limits it; the path is not broken there.\n"
+	    "hop 2: no answer in time; late, after the hop was settled: 192.0.2.2 150.000 ms, "
+	    "192.0.2.22 160.000 ms !H. Late answers count as lost probes above: they came, but "
+	    "after the trace had stopped waiting for them.\n"
+	    "hop 3: no answer, but later hops answered: the router does not send time-exceeded or "
+	    "rate-limits it; the path is not broken there.\n"
+	    "hop 4: answered 1 of 3 probes and no later hop answered: the router may rate-limit its "
+	    "answers.\n"
+	    "hop 4: answered 1 of 3 probes in time; late, after the hop was settled: 192.0.2.2 "
+	    "150.000 ms. A late answer counts as a lost probe above: it came, but after the trace "
+	    "had stopped waiting for it.\n"
+	    "hop 5: no answer, and no hop after it: the trace stopped there. A firewall may drop "
+	    "the probes, or the routers from there on do not answer; the path itself may well go "
+	    "on.\n", "the notes");
+
+	/* More late answers than the state keeps: counted in the note. */
+	memset(&t, 0, sizeof(t));
+	memset(&h, 0, sizeof(h));
+	h.sent = 16;
+	h.nreplies = 16;
+	for (int i = 0; i < 16; i++) {
+		addr_parse("2001:db8:ffff:ffff:ffff:ffff:ffff:fff0", &h.r[i].from);
+		h.r[i].rtt_us = 1000000;
+		h.r[i].flags = PROTO_RF_LATE;
+	}
+	for (h.ttl = 1; h.ttl <= 3; h.ttl++)
+		hopstats_record(&t.st, &h);
+	pos = 0;
+	while (hopstats_note(&t.st, &pos, b, sizeof(b)) && strncmp(b, "hop 3", 5) != 0)
+		;
+	ok(strncmp(b, "hop 3: no answer in time; late, after the hop was settled:", 58) == 0 &&
+	    strstr(b, "settled: 16 answers. Late answers count") != NULL, "a hop past what is kept: "
+	    "counted (%s)", b);
+	pos = 0;
+	hopstats_note(&t.st, &pos, b, 512);
+	ok(strstr(b, " 1000.000 ms, and ") != NULL && strlen(b) < 512 && strcmp(b + strlen(b) - 20,
+	    "stopped waiting for them." + 5) == 0, "a note too long for the buffer lists what "
+	    "fits and counts the rest (%s)", b);
+
+	/*
+	 * Every format without its late fields is what it was without the late
+	 * answers (text and HTML up to the notes, which explain them).
+	 */
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		static struct membuf with;
+		static const char *const cut[][3] = {
+			{ "json", ",\"late\":[", "]" }, { "atlas", ",\"x-late\":[", "]" },
+			{ "html", "<br><small class=\"late\">", "</small>" }, { "text", "", "" },
+		};
+		char *n;
+
+		play_lines(formats[i], late_hops, 5, &with);
+		play_lines(formats[i], late_hops + 5, 5, &mb);
+		for (size_t k = 0; k < 4; k++)
+			if (strcmp(cut[k][0], formats[i]->name) == 0 && cut[k][1][0])
+				strip(with.buf, cut[k][1], cut[k][2]);
+		/* Up to the notes: those of text and HTML differ by the late notes. */
+		if ((n = strstr(with.buf, "\nnote: ")) != NULL || (n = strstr(with.buf, "<ul")))
+			*n = '\0';
+		ok(strncmp(with.buf, mb.buf, strlen(with.buf)) == 0 && strlen(with.buf) > 150 &&
+		    strstr(with.buf, "late") == NULL, "%s: without its late fields, the output "
+		    "without the late answers", formats[i]->name);
+	}
+
+	/* The visitor's late answer is not the end of the path. */
+	play_lines(&render_json, visitor_late, 4, &mb);
+	is_str(mb.buf, "{\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n"
+	    "{\"ttl\":2,\"timeout\":true,\"late\":[{\"ip\":\"198.51.100.7\",\"rtt\":90.000}]}\n"
+	    "{\"ttl\":3,\"ip\":\"198.51.100.7\",\"rtt\":[5.120]}\n",
+	    "json: the hop after a late visitor's answer is shown");
+	play_lines(&render_html, visitor_late, 4, &mb);
+	ok(strstr(mb.buf, "<tr class=\"silent\"><th scope=\"row\">2</th>") != NULL &&
+	    strstr(mb.buf, "<tr class=\"dest\"><th scope=\"row\">3</th>") != NULL,
+	    "html: hop 2 silent, the visitor at hop 3");
+}
+
 static void
 test_assets(void)
 {
@@ -698,7 +921,9 @@ main(void)
 	test_path_diff();
 	test_history("history");
 	test_history("history-empty");
+	test_history("history-late");
 	test_hopstats();
+	test_late();
 	test_assets();
 	tap_tmpdir_remove(scratch);
 	return tap_done();

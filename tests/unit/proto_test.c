@@ -647,6 +647,12 @@ test_history(void)
 	proto_fmt_item(line, sizeof(line), id, 1, "no-ack", 0, 0, "");
 	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x path=-", &m), PROTO_ITEM,
 	    "ITEM with no hops, path=-, parses");
+	/* A hop only late answers came from: "*", then their addresses (clients before it read them too). */
+	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x "
+	    "path=192.0.2.1,*+203.0.113.3+2001:db8::3,*", &m), PROTO_ITEM,
+	    "ITEM with a hop answered late only parses");
+	ok(m.path_len == 37 && memcmp(m.path, "192.0.2.1,*+203.0.113.3+2001:db8::3,*", 37) == 0,
+	    "... its path whole");
 	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x path=<b>", &m), PROTO_BAD,
 	    "ITEM with markup in the path is rejected");
 	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x", &m), PROTO_BAD,

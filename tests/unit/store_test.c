@@ -720,13 +720,14 @@ rows_but_late(const char *path)
 static void
 test_late(void)
 {
-	char path[512], line[PROTO_LINE_MAX], before[4096];
+	char path[512], line[PROTO_LINE_MAX], before[4096], id[PROTO_ID_LEN + 1];
 	struct proto_msg head, end, m;
 	struct proto_trace_req req;
 	struct proto_reply r;
 	struct proto_hop h;
 	struct store *st;
 	struct got g;
+	bool more;
 	int refused = 0;
 
 	if ((st = open_begun("late.db", path, sizeof(path), &req)) == NULL)
@@ -816,6 +817,35 @@ test_late(void)
 	    g.hops[0].r[3].flags == PROTO_RF_LATE, "a full hop reads back whole");
 	is_int(store_late_reply(NULL, ID1, 1, &r), 0, "no store: nothing to do");
 
+	/* The history's path: a hop only late answers came from is "*" and them. */
+	memset(&g, 0, sizeof(g));
+	is_int(store_history(st, &req.client, 33, NULL, 5, got_item, &g, &more), 0, "history");
+	is_str(g.items[0].path, "192.0.2.1,192.0.2.2,*+192.0.2.3+192.0.2.33,198.51.100.7",
+	    "... late addresses only where no answer came in time, after a *");
+
+	/* Too long a path keeps the first address of each hop, late ones marked still. */
+	addr_parse("198.51.100.8", &req.client);
+	store_trace_begin(st, idn(100, id), 33, &req, 1700000001000LL, TOK, false);
+	for (int t = 1; t <= 100; t++) {
+		char a[ADDR_STRLEN];
+
+		memset(&h, 0, sizeof(h));
+		h.ttl = t;
+		h.sent = 3;
+		store_hop(st, idn(100, id), &h);
+		for (int i = 0; i < 3; i++) {
+			snprintf(a, sizeof(a), "2001:db8::%x:%x", t, i);
+			reply(&r, a, 1000, REPLY_TIME_EXCEEDED, 0, 60);
+			if (store_late_reply(st, idn(100, id), t, &r) < 0)
+				ok(0, "late answer %d of hop %d stored", i, t);
+		}
+	}
+	store_trace_end(st, idn(100, id), "max-hops", 100, 1700000001100LL, 1000);
+	memset(&g, 0, sizeof(g));
+	store_history(st, &req.client, 33, NULL, 1, got_item, &g, &more);
+	ok(g.nitems == 1 && strncmp(g.items[0].path, "*+2001:db8::1:0,*+2001:db8::2:0,", 32) == 0 &&
+	    strstr(g.items[0].path, ",*+2001:db8::64:0") != NULL &&
+	    strstr(g.items[0].path, ":1,") == NULL, "a long path: one late address a hop, marked");
 	is_int(store_errors(st), refused, "no other errors");
 	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
 	store_close(st);
