@@ -146,6 +146,8 @@ struct site {
 	uint64_t running, stored;	/* filled for each SITES answer */
 };
 
+#define LATE_TRACES	2048
+
 struct broker {
 	const struct config *cfg;
 	struct store *st;
@@ -160,6 +162,16 @@ struct broker {
 	TAILQ_HEAD(, trace) traces;
 	int ntraces;
 	uint32_t next_handle;
+	/*
+	 * Stored traces that ended, newest last, for the late answers the
+	 * engine still sends about them (HOP_TIMEOUT at most): it holds at most
+	 * max-traces (1024) of them at once, so twice that many is enough.
+	 */
+	struct ended {
+		uint32_t handle;
+		char id[PROTO_ID_LEN + 1];
+	} ended[LATE_TRACES];
+	int ended_next;
 	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
 	struct enrich *enrich;	/* NULL: no look-ups */
 	int enrich_slots;	/* pfd entries for its sockets */
@@ -1442,6 +1454,13 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 		store_trace_forget(b->st, t->id);
 		t->store_failed = 1;
 	}
+	if (stored) {
+		struct ended *x = &b->ended[b->ended_next];
+
+		b->ended_next = (b->ended_next + 1) % LATE_TRACES;
+		x->handle = t->handle;
+		snprintf(x->id, sizeof(x->id), "%s", t->id);
+	}
 	b->traces_done++;
 	site_count(b, t->uid, 1, 0);
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", t->id,
@@ -1862,6 +1881,28 @@ no_segment_why(struct broker *b, struct trace *t)
 	return why;
 }
 
+/*
+ * A late answer (engine.md): stored as one more reply of its hop, in a
+ * trace that runs or ended stored; the live stream never changes.
+ */
+static void
+late_answer(struct broker *b, struct emsg *m)
+{
+	struct trace *t = trace_find(b, m->trace);
+	const char *id = NULL;
+	int off = b->cfg->hop_offset;
+
+	if (t != NULL && t->stored && !t->store_failed)
+		id = t->id;
+	for (int i = 0; t == NULL && id == NULL && i < LATE_TRACES; i++)
+		if (b->ended[i].handle == m->trace && b->ended[i].id[0])
+			id = b->ended[i].id;
+	if (id == NULL || m->u.hop.ttl <= off)
+		return;
+	if (store_late_reply(b->st, id, m->u.hop.ttl - off, &m->u.hop.r[0]) < 0)
+		log_debug("broker: trace %s: a late answer at TTL %d not stored", id, m->u.hop.ttl - off);
+}
+
 static void
 engine_record(struct broker *b, struct emsg *m)
 {
@@ -1869,6 +1910,10 @@ engine_record(struct broker *b, struct emsg *m)
 	char line[PROTO_LINE_MAX + 1];
 	int n, off = b->cfg->hop_offset;
 
+	if (m->type == EMSG_LATE) {
+		late_answer(b, m);
+		return;
+	}
 	if (m->type == EMSG_STATUS_ANSWER) {
 		if (!b->status_asked)
 			log_warnx("broker: engine counters nobody asked for; ignored");

@@ -244,14 +244,14 @@ ct_lookup(struct mnl_socket *nl, const struct ct_tuple *t, struct ct_info *out)
 }
 
 int
-ct_mark(struct mnl_socket *nl, const struct ct_tuple *t, uint32_t mask, bool on)
+ct_mark(struct mnl_socket *nl, const struct ct_tuple *t, uint32_t mask, uint32_t value)
 {
 	char buf[NL_BUF] = { 0 };
 	/* No NLM_F_CREATE: only an existing connection is updated. */
 	struct nlmsghdr *nlh = ct_build(buf, IPCTNL_MSG_CT_NEW, NLM_F_ACK, t);
 
-	/* The kernel computes (mark & ~mask) ^ value: only our bit changes. */
-	mnl_attr_put_u32(nlh, CTA_MARK, htonl(on ? mask : 0));
+	/* The kernel computes (mark & ~mask) ^ value: only our bits change. */
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(value & mask));
 	mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(mask));
 	return transact(nl, nlh, NULL, NULL);
 }
@@ -292,7 +292,7 @@ ct_clear_all(struct mnl_socket *nl, uint32_t mask)
 		return -1;
 	}
 	for (int i = 0; i < c.n; i++)
-		if (ct_mark(nl, &c.list[i], mask, false) == 0)
+		if (ct_mark(nl, &c.list[i], mask, 0) == 0)
 			cleared++;
 	free(c.list);
 	return cleared;

@@ -30,8 +30,8 @@ struct ct_info {
 struct mnl_socket *ct_open(void);
 /* Looks the connection up. Returns 0, or -1 with errno (ENOENT: no such connection). */
 int ct_lookup(struct mnl_socket *nl, const struct ct_tuple *t, struct ct_info *out);
-/* Sets (on) or clears the bits of mask in the connection's mark. Returns 0 or -1 with errno. */
-int ct_mark(struct mnl_socket *nl, const struct ct_tuple *t, uint32_t mask, bool on);
+/* Sets the bits of mask in the connection's mark to those of value. Returns 0 or -1 with errno. */
+int ct_mark(struct mnl_socket *nl, const struct ct_tuple *t, uint32_t mask, uint32_t value);
 /* Clears the bits of mask on every connection that has them; returns how many, or -1. */
 int ct_clear_all(struct mnl_socket *nl, uint32_t mask);
 

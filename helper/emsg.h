@@ -19,6 +19,7 @@ enum emsg_type {
 	EMSG_END,		/* engine -> broker: the trace is over; last message for it */
 	EMSG_STATUS,		/* broker -> engine: send your counters (trace is 0) */
 	EMSG_STATUS_ANSWER,	/* engine -> broker: the counters (trace is 0) */
+	EMSG_LATE,		/* engine -> broker: an answer after its hop was reported, also after END */
 };
 
 /* The engine's counters since it started, for STATUS (docs/protocol.md). */
@@ -41,7 +42,7 @@ struct emsg {
 	uint32_t trace;		/* the broker's handle for the trace, echoed back */
 	union {
 		struct proto_trace_req start;	/* EMSG_START */
-		struct proto_hop hop;		/* EMSG_HOP: ttl before HOP_OFFSET */
+		struct proto_hop hop;		/* EMSG_HOP: ttl before HOP_OFFSET; EMSG_LATE: one reply */
 		struct {			/* EMSG_REFUSED, EMSG_END */
 			char code[EMSG_CODE_LEN];	/* error code or end reason */
 			char text[EMSG_TEXT_LEN];

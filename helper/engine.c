@@ -35,6 +35,7 @@ struct etrace {
 	uint32_t handle;
 	struct ct_tuple tuple;
 	bool ended;
+	bool late;		/* ended, out of the queue: only its ICMP errors come, late answers */
 	struct trace t;
 };
 
@@ -130,11 +131,23 @@ engine_close(struct engine_socks *s)
 	s->raw4 = s->raw6 = -1;
 }
 
+/*
+ * The connmark bit that queues only a connection's ICMP errors, after its
+ * trace ended, for late answers (tracetrout-rules): the bit below the trace
+ * bit; none when that is bit 0.
+ */
+static uint32_t
+late_bit(const struct config *cfg)
+{
+	return cfg->mark >> 1;
+}
+
 int
 engine_clear_marks(const struct config *cfg, struct engine_socks *s)
 {
-	int n = ct_clear_all(s->ct, cfg->mark);
+	int n = ct_clear_all(s->ct, cfg->mark), l = late_bit(cfg) ? ct_clear_all(s->ct, late_bit(cfg)) : 0;
 
+	n = n < 0 || l < 0 ? -1 : n + l;
 	if (n < 0)
 		log_warn("cannot clear old trace marks");
 	else if (n > 0)
@@ -218,6 +231,22 @@ op_hop(void *ctx, const struct proto_hop *hop)
 	m.type = EMSG_HOP;
 	m.trace = et->handle;
 	m.u.hop = *hop;
+	m.u.hop.at_us = realtime_us();
+	to_broker(et->e, &m);
+}
+
+static void
+op_late(void *ctx, int ttl, const struct proto_reply *r)
+{
+	struct etrace *et = ctx;
+	struct emsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_LATE;
+	m.trace = et->handle;
+	m.u.hop.ttl = ttl;
+	m.u.hop.nreplies = 1;
+	m.u.hop.r[0] = *r;
 	m.u.hop.at_us = realtime_us();
 	to_broker(et->e, &m);
 }
@@ -320,7 +349,7 @@ start(struct engine *e, const struct emsg *m)
 	const struct proto_trace_req *r = &m->u.start;
 	struct ct_tuple tuple = { r->client, r->server, r->cport, r->sport };
 	struct trace_cfg tc;
-	struct trace_ops ops = { op_send, op_hop, op_end, op_log, NULL };
+	struct trace_ops ops = { op_send, op_hop, op_end, op_log, op_late, NULL };
 	struct ct_info info;
 	struct etrace *et;
 	uint16_t ipid;
@@ -349,12 +378,12 @@ start(struct engine *e, const struct emsg *m)
 		    errno == ENOENT ? "no such connection in conntrack" : "conntrack lookup failed");
 	if (!info.have_state || info.tcp_state != CT_TCP_ESTABLISHED)
 		return refuse(e, m->trace, "not-found", "the connection is not ESTABLISHED");
-	if (ct_mark(e->s->ct, &tuple, e->cfg->mark, true) < 0) {
+	if (ct_mark(e->s->ct, &tuple, e->cfg->mark, e->cfg->mark) < 0) {
 		log_warn("ctnetlink: cannot mark the connection");
 		return refuse(e, m->trace, "internal", "cannot mark the connection");
 	}
 	if ((et = calloc(1, sizeof(*et))) == NULL) {
-		ct_mark(e->s->ct, &tuple, e->cfg->mark, false);
+		ct_mark(e->s->ct, &tuple, e->cfg->mark, 0);
 		return refuse(e, m->trace, "internal", "out of memory");
 	}
 	et->e = e;
@@ -380,26 +409,39 @@ start(struct engine *e, const struct emsg *m)
 	to_broker(e, &ok);
 }
 
-/*
- * Frees traces that are over (ended, and done draining the answers to
- * probes sent beyond the visitor) and takes their connections out of the
- * queue.
- */
 static int on_packet(void *arg, struct queue_packet *qp);
 
-static bool
-over(const struct etrace *et, uint64_t now)
+/* What reap does with a trace now. */
+enum fate {
+	KEEP,		/* running, draining, or awaiting late answers */
+	TO_LATE,	/* done draining: out of the queue but for its ICMP errors */
+	FREE,		/* over: its connection out of the queue */
+};
+
+static enum fate
+fate(const struct etrace *et, uint32_t late, uint64_t now)
 {
-	return et->ended && trace_over(&et->t, now);
+	if (!et->ended || !trace_over(&et->t, now))
+		return KEEP;
+	if (trace_late_until(&et->t, now) == 0 || late == 0)
+		return FREE;
+	return et->late ? KEEP : TO_LATE;
 }
 
+/*
+ * Frees traces that are over (ended, done draining the answers to probes
+ * sent beyond the visitor, and past the late answers' window) and takes
+ * their connections out of the queue; one done draining keeps only its
+ * ICMP errors queued until its late answers' window closes.
+ */
 static void
 reap(struct engine *e)
 {
 	uint64_t now = mono_us();
+	uint32_t late = late_bit(e->cfg), both = e->cfg->mark | late;
 	int i;
 
-	for (i = 0; i < e->ntraces && !over(e->traces[i], now); i++)
+	for (i = 0; i < e->ntraces && fate(e->traces[i], late, now) == KEEP; i++)
 		;
 	if (i == e->ntraces)
 		return;
@@ -412,14 +454,20 @@ reap(struct engine *e)
 		log_warn("engine: queue socket");
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
+		enum fate f = fate(et, late, now);
 
-		if (!over(et, now)) {
+		if (f == KEEP) {
 			i++;
 			continue;
 		}
-		/* The connection may be gone already (closed): nothing to clear then. */
-		if (ct_mark(e->s->ct, &et->tuple, e->cfg->mark, false) < 0 && errno != ENOENT)
-			log_warn("ctnetlink: cannot clear the mark of trace %u", et->handle);
+		/* The connection may be gone already (closed): nothing to change then. */
+		if (ct_mark(e->s->ct, &et->tuple, both, f == TO_LATE ? late : 0) < 0 && errno != ENOENT)
+			log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
+		if (f == TO_LATE) {
+			et->late = true;
+			i++;
+			continue;
+		}
 		e->st.replies_matched += et->t.stats.replies_matched;
 		free(et);
 		e->traces[i] = e->traces[--e->ntraces];
@@ -500,7 +548,8 @@ on_packet(void *arg, struct queue_packet *qp)
 	for (int i = 0; i < e->ntraces; i++) {
 		struct trace *t = &e->traces[i]->t;
 
-		if (p.kind == PKT_TCP && trace_owns(t, &p.u.tcp, &out))
+		/* A trace awaiting late answers has only its errors queued; a new one may own the TCP. */
+		if (p.kind == PKT_TCP && !e->traces[i]->late && trace_owns(t, &p.u.tcp, &out))
 			return segment_verdict(e, t, &p.u.tcp, out, now, qp);
 		if (p.kind == PKT_ICMP && trace_quotes(t, &p.u.icmp)) {
 			if (trace_icmp(t, &p.u.icmp, now) == TRACE_DROP)

@@ -52,6 +52,10 @@ finish(struct trace *t, const char *reason)
 		return;
 	t->state = TRACE_DONE;
 	t->nrestage = 0;
+	/* Late answers are kept until HOP_TIMEOUT after the last probe of each hop reported. */
+	for (int ttl = 1; ttl <= t->emitted; ttl++)
+		if (t->hops[ttl].deadline_us > t->late_until_us)
+			t->late_until_us = t->hops[ttl].deadline_us;
 	t->ops.end(t->ops.ctx, reason, t->emitted);
 }
 
@@ -610,6 +614,8 @@ restage_run(struct trace *t, uint64_t now)
 static void
 settle(struct trace *t, uint64_t now)
 {
+	if (t->state != TRACE_PROBING)
+		return;
 	restage_run(t, now);
 	while (t->state == TRACE_PROBING && t->emitted < t->sent_max) {
 		int ttl = t->emitted + 1;
@@ -654,9 +660,31 @@ probe_by_seq(struct trace *t, uint32_t seq)
 }
 
 /*
+ * An answer to probe p that came after its hop was reported: it is kept,
+ * marked late, for the stored trace only (the live stream stays as it was
+ * sent), until HOP_TIMEOUT after the hop's last probe, also after the end.
+ * An answer beyond the hops reported (after an end) says nothing.
+ */
+static void
+late_answer(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
+{
+	struct proto_reply late = *r;
+
+	if (p->answered || p->ttl > t->emitted) {
+		t->stats.late_or_dup++;
+		return;
+	}
+	p->answered = true;
+	late.flags |= PROTO_RF_LATE;
+	t->stats.late++;
+	if (t->ops.late)
+		t->ops.late(t->ops.ctx, p->ttl, &late);
+}
+
+/*
  * Records an answer to probe p; false if it was answered before or its hop
- * is reported. The visitor's own answer replaces an error whose IPv4 id
- * was changed (see refute_changed_ids).
+ * is reported (then it is a late answer). The visitor's own answer replaces
+ * an error whose IPv4 id was changed (see refute_changed_ids).
  */
 static bool
 record(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
@@ -665,7 +693,11 @@ record(struct trace *t, struct trace_probe *p, const struct proto_reply *r)
 	bool replace = p->answered && r->kind == REPLY_DESTINATION &&
 	    p->reply.kind != REPLY_DESTINATION && (p->reply.flags & PROTO_RF_ID_CHANGED);
 
-	if ((p->answered && !replace) || p->ttl <= t->emitted) {
+	if (p->ttl <= t->emitted || t->state == TRACE_DONE) {
+		late_answer(t, p, r);
+		return false;
+	}
+	if (p->answered && !replace) {
 		t->stats.late_or_dup++;
 		return false;
 	}
@@ -700,18 +732,26 @@ restage_below(struct trace *t, int ttl, uint64_t now)
 			restage(t, j, now);
 }
 
+/* The visitor's answer to probe p: segment seg, arrived at now. */
+static void
+visitor_reply(const struct trace *t, const struct trace_probe *p, const struct pkt_tcp *seg,
+    uint64_t now, struct proto_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->from = t->client;
+	r->kind = REPLY_DESTINATION;
+	r->rtt_us = rtt_since(p, now);
+	r->reply_ttl = seg->ttl;
+	r->size = seg->size;
+}
+
 /* The visitor answered probe p (a D-SACK named it) with segment seg. */
 static void
 visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg, uint64_t now)
 {
 	struct proto_reply r;
 
-	memset(&r, 0, sizeof(r));
-	r.from = t->client;
-	r.kind = REPLY_DESTINATION;
-	r.rtt_us = rtt_since(p, now);
-	r.reply_ttl = seg->ttl;
-	r.size = seg->size;
+	visitor_reply(t, p, seg, now, &r);
 	if (!record(t, p, &r))
 		return;
 	visitor_at(t, p->ttl, r.rtt_us);
@@ -720,13 +760,22 @@ visitor_answer(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg
 	restage_below(t, p->ttl, now);
 }
 
-/* Draining: probe p's answer came; the drain ends with the last one awaited. */
+/*
+ * Draining: probe p's answer came (seg); the drain ends with the last one
+ * awaited. An answer to a probe of a hop reported is late.
+ */
 static void
-drained(struct trace *t, struct trace_probe *p)
+drained(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg, uint64_t now)
 {
+	struct proto_reply r;
+
 	if (p->answered)
 		return;
-	p->answered = true;
+	if (p->ttl <= t->emitted) {
+		visitor_reply(t, p, seg, now, &r);
+		late_answer(t, p, &r);
+	} else
+		p->answered = true;
 	if (--t->drain_left <= 0)
 		t->drain_until_us = 0;
 }
@@ -788,7 +837,7 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t n
 		if (credit)
 			visitor_answer(t, in[i], seg, now);
 		else
-			drained(t, in[i]);
+			drained(t, in[i], seg, now);
 	return n;
 }
 
@@ -1123,7 +1172,9 @@ trace_icmp(struct trace *t, const struct pkt_icmp *err, uint64_t now)
 	struct proto_reply r;
 	uint8_t flags;
 
-	if (t->state != TRACE_PROBING || !trace_quotes(t, err))
+	/* After the end, until the late answers' window closes, errors are late answers. */
+	if ((t->state != TRACE_PROBING && !(t->state == TRACE_DONE && now < t->late_until_us)) ||
+	    !trace_quotes(t, err))
 		return TRACE_ACCEPT;
 	memset(&r, 0, sizeof(r));
 	r.from = err->src;
@@ -1158,8 +1209,11 @@ void
 trace_tick(struct trace *t, uint64_t now)
 {
 	if (t->state == TRACE_DONE) {
+		/* Nothing pending any more. */
 		if (now >= t->drain_until_us)
-			t->drain_until_us = 0;	/* nothing pending any more */
+			t->drain_until_us = 0;
+		if (now >= t->late_until_us)
+			t->late_until_us = 0;
 		return;
 	}
 	if (now >= t->start_us + t->cfg.deadline_us)
@@ -1181,12 +1235,19 @@ trace_abort(struct trace *t, const char *reason)
 {
 	finish(t, reason);
 	t->drain_until_us = 0;
+	t->late_until_us = 0;
 }
 
 bool
 trace_over(const struct trace *t, uint64_t now)
 {
 	return t->state == TRACE_DONE && now >= t->drain_until_us;
+}
+
+uint64_t
+trace_late_until(const struct trace *t, uint64_t now)
+{
+	return t->state == TRACE_DONE && now < t->late_until_us ? t->late_until_us : 0;
 }
 
 uint64_t
@@ -1197,7 +1258,8 @@ trace_next_timeout(const struct trace *t)
 
 	switch (t->state) {
 	case TRACE_DONE:
-		return t->drain_until_us > 0 ? t->drain_until_us : UINT64_MAX;
+		next = t->drain_until_us > 0 ? t->drain_until_us : UINT64_MAX;
+		return t->late_until_us > 0 && t->late_until_us < next ? t->late_until_us : next;
 	case TRACE_WAIT_SEGMENT:
 	case TRACE_WAIT_ACK:
 		return t->wait_until_us < next ? t->wait_until_us : next;

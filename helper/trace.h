@@ -58,6 +58,12 @@ struct trace_ops {
 	/* The trace is over: reason as in docs/protocol.md, hops the last TTL reported. */
 	void (*end)(void *ctx, const char *reason, int hops);
 	void (*log)(void *ctx, const char *msg);
+	/*
+	 * An answer came after hop ttl was reported (also after the end, until
+	 * HOP_TIMEOUT after the hop's last probe): r carries PROTO_RF_LATE.
+	 * NULL: such answers are only counted.
+	 */
+	void (*late)(void *ctx, int ttl, const struct proto_reply *r);
 	void *ctx;
 };
 
@@ -123,7 +129,8 @@ struct trace_stats {
 	uint32_t stripped;		/* of those, passed on without the probes' D-SACK block */
 	uint32_t counted;		/* duplicate ACKs without D-SACK taken for probes' answers */
 	uint32_t keepalives;		/* keep-alives sent to hurry the visitor's first ACK */
-	uint32_t late_or_dup;		/* a second reply to one probe, or a reply after its hop settled */
+	uint32_t late_or_dup;		/* a second reply to one probe, or a reply to no hop reported */
+	uint32_t late;			/* answers after their hop was reported, passed to ops.late */
 	uint32_t refuted;		/* errors with a changed IPv4 id at a TTL the visitor answered */
 };
 
@@ -136,6 +143,7 @@ struct trace {
 	uint64_t start_us, wait_until_us;
 	uint64_t drain_until_us;	/* after the end at the visitor: see DRAIN_MIN_US */
 	int drain_left;			/* probes whose answers the drain still awaits */
+	uint64_t late_until_us;		/* after the end: late answers are awaited until then */
 	bool hole;			/* the visitor SACKed probes: it lost the first segment */
 	uint32_t hole_end;		/* the end of the highest such block */
 
@@ -254,6 +262,12 @@ void trace_abort(struct trace *t, const char *reason);
  * still come (the trace takes their D-SACKs out of the visitor's ACKs).
  */
 bool trace_over(const struct trace *t, uint64_t now_us);
+/*
+ * After the end: until when errors that answer probes of the hops reported
+ * are still awaited, as late answers (the connection out of the queue, only
+ * its ICMP errors queued meanwhile); 0 when none are.
+ */
+uint64_t trace_late_until(const struct trace *t, uint64_t now);
 /* When trace_tick must run next; UINT64_MAX when nothing is pending. */
 uint64_t trace_next_timeout(const struct trace *t);
 

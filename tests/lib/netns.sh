@@ -28,7 +28,7 @@
 #   netns_tls_cert         a self-signed certificate for the server (tracetrout-serve --tls-cert)
 #   netns_busy_start       one busy loop per CPU until cleanup (or netns_busy_stop)
 #   netns_exact N AT_ONCE  N traces, AT_ONCE at a time: the wrong hop lists
-#   netns_pathemu K [-a] OPTS...  tests/lib/pathemu in router K (delay, probes held behind new
+#   netns_pathemu K [-a|-s A4 A6] OPTS...  tests/lib/pathemu in router K (delay, probes held behind new
 #                          data, a firewall shifting sequence numbers); netns_pathemu_count K NAME
 #   netns_path_delay MS    every router holds every packet it forwards MS ms, both ways: a path
 #                          whose round trip is 2 x routers x MS ms (4 routers, 5 ms: 40 ms)
@@ -625,22 +625,29 @@ netns_resolver() {
 NETNS_PATHEMU_QUEUE=100
 declare -A NETNS_PATHEMU_PID=()
 
-# netns_pathemu K [-a] PATHEMU_OPTIONS...: tests/lib/pathemu (built by make check) in router K's
-# namespace, bound to NFQUEUE NETNS_PATHEMU_QUEUE there, with --queue and --port NETNS_PORT given.
-# Mangle FORWARD rules of both families feed it TCP to or from NETNS_PORT (both directions of
-# the web server's connections), or with -a every forwarded packet; with --queue-bypass, so
+# netns_pathemu K [-a | -s SRC4 SRC6] PATHEMU_OPTIONS...: tests/lib/pathemu (built by make
+# check) in router K's namespace, bound to NFQUEUE NETNS_PATHEMU_QUEUE there, with --queue and
+# --port NETNS_PORT given. Mangle FORWARD rules of both families feed it TCP to or from
+# NETNS_PORT (both directions of the web server's connections), with -a every forwarded packet,
+# with -s the ICMP and ICMPv6 packets from SRC4 and SRC6 (a router's errors); with --queue-bypass, so
 # that packets pass when it is not running. Its count line goes to $NETNS_TMP/pathemu-K.log.
 # Returns once the queue is bound; stopped at cleanup, or earlier by netns_pathemu_stop K.
 netns_pathemu() {
-	local k=$1 ns match=(-p tcp -m multiport --ports "$NETNS_PORT") ipt i
+	local k=$1 ns ipt i
+	local match4=(-p tcp -m multiport --ports "$NETNS_PORT") match6=(-p tcp -m multiport --ports "$NETNS_PORT")
 	local bin=${NETNS_PATHEMU:-${top_builddir:-$NETNS_LIB/../..}/tests/lib/pathemu}
 	shift
 	ns=${NETNS_ROUTERS[k]:-}
 	[ -n "$ns" ] || { echo "netns_pathemu: no router $k" >&2; return 2; }
 	[ -x "$bin" ] || { echo "netns_pathemu: $bin is not built (make check builds it)" >&2; return 1; }
 	if [ "${1:-}" = -a ]; then
-		match=()
+		match4=()
+		match6=()
 		shift
+	elif [ "${1:-}" = -s ]; then
+		match4=(-p icmp -s "$2")
+		match6=(-p ipv6-icmp -s "$3")
+		shift 3
 	fi
 	ip netns exec "$ns" "$bin" --queue "$NETNS_PATHEMU_QUEUE" --port "$NETNS_PORT" "$@" \
 		2>>"$NETNS_TMP/pathemu-$k.log" &
@@ -656,10 +663,10 @@ netns_pathemu() {
 		sed 's/^/#   /' "$NETNS_TMP/pathemu-$k.log" >&2
 		return 1
 	fi
-	for ipt in iptables ip6tables; do
-		nsx "$ns" "$ipt" -w -t mangle -A FORWARD "${match[@]}" \
-			-j NFQUEUE --queue-num "$NETNS_PATHEMU_QUEUE" --queue-bypass || return 1
-	done
+	nsx "$ns" iptables -w -t mangle -A FORWARD "${match4[@]}" \
+		-j NFQUEUE --queue-num "$NETNS_PATHEMU_QUEUE" --queue-bypass || return 1
+	nsx "$ns" ip6tables -w -t mangle -A FORWARD "${match6[@]}" \
+		-j NFQUEUE --queue-num "$NETNS_PATHEMU_QUEUE" --queue-bypass
 }
 
 # netns_path_delay MS: a path with delay, as this kernel has no netem: a pathemu in every router

@@ -3,11 +3,13 @@
  * tests. Runs in a router's namespace, bound to an NFQUEUE that the test's iptables rules
  * feed (tests/lib/netns.sh: netns_pathemu), in one of two modes:
  *
- *   --hold-ms D [--hold-old]  holds each queued packet D ms, then accepts it, in arrival
- *       order: path delay, as this kernel has no netem. With --hold-old only the data
- *       segments toward the visitor that lie wholly at or below the visitor's highest
+ *   --hold-ms D [--hold-old | --hold-dup]  holds each queued packet D ms, then accepts it,
+ *       in arrival order: path delay, as this kernel has no netem. With --hold-old only the
+ *       data segments toward the visitor that lie wholly at or below the visitor's highest
  *       acknowledgement (copies of old bytes: probes) are held, the rest accepted at once,
- *       so new data overtakes them, as on a path where the probes take a slower queue.
+ *       so new data overtakes them, as on a path where the probes take a slower queue. With
+ *       --hold-dup, the data segments toward the visitor whose every byte went by before
+ *       (copies: probes, including those right behind the segment they copy).
  *   --seq-shift K  a firewall that shifts the server's sequence numbers by K (pf's
  *       "modulate state"): seq + K toward the visitor, ack and SACK edges - K back. It does
  *       not translate the quotes of ICMP errors, as such firewalls do not.
@@ -54,7 +56,7 @@ struct emu {
 	struct mnl_socket *nl;
 	uint16_t queue, port;
 	long hold_ms;		/* -1: not holding */
-	bool hold_old, shift, drop_first;
+	bool hold_old, hold_dup, shift, drop_first;
 	uint32_t k;
 	struct held *ring;	/* MAX_HELD entries, oldest at head */
 	size_t head, nheld;
@@ -164,7 +166,7 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 		else
 			memcpy(pkt, mnl_attr_get_payload(attr[NFQA_PAYLOAD]), len);
 	}
-	if (!e->shift && !e->hold_old && !e->drop_first) {
+	if (!e->shift && !e->hold_old && !e->hold_dup && !e->drop_first) {
 		hold(e, id);	/* path delay: every packet, whatever it carries */
 		return MNL_CB_OK;
 	}
@@ -200,7 +202,7 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		return MNL_CB_OK;
 	}
-	if (!e->hold_old || pe_old(&e->flows, &p.u.tcp, e->port))
+	if (e->hold_dup ? pe_dup(&e->flows, &p.u.tcp, e->port) : pe_old(&e->flows, &p.u.tcp, e->port))
 		hold(e, id);
 	else {
 		e->passed++;
@@ -235,8 +237,8 @@ queue_read(struct emu *e)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pathemu --queue N --port P (--hold-ms D [--hold-old] | --seq-shift K | "
-	    "--drop-first)\n");
+	fprintf(stderr, "usage: pathemu --queue N --port P (--hold-ms D [--hold-old | --hold-dup] | "
+	    "--seq-shift K | --drop-first)\n");
 	exit(2);
 }
 
@@ -261,6 +263,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "hold-ms", required_argument, NULL, 'd' },
 		{ "hold-old", no_argument, NULL, 'o' },
+		{ "hold-dup", no_argument, NULL, 'u' },
 		{ "seq-shift", required_argument, NULL, 'k' },
 		{ "drop-first", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
@@ -279,13 +282,14 @@ main(int argc, char **argv)
 		case 'p': port = number(optarg, 65535); break;
 		case 'd': e.hold_ms = number(optarg, 60000); break;
 		case 'o': e.hold_old = true; break;
+		case 'u': e.hold_dup = true; break;
 		case 'k': e.k = (uint32_t)number(optarg, 0xffffffffL); e.shift = true; break;
 		case 'f': e.drop_first = true; break;
 		default: usage();
 		}
 	}
 	if (optind != argc || queue < 0 || port < 0 || e.shift + (e.hold_ms >= 0) + e.drop_first != 1 ||
-	    (e.hold_old && e.hold_ms < 0))
+	    ((e.hold_old || e.hold_dup) && e.hold_ms < 0) || (e.hold_old && e.hold_dup))
 		usage();
 	e.queue = (uint16_t)queue;
 	e.port = (uint16_t)port;

@@ -42,6 +42,8 @@ struct pe_flow {
 	uint16_t vport;
 	uint32_t ack;
 	bool data_seen;		/* a data segment toward the visitor went by (pe_first_data) */
+	bool sent_seen;		/* sent_end is known (pe_dup) */
+	uint32_t sent_end;	/* the end of the highest data toward the visitor so far */
 	uint64_t last;		/* when it was last used, in calls of pe_old */
 };
 
@@ -55,6 +57,12 @@ struct pe_flows {
  * that lies wholly at or below the highest of them (a copy of old bytes: a probe).
  */
 bool pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port);
+
+/*
+ * Learns as pe_old does, and says whether seg is data toward the visitor whose every byte went
+ * by before (a copy: a probe, or a retransmission).
+ */
+bool pe_dup(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port);
 
 /*
  * Learns as pe_old does, and says whether seg is the first data segment toward the visitor

@@ -178,6 +178,23 @@ pe_old(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
 }
 
 bool
+pe_dup(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
+{
+	enum pe_dir dir;
+	struct pe_flow *f = flow_learn(fl, seg, port, &dir);
+	uint32_t end = seg->seq + (uint32_t)seg->payload_len;
+
+	if (dir != PE_TO_VISITOR || f == NULL || seg->payload_len == 0)
+		return false;
+	if (f->sent_seen && seq_le(end, f->sent_end))
+		return true;
+	if (!f->sent_seen || seq_lt(f->sent_end, end))
+		f->sent_end = end;
+	f->sent_seen = true;
+	return false;
+}
+
+bool
 pe_first_data(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
 {
 	enum pe_dir dir;

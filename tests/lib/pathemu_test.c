@@ -213,11 +213,31 @@ test_first_data(void)
 	ok(!first(&fl, 6, PORT, 40000, 0x18, 100), "the other family: another connection, not seen yet");
 }
 
+static void
+test_dup(void)
+{
+	static struct pe_flows fl;
+	uint8_t pkt[256];
+	struct pkt p;
+
+	pkt_parse(pkt, segment(pkt, 4, 40000, PORT, 1, 1, 0x18, NULL, 0, 50), &p);
+	ok(!pe_dup(&fl, &p.u.tcp, PORT), "the visitor's request is no copy");
+	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 1, 51, 0x18, NULL, 0, 100), &p);
+	ok(!pe_dup(&fl, &p.u.tcp, PORT), "the first data toward the visitor is new");
+	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 3, 51, 0x10, NULL, 0, 1), &p);
+	ok(pe_dup(&fl, &p.u.tcp, PORT), "a byte of it right behind, not acknowledged yet, is a copy");
+	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 90, 51, 0x18, NULL, 0, 20), &p);
+	ok(!pe_dup(&fl, &p.u.tcp, PORT), "data reaching past what went by is new");
+	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 100, 51, 0x10, NULL, 0, 10), &p);
+	ok(pe_dup(&fl, &p.u.tcp, PORT), "and after it, its end is a copy");
+}
+
 int
 main(void)
 {
 	test_shift();
 	test_old();
 	test_first_data();
+	test_dup();
 	return tap_done();
 }

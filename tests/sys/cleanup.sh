@@ -11,6 +11,9 @@ sys_require_build
 
 tap_plan 14
 netns_build -n 4 -s 2 || { echo "Bail out! cannot build the network"; exit 1; }
+# Router 1 holds the probes that reach the visitor (copies of data it forwarded) 8 s: the
+# visitor's answers come that late, so every trace runs that long.
+netns_pathemu 1 --hold-ms 8000 --hold-dup || { echo "Bail out! no pathemu in router 1"; exit 1; }
 
 # leftovers DESCRIPTION: the checks after a stop.
 leftovers() {
@@ -28,11 +31,14 @@ leftovers() {
 	tap_ok $? "$what: runtime directory removed"
 }
 
-# traces_running: two slow traces (a silent hop, HOP_TIMEOUT=8s) in flight, and their marks seen.
+# traces_running: two slow traces (the visitor's answers held 8 s) in flight, and their marks
+# seen; their curls' pids in curls (pathemu runs in the background too: never a bare wait).
 traces_running() {
 	local i
 	netns_trace 4 / >/dev/null 2>&1 &
+	curls=($!)
 	netns_trace 6 / >/dev/null 2>&1 &
+	curls+=($!)
 	for ((i = 0; i < 50; i++)); do
 		[ "$(sys_marked "$NETNS_SERVER" | grep -c 'dport=8080')" -ge 2 ] && return 0
 		sleep 0.1
@@ -47,7 +53,7 @@ tap_ok $? "two traces in flight mark their connections" || sys_marked "$NETNS_SE
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly (SIGTERM) in the middle of them"
 leftovers "stopped mid-trace"
-wait
+wait "${curls[@]}"
 
 HOP_TIMEOUT=8s netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs again"
@@ -61,5 +67,5 @@ done)
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly right after tracetroutd was killed"
 leftovers "stopped after a crash"
-wait
+wait "${curls[@]}"
 sys_done

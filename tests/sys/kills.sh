@@ -10,8 +10,10 @@ sys_require lighttpd sha256sum conntrack tc
 sys_require_build
 
 tap_plan 14
-# A silent router and a long hop timeout hold every trace open until the kill.
+# A silent router, the probes that reach the visitor held 20 s on the way (router 1: the
+# visitor's answers come that late) and a long hop timeout hold every trace open until the kill.
 netns_build -n 3 -s 2 || { echo "Bail out! cannot build the network"; exit 1; }
+netns_pathemu 1 --hold-ms 20000 --hold-dup || { echo "Bail out! no pathemu in router 1"; exit 1; }
 mkdir -p "$NETNS_TMP/www"
 head -c 40M /dev/urandom >"$NETNS_TMP/www/big"
 HOP_TIMEOUT=20s netns_serve_start "$top_builddir"
@@ -98,7 +100,7 @@ restarted "$old"
 tap_ok $? "after the broker's death tracetrout-serve starts the helper again" ||
 	sys_show "$NETNS_TMP/serve.log"
 
-# The silent router holds the trace for HOP_TIMEOUT: its first hop is enough here.
+# The visitor's answers are held 20 s: the trace's first hop is enough here.
 netns_trace 4 / --max-time 3 >"$NETNS_TMP/after" 2>/dev/null
 [ "$(netns_hops <"$NETNS_TMP/after" | head -n 1)" = "1 ${NETNS_HOPS4[0]}" ]
 tap_ok $? "traces work after both restarts" || sys_show "$NETNS_TMP/after"

@@ -10,9 +10,11 @@ sys_require lighttpd python3 setpriv
 sys_require_build
 
 tap_plan 18
-# Router 1 (next to the visitor) is silent: each trace waits HOP_TIMEOUT for it, so two traces
-# can be running at once.
+# Router 1 (next to the visitor) is silent and holds the probes that reach the visitor 1.5 s
+# (copies of data it forwarded): each trace waits that long for the visitor's answers, so two
+# traces can be running at once.
 netns_build -n 2 -s 1 || { echo "Bail out! cannot build the network"; exit 1; }
+netns_pathemu 1 --hold-ms 1500 --hold-dup || { echo "Bail out! no pathemu in router 1"; exit 1; }
 # Mode 0666, so that a user outside the socket's group reaches the broker's own check.
 HOP_TIMEOUT=3s netns_serve_start "$top_builddir" -- --socket-mode 0666
 tap_ok $? "tracetrout-serve runs in the server namespace (client-rate 1, client-max 2)"

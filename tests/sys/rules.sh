@@ -33,6 +33,7 @@ expect() { # QUEUE MARK ICMP [SPORTS DPORTS]
 -A OUTPUT -j TRACETROUT_OUT
 -A TRACETROUT_IN -p tcp ${5:+-m multiport --dports $5 }$m $q
 -A TRACETROUT_IN -p $3 $m -m conntrack --ctstate RELATED $q
+-A TRACETROUT_IN -p $3 -m connmark --mark $(printf '0x%x' $(($2 >> 1)))/$(printf '0x%x' $(($2 >> 1))) -m conntrack --ctstate RELATED $q
 -A TRACETROUT_IN -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN ${5:+-m multiport --dports $5 }-m conntrack --ctstate NEW -j TRACETROUT_SYN
 -A TRACETROUT_OUT -p tcp ${4:+-m multiport --sports $4 }$m -m mark ! --mark $2/$2 $q
 EOF

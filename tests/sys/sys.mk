@@ -36,6 +36,7 @@ SYS_TESTS = \
 	sys/path-lostfirst.sh \
 	sys/path-ipid.sh \
 	sys/path-loss.sh \
+	sys/late.sh \
 	sys/path-nodsack.sh \
 	sys/path-nosack.sh \
 	sys/path-seqshift.sh \

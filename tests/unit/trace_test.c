@@ -57,6 +57,9 @@ struct env {
 	bool used[RESP];	/* response bytes used by a probe */
 	int nhops;
 	struct proto_hop hops[TRACE_MAX_TTL + 2];
+	int nlate;		/* late answers, with their hops' TTLs */
+	int late_ttl[16];
+	struct proto_reply late[16];
 	int nend;
 	char reason[32];
 	int end_hops;
@@ -163,6 +166,17 @@ cb_log(void *ctx, const char *msg)
 	(void)msg;
 }
 
+static void
+cb_late(void *ctx, int ttl, const struct proto_reply *r)
+{
+	struct env *e = ctx;
+
+	if (e->nlate < (int)(sizeof(e->late) / sizeof(e->late[0]))) {
+		e->late_ttl[e->nlate] = ttl;
+		e->late[e->nlate++] = *r;
+	}
+}
+
 static struct trace_cfg
 default_cfg(void)
 {
@@ -182,7 +196,7 @@ static struct env *
 env_new(int family, const struct trace_cfg *cfg, uint16_t ipid_base)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct trace_ops ops = { cb_send, cb_hop, cb_end, cb_log, NULL };
+	struct trace_ops ops = { cb_send, cb_hop, cb_end, cb_log, cb_late, NULL };
 
 	if (e == NULL)
 		abort();
@@ -562,7 +576,20 @@ test_destination(int family)
 	    "%s destination: and one on a window update goes on without its block", f);
 	is_int(e->t.stats.replies_matched, 17, "%s destination: neither is recorded", f);
 	tick(e, T0 + 176 * MS);
-	is_int(trace_next_timeout(&e->t), UINT64_MAX, "%s destination: nothing pending after the drain", f);
+	is_int(trace_next_timeout(&e->t), sent_at + SEC,
+	    "%s destination: after the drain, the late answers' window (HOP_TIMEOUT after hop 5's probes)", f);
+	ok(trace_over(&e->t, T0 + 176 * MS) && trace_late_until(&e->t, T0 + 176 * MS) == sent_at + SEC,
+	    "%s destination: the connection may leave the queue, its errors still awaited", f);
+	/* Router 4's third answer, 500 ms late, after the end: kept. */
+	e->nlate = 0;
+	is_int(icmp(e, sent_at + 500 * MS, probe_at(e, 4, 0), 4, R_TE), TRACE_DROP,
+	    "%s destination: an error after the end, a probe of hop 4's, is a late answer", f);
+	ok(e->nlate == 0, "%s destination: not hop 4's: it had all its answers (%d)", f, e->nlate);
+	tick(e, sent_at + SEC);
+	ok(trace_next_timeout(&e->t) == UINT64_MAX && trace_late_until(&e->t, sent_at + SEC) == 0,
+	    "%s destination: nothing pending after the window", f);
+	is_int(icmp(e, sent_at + SEC + 1, probe_at(e, 3, 0), 3, R_TE), TRACE_ACCEPT,
+	    "%s destination: an error after the window is not ours", f);
 	is_int(dsack(e, T0 + 177 * MS, probe_at(e, 6, 2)), TRACE_ACCEPT,
 	    "%s destination: after it, the connection's segments are its own", f);
 	tick(e, T0 + 40 * SEC);
@@ -627,6 +654,14 @@ test_silent_hop(int family)
 	is_str(e->reason, "destination", "%s silent hop: ends \"destination\"", f);
 	is_int(e->end_hops, 4, "%s silent hop: at hop 4", f);
 	is_int(e->nsent, n + 1, "%s silent hop: one probe more in all", f);
+	/* The router was slow, not silent: its answers after the end are kept, marked late. */
+	is_int(icmp(e, sent_at + 150 * MS, probe_at(e, 2, 0), 2, R_TE), TRACE_DROP,
+	    "%s silent hop: hop 2's answer 150 ms late, after the end, is consumed", f);
+	icmp(e, sent_at + 151 * MS, probe_at(e, 3, 1), 3, R_TE);
+	ok(e->nlate == 2 && e->late_ttl[0] == 2 && e->late[0].rtt_us == 150 * MS &&
+	    e->late[0].flags == PROTO_RF_LATE && e->late_ttl[1] == 3 && e->late[1].rtt_us == 151 * MS,
+	    "%s silent hop: hop 2's and hop 3's lost one come as late answers", f);
+	ok(e->nhops == 4 && e->hops[1].nreplies == 0, "%s silent hop: the hops reported stay as they were", f);
 	check_probes_ok(e, "silent hop");
 	free(e);
 
@@ -723,13 +758,19 @@ test_late_and_dup(int family)
 	late = (int)e->t.stats.late_or_dup;
 	is_int(icmp(e, sent_at + SEC + 1 * MS, probe_at(e, 1, 2), 1, R_TE), TRACE_DROP,
 	    "%s late/dup: a late error for a probe is still consumed", f);
-	is_int(e->t.stats.late_or_dup, late + 1, "%s late/dup: counted as late", f);
+	ok(e->t.stats.late == 1 && e->nlate == 1 && e->late_ttl[0] == 1 &&
+	    e->late[0].flags == PROTO_RF_LATE && e->late[0].kind == REPLY_TIME_EXCEEDED &&
+	    e->late[0].rtt_us == SEC + 1 * MS, "%s late/dup: passed on as hop 1's late answer, its RTT true", f);
 	is_int(e->nhops, 6, "%s late/dup: and no hop reported again", f);
+	is_int(icmp(e, sent_at + SEC + 1 * MS, probe_at(e, 1, 2), 1, R_TE), TRACE_DROP,
+	    "%s late/dup: the same late error again is consumed", f);
+	ok(e->nlate == 1 && (int)e->t.stats.late_or_dup == late + 1, "%s late/dup: counted, not passed on", f);
 
 	icmp(e, sent_at + SEC + 2 * MS, probe_at(e, 7, 0), 7, R_TE);
 	is_int(icmp(e, sent_at + SEC + 3 * MS, probe_at(e, 7, 0), 7, R_TE), TRACE_DROP,
 	    "%s late/dup: a duplicate error is consumed", f);
 	is_int(e->t.stats.late_or_dup, late + 2, "%s late/dup: counted as duplicate", f);
+	is_int(e->nlate, 1, "%s late/dup: not as a late answer", f);
 	icmp(e, sent_at + SEC + 4 * MS, probe_at(e, 7, 1), 7, R_TE);
 	is_int(e->nhops, 6, "%s late/dup: the duplicate did not complete hop 7", f);
 	icmp(e, sent_at + SEC + 5 * MS, probe_at(e, 7, 2), 7, R_TE);
@@ -1236,7 +1277,9 @@ test_drain_ends(int family)
 			    "%s drain: its D-SACK is consumed", f);
 		}
 	ok(trace_over(&e->t, T0 + 61 * MS + 100), "%s drain: over with the last awaited answer", f);
-	is_int(trace_next_timeout(&e->t), UINT64_MAX, "%s drain: nothing pending", f);
+	is_int(trace_next_timeout(&e->t), T0 + 50 * MS + SEC,
+	    "%s drain: then only the late answers' window, HOP_TIMEOUT after the last probe", f);
+	is_int(trace_late_until(&e->t, T0 + 61 * MS + 100), T0 + 50 * MS + SEC, "%s drain: which it says", f);
 	free(e);
 }
 
