@@ -9,9 +9,12 @@ sys_require lighttpd sqlite3 unshare
 sys_require_build
 
 tap_plan 12
-# Router 2 is silent: each trace waits HOP_TIMEOUT for it, so a kill lands in the middle of some.
+# Router 2 is silent, and router 1 holds the probes that reach the visitor 500 ms (pathemu
+# --hold-dup): each trace waits that long for the visitor's answers, so a kill lands in the
+# middle of some.
 netns_build -n 3 -s 2 || { echo "Bail out! cannot build the network"; exit 1; }
-export HOP_TIMEOUT=300ms
+netns_pathemu 1 --hold-ms 500 --hold-dup || { echo "Bail out! no pathemu in router 1"; exit 1; }
+export HOP_TIMEOUT=1s
 db=$NETNS_TMP/state/tracetrout.db
 # No limit gets in the way of the stream: every trace comes from the same visitor.
 limits=(-- --client-rate 1000 --client-max 64 --global-rate 1000)
