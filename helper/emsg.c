@@ -36,8 +36,10 @@ emsg_check(const struct emsg *m, size_t len)
 		return m->trace == 0 && m->u.status.running <= 1024 ? 0 : -1;
 	case EMSG_LATE:
 	case EMSG_HOP:
+		/* A late answer is one reply, flagged so. */
 		if ((m->type == EMSG_LATE && (m->u.hop.nreplies != 1 ||
-		    !(m->u.hop.r[0].flags & PROTO_RF_LATE))) || m->u.hop.ttl < 1 || m->u.hop.ttl > 255 || m->u.hop.sent < 0 ||
+		    !(m->u.hop.r[0].flags & PROTO_RF_LATE))) ||
+		    m->u.hop.ttl < 1 || m->u.hop.ttl > 255 || m->u.hop.sent < 0 ||
 		    m->u.hop.sent > PROTO_MAX_REPLIES || m->u.hop.nreplies < 0 ||
 		    m->u.hop.nreplies > PROTO_MAX_REPLIES)
 			return -1;

@@ -145,7 +145,8 @@ late_bit(const struct config *cfg)
 int
 engine_clear_marks(const struct config *cfg, struct engine_socks *s)
 {
-	int n = ct_clear_all(s->ct, cfg->mark), l = late_bit(cfg) ? ct_clear_all(s->ct, late_bit(cfg)) : 0;
+	int n = ct_clear_all(s->ct, cfg->mark);
+	int l = late_bit(cfg) ? ct_clear_all(s->ct, late_bit(cfg)) : 0;
 
 	n = n < 0 || l < 0 ? -1 : n + l;
 	if (n < 0)
@@ -483,7 +484,7 @@ segment_verdict(struct engine *e, struct trace *t, const struct pkt_tcp *seg, bo
 	case TRACE_DROP:
 		return NF_DROP;
 	case TRACE_STRIP:
-		if (pkt_strip_first_sack(qp->data, qp->len) == 0)
+		if (pkt_strip_sack(qp->data, qp->len, t->strip) == 0)
 			qp->changed = true;
 		else
 			e->st.bad_packets++;	/* cannot happen: the trace parsed its SACK */

@@ -413,12 +413,13 @@ pkt_parse(const uint8_t *b, size_t len, struct pkt *p)
 }
 
 int
-pkt_strip_first_sack(uint8_t *b, size_t len)
+pkt_strip_sack(uint8_t *b, size_t len, unsigned blocks)
 {
 	struct ip_hdr h;
 	uint8_t *tcp, *o;
 	size_t off, i = 20, alen;
 	uint32_t sum;
+	int n, kept = 0;
 
 	if (b == NULL || ip_parse(b, len, false, &h) != PKT_OK || h.proto != IPPROTO_TCP_ ||
 	    h.l4len < 20)
@@ -446,16 +447,19 @@ pkt_strip_first_sack(uint8_t *b, size_t len)
 	if (i >= off)
 		return -1;
 	o = tcp + i;
+	n = (o[1] - 2) / 8;
 	/*
-	 * Move the other blocks up and fill the freed 8 bytes with NOPs, so the
+	 * Move the blocks kept up and fill the freed bytes with NOPs, so the
 	 * header keeps its length; with no block left the whole option is NOPs.
 	 */
-	if (o[1] == 10)
-		memset(o, 1, 10);
+	for (int k = 0; k < n; k++)
+		if (!(blocks & (1u << k)))
+			memmove(o + 2 + 8 * kept++, o + 2 + 8 * k, 8);
+	if (kept == 0)
+		memset(o, 1, (size_t)o[1]);
 	else {
-		memmove(o + 2, o + 10, (size_t)o[1] - 10);
-		memset(o + o[1] - 8, 1, 8);
-		o[1] = (uint8_t)(o[1] - 8);
+		memset(o + 2 + 8 * kept, 1, (size_t)(8 * (n - kept)));
+		o[1] = (uint8_t)(2 + 8 * kept);
 	}
 	alen = addr_len(&h.src);
 	sum = 0;

@@ -91,11 +91,12 @@ struct pkt {
  */
 enum pkt_err pkt_parse(const uint8_t *b, size_t len, struct pkt *p);
 /*
- * Takes the first SACK block out of a TCP segment in place (the block of a
- * probe's D-SACK), keeping the header's length, and sets the checksum anew.
- * Returns 0, or -1 if b is no TCP segment with a SACK option.
+ * Takes SACK blocks out of a TCP segment in place (those of probes): block i
+ * when bit i of blocks is set. The header keeps its length (NOPs fill it) and
+ * the checksum is set anew. Returns 0, or -1 if b is no TCP segment with a
+ * SACK option.
  */
-int pkt_strip_first_sack(uint8_t *b, size_t len);
+int pkt_strip_sack(uint8_t *b, size_t len, unsigned blocks);
 const char *pkt_strerror(enum pkt_err e);
 
 /* Sequence-number arithmetic (RFC 1982). */

@@ -75,10 +75,14 @@ finish_at_visitor(struct trace *t, int ttl, uint64_t now)
 	/*
 	 * A visitor that SACKed probes lost the first segment: the server's
 	 * retransmission of it brings their bytes again, and draws a D-SACK
-	 * with the ACK that fills the hole.
+	 * with the ACK that fills the hole. It may take longer than a round
+	 * trip (a busy server, or its retransmission timeout): up to
+	 * HOP_TIMEOUT.
 	 */
-	if (t->hole && seq_lt(t->visitor_ack, t->hole_end))
+	if (t->hole && seq_lt(t->visitor_ack, t->hole_end)) {
 		t->drain_left++;
+		drain = t->cfg.hop_timeout_us;
+	}
 	t->drain_until_us = t->drain_left > 0 ? now + drain : 0;
 	finish(t, "destination");
 }
@@ -842,15 +846,20 @@ dsack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t n
 }
 
 /*
- * A probe sent right behind the first segment reaches a visitor that lost
- * the segment as new data beyond a hole: its SACK blocks above the ACK name
- * such probes, which are credited. The ACK goes on as it is: its blocks are
- * true, and they let the server's TCP recover the loss at once.
+ * A probe sent right behind the first segment reaches the visitor as new
+ * data beyond a hole when it overtook the segment (the two left through
+ * different CPUs' queues) or the segment was lost: the visitor SACKs it. Such
+ * blocks above the ACK, of probes only, credit those probes (when credit;
+ * else they are drained), and are taken out (the returned mask, bit b for
+ * block b): the server's TCP must not see them, or it would take the
+ * segments sent before for lost (RACK) and retransmit them. It recovers a
+ * real loss as it would without the probes.
  */
-static void
-sack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
+static unsigned
+sack_answer(struct trace *t, const struct pkt_tcp *seg, bool credit, uint64_t now)
 {
 	struct trace_probe *in[PROTO_MAX_REPLIES];
+	unsigned mask = 0;
 
 	for (int b = 0; b < seg->nsack; b++) {
 		int n;
@@ -858,12 +867,17 @@ sack_answer(struct trace *t, const struct pkt_tcp *seg, uint64_t now)
 		if (!seq_lt(seg->ack, seg->sack[b][0]) ||
 		    (n = probes_in(t, seg->sack[b][0], seg->sack[b][1], in)) == 0)
 			continue;
+		mask |= 1u << b;
 		for (int i = 0; i < n; i++)
-			visitor_answer(t, in[i], seg, now);
+			if (credit)
+				visitor_answer(t, in[i], seg, now);
+			else
+				drained(t, in[i], seg, now);
 		if (!t->hole || seq_lt(t->hole_end, seg->sack[b][1]))
 			t->hole_end = seg->sack[b][1];
 		t->hole = true;
 	}
+	return mask;
 }
 
 /* Keeps the first bytes of a segment of new response data, spread over what is in flight. */
@@ -991,20 +1005,19 @@ visitor_verdict(struct trace *t, const struct pkt_tcp *seg, bool live, uint64_t 
 	bool dup = seg->payload_len == 0 && !(seg->flags & TCP_FIN) &&
 	    seg->ack == t->visitor_ack && seg->window == t->visitor_window;
 
-	if (dsack_answer(t, seg, live, now) > 0) {
+	t->strip = dsack_answer(t, seg, live, now) > 0 ? 1 : sack_answer(t, seg, live, now);
+	if (t->strip) {
 		/*
-		 * The block exists only because of our probes: an ACK that says
-		 * nothing else is dropped; any other goes on without it.
+		 * The blocks exist only because of our probes: an ACK that says
+		 * nothing else is dropped; any other goes on without them.
 		 */
-		if (dup && seg->nsack == 1)
+		if (dup && t->strip == (1u << seg->nsack) - 1)
 			return TRACE_DROP;
 		t->stats.stripped++;
 		return TRACE_STRIP;
 	}
 	if (dup && seg->nsack == 0)
 		return plain_dupack(t, now);
-	if (live)
-		sack_answer(t, seg, now);
 	return TRACE_ACCEPT;
 }
 

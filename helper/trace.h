@@ -35,7 +35,7 @@ struct trace_cfg {
 enum trace_verdict {
 	TRACE_ACCEPT = 0,
 	TRACE_DROP,		/* consumed: an error or a duplicate ACK that our probe caused */
-	TRACE_STRIP,		/* an ACK to pass on without its first SACK block (a probe's D-SACK) */
+	TRACE_STRIP,		/* an ACK to pass on without the SACK blocks in trace.strip (probes') */
 };
 
 enum trace_state {
@@ -143,6 +143,7 @@ struct trace {
 	uint64_t start_us, wait_until_us;
 	uint64_t drain_until_us;	/* after the end at the visitor: see DRAIN_MIN_US */
 	int drain_left;			/* probes whose answers the drain still awaits */
+	unsigned strip;			/* TRACE_STRIP: bit b for SACK block b to take out */
 	uint64_t late_until_us;		/* after the end: late answers are awaited until then */
 	bool hole;			/* the visitor SACKed probes: it lost the first segment */
 	uint32_t hole_end;		/* the end of the highest such block */

@@ -4,10 +4,10 @@
 # them, and leave right behind it (docs/engine.md, step 4). Here the router next to the visitor
 # loses that segment on every connection (tests/lib/pathemu --drop-first; its retransmission
 # passes): the probes that reach the visitor are then data beyond a hole, which it SACKs. Every
-# hop list is exact all the same (those SACKs credit the probes), the server's TCP recovers the
-# loss from the SACKs at once (each trace well under its first retransmission timeout of 1 s),
-# the response arrives whole, and no D-SACK of a probe reaches the server's TCP. Then the same
-# path without the loss: not one retransmission.
+# hop list is exact all the same (those SACKs credit the probes, and the engine takes them out),
+# the server's TCP recovers the loss as without probes (one retransmission a loss, each trace
+# under 0.9 s), the response arrives whole, and no D-SACK of a probe reaches the server's TCP.
+# Then the same path without the loss: not one retransmission.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require lighttpd

@@ -1309,7 +1309,7 @@ test_strip_sack(void)
 			}
 			n = fx_tcp_seg(b, sizeof(b), &s);
 			memcpy(orig, b, n);
-			is_int(pkt_strip_first_sack(b, n), 0, "%s strip, %d block(s): done", f, nsack);
+			is_int(pkt_strip_sack(b, n, 1), 0, "%s strip, %d block(s): done", f, nsack);
 			ok(pkt_parse(b, n, &p) == PKT_OK && p.kind == PKT_TCP && p.u.tcp.nsack == nsack - 1,
 			    "%s strip, %d block(s): %d left", f, nsack, nsack - 1);
 			ok(nsack == 1 || (p.u.tcp.sack[0][0] == 200 && p.u.tcp.sack[0][1] == 210),
@@ -1317,6 +1317,17 @@ test_strip_sack(void)
 			ok(p.u.tcp.has_ts == (nsack < 3) && p.u.tcp.ack == 1000 && p.u.tcp.window == 500 &&
 			    p.u.tcp.size == n, "%s strip, %d block(s): nothing else changed", f, nsack);
 			ok(fx_l4_csum_ok(b, n), "%s strip, %d block(s): the checksum is right", f, nsack);
+			if (nsack < 3)
+				continue;
+			/* Blocks 0 and 2 of 3 (probes' blocks around a real one); then all. */
+			memcpy(b, orig, n);
+			ok(pkt_strip_sack(b, n, 5) == 0 && pkt_parse(b, n, &p) == PKT_OK &&
+			    p.u.tcp.nsack == 1 && p.u.tcp.sack[0][0] == 200 && fx_l4_csum_ok(b, n),
+			    "%s strip blocks 0 and 2 of 3: block 1 left, checksum right", f);
+			memcpy(b, orig, n);
+			ok(pkt_strip_sack(b, n, 7) == 0 && pkt_parse(b, n, &p) == PKT_OK &&
+			    p.u.tcp.nsack == 0 && p.u.tcp.size == n && fx_l4_csum_ok(b, n),
+			    "%s strip all 3: no SACK left, same length, checksum right", f);
 		}
 	}
 	{
@@ -1327,12 +1338,12 @@ test_strip_sack(void)
 		};
 		size_t n = fx_tcp_seg(b, sizeof(b), &s);
 
-		is_int(pkt_strip_first_sack(b, n), -1, "strip: a segment without SACK: -1");
-		is_int(pkt_strip_first_sack(b, 30), -1, "strip: a truncated packet: -1");
-		is_int(pkt_strip_first_sack(NULL, 0), -1, "strip: NULL: -1");
+		is_int(pkt_strip_sack(b, n, 1), -1, "strip: a segment without SACK: -1");
+		is_int(pkt_strip_sack(b, 30, 1), -1, "strip: a truncated packet: -1");
+		is_int(pkt_strip_sack(NULL, 0, 1), -1, "strip: NULL: -1");
 		b[20 + 20 + 2] = 5;	/* NOP NOP TS becomes a SACK option running past the header */
 		b[20 + 20 + 3] = 58;
-		is_int(pkt_strip_first_sack(b, n), -1, "strip: options that run past the header: -1");
+		is_int(pkt_strip_sack(b, n, 1), -1, "strip: options that run past the header: -1");
 	}
 }
 
