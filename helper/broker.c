@@ -601,7 +601,8 @@ limits_take(struct broker *b, struct client *c, const struct tt_addr *client)
 {
 	const struct config *cfg = b->cfg;
 	uint64_t now = mono_us();
-	struct visitor *v, dummy;
+	struct visitor *v;
+	struct bucket fresh, *rate;
 	int w;
 
 	visitor_prune(b, now);
@@ -615,26 +616,25 @@ limits_take(struct broker *b, struct client *c, const struct tt_addr *client)
 		return NULL;
 	}
 	/* A visitor not seen lately has a full bucket: look, do not make one yet. */
-	if ((v = visitor_get(b, client, 0, now)) == NULL) {
-		memset(&dummy, 0, sizeof(dummy));
-		v = &dummy;
-	}
-	if (v->running >= cfg->client_max) {
+	v = visitor_get(b, client, 0, now);
+	if (v != NULL && v->running >= cfg->client_max) {
 		client_busy(b, c, BUSY_RUNNING_RETRY, "too many traces running for this address");
 		return NULL;
 	}
-	if ((w = bucket_wait(&v->rate, (uint64_t)cfg->client_rate, 3 * (uint64_t)cfg->client_rate,
+	memset(&fresh, 0, sizeof(fresh));
+	rate = v != NULL ? &v->rate : &fresh;
+	if ((w = bucket_wait(rate, (uint64_t)cfg->client_rate, 3 * (uint64_t)cfg->client_rate,
 	    now)) > 0) {
 		client_busy(b, c, w, "too many traces started for this address");
 		return NULL;
 	}
-	if (v == &dummy) {
+	if (v == NULL) {
 		if ((v = visitor_get(b, client, 1, now)) == NULL) {
 			log_warn("broker: visitor");
 			client_error(b, c, "internal", "out of memory");
 			return NULL;
 		}
-		v->rate = dummy.rate;
+		v->rate = fresh;
 	}
 	bucket_take(&b->global_rate);
 	bucket_take(&v->rate);
