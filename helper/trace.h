@@ -145,7 +145,7 @@ struct trace {
 	int drain_left;			/* probes whose answers the drain still awaits */
 	unsigned strip;			/* TRACE_STRIP: bit b for SACK block b to take out */
 	uint64_t late_until_us;		/* after the end: late answers are awaited until then */
-	bool hole;			/* the visitor SACKed probes: it lost the first segment */
+	bool hole;			/* the visitor SACKed probes: the first segment lost or overtaken */
 	uint32_t hole_end;		/* the end of the highest such block */
 
 	struct probe_tmpl tmpl;		/* from the newest server segment */
