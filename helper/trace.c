@@ -1266,7 +1266,7 @@ trace_late_until(const struct trace *t, uint64_t now)
 uint64_t
 trace_next_timeout(const struct trace *t)
 {
-	uint64_t next = t->start_us + t->cfg.deadline_us;
+	uint64_t next = t->start_us + t->cfg.deadline_us, due;
 	int ttl;
 
 	switch (t->state) {
@@ -1277,14 +1277,16 @@ trace_next_timeout(const struct trace *t)
 	case TRACE_WAIT_ACK:
 		return t->wait_until_us < next ? t->wait_until_us : next;
 	case TRACE_PROBING:
-		if (t->emitted < t->sent_max && hop_due(t, t->emitted + 1) < next)
-			next = hop_due(t, t->emitted + 1);
+		/* hop_due and reask_next walk the hops: each once. */
+		if (t->emitted < t->sent_max && (due = hop_due(t, t->emitted + 1)) < next)
+			next = due;
 		if (t->nrestage > 0 && t->restage_us < next)
 			next = t->restage_us;
-		if (reask_next(t, &ttl) < next)
-			next = reask_next(t, &ttl);
-		if (t->ndup > 0 && (t->keepalive_sent || t->wave_ack_us) && count_settles(t) > t->dup_last_us &&
-		    count_settles(t) < next && t->emitted < t->sent_max)
+		if ((due = reask_next(t, &ttl)) < next)
+			next = due;
+		if (t->ndup > 0 && (t->keepalive_sent || t->wave_ack_us) &&
+		    count_settles(t) > t->dup_last_us && count_settles(t) < next &&
+		    t->emitted < t->sent_max)
 			next = count_settles(t);
 		return next;
 	}
