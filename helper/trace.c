@@ -344,10 +344,14 @@ hop_report(const struct trace *t, int ttl, struct proto_hop *out)
 	memset(out, 0, sizeof(*out));
 	out->ttl = ttl;
 	out->sent = t->hops[ttl].nprobes;
-	for (int i = 0; i < t->nprobes && out->nreplies < PROTO_MAX_REPLIES; i++) {
+	for (int i = 0; i < t->nprobes; i++) {
 		const struct trace_probe *p = &t->probes[i];
 
-		if (p->ttl == ttl && p->answered)
+		if (p->ttl != ttl)
+			continue;
+		/* A retired probe's answer may have merged: not counted as lost. */
+		out->sent -= p->retired && !p->answered;
+		if (p->answered && out->nreplies < PROTO_MAX_REPLIES)
 			reply_expand(t, &p->reply, &out->r[out->nreplies++]);
 	}
 }
@@ -398,47 +402,65 @@ count_settles(const struct trace *t)
  * marked ambiguous (an ACK lost, or one of the connection's own). The ACKs'
  * times go to the probes in the order they were sent.
  */
+/* How the duplicate ACKs fit each distance (see credit_by_count). */
+struct count_fit {
+	int best;	/* the distance that fits best */
+	int best_diff;	/* by how many ACKs it misses, 0 if it fits */
+	int nfit;	/* distances that fit */
+	int skip;	/* ACKs before the probes' at the first that fits */
+};
+
+static struct count_fit
+count_fit(const struct trace *t)
+{
+	struct count_fit c = { 0 };
+	int from[TRACE_MAX_TTL + 2] = { 0 };	/* unanswered probes with a TTL of at least d */
+	int lo = t->wave_ack_us ? -1 : 0, hi = t->keepalive_sent;	/* duplicate ACKs over probes */
+
+	for (int i = 0; i < t->nprobes; i++)
+		from[t->probes[i].ttl] += !t->probes[i].answered && !t->probes[i].retired;
+	for (int d = t->sent_max; d > t->top_router; d--)
+		from[d] += from[d + 1];
+	for (int d = t->top_router + 1; d <= t->sent_max; d++) {
+		int over = t->ndup - from[d], diff = over < 0 ? -over : over;
+
+		if (over >= lo && over <= hi) {
+			if (c.nfit++ == 0) {
+				c.best = d;
+				c.skip = over;
+			}
+			diff = 0;
+		}
+		if (c.best == 0 || diff < c.best_diff) {
+			c.best = d;
+			c.best_diff = diff;
+		}
+	}
+	return c;
+}
+
 static bool
 credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 {
-	int d, best = 0, best_diff = 0, nfit = 0, skip = 0, k = 0;
-	int from[TRACE_MAX_TTL + 2] = { 0 };	/* unanswered probes with a TTL of at least d */
-	int lo = t->wave_ack_us ? -1 : 0, hi = t->keepalive_sent;	/* duplicate ACKs over probes */
+	struct count_fit c;
+	int k = 0;
 	uint8_t flags = PROTO_RF_BY_COUNT;
 
 	if (t->ndup == 0 || t->top_router >= ttl)
 		return false;
-	for (int i = 0; i < t->nprobes; i++)
-		from[t->probes[i].ttl] += !t->probes[i].answered;
-	for (d = t->sent_max; d > t->top_router; d--)
-		from[d] += from[d + 1];
-	for (d = t->top_router + 1; d <= t->sent_max; d++) {
-		int over = t->ndup - from[d], diff = over < 0 ? -over : over;
-
-		if (over >= lo && over <= hi) {
-			if (nfit++ == 0) {
-				best = d;
-				skip = over;
-			}
-			diff = 0;
-		}
-		if (best == 0 || diff < best_diff) {
-			best = d;
-			best_diff = diff;
-		}
-	}
-	if (best != ttl || ((nfit != 1 || best_diff != 0) && !timed_out))
+	c = count_fit(t);
+	if (c.best != ttl || ((c.nfit != 1 || c.best_diff != 0) && !timed_out))
 		return false;
-	if (!timed_out && skip < hi && now < count_settles(t))
+	if (!timed_out && c.skip < t->keepalive_sent && now < count_settles(t))
 		return false;
-	if (nfit != 1)
+	if (c.nfit != 1)
 		flags |= PROTO_RF_AMBIGUOUS;
 	for (int i = 0; i < t->nprobes; i++) {
 		struct trace_probe *p = &t->probes[i];
-		int n = skip + k;
+		int n = c.skip + k;
 		uint64_t at;
 
-		if (p->answered || p->ttl < ttl || n >= t->ndup)
+		if (p->answered || p->retired || p->ttl < ttl || n >= t->ndup)
 			continue;
 		at = n < 0 ? t->wave_ack_us : t->dup_us[n < TRACE_DUPACKS ? n : TRACE_DUPACKS - 1];
 		k++;
@@ -614,6 +636,60 @@ restage_run(struct trace *t, uint64_t now)
 	}
 }
 
+/*
+ * Answers to probes that copy bytes the visitor has not acknowledged (the
+ * wave right behind the first segment) can merge: Linux (6.9 on,
+ * tcp_backlog_ack_defer) sends one ACK for what it takes from a socket's
+ * backlog, so probes that reach the visitor while its application holds
+ * the socket draw one ACK in all, the ACK of the segment. Probes of bytes it
+ * acknowledged are old data, which it answers at once, each. So once that
+ * ACK came, and no visitor answer is known and the duplicate ACKs fit no
+ * distance (none came, when all merged) ADAPT_MARGIN_US after the last ACK
+ * and after the last probe beyond the routers had its round trip (a busy
+ * engine may send a wave slowly, and read its answers late), the count
+ * starts over, once: the unanswered probes beyond the routers are retired
+ * (no longer counted) and those TTLs are asked again. UINT64_MAX: not due.
+ */
+static uint64_t
+recount_due(const struct trace *t)
+{
+	uint64_t first = UINT64_MAX, last = t->wave_ack_us, rtt;
+
+	if (t->recounted || t->wave_ack_us == 0 || t->visitor_found != 0 ||
+	    t->top_router >= t->sent_max || count_fit(t).nfit > 0)
+		return UINT64_MAX;
+	for (int i = 0; i < t->nprobes; i++) {
+		if (t->probes[i].sent_us < first)
+			first = t->probes[i].sent_us;
+		if (t->probes[i].ttl > t->top_router && t->probes[i].sent_us > last)
+			last = t->probes[i].sent_us;
+	}
+	rtt = t->wave_ack_us > first ? t->wave_ack_us - first : 0;
+	if (last != t->wave_ack_us)
+		last += rtt;
+	if (t->ndup > 0 && t->dup_last_us > last)
+		last = t->dup_last_us;
+	return last + ADAPT_MARGIN_US;
+}
+
+static void
+recount(struct trace *t, uint64_t now)
+{
+	t->recounted = true;
+	for (int i = 0; i < t->nprobes; i++)
+		t->probes[i].retired |= t->probes[i].ttl > t->top_router && !t->probes[i].answered;
+	t->ndup = 0;
+	t->wave_ack_us = 0;
+	t->keepalive_sent = false;
+	t->wave++;
+	for (int ttl = t->top_router + 1; ttl <= t->sent_max; ttl++) {
+		t->hops[ttl].reprobed = true;	/* asked again: no single re-ask besides */
+		for (int n = 0; n < t->cfg.probes_per_hop; n++)
+			if (!send_probe(t, ttl, now))
+				return;
+	}
+}
+
 /* Reports every hop that has settled, in order, and ends the trace when it should. */
 static void
 settle(struct trace *t, uint64_t now)
@@ -621,6 +697,8 @@ settle(struct trace *t, uint64_t now)
 	if (t->state != TRACE_PROBING)
 		return;
 	restage_run(t, now);
+	if (now >= recount_due(t))
+		recount(t, now);
 	while (t->state == TRACE_PROBING && t->emitted < t->sent_max) {
 		int ttl = t->emitted + 1;
 		struct trace_hop *h = &t->hops[ttl];
@@ -1283,6 +1361,8 @@ trace_next_timeout(const struct trace *t)
 		if (t->nrestage > 0 && t->restage_us < next)
 			next = t->restage_us;
 		if ((due = reask_next(t, &ttl)) < next)
+			next = due;
+		if ((due = recount_due(t)) < next)
 			next = due;
 		if (t->ndup > 0 && (t->keepalive_sent || t->wave_ack_us) &&
 		    count_settles(t) > t->dup_last_us && count_settles(t) < next &&

@@ -90,6 +90,7 @@ struct trace_probe {
 	uint8_t ttl;
 	uint8_t byte;		/* its payload byte */
 	bool answered;
+	bool retired;		/* no longer counted: its answer may have merged (see recount) */
 	uint16_t wave;		/* probes sent together share a wave; later waves count up */
 	uint64_t sent_us;
 	struct trace_reply reply;
@@ -179,6 +180,7 @@ struct trace {
 	bool in_flight;			/* sending the wave right behind the first segment */
 	bool in_flight_sent;		/* that wave was sent */
 	uint64_t wave_ack_us;		/* when the visitor first acknowledged that segment */
+	bool recounted;			/* the count of duplicate ACKs started over (once) */
 
 	uint32_t visitor_ack;		/* highest ACK from the visitor */
 	uint16_t visitor_window;

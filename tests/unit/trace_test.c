@@ -1830,6 +1830,38 @@ test_in_flight(int family)
 	    e->hops[3].r[0].rtt_us == 2 * MS && e->hops[3].r[1].rtt_us == 2 * MS,
 	    "%s no D-SACK in flight: the visitor at hop 4, counted, the first answer its ACK", f);
 	free(e);
+
+	/*
+	 * The same visitor while its application held the socket: Linux sends
+	 * one ACK for the segment and every probe taken from the backlog, so no
+	 * duplicate ACK comes. 20 ms after it, the count starts over: hops
+	 * 4..6 are asked again with acknowledged bytes, which the visitor
+	 * answers one by one.
+	 */
+	e = in_flight_env(family, &cfg, 61, seg_at, 600);	/* hop 4: hops 1..6 */
+	tick(e, wave_at);
+	routers_answer(e, wave_at + 1 * MS, 1, 3);
+	ack(e, wave_at + 2 * MS, 600);
+	is_int(trace_next_timeout(&e->t), wave_at + 22 * MS,
+	    "%s merged answers: the count starts over 20 ms after the visitor's only ACK", f);
+	e->unacked_ok = false;
+	tick(e, wave_at + 22 * MS);
+	{
+		bool acked = true;
+
+		for (int i = 18; i < e->nsent; i++)
+			acked &= seq_lt(e->sent[i].tcp.seq + 1, ISS + 600) && e->sent[i].at == wave_at + 22 * MS;
+		ok(e->nsent == 27 && count_ttl(e, 4) == 6 && count_ttl(e, 6) == 6 && acked,
+		    "%s merged answers: hops 4..6 asked again (%d probes), bytes acknowledged", f, e->nsent);
+	}
+	for (int k = 0; k < 9; k++)
+		is_int(ack(e, wave_at + 23 * MS + (uint64_t)k, 600), TRACE_DROP,
+		    "%s merged answers: duplicate ACK %d is a probe's answer, dropped", f, k + 1);
+	ok(e->nhops == 4 && dest_hop(e, 4, 3) && e->hops[3].sent == 3 &&
+	    e->hops[3].r[0].flags == PROTO_RF_BY_COUNT && e->hops[3].r[0].rtt_us == 1 * MS,
+	    "%s merged answers: the visitor at hop 4, counted exactly, its first probes not taken for lost", f);
+	is_str(e->reason, "destination", "%s merged answers: ends \"destination\"", f);
+	free(e);
 }
 
 int
