@@ -5,11 +5,12 @@
 # connections, then on keep-alive connections that first carried a 300 kB file (past their
 # first quick ACKs, so that duplicate ACKs may also acknowledge hop lines). The hop list is
 # exact all the same, no trace waits for a hop timeout, and those duplicate ACKs never make the
-# server retransmit (TcpRetransSegs). The visitor's counters show that probes reached it
-# (TcpExtDelayedACKLost) and that it sent no D-SACK (TcpExtTCPDSACKOldSent).
+# server retransmit (a capture of its segments shows none sent again during a trace). The
+# visitor's counters show that probes reached it (TcpExtDelayedACKLost) and that it sent no
+# D-SACK (TcpExtTCPDSACKOldSent).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-sys_require lighttpd nstat
+sys_require lighttpd nstat tcpdump
 sys_require_build
 
 traces=${PATH_TRACES:-5}
@@ -24,13 +25,16 @@ tap_ok $? "the visitor sends no D-SACK (net.ipv4.tcp_dsack=0)"
 HOP_TIMEOUT=3s netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs (HOP_TIMEOUT=3s)"
 
+netns_tcpdump_start "$NETNS_SERVER" tovis "$NETNS_TMP/server.pcap" tcp src port "$NETNS_PORT" ||
+	{ echo "Bail out! no capture"; exit 1; }
 r0=$(netns_tcp_retrans "$NETNS_SERVER")
 for fam in 4 6; do
 	sys_traces "$fam" "$traces" "$max_ms" "no D-SACK"
 	SYS_TRACE_BEFORE=/files/warm sys_traces "$fam" "$traces" "$max_ms" \
 		"no D-SACK, after a download on the connection"
 done
-sys_dupack_checks "$r0"
+netns_tcpdump_stop
+sys_dupack_checks "$r0" "$NETNS_TMP/server.pcap"
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly"
 sys_done
