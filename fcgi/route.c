@@ -748,6 +748,14 @@ route_decide(const struct request *req, struct route *rt)
 	}
 	if (!method_ok(req, rt, page))
 		return;
+	/*
+	 * "//host/..." in a Link or a form's action is another site: leading
+	 * slashes collapse to one, and slashes alone are the root.
+	 */
+	while (plen > 0 && prefix[0] == '/' && (plen == 1 || prefix[1] == '/')) {
+		prefix++;
+		plen--;
+	}
 	if (escape_path(prefix, plen, rt->prefix, sizeof(rt->prefix)) < 0) {
 		deny(rt, 400, "request too large", false, "path too long");
 		return;

@@ -227,6 +227,15 @@ test_paths(void)
 		    "a path ending in / is always an app root" },
 		{ "/trace-me/trace/" ID "x", "", "", "", ROUTE_ERROR, NULL, "a 33-digit id: 404" },
 		{ "/trace-me/x/history.html", "", "", "", ROUTE_ERROR, NULL, "history.html: 404" },
+		/* A prefix starting "//" would make the Link and the delete form point off-site. */
+		{ "//evil.example/", "", "", "", ROUTE_TRACE, "/evil.example",
+		    "//evil.example/: leading slashes collapse" },
+		{ "", "", "", "///evil.example/trace/" ID, ROUTE_STORED, "/evil.example",
+		    "///evil.example/trace/ID in REQUEST_URI" },
+		{ "//evil.example", "/", "", "", ROUTE_TRACE, "/evil.example",
+		    "SCRIPT_NAME //evil.example with PATH_INFO" },
+		{ "//", "", "", "", ROUTE_TRACE, "", "// is the root" },
+		{ "/a//b/", "", "", "", ROUTE_TRACE, "/a//b", "inner slashes stay" },
 	};
 	struct request req;
 	struct route rt;
