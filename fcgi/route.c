@@ -822,6 +822,8 @@ route_serve(const struct request *req, struct out *o, const struct trace_cfg *cf
 	ro.head_only = rt.head_only;
 	ro.prefix = rt.prefix;
 	ro.server = render_server_kind(req->server_software);
+	/* As the original: the live trace in JSON lines, and nothing else, for any page to read. */
+	ro.cors = (rt.action == ROUTE_TRACE || rt.action == ROUTE_HEAD) && rt.r == &render_json;
 	switch (rt.action) {
 	case ROUTE_ERROR:
 		if (rt.warn)
@@ -832,7 +834,7 @@ route_serve(const struct request *req, struct out *o, const struct trace_cfg *cf
 			log_debug("the visitor went away before the error response");
 		break;
 	case ROUTE_HEAD:
-		if (reply_head(o, 200, rt.r->content_type, rt.vary ? REPLY_VARY : 0, NULL) < 0 ||
+		if (reply_head(o, 200, rt.r->content_type, reply_flags(&ro), NULL) < 0 ||
 		    out_flush(o) < 0)
 			log_debug("the visitor went away before the head");
 		break;
