@@ -299,6 +299,9 @@ trace_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts 
 	}
 	trace_fill(&t, &m, ro->prefix);
 	t.conn = *conn;
+	/* truncate-clients: the visitor as the helper keeps it, its network, in every format. */
+	if (t.addr_mode == PROTO_ADDR_PREFIX)
+		addr_visitor_net(&conn->client, &t.conn.client);
 	/* The broker's word: the app's header, or the helper's list of proxies. */
 	t.conn.proxy = m.req.proxy;
 	t.server = ro->server;

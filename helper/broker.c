@@ -170,6 +170,7 @@ struct broker {
 	struct ended {
 		uint32_t handle;
 		char id[PROTO_ID_LEN + 1];
+		struct tt_addr client;	/* for hop_truncate */
 	} ended[LATE_TRACES];
 	int ended_next;
 	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
@@ -1371,6 +1372,48 @@ accept_clients(struct broker *b)
 
 /* --- engine events --- */
 
+/* --- the visitor's address with truncate-clients (docs/security.md) --- */
+
+#define VISITOR_STRLEN	(ADDR_STRLEN + 4)	/* and "/48" */
+
+/*
+ * truncate-clients: a hop's addresses inside the visitor's network (its own
+ * answer, a NAT's public address that is the visitor's, another host of its
+ * network, or a quoted destination there) become that network, as the
+ * visitor itself is stored, before the hop is stored, looked up or sent.
+ */
+static void
+hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_hop *hop)
+{
+	struct tt_addr net;
+	int bits;
+
+	if (!b->cfg->truncate_clients)
+		return;
+	bits = addr_visitor_net(client, &net);
+	for (int i = 0; i < hop->nreplies; i++) {
+		if (addr_in_prefix(&hop->r[i].from, &net, bits))
+			hop->r[i].from = net;
+		if (hop->r[i].edst.family != 0 && addr_in_prefix(&hop->r[i].edst, &net, bits))
+			hop->r[i].edst = net;
+	}
+}
+
+/* The visitor for the log: its address, or with truncate-clients its network (NET/BITS). */
+static const char *
+visitor_format(const struct broker *b, const struct tt_addr *client, char *buf)
+{
+	struct tt_addr net;
+	int bits;
+
+	if (!b->cfg->truncate_clients)
+		return addr_format(client, buf);
+	bits = addr_visitor_net(client, &net);
+	addr_format(&net, buf);
+	snprintf(buf + strlen(buf), VISITOR_STRLEN - strlen(buf), "/%d", bits);
+	return buf;
+}
+
 static struct trace *
 trace_find(struct broker *b, uint32_t handle)
 {
@@ -1442,7 +1485,7 @@ static void lookups_start(struct broker *b, struct trace *t);
 static void
 trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 {
-	char addr[ADDR_STRLEN];
+	char addr[VISITOR_STRLEN];
 	uint64_t dur = mono_us() - t->started_us;
 	int stored = 0;
 
@@ -1460,11 +1503,12 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 		b->ended_next = (b->ended_next + 1) % LATE_TRACES;
 		x->handle = t->handle;
 		snprintf(x->id, sizeof(x->id), "%s", t->id);
+		x->client = t->req.client;
 	}
 	b->traces_done++;
 	site_count(b, t->uid, 1, 0);
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", t->id,
-	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
+	    visitor_format(b, &t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
 	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000),
 	    stored ? "" : ", not stored");
 	/* The engine is done with it, and its visitor may start another. */
@@ -1505,7 +1549,7 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 static void
 trace_refused(struct broker *b, struct trace *t, const char *code, const char *text)
 {
-	char addr[ADDR_STRLEN];
+	char addr[VISITOR_STRLEN];
 	struct client *c = trace_detach(t);
 
 	if (c != NULL && !c->dead)
@@ -1513,7 +1557,7 @@ trace_refused(struct broker *b, struct trace *t, const char *code, const char *t
 	b->traces_refused++;
 	site_count(b, t->uid, 0, 1);
 	log_info("trace for client %s port %u uid %u refused: %s (%s)",
-	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
+	    visitor_format(b, &t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
 	trace_free(b, t);
 }
 
@@ -1545,6 +1589,24 @@ lookup_on(const struct broker *b, const struct trace *t, enum enrich_kind k)
 	if (b->enrich == NULL)
 		return false;
 	return k == ENRICH_INFO ? b->cfg->info_uri[0] != '\0' : b->cfg->names && !t->req.nonames;
+}
+
+/*
+ * Addresses in the visitor's network (addr_visitor_net) are never looked
+ * up: they are the visitor's own devices, and anyone there can answer from
+ * as many of them as it likes. The visitor's own address is, as the
+ * original showed its place on the last line, unless truncate-clients
+ * keeps it back.
+ */
+static bool
+lookup_allowed(const struct broker *b, const struct trace *t, const struct tt_addr *a)
+{
+	struct tt_addr net;
+	int bits = addr_visitor_net(&t->req.client, &net);
+
+	if (!addr_in_prefix(a, &net, bits))
+		return true;
+	return !b->cfg->truncate_clients && addr_equal(a, &t->req.client);
 }
 
 static struct lookup_ref *
@@ -1656,7 +1718,8 @@ hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
 	struct lookup_ref *r;
 
 	for (int i = 0; i < hop->nreplies; i++) {
-		if ((r = lookup_ref(t, &hop->r[i].from)) == NULL)
+		if (!lookup_allowed(b, t, &hop->r[i].from) ||
+		    (r = lookup_ref(t, &hop->r[i].from)) == NULL)
 			continue;
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
 			if (r->state[k] != LK_NONE || !lookup_on(b, t, (enum enrich_kind)k))
@@ -1889,16 +1952,20 @@ static void
 late_answer(struct broker *b, struct emsg *m)
 {
 	struct trace *t = trace_find(b, m->trace);
+	const struct tt_addr *client = t != NULL ? &t->req.client : NULL;
 	const char *id = NULL;
 	int off = b->cfg->hop_offset;
 
 	if (t != NULL && t->stored && !t->store_failed)
 		id = t->id;
 	for (int i = 0; t == NULL && id == NULL && i < LATE_TRACES; i++)
-		if (b->ended[i].handle == m->trace && b->ended[i].id[0])
+		if (b->ended[i].handle == m->trace && b->ended[i].id[0]) {
 			id = b->ended[i].id;
+			client = &b->ended[i].client;
+		}
 	if (id == NULL || m->u.hop.ttl <= off)
 		return;
+	hop_truncate(b, client, &m->u.hop);
 	if (store_late_reply(b->st, id, m->u.hop.ttl - off, &m->u.hop.r[0]) < 0)
 		log_debug("broker: trace %s: a late answer at TTL %d not stored", id, m->u.hop.ttl - off);
 }
@@ -1962,6 +2029,7 @@ engine_record(struct broker *b, struct emsg *m)
 		if (m->u.hop.ttl <= off)
 			return;
 		m->u.hop.ttl -= off;
+		hop_truncate(b, &t->req.client, &m->u.hop);
 		if (t->stored && !t->store_failed && store_hop(b->st, t->id, &m->u.hop) < 0)
 			t->store_failed = 1;
 		hop_lookups(b, t, &m->u.hop);

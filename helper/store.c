@@ -363,7 +363,7 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	proxy = proto_proxy_name(req->proxy);
 	client = req->client;
 	if (client_prefix)
-		addr_mask(&req->client, req->client.family == AF_INET6 ? 48 : 24, &client);
+		addr_visitor_net(&req->client, &client);
 	s = st->q[Q_TRACE_BEGIN];
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK ||
