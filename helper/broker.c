@@ -1592,21 +1592,27 @@ lookup_on(const struct broker *b, const struct trace *t, enum enrich_kind k)
 }
 
 /*
- * Addresses in the visitor's network (addr_visitor_net) are never looked
- * up: they are the visitor's own devices, and anyone there can answer from
- * as many of them as it likes. The visitor's own address is, as the
- * original showed its place on the last line, unless truncate-clients
- * keeps it back.
+ * Addresses in the visitor's own network are never looked up: they are the
+ * visitor's neighbours or devices, and whoever holds an IPv6 /64 can answer
+ * from as many of them as it likes. That network is its /24 or /64, and
+ * with truncate-clients what is kept of it, the /24 or /48, the visitor
+ * included; otherwise the visitor's own address is looked up, as the
+ * original showed its place on the last line.
  */
 static bool
 lookup_allowed(const struct broker *b, const struct trace *t, const struct tt_addr *a)
 {
+	const struct tt_addr *client = &t->req.client;
 	struct tt_addr net;
-	int bits = addr_visitor_net(&t->req.client, &net);
+	int bits = addr_visitor_net(client, &net);
 
-	if (!addr_in_prefix(a, &net, bits))
-		return true;
-	return !b->cfg->truncate_clients && addr_equal(a, &t->req.client);
+	if (!b->cfg->truncate_clients) {
+		if (addr_equal(a, client))
+			return true;
+		if (client->family == AF_INET6)
+			addr_mask(client, bits = 64, &net);
+	}
+	return !addr_in_prefix(a, &net, bits);
 }
 
 static struct lookup_ref *
