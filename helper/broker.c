@@ -404,9 +404,12 @@ client_busy(struct broker *b, struct client *c, int retry, const char *what)
 static void visitor_release(struct broker *b, struct visitor *v);
 static void store_retry(struct broker *b);
 
+static void lookups_drop(struct broker *b, struct trace *t);
+
 static void
 trace_free(struct broker *b, struct trace *t)
 {
+	lookups_drop(b, t);
 	if (t->visitor != NULL)
 		visitor_release(b, t->visitor);
 	if (t->client != NULL)
@@ -1070,10 +1073,9 @@ sweep(struct broker *b)
 	store_retry(b);
 	if (b->st == NULL)
 		return;
-	/* Cached look-ups older than both cache times are of no use. */
-	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) -
-	    (b->cfg->info_cache_us > b->cfg->info_negative_cache_us ? b->cfg->info_cache_us :
-	    b->cfg->info_negative_cache_us) / 1000));
+	/* Cached answers and failures past their cache times are of no use. */
+	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_cache_us / 1000),
+	    (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_negative_cache_us / 1000));
 	n = store_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
 	    SWEEP_BATCH);
 	if (n > 0)
@@ -1575,8 +1577,12 @@ store_retry(struct broker *b)
 		b->store_retry_ms = now + STORE_RETRY_S * 1000;
 		log_warnx("broker: store: %s; traces are not stored (trying again in %d s)", err,
 		    STORE_RETRY_S);
-	} else if (b->db_errors_before > 0)
-		log_info("broker: store: %s opened; traces are stored again", b->cfg->db_path);
+	} else {
+		store_lookup_limit(b->st, b->cfg->info_cache_max);
+		if (b->db_errors_before > 0)
+			log_info("broker: store: %s opened; traces are stored again",
+			    b->cfg->db_path);
+	}
 }
 
 /* --- hop enrichment (docs/protocol.md, "Hop enrichment") --- */
@@ -1761,6 +1767,31 @@ lookups_start(struct broker *b, struct trace *t)
 		}
 }
 
+/*
+ * A trace going away: its queued look-ups that no other trace waits for are
+ * dropped, so that the queue holds only what someone will show.
+ */
+static void
+lookups_drop(struct broker *b, struct trace *t)
+{
+	struct trace *o;
+	struct lookup_ref *r;
+
+	for (int i = 0; i < t->nlk; i++)
+		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
+			bool wanted = false;
+
+			if (t->lk[i].state[k] != LK_PENDING)
+				continue;
+			TAILQ_FOREACH(o, &b->traces, entry)
+				if (o != t && (r = lookup_find(o, &t->lk[i].addr)) != NULL &&
+				    r->state[k] == LK_PENDING)
+					wanted = true;
+			if (!wanted)
+				enrich_cancel(b->enrich, (enum enrich_kind)k, &t->lk[i].addr);
+		}
+}
+
 static void trace_end_line(struct broker *b, struct trace *t);
 
 /* A look-up ended: cache it, and give it to every trace waiting for it. */
@@ -1866,6 +1897,7 @@ enrich_setup(struct broker *b)
 	ec.timeout_ms = cfg->info_timeout_us / 1000;
 	ec.max_bytes = (size_t)cfg->info_max_size;
 	ec.max_requests = cfg->info_max_requests;
+	ec.max_jobs = cfg->lookup_max;
 	ec.dns_server = cfg->dns_server;
 	if ((b->enrich = enrich_new(&ec, lookup_done, b, err, sizeof(err))) == NULL) {
 		log_warnx("broker: hop look-ups are off: %s", err);
