@@ -1228,10 +1228,12 @@ test_render_trace(void)
 	struct membuf mb;
 	struct out o = mem_out(&mb);
 	struct proto_trace_req conn;
+	struct tt_addr net;
 	pid_t pid;
 
 	memset(&conn, 0, sizeof(conn));
 	addr_parse("198.51.100.7", &conn.client);
+	addr_parse("198.51.100.0", &net);
 	addr_parse("192.0.2.10", &conn.server);
 	conn.cport = 51234;
 	conn.sport = 443;
@@ -1243,7 +1245,8 @@ test_render_trace(void)
 	    seen.started_ms == 1764180000123ULL && seen.addr_mode == PROTO_ADDR_PREFIX &&
 	    seen.retention_s == 86400 && !seen.unstored && seen.prefix &&
 	    strcmp(seen.prefix, "/trace-me") == 0 && seen.conn.cport == 51234 &&
-	    addr_equal(&seen.conn.client, &conn.client), "live: render_trace from STARTED");
+	    addr_equal(&seen.conn.client, &net), "live: render_trace from STARTED, the visitor as "
+	    "its network (addr=prefix)");
 
 	memset(&seen, 0, sizeof(seen));
 	seen_hops = seen_end = 0;
