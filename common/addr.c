@@ -118,6 +118,15 @@ addr_prefix_parse(const char *s, struct tt_addr *net, int *bits)
 	return 0;
 }
 
+int
+addr_visitor_net(const struct tt_addr *a, struct tt_addr *net)
+{
+	int bits = a->family == AF_INET6 ? 48 : 24;
+
+	addr_mask(a, bits, net);
+	return bits;
+}
+
 bool
 addr_in_prefix(const struct tt_addr *a, const struct tt_addr *net, int bits)
 {

@@ -36,6 +36,11 @@ void addr_mask(const struct tt_addr *a, int bits, struct tt_addr *out);
 int addr_prefix_parse(const char *s, struct tt_addr *net, int *bits);
 /* Whether a is in the network net/bits (of the same family). */
 bool addr_in_prefix(const struct tt_addr *a, const struct tt_addr *net, int bits);
+/*
+ * The network truncate-clients keeps of a visitor's address a: its /24
+ * (IPv4) or /48 (IPv6), host bits zero. Returns the prefix length.
+ */
+int addr_visitor_net(const struct tt_addr *a, struct tt_addr *net);
 /* Address length in bytes: 4 or 16. */
 size_t addr_len(const struct tt_addr *a);
 /* Parses a decimal port 1..65535; returns 0 or -1. */

@@ -22,6 +22,12 @@ reason(int status)
 	return "Error";
 }
 
+unsigned
+reply_flags(const struct reply_opts *ro)
+{
+	return (ro->vary ? REPLY_VARY : 0) | (ro->cors ? REPLY_CORS : 0);
+}
+
 int
 reply_head(struct out *o, int status, const char *content_type, unsigned flags,
     const char *extra)
@@ -29,15 +35,18 @@ reply_head(struct out *o, int status, const char *content_type, unsigned flags,
 	/*
 	 * Traces are per connection and live, stored ones can be deleted at any
 	 * moment and history is per visitor: never cached. The assets change
-	 * only with the program. Everything is readable from any page.
+	 * only with the program. Only what the caller flags is readable from
+	 * other pages: history is shared by everyone behind one address, and
+	 * a stored trace's page or a text trace carries a delete token.
 	 */
 	if (out_printf(o, "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Cache-Control: %s\r\n"
-	    "Access-Control-Allow-Origin: *\r\n"
+	    "%s"
 	    "X-Accel-Buffering: no\r\n%s",
 	    status, reason(status), content_type,
 	    flags & REPLY_CACHE ? "public, max-age=86400" : "no-cache, no-store, must-revalidate",
+	    flags & REPLY_CORS ? "Access-Control-Allow-Origin: *\r\n" : "",
 	    flags & REPLY_VARY ? "Vary: Accept\r\n" : "") < 0)
 		return -1;
 	if (extra && out_puts(o, extra) < 0)
@@ -49,7 +58,7 @@ int
 reply_error(struct out *o, const struct reply_opts *ro, int status, const char *extra,
     const char *msg)
 {
-	if (reply_head(o, status, ro->r->content_type, ro->vary ? REPLY_VARY : 0, extra) < 0)
+	if (reply_head(o, status, ro->r->content_type, reply_flags(ro), extra) < 0)
 		return -1;
 	if (!ro->head_only && ro->r->error && ro->r->error(o, msg) < 0)
 		return -1;

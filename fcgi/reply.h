@@ -14,11 +14,15 @@ struct reply_opts {
 	bool head_only;			/* HEAD: the head, no body */
 	const char *prefix;		/* the app's own path, escaped for a URI ("" at the root) */
 	enum render_server server;	/* the web server, for a fix it may need */
+	bool cors;			/* the live trace in JSON lines: readable from any page */
 };
 
 #define REPLY_VARY	0x1	/* Vary: Accept */
 #define REPLY_CACHE	0x2	/* cacheable for a day (the assets), instead of never stored */
+#define REPLY_CORS	0x4	/* Access-Control-Allow-Origin: * */
 
+/* The flags of ro's responses: Vary and CORS. */
+unsigned reply_flags(const struct reply_opts *ro);
 /*
  * Writes the head with the headers every response carries, and those
  * flags ask for. extra holds further header lines, each ending in "\r\n",

@@ -748,6 +748,14 @@ route_decide(const struct request *req, struct route *rt)
 	}
 	if (!method_ok(req, rt, page))
 		return;
+	/*
+	 * "//host/..." in a Link or a form's action is another site: leading
+	 * slashes collapse to one, and slashes alone are the root.
+	 */
+	while (plen > 0 && prefix[0] == '/' && (plen == 1 || prefix[1] == '/')) {
+		prefix++;
+		plen--;
+	}
 	if (escape_path(prefix, plen, rt->prefix, sizeof(rt->prefix)) < 0) {
 		deny(rt, 400, "request too large", false, "path too long");
 		return;
@@ -814,6 +822,8 @@ route_serve(const struct request *req, struct out *o, const struct trace_cfg *cf
 	ro.head_only = rt.head_only;
 	ro.prefix = rt.prefix;
 	ro.server = render_server_kind(req->server_software);
+	/* As the original: the live trace in JSON lines, and nothing else, for any page to read. */
+	ro.cors = (rt.action == ROUTE_TRACE || rt.action == ROUTE_HEAD) && rt.r == &render_json;
 	switch (rt.action) {
 	case ROUTE_ERROR:
 		if (rt.warn)
@@ -824,7 +834,7 @@ route_serve(const struct request *req, struct out *o, const struct trace_cfg *cf
 			log_debug("the visitor went away before the error response");
 		break;
 	case ROUTE_HEAD:
-		if (reply_head(o, 200, rt.r->content_type, rt.vary ? REPLY_VARY : 0, NULL) < 0 ||
+		if (reply_head(o, 200, rt.r->content_type, reply_flags(&ro), NULL) < 0 ||
 		    out_flush(o) < 0)
 			log_debug("the visitor went away before the head");
 		break;

@@ -4,6 +4,7 @@
  */
 #include "trace.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,40 +148,55 @@ trace_fill(struct render_trace *t, const struct proto_msg *m, const char *prefix
 	t->prefix = prefix;
 }
 
+/* Appends to buf (size bytes) at *len; *len counts what did not fit too. */
+static void __attribute__((format(printf, 4, 5)))
+head_add(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + (*len < size ? *len : size - 1), *len < size ? size - *len : 1, fmt,
+	    ap);
+	va_end(ap);
+	*len += n > 0 ? (size_t)n : 0;
+}
+
 /*
- * The head of a trace response. Cross-origin pages may read the id, the
- * permalink and the token too. A trace the helper will not store has no
- * permalink, and says so.
+ * The head of a trace response. A trace the helper will not store has no
+ * permalink, and says so. Where other pages may read the response (ro->cors:
+ * the live trace in JSON lines), they may read its id, permalink and note
+ * too, never its delete token.
  */
 static int
 head(struct out *o, const struct reply_opts *ro, const struct render_trace *t)
 {
-	char extra[TRACE_PREFIX_MAX + 512];
-	int n;
+	char extra[TRACE_PREFIX_MAX + 512], expose[128];
+	size_t n = 0, e = 0;
 
-	if (t->unstored)
-		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
-		    "X-Trace-Stored: no\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored", t->id);
-	else if (t->token[0])
-		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
-		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
-		    "X-Trace-Delete-Token: %s\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, Link, X-Trace-Delete-Token",
-		    t->id, ro->prefix, t->id, t->token);
-	else
-		n = snprintf(extra, sizeof(extra), "X-Trace-Id: %s\r\n"
-		    "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, Link",
-		    t->id, ro->prefix, t->id);
+	head_add(extra, sizeof(extra), &n, "X-Trace-Id: %s\r\n", t->id);
+	head_add(expose, sizeof(expose), &e, "X-Trace-Id");
+	if (t->unstored) {
+		head_add(extra, sizeof(extra), &n, "X-Trace-Stored: no\r\n");
+		head_add(expose, sizeof(expose), &e, ", X-Trace-Stored");
+	} else {
+		head_add(extra, sizeof(extra), &n, "Link: <%s/trace/%s>; rel=\"bookmark\"\r\n",
+		    ro->prefix, t->id);
+		head_add(expose, sizeof(expose), &e, ", Link");
+	}
+	if (t->token[0])
+		head_add(extra, sizeof(extra), &n, "X-Trace-Delete-Token: %s\r\n", t->token);
 	/* JSON lines have no room for a note: a client learns of the proxy here. */
-	if (n >= 0 && (size_t)n < sizeof(extra))
-		n += snprintf(extra + n, sizeof(extra) - (size_t)n, t->conn.proxy ?
-		    ", X-Trace-Proxy\r\nX-Trace-Proxy: %s\r\n" : "%s\r\n",
+	if (t->conn.proxy) {
+		head_add(extra, sizeof(extra), &n, "X-Trace-Proxy: %s\r\n",
 		    proto_proxy_name(t->conn.proxy));
-	if (n < 0 || (size_t)n >= sizeof(extra))
+		head_add(expose, sizeof(expose), &e, ", X-Trace-Proxy");
+	}
+	if (ro->cors)
+		head_add(extra, sizeof(extra), &n, "Access-Control-Expose-Headers: %s\r\n", expose);
+	if (n >= sizeof(extra))
 		return -1;	/* cannot happen: prefix is bounded */
-	return reply_head(o, 200, ro->r->content_type, ro->vary ? REPLY_VARY : 0, extra);
+	return reply_head(o, 200, ro->r->content_type, reply_flags(ro), extra);
 }
 
 static int
@@ -283,6 +299,9 @@ trace_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts 
 	}
 	trace_fill(&t, &m, ro->prefix);
 	t.conn = *conn;
+	/* truncate-clients: the visitor as the helper keeps it, its network, in every format. */
+	if (t.addr_mode == PROTO_ADDR_PREFIX)
+		addr_visitor_net(&conn->client, &t.conn.client);
 	/* The broker's word: the app's header, or the helper's list of proxies. */
 	t.conn.proxy = m.req.proxy;
 	t.server = ro->server;

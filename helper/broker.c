@@ -170,6 +170,7 @@ struct broker {
 	struct ended {
 		uint32_t handle;
 		char id[PROTO_ID_LEN + 1];
+		struct tt_addr client;	/* for hop_truncate */
 	} ended[LATE_TRACES];
 	int ended_next;
 	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
@@ -403,9 +404,12 @@ client_busy(struct broker *b, struct client *c, int retry, const char *what)
 static void visitor_release(struct broker *b, struct visitor *v);
 static void store_retry(struct broker *b);
 
+static void lookups_drop(struct broker *b, struct trace *t);
+
 static void
 trace_free(struct broker *b, struct trace *t)
 {
+	lookups_drop(b, t);
 	if (t->visitor != NULL)
 		visitor_release(b, t->visitor);
 	if (t->client != NULL)
@@ -1069,10 +1073,9 @@ sweep(struct broker *b)
 	store_retry(b);
 	if (b->st == NULL)
 		return;
-	/* Cached look-ups older than both cache times are of no use. */
-	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) -
-	    (b->cfg->info_cache_us > b->cfg->info_negative_cache_us ? b->cfg->info_cache_us :
-	    b->cfg->info_negative_cache_us) / 1000));
+	/* Cached answers and failures past their cache times are of no use. */
+	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_cache_us / 1000),
+	    (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_negative_cache_us / 1000));
 	n = store_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
 	    SWEEP_BATCH);
 	if (n > 0)
@@ -1371,6 +1374,48 @@ accept_clients(struct broker *b)
 
 /* --- engine events --- */
 
+/* --- the visitor's address with truncate-clients (docs/security.md) --- */
+
+#define VISITOR_STRLEN	(ADDR_STRLEN + 4)	/* and "/48" */
+
+/*
+ * truncate-clients: a hop's addresses inside the visitor's network (its own
+ * answer, a NAT's public address that is the visitor's, another host of its
+ * network, or a quoted destination there) become that network, as the
+ * visitor itself is stored, before the hop is stored, looked up or sent.
+ */
+static void
+hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_hop *hop)
+{
+	struct tt_addr net;
+	int bits;
+
+	if (!b->cfg->truncate_clients)
+		return;
+	bits = addr_visitor_net(client, &net);
+	for (int i = 0; i < hop->nreplies; i++) {
+		if (addr_in_prefix(&hop->r[i].from, &net, bits))
+			hop->r[i].from = net;
+		if (hop->r[i].edst.family != 0 && addr_in_prefix(&hop->r[i].edst, &net, bits))
+			hop->r[i].edst = net;
+	}
+}
+
+/* The visitor for the log: its address, or with truncate-clients its network (NET/BITS). */
+static const char *
+visitor_format(const struct broker *b, const struct tt_addr *client, char *buf)
+{
+	struct tt_addr net;
+	int bits;
+
+	if (!b->cfg->truncate_clients)
+		return addr_format(client, buf);
+	bits = addr_visitor_net(client, &net);
+	addr_format(&net, buf);
+	snprintf(buf + strlen(buf), VISITOR_STRLEN - strlen(buf), "/%d", bits);
+	return buf;
+}
+
 static struct trace *
 trace_find(struct broker *b, uint32_t handle)
 {
@@ -1442,7 +1487,7 @@ static void lookups_start(struct broker *b, struct trace *t);
 static void
 trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 {
-	char addr[ADDR_STRLEN];
+	char addr[VISITOR_STRLEN];
 	uint64_t dur = mono_us() - t->started_us;
 	int stored = 0;
 
@@ -1460,11 +1505,12 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 		b->ended_next = (b->ended_next + 1) % LATE_TRACES;
 		x->handle = t->handle;
 		snprintf(x->id, sizeof(x->id), "%s", t->id);
+		x->client = t->req.client;
 	}
 	b->traces_done++;
 	site_count(b, t->uid, 1, 0);
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", t->id,
-	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
+	    visitor_format(b, &t->req.client, addr), t->req.cport, (unsigned)t->uid, reason, hops,
 	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000),
 	    stored ? "" : ", not stored");
 	/* The engine is done with it, and its visitor may start another. */
@@ -1505,7 +1551,7 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 static void
 trace_refused(struct broker *b, struct trace *t, const char *code, const char *text)
 {
-	char addr[ADDR_STRLEN];
+	char addr[VISITOR_STRLEN];
 	struct client *c = trace_detach(t);
 
 	if (c != NULL && !c->dead)
@@ -1513,7 +1559,7 @@ trace_refused(struct broker *b, struct trace *t, const char *code, const char *t
 	b->traces_refused++;
 	site_count(b, t->uid, 0, 1);
 	log_info("trace for client %s port %u uid %u refused: %s (%s)",
-	    addr_format(&t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
+	    visitor_format(b, &t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
 	trace_free(b, t);
 }
 
@@ -1531,8 +1577,12 @@ store_retry(struct broker *b)
 		b->store_retry_ms = now + STORE_RETRY_S * 1000;
 		log_warnx("broker: store: %s; traces are not stored (trying again in %d s)", err,
 		    STORE_RETRY_S);
-	} else if (b->db_errors_before > 0)
-		log_info("broker: store: %s opened; traces are stored again", b->cfg->db_path);
+	} else {
+		store_lookup_limit(b->st, b->cfg->info_cache_max);
+		if (b->db_errors_before > 0)
+			log_info("broker: store: %s opened; traces are stored again",
+			    b->cfg->db_path);
+	}
 }
 
 /* --- hop enrichment (docs/protocol.md, "Hop enrichment") --- */
@@ -1545,6 +1595,30 @@ lookup_on(const struct broker *b, const struct trace *t, enum enrich_kind k)
 	if (b->enrich == NULL)
 		return false;
 	return k == ENRICH_INFO ? b->cfg->info_uri[0] != '\0' : b->cfg->names && !t->req.nonames;
+}
+
+/*
+ * Addresses in the visitor's own network are never looked up: they are the
+ * visitor's neighbours or devices, and whoever holds an IPv6 /64 can answer
+ * from as many of them as it likes. That network is its /24 or /64, and
+ * with truncate-clients what is kept of it, the /24 or /48, the visitor
+ * included; otherwise the visitor's own address is looked up, as the
+ * original showed its place on the last line.
+ */
+static bool
+lookup_allowed(const struct broker *b, const struct trace *t, const struct tt_addr *a)
+{
+	const struct tt_addr *client = &t->req.client;
+	struct tt_addr net;
+	int bits = addr_visitor_net(client, &net);
+
+	if (!b->cfg->truncate_clients) {
+		if (addr_equal(a, client))
+			return true;
+		if (client->family == AF_INET6)
+			addr_mask(client, bits = 64, &net);
+	}
+	return !addr_in_prefix(a, &net, bits);
 }
 
 static struct lookup_ref *
@@ -1656,7 +1730,8 @@ hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
 	struct lookup_ref *r;
 
 	for (int i = 0; i < hop->nreplies; i++) {
-		if ((r = lookup_ref(t, &hop->r[i].from)) == NULL)
+		if (!lookup_allowed(b, t, &hop->r[i].from) ||
+		    (r = lookup_ref(t, &hop->r[i].from)) == NULL)
 			continue;
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
 			if (r->state[k] != LK_NONE || !lookup_on(b, t, (enum enrich_kind)k))
@@ -1689,6 +1764,31 @@ lookups_start(struct broker *b, struct trace *t)
 				r->state[k] = LK_PENDING;
 				t->lk_pending++;
 			}
+		}
+}
+
+/*
+ * A trace going away: its queued look-ups that no other trace waits for are
+ * dropped, so that the queue holds only what someone will show.
+ */
+static void
+lookups_drop(struct broker *b, struct trace *t)
+{
+	struct trace *o;
+	struct lookup_ref *r;
+
+	for (int i = 0; i < t->nlk; i++)
+		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
+			bool wanted = false;
+
+			if (t->lk[i].state[k] != LK_PENDING)
+				continue;
+			TAILQ_FOREACH(o, &b->traces, entry)
+				if (o != t && (r = lookup_find(o, &t->lk[i].addr)) != NULL &&
+				    r->state[k] == LK_PENDING)
+					wanted = true;
+			if (!wanted)
+				enrich_cancel(b->enrich, (enum enrich_kind)k, &t->lk[i].addr);
 		}
 }
 
@@ -1797,6 +1897,7 @@ enrich_setup(struct broker *b)
 	ec.timeout_ms = cfg->info_timeout_us / 1000;
 	ec.max_bytes = (size_t)cfg->info_max_size;
 	ec.max_requests = cfg->info_max_requests;
+	ec.max_jobs = cfg->lookup_max;
 	ec.dns_server = cfg->dns_server;
 	if ((b->enrich = enrich_new(&ec, lookup_done, b, err, sizeof(err))) == NULL) {
 		log_warnx("broker: hop look-ups are off: %s", err);
@@ -1889,16 +1990,20 @@ static void
 late_answer(struct broker *b, struct emsg *m)
 {
 	struct trace *t = trace_find(b, m->trace);
+	const struct tt_addr *client = t != NULL ? &t->req.client : NULL;
 	const char *id = NULL;
 	int off = b->cfg->hop_offset;
 
 	if (t != NULL && t->stored && !t->store_failed)
 		id = t->id;
 	for (int i = 0; t == NULL && id == NULL && i < LATE_TRACES; i++)
-		if (b->ended[i].handle == m->trace && b->ended[i].id[0])
+		if (b->ended[i].handle == m->trace && b->ended[i].id[0]) {
 			id = b->ended[i].id;
+			client = &b->ended[i].client;
+		}
 	if (id == NULL || m->u.hop.ttl <= off)
 		return;
+	hop_truncate(b, client, &m->u.hop);
 	if (store_late_reply(b->st, id, m->u.hop.ttl - off, &m->u.hop.r[0]) < 0)
 		log_debug("broker: trace %s: a late answer at TTL %d not stored", id, m->u.hop.ttl - off);
 }
@@ -1962,6 +2067,7 @@ engine_record(struct broker *b, struct emsg *m)
 		if (m->u.hop.ttl <= off)
 			return;
 		m->u.hop.ttl -= off;
+		hop_truncate(b, &t->req.client, &m->u.hop);
 		if (t->stored && !t->store_failed && store_hop(b->st, t->id, &m->u.hop) < 0)
 			t->store_failed = 1;
 		hop_lookups(b, t, &m->u.hop);

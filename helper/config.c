@@ -93,6 +93,8 @@ static const struct setting settings[] = {
 	S("info-max-requests", NULL, T_INT, info_max_requests, 1, 256, 0),
 	S("info-cache", NULL, T_DURATION, info_cache_us, 0, 0, 0),
 	S("info-negative-cache", NULL, T_DURATION, info_negative_cache_us, 0, 0, 0),
+	S("lookup-max", NULL, T_INT, lookup_max, 1, 65536, 0),
+	S("info-cache-max", NULL, T_INT, info_cache_max, 100, 10000000, 0),
 	S("names", NULL, T_INT, names, 0, 1, 0),
 	S("dns-server", NULL, T_STRING, dns_server, 0, 0, 1),
 	S("skip-private", NULL, T_INT, skip_private, 0, 1, 0),
@@ -145,6 +147,8 @@ config_defaults(struct config *cfg)
 	cfg->info_max_requests = 16;
 	cfg->info_cache_us = 24ULL * 3600 * 1000000;
 	cfg->info_negative_cache_us = 5ULL * 60 * 1000000;
+	cfg->lookup_max = 512;
+	cfg->info_cache_max = 10000;
 	cfg->names = 1;
 }
 
@@ -1161,7 +1165,7 @@ config_usage(FILE *fp)
 	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"
 	    "      --sandbox 0|1     0: no seccomp or no_new_privs, for sanitizers only (1)\n"
 	    "      --retention D     stored traces are deleted after D; 0: kept (720h)\n"
-	    "      --truncate-clients 0|1  store visitor addresses as /24 or /48 (0)\n"
+	    "      --truncate-clients 0|1  keep visitors, and hops in their network, as /24 or /48 (0)\n"
 	    "      --info-uri URL    hop info service, {ip} replaced (INFO_URI_TEMPLATE; off)\n"
 	    "      --info-connect-timeout D  to connect to it (1s)\n"
 	    "      --info-timeout D  a whole request, and a DNS query (2s)\n"
@@ -1169,6 +1173,8 @@ config_usage(FILE *fp)
 	    "      --info-max-requests N  requests at once, 1..256 (16)\n"
 	    "      --info-cache D    how long an answer is used (24h)\n"
 	    "      --info-negative-cache D  how long a failure is (5m)\n"
+	    "      --lookup-max N      look-ups (info and names) queued or running, 1..65536 (512)\n"
+	    "      --info-cache-max N  cached answers and failures, 100..10000000 (10000)\n"
 	    "      --names 0|1       reverse DNS names of hops (1)\n"
 	    "      --dns-server A    IP or IP:PORT for them; default /etc/resolv.conf's\n"
 	    "      --skip-private 0|1  no look-ups of private or documentation addresses (0)\n"

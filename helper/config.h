@@ -55,6 +55,8 @@ struct config {
 	int info_max_requests;	/* info-max-requests: 16 at once, 1..256 */
 	uint64_t info_cache_us;	/* info-cache: 24h, how long an answer is used */
 	uint64_t info_negative_cache_us;	/* info-negative-cache: 5m, how long a failure is */
+	int lookup_max;		/* lookup-max: 512 look-ups queued or running at once, 1..65536 */
+	int info_cache_max;	/* info-cache-max: 10000 answers and failures cached, 100..10000000 */
 	int names;		/* names: 1; reverse DNS names of hops */
 	char dns_server[64];	/* dns-server: ""; IP or IP:PORT, else /etc/resolv.conf's */
 	int skip_private;	/* skip-private: 0; 1 looks up no private or documentation address */

@@ -78,6 +78,8 @@ struct enrich {
 	long connect_timeout_ms, timeout_ms;
 	size_t max_bytes;
 	int max_requests;
+	int max_jobs;
+	unsigned long refused;	/* enrich_start calls over max_jobs */
 	char user_agent[64];
 
 	CURLM *multi;
@@ -708,6 +710,7 @@ enrich_new(const struct enrich_cfg *cfg, enrich_done_fn done, void *ctx, char *e
 	e->timeout_ms = (long)cfg->timeout_ms;
 	e->max_bytes = cfg->max_bytes;
 	e->max_requests = cfg->max_requests;
+	e->max_jobs = cfg->max_jobs > 0 ? cfg->max_jobs : INT_MAX;
 	snprintf(e->user_agent, sizeof(e->user_agent), "tracetrout/%s", PACKAGE_VERSION);
 	TAILQ_INIT(&e->queue);
 	TAILQ_INIT(&e->running);
@@ -826,6 +829,11 @@ enrich_start(struct enrich *e, enum enrich_kind kind, const struct tt_addr *a)
 		return 0;
 	if (job_find(e, kind, a) != NULL)
 		return 1;
+	/* Hop addresses are whatever routers, or forged errors, say: the work has a ceiling. */
+	if (e->njobs >= e->max_jobs) {
+		e->refused++;
+		return 0;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
 	j->e = e;
@@ -851,6 +859,26 @@ enrich_start(struct enrich *e, enum enrich_kind kind, const struct tt_addr *a)
 		ares_query(e->channel, qname, C_IN, T_PTR, name_cb, j);
 	}
 	return 1;
+}
+
+int
+enrich_cancel(struct enrich *e, enum enrich_kind kind, const struct tt_addr *a)
+{
+	struct job *j;
+
+	if (e == NULL || a == NULL || (j = job_find(e, kind, a)) == NULL || j->state != JOB_QUEUED)
+		return 0;
+	TAILQ_REMOVE(&e->queue, j, entry);
+	job_unhash(e, j);
+	e->njobs--;
+	job_free(j);
+	return 1;
+}
+
+unsigned long
+enrich_refused(const struct enrich *e)
+{
+	return e == NULL ? 0 : e->refused;
 }
 
 int

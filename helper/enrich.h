@@ -26,6 +26,7 @@ struct enrich_cfg {
 	uint64_t timeout_ms;		/* info: the whole request (2000); names: the query */
 	size_t max_bytes;		/* info: a larger body fails the look-up (65536) */
 	int max_requests;		/* info requests at once; more wait their turn (16) */
+	int max_jobs;			/* look-ups queued or running at once, both kinds; 0: no ceiling */
 	const char *dns_server;		/* "" or NULL: the system's resolvers */
 };
 
@@ -50,10 +51,19 @@ void enrich_free(struct enrich *e);
 /*
  * Starts a look-up of a unless one of that kind for a is running or queued
  * (then nothing happens: its done will come). Returns 1 if one is now
- * running or queued for a, 0 if this kind is off or a is skipped (private
- * addresses with skip_private), -1 on failure (done is not called).
+ * running or queued for a, 0 if this kind is off, a is skipped (private
+ * addresses with skip_private) or max_jobs look-ups are queued or running
+ * already, -1 on failure (done is not called).
  */
 int enrich_start(struct enrich *e, enum enrich_kind kind, const struct tt_addr *a);
+/*
+ * Drops a's queued look-up of that kind, one that nobody waits for any
+ * more: 1 if it was queued (its done never comes), 0 if there is none or
+ * it runs already (its done comes).
+ */
+int enrich_cancel(struct enrich *e, enum enrich_kind kind, const struct tt_addr *a);
+/* Look-ups refused since enrich_new because max_jobs were queued or running. */
+unsigned long enrich_refused(const struct enrich *e);
 /* Look-ups running or queued. */
 int enrich_pending(const struct enrich *e);
 

@@ -44,6 +44,8 @@ enum {
 	Q_TRACE_LOOKUP,
 	Q_GET_LOOKUPS,
 	Q_LOOKUP_SWEEP,
+	Q_LOOKUP_COUNT,
+	Q_LOOKUP_TRIM,
 	Q_SITES,
 	Q_COUNT
 };
@@ -113,7 +115,12 @@ static const char *const queries[Q_COUNT] = {
 	    "INSERT OR REPLACE INTO trace_lookups (trace_id, addr, kind, data) VALUES (?1, ?2, ?3, ?4)",
 	[Q_GET_LOOKUPS] =
 	    "SELECT addr, kind, data FROM trace_lookups WHERE trace_id = ?1 ORDER BY kind, addr",
-	[Q_LOOKUP_SWEEP] = "DELETE FROM lookups WHERE fetched_at < ?1",
+	/* Answers older than ?1, failures older than ?2. */
+	[Q_LOOKUP_SWEEP] = "DELETE FROM lookups WHERE fetched_at < CASE ok WHEN 1 THEN ?1 ELSE ?2 END",
+	[Q_LOOKUP_COUNT] = "SELECT count(*) FROM lookups",
+	/* The ?1 oldest, through the index on fetched_at. */
+	[Q_LOOKUP_TRIM] = "DELETE FROM lookups WHERE (addr, kind) IN "
+	    "(SELECT addr, kind FROM lookups ORDER BY fetched_at LIMIT ?1)",
 	/* Finished traces per site; the index on (uid, started_at) serves it. */
 	[Q_SITES] = "SELECT uid, count(*) FROM traces WHERE ended_at IS NOT NULL GROUP BY uid",
 };
@@ -124,6 +131,8 @@ struct store {
 	unsigned long errors;
 	unsigned long suppressed;	/* errors not logged since the last one logged */
 	time_t last_log;
+	int lookup_max;		/* store_lookup_limit; 0: none */
+	long lookup_rows;	/* rows in lookups, at least; -1: not counted yet */
 };
 
 /* Counts an error and logs it, at most once per STORE_LOG_INTERVAL, so a full disk does not flood the log. */
@@ -363,7 +372,7 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	proxy = proto_proxy_name(req->proxy);
 	client = req->client;
 	if (client_prefix)
-		addr_mask(&req->client, req->client.family == AF_INET6 ? 48 : 24, &client);
+		addr_visitor_net(&req->client, &client);
 	s = st->q[Q_TRACE_BEGIN];
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK ||
@@ -872,6 +881,8 @@ store_lookup_get(struct store *st, const char *addr, const char *kind, int64_t o
 	return ret;
 }
 
+static void lookup_trim(struct store *st);
+
 int
 store_lookup_put(struct store *st, const char *addr, const char *kind, bool ok, const char *data,
     size_t len, int64_t now_ms)
@@ -895,7 +906,43 @@ store_lookup_put(struct store *st, const char *addr, const char *kind, bool ok, 
 		return read_done(st, s, rc, "cannot cache a look-up", addr);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	if (st->lookup_max > 0)
+		lookup_trim(st);
 	return kept ? 0 : 1;
+}
+
+void
+store_lookup_limit(struct store *st, int max)
+{
+	if (st == NULL)
+		return;
+	st->lookup_max = max > 0 ? max : 0;
+	st->lookup_rows = -1;
+}
+
+/*
+ * Keeps the cache at lookup_max rows: past it, the oldest tenth goes, so
+ * the count and the delete run once in many puts, not at each.
+ */
+static void
+lookup_trim(struct store *st)
+{
+	sqlite3_stmt *s = st->q[Q_LOOKUP_COUNT];
+	long keep = st->lookup_max - st->lookup_max / 10;
+
+	if (st->lookup_rows >= 0 && ++st->lookup_rows <= st->lookup_max)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		st->lookup_rows = (long)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (st->lookup_rows <= st->lookup_max)
+		return;
+	s = st->q[Q_LOOKUP_TRIM];
+	if (sqlite3_bind_int64(s, 1, st->lookup_rows - keep) != SQLITE_OK || step(s) < 0) {
+		store_fail(st, "cannot trim the look-up cache", "-");
+		return;
+	}
+	st->lookup_rows = keep;
 }
 
 int
@@ -938,14 +985,16 @@ store_get_lookups(struct store *st, const char *id,
 }
 
 int
-store_lookup_sweep(struct store *st, int64_t before_ms)
+store_lookup_sweep(struct store *st, int64_t ok_before_ms, int64_t failed_before_ms)
 {
 	sqlite3_stmt *s;
 
 	if (st == NULL)
 		return 0;
+	st->lookup_rows = -1;
 	s = st->q[Q_LOOKUP_SWEEP];
-	if (sqlite3_bind_int64(s, 1, before_ms) != SQLITE_OK || step(s) < 0) {
+	if (sqlite3_bind_int64(s, 1, ok_before_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, failed_before_ms) != SQLITE_OK || step(s) < 0) {
 		store_fail(st, "cannot delete expired look-ups", "-");
 		return -1;
 	}

@@ -114,8 +114,13 @@ int store_trace_lookup(struct store *st, const char *id, const char *addr, const
 /* The answers kept with a trace, each to fn (-1 stops). */
 int store_get_lookups(struct store *st, const char *id,
     int (*fn)(void *, const char *addr, const char *kind, const char *data, size_t len), void *ctx);
-/* Deletes cached answers fetched before before_ms; how many, or -1. */
-int store_lookup_sweep(struct store *st, int64_t before_ms);
+/* Deletes cached answers fetched before ok_before_ms, failures before failed_before_ms; how many, or -1. */
+int store_lookup_sweep(struct store *st, int64_t ok_before_ms, int64_t failed_before_ms);
+/*
+ * At most max rows in the look-up cache (0: no limit): past it, store_lookup_put
+ * deletes the oldest (a tenth of max at once). Forged hop addresses are endless.
+ */
+void store_lookup_limit(struct store *st, int max);
 /*
  * The common fields (country, city, AS, organization) of an info body; 0,
  * or 1 if the body is not a JSON object (f empty), -1 on error. Needs no store.

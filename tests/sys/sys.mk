@@ -21,6 +21,7 @@ SYS_TESTS = \
 	sys/limits.sh \
 	sys/datasafety.sh \
 	sys/history.sh \
+	sys/truncate.sh \
 	sys/enrich.sh \
 	sys/names.sh \
 	sys/browser.sh \

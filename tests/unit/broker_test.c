@@ -1275,6 +1275,95 @@ enrich_trace(const char *what, const char *req, const char *addr, char *id, char
 	close(a);
 }
 
+/* One reply of a hop, or of a late answer, from one address, quoting edst when not NULL. */
+static void
+eng_reply(uint32_t type, uint32_t handle, int ttl, const char *from, const char *edst)
+{
+	struct emsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.trace = handle;
+	m.u.hop.ttl = ttl;
+	m.u.hop.sent = 1;
+	m.u.hop.nreplies = 1;
+	addr_parse(from, &m.u.hop.r[0].from);
+	if (edst != NULL)
+		addr_parse(edst, &m.u.hop.r[0].edst);
+	m.u.hop.r[0].rtt_us = 700;
+	m.u.hop.r[0].kind = type == EMSG_LATE ? REPLY_TIME_EXCEEDED : REPLY_DESTINATION;
+	m.u.hop.r[0].reply_ttl = 60;
+	m.u.hop.r[0].flags = type == EMSG_LATE ? PROTO_RF_LATE : 0;
+	if (send(efd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+		printf("# engine send: %s\n", strerror(errno));
+}
+
+/*
+ * truncate-clients (issue 13): the visitor 198.51.100.7 is kept as
+ * 198.51.100.0, and so is every hop address in its /24 (a host of its
+ * network, the visitor's own answer, a late one, a NAT's quoted
+ * destination): on the live lines, in the database, and never asked of the
+ * info service, nor in the log.
+ */
+static void
+test_truncated_hops(void)
+{
+	const char *req = "TRACE client=198.51.100.7 cport=40000 server=192.0.2.10 sport=80 wait=1\n";
+	char id[PROTO_ID_LEN + 1] = "", line[PROTO_LINE_MAX + 1], got[2048] = "", sql[512];
+	struct proto_msg pm;
+	uint32_t h;
+	int a, n, c0;
+
+	cfg.truncate_clients = 1;
+	start_broker();
+	c0 = info_count();
+	a = cl_open("truncated hops");
+	cl_puts(a, req);
+	h = eng_expect_start("truncated hops", req);
+	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+	n = cl_line(a, line, sizeof(line));
+	if (proto_parse(line, (size_t)n, &pm) == PROTO_STARTED)
+		snprintf(id, sizeof(id), "%s", pm.id);
+	eng_reply(EMSG_HOP, h, 1, "203.0.113.1", NULL);
+	eng_reply(EMSG_HOP, h, 2, "203.0.113.2", "198.51.100.9");
+	eng_reply(EMSG_HOP, h, 3, "198.51.100.1", NULL);
+	eng_reply(EMSG_HOP, h, 4, "198.51.100.7", NULL);
+	eng_send(EMSG_END, h, "destination", "", 4);
+	while ((n = cl_line(a, line, sizeof(line))) > 0) {
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%.*s|", LINE(line));
+		if (proto_parse(line, (size_t)n, &pm) == PROTO_INFO) {
+			char body[1024];
+
+			cl_body(a, pm.info_len, body, sizeof(body));
+		}
+	}
+	close(a);
+	/* After the end, when the trace is gone: a late answer from the visitor itself. */
+	eng_reply(EMSG_LATE, h, 3, "198.51.100.7", NULL);
+	ok(strstr(got, "198.51.100.7") == NULL && strstr(got, "198.51.100.1,") == NULL &&
+	    strstr(got, "198.51.100.9") == NULL, "the live lines never show the visitor's /24 "
+	    "but as 198.51.100.0: %s", got);
+	ok(strstr(got, "HOP ttl=4 sent=1 reply=198.51.100.0,") != NULL &&
+	    strstr(got, "HOP ttl=3 sent=1 reply=198.51.100.0,") != NULL,
+	    "... the visitor's answer and its network's router show as 198.51.100.0");
+	ok(strstr(got, "HOP ttl=2 sent=1 reply=203.0.113.2,") != NULL &&
+	    strstr(strstr(got, "HOP ttl=2 "), ",198.51.100.0,") != NULL,
+	    "... and so does a NAT's quoted destination there");
+	usleep(200000);
+	snprintf(sql, sizeof(sql), "SELECT client || ' ' || (SELECT group_concat(addr || '>' || "
+	    "coalesce(edst, '-'), ' ') FROM (SELECT addr, edst FROM replies WHERE trace_id = '%s' "
+	    "ORDER BY ttl, idx)) FROM traces WHERE id = '%s'", id, id);
+	is_str(q1(sql), "198.51.100.0 203.0.113.1>- 203.0.113.2>198.51.100.0 198.51.100.0>- "
+	    "198.51.100.0>- 198.51.100.0>-", "stored: the visitor, its network's hops, the NAT's "
+	    "quoted destination and the late answer, all as 198.51.100.0");
+	is_str(q1("SELECT count(*) FROM lookups WHERE addr LIKE '198.51.100.%'"), "0",
+	    "nothing of the visitor's /24 in the look-up cache");
+	is_int(info_count() - c0, 2, "the info service was asked about the two routers only");
+	close(efd);
+	broker_wait();
+	cfg.truncate_clients = 0;
+}
+
 static void
 test_enrich(void)
 {
@@ -1370,6 +1459,8 @@ test_enrich(void)
 	is_str(got, "HOP END", "a body that is not JSON is no info");
 	close(efd);
 	broker_wait();
+
+	test_truncated_hops();
 
 	kill(infopid, SIGTERM);
 	waitpid(infopid, NULL, 0);

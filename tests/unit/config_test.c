@@ -819,6 +819,8 @@ test_print(void)
 	    "info-max-requests = 16\n"
 	    "info-cache = 24h\n"
 	    "info-negative-cache = 5m\n"
+	    "lookup-max = 512\n"
+	    "info-cache-max = 10000\n"
 	    "names = 1\n"
 	    "dns-server =\n"
 	    "skip-private = 0\n"

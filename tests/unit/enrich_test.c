@@ -722,6 +722,59 @@ test_cap(void)
 	enrich_free(e);
 }
 
+/*
+ * A flood of distinct hop addresses (issue 13: forged errors can name any):
+ * at most max_jobs are queued or running, the rest are refused at once; a
+ * queued look-up nobody waits for is dropped; the queue drains to nothing.
+ */
+static void
+test_flood(void)
+{
+	struct enrich_cfg c;
+	struct enrich *e;
+	struct tt_addr a;
+	char err[256] = "", addr[32], *count;
+	int took = 0, refused = 0, dropped = 0;
+
+	free(http("POST", info_port, "/reset", NULL));
+	cfg_defaults(&c, "/ip/{ip}");
+	c.max_requests = 2;
+	c.max_jobs = 8;
+	e = enrich_new(&c, on_done, NULL, err, sizeof(err));
+	clear_results();
+	for (int i = 0; i < 10000; i++) {
+		snprintf(addr, sizeof(addr), "10.%d.%d.%d", 100 + i / 65536, i / 256 % 256, i % 256);
+		addr_parse(addr, &a);
+		if (enrich_start(e, ENRICH_INFO, &a) == 1)
+			took++;
+		else
+			refused++;
+	}
+	is_int(took, 8, "10000 distinct addresses, max_jobs 8: 8 look-ups taken");
+	is_int(refused, 9992, "... the other 9992 refused at once");
+	is_int((int)enrich_refused(e), 9992, "... and counted");
+	is_int(enrich_pending(e), 8, "... 8 pending: 2 running, 6 queued");
+	addr_parse("10.100.0.0", &a);
+	is_int(enrich_cancel(e, ENRICH_INFO, &a), 0, "a running look-up is not dropped");
+	for (int i = 2; i < 8; i++) {
+		snprintf(addr, sizeof(addr), "10.100.0.%d", i);
+		addr_parse(addr, &a);
+		dropped += enrich_cancel(e, ENRICH_INFO, &a);
+	}
+	is_int(dropped, 6, "the 6 queued look-ups nobody waits for are dropped");
+	is_int(enrich_pending(e), 2, "... leaving the 2 running");
+	addr_parse("10.100.0.2", &a);
+	is_int(enrich_start(e, ENRICH_INFO, &a), 1, "a dropped address can be asked again");
+	run(e, 5000);
+	is_int(nresults, 3, "only the 3 look-ups still wanted ended (done for each)");
+	is_int(enrich_pending(e), 0, "the queue is empty");
+	count = http("GET", info_port, "/count", NULL);
+	ok(count && strstr(count, "\"total\":3") != NULL, "the service was asked 3 times (%s)",
+	    count ? count : "-");
+	free(count);
+	enrich_free(e);
+}
+
 /* A poll set with room for one socket: the others are checked by enrich_events itself. */
 static void
 test_little_room(void)
@@ -1055,6 +1108,7 @@ main(void)
 		start_raw();
 		test_info_ok();
 		test_cap();
+		test_flood();
 		test_little_room();
 		test_failures();
 		test_skip_private();

@@ -185,6 +185,10 @@ shown(const char *s)
 
 #define HEAD_COMMON \
 	"Cache-Control: no-cache, no-store, must-revalidate\r\n" \
+	"X-Accel-Buffering: no\r\n"
+/* The live trace in JSON lines, and only it, may be read by any page. */
+#define HEAD_CORS \
+	"Cache-Control: no-cache, no-store, must-revalidate\r\n" \
 	"Access-Control-Allow-Origin: *\r\n" \
 	"X-Accel-Buffering: no\r\n"
 
@@ -227,6 +231,15 @@ test_paths(void)
 		    "a path ending in / is always an app root" },
 		{ "/trace-me/trace/" ID "x", "", "", "", ROUTE_ERROR, NULL, "a 33-digit id: 404" },
 		{ "/trace-me/x/history.html", "", "", "", ROUTE_ERROR, NULL, "history.html: 404" },
+		/* A prefix starting "//" would make the Link and the delete form point off-site. */
+		{ "//evil.example/", "", "", "", ROUTE_TRACE, "/evil.example",
+		    "//evil.example/: leading slashes collapse" },
+		{ "", "", "", "///evil.example/trace/" ID, ROUTE_STORED, "/evil.example",
+		    "///evil.example/trace/ID in REQUEST_URI" },
+		{ "//evil.example", "/", "", "", ROUTE_TRACE, "/evil.example",
+		    "SCRIPT_NAME //evil.example with PATH_INFO" },
+		{ "//", "", "", "", ROUTE_TRACE, "", "// is the root" },
+		{ "/a//b/", "", "", "", ROUTE_TRACE, "/a//b", "inner slashes stay" },
 	};
 	struct request req;
 	struct route rt;
@@ -708,7 +721,7 @@ test_responses(void)
 	    "{\"error\":\"the web server did not describe this connection\"}\n",
 	    "400 for a bad REMOTE_PORT");
 	is_str(serve(&mb, "REQUEST_METHOD", "HEAD", NULL),
-	    "Status: 200 OK\r\nContent-Type: application/json\r\n" HEAD_COMMON "Vary: Accept\r\n\r\n",
+	    "Status: 200 OK\r\nContent-Type: application/json\r\n" HEAD_CORS "Vary: Accept\r\n\r\n",
 	    "HEAD: 200, the headers, no body");
 	is_int(mb.flushes, 1, "HEAD: flushed");
 	serve(&mb, "REQUEST_METHOD", "HEAD", "HTTP_ACCEPT", "text/html", NULL);
@@ -834,7 +847,7 @@ test_refusals(void)
 		    "%s: the broker got TRACE", cases[i].code);
 		trace_refusal_for_code(cases[i].code, 0, &f);
 		snprintf(want, sizeof(want), "Status: %s\r\nContent-Type: application/json\r\n"
-		    HEAD_COMMON "%s\r\n{\"error\":\"%s\"}\n", cases[i].status, cases[i].extra, f.msg);
+		    HEAD_CORS "%s\r\n{\"error\":\"%s\"}\n", cases[i].status, cases[i].extra, f.msg);
 		is_str(mb.buf, want, "ERROR code=%s: %s", cases[i].code, cases[i].status);
 	}
 	{
@@ -854,7 +867,7 @@ test_refusals(void)
 		serve_broker(&mb, script, NULL, NULL);
 		trace_refusal_for_code("busy", 7, &f);
 		snprintf(want, sizeof(want), "Status: 503 Service Unavailable\r\n"
-		    "Content-Type: application/json\r\n" HEAD_COMMON "Vary: Accept\r\nRetry-After: 7\r\n\r\n"
+		    "Content-Type: application/json\r\n" HEAD_CORS "Vary: Accept\r\nRetry-After: 7\r\n\r\n"
 		    "{\"error\":\"%s\"}\n", f.msg);
 		is_str(mb.buf, want, "busy with retry=7: 503 with Retry-After: 7");
 	}
@@ -948,7 +961,7 @@ test_trace(void)
 		"> HOP ttl=1 sent=3 reply=192.0.2.1,412,time-exceeded,0,64", "eof", NULL
 	};
 	const char *head200 =
-	    "Status: 200 OK\r\nContent-Type: application/json\r\n" HEAD_COMMON
+	    "Status: 200 OK\r\nContent-Type: application/json\r\n" HEAD_CORS
 	    "X-Trace-Id: " ID "\r\n"
 	    "Link: </trace-me/trace/" ID ">; rel=\"bookmark\"\r\n"
 	    "Access-Control-Expose-Headers: X-Trace-Id, Link\r\n\r\n";
@@ -1014,7 +1027,7 @@ test_trace(void)
 
 		serve_broker(&mb, unstored, NULL, "QUERY_STRING", "format=json", NULL);
 		snprintf(want, sizeof(want), "Status: 200 OK\r\nContent-Type: application/json\r\n"
-		    HEAD_COMMON "X-Trace-Id: " ID "\r\nX-Trace-Stored: no\r\n"
+		    HEAD_CORS "X-Trace-Id: " ID "\r\nX-Trace-Stored: no\r\n"
 		    "Access-Control-Expose-Headers: X-Trace-Id, X-Trace-Stored\r\n\r\n"
 		    " {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
 		is_str(mb.buf, want, "STARTED stored=0: X-Trace-Stored: no, no permalink, "
@@ -1038,12 +1051,12 @@ test_trace(void)
 		    "... and JSON stays hop lines only");
 		serve_broker(&mb, stored, NULL, "QUERY_STRING", "format=json", NULL);
 		snprintf(want, sizeof(want), "Status: 200 OK\r\nContent-Type: application/json\r\n"
-		    HEAD_COMMON "X-Trace-Id: " ID "\r\n"
+		    HEAD_CORS "X-Trace-Id: " ID "\r\n"
 		    "Link: </trace-me/trace/" ID ">; rel=\"bookmark\"\r\n"
 		    "X-Trace-Delete-Token: " TOKEN "\r\n"
-		    "Access-Control-Expose-Headers: X-Trace-Id, Link, X-Trace-Delete-Token\r\n\r\n"
+		    "Access-Control-Expose-Headers: X-Trace-Id, Link\r\n\r\n"
 		    " {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n");
-		is_str(mb.buf, want, "stored with a token: X-Trace-Delete-Token, exposed");
+		is_str(mb.buf, want, "stored with a token: X-Trace-Delete-Token, not exposed");
 		serve_broker(&mb, stored, NULL, "QUERY_STRING", "format=text", NULL);
 		ok(strstr(body_of(&mb), "not stored") == NULL && strstr(mb.buf, "X-Trace-Stored") == NULL,
 		    "stored=1 both times: no note, no header");
@@ -1211,14 +1224,16 @@ test_render_trace(void)
 	static const char *const stored[] = {
 		"> TRACETROUT 1", "< GET id=" ID, STORED_LINE, HOP1, "> HOP ttl=2 sent=3", HOP3, END3, NULL
 	};
-	struct reply_opts ro = { &capture, false, false, "/trace-me", RENDER_SERVER_OTHER };
+	struct reply_opts ro = { &capture, false, false, "/trace-me", RENDER_SERVER_OTHER, false };
 	struct membuf mb;
 	struct out o = mem_out(&mb);
 	struct proto_trace_req conn;
+	struct tt_addr net;
 	pid_t pid;
 
 	memset(&conn, 0, sizeof(conn));
 	addr_parse("198.51.100.7", &conn.client);
+	addr_parse("198.51.100.0", &net);
 	addr_parse("192.0.2.10", &conn.server);
 	conn.cport = 51234;
 	conn.sport = 443;
@@ -1230,7 +1245,8 @@ test_render_trace(void)
 	    seen.started_ms == 1764180000123ULL && seen.addr_mode == PROTO_ADDR_PREFIX &&
 	    seen.retention_s == 86400 && !seen.unstored && seen.prefix &&
 	    strcmp(seen.prefix, "/trace-me") == 0 && seen.conn.cport == 51234 &&
-	    addr_equal(&seen.conn.client, &conn.client), "live: render_trace from STARTED");
+	    addr_equal(&seen.conn.client, &net), "live: render_trace from STARTED, the visitor as "
+	    "its network (addr=prefix)");
 
 	memset(&seen, 0, sizeof(seen));
 	seen_hops = seen_end = 0;
@@ -1651,6 +1667,72 @@ test_delete(void)
 	ok(status_is(&mb, 503), "helper down: 503");
 }
 
+/*
+ * CORS (issue 13): only the live trace in JSON lines is readable from other
+ * pages, as the original's; its delete token is not. History, stored traces,
+ * deletes, the other formats and the assets carry no CORS header at all.
+ */
+static void
+test_cors(void)
+{
+	static const char *const live[] = {
+		"> TRACETROUT 1", "< " TRACE_LINE,
+		"> STARTED id=" ID " stored=1 token=" TOKEN " started_ms=1764180000123 "
+		    "addr=full retention_s=2592000",
+		"> END reason=max-hops hops=0 duration_us=900 stored=1", NULL
+	};
+	static const char *const busy[] = {
+		"> TRACETROUT 1", "< " TRACE_LINE, "> ERROR code=busy retry=3 msg=busy", NULL
+	};
+	static const char *const stored[] = {
+		"> TRACETROUT 1", "< GET id=" ID, STORED_LINE, HOP1, END3, NULL
+	};
+	static const char *const history[] = {
+		"> TRACETROUT 1", "< HISTORY client=198.51.100.7 limit=21",
+		"> ITEM id=" ID " started_ms=1764180000123 reason=destination hops=1 duration_us=5120 "
+		    "path=192.0.2.1", "> LIST more=0", NULL
+	};
+	static const char *const del[] = {
+		"> TRACETROUT 1", "< DELETE id=" ID " token=" TOKEN, "> DELETED id=" ID, NULL
+	};
+	static const char *const formats[] = { "format=text", "format=html", "format=atlas" };
+	struct membuf mb;
+
+	serve_broker(&mb, live, NULL, "QUERY_STRING", "format=json", NULL);
+	ok(status_is(&mb, 200) && has_header(&mb, "Access-Control-Allow-Origin: *") &&
+	    has_header(&mb, "Access-Control-Expose-Headers: X-Trace-Id, Link") &&
+	    has_header(&mb, "X-Trace-Delete-Token: " TOKEN),
+	    "live JSON: readable from any page, the token header there but not exposed");
+	serve_broker(&mb, live, NULL, NULL);
+	ok(has_header(&mb, "Access-Control-Allow-Origin: *"), "live JSON by Accept: CORS too");
+	serve_broker(&mb, busy, NULL, "QUERY_STRING", "format=json", NULL);
+	ok(status_is(&mb, 503) && has_header(&mb, "Access-Control-Allow-Origin: *"),
+	    "live JSON refused: the error is readable too");
+	serve(&mb, "REQUEST_METHOD", "HEAD", NULL);
+	ok(has_header(&mb, "Access-Control-Allow-Origin: *"), "HEAD / in JSON: as GET's head");
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		serve_broker(&mb, live, NULL, "QUERY_STRING", formats[i], NULL);
+		ok(status_is(&mb, 200) && strstr(mb.buf, "Access-Control") == NULL,
+		    "live %s: no CORS header", formats[i]);
+	}
+	serve_broker(&mb, stored, NULL, "PATH_INFO", "/trace/" ID, "QUERY_STRING", "format=json",
+	    NULL);
+	ok(status_is(&mb, 200) && strstr(mb.buf, "Access-Control") == NULL,
+	    "a stored trace in JSON: no CORS header");
+	serve_broker(&mb, history, NULL, "PATH_INFO", "/history", "QUERY_STRING", "format=json",
+	    NULL);
+	ok(status_is(&mb, 200) && strstr(mb.buf, "Access-Control") == NULL,
+	    "history in JSON: no CORS header");
+	serve_broker(&mb, del, NULL, "REQUEST_METHOD", "DELETE", "PATH_INFO", "/trace/" ID,
+	    "HTTP_X_DELETE_TOKEN", TOKEN, "QUERY_STRING", "format=json", NULL);
+	ok(status_is(&mb, 200) && strstr(mb.buf, "Access-Control") == NULL,
+	    "a delete: no CORS header");
+	serve(&mb, "PATH_INFO", "/tracetrout.js", NULL);
+	ok(status_is(&mb, 200) && strstr(mb.buf, "Access-Control") == NULL, "an asset: none");
+	serve(&mb, "PATH_INFO", "/nope", "QUERY_STRING", "format=json", NULL);
+	ok(status_is(&mb, 404) && strstr(mb.buf, "Access-Control") == NULL, "a 404: none");
+}
+
 int
 main(void)
 {
@@ -1677,5 +1759,6 @@ main(void)
 	test_enrichment();
 	test_history();
 	test_delete();
+	test_cors();
 	return tap_done();
 }

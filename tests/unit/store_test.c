@@ -900,7 +900,41 @@ test_lookups(void)
 	    "... and is found");
 	is_str(d ? d : "", "r3.example", "... the name");
 	free(d);
-	is_int(store_lookup_sweep(st, 1500), 2, "expired entries are swept");
+	is_int(store_lookup_sweep(st, 1500, 1500), 2, "expired entries are swept");
+	is_int(store_lookup_put(st, "192.0.2.4", "info", false, NULL, 0, 3000), 1, "a failure");
+	is_int(store_lookup_put(st, "192.0.2.5", "info", true, "{}", 2, 3000), 0, "an answer");
+	is_int(store_lookup_sweep(st, 2000, 3500), 1,
+	    "failures go after their own (negative) cache time, answers after theirs");
+	is_int(store_lookup_get(st, "192.0.2.5", "info", 0, 0, &d, &len), STORE_LOOKUP_OK,
+	    "... the answer is kept");
+	free(d);
+
+	/* A flood of distinct addresses (forged hops): the cache stays at its limit. */
+	store_lookup_limit(st, 100);
+	for (int i = 0; i < 5000; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.%d.%d.%d", 100 + i / 65536, i / 256 % 256, i % 256);
+		store_lookup_put(st, a, i % 2 ? "name" : "info", i % 3 != 0, "{}", 2, 10000 + i);
+	}
+	{
+		sqlite3 *db;
+		sqlite3_stmt *q;
+		long n = -1, oldest = -1;
+
+		if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db,
+		    "SELECT count(*), min(fetched_at) FROM lookups", -1, &q, NULL) == SQLITE_OK) {
+			if (sqlite3_step(q) == SQLITE_ROW) {
+				n = (long)sqlite3_column_int64(q, 0);
+				oldest = (long)sqlite3_column_int64(q, 1);
+			}
+			sqlite3_finalize(q);
+		}
+		sqlite3_close(db);
+		ok(n >= 90 && n <= 100, "5000 distinct addresses cached, limit 100: %ld rows", n);
+		ok(oldest >= 10000 + 4900, "... the newest kept (oldest fetched at %ld)", oldest);
+	}
+	store_lookup_limit(st, 0);
 
 	memset(&req, 0, sizeof(req));
 	addr_parse("198.51.100.7", &req.client);
