@@ -28,8 +28,8 @@
 
 #define USERADD	"useradd --system --no-create-home --shell /usr/sbin/nologin"
 
-/* Directories that did not exist when tracetroutd started: the ones it creates are its own. */
-static int sock_dir_new, db_dir_new;
+/* The database's directory did not exist when tracetroutd started: it is its own. */
+static int db_dir_new;
 
 static int
 dir_of(const char *path, char *dir, size_t len)
@@ -95,7 +95,6 @@ privsep_check(const struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	sock_dir_new = missing(cfg->socket_path);
 	db_dir_new = missing(cfg->db_path);
 	return 0;
 }
@@ -367,47 +366,6 @@ fail:
 	return -1;
 }
 
-/*
- * The broker removes its socket at exit: it gets the socket file (in a
- * sticky directory only a file's owner may unlink it) and, when the
- * directory is tracetroutd's own, the directory.
- */
-static void
-give_socket(const struct config *cfg, uid_t uid, gid_t gid)
-{
-	struct config d;
-	char dir[CONFIG_PATH_MAX], ddir[CONFIG_PATH_MAX];
-	const char *name;
-	struct stat sb;
-	int fd;
-
-	config_defaults(&d);
-	name = strrchr(cfg->socket_path, '/') ? strrchr(cfg->socket_path, '/') + 1 : cfg->socket_path;
-	if (dir_of(cfg->socket_path, dir, sizeof(dir)) < 0 ||
-	    dir_of(d.socket_path, ddir, sizeof(ddir)) < 0)
-		return;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		log_warn("broker: %s", dir);
-		return;
-	}
-	if (fstat(fd, &sb) == 0 && sb.st_uid != uid && !shared_dir(&sb) &&
-	    (sock_dir_new || strcmp(dir, ddir) == 0)) {
-		if (fchown(fd, uid, gid) < 0)
-			log_warn("broker: chown %s", dir);
-		else if (fstat(fd, &sb) < 0)
-			sb.st_uid = 0;
-	}
-	if (sb.st_uid != uid && !(sb.st_gid == gid && (sb.st_mode & S_IWGRP)) &&
-	    !(sb.st_mode & S_IWOTH))
-		log_info("broker: %s is not writable by user %s: the socket stays behind at exit "
-		    "(the next start removes it)", dir, cfg->user);
-	/* The socket's group stays (socket-group); a swapped-in symlink is not followed. */
-	if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(sb.st_mode) &&
-	    sb.st_nlink == 1 && fchownat(fd, name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
-		log_warn("broker: chown %s", cfg->socket_path);
-	close(fd);
-}
-
 int
 privsep_broker(const struct config *cfg)
 {
@@ -426,7 +384,6 @@ privsep_broker(const struct config *cfg)
 	}
 	if (cfg->db_path[0] != '\0')
 		give_db_dir(cfg, uid, gid);
-	give_socket(cfg, uid, gid);
 
 	capng_clear(CAPNG_SELECT_BOTH);
 	rc = capng_change_id((int)uid, (int)gid,

@@ -23,7 +23,8 @@ int privsep_engine(const struct config *cfg);
 
 /*
  * broker_main's drop callback, after the API socket exists: gives the broker's
- * user its socket and the database's directory when that is tracetroutd's own,
+ * user the database's directory when that is tracetroutd's own (never the
+ * socket's: root made the socket and removes it),
  * becomes that user with no capability at all and (unless sandbox is 0) sets
  * no_new_privs. An empty user keeps root (development only, with a warning).
  * Returns 0, or -1 (logged).
