@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <seccomp.h>
+
 #include "config.h"
 
 /*
@@ -20,6 +22,15 @@ int privsep_check(const struct config *cfg, char *err, size_t errlen);
  * being dumpable and loads the seccomp allowlist. Returns 0, or -1 (logged).
  */
 int privsep_engine(const struct config *cfg);
+
+/*
+ * The engine's and the broker's system call filters, built but not loaded
+ * (tests/unit/seccomp_test loads them too): a call outside the allowlist
+ * kills the process. syslog: the engine logs through syslog(3), whose
+ * reconnect gets EPERM. NULL on error, errno set.
+ */
+scmp_filter_ctx privsep_engine_filter(int syslog);
+scmp_filter_ctx privsep_broker_filter(void);
 
 /*
  * broker_main's drop callback, after the API socket exists: gives the broker's
