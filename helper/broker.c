@@ -5,6 +5,7 @@
 #define _GNU_SOURCE		/* accept4, ppoll, struct ucred */
 #include "broker.h"
 
+#include <sys/fsuid.h>
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -2254,36 +2255,44 @@ listen_socket(struct broker *b)
 		log_warn("broker: %s", cfg->socket_path);
 		return -1;
 	}
+	if (cfg->socket_group[0] != '\0' && group_lookup(cfg->socket_group, &gid) < 0) {
+		log_warnx("broker: socket-group: there is no group \"%s\" on this system; "
+		    "create it, or set socket-group to the web server's group (empty: "
+		    "root's group)", cfg->socket_group);
+		return -1;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		log_warn("broker: socket");
 		return -1;
 	}
-	/* The umask sets the mode at bind: no window with wider permissions. */
+	/*
+	 * bind makes the file with its mode (the umask) and its group (the
+	 * filesystem gid): nothing is changed by name afterwards, where a
+	 * symlink swapped in for the socket would be followed (to /etc/shadow).
+	 */
 	old = umask(~(mode_t)cfg->socket_mode & 0777);
+	if (cfg->socket_group[0] != '\0')
+		setfsgid(gid);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	setfsgid(getegid());
 	umask(old);
 	if (rc < 0) {
 		log_warn("broker: bind %s", cfg->socket_path);
 		goto fail;
 	}
-	if (stat(cfg->socket_path, &sb) < 0) {
-		log_warn("broker: stat %s", cfg->socket_path);
-		goto fail_unlink;
+	if (lstat(cfg->socket_path, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+		log_warnx("broker: %s was replaced right after bind", cfg->socket_path);
+		goto fail;
 	}
 	b->sock_dev = sb.st_dev;
 	b->sock_ino = sb.st_ino;
 	b->sock_made = 1;
-	if (cfg->socket_group[0] != '\0') {
-		if (group_lookup(cfg->socket_group, &gid) < 0) {
-			log_warnx("broker: socket-group: there is no group \"%s\" on this system; "
-			    "create it, or set socket-group to the web server's group (empty: "
-			    "root's group)", cfg->socket_group);
-			goto fail_unlink;
-		}
-		if (chown(cfg->socket_path, (uid_t)-1, gid) < 0) {
-			log_warn("broker: chown %s", cfg->socket_path);
-			goto fail_unlink;
-		}
+	/* A set-group-ID directory gives its own group; setfsgid needs CAP_SETGID. */
+	if (cfg->socket_group[0] != '\0' && sb.st_gid != gid) {
+		log_warnx("broker: %s got group %u, not socket-group %s (a set-group-ID "
+		    "directory, or no CAP_SETGID)", cfg->socket_path, (unsigned)sb.st_gid,
+		    cfg->socket_group);
+		goto fail_unlink;
 	}
 	if (listen(fd, 128) < 0) {
 		log_warn("broker: listen");
@@ -2315,9 +2324,14 @@ remove_socket(struct broker *b)
 	if (!b->sock_made)
 		return;
 	b->sock_made = 0;
+	/* In root's directory (the default) root removes it, at the next start or stop. */
 	if (lstat(b->cfg->socket_path, &sb) == 0 && sb.st_dev == b->sock_dev &&
-	    sb.st_ino == b->sock_ino && unlink(b->cfg->socket_path) < 0)
-		log_warn("broker: unlink %s", b->cfg->socket_path);
+	    sb.st_ino == b->sock_ino && unlink(b->cfg->socket_path) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			log_debug("broker: %s stays for root to remove", b->cfg->socket_path);
+		else
+			log_warn("broker: unlink %s", b->cfg->socket_path);
+	}
 }
 
 /* --- the loop --- */

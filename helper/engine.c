@@ -96,12 +96,17 @@ engine_open(const struct config *cfg, struct engine_socks *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->raw4 = s->raw6 = -1;
+	s->local.fd4 = s->local.fd6 = -1;
 	if ((s->nfq = nfq_open_queue(cfg->queue)) == NULL) {
 		log_warn("cannot bind NFQUEUE %u (is another tracetroutd running?)", cfg->queue);
 		goto fail;
 	}
 	if ((s->ct = ct_open()) == NULL) {
 		log_warn("cannot open ctnetlink");
+		goto fail;
+	}
+	if (local_open(&s->local) < 0) {
+		log_warn("cannot open /proc/self/net/fib_trie and if_inet6");
 		goto fail;
 	}
 	if ((s->raw4 = raw_open(AF_INET, cfg->mark)) < 0) {
@@ -123,6 +128,7 @@ engine_close(struct engine_socks *s)
 		mnl_socket_close(s->nfq);
 	if (s->ct)
 		mnl_socket_close(s->ct);
+	local_close(&s->local);
 	if (s->raw4 >= 0)
 		close(s->raw4);
 	if (s->raw6 >= 0)
@@ -275,31 +281,6 @@ op_log(void *ctx, const char *msg)
 	log_debug("trace %u: %s", et->handle, msg);
 }
 
-/* Is addr one of this host's? Binding to it answers that without a list of interfaces. */
-static bool
-is_local(const struct tt_addr *a)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, ok;
-
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, a->u.b, 4);
-		sl = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, a->u.b, 16);
-		sl = sizeof(struct sockaddr_in6);
-	}
-	if ((fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return false;
-	ok = bind(fd, (struct sockaddr *)&ss, sl) == 0;
-	close(fd);
-	return ok;
-}
-
 static bool
 port_allowed(const struct config *cfg, uint16_t port)
 {
@@ -372,7 +353,8 @@ start(struct engine *e, const struct emsg *m)
 		return refuse(e, m->trace, "busy", "too many traces running");
 	if (!port_allowed(e->cfg, r->sport))
 		return refuse(e, m->trace, "port-not-allowed", "the server port may not be traced");
-	if (!is_local(&r->server))
+	/* The kernel's lists, read through files opened at setup: the filter forbids new ones. */
+	if (local_check(&e->s->local, &r->server) != 1)
 		return refuse(e, m->trace, "not-local", "the server address is not on this host");
 	if (ct_lookup(e->s->ct, &tuple, &info) < 0)
 		return refuse(e, m->trace, errno == ENOENT ? "not-found" : "internal",

@@ -3,6 +3,7 @@
 #define TT_ENGINE_H
 
 #include "config.h"
+#include "local.h"
 
 /* The privileged sockets, opened as root before the helper splits. */
 struct mnl_socket;
@@ -10,6 +11,7 @@ struct mnl_socket;
 struct engine_socks {
 	struct mnl_socket *nfq;	/* bound to the queue */
 	struct mnl_socket *ct;	/* ctnetlink requests */
+	struct local_files local;	/* read-only: is an address local (local.h) */
 	int raw4;		/* AF_INET SOCK_RAW IPPROTO_RAW, SO_MARK set */
 	int raw6;		/* AF_INET6 SOCK_RAW IPPROTO_RAW, SO_MARK set; -1 without IPv6 */
 };

@@ -2,6 +2,7 @@
  * tracetroutd: reads its settings, opens the privileged sockets as root, then
  * splits into the engine (packets) and the broker (API and storage).
  */
+#define _GNU_SOURCE	/* close_range */
 #include <sys/socket.h>
 
 #include <signal.h>
@@ -32,6 +33,11 @@ main(int argc, char **argv)
 	int sv[2];
 	pid_t pid;
 
+	/*
+	 * Descriptors left open by whoever started us (a shell, a test driver)
+	 * would stay in the engine and the broker: only 0-2, the log, go on.
+	 */
+	close_range(3, ~0U, 0);
 	log_init("tracetroutd", 1, 0);
 	if (config_load(&cfg, argc, argv, &action, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tracetroutd: %s\n", err);

@@ -5,16 +5,21 @@
  */
 #define _GNU_SOURCE	/* getresuid, getresgid */
 
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <linux/netlink.h>
 
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <sched.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -28,8 +33,8 @@
 
 #define USERADD	"useradd --system --no-create-home --shell /usr/sbin/nologin"
 
-/* Directories that did not exist when tracetroutd started: the ones it creates are its own. */
-static int sock_dir_new, db_dir_new;
+/* The database's directory did not exist when tracetroutd started: it is its own. */
+static int db_dir_new;
 
 static int
 dir_of(const char *path, char *dir, size_t len)
@@ -95,7 +100,6 @@ privsep_check(const struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	sock_dir_new = missing(cfg->socket_path);
 	db_dir_new = missing(cfg->db_path);
 	return 0;
 }
@@ -139,65 +143,187 @@ debug_dumpable(void)
 
 /* --- the engine --- */
 
+/* --- the system call filters --- */
+
+/*
+ * Starts a filter that kills the whole process on any call but names[], and
+ * on any call of another architecture (the 32-bit ABI on x86-64). Names this
+ * architecture does not have (poll on arm64) are skipped. Returns NULL on
+ * error, errno set.
+ */
+static scmp_filter_ctx
+filter_new(const char *const *names, size_t n)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int nr;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((errno = -seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((nr = seccomp_syscall_resolve_name(names[i])) < 0)
+			continue;
+		if ((errno = -seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0)
+			goto fail;
+	}
+	return ctx;
+fail:
+	seccomp_release(ctx);
+	return NULL;
+}
+
+/* socket(domain, type, protocol) with SOCK_CLOEXEC and SOCK_NONBLOCK aside; protocol -1: any. */
+static int
+allow_socket(scmp_filter_ctx ctx, int domain, int type, int protocol)
+{
+	struct scmp_arg_cmp a[3] = {
+		SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffff, (scmp_datum_t)domain),
+		SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff & ~(scmp_datum_t)(SOCK_CLOEXEC | SOCK_NONBLOCK),
+		    (scmp_datum_t)type),
+		SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffff, (scmp_datum_t)protocol),
+	};
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), protocol < 0 ? 2 : 3, a);
+}
+
+static int
+filter_load(const char *who, scmp_filter_ctx ctx)
+{
+	int rc;
+
+	if (ctx == NULL) {
+		log_warn("%s: seccomp", who);
+		return -1;
+	}
+	if ((rc = seccomp_load(ctx)) < 0) {
+		errno = -rc;
+		log_warn("%s: seccomp_load", who);
+	}
+	seccomp_release(ctx);
+	return rc < 0 ? -1 : 0;
+}
+
 /*
  * What the engine loop calls, from strace on traces (see docs/security.md):
- * the queue, ctnetlink and raw sockets, the UDP socket that tests whether an
- * address is local, malloc, stderr, exit.
+ * its queue, ctnetlink and raw sockets, the kernel's address lists (pread,
+ * local.h), malloc, its log, exit. No socket, no bind, no open: everything
+ * it uses was opened before the filter.
  */
 static const char *const engine_syscalls[] = {
-	"poll", "ppoll", "recvfrom", "recvmsg", "sendto", "sendmsg", "bind", "close",
-	"read", "write", "writev", "getrandom", "getpid", "gettid",
+	"poll", "ppoll", "recvfrom", "recvmsg", "sendto", "sendmsg", "close",
+	"read", "pread64", "write", "writev", "getrandom", "getpid", "gettid",
 	"clock_gettime", "clock_gettime64", "gettimeofday",
 	"brk", "mmap", "munmap", "mremap", "madvise",
 	"futex", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group",
 };
 
-/* socket(domain, type, 0) with type SOCK_CLOEXEC and SOCK_NONBLOCK aside. */
-static int
-allow_socket(scmp_filter_ctx ctx, int domain, int type)
-{
-	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffff, (scmp_datum_t)domain),
-	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff & ~(scmp_datum_t)(SOCK_CLOEXEC | SOCK_NONBLOCK),
-		(scmp_datum_t)type),
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffff, 0));
-}
-
-static int
-engine_seccomp(const struct config *cfg)
+scmp_filter_ctx
+privsep_engine_filter(int syslog)
 {
 	scmp_filter_ctx ctx;
-	size_t i;
-	int nr, rc = -1;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
-		log_warnx("engine: seccomp_init failed");
-		return -1;
+	if ((ctx = filter_new(engine_syscalls,
+	    sizeof(engine_syscalls) / sizeof(engine_syscalls[0]))) == NULL)
+		return NULL;
+	/*
+	 * syslog(3) opens a new socket when syslogd made /dev/log anew (a
+	 * restart of rsyslog; journald's stays): it gets EPERM, not death, and
+	 * the engine's messages are lost until the helper starts again.
+	 */
+	if (syslog && (errno = -seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0) {
+		seccomp_release(ctx);
+		return NULL;
 	}
-	if ((errno = -seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) != 0)
+	return ctx;
+}
+
+/*
+ * What the broker calls once it has dropped root, from strace of real runs
+ * (tests/sys/enrich.sh, names.sh, history.sh; see docs/security.md): SQLite
+ * (files, locks, the WAL's shared memory), libcurl and c-ares (sockets, the
+ * multi handle's socketpair, the threaded resolver's threads), the poll loop,
+ * sock_diag, the engine's exit status, its log.
+ */
+static const char *const broker_syscalls[] = {
+	/* the loop, clients, signals, the engine */
+	"poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
+	"epoll_pwait", "read", "readv", "write", "writev", "close", "accept", "accept4",
+	"shutdown", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall",
+	"kill", "wait4", "waitid", "exit", "exit_group",
+	/* SQLite */
+	"openat", "open", "pread64", "pwrite64", "lseek", "fcntl", "fstat", "newfstatat",
+	"stat", "lstat", "statx", "access", "faccessat", "faccessat2", "readlink",
+	"readlinkat", "getcwd", "fsync", "fdatasync", "ftruncate", "unlink", "unlinkat",
+	"mkdir", "fchmod",
+	/* sockets: libcurl, c-ares, sock_diag, syslog */
+	"connect", "bind", "getsockname", "getpeername", "getsockopt", "setsockopt",
+	"sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "pipe2",
+	"eventfd2",
+	/* memory, threads, time, ids */
+	"brk", "munmap", "mremap", "madvise", "futex", "set_robust_list", "rseq",
+	"sched_yield", "sched_getaffinity", "getrandom", "getpid", "gettid", "getuid",
+	"geteuid", "getgid", "getegid", "uname", "sysinfo", "prlimit64", "getrlimit",
+	"clock_gettime", "clock_gettime64", "gettimeofday", "time", "clock_nanosleep",
+	"nanosleep",
+};
+
+/* rule(ctx, call, A): allows call when the argument comparison A holds. */
+#define ALLOW_IF(ctx, call, a) seccomp_rule_add((ctx), SCMP_ACT_ALLOW, SCMP_SYS(call), 1, (a))
+
+scmp_filter_ctx
+privsep_broker_filter(void)
+{
+	static const int netlink[] = { NETLINK_SOCK_DIAG, NETLINK_ROUTE };
+	scmp_filter_ctx ctx;
+	size_t i;
+
+	if ((ctx = filter_new(broker_syscalls,
+	    sizeof(broker_syscalls) / sizeof(broker_syscalls[0]))) == NULL)
+		return NULL;
+	/*
+	 * Sockets: unix (syslog, nscd), TCP and UDP (look-ups, DNS), and the
+	 * two netlink families an unprivileged process may read from: sock_diag
+	 * (the traced connection's counters) and route (getaddrinfo's
+	 * AI_ADDRCONFIG). No raw socket, no netfilter.
+	 */
+	if ((errno = -ALLOW_IF(ctx, socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0 ||
+	    (errno = -ALLOW_IF(ctx, socketpair, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0 ||
+	    (errno = -allow_socket(ctx, AF_INET, SOCK_STREAM, -1)) != 0 ||
+	    (errno = -allow_socket(ctx, AF_INET, SOCK_DGRAM, -1)) != 0 ||
+	    (errno = -allow_socket(ctx, AF_INET6, SOCK_STREAM, -1)) != 0 ||
+	    (errno = -allow_socket(ctx, AF_INET6, SOCK_DGRAM, -1)) != 0)
 		goto fail;
-	for (i = 0; i < sizeof(engine_syscalls) / sizeof(engine_syscalls[0]); i++) {
-		/* Names this architecture does not have (poll on arm64) are skipped. */
-		if ((nr = seccomp_syscall_resolve_name(engine_syscalls[i])) < 0)
-			continue;
-		if ((errno = -seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0)
+	for (i = 0; i < sizeof(netlink) / sizeof(netlink[0]); i++)
+		if ((errno = -allow_socket(ctx, AF_NETLINK, SOCK_RAW, netlink[i])) != 0 ||
+		    (errno = -allow_socket(ctx, AF_NETLINK, SOCK_DGRAM, netlink[i])) != 0)
 			goto fail;
-	}
-	if ((errno = -allow_socket(ctx, AF_INET, SOCK_DGRAM)) != 0 ||
-	    (errno = -allow_socket(ctx, AF_INET6, SOCK_DGRAM)) != 0)
+	/*
+	 * Threads (the resolver's), never a process: clone only with
+	 * CLONE_THREAD. clone3 passes its flags in memory the filter cannot
+	 * read; ENOSYS makes glibc fall back to clone.
+	 */
+	if ((errno = -ALLOW_IF(ctx, clone, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) != 0 ||
+	    (errno = -seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) != 0)
 		goto fail;
-	/* syslog(3) reconnects to /dev/log when syslogd restarts. */
-	if (!cfg->foreground && ((errno = -allow_socket(ctx, AF_UNIX, SOCK_DGRAM)) != 0 ||
-	    (errno = -seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0)) != 0))
+	/* Memory never both writable and executable, and no new code (systemd's MemoryDenyWriteExecute). */
+	if ((errno = -ALLOW_IF(ctx, mmap, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) != 0 ||
+	    (errno = -ALLOW_IF(ctx, mmap, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE, 0))) != 0 ||
+	    (errno = -ALLOW_IF(ctx, mprotect, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) != 0)
 		goto fail;
-	if ((errno = -seccomp_load(ctx)) != 0)
+	/* Non-blocking I/O and stdio's isatty. */
+	if ((errno = -ALLOW_IF(ctx, ioctl, SCMP_A1(SCMP_CMP_EQ, FIONREAD))) != 0 ||
+	    (errno = -ALLOW_IF(ctx, ioctl, SCMP_A1(SCMP_CMP_EQ, FIONBIO))) != 0 ||
+	    (errno = -ALLOW_IF(ctx, ioctl, SCMP_A1(SCMP_CMP_EQ, TCGETS))) != 0)
 		goto fail;
-	rc = 0;
+	return ctx;
 fail:
-	if (rc < 0)
-		log_warn("engine: seccomp");
 	seccomp_release(ctx);
-	return rc;
+	return NULL;
 }
 
 /* The engine's nice value: above the site's processes (see privsep_engine). */
@@ -266,7 +392,7 @@ privsep_engine(const struct config *cfg)
 		log_warn("engine: prctl");
 		return -1;
 	}
-	if (engine_seccomp(cfg) < 0)
+	if (filter_load("engine", privsep_engine_filter(!cfg->foreground)) < 0)
 		return -1;
 	log_debug("engine: running as %s with CAP_NET_ADMIN only, seccomp on",
 	    uid != 0 ? cfg->engine_user : "root");
@@ -367,47 +493,6 @@ fail:
 	return -1;
 }
 
-/*
- * The broker removes its socket at exit: it gets the socket file (in a
- * sticky directory only a file's owner may unlink it) and, when the
- * directory is tracetroutd's own, the directory.
- */
-static void
-give_socket(const struct config *cfg, uid_t uid, gid_t gid)
-{
-	struct config d;
-	char dir[CONFIG_PATH_MAX], ddir[CONFIG_PATH_MAX];
-	const char *name;
-	struct stat sb;
-	int fd;
-
-	config_defaults(&d);
-	name = strrchr(cfg->socket_path, '/') ? strrchr(cfg->socket_path, '/') + 1 : cfg->socket_path;
-	if (dir_of(cfg->socket_path, dir, sizeof(dir)) < 0 ||
-	    dir_of(d.socket_path, ddir, sizeof(ddir)) < 0)
-		return;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		log_warn("broker: %s", dir);
-		return;
-	}
-	if (fstat(fd, &sb) == 0 && sb.st_uid != uid && !shared_dir(&sb) &&
-	    (sock_dir_new || strcmp(dir, ddir) == 0)) {
-		if (fchown(fd, uid, gid) < 0)
-			log_warn("broker: chown %s", dir);
-		else if (fstat(fd, &sb) < 0)
-			sb.st_uid = 0;
-	}
-	if (sb.st_uid != uid && !(sb.st_gid == gid && (sb.st_mode & S_IWGRP)) &&
-	    !(sb.st_mode & S_IWOTH))
-		log_info("broker: %s is not writable by user %s: the socket stays behind at exit "
-		    "(the next start removes it)", dir, cfg->user);
-	/* The socket's group stays (socket-group); a swapped-in symlink is not followed. */
-	if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(sb.st_mode) &&
-	    sb.st_nlink == 1 && fchownat(fd, name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
-		log_warn("broker: chown %s", cfg->socket_path);
-	close(fd);
-}
-
 int
 privsep_broker(const struct config *cfg)
 {
@@ -426,7 +511,6 @@ privsep_broker(const struct config *cfg)
 	}
 	if (cfg->db_path[0] != '\0')
 		give_db_dir(cfg, uid, gid);
-	give_socket(cfg, uid, gid);
 
 	capng_clear(CAPNG_SELECT_BOTH);
 	rc = capng_change_id((int)uid, (int)gid,
@@ -453,6 +537,8 @@ privsep_broker(const struct config *cfg)
 		log_warn("broker: prctl");
 		return -1;
 	}
-	log_debug("broker: running as %s, no capabilities", cfg->user);
+	if (filter_load("broker", privsep_broker_filter()) < 0)
+		return -1;
+	log_debug("broker: running as %s, no capabilities, seccomp on", cfg->user);
 	return 0;
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <seccomp.h>
+
 #include "config.h"
 
 /*
@@ -22,8 +24,18 @@ int privsep_check(const struct config *cfg, char *err, size_t errlen);
 int privsep_engine(const struct config *cfg);
 
 /*
+ * The engine's and the broker's system call filters, built but not loaded
+ * (tests/unit/seccomp_test loads them too): a call outside the allowlist
+ * kills the process. syslog: the engine logs through syslog(3), whose
+ * reconnect gets EPERM. NULL on error, errno set.
+ */
+scmp_filter_ctx privsep_engine_filter(int syslog);
+scmp_filter_ctx privsep_broker_filter(void);
+
+/*
  * broker_main's drop callback, after the API socket exists: gives the broker's
- * user its socket and the database's directory when that is tracetroutd's own,
+ * user the database's directory when that is tracetroutd's own (never the
+ * socket's: root made the socket and removes it),
  * becomes that user with no capability at all and (unless sandbox is 0) sets
  * no_new_privs. An empty user keeps root (development only, with a warning).
  * Returns 0, or -1 (logged).

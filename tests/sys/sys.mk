@@ -5,6 +5,7 @@ SYS_TESTS = \
 	sys/rules.sh \
 	sys/trace.sh \
 	sys/privsep.sh \
+	sys/links.sh \
 	sys/trace-long.sh \
 	sys/silent.sh \
 	sys/nat.sh \

@@ -15,3 +15,13 @@ check_PROGRAMS += unit/enrich_test
 TESTS += unit/enrich_test
 unit_enrich_test_SOURCES = unit/enrich_test.c
 unit_enrich_test_LDADD = $(HELPER_UNIT_LIBS)
+# The seccomp filters, loaded as the daemon loads them; the engine's test of local addresses.
+check_PROGRAMS += unit/seccomp_test
+TESTS += unit/seccomp_test
+unit_seccomp_test_SOURCES = unit/seccomp_test.c
+unit_seccomp_test_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS) $(MNL_CFLAGS) -pthread
+unit_seccomp_test_LDADD = $(HELPER_UNIT_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS) -lpthread
+check_PROGRAMS += unit/local_test
+TESTS += unit/local_test
+unit_local_test_SOURCES = unit/local_test.c
+unit_local_test_LDADD = $(HELPER_UNIT_LIBS)
