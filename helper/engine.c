@@ -20,7 +20,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 
+#include "check.h"
 #include "ct.h"
+#include "local.h"
 #include "emsg.h"
 #include "log.h"
 #include "nfq.h"
@@ -104,6 +106,10 @@ engine_open(const struct config *cfg, struct engine_socks *s)
 		log_warn("cannot open ctnetlink");
 		goto fail;
 	}
+	if ((s->rt = local_open()) == NULL) {
+		log_warn("cannot open rtnetlink for the host's addresses");
+		goto fail;
+	}
 	if ((s->raw4 = raw_open(AF_INET, cfg->mark)) < 0) {
 		log_warn("cannot open the IPv4 raw socket");
 		goto fail;
@@ -123,11 +129,13 @@ engine_close(struct engine_socks *s)
 		mnl_socket_close(s->nfq);
 	if (s->ct)
 		mnl_socket_close(s->ct);
+	if (s->rt)
+		mnl_socket_close(s->rt);
 	if (s->raw4 >= 0)
 		close(s->raw4);
 	if (s->raw6 >= 0)
 		close(s->raw6);
-	s->nfq = s->ct = NULL;
+	s->nfq = s->ct = s->rt = NULL;
 	s->raw4 = s->raw6 = -1;
 }
 
@@ -275,40 +283,6 @@ op_log(void *ctx, const char *msg)
 	log_debug("trace %u: %s", et->handle, msg);
 }
 
-/* Is addr one of this host's? Binding to it answers that without a list of interfaces. */
-static bool
-is_local(const struct tt_addr *a)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, ok;
-
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, a->u.b, 4);
-		sl = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, a->u.b, 16);
-		sl = sizeof(struct sockaddr_in6);
-	}
-	if ((fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return false;
-	ok = bind(fd, (struct sockaddr *)&ss, sl) == 0;
-	close(fd);
-	return ok;
-}
-
-static bool
-port_allowed(const struct config *cfg, uint16_t port)
-{
-	for (int i = 0; i < cfg->nports; i++)
-		if (cfg->ports[i] == port)
-			return true;
-	return false;
-}
-
 static struct etrace *
 find_handle(struct engine *e, uint32_t handle)
 {
@@ -352,13 +326,14 @@ start(struct engine *e, const struct emsg *m)
 	struct trace_cfg tc;
 	struct trace_ops ops = { op_send, op_hop, op_end, op_log, op_late, NULL };
 	struct ct_info info;
+	struct check_refusal no;
 	struct etrace *et;
 	uint16_t ipid;
 	struct emsg ok;
 
 	/* A trace of this connection that ended and is only draining gives way at once. */
 	for (int i = 0; i < e->ntraces; i++)
-		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple))) {
+		if (ct_tuple_equal(&e->traces[i]->tuple, &tuple)) {
 			if (!e->traces[i]->ended)
 				return refuse(e, m->trace, "traced",
 				    "this connection is being traced (another request on it asked)");
@@ -370,15 +345,16 @@ start(struct engine *e, const struct emsg *m)
 		cut_drains(e);
 	if (e->ntraces >= e->cfg->max_traces)
 		return refuse(e, m->trace, "busy", "too many traces running");
-	if (!port_allowed(e->cfg, r->sport))
-		return refuse(e, m->trace, "port-not-allowed", "the server port may not be traced");
-	if (!is_local(&r->server))
-		return refuse(e, m->trace, "not-local", "the server address is not on this host");
-	if (ct_lookup(e->s->ct, &tuple, &info) < 0)
-		return refuse(e, m->trace, errno == ENOENT ? "not-found" : "internal",
-		    errno == ENOENT ? "no such connection in conntrack" : "conntrack lookup failed");
-	if (!info.have_state || info.tcp_state != CT_TCP_ESTABLISHED)
-		return refuse(e, m->trace, "not-found", "the connection is not ESTABLISHED");
+	/* The port first: no look-up at all for a port that may not be traced. */
+	no = check_request(e->cfg, &tuple, check_port_allowed(e->cfg, r->sport) ?
+	    local_has(e->s->rt, &r->server) : 1);
+	if (no.code == NULL) {
+		bool found = ct_lookup(e->s->ct, &tuple, &info) == 0;
+
+		no = check_found(&tuple, found ? &info : NULL, found ? 0 : errno);
+	}
+	if (no.code != NULL)
+		return refuse(e, m->trace, no.code, no.text);
 	if (ct_mark(e->s->ct, &tuple, e->cfg->mark, e->cfg->mark) < 0) {
 		log_warn("ctnetlink: cannot mark the connection");
 		return refuse(e, m->trace, "internal", "cannot mark the connection");
@@ -396,6 +372,7 @@ start(struct engine *e, const struct emsg *m)
 	tc.max_hops = e->cfg->max_hops;
 	tc.gap_limit = e->cfg->gap_limit;
 	tc.deadline_us = e->cfg->deadline_us;
+	tc.max_probes = e->cfg->max_probes;
 	tc.start_timeout_us = e->cfg->start_timeout_us;
 	if (getrandom(&ipid, sizeof(ipid), GRND_NONBLOCK) != sizeof(ipid))
 		ipid = (uint16_t)mono_us();

@@ -10,6 +10,7 @@ struct mnl_socket;
 struct engine_socks {
 	struct mnl_socket *nfq;	/* bound to the queue */
 	struct mnl_socket *ct;	/* ctnetlink requests */
+	struct mnl_socket *rt;	/* rtnetlink, address dumps only (local.h) */
 	int raw4;		/* AF_INET SOCK_RAW IPPROTO_RAW, SO_MARK set */
 	int raw6;		/* AF_INET6 SOCK_RAW IPPROTO_RAW, SO_MARK set; -1 without IPv6 */
 };
