@@ -48,12 +48,20 @@ struct engine_stats {
 	uint64_t probes_sent, replies_matched, traces;
 };
 
+/*
+ * Packets handled in one round of the loop, at most (and the rest of one
+ * read): a visitor flooding its own traced connection must not keep the
+ * timers of every trace from running.
+ */
+#define ROUND_PACKETS	256
+
 struct engine {
 	const struct config *cfg;
 	struct engine_socks *s;
 	int fd;
 	struct etrace **traces;		/* cfg->max_traces slots */
 	int ntraces;
+	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
 };
 
@@ -304,6 +312,19 @@ cut_drains(struct engine *e)
 	reap(e);
 }
 
+/*
+ * The time up to which every queued packet has been read, for the timers:
+ * read began at before; a read that emptied the queue saw every packet that
+ * arrived before it began, one that stopped at its bound only those up to the
+ * last one read (the queue is in arrival order). A hop is then never settled
+ * as silent while its answer still waits in the queue.
+ */
+uint64_t
+engine_seen_until(uint64_t before, bool drained, uint64_t last_arrival)
+{
+	return drained || last_arrival > before ? before : last_arrival;
+}
+
 /* The highest trace bit with eight connmark bits above it for the SYN's TTL. */
 #define TTL_MARK_TOP	0x800000u
 
@@ -428,7 +449,7 @@ reap(struct engine *e)
 	 * leaves the queue: one still held while later ones pass unqueued
 	 * would reach the visitor out of order and could cost a retransmission.
 	 */
-	if (nfq_read(e->s->nfq, e->cfg->queue, on_packet, e) < 0)
+	if (nfq_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
 		log_warn("engine: queue socket");
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
@@ -515,6 +536,7 @@ on_packet(void *arg, struct queue_packet *qp)
 	bool out;
 
 	e->st.packets++;
+	e->last_arrival_us = now;
 	if ((err = pkt_parse(qp->data, qp->len, &p)) != PKT_OK) {
 		/* Not ours to judge: pass it on unchanged. */
 		if (err != PKT_OTHER_PROTO) {
@@ -637,12 +659,17 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 		}
 		if (pfd[1].revents)
 			from_broker(&e);
-		if (pfd[0].revents && nfq_read(s->nfq, cfg->queue, on_packet, &e) < 0) {
-			log_warn("engine: queue socket");
-			status = 1;
-			break;
-		}
 		now = mono_us();
+		if (pfd[0].revents) {
+			int n = nfq_read(s->nfq, cfg->queue, ROUND_PACKETS, on_packet, &e);
+
+			if (n < 0) {
+				log_warn("engine: queue socket");
+				status = 1;
+				break;
+			}
+			now = engine_seen_until(now, n < ROUND_PACKETS, e.last_arrival_us);
+		}
 		for (int i = 0; i < e.ntraces; i++)
 			trace_tick(&e.traces[i]->t, now);
 		reap(&e);
