@@ -1,12 +1,15 @@
 /* The host's own addresses, for the engine's "is the server address local" check (local.h). */
+#define _GNU_SOURCE	/* dup3 */
 #include "local.h"
 
 #include "ct.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cap-ng.h>
 #include <libmnl/libmnl.h>
@@ -17,6 +20,32 @@
 #define NL_BUF	32768	/* a dump answers many addresses a read */
 
 static unsigned int local_seq;
+
+/* The bound socket, moved to LOCAL_FD (local.h says why). NULL with errno. */
+static struct mnl_socket *
+open_fixed(void)
+{
+	struct mnl_socket *nl = NULL, *opened;
+	int saved;
+
+	if (fcntl(LOCAL_FD, F_GETFD) >= 0 || errno != EBADF) {
+		errno = EBUSY;
+		return NULL;
+	}
+	if ((opened = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC)) == NULL)
+		return NULL;
+	if (mnl_socket_bind(opened, 0, MNL_SOCKET_AUTOPID) == 0 &&
+	    dup3(mnl_socket_get_fd(opened), LOCAL_FD, O_CLOEXEC) == LOCAL_FD &&
+	    (nl = mnl_socket_fdopen(LOCAL_FD)) == NULL) {
+		saved = errno;
+		close(LOCAL_FD);
+		errno = saved;
+	}
+	saved = errno;
+	mnl_socket_close(opened);
+	errno = saved;
+	return nl;
+}
 
 struct mnl_socket *
 local_open(void)
@@ -32,13 +61,7 @@ local_open(void)
 		if (capng_apply(CAPNG_SELECT_CAPS) < 0)
 			return NULL;
 	}
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (nl != NULL && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		saved = errno;
-		mnl_socket_close(nl);
-		nl = NULL;
-		errno = saved;
-	}
+	nl = open_fixed();
 	saved = errno;
 	if (had) {
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, CAP_NET_ADMIN);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "local.h"
 #include "log.h"
 #include "privsep.h"
 #include "util.h"
@@ -141,11 +142,11 @@ debug_dumpable(void)
 
 /*
  * What the engine loop calls, from strace on traces (see docs/security.md):
- * the queue, ctnetlink and raw sockets, the UDP socket that tests whether an
- * address is local, malloc, stderr, exit.
+ * the queue, ctnetlink, rtnetlink and raw sockets (sends: allow_sends), malloc,
+ * stderr, exit.
  */
 static const char *const engine_syscalls[] = {
-	"poll", "ppoll", "recvfrom", "recvmsg", "sendto", "sendmsg", "bind", "close",
+	"poll", "ppoll", "recvfrom", "recvmsg", "bind", "close",
 	"read", "write", "writev", "getrandom", "getpid", "gettid",
 	"clock_gettime", "clock_gettime64", "gettimeofday",
 	"brk", "mmap", "munmap", "mremap", "madvise",
@@ -163,8 +164,28 @@ allow_socket(scmp_filter_ctx ctx, int domain, int type)
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffff, 0));
 }
 
+/*
+ * sendto and sendmsg on every descriptor but local.c's rtnetlink socket; on
+ * that one sendto without an address only (local.h says why).
+ */
 static int
-engine_seccomp(const struct config *cfg)
+allow_sends(scmp_filter_ctx ctx)
+{
+	const scmp_datum_t bit = LOCAL_FD_BIT;
+	int rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, bit, 0))) != 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, bit, 0))) != 0)
+		return rc;
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffff, (scmp_datum_t)LOCAL_FD),
+	    SCMP_A4(SCMP_CMP_EQ, 0));
+}
+
+int
+privsep_engine_filter(const struct config *cfg)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
@@ -183,7 +204,8 @@ engine_seccomp(const struct config *cfg)
 		if ((errno = -seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0)
 			goto fail;
 	}
-	if ((errno = -allow_socket(ctx, AF_INET, SOCK_DGRAM)) != 0 ||
+	if ((errno = -allow_sends(ctx)) != 0 ||
+	    (errno = -allow_socket(ctx, AF_INET, SOCK_DGRAM)) != 0 ||
 	    (errno = -allow_socket(ctx, AF_INET6, SOCK_DGRAM)) != 0)
 		goto fail;
 	/* syslog(3) reconnects to /dev/log when syslogd restarts. */
@@ -266,7 +288,7 @@ privsep_engine(const struct config *cfg)
 		log_warn("engine: prctl");
 		return -1;
 	}
-	if (engine_seccomp(cfg) < 0)
+	if (privsep_engine_filter(cfg) < 0)
 		return -1;
 	log_debug("engine: running as %s with CAP_NET_ADMIN only, seccomp on",
 	    uid != 0 ? cfg->engine_user : "root");

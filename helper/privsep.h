@@ -20,6 +20,12 @@ int privsep_check(const struct config *cfg, char *err, size_t errlen);
  * being dumpable and loads the seccomp allowlist. Returns 0, or -1 (logged).
  */
 int privsep_engine(const struct config *cfg);
+/*
+ * The engine's seccomp allowlist alone, loaded into the calling thread
+ * (privsep_engine's last step; tests/lib/rtnl_try loads it too). Returns 0,
+ * or -1 (logged).
+ */
+int privsep_engine_filter(const struct config *cfg);
 
 /*
  * broker_main's drop callback, after the API socket exists: gives the broker's
