@@ -10,3 +10,8 @@ lib_pathemu_CFLAGS = $(AM_CFLAGS) $(NFQ_CFLAGS) $(MNL_CFLAGS)
 lib_pathemu_LDADD = $(PATHEMU_LIBS) $(NFQ_LIBS) $(MNL_LIBS)
 lib_pathemu_test_SOURCES = lib/pathemu_test.c lib/pathemu_pkt.c lib/pathemu.h
 lib_pathemu_test_LDADD = $(PATHEMU_LIBS)
+# rtnl_try: the engine's rtnetlink socket, opened by its own code, cannot change an address.
+check_PROGRAMS += lib/rtnl_try
+lib_rtnl_try_SOURCES = lib/rtnl_try.c
+lib_rtnl_try_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
+lib_rtnl_try_LDADD = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a $(MNL_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS)

@@ -28,6 +28,7 @@ SYS_TESTS = \
 	sys/keepalive.sh \
 	sys/nosack.sh \
 	sys/sites.sh \
+	sys/engine-checks.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
 	sys/path-gro.sh \
