@@ -2,21 +2,22 @@
 # shellcheck source-path=SCRIPTDIR
 # Who may ask, and how often: a caller whose uid is not allowed gets ERROR code=forbidden; a burst
 # of requests the engine refuses costs the visitor nothing (only traces started count); a third trace running at once for one visitor (client-max 2) gets busy; STATUS and
-# tracetroutd --status show counters that move with a trace.
+# tracetroutd --status show counters that move with a trace; a site holding site-conns (4)
+# connections gets busy for one more, and is let in again once it closes them.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require lighttpd python3 setpriv
 sys_require_build
 
-tap_plan 18
+tap_plan 20
 # Router 1 (next to the visitor) is silent and holds the probes that reach the visitor 1.5 s
 # (copies of data it forwarded): each trace waits that long for the visitor's answers, so two
 # traces can be running at once.
 netns_build -n 2 -s 1 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_pathemu 1 --hold-ms 1500 --hold-dup || { echo "Bail out! no pathemu in router 1"; exit 1; }
 # Mode 0666, so that a user outside the socket's group reaches the broker's own check.
-HOP_TIMEOUT=3s netns_serve_start "$top_builddir" -- --socket-mode 0666
-tap_ok $? "tracetrout-serve runs in the server namespace (client-rate 1, client-max 2)"
+HOP_TIMEOUT=3s netns_serve_start "$top_builddir" -- --socket-mode 0666 --site-conns 4
+tap_ok $? "tracetrout-serve runs in the server namespace (client-rate 1, client-max 2, site-conns 4)"
 sock=$NETNS_TMP/run/tracetroutd.sock
 chmod o+x "$NETNS_TMP/run"
 # ask [as USER GROUP] LINE...: see broker_ask in lib.sh.
@@ -78,6 +79,46 @@ check_hops 4 "$NETNS_TMP/run1" "the first of the two runs to its end, exactly"
 check_hops 4 "$NETNS_TMP/run2" "so does the second"
 grep -q "too many traces running for this address" "$NETNS_TMP/serve.log"
 tap_ok $? "the app logs the broker's reason" || sys_show "$NETNS_TMP/serve.log"
+
+# --- site-conns: root (one site) holds 4 idle connections; a 5th is refused at once, and once
+# the 4 are closed a new one is served.
+out=$(nsx "$NETNS_SERVER" python3 - "$sock" 4 <<'PY'
+import socket, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(2)
+    s.connect(path)
+    return s
+def read(s):
+    data = b''
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return data + b'CLOSED\n'
+            data += chunk
+    except socket.timeout:
+        return data
+held = [conn() for _ in range(n)]
+for s in held:
+    s.recv(64)	# the greeting: accepted and counted
+extra = conn()
+print('extra: ' + read(extra).decode().replace('\n', '|'))
+for s in held:
+    s.close()
+time.sleep(0.3)
+again = conn()
+again.sendall(b'PING\n')
+time.sleep(0.3)
+again.shutdown(socket.SHUT_WR)
+print('again: ' + read(again).decode().replace('\n', '|'))
+PY
+)
+grep -qE '^extra: TRACETROUT 1\|ERROR code=busy retry=1 msg=[^|]*\|CLOSED\|$' <<<"$out"
+tap_ok $? "a 5th connection of one site while 4 are open: busy retry=1, closed" || echo "$out" | tap_diag
+grep -q '^again: TRACETROUT 1|PONG|' <<<"$out"
+tap_ok $? "the 4 closed, the site is served again" || echo "$out" | tap_diag
 
 # --- STATUS
 # status_of LINE KEY: the value of KEY in a STATUS line.
