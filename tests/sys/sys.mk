@@ -29,6 +29,7 @@ SYS_TESTS = \
 	sys/nosack.sh \
 	sys/sites.sh \
 	sys/engine-checks.sh \
+	sys/prefixes.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
 	sys/path-gro.sh \
