@@ -173,6 +173,7 @@ static const struct {
 	{ "max-hops", "maximum number of hops reached" },
 	{ "gap-limit", "too many silent hops in a row" },
 	{ "deadline", "time limit reached" },
+	{ "budget", "the trace used up its probes" },
 	{ "closed", "the connection closed during the trace" },
 	{ "unreachable", "a router answered destination unreachable" },
 	{ "no-segment", "the web server sent no data in time (is it buffering the response?)" },

@@ -28,6 +28,7 @@
 #include <libmnl/libmnl.h>
 
 #include "emsg.h"
+#include "limit.h"
 #include "enrich.h"
 #include "log.h"
 #include "util.h"
@@ -75,6 +76,7 @@ struct client {
 	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
 	int requested;		/* sent TRACE or STATUS: further input is ignored */
 	int want_status;	/* waits for the engine's counters */
+	int counted;		/* counts against its site's site-conns */
 	int rdshut;		/* sent EOF (may still read) */
 	int closing;		/* close once the output is out */
 	int dead;		/* close now */
@@ -93,20 +95,12 @@ struct lookup_ref {
 	uint8_t state[2];
 };
 
-/*
- * A token bucket: level in millionths of a token, filled at rate tokens a
- * second up to burst tokens, so each take costs exactly 1000000.
- */
-struct bucket {
-	uint64_t level;
-	uint64_t stamp_us;	/* monotonic time level was computed at */
-};
-
-/* One visitor address (an IPv6 /64: one host's usual share) and its limits' state. */
+/* One visitor address or prefix (limit.h's levels) and its limits' state. */
 struct visitor {
 	LIST_ENTRY(visitor) hash;
 	TAILQ_ENTRY(visitor) lru;	/* least recently touched first */
-	struct tt_addr key;
+	struct tt_addr key;	/* the address cut to bits */
+	int bits;
 	struct bucket rate;
 	int running;		/* its traces starting or running */
 	uint64_t touched_us;
@@ -114,7 +108,8 @@ struct visitor {
 
 struct trace {
 	TAILQ_ENTRY(trace) entry;
-	struct visitor *visitor;	/* held while the trace lives */
+	/* Held while the trace lives: its visitor and the visitor's prefixes, by level. */
+	struct visitor *visitor[LIMIT_LEVELS];
 	int stored;		/* its row was inserted: the trace is being stored */
 	int store_failed;	/* a later write failed: it is not stored whole */
 	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
@@ -144,6 +139,9 @@ struct trace {
 struct site {
 	uid_t uid;
 	uint64_t done, refused;
+	int active;		/* its traces starting or running, against its share of max-traces */
+	int conns;		/* its connections, against site-conns */
+	struct bucket requests;	/* site-rate: every TRACE, accepted or not */
 	uint64_t running, stored;	/* filled for each SITES answer */
 };
 
@@ -402,7 +400,8 @@ client_busy(struct broker *b, struct client *c, int retry, const char *what)
 	client_close_after(c);
 }
 
-static void visitor_release(struct broker *b, struct visitor *v);
+static void limits_release(struct broker *b, struct trace *t, int refund);
+static struct site *site_get(struct broker *b, uid_t uid);
 static void store_retry(struct broker *b);
 
 static void lookups_drop(struct broker *b, struct trace *t);
@@ -411,8 +410,7 @@ static void
 trace_free(struct broker *b, struct trace *t)
 {
 	lookups_drop(b, t);
-	if (t->visitor != NULL)
-		visitor_release(b, t->visitor);
+	limits_release(b, t, 0);
 	if (t->client != NULL)
 		t->client->trace = NULL;
 	TAILQ_REMOVE(&b->traces, t, entry);
@@ -446,6 +444,12 @@ client_free(struct broker *b, struct client *c)
 {
 	if (c->trace != NULL)
 		client_gone(b, c);
+	if (c->counted) {
+		struct site *s = site_get(b, c->uid);
+
+		if (s != NULL && s->conns > 0)
+			s->conns--;
+	}
 	TAILQ_REMOVE(&b->clients, c, entry);
 	b->nclients--;
 	close(c->fd);
@@ -489,53 +493,14 @@ port_allowed(const struct config *cfg, uint16_t port)
 
 /* --- limits --- */
 
-static void
-bucket_fill(struct bucket *k, uint64_t rate, uint64_t burst, uint64_t now)
-{
-	uint64_t el = now - k->stamp_us, cap = burst * 1000000;
-
-	/* A bucket idle for an hour is full whatever the rate: no overflow below. */
-	if (k->stamp_us == 0 || el > 3600ULL * 1000000)
-		k->level = cap;
-	else if (k->level < cap)
-		k->level = k->level + el * rate > cap ? cap : k->level + el * rate;
-	k->stamp_us = now;
-}
-
-/* Seconds until the bucket holds a whole token: 0 if it does, else at least 1. */
-static int
-bucket_wait(struct bucket *k, uint64_t rate, uint64_t burst, uint64_t now)
-{
-	uint64_t us;
-
-	bucket_fill(k, rate, burst, now);
-	if (k->level >= 1000000)
-		return 0;
-	us = (1000000 - k->level + rate - 1) / rate;	/* µs until the token is whole */
-	return (int)((us + 999999) / 1000000);
-}
-
-static void
-bucket_take(struct bucket *k)
-{
-	k->level = k->level >= 1000000 ? k->level - 1000000 : 0;
-}
-
-/* The address a visitor is limited by: IPv4 as it is, IPv6 cut to its /64. */
-static void
-visitor_key(const struct tt_addr *a, struct tt_addr *key)
-{
-	addr_mask(a, a->family == AF_INET6 ? 64 : 32, key);
-}
-
 static unsigned int
-visitor_hash(const struct tt_addr *key)
+visitor_hash(const struct tt_addr *key, int bits)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
 
 	for (size_t i = 0; i < sizeof(key->u.b); i++)
 		h = (h ^ key->u.b[i]) * 16777619u;
-	return (h ^ (uint32_t)key->family) % VISITOR_HASH;
+	return (h ^ (uint32_t)key->family ^ (uint32_t)bits << 8) % VISITOR_HASH;
 }
 
 /*
@@ -566,22 +531,26 @@ visitor_touch(struct broker *b, struct visitor *v, uint64_t now)
 	TAILQ_INSERT_TAIL(&b->vlru, v, lru);
 }
 
-/* The visitor for an address; a new one (full bucket) if create. NULL if none or no memory. */
+/*
+ * The entry of an address cut to bits; a new one (full bucket) if create.
+ * NULL if none or no memory.
+ */
 static struct visitor *
-visitor_get(struct broker *b, const struct tt_addr *a, int create, uint64_t now)
+visitor_get(struct broker *b, const struct tt_addr *a, int bits, int create, uint64_t now)
 {
 	struct tt_addr key;
 	struct visitor *v;
 	unsigned int h;
 
-	visitor_key(a, &key);
-	h = visitor_hash(&key);
+	addr_mask(a, bits, &key);
+	h = visitor_hash(&key, bits);
 	LIST_FOREACH(v, &b->vhash[h], hash)
-		if (v->key.family == key.family && !memcmp(v->key.u.b, key.u.b, sizeof(key.u.b)))
+		if (v->bits == bits && addr_equal(&v->key, &key))
 			return v;
 	if (!create || (v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	v->key = key;
+	v->bits = bits;
 	v->touched_us = now;
 	LIST_INSERT_HEAD(&b->vhash[h], v, hash);
 	TAILQ_INSERT_TAIL(&b->vlru, v, lru);
@@ -597,62 +566,127 @@ visitor_release(struct broker *b, struct visitor *v)
 	visitor_touch(b, v, mono_us());
 }
 
+/* Each level's cap on running traces and rate, from the settings. */
+static void
+level_limits(const struct config *cfg, enum limit_level l, int *max, int *rate)
+{
+	*max = l == LIMIT_VISITOR ? cfg->client_max : l == LIMIT_SUBNET ? cfg->subnet_max :
+	    cfg->prefix_max;
+	*rate = l == LIMIT_VISITOR ? cfg->client_rate : l == LIMIT_SUBNET ? cfg->subnet_rate :
+	    cfg->prefix_rate;
+}
+
+static const char *const level_why[LIMIT_LEVELS][2] = {
+	{ "too many traces running for this address", "too many traces started for this address" },
+	{ "too many traces running for this /56", "too many traces started for this /56" },
+	{ "too many traces running for this network", "too many traces started for this network" },
+};
+
+/* Releases what a trace holds; with refund, gives back the rate tokens it was charged. */
+static void
+limits_release(struct broker *b, struct trace *t, int refund)
+{
+	struct site *s = site_get(b, t->uid);
+	int max, rate;
+
+	if (s != NULL && s->active > 0 && t->visitor[LIMIT_VISITOR] != NULL)
+		s->active--;
+	if (refund && t->visitor[LIMIT_VISITOR] != NULL)
+		bucket_give(&b->global_rate, 2 * (uint64_t)b->cfg->global_rate);
+	for (int l = 0; l < LIMIT_LEVELS; l++) {
+		if (t->visitor[l] == NULL)
+			continue;
+		level_limits(b->cfg, (enum limit_level)l, &max, &rate);
+		if (refund)
+			bucket_give(&t->visitor[l]->rate, 3 * (uint64_t)rate);
+		visitor_release(b, t->visitor[l]);
+		t->visitor[l] = NULL;
+	}
+}
+
 /*
- * Checks every limit before any is charged. Returns the visitor, charged
- * one trace, or NULL after answering busy (or internal, out of memory).
+ * Charges the site's request bucket (every TRACE, accepted or not: no site
+ * gets free conntrack look-ups), then checks every other limit before any is
+ * charged. On success t holds its visitor and prefixes, each charged one
+ * running trace and one token; the tokens go back if the engine refuses the
+ * trace (limits_release), so that bogus requests cannot empty the buckets of
+ * a visitor or of all. Returns 0, or -1 after answering busy (or internal,
+ * out of memory).
  */
-static struct visitor *
-limits_take(struct broker *b, struct client *c, const struct tt_addr *client)
+static int
+limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client)
 {
 	const struct config *cfg = b->cfg;
 	uint64_t now = mono_us();
-	struct visitor *v;
-	struct bucket fresh, *rate;
-	int w;
+	struct limit_check chk[2 + LIMIT_LEVELS];
+	struct bucket fresh[LIMIT_LEVELS];
+	struct visitor *v[LIMIT_LEVELS] = { NULL };
+	struct site *s = site_get(b, c->uid);
+	int n = 0, w, max, rate;
+	const char *why;
 
-	visitor_prune(b, now);
-	if (b->ntraces >= cfg->max_traces) {
-		client_busy(b, c, BUSY_RUNNING_RETRY, "too many traces running");
-		return NULL;
+	if (s == NULL) {
+		client_error(b, c, "internal", "out of memory");
+		return -1;
 	}
-	if ((w = bucket_wait(&b->global_rate, (uint64_t)cfg->global_rate,
-	    2 * (uint64_t)cfg->global_rate, now)) > 0) {
-		client_busy(b, c, w, "too many traces started");
-		return NULL;
-	}
-	/* A visitor not seen lately has a full bucket: look, do not make one yet. */
-	v = visitor_get(b, client, 0, now);
-	if (v != NULL && v->running >= cfg->client_max) {
-		client_busy(b, c, BUSY_RUNNING_RETRY, "too many traces running for this address");
-		return NULL;
-	}
-	memset(&fresh, 0, sizeof(fresh));
-	rate = v != NULL ? &v->rate : &fresh;
-	if ((w = bucket_wait(rate, (uint64_t)cfg->client_rate, 3 * (uint64_t)cfg->client_rate,
+	if ((w = bucket_wait(&s->requests, (uint64_t)cfg->site_rate, 2 * (uint64_t)cfg->site_rate,
 	    now)) > 0) {
-		client_busy(b, c, w, "too many traces started for this address");
-		return NULL;
+		client_busy(b, c, w, "too many requests from this site");
+		return -1;
 	}
-	if (v == NULL) {
-		if ((v = visitor_get(b, client, 1, now)) == NULL) {
+	bucket_take(&s->requests);
+	visitor_prune(b, now);
+	chk[n++] = (struct limit_check){ "too many traces running", NULL, b->ntraces,
+	    cfg->max_traces, &b->global_rate, (uint64_t)cfg->global_rate,
+	    2 * (uint64_t)cfg->global_rate };
+	chk[n - 1].why_rate = "too many traces started";
+	chk[n++] = (struct limit_check){ "too many traces running for this site", NULL, s->active,
+	    limit_site_max(cfg->max_traces, cfg->site_share), NULL, 0, 0 };
+	for (int l = 0; l < LIMIT_LEVELS; l++) {
+		int bits = limit_bits(client->family, (enum limit_level)l);
+
+		if (bits == 0)
+			continue;
+		level_limits(cfg, (enum limit_level)l, &max, &rate);
+		/* One not seen lately has a full bucket: look, do not make one yet. */
+		v[l] = visitor_get(b, client, bits, 0, now);
+		memset(&fresh[l], 0, sizeof(fresh[l]));
+		chk[n++] = (struct limit_check){ level_why[l][0], level_why[l][1],
+		    v[l] != NULL ? v[l]->running : 0, max, v[l] != NULL ? &v[l]->rate : &fresh[l],
+		    (uint64_t)rate, 3 * (uint64_t)rate };
+	}
+	if ((w = limits_check(chk, n, BUSY_RUNNING_RETRY, now, &why)) > 0) {
+		client_busy(b, c, w, why);
+		return -1;
+	}
+	for (int l = 0; l < LIMIT_LEVELS; l++) {
+		if (limit_bits(client->family, (enum limit_level)l) == 0 || v[l] != NULL)
+			continue;
+		if ((v[l] = visitor_get(b, client, limit_bits(client->family, (enum limit_level)l),
+		    1, now)) == NULL) {
 			log_warn("broker: visitor");
 			client_error(b, c, "internal", "out of memory");
-			return NULL;
+			return -1;	/* the entries made stay, full and idle: pruned later */
 		}
-		v->rate = fresh;
+		v[l]->rate = fresh[l];
 	}
 	bucket_take(&b->global_rate);
-	bucket_take(&v->rate);
-	v->running++;
-	visitor_touch(b, v, now);
-	return v;
+	s->active++;
+	for (int l = 0; l < LIMIT_LEVELS; l++) {
+		if (v[l] == NULL)
+			continue;
+		bucket_take(&v[l]->rate);
+		v[l]->running++;
+		visitor_touch(b, v[l], now);
+		t->visitor[l] = v[l];
+	}
+	return 0;
 }
 
 static void
 request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req)
 {
 	struct trace *t;
-	struct visitor *v;
 
 	c->requested = 1;
 	c->deadline_ms = 0;
@@ -670,22 +704,23 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 		client_error(b, c, "internal", "trace handles exhausted");
 		return;
 	}
-	if ((v = limits_take(b, c, &req->client)) == NULL)
-		return;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_warn("broker: trace");
-		visitor_release(b, v);
 		client_error(b, c, "internal", "out of memory");
+		return;
+	}
+	t->uid = c->uid;
+	if (limits_take(b, c, t, &req->client) < 0) {
+		free(t);
 		return;
 	}
 	if (trace_id_new(t->id) < 0) {
 		log_warn("broker: getrandom");
-		visitor_release(b, v);
+		limits_release(b, t, 1);
 		free(t);
 		client_error(b, c, "internal", "no random bytes");
 		return;
 	}
-	t->visitor = v;
 	t->handle = b->next_handle++;
 	t->state = TRACE_STARTING;
 	t->client = c;
@@ -1328,6 +1363,7 @@ accept_clients(struct broker *b)
 		struct ucred cred;
 		socklen_t clen = sizeof(cred);
 		struct client *c;
+		struct site *s;
 		int fd;
 
 		if ((fd = accept4(b->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
@@ -1369,7 +1405,16 @@ accept_clients(struct broker *b)
 			log_forbidden(b, &cred);
 			c->requested = 1;
 			client_error(b, c, "forbidden", "this user may not use tracetroutd");
+			continue;
 		}
+		/* One site cannot take every connection from the others. */
+		if ((s = site_get(b, c->uid)) == NULL || s->conns >= b->cfg->site_conns) {
+			c->requested = 1;
+			client_busy(b, c, BUSY_CONN_RETRY, "too many connections from this site");
+			continue;
+		}
+		s->conns++;
+		c->counted = 1;
 	}
 }
 
@@ -1518,10 +1563,7 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 	t->state = TRACE_ENDED;
 	t->cancelled = 1;
 	b->ntraces--;
-	if (t->visitor != NULL) {
-		visitor_release(b, t->visitor);
-		t->visitor = NULL;
-	}
+	limits_release(b, t, 0);
 	snprintf(t->end_reason, sizeof(t->end_reason), "%s", reason);
 	t->end_hops = hops;
 	t->end_stored = stored;
@@ -1559,6 +1601,8 @@ trace_refused(struct broker *b, struct trace *t, const char *code, const char *t
 		client_error(b, c, code, *text ? text : code);
 	b->traces_refused++;
 	site_count(b, t->uid, 0, 1);
+	/* Only traces the engine accepted cost the visitor's and the global buckets. */
+	limits_release(b, t, 1);
 	log_info("trace for client %s port %u uid %u refused: %s (%s)",
 	    visitor_format(b, &t->req.client, addr), t->req.cport, (unsigned)t->uid, code, text);
 	trace_free(b, t);

@@ -73,6 +73,7 @@ static const struct setting settings[] = {
 	S("max-hops", NULL, T_INT, max_hops, 1, 64, 0),
 	S("gap-limit", NULL, T_INT, gap_limit, 1, 64, 0),
 	S("deadline", NULL, T_DURATION, deadline_us, 0, 0, 0),
+	S("max-probes", NULL, T_INT, max_probes, 1, 704, 0),
 	S("start-timeout", NULL, T_DURATION, start_timeout_us, 0, 0, 0),
 	S("ports", NULL, T_PORTS, ports, 0, 0, 0),
 	S("max-traces", NULL, T_INT, max_traces, 1, 1024, 0),
@@ -83,6 +84,13 @@ static const struct setting settings[] = {
 	S("client-rate", NULL, T_INT, client_rate, 1, 1000, 0),
 	S("client-max", NULL, T_INT, client_max, 1, 1024, 0),
 	S("global-rate", NULL, T_INT, global_rate, 1, 100000, 0),
+	S("subnet-max", NULL, T_INT, subnet_max, 1, 1024, 0),
+	S("subnet-rate", NULL, T_INT, subnet_rate, 1, 1000, 0),
+	S("prefix-max", NULL, T_INT, prefix_max, 1, 1024, 0),
+	S("prefix-rate", NULL, T_INT, prefix_rate, 1, 1000, 0),
+	S("site-share", NULL, T_INT, site_share, 1, 100, 0),
+	S("site-rate", NULL, T_INT, site_rate, 1, 100000, 0),
+	S("site-conns", NULL, T_INT, site_conns, 1, 1024, 0),
 	S("sandbox", NULL, T_INT, sandbox, 0, 1, 0),
 	S("retention", NULL, T_DURATION, retention_us, 0, 0, 1),
 	S("truncate-clients", NULL, T_INT, truncate_clients, 0, 1, 0),
@@ -126,7 +134,8 @@ config_defaults(struct config *cfg)
 	cfg->hop_offset = 0;
 	cfg->max_hops = 30;
 	cfg->gap_limit = 5;
-	cfg->deadline_us = 30000000;
+	cfg->deadline_us = 15000000;
+	cfg->max_probes = 256;
 	cfg->start_timeout_us = 3000000;
 	cfg->ports[0] = 80;
 	cfg->ports[1] = 443;
@@ -139,6 +148,13 @@ config_defaults(struct config *cfg)
 	cfg->client_rate = 1;
 	cfg->client_max = 2;
 	cfg->global_rate = 50;
+	cfg->subnet_max = 8;
+	cfg->subnet_rate = 4;
+	cfg->prefix_max = 24;
+	cfg->prefix_rate = 20;
+	cfg->site_share = 75;
+	cfg->site_rate = 100;
+	cfg->site_conns = 256;
 	cfg->sandbox = 1;
 	cfg->retention_us = 30ULL * 24 * 3600 * 1000000;
 	cfg->info_connect_timeout_us = 1000000;
@@ -1152,7 +1168,8 @@ config_usage(FILE *fp)
 	    "      --hop-offset N    hops not shown (HOP_OFFSET, 0)\n"
 	    "      --max-hops N      1..64 (30)\n"
 	    "      --gap-limit N     silent hops in a row that end a trace (5)\n"
-	    "      --deadline D      a whole trace (30s)\n"
+	    "      --deadline D      a whole trace: its time budget (15s)\n"
+	    "      --max-probes N    probes one trace may send, 1..704 (256)\n"
 	    "      --start-timeout D for the first segment and its ACK (3s)\n"
 	    "      --ports LIST      local ports that may be traced (80,443)\n"
 	    "      --max-traces N    traces running at once (64)\n"
@@ -1163,6 +1180,13 @@ config_usage(FILE *fp)
 	    "      --client-rate N   traces a second per visitor address, bursts of 3N (1)\n"
 	    "      --client-max N    traces running at once per visitor address (2)\n"
 	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"
+	    "      --subnet-max N    traces running at once per IPv6 /56 (8)\n"
+	    "      --subnet-rate N   traces a second per IPv6 /56, bursts of 3N (4)\n"
+	    "      --prefix-max N    traces running at once per IPv4 /24 or IPv6 /48 (24)\n"
+	    "      --prefix-rate N   traces a second per /24 or /48, bursts of 3N (20)\n"
+	    "      --site-share P    percent of max-traces one site may hold (75)\n"
+	    "      --site-rate N     trace requests a second per site, bursts of 2N (100)\n"
+	    "      --site-conns N    connections at once per site (256)\n"
 	    "      --sandbox 0|1     0: no seccomp or no_new_privs, for sanitizers only (1)\n"
 	    "      --retention D     stored traces are deleted after D; 0: kept (720h)\n"
 	    "      --truncate-clients 0|1  keep visitors, and hops in their network, as /24 or /48 (0)\n"

@@ -13,7 +13,7 @@
 #define CONFIG_URI_MAX	512	/* info-uri's longest */
 #define CONFIG_PROXIES_MAX	1000	/* proxies' longest */
 #define CONFIG_PROXIES_N	64	/* networks in proxies, at most */
-#define CONFIG_NKEYS	48	/* room for the settings table (config.c checks it fits) */
+#define CONFIG_NKEYS	64	/* room for the settings table (config.c checks it fits) */
 
 /* Where a setting's value came from: 0 the default, > 0 a line of config_file, or: */
 #define CONFIG_FROM_ENV	(-1)
@@ -32,7 +32,7 @@ struct config {
 	int hop_offset;		/* hop-offset, HOP_OFFSET: 0 */
 	int max_hops;		/* max-hops: 30 */
 	int gap_limit;		/* gap-limit: 5 */
-	uint64_t deadline_us;	/* deadline: 30s, a whole trace */
+	uint64_t deadline_us;	/* deadline: 15s, a whole trace (its time budget) */
 	uint64_t start_timeout_us;	/* start-timeout: 3s, for the first segment and its ACK */
 	uint16_t ports[CONFIG_MAX_PORTS];	/* ports: local ports that may be traced; 80,443 */
 	int nports;
@@ -44,6 +44,14 @@ struct config {
 	int client_rate;	/* client-rate: 1; traces a second one visitor address may start (bursts of 3) */
 	int client_max;		/* client-max: 2; traces running at once for one visitor address */
 	int global_rate;	/* global-rate: 50; traces a second in all (bursts of twice that) */
+	int subnet_max;		/* subnet-max: 8; traces running at once for one IPv6 /56 */
+	int subnet_rate;	/* subnet-rate: 4; traces a second one IPv6 /56 may start (bursts of 3) */
+	int prefix_max;		/* prefix-max: 24; traces running at once for one IPv4 /24 or IPv6 /48 */
+	int prefix_rate;	/* prefix-rate: 20; traces a second one /24 or /48 may start (bursts of 3) */
+	int site_share;		/* site-share: 75; percent of max-traces one site's traces may hold */
+	int site_rate;		/* site-rate: 100; TRACE requests a second per site, bursts of 2 */
+	int site_conns;		/* site-conns: 256; connections at once per site */
+	int max_probes;		/* max-probes: 256; probes one trace may send */
 	int sandbox;		/* sandbox: 1; 0 drops seccomp and no_new_privs, for sanitizer runs only */
 	uint64_t retention_us;	/* retention: 720h; stored traces older are deleted; 0 keeps them */
 	int truncate_clients;	/* truncate-clients: 0; 1 stores visitors as /24 or /48, no history */

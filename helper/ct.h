@@ -27,11 +27,21 @@ struct ct_info {
 
 #define CT_TCP_ESTABLISHED 3
 
+/* Same connection and direction: addresses compared by their family's bytes only. Pure. */
+bool ct_tuple_equal(const struct ct_tuple *a, const struct ct_tuple *b);
+
 struct mnl_socket *ct_open(void);
 /* Looks the connection up. Returns 0, or -1 with errno (ENOENT: no such connection). */
 int ct_lookup(struct mnl_socket *nl, const struct ct_tuple *t, struct ct_info *out);
 /* Sets the bits of mask in the connection's mark to those of value. Returns 0 or -1 with errno. */
 int ct_mark(struct mnl_socket *nl, const struct ct_tuple *t, uint32_t mask, uint32_t value);
+/*
+ * Sends a netlink request on nl and runs cb (NULL: none) over every answer
+ * until the ACK or the end of a dump: ctnetlink's, and local.c's address
+ * dumps. Returns 0, or -1 with errno.
+ */
+int ct_transact(struct mnl_socket *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
+    void *data);
 /* Clears the bits of mask on every connection that has them; returns how many, or -1. */
 int ct_clear_all(struct mnl_socket *nl, uint32_t mask);
 

@@ -20,7 +20,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 
+#include "check.h"
 #include "ct.h"
+#include "local.h"
 #include "emsg.h"
 #include "log.h"
 #include "nfq.h"
@@ -46,12 +48,20 @@ struct engine_stats {
 	uint64_t probes_sent, replies_matched, traces;
 };
 
+/*
+ * Packets handled in one round of the loop, at most (and the rest of one
+ * read): a visitor flooding its own traced connection must not keep the
+ * timers of every trace from running.
+ */
+#define ROUND_PACKETS	256
+
 struct engine {
 	const struct config *cfg;
 	struct engine_socks *s;
 	int fd;
 	struct etrace **traces;		/* cfg->max_traces slots */
 	int ntraces;
+	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
 };
 
@@ -281,15 +291,6 @@ op_log(void *ctx, const char *msg)
 	log_debug("trace %u: %s", et->handle, msg);
 }
 
-static bool
-port_allowed(const struct config *cfg, uint16_t port)
-{
-	for (int i = 0; i < cfg->nports; i++)
-		if (cfg->ports[i] == port)
-			return true;
-	return false;
-}
-
 static struct etrace *
 find_handle(struct engine *e, uint32_t handle)
 {
@@ -309,6 +310,19 @@ cut_drains(struct engine *e)
 		if (e->traces[i]->ended)
 			trace_abort(&e->traces[i]->t, "drained");
 	reap(e);
+}
+
+/*
+ * The time up to which every queued packet has been read, for the timers:
+ * read began at before; a read that emptied the queue saw every packet that
+ * arrived before it began, one that stopped at its bound only those up to the
+ * last one read (the queue is in arrival order). A hop is then never settled
+ * as silent while its answer still waits in the queue.
+ */
+uint64_t
+engine_seen_until(uint64_t before, bool drained, uint64_t last_arrival)
+{
+	return drained || last_arrival > before ? before : last_arrival;
 }
 
 /* The highest trace bit with eight connmark bits above it for the SYN's TTL. */
@@ -333,13 +347,14 @@ start(struct engine *e, const struct emsg *m)
 	struct trace_cfg tc;
 	struct trace_ops ops = { op_send, op_hop, op_end, op_log, op_late, NULL };
 	struct ct_info info;
+	struct check_refusal no;
 	struct etrace *et;
 	uint16_t ipid;
 	struct emsg ok;
 
 	/* A trace of this connection that ended and is only draining gives way at once. */
 	for (int i = 0; i < e->ntraces; i++)
-		if (!memcmp(&e->traces[i]->tuple, &tuple, sizeof(tuple))) {
+		if (ct_tuple_equal(&e->traces[i]->tuple, &tuple)) {
 			if (!e->traces[i]->ended)
 				return refuse(e, m->trace, "traced",
 				    "this connection is being traced (another request on it asked)");
@@ -351,16 +366,16 @@ start(struct engine *e, const struct emsg *m)
 		cut_drains(e);
 	if (e->ntraces >= e->cfg->max_traces)
 		return refuse(e, m->trace, "busy", "too many traces running");
-	if (!port_allowed(e->cfg, r->sport))
-		return refuse(e, m->trace, "port-not-allowed", "the server port may not be traced");
-	/* The kernel's lists, read through files opened at setup: the filter forbids new ones. */
-	if (local_check(&e->s->local, &r->server) != 1)
-		return refuse(e, m->trace, "not-local", "the server address is not on this host");
-	if (ct_lookup(e->s->ct, &tuple, &info) < 0)
-		return refuse(e, m->trace, errno == ENOENT ? "not-found" : "internal",
-		    errno == ENOENT ? "no such connection in conntrack" : "conntrack lookup failed");
-	if (!info.have_state || info.tcp_state != CT_TCP_ESTABLISHED)
-		return refuse(e, m->trace, "not-found", "the connection is not ESTABLISHED");
+	/* The port first: no look-up at all for a port that may not be traced. */
+	no = check_request(e->cfg, &tuple, check_port_allowed(e->cfg, r->sport) ?
+	    local_check(&e->s->local, &r->server) : 1);
+	if (no.code == NULL) {
+		bool found = ct_lookup(e->s->ct, &tuple, &info) == 0;
+
+		no = check_found(&tuple, found ? &info : NULL, found ? 0 : errno);
+	}
+	if (no.code != NULL)
+		return refuse(e, m->trace, no.code, no.text);
 	if (ct_mark(e->s->ct, &tuple, e->cfg->mark, e->cfg->mark) < 0) {
 		log_warn("ctnetlink: cannot mark the connection");
 		return refuse(e, m->trace, "internal", "cannot mark the connection");
@@ -378,6 +393,7 @@ start(struct engine *e, const struct emsg *m)
 	tc.max_hops = e->cfg->max_hops;
 	tc.gap_limit = e->cfg->gap_limit;
 	tc.deadline_us = e->cfg->deadline_us;
+	tc.max_probes = e->cfg->max_probes;
 	tc.start_timeout_us = e->cfg->start_timeout_us;
 	if (getrandom(&ipid, sizeof(ipid), GRND_NONBLOCK) != sizeof(ipid))
 		ipid = (uint16_t)mono_us();
@@ -433,7 +449,7 @@ reap(struct engine *e)
 	 * leaves the queue: one still held while later ones pass unqueued
 	 * would reach the visitor out of order and could cost a retransmission.
 	 */
-	if (nfq_read(e->s->nfq, e->cfg->queue, on_packet, e) < 0)
+	if (nfq_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
 		log_warn("engine: queue socket");
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
@@ -520,6 +536,7 @@ on_packet(void *arg, struct queue_packet *qp)
 	bool out;
 
 	e->st.packets++;
+	e->last_arrival_us = now;
 	if ((err = pkt_parse(qp->data, qp->len, &p)) != PKT_OK) {
 		/* Not ours to judge: pass it on unchanged. */
 		if (err != PKT_OTHER_PROTO) {
@@ -642,12 +659,17 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 		}
 		if (pfd[1].revents)
 			from_broker(&e);
-		if (pfd[0].revents && nfq_read(s->nfq, cfg->queue, on_packet, &e) < 0) {
-			log_warn("engine: queue socket");
-			status = 1;
-			break;
-		}
 		now = mono_us();
+		if (pfd[0].revents) {
+			int n = nfq_read(s->nfq, cfg->queue, ROUND_PACKETS, on_packet, &e);
+
+			if (n < 0) {
+				log_warn("engine: queue socket");
+				status = 1;
+				break;
+			}
+			now = engine_seen_until(now, n < ROUND_PACKETS, e.last_arrival_us);
+		}
 		for (int i = 0; i < e.ntraces; i++)
 			trace_tick(&e.traces[i]->t, now);
 		reap(&e);

@@ -2,6 +2,9 @@
 #ifndef TT_ENGINE_H
 #define TT_ENGINE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "local.h"
 
@@ -26,5 +29,7 @@ int engine_clear_marks(const struct config *cfg, struct engine_socks *s);
  */
 void engine_main(const struct config *cfg, struct engine_socks *s, int fd) __attribute__((noreturn));
 void engine_close(struct engine_socks *s);
+/* The time the timers run at after a read of the queue (engine.c): pure. */
+uint64_t engine_seen_until(uint64_t before, bool drained, uint64_t last_arrival);
 
 #endif

@@ -147,12 +147,12 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int
-nfq_read(struct mnl_socket *nl, uint16_t num, nfq_packet_cb cb, void *arg)
+nfq_read(struct mnl_socket *nl, uint16_t num, int max, nfq_packet_cb cb, void *arg)
 {
 	static char buf[0x10000 + NL_BUF];
 	struct read_ctx c = { nl, num, cb, arg, 0 };
 
-	for (;;) {
+	while (c.count < max) {
 		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n < 0) {
@@ -170,4 +170,5 @@ nfq_read(struct mnl_socket *nl, uint16_t num, nfq_packet_cb cb, void *arg)
 		    errno != 0)
 			log_debug("nfq: netlink message not understood");
 	}
+	return c.count;
 }

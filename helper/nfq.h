@@ -30,13 +30,15 @@ struct queue_packet {
 };
 
 /*
- * Reads every packet waiting on the socket and calls cb for each; cb returns
+ * Reads the packets waiting on the socket, max of them or a few more (a
+ * read's whole buffer is handled), and calls cb for each; cb returns
  * the verdict (NF_ACCEPT or NF_DROP), given at once. cb may change the
  * packet in place, keeping its length, and set pkt->changed: the changed
- * bytes then go with the verdict. Returns the number of packets handled, or -1 on
- * a socket error other than EAGAIN.
+ * bytes then go with the verdict. Returns the number of packets handled
+ * (max or more: packets may be left), or -1 on a socket error other than
+ * EAGAIN.
  */
 typedef int (*nfq_packet_cb)(void *arg, struct queue_packet *pkt);
-int nfq_read(struct mnl_socket *nl, uint16_t num, nfq_packet_cb cb, void *arg);
+int nfq_read(struct mnl_socket *nl, uint16_t num, int max, nfq_packet_cb cb, void *arg);
 
 #endif

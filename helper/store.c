@@ -86,11 +86,12 @@ static const char *const queries[Q_COUNT] = {
 	    "SELECT h.ttl, h.sent, r.addr, r.rtt_us, r.kind, r.code, r.reply_ttl, r.quoted_ttl, "
 	    "r.size, r.ext, r.edst, r.mpls, r.flags FROM hops h LEFT JOIN replies r "
 	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 ORDER BY h.ttl, r.idx",
+	/* before= another site's trace is as unknown: the list would date it. */
 	[Q_HISTORY] =
 	    "SELECT id, started_at, reason, hops, duration_us FROM traces "
 	    "WHERE client = ?1 AND client_prefix = 0 AND (uid = ?2 OR ?2 = 0) "
 	    "AND ended_at IS NOT NULL AND (?3 IS NULL OR (started_at, id) < "
-	    "(SELECT started_at, id FROM traces WHERE id = ?3)) "
+	    "(SELECT started_at, id FROM traces WHERE id = ?3 AND (uid = ?2 OR ?2 = 0))) "
 	    "ORDER BY started_at DESC, id DESC LIMIT ?4",
 	/* A hop's answers in time before its late ones (flag 16, PROTO_RF_LATE). */
 	[Q_PATH] =

@@ -100,6 +100,8 @@ trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace_ops 
 		t->cfg.probes_per_hop = TRACE_MAX_PER_HOP;
 	if (t->cfg.probes_per_hop < 1)
 		t->cfg.probes_per_hop = 1;
+	if (t->cfg.max_probes <= 0 || t->cfg.max_probes > PROBES_CAP)
+		t->cfg.max_probes = PROBES_CAP;
 	t->ops = *ops;
 	t->client = *client;
 	t->server = *server;
@@ -188,7 +190,7 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 	uint32_t seq;
 	size_t len;
 
-	if (t->nprobes >= PROBES_CAP || !take_byte(t, &seq, &byte))
+	if (t->nprobes >= t->cfg.max_probes || !take_byte(t, &seq, &byte))
 		return false;
 	p = &t->probes[t->nprobes++];
 	p->seq = seq;
@@ -723,7 +725,14 @@ settle(struct trace *t, uint64_t now)
 		else if (t->emitted >= t->cfg.max_hops)
 			finish(t, "max-hops");
 	}
-	/* Every hop sent has settled and the visitor was not found: go further. */
+	/*
+	 * Every hop sent has settled and the visitor was not found: go further,
+	 * unless the probe budget is spent (a visitor that answers slowly, or
+	 * forges errors, must not keep a trace slot for long).
+	 */
+	if (t->state == TRACE_PROBING && t->emitted == t->sent_max &&
+	    t->nprobes >= t->cfg.max_probes)
+		finish(t, "budget");
 	if (t->state == TRACE_PROBING && t->emitted == t->sent_max) {
 		int more = t->cfg.gap_limit - gap(t);
 

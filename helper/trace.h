@@ -27,7 +27,8 @@ struct trace_cfg {
 	int probes_per_hop;	/* 1 + HOP_RETRIES */
 	int max_hops;
 	int gap_limit;
-	uint64_t deadline_us;	/* the whole trace */
+	uint64_t deadline_us;	/* the whole trace: its time budget */
+	int max_probes;		/* its probe budget; 0 (or more than a trace holds): all it holds */
 	uint64_t start_timeout_us;	/* for the first segment, and for the visitor's ACK */
 };
 

@@ -342,7 +342,7 @@ NETNS_PORT=8080
 NETNS_SCHEME=http
 NETNS_CACERT=
 NETNS_SERVE_PID=
-NETNS_NO_LIMITS="--client-rate 1000 --client-max 1024 --global-rate 100000 --max-traces 1024"
+NETNS_NO_LIMITS="--client-rate 1000 --client-max 1024 --global-rate 100000 --max-traces 1024 --subnet-rate 1000 --subnet-max 1024 --prefix-rate 1000 --prefix-max 1024 --site-rate 100000"
 
 # netns_serve_start BUILDDIR [tracetrout-serve options...]: runs BUILDDIR/tracetrout-serve in
 # the server namespace (environment settings such as HOP_TIMEOUT pass through), with its static

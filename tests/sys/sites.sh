@@ -3,13 +3,15 @@
 # Shared hosting: two sites, each with its own web server and app under its own user, share one
 # helper. The administrator lets www-data (site A) and tt-site-b (site B) trace and not
 # tt-site-c (site C). Each site traces the visitor exactly, sees only its own traces in /history
-# and by permalink, and tracetroutd --status counts the traces per site.
+# and by permalink, and tracetroutd --status counts the traces per site. On the broker's socket
+# itself, site B can neither delete site A's trace (with A's token or without it) nor learn from
+# HISTORY before= that it exists.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require lighttpd conntrack useradd userdel
 sys_require_build
 
-tap_plan 17
+tap_plan 23
 netns_build -n 2 || { echo "Bail out! cannot build the network"; exit 1; }
 if ! sys_user tt-site-b || ! sys_user tt-site-c; then
 	echo "Bail out! cannot create the sites' users"
@@ -75,6 +77,44 @@ grep -qx "site uid=$(id -u tt-site-b) user=tt-site-b running=0 done=2 refused=0 
 tap_ok $? "... site B, two" || sys_show "$NETNS_TMP/status"
 ! grep -q "user=tt-site-c" "$NETNS_TMP/status"
 tap_ok $? "... and no line for site C, which never traced"
+
+# --- The broker's socket itself, as each site's user: what the app would not ask.
+sock=$NETNS_TMP/run/tracetroutd.sock
+# ask_as USER LINE...: broker_ask as USER and its group.
+ask_as() {
+	local user=$1
+	shift
+	broker_ask "$sock" as "$user" "$(id -gn "$user")" "$@"
+}
+a1_token=$(sys_header x-trace-delete-token "$NETNS_TMP/a1.head")
+out=$(ask_as tt-site-b "DELETE id=$a1 token=00000000000000000000000000000000")
+grep -qx 'ERROR code=unknown-trace.*' <<<"$out"
+tap_ok $? "site B deleting site A's trace without its token: unknown-trace, not bad-token (which would say it exists)" ||
+	echo "$out" | tap_diag
+out=$(ask_as tt-site-b "DELETE id=$a1 token=$a1_token")
+grep -qx 'ERROR code=unknown-trace.*' <<<"$out"
+tap_ok $? "... with A's own token: unknown-trace too" || echo "$out" | tap_diag
+out=$(ask_as www-data "GET id=$a1")
+grep -q "^STORED id=$a1 " <<<"$out"
+tap_ok $? "site A's trace is still there" || echo "$out" | tap_diag
+
+# A third trace of site A's, after site B's: B's HISTORY before= it must answer as for an id that
+# does not exist (nothing), not with B's own traces older than it, which would tell B that A's
+# trace exists and when it started.
+sys_get "$NETNS_SERVER4" a3 / >/dev/null
+a3=$(sys_header x-trace-id "$NETNS_TMP/a3.head")
+out=$(ask_as tt-site-b "HISTORY client=$NETNS_CLIENT4 limit=21")
+[ "$(grep '^ITEM ' <<<"$out" | sed 's/^ITEM id=\([0-9a-f]*\) .*/\1/')" = "$b1" ]
+tap_ok $? "site B's HISTORY on the socket: its own trace only" || echo "$out" | tap_diag
+unknown=$(ask_as tt-site-b "HISTORY client=$NETNS_CLIENT4 before=ffffffffffffffffffffffffffffffff limit=21")
+out=$(ask_as tt-site-b "HISTORY client=$NETNS_CLIENT4 before=$a3 limit=21")
+! grep -q '^ITEM ' <<<"$out" && [ "$out" = "$unknown" ]
+tap_ok $? "site B's HISTORY before= site A's trace: as for an unknown id" ||
+	{ echo "unknown id:"; echo "$unknown"; echo "A's trace:"; echo "$out"; } | tap_diag
+out=$(ask_as www-data "HISTORY client=$NETNS_CLIENT4 before=$a3 limit=21")
+[ "$(grep '^ITEM ' <<<"$out" | sed 's/^ITEM id=\([0-9a-f]*\) .*/\1/' | sort | paste -sd,)" = \
+	"$(printf '%s\n' "$a1" "$a2" | sort | paste -sd,)" ]
+tap_ok $? "site A's own HISTORY before= it: its two older traces" || echo "$out" | tap_diag
 
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly"

@@ -30,6 +30,8 @@ SYS_TESTS = \
 	sys/keepalive.sh \
 	sys/nosack.sh \
 	sys/sites.sh \
+	sys/engine-checks.sh \
+	sys/prefixes.sh \
 	sys/proxy.sh \
 	sys/diagnose.sh \
 	sys/path-gro.sh \

@@ -656,14 +656,25 @@ test_limits(void)
 	cfg.global_rate = 1;
 	cfg.max_traces = 64;
 	start_broker();
+	/* Requests the engine refuses cost neither the global bucket nor the visitor's. */
+	for (int i = 0; i < 4; i++) {
+		a1 = trace_from("198.51.100.30", 5000 + i, line, sizeof(line));
+		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START,
+		    "a bogus request %d for one visitor reaches the engine", i + 1);
+		eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
+		cl_line(a1, line, sizeof(line));
+		close(a1);
+	}
 	for (int i = 0; i < 2; i++) {
 		char addr[32];
 
 		snprintf(addr, sizeof(addr), "198.51.100.%d", 30 + i);
-		a1 = trace_from(addr, 5000 + i, line, sizeof(line));
-		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "global burst: trace %d",
-		    i + 1);
-		eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
+		a1 = trace_from(addr, 5010 + i, line, sizeof(line));
+		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START,
+		    "global burst: trace %d (the visitor's bucket is still full)", i + 1);
+		eng_send(EMSG_STARTED, m.trace, "", "", 0);
+		eng_send(EMSG_END, m.trace, "destination", "", 1);
+		cl_line(a1, line, sizeof(line));
 		cl_line(a1, line, sizeof(line));
 		close(a1);
 	}
@@ -677,14 +688,77 @@ test_limits(void)
 	m.type = EMSG_STATUS_ANSWER;
 	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
 	cl_line(a1, line, sizeof(line));
-	ok(strstr(line, " busy=1 ") != NULL && strstr(line, " traces_refused=2 ") != NULL,
+	ok(strstr(line, " busy=1 ") != NULL && strstr(line, " traces_refused=4 ") != NULL,
 	    "STATUS counts the busy and the refused: %.*s", LINE(line));
 	close(a1);
 	close(efd);
 	broker_wait();
+	cfg.global_rate = 100000;
+
+	/* Many /64s of one /48, one trace each: prefix-rate 2 (bursts of 6) refuses the 7th. */
+	cfg.prefix_rate = 2;
+	start_broker();
+	for (int i = 0; i < 7; i++) {
+		char addr[48];
+
+		snprintf(addr, sizeof(addr), "2001:db8:77:%x::1", 0x100 * i + 1);
+		a1 = trace_from(addr, 6000 + i, line, sizeof(line));
+		if (i == 6) {
+			expect_busy("a 7th /64 of one /48 (prefix-rate 2)", a1, 1,
+			    "started for this network");
+			break;
+		}
+		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "/64 number %d of one /48",
+		    i + 1);
+		eng_send(EMSG_STARTED, m.trace, "", "", 0);
+		eng_send(EMSG_END, m.trace, "destination", "", 1);
+		cl_line(a1, line, sizeof(line));
+		cl_line(a1, line, sizeof(line));
+		close(a1);
+	}
+	a1 = trace_from("2001:db8:78::1", 6100, line, sizeof(line));
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "another /48 is not held back");
+	eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
+	cl_line(a1, line, sizeof(line));
+	close(a1);
+	close(efd);
+	broker_wait();
+	cfg.prefix_rate = 1000;
+
+	/* site-rate 1 (bursts of 2): every request counts, refused or not. */
+	cfg.site_rate = 1;
+	start_broker();
+	for (int i = 0; i < 2; i++) {
+		a1 = trace_from("198.51.100.50", 7000 + i, line, sizeof(line));
+		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "site request %d", i + 1);
+		eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
+		cl_line(a1, line, sizeof(line));
+		close(a1);
+	}
+	a1 = trace_from("198.51.100.51", 7002, line, sizeof(line));
+	expect_busy("a third request of the site in its first second (site-rate 1)", a1, 1,
+	    "requests from this site");
+	close(efd);
+	broker_wait();
+	cfg.site_rate = 100000;
+
+	/* site-share 50 of max-traces 4: a site holds 2, each visitor its own. */
+	cfg.site_share = 50;
+	cfg.max_traces = 4;
+	start_broker();
+	a1 = trace_from("198.51.100.60", 8001, line, sizeof(line));
+	(void)started("site share: trace 1", a1);
+	a2 = trace_from("198.51.100.61", 8002, line, sizeof(line));
+	(void)started("site share: trace 2", a2);
+	expect_busy("a third trace of one site (site-share 50 of 4)",
+	    trace_from("198.51.100.62", 8003, line, sizeof(line)), 5, "running for this site");
+	close(efd);
+	broker_wait();
+	close(a1);
+	close(a2);
+	cfg.site_share = 100;
 	cfg.client_rate = 1000;
 	cfg.client_max = 1000;
-	cfg.global_rate = 100000;
 	cfg.max_traces = 3;
 }
 
@@ -1486,6 +1560,10 @@ main(void)
 	cfg.client_rate = 1000;
 	cfg.client_max = 1000;
 	cfg.global_rate = 100000;
+	cfg.subnet_rate = cfg.prefix_rate = 1000;
+	cfg.subnet_max = cfg.prefix_max = 1000;
+	cfg.site_share = 100;
+	cfg.site_rate = 100000;
 	/* Root (always allowed) can give the socket www-data's group; others cannot. */
 	if (getuid() != 0 || getgrnam("www-data") == NULL)
 		cfg.socket_group[0] = '\0';

@@ -89,7 +89,8 @@ test_defaults(void)
 	is_int(c.hop_offset, 0, "default hop offset");
 	is_int(c.max_hops, 30, "default max hops");
 	is_int(c.gap_limit, 5, "default gap limit");
-	is_int(c.deadline_us, 30000000, "default deadline 30s");
+	is_int(c.deadline_us, 15000000, "default deadline 15s");
+	is_int(c.max_probes, 256, "default max-probes 256");
 	ok(c.retention_us == 720ULL * 3600 * 1000000, "default retention 30 days");
 	is_int(c.truncate_clients, 0, "addresses stored in full by default");
 	is_int(c.start_timeout_us, 3000000, "default start timeout 3s");
@@ -798,7 +799,8 @@ test_print(void)
 	    "hop-offset = 0\n"
 	    "max-hops = 30\n"
 	    "gap-limit = 5\n"
-	    "deadline = 30s\n"
+	    "deadline = 15s\n"
+	    "max-probes = 256\n"
 	    "start-timeout = 3s\n"
 	    "ports = 80,443\n"
 	    "max-traces = 64\n"
@@ -809,6 +811,13 @@ test_print(void)
 	    "client-rate = 1\n"
 	    "client-max = 2\n"
 	    "global-rate = 50\n"
+	    "subnet-max = 8\n"
+	    "subnet-rate = 4\n"
+	    "prefix-max = 24\n"
+	    "prefix-rate = 20\n"
+	    "site-share = 75\n"
+	    "site-rate = 100\n"
+	    "site-conns = 256\n"
 	    "sandbox = 1\n"
 	    "retention = 720h\n"
 	    "truncate-clients = 0\n"

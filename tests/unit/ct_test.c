@@ -24,19 +24,6 @@ union nlbuf {
 	struct nlmsghdr align;
 };
 
-static struct ct_tuple
-tuple(int family)
-{
-	struct ct_tuple t;
-
-	memset(&t, 0, sizeof(t));
-	t.src = fx_addr(family == AF_INET ? "198.51.100.7" : "2001:db8:1::7");
-	t.dst = fx_addr(family == AF_INET ? "192.0.2.1" : "2001:db8::1");
-	t.sport = 50000;
-	t.dport = 443;
-	return t;
-}
-
 /* Collects one nest level's attributes by type, counting them. */
 struct seen {
 	const struct nlattr *a[64];
@@ -60,7 +47,7 @@ test_build(int family)
 {
 	const char *f = family == AF_INET ? "IPv4" : "IPv6";
 	union nlbuf buf;
-	struct ct_tuple t = tuple(family);
+	struct ct_tuple t = fx_tuple(family);
 	struct nlmsghdr *nlh;
 	const struct nfgenmsg *nfg;
 	struct seen top, tup, ip, proto;
@@ -258,7 +245,7 @@ test_parse(int family)
 {
 	const char *f = family == AF_INET ? "IPv4" : "IPv6";
 	union nlbuf buf;
-	struct ct_tuple t = tuple(family);
+	struct ct_tuple t = fx_tuple(family);
 	struct ct_info info;
 	struct kopt o;
 	struct nlmsghdr *nlh;
@@ -317,7 +304,7 @@ test_malformed(int family)
 	static struct kopt cases[16];
 	static const char *names[16];
 	union nlbuf buf;
-	struct ct_tuple t = tuple(family);
+	struct ct_tuple t = fx_tuple(family);
 	struct ct_info info;
 	int n = 0;
 
@@ -381,7 +368,7 @@ test_truncated(int family)
 {
 	const char *f = family == AF_INET ? "IPv4" : "IPv6";
 	union nlbuf buf;
-	struct ct_tuple t = tuple(family);
+	struct ct_tuple t = fx_tuple(family);
 	struct ct_info info;
 	struct kopt o;
 	struct nlmsghdr *nlh;
@@ -439,7 +426,7 @@ test_mutations(int family)
 {
 	static const uint8_t vals[] = { 0x00, 0x01, 0x03, 0x04, 0x05, 0x08, 0x7f, 0x80, 0xff };
 	union nlbuf buf;
-	struct ct_tuple t = tuple(family);
+	struct ct_tuple t = fx_tuple(family);
 	struct kopt o;
 	struct ct_info info;
 	struct nlmsghdr *nlh;

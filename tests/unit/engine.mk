@@ -22,3 +22,17 @@ TESTS += unit/sockdiag_test
 unit_sockdiag_test_SOURCES = unit/sockdiag_test.c
 unit_sockdiag_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
 unit_sockdiag_test_LDADD = $(ENGINE_TEST_LIBS) $(MNL_LIBS)
+
+# The engine's own checks of a request, reached directly with fixtures (no broker in front).
+check_PROGRAMS += unit/check_test
+TESTS += unit/check_test
+unit_check_test_SOURCES = unit/check_test.c unit/fixtures.h
+unit_check_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
+unit_check_test_LDADD = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a $(MNL_LIBS) $(CAPNG_LIBS)
+
+# engine.c's pure parts: the time the timers run at after a bounded read of the queue.
+check_PROGRAMS += unit/engine_test
+TESTS += unit/engine_test
+unit_engine_test_SOURCES = unit/engine_test.c
+unit_engine_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
+unit_engine_test_LDADD = $(ENGINE_TEST_LIBS) $(NFQ_LIBS) $(MNL_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS)

@@ -257,4 +257,20 @@ fx_icmp(uint8_t *buf, size_t cap, const struct tt_addr *from, const struct tt_ad
 	return total;
 }
 
+#ifdef TT_CT_H
+/* A connection visitor to server: port 50000 to 443. */
+static inline struct ct_tuple
+fx_tuple(int family)
+{
+	struct ct_tuple t;
+
+	memset(&t, 0, sizeof(t));
+	t.src = fx_addr(family == AF_INET ? "198.51.100.7" : "2001:db8:1::7");
+	t.dst = fx_addr(family == AF_INET ? "192.0.2.1" : "2001:db8::1");
+	t.sport = 50000;
+	t.dport = 443;
+	return t;
+}
+#endif
+
 #endif

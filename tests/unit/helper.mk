@@ -1,6 +1,6 @@
 # unit tests of helper/
 HELPER_UNIT_LIBS = ../helper/libhelper.a ../sql/libsql.a ../common/libcommon.a \
-	$(NFQ_LIBS) $(MNL_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(CARES_LIBS)
+	$(NFQ_LIBS) $(MNL_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(CARES_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS)
 check_PROGRAMS += unit/config_test unit/store_test unit/broker_test
 TESTS += unit/config_test unit/store_test unit/broker_test
 unit_config_test_SOURCES = unit/config_test.c
@@ -25,3 +25,7 @@ check_PROGRAMS += unit/local_test
 TESTS += unit/local_test
 unit_local_test_SOURCES = unit/local_test.c
 unit_local_test_LDADD = $(HELPER_UNIT_LIBS)
+check_PROGRAMS += unit/limit_test
+TESTS += unit/limit_test
+unit_limit_test_SOURCES = unit/limit_test.c unit/fixtures.h
+unit_limit_test_LDADD = $(HELPER_UNIT_LIBS)

@@ -648,6 +648,16 @@ test_read(void)
 	memset(&g, 0, sizeof(g));
 	store_history(st, &visitor, 33, ID2, 10, got_item, &g, &more);
 	is_int(g.nitems, 0, "before= an unknown id lists nothing");
+	memset(&g, 0, sizeof(g));
+	store_history(st, &visitor, 33, idn(4, id), 10, got_item, &g, &more);
+	ok(g.nitems == 0 && !more, "before= another site's trace lists nothing, as an unknown id: "
+	    "that it exists and when it started are not told");
+	memset(&g, 0, sizeof(g));
+	store_history(st, &visitor, 1000, idn(4, id), 10, got_item, &g, &more);
+	is_int(g.nitems, 0, "its own site: nothing of its own older than it");
+	memset(&g, 0, sizeof(g));
+	store_history(st, &visitor, 0, idn(4, id), 10, got_item, &g, &more);
+	is_int(g.nitems, 3, "root: every site's older than it");
 	is_str(q1(path, "SELECT client FROM traces WHERE id = '00000000000000000000000000000006'"),
 	    "203.0.113.0", "a prefix-stored visitor is its /24");
 

@@ -1067,24 +1067,52 @@ test_gap_limit(int family)
 	free(e);
 }
 
+/*
+ * A limit that ends the trace once its hops settle: with cfg and the visitor at
+ * visitor_ttl, nsent probes go out for hops 1..hops, every router answers, and
+ * the trace ends with reason at the last of them, sending nothing more.
+ */
+static void
+limit_ends(int family, const struct trace_cfg *cfg, uint8_t visitor_ttl, int nsent, int hops,
+    const char *reason, const char *name)
+{
+	struct env *e = env_new(family, cfg, 1);
+	const char *f = fam(e);
+
+	start(e, visitor_ttl);
+	is_int(e->nsent, nsent, "%s %s: %d probes sent", f, name, nsent);
+	is_int(max_ttl(e), hops, "%s %s: no TTL above %d", f, name, hops);
+	routers_answer(e, T0 + 60 * MS, 1, hops);
+	is_str(e->reason, reason, "%s %s: ends \"%s\"", f, name, reason);
+	is_int(e->end_hops, hops, "%s %s: at hop %d", f, name, hops);
+	ok(e->nsent == nsent && e->nhops == hops, "%s %s: nothing more sent or reported", f, name);
+	check_probes_ok(e, name);
+	free(e);
+}
+
 static void
 test_max_hops(int family)
 {
 	struct trace_cfg cfg = default_cfg();
-	struct env *e;
-	const char *f = family == AF_INET ? "IPv4" : "IPv6";
 
 	cfg.max_hops = 4;
-	e = env_new(family, &cfg, 1);
-	start(e, 50);	/* estimate 15 */
-	is_int(e->nsent, 12, "%s max-hops 4: only hops 1..4 sent", f);
-	is_int(max_ttl(e), 4, "%s max-hops 4: no TTL above 4", f);
-	routers_answer(e, T0 + 60 * MS, 1, 4);
-	is_str(e->reason, "max-hops", "%s max-hops 4: ends \"max-hops\"", f);
-	is_int(e->end_hops, 4, "%s max-hops 4: at hop 4", f);
-	ok(e->nsent == 12 && e->nhops == 4, "%s max-hops 4: nothing more sent or reported", f);
-	check_probes_ok(e, "max-hops");
-	free(e);
+	limit_ends(family, &cfg, 50, 12, 4, "max-hops", "max-hops 4");	/* estimate 15 */
+}
+
+/*
+ * The probe budget: a trace that has spent max-probes ends "budget" once its
+ * hops settle, where it would otherwise go further (a slow or forging visitor
+ * must not hold a slot for long).
+ */
+static void
+test_budget(int family)
+{
+	struct trace_cfg cfg = default_cfg();
+
+	cfg.max_probes = 15;	/* hops 1..5, three probes each */
+	limit_ends(family, &cfg, 62, 15, 5, "budget", "budget 15");
+	cfg.max_probes = 14;	/* it ends inside hop 5, which gets the two left */
+	limit_ends(family, &cfg, 62, 14, 5, "budget", "budget 14");
 }
 
 /* Without SACK: duplicate ACKs credit the lowest hop that no router answered. */
@@ -1878,6 +1906,7 @@ main(void)
 		test_unreachable(fams[i]);
 		test_gap_limit(fams[i]);
 		test_max_hops(fams[i]);
+		test_budget(fams[i]);
 		test_no_sack(fams[i]);
 		test_estimates(fams[i]);
 		test_few_bytes(fams[i]);
