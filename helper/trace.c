@@ -645,20 +645,22 @@ restage_run(struct trace *t, uint64_t now)
  * backlog, so probes that reach the visitor while its application holds
  * the socket draw one ACK in all, the ACK of the segment. Probes of bytes it
  * acknowledged are old data, which it answers at once, each. So once that
- * ACK came, and no visitor answer is known and the duplicate ACKs fit no
- * distance (none came, when all merged) ADAPT_MARGIN_US after the last ACK
- * and after the last probe beyond the routers had its round trip (a busy
- * engine may send a wave slowly, and read its answers late), the count
- * starts over, once: the unanswered probes beyond the routers are retired
- * (no longer counted) and those TTLs are asked again. UINT64_MAX: not due.
+ * ACK came, and no visitor answer is known and no duplicate ACK came at all
+ * ADAPT_MARGIN_US after it and after the last probe beyond the routers had
+ * its round trip (a busy engine may send a wave slowly, and read its answers
+ * late), the count starts over, once: the unanswered probes beyond the
+ * routers are retired (no longer counted) and those TTLs are asked again.
+ * (Some duplicate ACKs that fit no distance are a count gone wrong in some
+ * other way, an ACK lost or one of the connection's own: the best fit at the
+ * hop's timeout, marked ambiguous, stays the answer.) UINT64_MAX: not due.
  */
 static uint64_t
 recount_due(const struct trace *t)
 {
 	uint64_t first = UINT64_MAX, last = t->wave_ack_us, rtt;
 
-	if (t->recounted || t->wave_ack_us == 0 || t->visitor_found != 0 ||
-	    t->top_router >= t->sent_max || count_fit(t).nfit > 0)
+	if (t->recounted || t->wave_ack_us == 0 || t->ndup > 0 || t->visitor_found != 0 ||
+	    t->top_router >= t->sent_max)
 		return UINT64_MAX;
 	for (int i = 0; i < t->nprobes; i++) {
 		if (t->probes[i].sent_us < first)
@@ -669,8 +671,6 @@ recount_due(const struct trace *t)
 	rtt = t->wave_ack_us > first ? t->wave_ack_us - first : 0;
 	if (last != t->wave_ack_us)
 		last += rtt;
-	if (t->ndup > 0 && t->dup_last_us > last)
-		last = t->dup_last_us;
 	return last + ADAPT_MARGIN_US;
 }
 
@@ -1148,7 +1148,7 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 	if (t->state == TRACE_PROBING)
 		v = visitor_verdict(t, seg, true, now);
 	/* After the wave right behind the first segment, its ACK may answer a probe too. */
-	if (t->in_flight_sent && t->wave_ack_us == 0 && seq_lt(t->first_seq, seg->ack))
+	if (t->in_flight_sent && !t->recounted && t->wave_ack_us == 0 && seq_lt(t->first_seq, seg->ack))
 		t->wave_ack_us = now;
 	if (!t->have_ack || seq_lt(t->visitor_ack, seg->ack)) {
 		t->visitor_ack = seg->ack;
