@@ -282,6 +282,7 @@ netns__in_order() {
 	local mask
 	mask=$(printf '%x' $(((1 << $(nproc --all)) - 1)))
 	[ "$(nproc --all)" -le 32 ] || mask=ffffffff
+	# shellcheck disable=SC2016  # the inner shell's $0 and $f
 	nsx "$1" sh -c 'for f in /sys/class/net/*/queues/rx-*/rps_cpus; do echo "$0" >"$f" || exit 1; done' "$mask"
 }
 
