@@ -489,16 +489,16 @@ awk -v a="$with_helper" -v b="$helper_stopped" -v c="$conntrack_only" -v d="$no_
 		a / b, a / c, a / d }'
 
 echo
-echo "== ICMP flood: ${FLOOD:-50000} forged time-exceeded errors quoting a traced connection (tests/sys/forged.sh)"
+echo "== ICMP flood: ${FLOOD_S:-4} s of forged time-exceeded errors quoting a traced connection (tests/sys/forged.sh)"
 netns_cleanup
 # forged.sh builds its own network (a silent router, HOP_TIMEOUT=4s), floods the server from the
 # visitor's namespace during a trace, checks the hop list and the engine's RSS, and writes these.
 flood_dir=$(mktemp -d) || exit 1
-if top_builddir=$builddir top_srcdir=$srcdir FORGED_FLOOD=${FLOOD:-50000} \
+if top_builddir=$builddir top_srcdir=$srcdir FORGED_FLOOD_S=${FLOOD_S:-4} \
 	FORGED_FIGURES=$flood_dir/figures bash "$srcdir/tests/sys/forged.sh" >"$flood_dir/tap" 2>&1; then
 	awk -F= '{ f[$1] = $2 } END {
-		printf "sent in %s s by one python3 raw socket; the trace under flood took %s ms (HOP_TIMEOUT 4 s)\n",
-			f["flood_send_s"], f["trace_with_flood_ms"]
+		printf "%s sent in %s s by tests/lib/flood, %s queued; the trace under flood took %s ms (HOP_TIMEOUT 4 s)\n",
+			f["flood_errors"], f["flood_send_s"], f["flood_queued"], f["trace_with_flood_ms"]
 		printf "engine: %s errors counted as unmatched, %s ms of CPU (%.1f us an error)\n",
 			f["engine_counted"], f["engine_cpu_ms"], f["engine_cpu_ms"] * 1000 / (f["engine_counted"] ? f["engine_counted"] : 1)
 		printf "engine RSS: idle %s KiB, peak %s KiB, after %s KiB\n", f["rss_idle_kb"], f["rss_peak_kb"], f["rss_after_kb"]

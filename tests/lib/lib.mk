@@ -10,3 +10,6 @@ lib_pathemu_CFLAGS = $(AM_CFLAGS) $(NFQ_CFLAGS) $(MNL_CFLAGS)
 lib_pathemu_LDADD = $(PATHEMU_LIBS) $(NFQ_LIBS) $(MNL_LIBS)
 lib_pathemu_test_SOURCES = lib/pathemu_test.c lib/pathemu_pkt.c lib/pathemu.h
 lib_pathemu_test_LDADD = $(PATHEMU_LIBS)
+# flood: ICMP errors quoting a traced connection, faster than Python sends them (forged.sh).
+check_PROGRAMS += lib/flood
+lib_flood_SOURCES = lib/flood.c
