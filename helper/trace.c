@@ -687,8 +687,11 @@ recount(struct trace *t, uint64_t now)
 	for (int ttl = t->top_router + 1; ttl <= t->sent_max; ttl++) {
 		t->hops[ttl].reprobed = true;	/* asked again: no single re-ask besides */
 		for (int n = 0; n < t->cfg.probes_per_hop; n++)
-			if (!send_probe(t, ttl, now))
+			if (!send_probe(t, ttl, now)) {
+				/* No byte left: a hop not asked again keeps its own re-ask. */
+				t->hops[ttl].reprobed = n > 0;
 				return;
+			}
 	}
 }
 
