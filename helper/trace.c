@@ -387,23 +387,6 @@ count_settles(const struct trace *t)
 	return t->dup_last_us + TRACE_STAGGER_US;
 }
 
-/*
- * A visitor without D-SACK answers every probe that reaches it with a
- * duplicate ACK that does not say which. Counted: the probes with a TTL of
- * at least d reach the visitor at distance d, so d is the TTL above every
- * router whose unanswered probes the duplicate ACKs account for. The
- * keep-alive may have drawn one more (when the visitor had acknowledged the
- * first segment by itself), which comes first: so a count that fits without
- * it waits TRACE_STAGGER_US after the last ACK for one more. Probes sent
- * right behind the first segment may draw one fewer: the visitor's first
- * ACK of that segment may be the first probe's answer (it also acknowledges
- * the segment, so it is no duplicate); a count that fits with it waits the
- * same for one more. Hop ttl, which
- * nothing answered, is credited when it is that TTL: when the count fits it
- * exactly and no other TTL, else at its timeout the TTL that fits best,
- * marked ambiguous (an ACK lost, or one of the connection's own). The ACKs'
- * times go to the probes in the order they were sent.
- */
 /* How the duplicate ACKs fit each distance (see credit_by_count). */
 struct count_fit {
 	int best;	/* the distance that fits best */
@@ -441,6 +424,23 @@ count_fit(const struct trace *t)
 	return c;
 }
 
+/*
+ * A visitor without D-SACK answers every probe that reaches it with a
+ * duplicate ACK that does not say which. Counted: the probes with a TTL of
+ * at least d reach the visitor at distance d, so d is the TTL above every
+ * router whose unanswered probes the duplicate ACKs account for. The
+ * keep-alive may have drawn one more (when the visitor had acknowledged the
+ * first segment by itself), which comes first: so a count that fits without
+ * it waits TRACE_STAGGER_US after the last ACK for one more. Probes sent
+ * right behind the first segment may draw one fewer: the visitor's first
+ * ACK of that segment may be the first probe's answer (it also acknowledges
+ * the segment, so it is no duplicate); a count that fits with it waits the
+ * same for one more. Hop ttl, which
+ * nothing answered, is credited when it is that TTL: when the count fits it
+ * exactly and no other TTL, else at its timeout the TTL that fits best,
+ * marked ambiguous (an ACK lost, or one of the connection's own). The ACKs'
+ * times go to the probes in the order they were sent.
+ */
 static bool
 credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 {
