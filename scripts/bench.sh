@@ -517,8 +517,8 @@ echo "== engine and broker memory with $ntr connections asking for a trace at on
 # socket's backlog, so the engine holds at most that many traces at a time.
 netns_cleanup
 netns_build -n 4 -s 2 || exit 1
-HOP_TIMEOUT=5s TRACETROUT_THREADS=256 netns_serve_start "$builddir" -- --max-traces 1024 \
-	--client-rate 1000 --client-max 1024 --global-rate 100000 || exit 1
+read -r -a limits <<<"$NETNS_NO_LIMITS"
+HOP_TIMEOUT=5s TRACETROUT_THREADS=256 netns_serve_start "$builddir" -- "${limits[@]}" || exit 1
 hpid=$(netns_helper_pid)
 epid=$(awk '{ print $1 }' "/proc/$hpid/task/$hpid/children")
 rss_of() {
@@ -609,8 +609,8 @@ netns_cleanup
 netns_build -n 4 -s 2 || exit 1
 mkdir -p "$NETNS_TMP/www"
 head -c 8M /dev/zero >"$NETNS_TMP/www/big"
-HOP_TIMEOUT=5s netns_serve_start "$builddir" -- --max-traces 1024 \
-	--client-rate 1000 --client-max 1024 --global-rate 100000 || exit 1
+read -r -a limits <<<"$NETNS_NO_LIMITS"
+HOP_TIMEOUT=5s netns_serve_start "$builddir" -- "${limits[@]}" || exit 1
 hpid=$(netns_helper_pid)
 epid=$(awk '{ print $1 }' "/proc/$hpid/task/$hpid/children")
 netns_trace 4 / -o /dev/null

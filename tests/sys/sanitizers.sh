@@ -19,7 +19,8 @@ SAN_DIR=${TRACETROUT_SANITIZER_DIR:-}
 tap_plan 6
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 # No rate limit: one visitor asks for all the traces in a row.
-netns_serve_start "$top_builddir" -- --client-rate 1000 --client-max 1024 --global-rate 100000
+read -r -a limits <<<"$NETNS_NO_LIMITS"
+netns_serve_start "$top_builddir" -- "${limits[@]}"
 tap_ok $? "tracetrout-serve runs" || exit 1
 
 hpid=$(netns_helper_pid)
