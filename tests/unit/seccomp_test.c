@@ -232,6 +232,14 @@ test_broker(void)
 int
 main(void)
 {
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * ASan's and LeakSanitizer's runtimes make system calls the filters
+	 * forbid: the daemons run such builds with sandbox 0 (docs/security.md).
+	 */
+	puts("1..0 # SKIP the filters cannot hold under AddressSanitizer");
+	return 0;
+#endif
 	if (tap_tmpdir(tmpdir) < 0)
 		return 1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) < 0 ||
