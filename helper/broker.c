@@ -27,6 +27,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "check.h"
 #include "emsg.h"
 #include "limit.h"
 #include "enrich.h"
@@ -482,15 +483,6 @@ trace_id_new(char *id)
 	return 0;
 }
 
-static int
-port_allowed(const struct config *cfg, uint16_t port)
-{
-	for (int i = 0; i < cfg->nports; i++)
-		if (cfg->ports[i] == port)
-			return 1;
-	return 0;
-}
-
 /* --- limits --- */
 
 static unsigned int
@@ -691,7 +683,7 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 	c->requested = 1;
 	c->deadline_ms = 0;
 	/* The engine checks the port too; refusing here saves it the round trip. */
-	if (!port_allowed(b->cfg, req->sport)) {
+	if (!check_port_allowed(b->cfg, req->sport)) {
 		client_error(b, c, "port-not-allowed", "sport is not a traced port");
 		return;
 	}
