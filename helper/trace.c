@@ -639,38 +639,47 @@ restage_run(struct trace *t, uint64_t now)
 }
 
 /*
- * Answers to probes that copy bytes the visitor has not acknowledged (the
- * wave right behind the first segment) can merge: Linux (6.9 on,
- * tcp_backlog_ack_defer) sends one ACK for what it takes from a socket's
- * backlog, so probes that reach the visitor while its application holds
- * the socket draw one ACK in all, the ACK of the segment. Probes of bytes it
- * acknowledged are old data, which it answers at once, each. So once that
- * ACK came, and no visitor answer is known and no duplicate ACK came at all
- * ADAPT_MARGIN_US after it and after the last probe beyond the routers had
- * its round trip (a busy engine may send a wave slowly, and read its answers
- * late), the count starts over, once: the unanswered probes beyond the
- * routers are retired (no longer counted) and those TTLs are asked again.
- * (Some duplicate ACKs that fit no distance are a count gone wrong in some
- * other way, an ACK lost or one of the connection's own: the best fit at the
- * hop's timeout, marked ambiguous, stays the answer.) UINT64_MAX: not due.
+ * A visitor without D-SACK answers each probe that reaches it with an ACK
+ * that is counted, not named (credit_by_count), and answers can merge with
+ * others: Linux (6.9 on, tcp_backlog_ack_defer) sends one ACK for what it
+ * takes from a socket's backlog, so probes of bytes it has not acknowledged
+ * (the wave right behind the first segment) that reach it while its
+ * application holds the socket draw one ACK in all, the ACK of the segment;
+ * and a probe that arrives with a data segment is answered by that
+ * segment's ACK, which acknowledges new data and is no duplicate. So once
+ * the visitor was heard (that ACK, or a duplicate ACK), and no answer of it
+ * is known and the duplicate ACKs fit no distance at all, ADAPT_MARGIN_US
+ * after the last of them and after the last probe beyond the routers had
+ * its round trip (a busy engine may send a wave slowly, and read its
+ * answers late), the count starts over, once: the unanswered probes beyond
+ * the routers are retired (no longer counted) and those TTLs are asked
+ * again. (A count that fits more than one distance waits for the hop's
+ * timeout: its best fit, marked ambiguous, is the answer.) UINT64_MAX: not
+ * due.
  */
 static uint64_t
 recount_due(const struct trace *t)
 {
-	uint64_t first = UINT64_MAX, last = t->wave_ack_us, rtt;
+	uint64_t first = UINT64_MAX, heard = t->wave_ack_us, last, rtt;
 
-	if (t->recounted || t->wave_ack_us == 0 || t->ndup > 0 || t->visitor_found != 0 ||
-	    t->top_router >= t->sent_max)
+	if (t->recounted || t->visitor_found != 0 || t->top_router >= t->sent_max)
 		return UINT64_MAX;
-	for (int i = 0; i < t->nprobes; i++) {
+	if (t->ndup > 0) {
+		if (count_fit(t).nfit > 0)
+			return UINT64_MAX;
+		if (heard == 0 || t->dup_us[0] < heard)
+			heard = t->dup_us[0];
+	}
+	if (heard == 0)
+		return UINT64_MAX;
+	last = t->ndup > 0 && t->dup_last_us > t->wave_ack_us ? t->dup_last_us : t->wave_ack_us;
+	for (int i = 0; i < t->nprobes; i++)
 		if (t->probes[i].sent_us < first)
 			first = t->probes[i].sent_us;
-		if (t->probes[i].ttl > t->top_router && t->probes[i].sent_us > last)
-			last = t->probes[i].sent_us;
-	}
-	rtt = t->wave_ack_us > first ? t->wave_ack_us - first : 0;
-	if (last != t->wave_ack_us)
-		last += rtt;
+	rtt = heard > first ? heard - first : 0;
+	for (int i = 0; i < t->nprobes; i++)
+		if (t->probes[i].ttl > t->top_router && t->probes[i].sent_us + rtt > last)
+			last = t->probes[i].sent_us + rtt;
 	return last + ADAPT_MARGIN_US;
 }
 
@@ -1064,15 +1073,20 @@ send_keepalive(struct trace *t)
 }
 
 /*
- * A duplicate ACK that names nothing: no SACK, no data, no FIN, nothing new
- * acknowledged, the same window. It is a probe's answer from a visitor
- * without D-SACK, or the keep-alive's (see credit_by_count), as long as
- * those can account for it: such are dropped, so the server never counts
- * three in a row (a spurious fast retransmit). Beyond that count it is the
- * connection's own (a real loss) and goes on.
+ * An ACK that names nothing: no SACK, no data, no FIN, nothing new
+ * acknowledged. It is a probe's answer from a visitor without D-SACK, or the
+ * keep-alive's (see credit_by_count), as long as those can account for it.
+ * Its window may have changed since the visitor's last ACK (its application
+ * read, or its receive window grew): a visitor states its current window in
+ * every answer, so that does not make it less of one; a pure window update
+ * counted as an answer only makes the count inexact, which credit_by_count
+ * marks. Answers with the same window are dropped, so the server never
+ * counts three duplicate ACKs in a row (a spurious fast retransmit); one
+ * with a new window goes on, as the window update the server's TCP takes it
+ * for. Beyond that count it is the connection's own (a real loss) and goes on.
  */
 static enum trace_verdict
-plain_dupack(struct trace *t, uint64_t now)
+plain_dupack(struct trace *t, bool same_window, uint64_t now)
 {
 	if (t->state == TRACE_DONE && --t->drain_left <= 0)
 		t->drain_until_us = 0;
@@ -1080,7 +1094,7 @@ plain_dupack(struct trace *t, uint64_t now)
 		t->dup_us[t->ndup] = now;
 	t->ndup++;
 	t->dup_last_us = now;
-	return t->ndup <= unanswered_from(t, t->top_router + 1) + t->keepalive_sent ?
+	return same_window && t->ndup <= unanswered_from(t, t->top_router + 1) + t->keepalive_sent ?
 	    TRACE_DROP : TRACE_ACCEPT;
 }
 
@@ -1092,8 +1106,8 @@ plain_dupack(struct trace *t, uint64_t now)
 static enum trace_verdict
 visitor_verdict(struct trace *t, const struct pkt_tcp *seg, bool live, uint64_t now)
 {
-	bool dup = seg->payload_len == 0 && !(seg->flags & TCP_FIN) &&
-	    seg->ack == t->visitor_ack && seg->window == t->visitor_window;
+	bool same_ack = seg->payload_len == 0 && !(seg->flags & TCP_FIN) && seg->ack == t->visitor_ack;
+	bool dup = same_ack && seg->window == t->visitor_window;
 
 	t->strip = dsack_answer(t, seg, live, now) > 0 ? 1 : sack_answer(t, seg, live, now);
 	if (t->strip) {
@@ -1106,8 +1120,8 @@ visitor_verdict(struct trace *t, const struct pkt_tcp *seg, bool live, uint64_t 
 		t->stats.stripped++;
 		return TRACE_STRIP;
 	}
-	if (dup && seg->nsack == 0)
-		return plain_dupack(t, now);
+	if (same_ack && seg->nsack == 0)
+		return plain_dupack(t, dup, now);
 	return TRACE_ACCEPT;
 }
 

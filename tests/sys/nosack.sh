@@ -33,15 +33,18 @@ page() {
 
 for fam in 4 6; do
 	r0=$(netns_tcp_retrans "$NETNS_SERVER")
-	exact=0
+	exact=0 bad=()
 	for ((i = 0; i < N; i++)); do
-		page "$fam" "p$fam" &&
-			[ "$(text_hops <"$NETNS_TMP/p$fam.text")" = "$(netns_hops_text "$fam")" ] &&
+		if page "$fam" "p$fam.$i" &&
+			[ "$(text_hops <"$NETNS_TMP/p$fam.$i.text")" = "$(netns_hops_text "$fam")" ]; then
 			exact=$((exact + 1))
+		else
+			bad+=("$NETNS_TMP/p$fam.$i.err" "$NETNS_TMP/p$fam.$i.text")
+		fi
 	done
 	[ "$exact" = "$N" ]
 	tap_ok $? "IPv$fam: $exact of $N live pages' stored hop lists exact" ||
-		sys_show "$NETNS_TMP/p$fam.text" "$NETNS_TMP/serve.log"
+		sys_show "${bad[@]}" "$NETNS_TMP/serve.log"
 	r1=$(netns_tcp_retrans "$NETNS_SERVER")
 	[ "$r1" = "$r0" ]
 	tap_ok $? "IPv$fam: the server retransmitted nothing ($r0 -> $r1): the probes' duplicate ACKs never reached it"

@@ -1146,15 +1146,29 @@ test_no_sack(int family)
 	check_probes_ok(e, "no SACK");
 	free(e);
 
-	/* A window update is not a duplicate ACK. */
+	/*
+	 * The visitor's application reads while the probes arrive: some answers
+	 * carry a new window. They count, and go on to the server as the window
+	 * updates its TCP takes them for; the others are dropped.
+	 */
 	e = env_new(family, &cfg, 1);
 	start(e, 61);
 	routers_answer(e, T0 + 60 * MS, 1, 3);
-	for (int k = 0; k < 3; k++) {
-		e->cwin = (uint16_t)(e->cwin + 100);
-		ack(e, T0 + 80 * MS, 600);
+	dropped = 0;
+	for (int k = 0; k < 9; k++) {
+		enum trace_verdict v;
+
+		if (k == 3 || k == 6)
+			e->cwin = (uint16_t)(e->cwin + 2);
+		v = ack(e, T0 + 80 * MS, 600);
+		dropped += v == TRACE_DROP;
+		if (k == 3 || k == 6)
+			is_int(v, TRACE_ACCEPT, "%s no SACK: an answer with a new window goes on (%d)", f, k);
 	}
-	ok(e->nhops == 3 && e->nend == 0, "%s no SACK: ACKs that change the window credit nothing", f);
+	is_int(dropped, 7, "%s no SACK: the answers with the same window are dropped", f);
+	ok(e->nhops == 4 && e->hops[3].nreplies == 3 && e->hops[3].r[0].kind == REPLY_DESTINATION,
+	    "%s no SACK: answers that change the window count: hop 4 is the destination", f);
+	is_str(e->reason, "destination", "%s no SACK: and the trace ends there", f);
 	free(e);
 }
 
@@ -1361,6 +1375,19 @@ test_burst_last_only(int family)
 	free(e);
 }
 
+/* The visitor at hop 5 (hops 1..7 asked), routers 1..4 answered, one of its 9 duplicate ACKs lost. */
+static struct env *
+one_ack_lost(int family, const struct trace_cfg *cfg)
+{
+	struct env *e = env_new(family, cfg, 1);
+
+	start(e, 60);
+	routers_answer(e, T0 + 60 * MS, 1, 4);
+	for (int k = 0; k < 8; k++)
+		ack(e, T0 + 70 * MS, 600);
+	return e;
+}
+
 /*
  * A visitor without D-SACK: its duplicate ACKs name no probe, and are
  * counted. With a silent router below answering routers the visitor is
@@ -1404,15 +1431,36 @@ test_no_dsack_silent(int family)
 	    "%s no D-SACK: router 4's errors then settle hops 4 and 5 at once", f);
 	free(e);
 
-	/* One duplicate ACK lost: the count fits no distance exactly, and says so. */
-	e = env_new(family, &cfg, 1);
-	start(e, 60);
-	routers_answer(e, T0 + 60 * MS, 1, 4);
+	/*
+	 * One duplicate ACK lost (or merged with a data ACK): the count fits no
+	 * distance, and starts over 20 ms after the last ACK and the last probe's
+	 * round trip (20 ms here). One lost again: the best fit at the hop's
+	 * timeout, marked ambiguous.
+	 */
+	e = one_ack_lost(family, &cfg);
+	{
+		int n0 = e->nsent;
+
+		tick(e, T0 + 90 * MS - 1);
+		is_int(e->nsent, n0, "%s no D-SACK: a count that fits no distance waits", f);
+		tick(e, T0 + 90 * MS);
+		ok(e->nsent == n0 + 9 && count_ttl(e, 5) == 6 && count_ttl(e, 7) == 6 && e->nhops == 4,
+		    "%s no D-SACK: then starts over: hops 5..7 asked again (%d probes)", f, e->nsent - n0);
+	}
 	for (int k = 0; k < 8; k++)
-		ack(e, T0 + 70 * MS, 600);
-	tick(e, sent_at + SEC);
-	ok(e->nhops >= 5 && e->hops[4].nreplies > 0 && (e->hops[4].r[0].flags & PROTO_RF_AMBIGUOUS),
-	    "%s no D-SACK: an inexact count is marked ambiguous", f);
+		ack(e, T0 + 100 * MS, 600);
+	tick(e, T0 + 90 * MS + SEC);
+	ok(e->nhops >= 5 && dest_hop(e, 5, 3) && (e->hops[4].r[0].flags & PROTO_RF_AMBIGUOUS),
+	    "%s no D-SACK: an inexact count again is marked ambiguous at the hop's timeout", f);
+	free(e);
+
+	/* Counted again whole: exact. */
+	e = one_ack_lost(family, &cfg);
+	tick(e, T0 + 90 * MS);
+	for (int k = 0; k < 9; k++)
+		ack(e, T0 + 100 * MS + (uint64_t)k, 600);
+	ok(e->nhops == 5 && dest_hop(e, 5, 3) && e->hops[4].r[0].flags == PROTO_RF_BY_COUNT &&
+	    e->hops[4].r[0].rtt_us == 10 * MS, "%s no D-SACK: a whole count the second time is exact", f);
 	free(e);
 }
 
