@@ -165,9 +165,10 @@ sys_trace_points() {
 }
 
 # sys_dsack_stats PCAP: the visitor's ACKs to the server's port in a capture (tcpdump -w) as
-# "D R M": D of them carried a D-SACK (a first SACK block below the ACK: bytes it had already),
-# R of those also acknowledged new data (an ACK above that connection's ACK before), M reported
-# more than one byte in that block (coalesced segments).
+# "D R M": D of them carried a D-SACK (RFC 2883: a first SACK block below the ACK, or inside the
+# second block: bytes it had already), R of those also acknowledged new data (an ACK above that
+# connection's ACK before), M reported more than one byte in that block (coalesced segments, or
+# a data segment the server's TCP itself sent twice: a probe's D-SACK is of its one byte).
 sys_dsack_stats() {
 	tcpdump -n -S -r "$1" "tcp dst port $NETNS_PORT" 2>/dev/null | awk '
 		# a < b in sequence space (modulo 2^32)
@@ -175,11 +176,12 @@ sys_dsack_stats() {
 		match($0, / ack [0-9]+/) {
 			conn = $3
 			ack = substr($0, RSTART + 5, RLENGTH - 5) + 0
-			if (match($0, /sack [0-9]+ \{[0-9]+:[0-9]+\}/)) {
+			if (match($0, /sack [0-9]+ \{[0-9]+:[0-9]+\}(\{[0-9]+:[0-9]+\})?/)) {
 				b = substr($0, RSTART, RLENGTH)
-				sub(/.*\{/, "", b)
-				split(b, e, /[:}]/)
-				if (!lt(ack, e[2] + 0)) {
+				sub(/^sack [0-9]+ \{/, "", b)
+				n2 = split(b, e, /[:{}]+/)
+				if (!lt(ack, e[2] + 0) ||
+				    (n2 >= 4 && e[4] != "" && !lt(e[1] + 0, e[3] + 0) && !lt(e[4] + 0, e[2] + 0))) {
 					n++
 					if ((conn in last) && lt(last[conn], ack))
 						rides++
