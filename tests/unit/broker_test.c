@@ -1,5 +1,5 @@
 /*
- * Tests of helper/broker.c: the broker runs in a child process on a socket in
+ * Tests of helper/broker/broker.c: the broker runs in a child process on a socket in
  * a temporary directory, and this test plays both its clients and its engine.
  */
 #include <sys/socket.h>

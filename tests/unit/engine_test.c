@@ -1,5 +1,5 @@
 /*
- * helper/engine.c's pure parts: the time the timers run at after a read of
+ * helper/engine/engine.c's pure parts: the time the timers run at after a read of
  * the queue (engine_seen_until), so that a flood that fills a round never
  * makes a hop whose answer still waits in the queue look silent.
  */

@@ -1,5 +1,5 @@
 /*
- * Tests of helper/enrich.c with real parts on loopback: tests/lib/infoserver.py
+ * Tests of helper/broker/enrich.c with real parts on loopback: tests/lib/infoserver.py
  * plays the INFO service, dnsmasq the DNS server, and a small forked server
  * sends what infoserver.py does not (an endless body or endless headers).
  */

@@ -1,5 +1,5 @@
 /*
- * helper/limit.c: token buckets with time as an argument, the levels a
+ * helper/broker/limit.c: token buckets with time as an argument, the levels a
  * visitor is limited by, and limits_check's order and answers.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * Tests of helper/local.c: fib_trie and if_inet6 as the kernel writes them,
+ * Tests of helper/engine/local.c: fib_trie and if_inet6 as the kernel writes them,
  * then the live files of this host (loopback only).
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * Tests of helper/sockdiag.c's parser: sock_diag answers as the kernel writes
+ * Tests of helper/broker/sockdiag.c's parser: sock_diag answers as the kernel writes
  * them, built byte by byte, and broken ones. The live query runs in
  * tests/sys/diagnose.sh.
  */

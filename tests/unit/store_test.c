@@ -1,4 +1,4 @@
-/* Tests of helper/store.c on a real SQLite file: migrations, rows, reopening, and refusals. */
+/* Tests of helper/broker/store.c on a real SQLite file: migrations, rows, reopening, and refusals. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
