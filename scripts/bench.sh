@@ -15,7 +15,8 @@
 # BENCH_ONLY=web-servers runs the trace times through each web server setup alone;
 # BENCH_ONLY=rtt the RTT comparison alone; BENCH_ONLY=exact the exactness run alone;
 # BENCH_ONLY=paths issue 12's figures alone (a 40 ms path, a silent router, a router dropping
-# every tenth packet, three traces on one connection), about 1.5 minutes.
+# every tenth packet, three traces on one connection), about 1.5 minutes; BENCH_ONLY=stored a
+# stored trace by its permalink under wrk, about 1 minute.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -358,14 +359,32 @@ paths() {
 	keepalive_runs "TLS" --http2
 }
 
+# stored: a stored trace by its permalink, many times at once (the web server, the app and the
+# broker's GET verb; no probes), on the network already running.
+stored() {
+	local id fmt i
+	echo "== a stored trace by its permalink through lighttpd (wrk -t2 -c32 -d5s on loopback in the"
+	echo "   server namespace), requests/s, median of 3 runs a format"
+	id=$(netns_trace 4 / -D - -o /dev/null | tr -d '\r' | sed -n 's/^[Xx]-[Tt]race-[Ii]d: //p')
+	for fmt in json text atlas html; do
+		for ((i = 0; i < 3; i++)); do
+			nsx "$NETNS_SERVER" wrk -t2 -c32 -d5s \
+				"http://127.0.0.1:$NETNS_PORT/trace/$id?format=$fmt" 2>&1 |
+				awk '$1 == "Requests/sec:" { print $2 }
+					$1 == "Non-2xx" { print "errors", $0 > "/dev/stderr" }'
+		done | { printf '%s: ' "$fmt"; stats; }
+	done
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers, rtt, exact or paths: that section alone.
+# BENCH_ONLY=web-servers, rtt, exact, paths or stored: that section alone.
 case ${BENCH_ONLY:-} in
 web-servers) web_servers; exit 0 ;;
 rtt) rtt_accuracy; exit 0 ;;
 exact) exactness; exit 0 ;;
 paths) paths; exit 0 ;;
+stored) network 4 && stored; exit 0 ;;
 esac
 
 echo "== curl total time of GET / (the whole trace), $runs runs each, ms"
@@ -399,16 +418,7 @@ for fam in 4 6; do
 done
 
 echo
-echo "== a stored trace by its permalink through lighttpd (wrk -t2 -c32 -d5s on loopback in the"
-echo "   server namespace), requests/s, median of 3 runs a format"
-id=$(netns_trace 4 / -D - -o /dev/null | tr -d '\r' | sed -n 's/^[Xx]-[Tt]race-[Ii]d: //p')
-for fmt in json text atlas html; do
-	for ((i = 0; i < 3; i++)); do
-		nsx "$NETNS_SERVER" wrk -t2 -c32 -d5s \
-			"http://127.0.0.1:$NETNS_PORT/trace/$id?format=$fmt" 2>&1 |
-			awk '$1 == "Requests/sec:" { print $2 } $1 == "Non-2xx" { print "errors", $0 > "/dev/stderr" }'
-	done | { printf '%s: ' "$fmt"; stats; }
-done
+stored
 
 echo
 # One silent router of 4 is in (c).
