@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "client.h"
+#include "history_render.h"
 #include "log.h"
 #include "proto.h"
-#include "stored.h"
-#include "trace.h"
+#include "refusal.h"
 
 /* One more than a page: the extra one is the older trace the last row's change is measured to. */
 #define HISTORY_ASK	(HISTORY_PAGE + 1)
@@ -34,7 +34,7 @@ item_copy(struct history_item *it, const struct proto_msg *m)
 }
 
 void
-history_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts *ro,
+history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
     const struct tt_addr *client, const char *before)
 {
 	char line[PROTO_REQUEST_MAX];
@@ -53,11 +53,11 @@ history_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opt
 	}
 	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
 	    cfg->start_ms, &m)) != CLIENT_OK) {
-		trace_refuse_client(o, ro, "HISTORY", &c, st);
+		refusal_write_client(o, ro, "HISTORY", &c, st);
 		return;
 	}
 	if (m.verb != PROTO_ITEM && m.verb != PROTO_LIST) {
-		trace_refuse_msg(o, ro, "HISTORY", &m);
+		refusal_write_msg(o, ro, "HISTORY", &m);
 		goto done;
 	}
 	/* The rest comes from the database at once: the same bound again. */
@@ -76,12 +76,12 @@ history_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opt
 			break;
 		}
 		if ((st = client_read(&c, &m, deadline)) != CLIENT_OK) {
-			trace_refuse_client(o, ro, "HISTORY, mid-list", &c, st);
+			refusal_write_client(o, ro, "HISTORY, mid-list", &c, st);
 			goto done;
 		}
 	}
 	if (m.verb != PROTO_LIST) {
-		trace_refuse_msg(o, ro, "HISTORY, mid-list", &m);
+		refusal_write_msg(o, ro, "HISTORY, mid-list", &m);
 		goto done;
 	}
 	client_close(&c);

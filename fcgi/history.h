@@ -1,60 +1,17 @@
-/*
- * The history page: one visitor's stored traces, newest first, with where
- * the path changed from one trace to the next. Rendering is pure.
- */
-#ifndef TT_HISTORY_H
-#define TT_HISTORY_H
-
-#include <stdbool.h>
-#include <stdint.h>
+/* The history handler: one visitor's stored traces, asked of the broker once. */
+#ifndef TT_FCGI_HISTORY_H
+#define TT_FCGI_HISTORY_H
 
 #include "addr.h"
+#include "brokercfg.h"
 #include "out.h"
-#include "proto.h"
-#include "render.h"
-
-#define HISTORY_PAGE	20	/* traces on a page */
-
-/* One ITEM of the broker's HISTORY answer, copied out of its line. */
-struct history_item {
-	char id[PROTO_ID_LEN + 1];
-	uint64_t started_ms;
-	char reason[32];
-	int hops;
-	uint64_t duration_us;
-	char path[PROTO_LINE_MAX];	/* as in ITEM: hops by ',', addresses by '+', "*" silent,
-					   "*+ADDR..." answered late only, "-" none */
-};
-
-/* How a trace's path differs from the one before it (the older trace). */
-struct path_change {
-	int added;		/* hops the newer path has and the older had not (it is longer) */
-	int removed;		/* hops the older path had and the newer has not */
-	int replaced;		/* hops at the same TTL answered by none of the same addresses */
-	int first_ttl;		/* the lowest TTL that changed; 0 if none did */
-};
+#include "reply.h"
 
 /*
- * Compares two ITEM paths hop by hop. A silent hop ("*") on either side is
- * not a change: silence says nothing about who is there. A hop answered
- * only late ("*+ADDR") is answered by ADDR: the same hop as one answered
- * by ADDR in time. Pure.
+ * GET|HEAD /history: client's traces, newest first, older than the trace
+ * before (NULL: the newest), rendered by history_render (never atlas).
  */
-void path_diff(const char *older, const char *newer, struct path_change *c);
-
-struct history_view {
-	struct tt_addr client;		/* whose traces these are */
-	const char *prefix;		/* the app's own path, escaped for a URI */
-	const struct history_item *items;	/* newest first */
-	int nitems;
-	/* The trace just older than the last shown, to mark its change; NULL if none. */
-	const struct history_item *older;
-	bool more;			/* older traces exist: link to before=items[nitems-1].id */
-};
-
-/* The content type of history in this format (html, json or text). */
-const char *history_content_type(const struct renderer *r);
-/* Writes the whole body in r's format (atlas is refused before this). */
-int history_render(struct out *o, const struct renderer *r, const struct history_view *v);
+void history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
+    const struct tt_addr *client, const char *before);
 
 #endif

@@ -2,7 +2,7 @@
  * The history of one visitor's traces in JSON, text or HTML, and the
  * comparison of two paths that marks where a route changed. Pure.
  */
-#include "history.h"
+#include "history_render.h"
 
 #include <stdbool.h>
 #include <stdio.h>

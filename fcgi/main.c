@@ -13,15 +13,15 @@
 #include "log.h"
 #include "out.h"
 #include "request.h"
+#include "brokercfg.h"
 #include "route.h"
-#include "trace.h"
 
 #define THREADS_DEFAULT	64	/* a live trace holds one for up to 30 s: room for pages meanwhile */
 #define THREADS_MAX	256
 
 struct app {
 	int sock;			/* the listening socket: 0 when the web server spawned us */
-	struct trace_cfg cfg;
+	struct broker_cfg cfg;
 };
 
 /* Some platforms need accept() serialized (fcgi2's threaded example); it costs nothing here. */
@@ -136,10 +136,10 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 
 	s = getenv("TRACETROUT_SOCKET");
-	app.cfg.socket_path = s && *s ? s : TRACE_SOCKET;
-	app.cfg.connect_ms = TRACE_CONNECT_MS;
-	app.cfg.start_ms = TRACE_START_MS;
-	app.cfg.run_ms = env_int("TRACETROUT_TIMEOUT", TRACE_RUN_MS / 1000, 1, 3600) * 1000;
+	app.cfg.socket_path = s && *s ? s : BROKER_SOCKET;
+	app.cfg.connect_ms = BROKER_CONNECT_MS;
+	app.cfg.start_ms = BROKER_START_MS;
+	app.cfg.run_ms = env_int("TRACETROUT_TIMEOUT", BROKER_RUN_MS / 1000, 1, 3600) * 1000;
 	nthreads = env_int("TRACETROUT_THREADS", THREADS_DEFAULT, 1, THREADS_MAX);
 
 	if (FCGX_Init() != 0)

@@ -17,6 +17,8 @@ struct reply_opts {
 	bool cors;			/* the live trace in JSON lines: readable from any page */
 };
 
+#define REPLY_PREFIX_MAX	3072	/* the app's own path, escaped for a URI */
+
 #define REPLY_VARY	0x1	/* Vary: Accept */
 #define REPLY_CACHE	0x2	/* cacheable for a day (the assets), instead of never stored */
 #define REPLY_CORS	0x4	/* Access-Control-Allow-Origin: * */

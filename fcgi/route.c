@@ -13,6 +13,7 @@
 
 #include "assets.h"
 #include "history.h"
+#include "live.h"
 #include "log.h"
 #include "render_common.h"
 #include "reply.h"
@@ -811,7 +812,7 @@ serve_asset(struct out *o, const struct route *rt)
 }
 
 void
-route_serve(const struct request *req, struct out *o, const struct trace_cfg *cfg)
+route_serve(const struct request *req, struct out *o, const struct broker_cfg *cfg)
 {
 	struct route rt;
 	struct reply_opts ro;
@@ -839,7 +840,7 @@ route_serve(const struct request *req, struct out *o, const struct trace_cfg *cf
 			log_debug("the visitor went away before the head");
 		break;
 	case ROUTE_TRACE:
-		trace_serve(o, cfg, &ro, &rt.conn);
+		live_serve(o, cfg, &ro, &rt.conn);
 		break;
 	case ROUTE_STORED:
 		stored_serve(o, cfg, &ro, rt.id);

@@ -4,12 +4,12 @@
 
 #include <stdbool.h>
 
+#include "brokercfg.h"
 #include "out.h"
 #include "proto.h"
 #include "render.h"
 #include "reply.h"
 #include "request.h"
-#include "trace.h"
 
 struct asset;
 
@@ -34,7 +34,7 @@ struct route {
 	const char *extra;		/* ROUTE_ERROR: header lines, or NULL */
 	bool warn;			/* ROUTE_ERROR: the server's fault, worth a warning */
 	char why[192];			/* ROUTE_ERROR: the full reason, for the log */
-	char prefix[TRACE_PREFIX_MAX];	/* the app's own path, escaped for a URI */
+	char prefix[REPLY_PREFIX_MAX];	/* the app's own path, escaped for a URI */
 	struct proto_trace_req conn;	/* ROUTE_TRACE; ROUTE_HISTORY: client only */
 	char id[PROTO_ID_LEN + 1];	/* ROUTE_STORED, ROUTE_DELETE */
 	char token[PROTO_ID_LEN + 1];	/* ROUTE_DELETE */
@@ -45,6 +45,6 @@ struct route {
 /* Decides what to answer; pure, so every status is tested without a broker. */
 void route_decide(const struct request *req, struct route *rt);
 /* Answers the request: the whole response goes through o. */
-void route_serve(const struct request *req, struct out *o, const struct trace_cfg *cfg);
+void route_serve(const struct request *req, struct out *o, const struct broker_cfg *cfg);
 
 #endif

@@ -7,11 +7,12 @@
 #include "html.h"
 #include "log.h"
 #include "proto.h"
+#include "refusal.h"
+#include "relay.h"
 #include "render.h"
-#include "trace.h"
 
 void
-stored_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts *ro,
+stored_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
     const char *id)
 {
 	char line[PROTO_REQUEST_MAX];
@@ -28,7 +29,7 @@ stored_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts
 	}
 	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
 	    cfg->start_ms, &m)) != CLIENT_OK) {
-		trace_refuse_client(o, ro, "GET", &c, st);
+		refusal_write_client(o, ro, "GET", &c, st);
 		return;
 	}
 	if (m.verb == PROTO_STORED && strcmp(m.id, id) != 0) {
@@ -36,13 +37,13 @@ stored_serve(struct out *o, const struct trace_cfg *cfg, const struct reply_opts
 		m.verb = PROTO_BAD;
 	}
 	if (m.verb != PROTO_STORED) {
-		trace_refuse_msg(o, ro, "GET", &m);
+		refusal_write_msg(o, ro, "GET", &m);
 		client_close(&c);
 		return;
 	}
-	trace_fill(&t, &m, ro->prefix);
+	relay_fill(&t, &m, ro->prefix);
 	/* The rest is read from the database at once: the same bound as the first answer. */
-	trace_body(o, ro, &t, &c, client_deadline(cfg->start_ms));
+	relay_body(o, ro, &t, &c, client_deadline(cfg->start_ms));
 	client_close(&c);
 }
 
@@ -75,7 +76,7 @@ deleted_type(const struct reply_opts *ro)
 }
 
 void
-stored_delete(struct out *o, const struct trace_cfg *cfg, const struct reply_opts *ro,
+stored_delete(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
     const char *id, const char *token)
 {
 	char line[PROTO_REQUEST_MAX];
@@ -91,7 +92,7 @@ stored_delete(struct out *o, const struct trace_cfg *cfg, const struct reply_opt
 	}
 	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
 	    cfg->start_ms, &m)) != CLIENT_OK) {
-		trace_refuse_client(o, ro, "DELETE", &c, st);
+		refusal_write_client(o, ro, "DELETE", &c, st);
 		return;
 	}
 	client_close(&c);
@@ -100,7 +101,7 @@ stored_delete(struct out *o, const struct trace_cfg *cfg, const struct reply_opt
 			log_warnx("broker answered DELETE id=%s with DELETED id=%s", id, m.id);
 			m.verb = PROTO_BAD;
 		}
-		trace_refuse_msg(o, ro, "DELETE", &m);
+		refusal_write_msg(o, ro, "DELETE", &m);
 		return;
 	}
 	log_info("trace %s deleted by its visitor", id);

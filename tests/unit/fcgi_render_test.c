@@ -16,7 +16,7 @@
 
 #include "assets.h"
 #include "fcgi_test.h"
-#include "history.h"
+#include "history_render.h"
 #include "hopstats.h"
 #include "html.h"
 #include "proto.h"

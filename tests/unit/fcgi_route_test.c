@@ -4,15 +4,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "brokercfg.h"
 #include "fcgi_test.h"
-#include "history.h"
+#include "history_render.h"
+#include "live.h"
 #include "log.h"
+#include "refusal.h"
 #include "request.h"
 #include "render_common.h"
 #include "route.h"
 #include "stored.h"
 #include "tap.h"
-#include "trace.h"
 
 #define ID	"0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5"
 #define ID2	"1f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5"
@@ -28,7 +30,7 @@
 #define JSON	"application/json"
 
 static char sockpath[108];
-static struct trace_cfg cfg;
+static struct broker_cfg cfg;
 
 /* A GET of the app mounted at /trace-me, as lighttpd passes it. */
 static void
@@ -836,7 +838,7 @@ test_refusals(void)
 		{ "some-later-code", "502 Bad Gateway", "" },
 	};
 	char want[512], line[128];
-	struct trace_refusal f;
+	struct refusal f;
 	struct membuf mb;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -845,7 +847,7 @@ test_refusals(void)
 		snprintf(line, sizeof(line), "> ERROR code=%s msg=the_full_reason", cases[i].code);
 		is_int(serve_broker(&mb, script, NULL, "QUERY_STRING", "format=json", NULL), 0,
 		    "%s: the broker got TRACE", cases[i].code);
-		trace_refusal_for_code(cases[i].code, 0, &f);
+		refusal_for_code(cases[i].code, 0, &f);
 		snprintf(want, sizeof(want), "Status: %s\r\nContent-Type: application/json\r\n"
 		    HEAD_CORS "%s\r\n{\"error\":\"%s\"}\n", cases[i].status, cases[i].extra, f.msg);
 		is_str(mb.buf, want, "ERROR code=%s: %s", cases[i].code, cases[i].status);
@@ -865,7 +867,7 @@ test_refusals(void)
 		    "> ERROR code=busy retry=7 msg=too_many_traces_started_for_this_address", NULL };
 
 		serve_broker(&mb, script, NULL, NULL);
-		trace_refusal_for_code("busy", 7, &f);
+		refusal_for_code("busy", 7, &f);
 		snprintf(want, sizeof(want), "Status: 503 Service Unavailable\r\n"
 		    "Content-Type: application/json\r\n" HEAD_CORS "Vary: Accept\r\nRetry-After: 7\r\n\r\n"
 		    "{\"error\":\"%s\"}\n", f.msg);
@@ -936,7 +938,7 @@ test_broken_broker(void)
 	ok(strncmp(mb.buf, s503, strlen(s503)) == 0 && strstr(mb.buf, "not answering"),
 	    "no answer to TRACE: 503, not answering");
 	ok(ms < 1000, "... after the start timeout (%.0f ms)", ms);
-	cfg.start_ms = TRACE_START_MS;
+	cfg.start_ms = BROKER_START_MS;
 }
 
 static void
@@ -1071,7 +1073,7 @@ test_trace(void)
 	serve_broker(&mb, silent, NULL, "QUERY_STRING", "format=json", NULL);
 	ok(strstr(mb.buf, "\r\n\r\n {\"ttl\":1,\"ip\":\"192.0.2.1\",\"rtt\":[0.412]}\n") != NULL &&
 	    strstr(mb.buf, "error") == NULL, "... in JSON, nothing but hop lines");
-	cfg.run_ms = TRACE_RUN_MS;
+	cfg.run_ms = BROKER_RUN_MS;
 
 	serve_broker(&mb, closes, NULL, "QUERY_STRING", "format=text", NULL);
 	ok(strstr(mb.buf, "error: the tracing helper failed\n") != NULL,
@@ -1239,7 +1241,7 @@ test_render_trace(void)
 	conn.sport = 443;
 	memset(&seen, 0, sizeof(seen));
 	pid = broker_start(sockpath, live);
-	trace_serve(&o, &cfg, &ro, &conn);
+	live_serve(&o, &cfg, &ro, &conn);
 	is_int(broker_stop(pid, sockpath, 2000), 0, "live: TRACE sent");
 	ok(seen.live && strcmp(seen.id, ID) == 0 && strcmp(seen.token, TOKEN) == 0 &&
 	    seen.started_ms == 1764180000123ULL && seen.addr_mode == PROTO_ADDR_PREFIX &&
@@ -1370,7 +1372,7 @@ test_stored(void)
 		serve_broker(&mb, hang, &ms, "PATH_INFO", "/trace/" ID, NULL);
 		ok(status_is(&mb, 503) && strstr(mb.buf, "not answering") != NULL && ms < 1000,
 		    "a broker that does not answer GET: 503 (%.0f ms)", ms);
-		cfg.start_ms = TRACE_START_MS;
+		cfg.start_ms = BROKER_START_MS;
 	}
 }
 
@@ -1460,7 +1462,7 @@ test_enrichment(void)
 	    "a body without its newline: the trace fails after the hops so far");
 	cfg.run_ms = 300;
 	serve_broker(&mb, stalled, &ms, "QUERY_STRING", "format=text", NULL);
-	cfg.run_ms = TRACE_RUN_MS;
+	cfg.run_ms = BROKER_RUN_MS;
 	ok(status_is(&mb, 200) && strstr(body_of(&mb), "\nerror: the tracing helper stopped "
 	    "answering\n") && ms < 1000, "a body that stops coming: the trace's deadline holds "
 	    "(%.0f ms)", ms);
@@ -1739,9 +1741,9 @@ main(void)
 	log_init("fcgi_route_test", 1, 0);
 	snprintf(sockpath, sizeof(sockpath), "/tmp/tt-fcgi-route-%ld.sock", (long)getpid());
 	cfg.socket_path = sockpath;
-	cfg.connect_ms = TRACE_CONNECT_MS;
-	cfg.start_ms = TRACE_START_MS;
-	cfg.run_ms = TRACE_RUN_MS;
+	cfg.connect_ms = BROKER_CONNECT_MS;
+	cfg.start_ms = BROKER_START_MS;
+	cfg.run_ms = BROKER_RUN_MS;
 	test_paths();
 	test_methods();
 	test_formats();
