@@ -1,6 +1,6 @@
 /* IP addresses of either family: parsing, formatting, comparison. */
-#ifndef TT_ADDR_H
-#define TT_ADDR_H
+#ifndef TT_COMMON_ADDR_H
+#define TT_COMMON_ADDR_H
 
 #include <netinet/in.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* Logging in OpenBSD's style: stderr in the foreground, syslog otherwise. */
-#ifndef TT_LOG_H
-#define TT_LOG_H
+#ifndef TT_COMMON_LOG_H
+#define TT_COMMON_LOG_H
 
 #include <stdarg.h>
 

@@ -1,6 +1,6 @@
 /* The broker's line protocol (docs/protocol.md): parsing and formatting, shared by both ends. */
-#ifndef TT_PROTO_H
-#define TT_PROTO_H
+#ifndef TT_COMMON_PROTO_H
+#define TT_COMMON_PROTO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Small helpers both programs need: directories for sockets and databases, error buffers. */
-#ifndef TT_UTIL_H
-#define TT_UTIL_H
+#ifndef TT_COMMON_UTIL_H
+#define TT_COMMON_UTIL_H
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -4,8 +4,8 @@
  * evidence (NAT, TTL changes, how replies were matched) and late answers.
  * Pure: hops in, numbers and sentences out.
  */
-#ifndef TT_HOPSTATS_H
-#define TT_HOPSTATS_H
+#ifndef TT_FCGI_HOPSTATS_H
+#define TT_FCGI_HOPSTATS_H
 
 #include <stddef.h>
 #include <stdint.h>

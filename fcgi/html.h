@@ -2,8 +2,8 @@
  * HTML output: escaping of everything that came from a packet, the broker
  * or a visitor, and the page chrome that the trace page and the history share.
  */
-#ifndef TT_HTML_H
-#define TT_HTML_H
+#ifndef TT_FCGI_HTML_H
+#define TT_FCGI_HTML_H
 
 #include <stdint.h>
 

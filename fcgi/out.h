@@ -1,6 +1,6 @@
 /* The handlers' output: a response stream that main.c backs with FCGX and the tests with memory. */
-#ifndef TT_OUT_H
-#define TT_OUT_H
+#ifndef TT_FCGI_OUT_H
+#define TT_FCGI_OUT_H
 
 #include <stddef.h>
 

@@ -2,8 +2,8 @@
  * Output formats of a trace. Each renderer is pure: it turns parsed broker
  * messages into bytes written through struct out, and never flushes.
  */
-#ifndef TT_RENDER_H
-#define TT_RENDER_H
+#ifndef TT_FCGI_RENDER_H
+#define TT_FCGI_RENDER_H
 
 #include <stdbool.h>
 #include <stdint.h>

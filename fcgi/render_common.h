@@ -2,8 +2,8 @@
  * What several formats share: escaping of strings for JSON and text, the
  * words for a stop reason, and the sentences on storage and privacy.
  */
-#ifndef TT_RENDER_COMMON_H
-#define TT_RENDER_COMMON_H
+#ifndef TT_FCGI_RENDER_COMMON_H
+#define TT_FCGI_RENDER_COMMON_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Response heads in CGI form (Status: and header lines) and whole error responses. */
-#ifndef TT_REPLY_H
-#define TT_REPLY_H
+#ifndef TT_FCGI_REPLY_H
+#define TT_FCGI_REPLY_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /* One FastCGI request as the handlers see it: plain strings copied out of the FCGX parameters. */
-#ifndef TT_REQUEST_H
-#define TT_REQUEST_H
+#ifndef TT_FCGI_REQUEST_H
+#define TT_FCGI_REQUEST_H
 
 #include <stddef.h>
 

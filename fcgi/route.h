@@ -1,6 +1,6 @@
 /* Routing: from a request's method, path, query, headers and body to a handler and a format. */
-#ifndef TT_ROUTE_H
-#define TT_ROUTE_H
+#ifndef TT_FCGI_ROUTE_H
+#define TT_FCGI_ROUTE_H
 
 #include <stdbool.h>
 

@@ -2,8 +2,8 @@
  * The pure core of a trace response: takes the broker's messages after
  * STARTED, puts the hops in TTL order, and drives one renderer.
  */
-#ifndef TT_STREAM_H
-#define TT_STREAM_H
+#ifndef TT_FCGI_STREAM_H
+#define TT_FCGI_STREAM_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /* tracetroutd's settings: defaults, then the config file, the environment, the command line. */
-#ifndef TT_CONFIG_H
-#define TT_CONFIG_H
+#ifndef TT_HELPER_CONFIG_H
+#define TT_HELPER_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>

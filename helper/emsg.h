@@ -2,8 +2,8 @@
  * Messages between the broker and the engine over their socketpair
  * (SOCK_SEQPACKET): fixed-size records, validated on receipt by emsg_check().
  */
-#ifndef TT_EMSG_H
-#define TT_EMSG_H
+#ifndef TT_HELPER_EMSG_H
+#define TT_HELPER_EMSG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Privilege separation: what the engine keeps and the broker gives up once the sockets are open. */
-#ifndef TT_PRIVSEP_H
-#define TT_PRIVSEP_H
+#ifndef TT_HELPER_PRIVSEP_H
+#define TT_HELPER_PRIVSEP_H
 
 #include <stddef.h>
 

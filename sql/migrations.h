@@ -1,6 +1,6 @@
 /* The schema migrations compiled in from sql/NNN-*.sql by embed.sh. */
-#ifndef TT_MIGRATIONS_H
-#define TT_MIGRATIONS_H
+#ifndef TT_SQL_MIGRATIONS_H
+#define TT_SQL_MIGRATIONS_H
 
 /* Migration i (from 0) takes PRAGMA user_version from i to i + 1; NULL-terminated. */
 extern const char *const sql_migrations[];

@@ -1,6 +1,6 @@
 /* The live page's static files, compiled into the app by web/embed.sh: no disk read. */
-#ifndef TT_ASSETS_H
-#define TT_ASSETS_H
+#ifndef TT_WEB_ASSETS_H
+#define TT_WEB_ASSETS_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* The broker: the unix-socket API, the relay to the engine, and the trace store. */
-#ifndef TT_BROKER_H
-#define TT_BROKER_H
+#ifndef TT_HELPER_BROKER_BROKER_H
+#define TT_HELPER_BROKER_BROKER_H
 
 #include <sys/types.h>
 

@@ -3,8 +3,8 @@
  * libcurl multi interface and reverse DNS names through c-ares, both driven
  * from the broker's own poll loop: nothing here ever blocks it.
  */
-#ifndef TT_ENRICH_H
-#define TT_ENRICH_H
+#ifndef TT_HELPER_BROKER_ENRICH_H
+#define TT_HELPER_BROKER_ENRICH_H
 
 #include <poll.h>
 #include <stdbool.h>

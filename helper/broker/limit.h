@@ -3,8 +3,8 @@
  * goes out. broker.c keeps the state (buckets and running counts per visitor,
  * prefix and site) and charges what these functions allow.
  */
-#ifndef TT_LIMIT_H
-#define TT_LIMIT_H
+#ifndef TT_HELPER_BROKER_LIMIT_H
+#define TT_HELPER_BROKER_LIMIT_H
 
 #include <stdint.h>
 

@@ -4,8 +4,8 @@
  * tell why a trace saw no segment: nothing sent (the web server buffers the
  * response) or segments sent that never reached the queue (no rules).
  */
-#ifndef TT_SOCKDIAG_H
-#define TT_SOCKDIAG_H
+#ifndef TT_HELPER_BROKER_SOCKDIAG_H
+#define TT_HELPER_BROKER_SOCKDIAG_H
 
 #include <stddef.h>
 #include <stdint.h>

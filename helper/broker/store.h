@@ -1,6 +1,6 @@
 /* The broker's SQLite store of traces, hops and replies (sql/NNN-*.sql migrations). */
-#ifndef TT_STORE_H
-#define TT_STORE_H
+#ifndef TT_HELPER_BROKER_STORE_H
+#define TT_HELPER_BROKER_STORE_H
 
 #include <sys/types.h>
 

@@ -3,8 +3,8 @@
  * (a compromised broker can ask anything): pure, so that tests reach them
  * directly with fixtures.
  */
-#ifndef TT_CHECK_H
-#define TT_CHECK_H
+#ifndef TT_HELPER_ENGINE_CHECK_H
+#define TT_HELPER_ENGINE_CHECK_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /* ctnetlink through libmnl: find a connection, set or clear our connmark bit, clear leftovers. */
-#ifndef TT_CT_H
-#define TT_CT_H
+#ifndef TT_HELPER_ENGINE_CT_H
+#define TT_HELPER_ENGINE_CT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* The packet engine: NFQUEUE, raw probe sockets and ctnetlink, driven by the broker's messages. */
-#ifndef TT_ENGINE_H
-#define TT_ENGINE_H
+#ifndef TT_HELPER_ENGINE_ENGINE_H
+#define TT_HELPER_ENGINE_ENGINE_H
 
 #include <stdbool.h>
 #include <stdint.h>

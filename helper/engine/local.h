@@ -1,6 +1,6 @@
 /* Is an address one of this host's? The kernel's own lists, read through files opened at setup. */
-#ifndef TT_LOCAL_H
-#define TT_LOCAL_H
+#ifndef TT_HELPER_ENGINE_LOCAL_H
+#define TT_HELPER_ENGINE_LOCAL_H
 
 #include <stddef.h>
 

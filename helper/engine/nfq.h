@@ -1,6 +1,6 @@
 /* The NFQUEUE socket: binding a queue, reading packets, giving verdicts (libnetfilter_queue on libmnl). */
-#ifndef TT_NFQ_H
-#define TT_NFQ_H
+#ifndef TT_HELPER_ENGINE_NFQ_H
+#define TT_HELPER_ENGINE_NFQ_H
 
 #include <stdbool.h>
 #include <stddef.h>

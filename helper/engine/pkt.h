@@ -1,6 +1,6 @@
 /* Taking IPv4/IPv6 packets apart: TCP segments and the ICMP errors that quote them. Pure. */
-#ifndef TT_PKT_H
-#define TT_PKT_H
+#ifndef TT_HELPER_ENGINE_PKT_H
+#define TT_HELPER_ENGINE_PKT_H
 
 #include <stdbool.h>
 #include <stddef.h>

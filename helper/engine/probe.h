@@ -1,6 +1,6 @@
 /* Building probes: copies of the connection's segment carrying one old, acknowledged byte. Pure. */
-#ifndef TT_PROBE_H
-#define TT_PROBE_H
+#ifndef TT_HELPER_ENGINE_PROBE_H
+#define TT_HELPER_ENGINE_PROBE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * probe rounds, matches replies, settles hops in order. Pure: time comes in as
  * an argument and everything goes out through the callbacks in struct trace_ops.
  */
-#ifndef TT_TRACE_H
-#define TT_TRACE_H
+#ifndef TT_HELPER_ENGINE_TRACE_H
+#define TT_HELPER_ENGINE_TRACE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * segment's sequence space, and telling the segments a receiver has already acknowledged.
  * Pure: no I/O, no globals. Packets are taken apart by the engine's own pkt_parse.
  */
-#ifndef TT_PATHEMU_H
-#define TT_PATHEMU_H
+#ifndef TT_TESTS_LIB_PATHEMU_H
+#define TT_TESTS_LIB_PATHEMU_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * Test support shared by the fcgi_*_test.c programs: a struct out over
  * memory, and a broker stand-in that speaks a scripted conversation.
  */
-#ifndef TT_FCGI_TEST_H
-#define TT_FCGI_TEST_H
+#ifndef TT_TESTS_UNIT_FCGI_TEST_H
+#define TT_TESTS_UNIT_FCGI_TEST_H
 
 #include <errno.h>
 #include <signal.h>

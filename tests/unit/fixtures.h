@@ -3,8 +3,8 @@
  * ICMP errors from fields, and an Internet checksum written independently of
  * probe_csum(), so a test never checks the code under test against itself.
  */
-#ifndef TT_TEST_FIXTURES_H
-#define TT_TEST_FIXTURES_H
+#ifndef TT_TESTS_UNIT_FIXTURES_H
+#define TT_TESTS_UNIT_FIXTURES_H
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -257,7 +257,7 @@ fx_icmp(uint8_t *buf, size_t cap, const struct tt_addr *from, const struct tt_ad
 	return total;
 }
 
-#ifdef TT_CT_H
+#ifdef TT_HELPER_ENGINE_CT_H
 /* A connection visitor to server: port 50000 to 443. */
 static inline struct ct_tuple
 fx_tuple(int family)
