@@ -253,7 +253,7 @@ sock_set(struct enrich *e, int owner, int fd, short events)
 }
 
 static int
-curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct enrich *e = userp;
 	short ev = 0;
@@ -269,7 +269,7 @@ curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socket
 }
 
 static int
-curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct enrich *e = userp;
 
@@ -280,7 +280,7 @@ curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 }
 
 static void
-ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
+on_ares_socket(void *data, ares_socket_t fd, int readable, int writable)
 {
 	struct enrich *e = data;
 
@@ -727,9 +727,9 @@ enrich_new(const struct enrich_cfg *cfg, enrich_done_fn done, void *ctx, char *e
 	}
 	e->curl_inited = 1;
 	if ((e->multi = curl_multi_init()) == NULL ||
-	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
-	    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
 	    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_requests) != CURLM_OK) {
 		seterr(err, errlen, "enrich: cannot set up libcurl's multi handle");
@@ -742,7 +742,7 @@ enrich_new(const struct enrich_cfg *cfg, enrich_done_fn done, void *ctx, char *e
 	}
 	e->ares_inited = 1;
 	memset(&ao, 0, sizeof(ao));
-	ao.sock_state_cb = ares_sock_cb;
+	ao.sock_state_cb = on_ares_socket;
 	ao.sock_state_cb_data = e;
 	/*
 	 * Two tries whose timeouts add up to timeout_ms with one server (c-ares

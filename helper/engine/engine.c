@@ -25,7 +25,7 @@
 #include "local.h"
 #include "emsg.h"
 #include "log.h"
-#include "nfq.h"
+#include "queue.h"
 #include "pkt.h"
 #include "privsep.h"
 #include "trace.h"
@@ -107,7 +107,7 @@ engine_open(const struct config *cfg, struct engine_socks *s)
 	memset(s, 0, sizeof(*s));
 	s->raw4 = s->raw6 = -1;
 	s->local.fd4 = s->local.fd6 = -1;
-	if ((s->nfq = nfq_open_queue(cfg->queue)) == NULL) {
+	if ((s->nfq = queue_open(cfg->queue)) == NULL) {
 		log_warn("cannot bind NFQUEUE %u (is another tracetroutd running?)", cfg->queue);
 		goto fail;
 	}
@@ -449,7 +449,7 @@ reap(struct engine *e)
 	 * leaves the queue: one still held while later ones pass unqueued
 	 * would reach the visitor out of order and could cost a retransmission.
 	 */
-	if (nfq_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
+	if (queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
 		log_warn("engine: queue socket");
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
@@ -661,7 +661,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 			from_broker(&e);
 		now = mono_us();
 		if (pfd[0].revents) {
-			int n = nfq_read(s->nfq, cfg->queue, ROUND_PACKETS, on_packet, &e);
+			int n = queue_read(s->nfq, cfg->queue, ROUND_PACKETS, on_packet, &e);
 
 			if (n < 0) {
 				log_warn("engine: queue socket");

@@ -41,9 +41,9 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "log.h"
-#include "nfq.h"
+#include "queue.h"
 
-#define MAX_HELD	2048	/* past this the oldest goes early; below nfq_open_queue's 4096 */
+#define MAX_HELD	2048	/* past this the oldest goes early; below queue_open's 4096 */
 #define PKT_MAX		0x10000
 #define NL_BUF		(PKT_MAX + 8192)
 
@@ -213,7 +213,7 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 
 /* Reads what the queue has, without waiting; -1 on a socket error. */
 static int
-queue_read(struct emu *e)
+emu_read(struct emu *e)
 {
 	static char buf[NL_BUF];
 
@@ -315,7 +315,7 @@ main(int argc, char **argv)
 
 	log_init("pathemu", 1, 0);
 	/* Whole packets with full checksums (no GSO flag), fail-open: see DESIGN.md section 5. */
-	if ((e.nl = nfq_open_queue(e.queue)) == NULL) {
+	if ((e.nl = queue_open(e.queue)) == NULL) {
 		perror("pathemu: binding the queue");
 		free(e.ring);
 		return 1;
@@ -341,7 +341,7 @@ main(int argc, char **argv)
 			report = 0;
 			counts(&e);
 		}
-		if ((pfd.revents & POLLIN) && queue_read(&e) < 0) {
+		if ((pfd.revents & POLLIN) && emu_read(&e) < 0) {
 			perror("pathemu: recv");
 			rc = 1;
 			break;

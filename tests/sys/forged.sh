@@ -15,7 +15,7 @@ sys_require lighttpd python3
 sys_require_build
 
 FLOOD_S=${FORGED_FLOOD_S:-4}
-FLOOD_BACKLOG=${FORGED_FLOOD_BACKLOG:-3584}	# of the queue's 4096 (helper/engine/nfq.c)
+FLOOD_BACKLOG=${FORGED_FLOOD_BACKLOG:-3584}	# of the queue's 4096 (helper/engine/queue.c)
 RSS_SLACK_KB=${FORGED_RSS_SLACK_KB:-2048}
 N=5	# forgeries of each kind
 

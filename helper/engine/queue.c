@@ -1,5 +1,5 @@
 /* The NFQUEUE socket: binding a queue, reading packets, giving verdicts (libnetfilter_queue on libmnl). */
-#include "nfq.h"
+#include "queue.h"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -17,8 +17,8 @@
 
 #include "log.h"
 
-#define NFQ_QUEUE_LEN	4096
-#define NFQ_RCVBUF	(8 << 20)
+#define QUEUE_LEN	4096
+#define QUEUE_RCVBUF	(8 << 20)
 #define NL_BUF		8192	/* one netlink message of ours, or a page of answers */
 
 /* Sends one config message and waits for its ACK. */
@@ -39,12 +39,12 @@ cfg_send(struct mnl_socket *nl, struct nlmsghdr *nlh)
 }
 
 struct mnl_socket *
-nfq_open_queue(uint16_t num)
+queue_open(uint16_t num)
 {
 	char buf[NL_BUF] = { 0 };	/* no stray stack bytes go to the kernel */
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	int one = 1, rcvbuf = NFQ_RCVBUF;
+	int one = 1, rcvbuf = QUEUE_RCVBUF;
 
 	if ((nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL)
 		return NULL;
@@ -59,7 +59,7 @@ nfq_open_queue(uint16_t num)
 	/* Whole packets, a long queue, and pass packets when it is full. No GSO: see DESIGN.md. */
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
-	nfq_nlmsg_cfg_put_qmaxlen(nlh, NFQ_QUEUE_LEN);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, QUEUE_LEN);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_FAIL_OPEN));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
 	if (cfg_send(nl, nlh) < 0)
@@ -86,7 +86,7 @@ fail:
 struct read_ctx {
 	struct mnl_socket *nl;
 	uint16_t num;
-	nfq_packet_cb cb;
+	queue_packet_cb cb;
 	void *arg;
 	int count;
 };
@@ -147,7 +147,7 @@ packet_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int
-nfq_read(struct mnl_socket *nl, uint16_t num, int max, nfq_packet_cb cb, void *arg)
+queue_read(struct mnl_socket *nl, uint16_t num, int max, queue_packet_cb cb, void *arg)
 {
 	static char buf[0x10000 + NL_BUF];
 	struct read_ctx c = { nl, num, cb, arg, 0 };

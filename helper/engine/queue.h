@@ -1,6 +1,6 @@
 /* The NFQUEUE socket: binding a queue, reading packets, giving verdicts (libnetfilter_queue on libmnl). */
-#ifndef TT_HELPER_ENGINE_NFQ_H
-#define TT_HELPER_ENGINE_NFQ_H
+#ifndef TT_HELPER_ENGINE_QUEUE_H
+#define TT_HELPER_ENGINE_QUEUE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@ struct mnl_socket;
  * with the kernel stamping received packets (see struct queue_packet). NULL on
  * error (errno).
  */
-struct mnl_socket *nfq_open_queue(uint16_t num);
+struct mnl_socket *queue_open(uint16_t num);
 
 /* One queued packet, as the kernel handed it over. */
 struct queue_packet {
@@ -38,7 +38,7 @@ struct queue_packet {
  * (max or more: packets may be left), or -1 on a socket error other than
  * EAGAIN.
  */
-typedef int (*nfq_packet_cb)(void *arg, struct queue_packet *pkt);
-int nfq_read(struct mnl_socket *nl, uint16_t num, int max, nfq_packet_cb cb, void *arg);
+typedef int (*queue_packet_cb)(void *arg, struct queue_packet *pkt);
+int queue_read(struct mnl_socket *nl, uint16_t num, int max, queue_packet_cb cb, void *arg);
 
 #endif
