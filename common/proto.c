@@ -50,6 +50,7 @@ reply_kind_name(enum reply_kind k)
 	return "?";
 }
 
+/* A reply kind's name (not "?") into *k; returns 0, or -1 for a name not known. */
 static int
 kind_parse(const char *s, size_t n, enum reply_kind *k)
 {
@@ -120,19 +121,27 @@ split(const char *line, size_t len, struct tok *t, int max)
 	return n;
 }
 
-/* If token t is "key=...", points *v at the value and returns 1. */
-static int
+/* Is token t "key=..."? If so, points *v at the value. */
+static bool
 kv(const struct tok *t, const char *key, struct tok *v)
 {
 	size_t k = strlen(key);
 
 	if (t->n <= k || memcmp(t->s, key, k) != 0 || t->s[k] != '=')
-		return 0;
+		return false;
 	v->s = t->s + k + 1;
 	v->n = t->n - k - 1;
-	return 1;
+	return true;
 }
 
+/* What a line holds of one optional key (id_key, stored_key). */
+enum kv_found {
+	KV_ABSENT = 0,		/* not this key */
+	KV_OK,			/* the key, well formed: its value was stored */
+	KV_BAD,			/* the key, malformed */
+};
+
+/* A token's value as an address (addr_parse's rules); returns 0, or -1. */
 static int
 addr_tok(const struct tok *v, struct tt_addr *a)
 {
@@ -163,7 +172,10 @@ fields(const struct tok *v, char sep, struct tok *f, int max)
 	return nf;
 }
 
-/* LABEL/EXP/S/TTL+...: the MPLS label stack, top first; "-" for none. */
+/*
+ * LABEL/EXP/S/TTL+...: the MPLS label stack, top first; "-" for none.
+ * Returns 0, or -1 if malformed.
+ */
 static int
 mpls_parse(const struct tok *v, struct proto_reply *r)
 {
@@ -194,7 +206,7 @@ mpls_parse(const struct tok *v, struct proto_reply *r)
 /*
  * FROM,RTT_US,KIND,CODE,REPLY_TTL, then (optional as a group, for brokers
  * before extensions) QUOTED_TTL,SIZE,EXT,EDST,MPLS, then (optional, left
- * out when 0) FLAGS.
+ * out when 0) FLAGS. Returns 0, or -1 if malformed.
  */
 static int
 reply_parse(const struct tok *v, struct proto_reply *r)
@@ -258,7 +270,7 @@ verb_is(const struct tok *t, const char *verb)
 	return t->n == strlen(verb) && memcmp(t->s, verb, t->n) == 0;
 }
 
-/* proxy=WHY: a known reason, never empty. */
+/* proxy=WHY: a known reason, never empty; returns 0, or -1. */
 static int
 proxy_value(const struct tok *v, enum proto_proxy *p)
 {
@@ -311,20 +323,23 @@ parse_trace(const struct tok *t, int n, struct proto_msg *m)
 	return PROTO_TRACE;
 }
 
-/* stored=0|1 anywhere among the tokens; -1 if absent, -2 if malformed. */
-static int
-stored_key(const struct tok *t, int n)
+/*
+ * stored=0|1 anywhere among the tokens, into *stored (-1 when absent);
+ * returns KV_BAD at the first malformed one.
+ */
+static enum kv_found
+stored_key(const struct tok *t, int n, int *stored)
 {
 	struct tok v;
-	int stored = -1;
 
+	*stored = -1;
 	for (int i = 1; i < n; i++)
 		if (kv(&t[i], "stored", &v)) {
 			if (v.n != 1 || (v.s[0] != '0' && v.s[0] != '1'))
-				return -2;
-			stored = v.s[0] - '0';
+				return KV_BAD;
+			*stored = v.s[0] - '0';
 		}
-	return stored;
+	return *stored < 0 ? KV_ABSENT : KV_OK;
 }
 
 static uint64_t *
@@ -407,7 +422,7 @@ parse_end(const struct tok *t, int n, struct proto_msg *m)
 			m->duration_us = x;
 		}
 	}
-	if ((m->stored = stored_key(t, n)) == -2)
+	if (stored_key(t, n, &m->stored) == KV_BAD)
 		return PROTO_BAD;
 	return have ? PROTO_END : PROTO_BAD;
 }
@@ -440,19 +455,19 @@ parse_error(const struct tok *t, int n, struct proto_msg *m)
 	return have ? PROTO_ERROR : PROTO_BAD;
 }
 
-/* id=HEX, 32 lowercase hex digits, into dst; 1 if token t is one, 0 if not the key, -1 if malformed. */
-static int
+/* key=HEX, 32 lowercase hex digits, into dst, when token t is key's. */
+static enum kv_found
 id_key(const struct tok *t, const char *key, char *dst)
 {
 	struct tok v;
 
 	if (!kv(t, key, &v))
-		return 0;
+		return KV_ABSENT;
 	if (!is_id(&v))
-		return -1;
+		return KV_BAD;
 	memcpy(dst, v.s, PROTO_ID_LEN);
 	dst[PROTO_ID_LEN] = '\0';
-	return 1;
+	return KV_OK;
 }
 
 /*
@@ -464,15 +479,15 @@ parse_header(const struct tok *t, int n, struct proto_msg *m, enum proto_verb ve
 {
 	struct tok v;
 	uint64_t x;
-	int r;
+	enum kv_found r;
 
-	if (n < 2 || id_key(&t[1], "id", m->id) != 1)
+	if (n < 2 || id_key(&t[1], "id", m->id) != KV_OK)
 		return PROTO_BAD;
-	if ((m->stored = stored_key(t, n)) == -2)
+	if (stored_key(t, n, &m->stored) == KV_BAD)
 		return PROTO_BAD;
 	for (int i = 2; i < n; i++) {
-		if ((r = id_key(&t[i], "token", m->token)) != 0) {
-			if (r < 0)
+		if ((r = id_key(&t[i], "token", m->token)) != KV_ABSENT) {
+			if (r == KV_BAD)
 				return PROTO_BAD;
 		} else if (kv(&t[i], "started_ms", &v)) {
 			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
@@ -545,7 +560,7 @@ parse_history(const struct tok *t, int n, struct proto_msg *m)
 			if (num_parse(v.s, v.n, PROTO_HISTORY_MAX, &x) < 0 || x == 0)
 				return PROTO_BAD;
 			m->limit = (int)x;
-		} else if (id_key(&t[i], "before", m->id) < 0)
+		} else if (id_key(&t[i], "before", m->id) == KV_BAD)
 			return PROTO_BAD;
 	}
 	return have ? PROTO_HISTORY : PROTO_BAD;
@@ -578,7 +593,7 @@ parse_item(const struct tok *t, int n, struct proto_msg *m)
 	if (parse_end(t, n, m) != PROTO_END)
 		return PROTO_BAD;
 	for (int i = 1; i < n; i++) {
-		if (id_key(&t[i], "id", m->id) == 1) {
+		if (id_key(&t[i], "id", m->id) == KV_OK) {
 			have |= 1;
 		} else if (kv(&t[i], "started_ms", &v)) {
 			uint64_t x;
@@ -601,16 +616,19 @@ parse_item(const struct tok *t, int n, struct proto_msg *m)
 static enum proto_verb
 parse_id_verb(const struct tok *t, int n, struct proto_msg *m, enum proto_verb verb)
 {
-	int have = 0, r;
+	enum kv_found r;
+	int have = 0;
 
 	for (int i = 1; i < n; i++) {
-		if ((r = id_key(&t[i], "id", m->id)) < 0)
+		if ((r = id_key(&t[i], "id", m->id)) == KV_BAD)
 			return PROTO_BAD;
-		have |= r;
+		if (r == KV_OK)
+			have |= 1;
 		if (verb == PROTO_DELETE) {
-			if ((r = id_key(&t[i], "token", m->token)) < 0)
+			if ((r = id_key(&t[i], "token", m->token)) == KV_BAD)
 				return PROTO_BAD;
-			have |= r << 1;
+			if (r == KV_OK)
+				have |= 2;
 		}
 	}
 	return have == (verb == PROTO_DELETE ? 3 : 1) ? verb : PROTO_BAD;

@@ -71,20 +71,28 @@ hexval(char c)
 	return -1;
 }
 
+/* What a query string or a form holds of one key. */
+enum form_found {
+	FORM_ABSENT = 0,	/* not given, or empty */
+	FORM_OK,		/* given and well formed: the value was written */
+	FORM_BAD,		/* given and malformed */
+};
+
 /*
  * The value of key in n bytes of application/x-www-form-urlencoded text (a
  * query string or a form body; pairs split by '&' or ';'), percent-decoded
- * into buf. Returns 1 when found with a value, 0 when absent or empty, -1
- * when a value of key is malformed: a bad escape, a decoded byte that is
- * not printable ASCII (NUL, controls, non-UTF-8 and UTF-8 alike: no valid
- * value has one), or too long for buf. The last occurrence wins; each must
- * be well formed. Other keys are not looked at.
+ * into buf. Returns FORM_OK when found with a value, FORM_ABSENT when
+ * absent or empty, FORM_BAD when a value of key is malformed: a bad
+ * escape, a decoded byte that is not printable ASCII (NUL, controls,
+ * non-UTF-8 and UTF-8 alike: no valid value has one), or too long for buf.
+ * The last occurrence wins; each must be well formed. Other keys are not
+ * looked at.
  */
-static int
+static enum form_found
 form_value(const char *s, size_t n, const char *key, char *buf, size_t size)
 {
 	size_t klen = strlen(key);
-	int found = 0;
+	enum form_found found = FORM_ABSENT;
 
 	while (n > 0) {
 		size_t f = 0, k = 0;
@@ -101,17 +109,17 @@ form_value(const char *s, size_t n, const char *key, char *buf, size_t size)
 				if (c == '%') {
 					if (i + 2 >= vn || (hi = hexval(v[i + 1])) < 0 ||
 					    (lo = hexval(v[i + 2])) < 0)
-						return -1;
+						return FORM_BAD;
 					c = hi << 4 | lo;
 					i += 2;
 				} else if (c == '+')
 					c = ' ';
 				if (c <= 0x20 || c >= 0x7f || k + 1 >= size)
-					return -1;
+					return FORM_BAD;
 				buf[k++] = (char)c;
 			}
 			buf[k] = '\0';
-			found = k > 0;
+			found = k > 0 ? FORM_OK : FORM_ABSENT;
 		}
 		s += f;
 		n -= f;
@@ -134,23 +142,24 @@ static const struct {
 };
 
 /*
- * The format asked for with ?format=. Returns 1 and sets *r when there is
- * one, 0 when there is none, -1 for an unknown or malformed value.
+ * The format asked for with ?format=. Returns FORM_OK and sets *r when there
+ * is one, FORM_ABSENT when there is none, FORM_BAD for an unknown or
+ * malformed value.
  */
-static int
+static enum form_found
 query_format(const char *q, const struct renderer **r)
 {
 	char v[VALUE_MAX];
-	int found = form_value(q, strlen(q), "format", v, sizeof(v));
+	enum form_found found = form_value(q, strlen(q), "format", v, sizeof(v));
 
-	if (found <= 0)
+	if (found != FORM_OK)
 		return found;
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (strcasecmp(v, formats[i].name) == 0) {
 			*r = formats[i].r;
-			return 1;
+			return FORM_OK;
 		}
-	return -1;
+	return FORM_BAD;
 }
 
 /* An Accept q-value in thousandths: "1", "0.5", "0.125"; -1 if malformed. */
@@ -290,7 +299,7 @@ accept_format(const char *accept)
  * only its tail tells the route: "/" is the app's root; "/history",
  * "/tracetrout.css", "/tracetrout.js", "/trace/ID" and "/trace/ID/delete"
  * are the app's pages under the prefix before them; anything else is
- * unknown. Returns -1 when there is no path.
+ * unknown. Returns 0, or -1 when there is no path.
  */
 static int
 split_path(const struct request *req, const char **prefix, size_t *plen, const char **rel,
@@ -374,7 +383,8 @@ escape_path(const char *s, size_t n, char *buf, size_t size)
 
 /*
  * An address as a web server passes it: lighttpd, bound to one IPv6
- * address, writes SERVER_ADDR in brackets ("[2001:db8::1]").
+ * address, writes SERVER_ADDR in brackets ("[2001:db8::1]"). Returns 0,
+ * or -1 if it is not an address.
  */
 static int
 server_addr_parse(const char *s, struct tt_addr *a)
@@ -548,26 +558,30 @@ decide_root(const struct request *req, struct route *rt)
 	char v[VALUE_MAX], q[80];
 
 	switch (form_value(req->query, strlen(req->query), "store", v, sizeof(v))) {
-	case 1:
+	case FORM_ABSENT:
+		break;
+	case FORM_OK:
 		if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0) {
 			rt->conn.nostore = v[0] == '0';
 			break;
 		}
 		/* FALLTHROUGH */
-	case -1:
+	case FORM_BAD:
 		deny(rt, 400, "store= takes 0 (do not keep the trace) or 1", false,
 		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
 		return;
 	}
 	/* names=0: no reverse DNS names, as traceroute -n. */
 	switch (form_value(req->query, strlen(req->query), "names", v, sizeof(v))) {
-	case 1:
+	case FORM_ABSENT:
+		break;
+	case FORM_OK:
 		if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0) {
 			rt->conn.nonames = v[0] == '0';
 			break;
 		}
 		/* FALLTHROUGH */
-	case -1:
+	case FORM_BAD:
 		deny(rt, 400, "names= takes 0 (no host names) or 1", false,
 		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
 		return;
@@ -586,7 +600,7 @@ static void
 decide_delete(const struct request *req, struct route *rt)
 {
 	char v[VALUE_MAX], q[80];
-	int found;
+	enum form_found found;
 
 	if (req->delete_token[0]) {
 		if (!is_id(req->delete_token, strlen(req->delete_token))) {
@@ -599,10 +613,10 @@ decide_delete(const struct request *req, struct route *rt)
 		return;
 	}
 	found = form_value(req->query, strlen(req->query), "token", v, sizeof(v));
-	if (found == 0)
+	if (found == FORM_ABSENT)
 		deny(rt, 400, "no delete token: send it in X-Delete-Token or ?token=", false,
 		    "DELETE without a token");
-	else if (found < 0 || !is_id(v, strlen(v)))
+	else if (found == FORM_BAD || !is_id(v, strlen(v)))
 		deny(rt, 400, token_msg, false, "QUERY_STRING \"%s\"",
 		    quote(req->query, strlen(req->query), q, sizeof(q)));
 	else {
@@ -616,7 +630,7 @@ static void
 decide_delete_form(const struct request *req, struct route *rt)
 {
 	char v[VALUE_MAX], q[80];
-	int found;
+	enum form_found found;
 
 	switch (req->body_status) {
 	case REQ_BODY_TOOLARGE:
@@ -638,9 +652,9 @@ decide_delete_form(const struct request *req, struct route *rt)
 		return;
 	}
 	found = form_value(req->body, req->body_len, "token", v, sizeof(v));
-	if (found == 0)
+	if (found == FORM_ABSENT)
 		deny(rt, 400, "no delete token in the form", false, "body without token=");
-	else if (found < 0 || !is_id(v, strlen(v)))
+	else if (found == FORM_BAD || !is_id(v, strlen(v)))
 		deny(rt, 400, token_msg, false, "body \"%s\"",
 		    quote(req->body, req->body_len, q, sizeof(q)));
 	else {
@@ -661,13 +675,15 @@ decide_history(const struct request *req, struct route *rt)
 		return;
 	}
 	switch (form_value(req->query, strlen(req->query), "before", v, sizeof(v))) {
-	case 1:
+	case FORM_ABSENT:
+		break;
+	case FORM_OK:
 		if (is_id(v, strlen(v))) {
 			memcpy(rt->before, v, sizeof(rt->before));
 			break;
 		}
 		/* FALLTHROUGH */
-	case -1:
+	case FORM_BAD:
 		deny(rt, 400, "before= takes a trace id (32 lowercase hex digits)", false,
 		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
 		return;
@@ -721,11 +737,13 @@ route_decide(const struct request *req, struct route *rt)
 		return;
 	}
 	switch (query_format(req->query, &rt->r)) {
-	case 0:
+	case FORM_OK:
+		break;
+	case FORM_ABSENT:
 		rt->r = accept_format(req->accept);
 		rt->vary = true;
 		break;
-	case -1:
+	case FORM_BAD:
 		rt->r = &render_json;
 		deny(rt, 400, "unknown format: use format=json, text, html or atlas", false,
 		    "QUERY_STRING \"%s\"", quote(req->query, strlen(req->query), q, sizeof(q)));
