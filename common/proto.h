@@ -234,7 +234,7 @@ const char *proto_status_key(size_t i, const struct proto_status *st, uint64_t *
 const char *reply_kind_name(enum reply_kind k);
 /* "forwarded", "x-forwarded-for", "via", "listed"; "" for none. */
 const char *proto_proxy_name(enum proto_proxy p);
-/* The reverse; PROTO_PROXY_NONE for "" and -1 for anything else. */
+/* The reverse, into *p (PROTO_PROXY_NONE for ""); returns 0, or -1 for a name not known. */
 int proto_proxy_parse(const char *s, size_t n, enum proto_proxy *p);
 /* A reply's MPLS label stack as the HOP line writes it ("-" for none); -1 if it did not fit. */
 int proto_fmt_mpls(char *buf, size_t len, const struct proto_reply *r);

@@ -82,7 +82,10 @@ request_fill(struct request *req, const char *(*get)(const char *, void *), void
 		snprintf(req->server_software, sizeof(req->server_software), "%s", v);
 }
 
-/* CONTENT_LENGTH as a number: decimal digits only; -1 if it is not one, SIZE_MAX if huge. */
+/*
+ * CONTENT_LENGTH as a number, into *n (a value past REQ_BODY_MAX stands for
+ * any larger one); returns 0, or -1 if it is empty or not digits only.
+ */
 static int
 length_parse(const char *s, size_t *n)
 {

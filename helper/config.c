@@ -314,6 +314,10 @@ number_parse(const char *s, int base, unsigned long long max, unsigned long long
 	return 0;
 }
 
+/*
+ * A comma-separated list of ports, each once, into ports and *nports;
+ * returns 0, or -1 with why written.
+ */
 static int
 ports_parse(const char *s, uint16_t *ports, int *nports, char *why, size_t whylen)
 {
@@ -355,7 +359,7 @@ ports_parse(const char *s, uint16_t *ports, int *nports, char *why, size_t whyle
 	return 0;
 }
 
-/* Sets one setting from its text; on error writes why (without the setting's name). */
+/* Sets one setting from its text; returns 0, or -1 with why written (without the setting's name). */
 static int
 setting_apply(struct config *cfg, const struct setting *st, const char *val, char *why, size_t whylen)
 {

@@ -143,7 +143,10 @@ int config_load(struct config *cfg, int argc, char **argv, enum config_action *a
 int config_print(const struct config *cfg, FILE *fp, char *err, size_t errlen);
 /* --check-config's answer: "FILE: ok" on out, and the keys given twice on warn. */
 void config_print_ok(const struct config *cfg, FILE *out, FILE *warn);
-/* Parses a Go duration ("1s", "500ms", "1m30s", "1.5s", "250us") into microseconds. */
+/*
+ * Parses a Go duration ("1s", "500ms", "1m30s", "1.5s", "250us") into
+ * microseconds. Returns 0, or -1 with errno EINVAL (malformed) or ERANGE.
+ */
 int duration_parse(const char *s, uint64_t *us);
 /* Writes us as a duration without its zero parts ("1m30s", "500ms", "0"); duration_parse reads it back. */
 void duration_format(uint64_t us, char *buf, size_t len);

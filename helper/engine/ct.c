@@ -98,6 +98,7 @@ attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+/* Indexes the attributes nested in attr (types up to max) into tb; returns 0, or -1 if malformed. */
 static int
 nest(const struct nlattr *attr, int max, struct attrs *tb)
 {
@@ -106,6 +107,7 @@ nest(const struct nlattr *attr, int max, struct attrs *tb)
 	return mnl_attr_parse_nested(attr, attr_cb, tb) < 0 ? -1 : 0;
 }
 
+/* An address attribute of family's length into out; returns 0, or -1 if absent or malformed. */
 static int
 addr_attr(const struct nlattr *a, int family, struct tt_addr *out)
 {
@@ -118,6 +120,7 @@ addr_attr(const struct nlattr *a, int family, struct tt_addr *out)
 	return 0;
 }
 
+/* A TCP tuple (CTA_TUPLE_*) into t; returns 0, or -1 if malformed or not TCP. */
 static int
 parse_tuple(const struct nlattr *attr, int family, struct ct_tuple *t)
 {
