@@ -54,6 +54,25 @@ tap_tmpdir_remove(const char *dir)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+/* The whole file, NUL-terminated (not counted in *len); NULL if it cannot be read. */
+static inline char *
+tap_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL) {
+		*len = fread(buf, 1, (size_t)n, f);
+		buf[*len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
 static inline int
 tap_done(void)
 {

@@ -54,25 +54,6 @@ find_golden(void)
 		snprintf(golden, sizeof(golden), "%s/tests/golden", top ? top : TT_TOP_SRCDIR);
 }
 
-/* The whole file, NUL-terminated; NULL if it cannot be read. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		*len = fread(buf, 1, (size_t)n, f);
-		buf[*len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 static int
 spill(const char *path, const char *buf, size_t len)
 {
@@ -134,7 +115,7 @@ check_golden(const char *name, const char *raw, size_t rawlen)
 		free(out);
 		return;
 	}
-	if ((g = slurp(path, &glen)) == NULL) {
+	if ((g = tap_slurp(path, &glen)) == NULL) {
 		ok(0, "%s: golden readable (%s); TT_UPDATE_GOLDEN=1 writes it", name,
 		    strerror(errno));
 		free(out);
@@ -215,7 +196,7 @@ play(const char *name, const struct renderer *r, struct membuf *mb)
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s.broker", golden, name);
-	if ((cur = text = slurp(path, &len)) == NULL) {
+	if ((cur = text = tap_slurp(path, &len)) == NULL) {
 		ok(0, "%s: fixture readable", path);
 		return -1;
 	}
@@ -589,7 +570,7 @@ test_history(const char *name)
 	memset(&v, 0, sizeof(v));
 	v.prefix = "";
 	snprintf(path, sizeof(path), "%s/%s.broker", golden, name);
-	if ((cur = text = slurp(path, &len)) == NULL) {
+	if ((cur = text = tap_slurp(path, &len)) == NULL) {
 		ok(0, "%s: fixture readable", path);
 		return;
 	}
