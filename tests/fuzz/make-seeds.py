@@ -144,3 +144,133 @@ for name, over in reqs.items():
 open(os.path.join(here, 'corpus/fcgi', 'nul-split'), 'wb').write(
     b'\0'.join(b'%s=%s' % (n.encode(), v.encode()) for n, v in
                [('PATH_INFO', '/\n')] + base[:2] + base[3:]))
+
+# Broker <-> engine records (helper/emsg.h), as the socketpair carries them: struct emsg in the
+# host's layout, mirrored here with ctypes (the seeds are written on LP64 little-endian; the
+# unit test emsg_test checks them against the C struct). Valid records of every type, then
+# malformed ones, each a valid one with one thing changed, which its name says.
+import ctypes as C
+class Addr(C.Structure):
+    _fields_ = [('family', C.c_int), ('b', C.c_uint8 * 16)]
+class Mpls(C.Structure):
+    _fields_ = [('label', C.c_uint32), ('exp', C.c_uint8), ('s', C.c_uint8), ('ttl', C.c_uint8)]
+class Reply(C.Structure):
+    _fields_ = [('frm', Addr), ('rtt_us', C.c_uint32), ('kind', C.c_int), ('code', C.c_uint32),
+                ('reply_ttl', C.c_uint8), ('quoted_ttl', C.c_uint8), ('size', C.c_uint16),
+                ('ext', C.c_int), ('nmpls', C.c_int), ('mpls', Mpls * 4), ('edst', Addr),
+                ('flags', C.c_uint8)]
+class Hop(C.Structure):
+    _fields_ = [('ttl', C.c_int), ('sent', C.c_int), ('nreplies', C.c_int), ('at_us', C.c_uint64),
+                ('r', Reply * 16)]
+class Start(C.Structure):
+    _fields_ = [('client', Addr), ('server', Addr), ('cport', C.c_uint16), ('sport', C.c_uint16),
+                ('nostore', C.c_int), ('nonames', C.c_int), ('wait', C.c_int), ('proxy', C.c_int)]
+class End(C.Structure):
+    _fields_ = [('code', C.c_char * 32), ('text', C.c_char * 128), ('hops', C.c_int32)]
+class Status(C.Structure):
+    _fields_ = [(n, C.c_uint64) for n in ('traces', 'running', 'packets', 'bad_packets',
+                                          'probes_sent', 'replies_matched', 'icmp_unmatched', 'icmp_foreign')]
+class U(C.Union):
+    _fields_ = [('start', Start), ('hop', Hop), ('end', End), ('status', Status)]
+class Emsg(C.Structure):
+    _fields_ = [('type', C.c_uint32), ('trace', C.c_uint32), ('u', U)]
+START, CANCEL, STARTED, REFUSED, HOP, END, STATUS, STATUS_ANSWER, LATE = range(1, 10)
+AF_INET, AF_INET6 = 2, 10
+def addr(s):
+    a = ipaddress.ip_address(s)
+    return Addr(AF_INET if a.version == 4 else AF_INET6, (C.c_uint8 * 16)(*a.packed))
+def emsg(type, trace=7):
+    m = Emsg()
+    m.type, m.trace = type, trace
+    return m
+def reply(r, frm, rtt, kind, ttl, flags=0, mpls=()):
+    r.frm, r.rtt_us, r.kind, r.reply_ttl, r.quoted_ttl, r.size, r.flags = addr(frm), rtt, kind, ttl, 1, 56, flags
+    for i, (label, exp, s, mttl) in enumerate(mpls):
+        r.mpls[i] = Mpls(label, exp, s, mttl)
+    r.nmpls, r.ext = len(mpls), 2 if mpls else 0
+def start(c, s):
+    m = emsg(START)
+    m.u.start.client, m.u.start.server, m.u.start.cport, m.u.start.sport = addr(c), addr(s), 51234, 443
+    return m
+def hop():
+    m = emsg(HOP)
+    h = m.u.hop
+    h.ttl, h.sent, h.nreplies, h.at_us = 3, 3, 2, 1764180000123456
+    reply(h.r[0], R4, 412, 1, 64, mpls=[(24001, 0, 0, 1), (16, 5, 1, 1)])
+    reply(h.r[1], C4, 1210, 4, 62, flags=0x01)
+    return m
+def hop_full():
+    m = emsg(HOP)
+    h = m.u.hop
+    h.ttl, h.sent, h.nreplies = 255, 16, 16
+    for i in range(16):
+        reply(h.r[i], R6, 100 + i, 2, 60, flags=0x0f)
+    return m
+def late():
+    m = emsg(LATE)
+    m.u.hop.ttl, m.u.hop.sent, m.u.hop.nreplies = 3, 3, 1
+    reply(m.u.hop.r[0], R4, 180002, 1, 252, flags=0x10)
+    return m
+def end(type, code, text, hops):
+    m = emsg(type)
+    m.u.end.code, m.u.end.text, m.u.end.hops = code, text, hops
+    return m
+def status_answer():
+    m = emsg(STATUS_ANSWER, 0)
+    m.u.status = Status(12, 1024, 3400, 2, 310, 290, 1, 5)
+    return m
+def changed(m, f):
+    m = Emsg.from_buffer_copy(bytes(m))
+    f(m)
+    return m
+def setattrs(obj, **kv):
+    for k, v in kv.items():
+        setattr(obj, k, v)
+emsgs = {
+    'start4': start(C4, S4), 'start6': start(C6, S6),
+    'cancel': emsg(CANCEL), 'started': emsg(STARTED),
+    'status': emsg(STATUS, 0), 'status-answer': status_answer(),
+    'hop': hop(), 'hop-full': hop_full(),
+    'hop-silent': changed(hop(), lambda m: setattrs(m.u.hop, nreplies=0, at_us=0)),
+    'late': late(),
+    'end': end(END, b'destination', b'', 3),
+    'end-max': end(END, b'max-hops', b'', 255),
+    'refused': end(REFUSED, b'not-found', b'connection not in conntrack', 0),
+}
+bad = {
+    'bad-type0': changed(emsgs['start4'], lambda m: setattr(m, 'type', 0)),
+    'bad-type10': changed(emsgs['start4'], lambda m: setattr(m, 'type', 10)),
+    'bad-start-family0': changed(emsgs['start4'], lambda m: setattr(m.u.start.client, 'family', 0)),
+    'bad-start-family-mixed': changed(emsgs['start4'], lambda m: setattr(m.u.start, 'server', addr(S6))),
+    'bad-start-family-unix': changed(emsgs['start4'], lambda m: setattr(m.u.start.server, 'family', 1)),
+    'bad-start-cport0': changed(emsgs['start4'], lambda m: setattr(m.u.start, 'cport', 0)),
+    'bad-start-sport0': changed(emsgs['start6'], lambda m: setattr(m.u.start, 'sport', 0)),
+    'bad-status-trace': changed(emsgs['status'], lambda m: setattr(m, 'trace', 7)),
+    'bad-status-answer-trace': changed(emsgs['status-answer'], lambda m: setattr(m, 'trace', 7)),
+    'bad-status-answer-running': changed(emsgs['status-answer'], lambda m: setattr(m.u.status, 'running', 1025)),
+    'bad-hop-ttl0': changed(emsgs['hop'], lambda m: setattr(m.u.hop, 'ttl', 0)),
+    'bad-hop-ttl256': changed(emsgs['hop-full'], lambda m: setattr(m.u.hop, 'ttl', 256)),
+    'bad-hop-sent-negative': changed(emsgs['hop'], lambda m: setattr(m.u.hop, 'sent', -1)),
+    'bad-hop-sent17': changed(emsgs['hop-full'], lambda m: setattr(m.u.hop, 'sent', 17)),
+    'bad-hop-nreplies-negative': changed(emsgs['hop'], lambda m: setattr(m.u.hop, 'nreplies', -1)),
+    'bad-hop-nreplies17': changed(emsgs['hop-full'], lambda m: setattr(m.u.hop, 'nreplies', 17)),
+    'bad-hop-from-family': changed(emsgs['hop'], lambda m: setattr(m.u.hop.r[1].frm, 'family', 0)),
+    'bad-hop-kind0': changed(emsgs['hop'], lambda m: setattr(m.u.hop.r[0], 'kind', 0)),
+    'bad-hop-kind5': changed(emsgs['hop-full'], lambda m: setattr(m.u.hop.r[15], 'kind', 5)),
+    'bad-hop-flags': changed(emsgs['hop'], lambda m: setattr(m.u.hop.r[1], 'flags', 0x20)),
+    'bad-late-two': changed(emsgs['late'], lambda m: setattr(m.u.hop, 'nreplies', 2)),
+    'bad-late-unflagged': changed(emsgs['late'], lambda m: setattr(m.u.hop.r[0], 'flags', 0)),
+    'bad-end-code-empty': changed(emsgs['end'], lambda m: C.memset(C.addressof(m.u.end), 0, 32)),
+    'bad-end-code-unterminated': changed(emsgs['end'], lambda m: C.memset(C.addressof(m.u.end), ord('x'), 32)),
+    'bad-end-text-unterminated': changed(emsgs['refused'], lambda m: C.memset(C.addressof(m.u.end) + 32, ord('x'), 128)),
+    'bad-end-hops-negative': changed(emsgs['end'], lambda m: setattr(m.u.end, 'hops', -1)),
+    'bad-end-hops256': changed(emsgs['end-max'], lambda m: setattr(m.u.end, 'hops', 256)),
+    'bad-refused-code-empty': changed(emsgs['refused'], lambda m: C.memset(C.addressof(m.u.end), 0, 32)),
+}
+os.makedirs(os.path.join(here, 'corpus/emsg'), exist_ok=True)
+for name, m in list(emsgs.items()) + list(bad.items()):
+    open(os.path.join(here, 'corpus/emsg', name), 'wb').write(bytes(m))
+# The wrong sizes: a record one byte short (truncated) and one byte long, and an empty one.
+b = bytes(emsgs['start4'])
+for name, data in (('bad-short', b[:-1]), ('bad-long', b + b'\0'), ('bad-empty', b'')):
+    open(os.path.join(here, 'corpus/emsg', name), 'wb').write(data)

@@ -36,3 +36,10 @@ TESTS += unit/engine_test
 unit_engine_test_SOURCES = unit/engine_test.c
 unit_engine_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
 unit_engine_test_LDADD = $(ENGINE_TEST_LIBS) $(NFQ_LIBS) $(MNL_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS)
+
+# emsg_check, the engine's validator of the broker's records, from fuzz_emsg's seed files.
+check_PROGRAMS += unit/emsg_test
+TESTS += unit/emsg_test
+unit_emsg_test_SOURCES = unit/emsg_test.c
+unit_emsg_test_CPPFLAGS = $(AM_CPPFLAGS) -DTT_TOP_SRCDIR='"$(abs_top_srcdir)"'
+unit_emsg_test_LDADD = $(ENGINE_TEST_LIBS)
