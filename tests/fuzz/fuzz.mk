@@ -1,8 +1,8 @@
 # libFuzzer targets (./configure --enable-fuzzer CC=clang). Seeds live in fuzz/corpus/<target>/.
-FUZZ_TARGETS = pkt proto ct fcgi
+FUZZ_TARGETS = pkt proto ct fcgi emsg
 if ENABLE_FUZZER
 FUZZ_CFLAGS = -fsanitize=fuzzer,address,undefined
-noinst_PROGRAMS = fuzz/fuzz_pkt fuzz/fuzz_proto fuzz/fuzz_ct fuzz/fuzz_fcgi
+noinst_PROGRAMS = fuzz/fuzz_pkt fuzz/fuzz_proto fuzz/fuzz_ct fuzz/fuzz_fcgi fuzz/fuzz_emsg
 fuzz_fuzz_pkt_SOURCES = fuzz/fuzz_pkt.c
 fuzz_fuzz_pkt_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 fuzz_fuzz_pkt_LDFLAGS = $(FUZZ_CFLAGS)
@@ -20,6 +20,10 @@ fuzz_fuzz_fcgi_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 fuzz_fuzz_fcgi_LDFLAGS = $(FUZZ_CFLAGS)
 fuzz_fuzz_fcgi_LDADD = $(top_builddir)/fcgi/libapp.a $(top_builddir)/web/libweb.a \
 	$(top_builddir)/common/libcommon.a
+fuzz_fuzz_emsg_SOURCES = fuzz/fuzz_emsg.c
+fuzz_fuzz_emsg_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS) $(MNL_CFLAGS)
+fuzz_fuzz_emsg_LDFLAGS = $(FUZZ_CFLAGS)
+fuzz_fuzz_emsg_LDADD = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a $(MNL_LIBS)
 
 # Runs each target for FUZZ_SECONDS (default 60) from its seed corpus (new inputs go to
 # fuzz/work-<target>, the tree's corpus is not touched); fails on any crash, leak or timeout.
@@ -47,5 +51,6 @@ fuzz: $(noinst_PROGRAMS)
 	test $$fail = 0
 .PHONY: fuzz
 endif
-EXTRA_DIST += fuzz/fuzz_pkt.c fuzz/fuzz_proto.c fuzz/fuzz_ct.c fuzz/fuzz_fcgi.c fuzz/fcgi.dict \
+EXTRA_DIST += fuzz/fuzz_pkt.c fuzz/fuzz_proto.c fuzz/fuzz_ct.c fuzz/fuzz_fcgi.c fuzz/fuzz_emsg.c \
+	fuzz/fcgi.dict \
 	fuzz/corpus fuzz/make-seeds.py
