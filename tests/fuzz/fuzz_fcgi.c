@@ -15,14 +15,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "brokercfg.h"
 #include "client.h"
 #include "log.h"
 #include "out.h"
+#include "relay.h"
 #include "render.h"
 #include "reply.h"
 #include "request.h"
 #include "route.h"
-#include "trace.h"
 
 #define FUZZ_PARAMS	32
 
@@ -94,14 +95,14 @@ fuzz_get(const char *name, void *ctx)
 
 /*
  * Plays bytes as the broker's answer to the routed request: the first line
- * must be STARTED or STORED, the rest goes through trace_body. The writing
+ * must be STARTED or STORED, the rest goes through relay_body. The writing
  * end is closed first, so no read waits: the bytes end in EOF.
  */
 static void
 fuzz_broker(const struct route *rt, const char *bytes, struct out *o)
 {
-	struct reply_opts ro = { rt->r ? rt->r : &render_json, rt->vary, rt->head_only, "",
-	    RENDER_SERVER_OTHER };
+	struct reply_opts ro = { .r = rt->r ? rt->r : &render_json, .vary = rt->vary,
+	    .head_only = rt->head_only, .prefix = "", .server = RENDER_SERVER_OTHER };
 	size_t n = strlen(bytes), off = 0;
 	struct render_trace t;
 	struct proto_msg m;
@@ -118,10 +119,10 @@ fuzz_broker(const struct route *rt, const char *bytes, struct out *o)
 	c.fd = sv[0];
 	if (client_read(&c, &m, client_deadline(50)) == CLIENT_OK &&
 	    (m.verb == PROTO_STARTED || m.verb == PROTO_STORED)) {
-		trace_fill(&t, &m, "");
+		relay_fill(&t, &m, "");
 		if (m.verb == PROTO_STARTED)
 			t.conn = rt->conn;
-		trace_body(o, &ro, &t, &c, client_deadline(50));
+		relay_body(o, &ro, &t, &c, client_deadline(50));
 	}
 	client_close(&c);
 }
@@ -141,7 +142,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* No broker listens here: a routed trace fails at connect() and answers 503. */
-	static const struct trace_cfg cfg = { "/nonexistent/tracetrout-fuzz.sock", 50, 50, 50 };
+	static const struct broker_cfg cfg = { "/nonexistent/tracetrout-fuzz.sock", 50, 50, 50 };
 	struct params p = { .n = 0 };
 	struct request req;
 	struct route rt;

@@ -28,8 +28,9 @@ static void f_end(void *ctx, const char *reason, int hops) { (void)ctx; (void)re
 static void
 probing_trace(struct trace *t, const struct pkt *p)
 {
-	static const struct trace_cfg cfg = { 1000000, 3, 30, 5, 30000000, 3000000 };
-	static const struct trace_ops ops = { f_send, f_hop, f_end, NULL, NULL };
+	static const struct trace_cfg cfg = { .hop_timeout_us = 1000000, .probes_per_hop = 3,
+	    .max_hops = 30, .gap_limit = 5, .deadline_us = 30000000, .max_probes = 3000000 };
+	static const struct trace_ops ops = { .send = f_send, .hop = f_hop, .end = f_end };
 	struct pkt_tcp seg;
 	struct tt_addr c, s;
 	uint16_t cport = 51000, sport = 443;
