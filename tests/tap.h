@@ -101,6 +101,25 @@ tap_slurp(const char *path, size_t *len)
 	return buf;
 }
 
+#ifdef TT_TOP_SRCDIR
+/*
+ * A fuzz target's seed file, tests/fuzz/corpus/TARGET/NAME (under the
+ * top_srcdir of make check, or the source tree the test was built from), as
+ * tap_slurp reads it. The unit tests read their fixtures there, so that the
+ * fuzzers start from the very bytes the tests check.
+ */
+static inline char *
+tap_seed(const char *target, const char *name, size_t *len)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/%s/%s", top ? top : TT_TOP_SRCDIR, target,
+	    name);
+	return tap_slurp(path, len);
+}
+#endif
+
 static inline int
 tap_done(void)
 {

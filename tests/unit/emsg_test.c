@@ -79,17 +79,16 @@ static const struct fixture fixtures[] = {
 
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 
-static char corpus[1024];
+static char corpus[1024];	/* the seeds' directory, to list */
 
 /* A fixture's bytes, in a buffer aligned as the engine's struct emsg; NULL if unreadable. */
 static struct emsg *
 load(const char *name, size_t *len)
 {
-	char path[1200], *bytes;
+	char *bytes;
 	struct emsg *m;
 
-	snprintf(path, sizeof(path), "%s/%s", corpus, name);
-	if ((bytes = tap_slurp(path, len)) == NULL)
+	if ((bytes = tap_seed("emsg", name, len)) == NULL)
 		return NULL;
 	/* Room for one byte past a whole record: bad-long. */
 	if (*len > sizeof(*m) + 1 || (m = calloc(2, sizeof(*m))) == NULL) {

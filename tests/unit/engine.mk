@@ -5,6 +5,7 @@ check_PROGRAMS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test
 TESTS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test
 
 unit_pkt_test_SOURCES = unit/pkt_test.c unit/fixtures.h
+unit_pkt_test_CPPFLAGS = $(AM_CPPFLAGS) -DTT_TOP_SRCDIR='"$(abs_top_srcdir)"'
 unit_pkt_test_LDADD = $(ENGINE_TEST_LIBS)
 
 unit_probe_test_SOURCES = unit/probe_test.c unit/fixtures.h

@@ -1378,6 +1378,65 @@ test_quoted_byte(void)
 	}
 }
 
+/*
+ * fuzz_pkt's seeds (make-seeds.py) parse as their names say, so the fuzzer
+ * starts from packets that reach the trace: a server 443 - visitor 51000
+ * segment, or an error quoting one.
+ */
+static void
+test_seeds(void)
+{
+	static const struct {
+		const char *name;
+		int kind, family;
+		enum reply_kind reply;
+		int nmpls, nsack;
+	} seeds[] = {
+		{ "tcp4-data", PKT_TCP, AF_INET, 0, 0, 0 },
+		{ "tcp4-dsack", PKT_TCP, AF_INET, 0, 0, 1 },
+		{ "tcp6-data", PKT_TCP, AF_INET6, 0, 0, 0 },
+		{ "ip6-hbh", PKT_TCP, AF_INET6, 0, 0, 0 },
+		{ "icmp4-te-8", PKT_ICMP, AF_INET, REPLY_TIME_EXCEEDED, 0, 0 },
+		{ "icmp4-te-full", PKT_ICMP, AF_INET, REPLY_TIME_EXCEEDED, 0, 0 },
+		{ "icmp4-fragneeded", PKT_ICMP, AF_INET, REPLY_PACKET_TOO_BIG, 0, 0 },
+		{ "icmp4-te-mpls", PKT_ICMP, AF_INET, REPLY_TIME_EXCEEDED, 2, 0 },
+		{ "icmp4-te-mpls-legacy", PKT_ICMP, AF_INET, REPLY_TIME_EXCEEDED, 2, 0 },
+		{ "icmp6-te", PKT_ICMP, AF_INET6, REPLY_TIME_EXCEEDED, 0, 0 },
+		{ "icmp6-te-mpls", PKT_ICMP, AF_INET6, REPLY_TIME_EXCEEDED, 2, 0 },
+		{ "icmp6-ptb", PKT_ICMP, AF_INET6, REPLY_PACKET_TOO_BIG, 0, 0 },
+		{ "icmp6-unreach", PKT_ICMP, AF_INET6, REPLY_UNREACHABLE, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		const char *n = seeds[i].name;
+		size_t len;
+		char *b = tap_seed("pkt", n, &len);
+		struct pkt p;
+		unsigned ports;
+
+		if (b == NULL || pkt_parse((const uint8_t *)b, len, &p) != PKT_OK) {
+			ok(0, "seed %s: read and parsed", n);
+			free(b);
+			continue;
+		}
+		if (p.kind == PKT_TCP)
+			ports = (unsigned)p.u.tcp.sport << 16 | p.u.tcp.dport;
+		else
+			ports = (unsigned)p.u.icmp.qsport << 16 | p.u.icmp.qdport;
+		ok((int)p.kind == seeds[i].kind && (ports == (443u << 16 | 51000) ||
+		    ports == (51000u << 16 | 443)), "seed %s: %s between ports 443 and 51000", n,
+		    seeds[i].kind == PKT_TCP ? "TCP" : "an error quoting TCP");
+		if (p.kind == PKT_TCP)
+			ok(p.u.tcp.src.family == seeds[i].family && p.u.tcp.nsack == seeds[i].nsack,
+			    "seed %s: family %d, %d SACK blocks", n, seeds[i].family, seeds[i].nsack);
+		else
+			ok(p.u.icmp.src.family == seeds[i].family && p.u.icmp.kind == seeds[i].reply &&
+			    p.u.icmp.nmpls == seeds[i].nmpls, "seed %s: family %d, %s, %d MPLS entries",
+			    n, seeds[i].family, reply_kind_name(seeds[i].reply), seeds[i].nmpls);
+		free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -1401,5 +1460,6 @@ main(void)
 	test_misc();
 	test_strip_sack();
 	test_quoted_byte();
+	test_seeds();
 	return tap_done();
 }
