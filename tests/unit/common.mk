@@ -3,6 +3,7 @@ COMMON_UNIT_LIBS = ../common/libcommon.a
 check_PROGRAMS += unit/proto_test unit/addr_test
 TESTS += unit/proto_test unit/addr_test
 unit_proto_test_SOURCES = unit/proto_test.c
+unit_proto_test_CPPFLAGS = $(AM_CPPFLAGS) -DTT_TOP_SRCDIR='"$(abs_top_srcdir)"'
 unit_proto_test_LDADD = $(COMMON_UNIT_LIBS)
 unit_addr_test_SOURCES = unit/addr_test.c
 unit_addr_test_LDADD = $(COMMON_UNIT_LIBS)

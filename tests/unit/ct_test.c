@@ -452,6 +452,31 @@ test_mutations(int family)
 	    family == AF_INET ? "IPv4" : "IPv6", runs, parsed);
 }
 
+/* fuzz_ct's seed (make-seeds.py): the visitor's ESTABLISHED connection, SACK on, marked. */
+static void
+test_seed(void)
+{
+	struct tt_addr c = fx_addr("198.51.100.7"), srv = fx_addr("192.0.2.10");
+	union nlbuf buf;
+	struct ct_info info;
+	size_t len = 0;
+	char *b = tap_seed("ct", "ct-established", &len);
+	bool read = b != NULL && len <= sizeof(buf);
+
+	if (read)
+		memcpy(buf.c, b, len);
+	free(b);
+	if (!read || !mnl_nlmsg_ok(&buf.align, (int)len) || ct_parse(&buf.align, &info) != 0) {
+		ok(0, "seed ct-established: read and parsed");
+		return;
+	}
+	ok(addr_equal(&info.orig.src, &c) && addr_equal(&info.orig.dst, &srv) &&
+	    info.orig.sport == 51000 && info.orig.dport == 443,
+	    "seed ct-established: 198.51.100.7:51000 to 192.0.2.10:443");
+	ok(info.have_state && info.tcp_state == CT_TCP_ESTABLISHED && info.mark == 0x100000 &&
+	    info.sack_orig && info.sack_reply, "seed ct-established: ESTABLISHED, SACK both ways, marked");
+}
+
 int
 main(void)
 {
@@ -466,5 +491,6 @@ main(void)
 	test_truncated(AF_INET6);
 	test_mutations(AF_INET);
 	test_mutations(AF_INET6);
+	test_seed();
 	return tap_done();
 }

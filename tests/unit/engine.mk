@@ -15,6 +15,7 @@ unit_trace_test_SOURCES = unit/trace_test.c unit/fixtures.h
 unit_trace_test_LDADD = $(ENGINE_TEST_LIBS)
 
 unit_ct_test_SOURCES = unit/ct_test.c unit/fixtures.h
+unit_ct_test_CPPFLAGS = $(AM_CPPFLAGS) -DTT_TOP_SRCDIR='"$(abs_top_srcdir)"'
 unit_ct_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
 unit_ct_test_LDADD = $(ENGINE_TEST_LIBS) $(MNL_LIBS)
 

@@ -726,6 +726,34 @@ test_enrich(void)
 	ok(m.req.nonames == 1 && m.req.wait == 1 && m.req.nostore == 0, "... nonames, wait");
 }
 
+/* fuzz_proto's seeds (make-seeds.py) parse as the verbs their names say. */
+static void
+test_seeds(void)
+{
+	static const struct {
+		const char *name;
+		enum proto_verb verb;
+	} seeds[] = {
+		{ "greeting", PROTO_GREETING }, { "trace4", PROTO_TRACE }, { "trace6", PROTO_TRACE },
+		{ "trace-nostore", PROTO_TRACE }, { "started", PROTO_STARTED },
+		{ "started-token", PROTO_STARTED }, { "hop", PROTO_HOP }, { "hop-ext", PROTO_HOP },
+		{ "hop-flags", PROTO_HOP }, { "hop-late", PROTO_HOP }, { "end", PROTO_END },
+		{ "error", PROTO_ERROR }, { "get", PROTO_GET }, { "stored", PROTO_STORED },
+		{ "history", PROTO_HISTORY }, { "item", PROTO_ITEM }, { "item-late", PROTO_ITEM },
+		{ "list", PROTO_LIST }, { "delete", PROTO_DELETE },
+	};
+	struct proto_msg m;
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		size_t len;
+		char *line = tap_seed("proto", seeds[i].name, &len);
+
+		is_int(line ? (long long)proto_parse(line, len, &m) : -1, seeds[i].verb,
+		    "seed %s: parses as its verb", seeds[i].name);
+		free(line);
+	}
+}
+
 int
 main(void)
 {
@@ -740,5 +768,6 @@ main(void)
 	test_nostore();
 	test_enrich();
 	test_proxy_sites();
+	test_seeds();
 	return tap_done();
 }
