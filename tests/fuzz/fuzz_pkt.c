@@ -29,7 +29,7 @@ static void
 probing_trace(struct trace *t, const struct pkt *p)
 {
 	static const struct trace_cfg cfg = { .hop_timeout_us = 1000000, .probes_per_hop = 3,
-	    .max_hops = 30, .gap_limit = 5, .deadline_us = 30000000, .max_probes = 3000000 };
+	    .max_hops = 30, .gap_limit = 5, .deadline_us = 30000000, .start_timeout_us = 3000000 };
 	static const struct trace_ops ops = { .send = f_send, .hop = f_hop, .end = f_end };
 	struct pkt_tcp seg;
 	struct tt_addr c, s;
