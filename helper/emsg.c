@@ -58,3 +58,9 @@ emsg_check(const struct emsg *m, size_t len)
 		return -1;
 	}
 }
+
+ssize_t
+emsg_recv(int fd, struct emsg *m)
+{
+	return recv(fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto.h"
 
@@ -57,5 +58,14 @@ struct emsg {
  * termination. Returns 0, or -1 if it is malformed (the receiver then exits).
  */
 int emsg_check(const struct emsg *m, size_t len);
+
+/*
+ * Reads one record from the socketpair without waiting. Returns its whole
+ * length, also when it was longer than a struct emsg (MSG_TRUNC: the kernel
+ * drops the rest, and emsg_check must see that it was too long, not a
+ * record's worth of its head); 0 when the peer closed; -1 with errno set
+ * (EAGAIN: nothing to read).
+ */
+ssize_t emsg_recv(int fd, struct emsg *m);
 
 #endif

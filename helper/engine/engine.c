@@ -591,7 +591,7 @@ static void
 from_broker(struct engine *e)
 {
 	struct emsg m;
-	ssize_t n = recv(e->fd, &m, sizeof(m), MSG_DONTWAIT);
+	ssize_t n = emsg_recv(e->fd, &m);
 	struct etrace *et;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -7,8 +7,11 @@
  * only, so it is refused for the reason its name says.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "emsg.h"
 #include "tap.h"
@@ -139,6 +142,36 @@ test_fixture(const struct fixture *f)
 }
 
 /* Every seed file has its fixture, so none goes unchecked. */
+/*
+ * emsg_recv over a socketpair as main.c makes it: a record one byte longer
+ * than a struct emsg comes back with its whole length, so that emsg_check
+ * refuses it (a plain recv would return the struct's worth of its head).
+ */
+static void
+test_recv(void)
+{
+	char buf[sizeof(struct emsg) + 1];
+	struct emsg m;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
+		ok(0, "recv: socketpair: %s", strerror(errno));
+		return;
+	}
+	memset(buf, 0, sizeof(buf));
+	((struct emsg *)(void *)buf)->type = EMSG_STATUS;
+	ok(emsg_recv(sv[0], &m) == -1 && errno == EAGAIN, "recv: nothing there: -1, EAGAIN");
+	ok(send(sv[1], buf, sizeof(m), 0) == (ssize_t)sizeof(m) &&
+	    emsg_recv(sv[0], &m) == (ssize_t)sizeof(m) && emsg_check(&m, sizeof(m)) == 0,
+	    "recv: a STATUS record whole: its size, and well formed");
+	ok(send(sv[1], buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) &&
+	    emsg_recv(sv[0], &m) == (ssize_t)sizeof(buf), "recv: one byte too long: its whole length");
+	ok(emsg_check(&m, sizeof(buf)) == -1, "recv: and emsg_check refuses it");
+	close(sv[1]);
+	ok(emsg_recv(sv[0], &m) == 0, "recv: the peer closed: 0");
+	close(sv[0]);
+}
+
 static void
 test_all_listed(void)
 {
@@ -180,5 +213,6 @@ main(void)
 	for (size_t i = 0; i < NFIXTURES; i++)
 		test_fixture(&fixtures[i]);
 	test_all_listed();
+	test_recv();
 	return tap_done();
 }
