@@ -1,5 +1,5 @@
 /* The broker connection: a non-blocking unix socket where every wait is a poll() with a deadline. */
-#include "client.h"
+#include "brokerclient.h"
 
 #include <errno.h>
 #include <limits.h>
