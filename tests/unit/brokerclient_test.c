@@ -1,11 +1,11 @@
-/* The broker client against a real unix-socket stand-in: good lines, garbage, silence. */
+/* Tests of common/brokerclient.c against a real unix-socket stand-in: good lines, garbage, silence. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "client.h"
-#include "fcgi_test.h"
+#include "broker_standin.h"
+#include "brokerclient.h"
 #include "proto.h"
 #include "tap.h"
 
@@ -358,7 +358,7 @@ test_backlog(void)
 int
 main(void)
 {
-	snprintf(sockpath, sizeof(sockpath), "/tmp/tt-fcgi-client-%ld.sock", (long)getpid());
+	snprintf(sockpath, sizeof(sockpath), "/tmp/tt-brokerclient-%ld.sock", (long)getpid());
 	test_conversation();
 	test_unreachable();
 	test_silence();
