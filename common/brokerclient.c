@@ -37,11 +37,13 @@ remaining(int64_t deadline)
 	return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
 }
 
-static enum client_status __attribute__((format(printf, 3, 4)))
-fail(struct client *c, enum client_status st, const char *fmt, ...)
+/* Says why a step failed; err is the errno of the system call behind it, 0 if none failed. */
+static enum client_status __attribute__((format(printf, 4, 5)))
+fail(struct client *c, enum client_status st, int err, const char *fmt, ...)
 {
 	va_list ap;
 
+	c->err = err;
 	va_start(ap, fmt);
 	vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
@@ -75,7 +77,7 @@ connect_deadline(struct client *c, const char *path, int64_t deadline)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
-		return fail(c, CLIENT_UNREACHABLE, "socket path too long: %s", path);
+		return fail(c, CLIENT_UNREACHABLE, 0, "socket path too long: %s", path);
 	memcpy(sun.sun_path, path, strlen(path));
 	for (;;) {
 		if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
@@ -85,7 +87,7 @@ connect_deadline(struct client *c, const char *path, int64_t deadline)
 		if (errno == EAGAIN) {
 			/* A unix socket's backlog is full: the broker is slow, not gone. Retry. */
 			if (remaining(deadline) == 0)
-				return fail(c, CLIENT_TIMEOUT, "connect %s: backlog full", path);
+				return fail(c, CLIENT_TIMEOUT, errno, "connect %s: backlog full", path);
 			poll(NULL, 0, remaining(deadline) < 10 ? remaining(deadline) : 10);
 			continue;
 		}
@@ -94,23 +96,23 @@ connect_deadline(struct client *c, const char *path, int64_t deadline)
 		 * on its path keeps this user out. Say who, so the fix is plain.
 		 */
 		if (errno == EACCES || errno == EPERM)
-			return fail(c, CLIENT_DENIED, "connect %s: %s: this app runs as uid %u gid %u; "
+			return fail(c, CLIENT_DENIED, errno, "connect %s: %s: this app runs as uid %u gid %u; "
 			    "the socket's group (socket-group in tracetrout.conf) must be one of its "
 			    "groups, and every directory on the path searchable by it", path,
 			    strerror(errno), (unsigned)geteuid(), (unsigned)getegid());
 		if (errno != EINPROGRESS)
-			return fail(c, CLIENT_UNREACHABLE, "connect %s: %s", path, strerror(errno));
+			return fail(c, CLIENT_UNREACHABLE, errno, "connect %s: %s", path, strerror(errno));
 		switch (wait_fd(c->fd, POLLOUT, deadline)) {
 		case 0:
-			return fail(c, CLIENT_TIMEOUT, "connect %s: timed out", path);
+			return fail(c, CLIENT_TIMEOUT, 0, "connect %s: timed out", path);
 		case -1:
-			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+			return fail(c, CLIENT_IOERR, errno, "poll: %s", strerror(errno));
 		}
 		len = sizeof(err);
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			return fail(c, CLIENT_IOERR, "getsockopt: %s", strerror(errno));
+			return fail(c, CLIENT_IOERR, errno, "getsockopt: %s", strerror(errno));
 		if (err != 0)
-			return fail(c, CLIENT_UNREACHABLE, "connect %s: %s", path, strerror(err));
+			return fail(c, CLIENT_UNREACHABLE, err, "connect %s: %s", path, strerror(err));
 		return CLIENT_OK;
 	}
 }
@@ -123,26 +125,29 @@ client_open(struct client *c, const char *path, int timeout_ms)
 	enum client_status st;
 
 	c->off = c->len = 0;
+	c->line = NULL;
+	c->line_len = 0;
 	c->why[0] = '\0';
+	c->err = 0;
 	c->body = NULL;
 	c->body_len = 0;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return fail(c, CLIENT_IOERR, "socket: %s", strerror(errno));
+		return fail(c, CLIENT_IOERR, errno, "socket: %s", strerror(errno));
 	if ((st = connect_deadline(c, path, deadline)) != CLIENT_OK)
 		goto bad;
 	if ((st = client_read(c, &m, deadline)) != CLIENT_OK) {
 		/* Say which step hung: a frozen helper still completes connect(). */
 		if (st == CLIENT_TIMEOUT)
-			fail(c, st, "no greeting from %s in %d ms", path, timeout_ms);
+			fail(c, st, 0, "no greeting from %s in %d ms", path, timeout_ms);
 		goto bad;
 	}
 	if (m.verb != PROTO_GREETING) {
-		st = fail(c, CLIENT_GARBAGE, "expected a greeting from %s", path);
+		st = fail(c, CLIENT_GARBAGE, 0, "expected a greeting from %s", path);
 		goto bad;
 	}
 	if (m.version != PROTO_VERSION) {
-		st = fail(c, CLIENT_GARBAGE, "%s speaks protocol version %d, not %d", path,
+		st = fail(c, CLIENT_GARBAGE, 0, "%s speaks protocol version %d, not %d", path,
 		    m.version, PROTO_VERSION);
 		goto bad;
 	}
@@ -167,14 +172,14 @@ client_send(struct client *c, const char *line, size_t len, int64_t deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno == EPIPE || errno == ECONNRESET)
-			return fail(c, CLIENT_CLOSED, "the broker closed the connection");
+			return fail(c, CLIENT_CLOSED, errno, "the broker closed the connection");
 		if (errno != EAGAIN)
-			return fail(c, CLIENT_IOERR, "send: %s", strerror(errno));
+			return fail(c, CLIENT_IOERR, errno, "send: %s", strerror(errno));
 		switch (wait_fd(c->fd, POLLOUT, deadline)) {
 		case 0:
-			return fail(c, CLIENT_TIMEOUT, "the broker reads no requests");
+			return fail(c, CLIENT_TIMEOUT, 0, "the broker reads no requests");
 		case -1:
-			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+			return fail(c, CLIENT_IOERR, errno, "poll: %s", strerror(errno));
 		}
 	}
 	return CLIENT_OK;
@@ -194,7 +199,10 @@ take_line(struct client *c, size_t n, struct proto_msg *m)
 		for (i = 0; i < n && line[i] != '\n' && k + 1 < sizeof(c->why); i++)
 			c->why[k++] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
 		c->why[k] = '\0';
+		c->err = 0;
 	}
+	c->line = line;
+	c->line_len = n;
 	c->off += n;
 	return v == PROTO_BAD ? CLIENT_GARBAGE : CLIENT_OK;
 }
@@ -217,20 +225,20 @@ read_some(struct client *c, char *dst, size_t len, int64_t deadline, size_t *n,
 			return CLIENT_OK;
 		}
 		if (r == 0)
-			return fail(c, CLIENT_CLOSED, "the broker closed the connection%s%s",
+			return fail(c, CLIENT_CLOSED, 0, "the broker closed the connection%s%s",
 			    what ? " in the middle of " : "", what ? what : "");
 		if (errno == EINTR)
 			continue;
 		if (errno == ECONNRESET)
-			return fail(c, CLIENT_CLOSED, "the broker reset the connection");
+			return fail(c, CLIENT_CLOSED, errno, "the broker reset the connection");
 		if (errno != EAGAIN)
-			return fail(c, CLIENT_IOERR, "read: %s", strerror(errno));
+			return fail(c, CLIENT_IOERR, errno, "read: %s", strerror(errno));
 		switch (wait_fd(c->fd, POLLIN, deadline)) {
 		case 0:
-			return fail(c, CLIENT_TIMEOUT, "the broker did not send %s in time",
+			return fail(c, CLIENT_TIMEOUT, 0, "the broker did not send %s in time",
 			    what ? what : "a line");
 		case -1:
-			return fail(c, CLIENT_IOERR, "poll: %s", strerror(errno));
+			return fail(c, CLIENT_IOERR, errno, "poll: %s", strerror(errno));
 		}
 	}
 }
@@ -248,9 +256,9 @@ read_body(struct client *c, size_t len, int64_t deadline)
 	char *b;
 
 	if (len > PROTO_INFO_MAX)	/* the parser refuses it already */
-		return fail(c, CLIENT_GARBAGE, "an INFO body of %zu bytes is too long", len);
+		return fail(c, CLIENT_GARBAGE, 0, "an INFO body of %zu bytes is too long", len);
 	if ((b = malloc(want)) == NULL)
-		return fail(c, CLIENT_IOERR, "an INFO body of %zu bytes: %s", len, strerror(errno));
+		return fail(c, CLIENT_IOERR, errno, "an INFO body of %zu bytes: %s", len, strerror(errno));
 	got = c->len - c->off < want ? c->len - c->off : want;
 	memcpy(b, c->buf + c->off, got);
 	c->off += got;
@@ -264,7 +272,7 @@ read_body(struct client *c, size_t len, int64_t deadline)
 	}
 	if (b[len] != '\n') {
 		free(b);
-		return fail(c, CLIENT_GARBAGE, "an INFO body of %zu bytes does not end with a "
+		return fail(c, CLIENT_GARBAGE, 0, "an INFO body of %zu bytes does not end with a "
 		    "newline", len);
 	}
 	b[len] = '\0';
@@ -283,6 +291,8 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 	free(c->body);
 	c->body = NULL;
 	c->body_len = 0;
+	c->line = NULL;
+	c->line_len = 0;
 	for (;;) {
 		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off)) != NULL) {
 			st = take_line(c, (size_t)(nl - (c->buf + c->off)) + 1, m);
@@ -297,7 +307,7 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 			c->off = 0;
 		}
 		if (c->len == sizeof(c->buf))
-			return fail(c, CLIENT_GARBAGE, "a line from the broker is longer than %d bytes",
+			return fail(c, CLIENT_GARBAGE, 0, "a line from the broker is longer than %d bytes",
 			    PROTO_LINE_MAX);
 		if ((st = read_some(c, c->buf + c->len, sizeof(c->buf) - c->len, deadline, &n,
 		    c->len ? "a line" : NULL)) != CLIENT_OK)
@@ -327,7 +337,7 @@ client_ask(struct client *c, const char *path, int connect_ms, const char *line,
 
 		if ((st = client_read(c, m, deadline)) == CLIENT_OK && sent == CLIENT_CLOSED &&
 		    m->verb != PROTO_ERROR)
-			st = fail(c, CLIENT_CLOSED, "the broker closed the connection");
+			st = fail(c, CLIENT_CLOSED, 0, "the broker closed the connection");
 	}
 	if (st != CLIENT_OK)
 		client_close(c);
@@ -341,6 +351,8 @@ client_close(struct client *c)
 		close(c->fd);
 	c->fd = -1;
 	c->off = c->len = 0;
+	c->line = NULL;
+	c->line_len = 0;
 	free(c->body);
 	c->body = NULL;
 	c->body_len = 0;

@@ -26,7 +26,10 @@ struct client {
 	size_t off;			/* where the unread bytes start in buf */
 	size_t len;			/* where they end */
 	char buf[PROTO_LINE_MAX];
+	const char *line;		/* the last line read, with its '\n', in buf; NULL if none */
+	size_t line_len;		/* its bytes */
 	char why[512];			/* the reason behind the last failure, for the log */
+	int err;			/* the errno behind it when a system call failed, else 0 */
 	char *body;			/* the last INFO's body (malloc'd), or NULL */
 	size_t body_len;		/* its bytes, without the '\n' (a NUL follows them) */
 };
@@ -42,7 +45,8 @@ int64_t client_deadline(int timeout_ms);
 enum client_status client_send(struct client *c, const char *line, size_t len, int64_t deadline);
 /*
  * Reads and parses the next line, waiting for it until the deadline. An
- * ITEM's m->path points into c's buffer: valid until the next client_read.
+ * ITEM's m->path and c->line (the line as it came, also one the parser
+ * refuses) point into c's buffer: valid until the next client_read.
  * After an INFO line it also reads the body, exactly m->info_len bytes and
  * a '\n', within the same deadline, into c->body (c->body_len bytes and a
  * NUL), valid until the next client_read or client_close; a body that does

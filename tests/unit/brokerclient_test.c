@@ -1,4 +1,5 @@
 /* Tests of common/brokerclient.c against a real unix-socket stand-in: good lines, garbage, silence. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -56,10 +57,13 @@ test_conversation(void)
 	is_int(client_send(&c, line, (size_t)n, dl), CLIENT_OK, "TRACE sent");
 	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_STARTED &&
 	    strcmp(m.id, ID) == 0, "STARTED, split over two writes");
+	ok(c.line_len == 44 && memcmp(c.line, "STARTED id=" ID "\n", 44) == 0,
+	    "... and the line as it came");
 	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_HOP && m.hop.ttl == 1,
 	    "HOP, from the same read as STARTED's end");
 	ok(client_read(&c, &m, dl) == CLIENT_OK && m.verb == PROTO_END, "END");
 	is_int(client_read(&c, &m, dl), CLIENT_CLOSED, "then the broker closes");
+	ok(c.line == NULL && c.err == 0, "... no line, and no system call failed");
 	client_close(&c);
 	client_close(&c);
 	ok(c.fd == -1, "closing twice is harmless");
@@ -80,6 +84,7 @@ test_unreachable(void)
 	is_int(client_open(&c, sockpath, 800), CLIENT_UNREACHABLE, "no socket file: unreachable");
 	ok(elapsed_ms(&t0) < 100, "... at once");
 	ok(strstr(c.why, "No such file") != NULL, "... and why says so: %s", c.why);
+	is_int(c.err, ENOENT, "... and err");
 
 	/* A socket file left by a stopped helper: nobody listens. */
 	memset(&sun, 0, sizeof(sun));
@@ -90,11 +95,13 @@ test_unreachable(void)
 	close(fd);
 	is_int(client_open(&c, sockpath, 800), CLIENT_UNREACHABLE, "a stale socket file: unreachable");
 	ok(strstr(c.why, "refused") != NULL, "... connection refused: %s", c.why);
+	is_int(c.err, ECONNREFUSED, "... and err");
 	unlink(sockpath);
 
 	memset(longpath, 'x', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';
 	is_int(client_open(&c, longpath, 800), CLIENT_UNREACHABLE, "a path too long for sun_path");
+	is_int(c.err, 0, "... no system call failed");
 	is_int(c.fd, -1, "... leaves no socket open");
 }
 
@@ -182,6 +189,17 @@ test_garbage(void)
 	expect_read(huge, CLIENT_GARBAGE, "longer than", "100 kB without a newline: stops at the limit");
 	expect_read(midline, CLIENT_CLOSED, "middle of a line", "closed mid-line");
 	expect_read(badhop, CLIENT_GARBAGE, "HOP ttl=0", "a malformed HOP");
+
+	/* A caller that quotes what it got (tracetroutd --status) finds the refused line whole. */
+	if (open_with(&c, &pid, badhop, 800, NULL) == CLIENT_OK) {
+		struct proto_msg m;
+
+		ok(client_read(&c, &m, client_deadline(500)) == CLIENT_GARBAGE && c.line_len == 17 &&
+		    memcmp(c.line, "HOP ttl=0 sent=1\n", 17) == 0, "a refused line is in c->line");
+		client_close(&c);
+	} else
+		ok(0, "greeted (%s)", c.why);
+	broker_stop(pid, sockpath, 0);
 }
 
 /* ITEM's path points into the client's buffer: it must stay put until the next read. */
