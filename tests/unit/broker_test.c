@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "broker.h"
+#include "brokerclient.h"
 #include "config.h"
 #include "emsg.h"
 #include "proto.h"
@@ -81,48 +82,60 @@ broker_addr(struct sockaddr_un *sun)
 	memcpy(sun->sun_path, cfg.socket_path, strlen(cfg.socket_path));
 }
 
+/*
+ * The test's connections to the broker go through common/brokerclient.c. A
+ * test holds one by its descriptor (and may close() it): conns[fd] is its
+ * client, replaced when a new connection gets the same descriptor.
+ */
+static struct client *conns[256];
+
+static struct client *
+cl_of(int fd)
+{
+	return fd >= 0 && fd < (int)(sizeof(conns) / sizeof(conns[0])) ? conns[fd] : NULL;
+}
+
+/* Connects and reads the greeting, waiting for the broker's socket; returns the descriptor or -1. */
 static int
 cl_connect(void)
 {
-	struct sockaddr_un sun;
-	int fd;
+	struct client *c = malloc(sizeof(*c));
+	enum client_status st = CLIENT_UNREACHABLE;
 
-	broker_addr(&sun);
-	for (int i = 0; i < WAIT_MS / 10; i++) {
-		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
-			return -1;
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-			return fd;
-		close(fd);
-		usleep(10000);
+	for (int i = 0; c != NULL && st == CLIENT_UNREACHABLE && i < WAIT_MS / 10; i++) {
+		if ((st = client_open(c, cfg.socket_path, WAIT_MS)) == CLIENT_UNREACHABLE)
+			usleep(10000);
 	}
-	return -1;
+	if (c == NULL || st != CLIENT_OK || c->fd >= (int)(sizeof(conns) / sizeof(conns[0]))) {
+		printf("# connect: %s\n", c ? c->why : "out of memory");
+		if (c != NULL)
+			client_close(c);
+		free(c);
+		return -1;
+	}
+	if (conns[c->fd] != NULL)
+		free(conns[c->fd]->body);
+	free(conns[c->fd]);
+	conns[c->fd] = c;
+	return c->fd;
 }
 
 /* Reads one line into buf (NUL-terminated, with its '\n'); returns its length, 0 at EOF, -1 on timeout. */
 static int
 cl_line(int fd, char *buf, size_t len)
 {
-	size_t n = 0;
+	struct client *c = cl_of(fd);
+	struct proto_msg m;
+	enum client_status st;
 
-	while (n + 1 < len) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&p, 1, WAIT_MS) <= 0)
-			return -1;
-		r = recv(fd, buf + n, 1, 0);
-		if (r < 0 && errno == ECONNRESET)
-			r = 0;
-		if (r <= 0) {
-			buf[n] = '\0';
-			return 0;
-		}
-		if (buf[n++] == '\n')
-			break;
-	}
-	buf[n] = '\0';
-	return (int)n;
+	buf[0] = '\0';
+	if (c == NULL)
+		return -1;
+	st = client_read(c, &m, client_deadline(WAIT_MS));
+	if (c->line == NULL)
+		return st == CLIENT_CLOSED ? 0 : -1;
+	snprintf(buf, len, "%.*s", (int)c->line_len, c->line);
+	return (int)strlen(buf);
 }
 
 static int
@@ -136,8 +149,10 @@ cl_eof(int fd)
 static void
 cl_send(int fd, const char *s, size_t len)
 {
-	if (send(fd, s, len, MSG_NOSIGNAL) != (ssize_t)len)
-		printf("# send: %s\n", strerror(errno));
+	struct client *c = cl_of(fd);
+
+	if (c == NULL || client_send(c, s, len, client_deadline(WAIT_MS)) != CLIENT_OK)
+		printf("# send: %s\n", c ? c->why : "not connected");
 }
 
 #define cl_puts(fd, s) cl_send(fd, s, strlen(s))
@@ -146,11 +161,12 @@ cl_send(int fd, const char *s, size_t len)
 static int
 cl_open(const char *what)
 {
-	char line[PROTO_LINE_MAX + 1];
+	char line[PROTO_LINE_MAX + 1] = "";
 	int fd = cl_connect();
 
 	ok(fd >= 0, "%s: connects", what);
-	cl_line(fd, line, sizeof(line));
+	if (fd >= 0)
+		snprintf(line, sizeof(line), "%.*s", (int)conns[fd]->line_len, conns[fd]->line);
 	is_str(line, "TRACETROUT 1\n", "%s: greeting", what);
 	return fd;
 }
@@ -538,14 +554,13 @@ test_malformed(void)
 }
 
 
-/* Sends a TRACE for client addr and reads the answer line, as the engine answers nothing yet. */
+/* Connects (the greeting read) and sends a TRACE for client addr; the engine answers nothing yet. */
 static int
-trace_from(const char *addr, int cport, char *line, size_t len)
+trace_from(const char *addr, int cport)
 {
 	char req[200];
 	int fd = cl_connect();
 
-	cl_line(fd, line, len);
 	snprintf(req, sizeof(req), "TRACE client=%s cport=%d server=%s sport=443\n", addr, cport,
 	    strchr(addr, ':') ? "2001:db8::10" : "192.0.2.10");
 	cl_puts(fd, req);
@@ -596,17 +611,17 @@ test_limits(void)
 	cfg.global_rate = 50;
 	cfg.max_traces = 4;
 	start_broker();
-	a1 = trace_from("198.51.100.20", 1001, line, sizeof(line));
+	a1 = trace_from("198.51.100.20", 1001);
 	h1 = started("visitor X, trace 1", a1);
-	a2 = trace_from("198.51.100.20", 1002, line, sizeof(line));
+	a2 = trace_from("198.51.100.20", 1002);
 	h2 = started("visitor X, trace 2", a2);
-	a3 = trace_from("198.51.100.20", 1003, line, sizeof(line));
+	a3 = trace_from("198.51.100.20", 1003);
 	expect_busy("a third running at once (client-max 2)", a3, 5, "running for this address");
 
 	eng_send(EMSG_END, h1, "destination", "", 1);
 	ok(cl_line(a1, line, sizeof(line)) > 0 && strncmp(line, "END ", 4) == 0, "trace 1 ends");
 	close(a1);
-	a4 = trace_from("198.51.100.20", 1004, line, sizeof(line));
+	a4 = trace_from("198.51.100.20", 1004);
 	h4 = started("visitor X, trace 3 of its burst of 3, once one ended", a4);
 	eng_send(EMSG_END, h2, "destination", "", 1);
 	eng_send(EMSG_END, h4, "destination", "", 1);
@@ -614,29 +629,29 @@ test_limits(void)
 	cl_line(a4, line, sizeof(line));
 	close(a2);
 	close(a4);
-	a5 = trace_from("198.51.100.20", 1005, line, sizeof(line));
+	a5 = trace_from("198.51.100.20", 1005);
 	expect_busy("a fourth in its first second (client-rate 1, burst 3)", a5, 1,
 	    "started for this address");
 
-	y = trace_from("198.51.100.21", 2001, line, sizeof(line));
+	y = trace_from("198.51.100.21", 2001);
 	hy = started("another visitor is not held back", y);
-	v6a = trace_from("2001:db8:1:2::1", 3001, line, sizeof(line));
+	v6a = trace_from("2001:db8:1:2::1", 3001);
 	h6a = started("IPv6 visitor ::1", v6a);
-	v6b = trace_from("2001:db8:1:2::2", 3002, line, sizeof(line));
+	v6b = trace_from("2001:db8:1:2::2", 3002);
 	h6b = started("IPv6 visitor ::2 of the same /64", v6b);
-	v6c = trace_from("2001:db8:1:2:ffff::3", 3003, line, sizeof(line));
+	v6c = trace_from("2001:db8:1:2:ffff::3", 3003);
 	expect_busy("a third in the same /64 counts as the same visitor", v6c, 5,
 	    "running for this address");
-	a1 = trace_from("198.51.100.22", 4001, line, sizeof(line));
+	a1 = trace_from("198.51.100.22", 4001);
 	(void)started("a fourth trace in all", a1);
-	z = trace_from("198.51.100.23", 4002, line, sizeof(line));
+	z = trace_from("198.51.100.23", 4002);
 	expect_busy("a fifth running at once (max-traces 4)", z, 5, "too many traces running");
 
 	/* After a second a token is back; room is made for a trace. */
 	sleep(1);
 	eng_send(EMSG_END, hy, "destination", "", 1);
 	cl_line(y, line, sizeof(line));
-	a5 = trace_from("198.51.100.20", 1006, line, sizeof(line));
+	a5 = trace_from("198.51.100.20", 1006);
 	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "visitor X again after 1 s");
 	eng_send(EMSG_REFUSED, m.trace, "traced", "this connection is being traced", 0);
 	cl_line(a5, line, sizeof(line));
@@ -658,7 +673,7 @@ test_limits(void)
 	start_broker();
 	/* Requests the engine refuses cost neither the global bucket nor the visitor's. */
 	for (int i = 0; i < 4; i++) {
-		a1 = trace_from("198.51.100.30", 5000 + i, line, sizeof(line));
+		a1 = trace_from("198.51.100.30", 5000 + i);
 		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START,
 		    "a bogus request %d for one visitor reaches the engine", i + 1);
 		eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
@@ -669,7 +684,7 @@ test_limits(void)
 		char addr[32];
 
 		snprintf(addr, sizeof(addr), "198.51.100.%d", 30 + i);
-		a1 = trace_from(addr, 5010 + i, line, sizeof(line));
+		a1 = trace_from(addr, 5010 + i);
 		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START,
 		    "global burst: trace %d (the visitor's bucket is still full)", i + 1);
 		eng_send(EMSG_STARTED, m.trace, "", "", 0);
@@ -678,7 +693,7 @@ test_limits(void)
 		cl_line(a1, line, sizeof(line));
 		close(a1);
 	}
-	a1 = trace_from("198.51.100.40", 5009, line, sizeof(line));
+	a1 = trace_from("198.51.100.40", 5009);
 	expect_busy("a third from a new visitor beyond the global burst", a1, 1, "traces started");
 	a1 = cl_open("status after busy");
 	cl_puts(a1, "STATUS\n");
@@ -702,7 +717,7 @@ test_limits(void)
 		char addr[48];
 
 		snprintf(addr, sizeof(addr), "2001:db8:77:%x::1", 0x100 * i + 1);
-		a1 = trace_from(addr, 6000 + i, line, sizeof(line));
+		a1 = trace_from(addr, 6000 + i);
 		if (i == 6) {
 			expect_busy("a 7th /64 of one /48 (prefix-rate 2)", a1, 1,
 			    "started for this network");
@@ -716,7 +731,7 @@ test_limits(void)
 		cl_line(a1, line, sizeof(line));
 		close(a1);
 	}
-	a1 = trace_from("2001:db8:78::1", 6100, line, sizeof(line));
+	a1 = trace_from("2001:db8:78::1", 6100);
 	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "another /48 is not held back");
 	eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
 	cl_line(a1, line, sizeof(line));
@@ -729,13 +744,13 @@ test_limits(void)
 	cfg.site_rate = 1;
 	start_broker();
 	for (int i = 0; i < 2; i++) {
-		a1 = trace_from("198.51.100.50", 7000 + i, line, sizeof(line));
+		a1 = trace_from("198.51.100.50", 7000 + i);
 		ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START, "site request %d", i + 1);
 		eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
 		cl_line(a1, line, sizeof(line));
 		close(a1);
 	}
-	a1 = trace_from("198.51.100.51", 7002, line, sizeof(line));
+	a1 = trace_from("198.51.100.51", 7002);
 	expect_busy("a third request of the site in its first second (site-rate 1)", a1, 1,
 	    "requests from this site");
 	close(efd);
@@ -746,12 +761,12 @@ test_limits(void)
 	cfg.site_share = 50;
 	cfg.max_traces = 4;
 	start_broker();
-	a1 = trace_from("198.51.100.60", 8001, line, sizeof(line));
+	a1 = trace_from("198.51.100.60", 8001);
 	(void)started("site share: trace 1", a1);
-	a2 = trace_from("198.51.100.61", 8002, line, sizeof(line));
+	a2 = trace_from("198.51.100.61", 8002);
 	(void)started("site share: trace 2", a2);
 	expect_busy("a third trace of one site (site-share 50 of 4)",
-	    trace_from("198.51.100.62", 8003, line, sizeof(line)), 5, "running for this site");
+	    trace_from("198.51.100.62", 8003), 5, "running for this site");
 	close(efd);
 	broker_wait();
 	close(a1);
@@ -867,26 +882,14 @@ as_nobody(void)
 	fflush(stdout);
 	if ((p = fork()) == 0) {
 		char line[PROTO_LINE_MAX + 1];
-		struct sockaddr_un sun;
 		int fd;
 
 		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(3);
-		broker_addr(&sun);
-		for (int i = 0;; i++) {
-			if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
-				_exit(4);
-			if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-				break;
-			close(fd);
-			if (i == WAIT_MS / 10)
-				_exit(4);
-			usleep(10000);
-		}
+		/* A greeting other than TRACETROUT 1 fails here too. */
+		if ((fd = cl_connect()) < 0)
+			_exit(4);
 		cl_puts(fd, "PING\n");
-		cl_line(fd, line, sizeof(line));
-		if (strcmp(line, "TRACETROUT 1\n") != 0)
-			_exit(5);
 		cl_line(fd, line, sizeof(line));
 		if (strcmp(line, "PONG\n") == 0)
 			_exit(0);
@@ -1296,22 +1299,18 @@ info_count(void)
 	return buf[0] ? atoi(buf) : -1;
 }
 
-/* Reads an INFO line's body (len bytes and '\n') after the line; 0 if it is all there. */
+/* The body (len bytes and '\n') after the INFO line cl_line read last; 0 if it is all there. */
 static int
 cl_body(int fd, size_t len, char *buf, size_t size)
 {
-	size_t n = 0;
+	struct client *c = cl_of(fd);
 
-	while (n < len + 1 && n + 1 < size) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&p, 1, WAIT_MS) <= 0 || (r = recv(fd, buf + n, len + 1 - n, 0)) <= 0)
-			return -1;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	return n == len + 1 && buf[len] == '\n' ? 0 : -1;
+	if (c == NULL || c->body == NULL || c->body_len != len || len + 2 > size)
+		return -1;
+	memcpy(buf, c->body, len);
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	return 0;
 }
 
 /* A trace of one hop answered from addr; the lines it got, their verbs in order, in got. */
