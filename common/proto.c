@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define MAX_TOKENS	(PROTO_MAX_REPLIES + 8)
 
 /* The STATUS counters in the order they are sent; names are protocol (docs/protocol.md). */
@@ -646,18 +648,6 @@ proto_name_ok(const char *s, size_t n)
 	return 1;
 }
 
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decodes a token value into dst (size len); -1 if malformed or too long. */
 static int
 pct_decode(char *dst, size_t len, const struct tok *v)
@@ -668,8 +658,8 @@ pct_decode(char *dst, size_t len, const struct tok *v)
 		int c = (unsigned char)v->s[i], hi, lo;
 
 		if (c == '%') {
-			if (i + 2 >= v->n || (hi = hexdig(v->s[i + 1])) < 0 ||
-			    (lo = hexdig(v->s[i + 2])) < 0)
+			if (i + 2 >= v->n || (hi = hex_digit(v->s[i + 1])) < 0 ||
+			    (lo = hex_digit(v->s[i + 2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
 			i += 2;

@@ -1,13 +1,20 @@
-/* Small helpers both programs need: directories for sockets and databases, error buffers. */
+/* Small helpers both programs need: directories, error buffers, hex digits, clocks. */
 #ifndef TT_COMMON_UTIL_H
 #define TT_COMMON_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
 int mkdir_parent(const char *path, mode_t mode);
 /* Formats a message into err (errlen bytes); harmless with err NULL. */
 void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The value of a hex digit of either case, or -1 if c is none. */
+int hex_digit(char c);
+/* Microseconds and milliseconds on clock clk (CLOCK_MONOTONIC or CLOCK_REALTIME). */
+uint64_t time_us(clockid_t clk);
+uint64_t time_ms(clockid_t clk);
 
 #endif

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "util.h"
+
 size_t
 utf8_seq(const unsigned char *s, size_t n)
 {
@@ -350,12 +352,6 @@ jspace(struct jwalk *w)
 }
 
 static int
-jhex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int
 jstring(struct jwalk *w)
 {
 	if (w->i >= w->n || w->s[w->i] != '"')
@@ -376,8 +372,9 @@ jstring(struct jwalk *w)
 				return -1;
 			c = w->s[w->i + 1];
 			if (c == 'u') {
-				if (w->i + 5 >= w->n || !jhex(w->s[w->i + 2]) || !jhex(w->s[w->i + 3]) ||
-				    !jhex(w->s[w->i + 4]) || !jhex(w->s[w->i + 5]))
+				if (w->i + 5 >= w->n || hex_digit(w->s[w->i + 2]) < 0 ||
+				    hex_digit(w->s[w->i + 3]) < 0 || hex_digit(w->s[w->i + 4]) < 0 ||
+				    hex_digit(w->s[w->i + 5]) < 0)
 					return -1;
 				k = 6;
 			} else if (c && strchr("\"\\/bfnrt", c))

@@ -18,6 +18,7 @@
 #include "render_common.h"
 #include "reply.h"
 #include "stored.h"
+#include "util.h"
 
 #define VALUE_MAX	64	/* a query or form value we read: the longest valid one is 32 bytes */
 
@@ -59,18 +60,6 @@ is_id(const char *s, size_t n)
 	return true;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* What a query string or a form holds of one key. */
 enum form_found {
 	FORM_ABSENT = 0,	/* not given, or empty */
@@ -107,8 +96,8 @@ form_value(const char *s, size_t n, const char *key, char *buf, size_t size)
 				int c = (unsigned char)v[i], hi, lo;
 
 				if (c == '%') {
-					if (i + 2 >= vn || (hi = hexval(v[i + 1])) < 0 ||
-					    (lo = hexval(v[i + 2])) < 0)
+					if (i + 2 >= vn || (hi = hex_digit(v[i + 1])) < 0 ||
+					    (lo = hex_digit(v[i + 2])) < 0)
 						return FORM_BAD;
 					c = hi << 4 | lo;
 					i += 2;
