@@ -14,25 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util.h"
 
 int64_t
 client_deadline(int timeout_ms)
 {
-	return now_ms() + timeout_ms;
+	return (int64_t)time_ms(CLOCK_MONOTONIC) + timeout_ms;
 }
 
 static int
 remaining(int64_t deadline)
 {
-	int64_t r = deadline - now_ms();
+	int64_t r = deadline - (int64_t)time_ms(CLOCK_MONOTONIC);
 
 	return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
 }

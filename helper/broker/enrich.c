@@ -102,15 +102,6 @@ struct enrich {
 	int freeing;
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- pure parts ---- */
 
 int
@@ -275,7 +266,7 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 	(void)multi;
 	/* The monotonic clock is never 0 here: 0 can mean "no timer". */
-	e->curl_deadline_ms = timeout_ms < 0 ? 0 : mono_ms() + (uint64_t)timeout_ms;
+	e->curl_deadline_ms = timeout_ms < 0 ? 0 : time_ms(CLOCK_MONOTONIC) + (uint64_t)timeout_ms;
 	return 0;
 }
 
@@ -1031,7 +1022,7 @@ enrich_events(struct enrich *e, const struct pollfd *pfd, int n)
 			dispatch(e, &e->snap[i], pfd[i].revents);
 	e->nsnap = 0;
 	e->left_out = 0;
-	if (e->curl_deadline_ms != 0 && mono_ms() >= e->curl_deadline_ms) {
+	if (e->curl_deadline_ms != 0 && time_ms(CLOCK_MONOTONIC) >= e->curl_deadline_ms) {
 		e->curl_deadline_ms = 0;
 		curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
@@ -1053,7 +1044,7 @@ enrich_timeout_ms(struct enrich *e)
 	if (!TAILQ_EMPTY(&e->finished))
 		return 0;
 	if (e->curl_deadline_ms != 0) {
-		uint64_t now = mono_ms();
+		uint64_t now = time_ms(CLOCK_MONOTONIC);
 
 		t = e->curl_deadline_ms > now ? (long long)(e->curl_deadline_ms - now) : 0;
 	}

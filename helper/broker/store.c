@@ -140,17 +140,16 @@ struct store {
 static void
 store_fail(struct store *st, const char *what, const char *id)
 {
-	struct timespec now;
+	time_t now = (time_t)(time_ms(CLOCK_MONOTONIC) / 1000);
 
 	st->errors++;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (st->last_log != 0 && now.tv_sec - st->last_log < STORE_LOG_INTERVAL) {
+	if (st->last_log != 0 && now - st->last_log < STORE_LOG_INTERVAL) {
 		st->suppressed++;
 		return;
 	}
 	log_warnx("store: %s (trace %s): %s; %lu errors so far, %lu not logged; tracing goes on",
 	    what, id, sqlite3_errmsg(st->db), st->errors, st->suppressed);
-	st->last_log = now.tv_sec ? now.tv_sec : 1;
+	st->last_log = now ? now : 1;
 	st->suppressed = 0;
 }
 

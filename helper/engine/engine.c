@@ -29,6 +29,7 @@
 #include "pkt.h"
 #include "privsep.h"
 #include "trace.h"
+#include "util.h"
 
 struct engine;
 
@@ -66,25 +67,6 @@ struct engine {
 };
 
 static volatile sig_atomic_t engine_stop;
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* The wall clock: the queue's packet timestamps, and when a hop settled (shared with the browser). */
-static uint64_t
-realtime_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static int
 raw_open(int family, uint32_t mark)
@@ -228,7 +210,7 @@ op_send(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us
 	 * even brings its answer back into our queue, stamped, before sendto()
 	 * returns, so a time read after it can be later than the answer.
 	 */
-	sent = mono_us();
+	sent = time_us(CLOCK_MONOTONIC);
 	if (fd < 0 || sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sl) < 0) {
 		log_debug("probe send: %s", strerror(errno));
 		return -1;
@@ -248,7 +230,8 @@ op_hop(void *ctx, const struct proto_hop *hop)
 	m.type = EMSG_HOP;
 	m.trace = et->handle;
 	m.u.hop = *hop;
-	m.u.hop.at_us = realtime_us();
+	/* The wall clock: the browser shows when a hop settled. */
+	m.u.hop.at_us = time_us(CLOCK_REALTIME);
 	to_broker(et->e, &m);
 }
 
@@ -264,7 +247,7 @@ op_late(void *ctx, int ttl, const struct proto_reply *r)
 	m.u.hop.ttl = ttl;
 	m.u.hop.nreplies = 1;
 	m.u.hop.r[0] = *r;
-	m.u.hop.at_us = realtime_us();
+	m.u.hop.at_us = time_us(CLOCK_REALTIME);
 	to_broker(et->e, &m);
 }
 
@@ -396,8 +379,9 @@ start(struct engine *e, const struct emsg *m)
 	tc.max_probes = e->cfg->max_probes;
 	tc.start_timeout_us = e->cfg->start_timeout_us;
 	if (getrandom(&ipid, sizeof(ipid), GRND_NONBLOCK) != sizeof(ipid))
-		ipid = (uint16_t)mono_us();
-	trace_init(&et->t, &tc, &ops, &r->client, r->cport, &r->server, r->sport, ipid, mono_us());
+		ipid = (uint16_t)time_us(CLOCK_MONOTONIC);
+	trace_init(&et->t, &tc, &ops, &r->client, r->cport, &r->server, r->sport, ipid,
+	    time_us(CLOCK_MONOTONIC));
 	trace_syn_ttl(&et->t, syn_ttl(e->cfg->mark, info.mark));
 	e->traces[e->ntraces++] = et;
 	e->st.traces++;
@@ -436,7 +420,7 @@ fate(const struct etrace *et, uint32_t late, uint64_t now)
 static void
 reap(struct engine *e)
 {
-	uint64_t now = mono_us();
+	uint64_t now = time_us(CLOCK_MONOTONIC);
 	uint32_t late = late_bit(e->cfg), both = e->cfg->mark | late;
 	int i;
 
@@ -515,7 +499,7 @@ arrival_us(struct engine *e, uint64_t tstamp_us, uint64_t now)
 
 	if (tstamp_us == 0)
 		return now;
-	real = realtime_us();
+	real = time_us(CLOCK_REALTIME);
 	if (tstamp_us > real || (age = real - tstamp_us) > QUEUE_AGE_MAX_US || age > now) {
 		e->st.stamps_rejected++;
 		return now;
@@ -530,7 +514,7 @@ static int
 on_packet(void *arg, struct queue_packet *qp)
 {
 	struct engine *e = arg;
-	uint64_t now = arrival_us(e, qp->tstamp_us, mono_us());
+	uint64_t now = arrival_us(e, qp->tstamp_us, time_us(CLOCK_MONOTONIC));
 	struct pkt p;
 	enum pkt_err err;
 	bool out;
@@ -641,7 +625,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 			{ mnl_socket_get_fd(s->nfq), POLLIN, 0 },
 			{ fd, POLLIN, 0 },
 		};
-		uint64_t now = mono_us(), next = UINT64_MAX;
+		uint64_t now = time_us(CLOCK_MONOTONIC), next = UINT64_MAX;
 		int timeout = -1;
 
 		for (int i = 0; i < e.ntraces; i++) {
@@ -659,7 +643,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 		}
 		if (pfd[1].revents)
 			from_broker(&e);
-		now = mono_us();
+		now = time_us(CLOCK_MONOTONIC);
 		if (pfd[0].revents) {
 			int n = queue_read(s->nfq, cfg->queue, ROUND_PACKETS, on_packet, &e);
 

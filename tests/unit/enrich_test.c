@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "enrich.h"
 #include "tap.h"
+#include "util.h"
 
 #define SLACK_MS 800		/* on top of a timeout, for a loaded CI machine */
 
@@ -51,10 +52,7 @@ static double t0;
 static double
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+	return (double)time_us(CLOCK_MONOTONIC) / 1000;
 }
 
 static void
