@@ -256,17 +256,6 @@ reply_parse(const struct tok *v, struct proto_reply *r)
 }
 
 static int
-is_id(const struct tok *v)
-{
-	if (v->n != PROTO_ID_LEN)
-		return 0;
-	for (size_t i = 0; i < v->n; i++)
-		if (!((v->s[i] >= '0' && v->s[i] <= '9') || (v->s[i] >= 'a' && v->s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int
 verb_is(const struct tok *t, const char *verb)
 {
 	return t->n == strlen(verb) && memcmp(t->s, verb, t->n) == 0;
@@ -465,7 +454,7 @@ id_key(const struct tok *t, const char *key, char *dst)
 
 	if (!kv(t, key, &v))
 		return KV_ABSENT;
-	if (!is_id(&v))
+	if (!proto_id_ok(v.s, v.n))
 		return KV_BAD;
 	memcpy(dst, v.s, PROTO_ID_LEN);
 	dst[PROTO_ID_LEN] = '\0';
@@ -634,6 +623,17 @@ parse_id_verb(const struct tok *t, int n, struct proto_msg *m, enum proto_verb v
 		}
 	}
 	return have == (verb == PROTO_DELETE ? 3 : 1) ? verb : PROTO_BAD;
+}
+
+int
+proto_id_ok(const char *s, size_t n)
+{
+	if (n != PROTO_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 int

@@ -216,6 +216,8 @@ int proto_fmt_info(char *buf, size_t len, const struct tt_addr *a, size_t body_l
     const struct proto_info *info);
 /* NAME: name must be a DNS name (letters, digits, '-', '_', '.'); -1 otherwise. */
 int proto_fmt_name(char *buf, size_t len, const struct tt_addr *a, const char *name);
+/* Is s (n bytes) a trace id or a delete token: exactly PROTO_ID_LEN lowercase hex digits? */
+int proto_id_ok(const char *s, size_t n);
 /* Is s a DNS name we pass on: 1-253 bytes of letters, digits, '-', '_' and '.'? */
 int proto_name_ok(const char *s, size_t n);
 int proto_fmt_deleted(char *buf, size_t len, const char *id);

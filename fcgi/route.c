@@ -48,18 +48,6 @@ quote(const char *s, size_t n, char *buf, size_t size)
 	return buf;
 }
 
-/* A trace id or delete token: exactly 32 lowercase hex digits, n bytes of s. */
-static bool
-is_id(const char *s, size_t n)
-{
-	if (n != PROTO_ID_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* What a query string or a form holds of one key. */
 enum form_found {
 	FORM_ABSENT = 0,	/* not given, or empty */
@@ -495,7 +483,7 @@ page_of(const char *rel, size_t n, char *id)
 		return PAGE_NONE;
 	rel += 7;
 	n -= 7;
-	if (n < PROTO_ID_LEN || !is_id(rel, PROTO_ID_LEN))
+	if (n < PROTO_ID_LEN || !proto_id_ok(rel, PROTO_ID_LEN))
 		return PAGE_BAD_ID;
 	memcpy(id, rel, PROTO_ID_LEN);
 	id[PROTO_ID_LEN] = '\0';
@@ -592,7 +580,7 @@ decide_delete(const struct request *req, struct route *rt)
 	enum form_found found;
 
 	if (req->delete_token[0]) {
-		if (!is_id(req->delete_token, strlen(req->delete_token))) {
+		if (!proto_id_ok(req->delete_token, strlen(req->delete_token))) {
 			deny(rt, 400, token_msg, false, "X-Delete-Token \"%s\"",
 			    quote(req->delete_token, strlen(req->delete_token), q, sizeof(q)));
 			return;
@@ -605,7 +593,7 @@ decide_delete(const struct request *req, struct route *rt)
 	if (found == FORM_ABSENT)
 		deny(rt, 400, "no delete token: send it in X-Delete-Token or ?token=", false,
 		    "DELETE without a token");
-	else if (found == FORM_BAD || !is_id(v, strlen(v)))
+	else if (found == FORM_BAD || !proto_id_ok(v, strlen(v)))
 		deny(rt, 400, token_msg, false, "QUERY_STRING \"%s\"",
 		    quote(req->query, strlen(req->query), q, sizeof(q)));
 	else {
@@ -643,7 +631,7 @@ decide_delete_form(const struct request *req, struct route *rt)
 	found = form_value(req->body, req->body_len, "token", v, sizeof(v));
 	if (found == FORM_ABSENT)
 		deny(rt, 400, "no delete token in the form", false, "body without token=");
-	else if (found == FORM_BAD || !is_id(v, strlen(v)))
+	else if (found == FORM_BAD || !proto_id_ok(v, strlen(v)))
 		deny(rt, 400, token_msg, false, "body \"%s\"",
 		    quote(req->body, req->body_len, q, sizeof(q)));
 	else {
@@ -667,7 +655,7 @@ decide_history(const struct request *req, struct route *rt)
 	case FORM_ABSENT:
 		break;
 	case FORM_OK:
-		if (is_id(v, strlen(v))) {
+		if (proto_id_ok(v, strlen(v))) {
 			memcpy(rt->before, v, sizeof(rt->before));
 			break;
 		}

@@ -754,6 +754,32 @@ test_seeds(void)
 	}
 }
 
+/* Trace ids and delete tokens: the one check the parser and the app's routes share. */
+static void
+test_id(void)
+{
+	static const char *const bad[] = {
+		"", "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e",		/* 31 digits */
+		"0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5f",		/* 33 */
+		"0F3C9A5E1D2B4C6A8E7F90A1B2C3D4E5",		/* upper case */
+		"0f3c9a5e1d2b4c6a8e7f90a1b2c3d4eg", "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e/",
+		"0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e:", "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e`",
+		" f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5",
+	};
+	const char *id = "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5";
+	char nul[PROTO_ID_LEN] = "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e";	/* its last byte NUL */
+	struct proto_msg m;
+
+	ok(proto_id_ok(id, PROTO_ID_LEN), "32 lowercase hex digits are an id");
+	ok(proto_id_ok("0123456789abcdef0123456789abcdef/delete", PROTO_ID_LEN),
+	    "only n bytes are looked at");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!proto_id_ok(bad[i], strlen(bad[i])), "not an id: \"%s\"", bad[i]);
+	ok(!proto_id_ok(nul, sizeof(nul)), "not an id: a NUL in it");
+	is_int(proto_parse("GET id=0F3C9A5E1D2B4C6A8E7F90A1B2C3D4E5\n", 40, &m), PROTO_BAD,
+	    "the parser takes the same ids: GET with an upper-case id is refused");
+}
+
 int
 main(void)
 {
@@ -769,5 +795,6 @@ main(void)
 	test_enrich();
 	test_proxy_sites();
 	test_seeds();
+	test_id();
 	return tap_done();
 }
