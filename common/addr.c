@@ -71,6 +71,15 @@ port_parse(const char *s, uint16_t *port)
 	return 0;
 }
 
+bool
+port_listed(const uint16_t *ports, int n, uint16_t port)
+{
+	for (int i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 void
 addr_mask(const struct tt_addr *a, int bits, struct tt_addr *out)
 {

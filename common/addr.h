@@ -45,5 +45,7 @@ int addr_visitor_net(const struct tt_addr *a, struct tt_addr *net);
 size_t addr_len(const struct tt_addr *a);
 /* Parses a decimal port 1..65535; returns 0 or -1. */
 int port_parse(const char *s, uint16_t *port);
+/* Is port one of the n in ports (the ports that may be traced, a list being parsed)? */
+bool port_listed(const uint16_t *ports, int n, uint16_t port);
 
 #endif

@@ -344,11 +344,10 @@ ports_parse(const char *s, uint16_t *ports, int *nports, char *why, size_t whyle
 			seterr(why, whylen, "\"%s\" is not a port (1..65535)", tok);
 			return -1;
 		}
-		for (int i = 0; i < n; i++)
-			if (ports[i] == port) {
-				seterr(why, whylen, "port %u is listed twice", port);
-				return -1;
-			}
+		if (port_listed(ports, n, port)) {
+			seterr(why, whylen, "port %u is listed twice", port);
+			return -1;
+		}
 		if (n == CONFIG_MAX_PORTS) {
 			seterr(why, whylen, "more than %d ports", CONFIG_MAX_PORTS);
 			return -1;

@@ -3,13 +3,12 @@
 
 #include <errno.h>
 
+#include "addr.h"
+
 bool
 check_port_allowed(const struct config *cfg, uint16_t port)
 {
-	for (int i = 0; i < cfg->nports; i++)
-		if (cfg->ports[i] == port)
-			return true;
-	return false;
+	return port_listed(cfg->ports, cfg->nports, port);
 }
 
 struct check_refusal

@@ -1,4 +1,4 @@
-/* Tests of common/addr.c: parsing, formatting and comparing addresses and ports. */
+/* Tests of common/addr.c: parsing, formatting and comparing addresses and ports, port lists. */
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -82,6 +82,19 @@ test_ports(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(port_parse(bad[i], &p) < 0, "port_parse rejects \"%s\"", bad[i]);
 	ok(port_parse(NULL, &p) < 0, "port_parse rejects NULL");
+}
+
+static void
+test_port_listed(void)
+{
+	static const uint16_t ports[] = { 80, 443, 8080 };
+
+	ok(port_listed(ports, 3, 80) && port_listed(ports, 3, 443) && port_listed(ports, 3, 8080),
+	    "port_listed: each port of the list");
+	ok(!port_listed(ports, 3, 22) && !port_listed(ports, 3, 0) && !port_listed(ports, 3, 65535),
+	    "port_listed: no other");
+	ok(!port_listed(ports, 2, 8080), "port_listed: only the first n are looked at");
+	ok(!port_listed(NULL, 0, 80), "port_listed: an empty list has none");
 }
 
 static void
@@ -169,6 +182,7 @@ main(void)
 	test_parse_format();
 	test_equal_len();
 	test_ports();
+	test_port_listed();
 	test_mask();
 	test_prefix();
 	return tap_done();
