@@ -17,7 +17,7 @@
 #include "util.h"
 
 int64_t
-client_deadline(int timeout_ms)
+bclient_deadline(int timeout_ms)
 {
 	return (int64_t)time_ms(CLOCK_MONOTONIC) + timeout_ms;
 }
@@ -31,8 +31,8 @@ remaining(int64_t deadline)
 }
 
 /* Says why a step failed; err is the errno of the system call behind it, 0 if none failed. */
-static enum client_status __attribute__((format(printf, 4, 5)))
-fail(struct client *c, enum client_status st, int err, const char *fmt, ...)
+static enum bclient_status __attribute__((format(printf, 4, 5)))
+fail(struct bclient *c, enum bclient_status st, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,8 +60,8 @@ wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static enum client_status
-connect_deadline(struct client *c, const char *path, int64_t deadline)
+static enum bclient_status
+connect_deadline(struct bclient *c, const char *path, int64_t deadline)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -70,17 +70,17 @@ connect_deadline(struct client *c, const char *path, int64_t deadline)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
-		return fail(c, CLIENT_UNREACHABLE, 0, "socket path too long: %s", path);
+		return fail(c, BCLIENT_UNREACHABLE, 0, "socket path too long: %s", path);
 	memcpy(sun.sun_path, path, strlen(path));
 	for (;;) {
 		if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-			return CLIENT_OK;
+			return BCLIENT_OK;
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN) {
 			/* A unix socket's backlog is full: the broker is slow, not gone. Retry. */
 			if (remaining(deadline) == 0)
-				return fail(c, CLIENT_TIMEOUT, errno, "connect %s: backlog full", path);
+				return fail(c, BCLIENT_TIMEOUT, errno, "connect %s: backlog full", path);
 			poll(NULL, 0, remaining(deadline) < 10 ? remaining(deadline) : 10);
 			continue;
 		}
@@ -89,33 +89,33 @@ connect_deadline(struct client *c, const char *path, int64_t deadline)
 		 * on its path keeps this user out. Say who, so the fix is plain.
 		 */
 		if (errno == EACCES || errno == EPERM)
-			return fail(c, CLIENT_DENIED, errno, "connect %s: %s: this app runs as uid %u gid %u; "
+			return fail(c, BCLIENT_DENIED, errno, "connect %s: %s: this app runs as uid %u gid %u; "
 			    "the socket's group (socket-group in tracetrout.conf) must be one of its "
 			    "groups, and every directory on the path searchable by it", path,
 			    strerror(errno), (unsigned)geteuid(), (unsigned)getegid());
 		if (errno != EINPROGRESS)
-			return fail(c, CLIENT_UNREACHABLE, errno, "connect %s: %s", path, strerror(errno));
+			return fail(c, BCLIENT_UNREACHABLE, errno, "connect %s: %s", path, strerror(errno));
 		switch (wait_fd(c->fd, POLLOUT, deadline)) {
 		case 0:
-			return fail(c, CLIENT_TIMEOUT, 0, "connect %s: timed out", path);
+			return fail(c, BCLIENT_TIMEOUT, 0, "connect %s: timed out", path);
 		case -1:
-			return fail(c, CLIENT_IOERR, errno, "poll: %s", strerror(errno));
+			return fail(c, BCLIENT_IOERR, errno, "poll: %s", strerror(errno));
 		}
 		len = sizeof(err);
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			return fail(c, CLIENT_IOERR, errno, "getsockopt: %s", strerror(errno));
+			return fail(c, BCLIENT_IOERR, errno, "getsockopt: %s", strerror(errno));
 		if (err != 0)
-			return fail(c, CLIENT_UNREACHABLE, err, "connect %s: %s", path, strerror(err));
-		return CLIENT_OK;
+			return fail(c, BCLIENT_UNREACHABLE, err, "connect %s: %s", path, strerror(err));
+		return BCLIENT_OK;
 	}
 }
 
-enum client_status
-client_open(struct client *c, const char *path, int timeout_ms)
+enum bclient_status
+bclient_open(struct bclient *c, const char *path, int timeout_ms)
 {
-	int64_t deadline = client_deadline(timeout_ms);
+	int64_t deadline = bclient_deadline(timeout_ms);
 	struct proto_msg m;
-	enum client_status st;
+	enum bclient_status st;
 
 	c->off = c->len = 0;
 	c->line = NULL;
@@ -126,32 +126,32 @@ client_open(struct client *c, const char *path, int timeout_ms)
 	c->body_len = 0;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return fail(c, CLIENT_IOERR, errno, "socket: %s", strerror(errno));
-	if ((st = connect_deadline(c, path, deadline)) != CLIENT_OK)
+		return fail(c, BCLIENT_IOERR, errno, "socket: %s", strerror(errno));
+	if ((st = connect_deadline(c, path, deadline)) != BCLIENT_OK)
 		goto bad;
-	if ((st = client_read(c, &m, deadline)) != CLIENT_OK) {
+	if ((st = bclient_read(c, &m, deadline)) != BCLIENT_OK) {
 		/* Say which step hung: a frozen helper still completes connect(). */
-		if (st == CLIENT_TIMEOUT)
+		if (st == BCLIENT_TIMEOUT)
 			fail(c, st, 0, "no greeting from %s in %d ms", path, timeout_ms);
 		goto bad;
 	}
 	if (m.verb != PROTO_GREETING) {
-		st = fail(c, CLIENT_GARBAGE, 0, "expected a greeting from %s", path);
+		st = fail(c, BCLIENT_GARBAGE, 0, "expected a greeting from %s", path);
 		goto bad;
 	}
 	if (m.version != PROTO_VERSION) {
-		st = fail(c, CLIENT_GARBAGE, 0, "%s speaks protocol version %d, not %d", path,
+		st = fail(c, BCLIENT_GARBAGE, 0, "%s speaks protocol version %d, not %d", path,
 		    m.version, PROTO_VERSION);
 		goto bad;
 	}
-	return CLIENT_OK;
+	return BCLIENT_OK;
 bad:
-	client_close(c);
+	bclient_close(c);
 	return st;
 }
 
-enum client_status
-client_send(struct client *c, const char *line, size_t len, int64_t deadline)
+enum bclient_status
+bclient_send(struct bclient *c, const char *line, size_t len, int64_t deadline)
 {
 	size_t off = 0;
 	ssize_t n;
@@ -165,22 +165,22 @@ client_send(struct client *c, const char *line, size_t len, int64_t deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno == EPIPE || errno == ECONNRESET)
-			return fail(c, CLIENT_CLOSED, errno, "the broker closed the connection");
+			return fail(c, BCLIENT_CLOSED, errno, "the broker closed the connection");
 		if (errno != EAGAIN)
-			return fail(c, CLIENT_IOERR, errno, "send: %s", strerror(errno));
+			return fail(c, BCLIENT_IOERR, errno, "send: %s", strerror(errno));
 		switch (wait_fd(c->fd, POLLOUT, deadline)) {
 		case 0:
-			return fail(c, CLIENT_TIMEOUT, 0, "the broker reads no requests");
+			return fail(c, BCLIENT_TIMEOUT, 0, "the broker reads no requests");
 		case -1:
-			return fail(c, CLIENT_IOERR, errno, "poll: %s", strerror(errno));
+			return fail(c, BCLIENT_IOERR, errno, "poll: %s", strerror(errno));
 		}
 	}
-	return CLIENT_OK;
+	return BCLIENT_OK;
 }
 
 /* Takes the first line (n bytes) out of the buffer and parses it; the line stays where it is. */
-static enum client_status
-take_line(struct client *c, size_t n, struct proto_msg *m)
+static enum bclient_status
+take_line(struct bclient *c, size_t n, struct proto_msg *m)
 {
 	const char *line = c->buf + c->off;
 	enum proto_verb v = proto_parse(line, n, m);
@@ -197,7 +197,7 @@ take_line(struct client *c, size_t n, struct proto_msg *m)
 	c->line = line;
 	c->line_len = n;
 	c->off += n;
-	return v == PROTO_BAD ? CLIENT_GARBAGE : CLIENT_OK;
+	return v == PROTO_BAD ? BCLIENT_GARBAGE : BCLIENT_OK;
 }
 
 /*
@@ -205,8 +205,8 @@ take_line(struct client *c, size_t n, struct proto_msg *m)
  * until the deadline; *n gets the count. what names the thing being read,
  * for c->why.
  */
-static enum client_status
-read_some(struct client *c, char *dst, size_t len, int64_t deadline, size_t *n,
+static enum bclient_status
+read_some(struct bclient *c, char *dst, size_t len, int64_t deadline, size_t *n,
     const char *what)
 {
 	ssize_t r;
@@ -215,23 +215,23 @@ read_some(struct client *c, char *dst, size_t len, int64_t deadline, size_t *n,
 		r = read(c->fd, dst, len);
 		if (r > 0) {
 			*n = (size_t)r;
-			return CLIENT_OK;
+			return BCLIENT_OK;
 		}
 		if (r == 0)
-			return fail(c, CLIENT_CLOSED, 0, "the broker closed the connection%s%s",
+			return fail(c, BCLIENT_CLOSED, 0, "the broker closed the connection%s%s",
 			    what ? " in the middle of " : "", what ? what : "");
 		if (errno == EINTR)
 			continue;
 		if (errno == ECONNRESET)
-			return fail(c, CLIENT_CLOSED, errno, "the broker reset the connection");
+			return fail(c, BCLIENT_CLOSED, errno, "the broker reset the connection");
 		if (errno != EAGAIN)
-			return fail(c, CLIENT_IOERR, errno, "read: %s", strerror(errno));
+			return fail(c, BCLIENT_IOERR, errno, "read: %s", strerror(errno));
 		switch (wait_fd(c->fd, POLLIN, deadline)) {
 		case 0:
-			return fail(c, CLIENT_TIMEOUT, 0, "the broker did not send %s in time",
+			return fail(c, BCLIENT_TIMEOUT, 0, "the broker did not send %s in time",
 			    what ? what : "a line");
 		case -1:
-			return fail(c, CLIENT_IOERR, errno, "poll: %s", strerror(errno));
+			return fail(c, BCLIENT_IOERR, errno, "poll: %s", strerror(errno));
 		}
 	}
 }
@@ -241,23 +241,23 @@ read_some(struct client *c, char *dst, size_t len, int64_t deadline, size_t *n,
  * buffer holds, then from the socket straight into the heap, never past
  * the body's end (the next line stays in the socket for c->buf).
  */
-static enum client_status
-read_body(struct client *c, size_t len, int64_t deadline)
+static enum bclient_status
+read_body(struct bclient *c, size_t len, int64_t deadline)
 {
 	size_t want = len + 1, got, n;
-	enum client_status st;
+	enum bclient_status st;
 	char *b;
 
 	if (len > PROTO_INFO_MAX)	/* the parser refuses it already */
-		return fail(c, CLIENT_GARBAGE, 0, "an INFO body of %zu bytes is too long", len);
+		return fail(c, BCLIENT_GARBAGE, 0, "an INFO body of %zu bytes is too long", len);
 	if ((b = malloc(want)) == NULL)
-		return fail(c, CLIENT_IOERR, errno, "an INFO body of %zu bytes: %s", len, strerror(errno));
+		return fail(c, BCLIENT_IOERR, errno, "an INFO body of %zu bytes: %s", len, strerror(errno));
 	got = c->len - c->off < want ? c->len - c->off : want;
 	memcpy(b, c->buf + c->off, got);
 	c->off += got;
 	while (got < want) {
 		if ((st = read_some(c, b + got, want - got, deadline, &n, "an INFO body")) !=
-		    CLIENT_OK) {
+		    BCLIENT_OK) {
 			free(b);
 			return st;
 		}
@@ -265,19 +265,19 @@ read_body(struct client *c, size_t len, int64_t deadline)
 	}
 	if (b[len] != '\n') {
 		free(b);
-		return fail(c, CLIENT_GARBAGE, 0, "an INFO body of %zu bytes does not end with a "
+		return fail(c, BCLIENT_GARBAGE, 0, "an INFO body of %zu bytes does not end with a "
 		    "newline", len);
 	}
 	b[len] = '\0';
 	c->body = b;
 	c->body_len = len;
-	return CLIENT_OK;
+	return BCLIENT_OK;
 }
 
-enum client_status
-client_read(struct client *c, struct proto_msg *m, int64_t deadline)
+enum bclient_status
+bclient_read(struct bclient *c, struct proto_msg *m, int64_t deadline)
 {
-	enum client_status st;
+	enum bclient_status st;
 	const char *nl;
 	size_t n;
 
@@ -289,7 +289,7 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 	for (;;) {
 		if ((nl = memchr(c->buf + c->off, '\n', c->len - c->off)) != NULL) {
 			st = take_line(c, (size_t)(nl - (c->buf + c->off)) + 1, m);
-			if (st == CLIENT_OK && m->verb == PROTO_INFO)
+			if (st == BCLIENT_OK && m->verb == PROTO_INFO)
 				st = read_body(c, m->info_len, deadline);
 			return st;
 		}
@@ -300,45 +300,45 @@ client_read(struct client *c, struct proto_msg *m, int64_t deadline)
 			c->off = 0;
 		}
 		if (c->len == sizeof(c->buf))
-			return fail(c, CLIENT_GARBAGE, 0, "a line from the broker is longer than %d bytes",
+			return fail(c, BCLIENT_GARBAGE, 0, "a line from the broker is longer than %d bytes",
 			    PROTO_LINE_MAX);
 		if ((st = read_some(c, c->buf + c->len, sizeof(c->buf) - c->len, deadline, &n,
-		    c->len ? "a line" : NULL)) != CLIENT_OK)
+		    c->len ? "a line" : NULL)) != BCLIENT_OK)
 			return st;
 		c->len += n;
 	}
 }
 
-enum client_status
-client_ask(struct client *c, const char *path, int connect_ms, const char *line, size_t len,
+enum bclient_status
+bclient_ask(struct bclient *c, const char *path, int connect_ms, const char *line, size_t len,
     int answer_ms, struct proto_msg *m)
 {
-	enum client_status st;
+	enum bclient_status st;
 	int64_t deadline;
 
-	if ((st = client_open(c, path, connect_ms)) != CLIENT_OK)
+	if ((st = bclient_open(c, path, connect_ms)) != BCLIENT_OK)
 		return st;
-	deadline = client_deadline(answer_ms);
-	st = client_send(c, line, len, deadline);
+	deadline = bclient_deadline(answer_ms);
+	st = bclient_send(c, line, len, deadline);
 	/*
 	 * A broker that refuses this caller (forbidden) writes its ERROR and
 	 * closes without reading: the send may fail, but the reason is there
 	 * to read, and it is worth more than "closed".
 	 */
-	if (st == CLIENT_OK || st == CLIENT_CLOSED) {
-		enum client_status sent = st;
+	if (st == BCLIENT_OK || st == BCLIENT_CLOSED) {
+		enum bclient_status sent = st;
 
-		if ((st = client_read(c, m, deadline)) == CLIENT_OK && sent == CLIENT_CLOSED &&
+		if ((st = bclient_read(c, m, deadline)) == BCLIENT_OK && sent == BCLIENT_CLOSED &&
 		    m->verb != PROTO_ERROR)
-			st = fail(c, CLIENT_CLOSED, 0, "the broker closed the connection");
+			st = fail(c, BCLIENT_CLOSED, 0, "the broker closed the connection");
 	}
-	if (st != CLIENT_OK)
-		client_close(c);
+	if (st != BCLIENT_OK)
+		bclient_close(c);
 	return st;
 }
 
 void
-client_close(struct client *c)
+bclient_close(struct bclient *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);

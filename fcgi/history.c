@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "brokerclient.h"
 #include "history_render.h"
 #include "log.h"
 #include "proto.h"
@@ -41,8 +41,8 @@ history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 	struct history_item *items = NULL;
 	struct history_view v;
 	struct proto_msg m;
-	struct client c;
-	enum client_status st;
+	struct bclient c;
+	enum bclient_status st;
 	int64_t deadline;
 	int n, nitems = 0, more = 0;
 
@@ -51,8 +51,8 @@ history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 		reply_error(o, ro, 500, NULL, "internal error");
 		return;
 	}
-	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
-	    cfg->start_ms, &m)) != CLIENT_OK) {
+	if ((st = bclient_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
+	    cfg->start_ms, &m)) != BCLIENT_OK) {
 		refusal_write_client(o, ro, "HISTORY", &c, st);
 		return;
 	}
@@ -61,7 +61,7 @@ history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 		goto done;
 	}
 	/* The rest comes from the database at once: the same bound again. */
-	deadline = client_deadline(cfg->start_ms);
+	deadline = bclient_deadline(cfg->start_ms);
 	if ((items = calloc(HISTORY_ASK, sizeof(*items))) == NULL) {
 		log_warn("history");
 		reply_error(o, ro, 500, NULL, "out of memory");
@@ -75,7 +75,7 @@ history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 			m.verb = PROTO_BAD;
 			break;
 		}
-		if ((st = client_read(&c, &m, deadline)) != CLIENT_OK) {
+		if ((st = bclient_read(&c, &m, deadline)) != BCLIENT_OK) {
 			refusal_write_client(o, ro, "HISTORY, mid-list", &c, st);
 			goto done;
 		}
@@ -84,7 +84,7 @@ history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 		refusal_write_msg(o, ro, "HISTORY, mid-list", &m);
 		goto done;
 	}
-	client_close(&c);
+	bclient_close(&c);
 
 	memset(&v, 0, sizeof(v));
 	v.client = *client;
@@ -97,6 +97,6 @@ history_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 	    (!ro->head_only && history_render(o, ro->r, &v) < 0) || out_flush(o) < 0)
 		log_debug("history: the visitor went away");
 done:
-	client_close(&c);
+	bclient_close(&c);
 	free(items);
 }

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "client.h"
+#include "brokerclient.h"
 #include "log.h"
 #include "refusal.h"
 #include "relay.h"
@@ -20,8 +20,8 @@ live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts 
 	struct proto_trace_req req;
 	struct render_trace t;
 	struct proto_msg m;
-	struct client c;
-	enum client_status st;
+	struct bclient c;
+	enum bclient_status st;
 	int n;
 
 	/*
@@ -38,14 +38,14 @@ live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts 
 		refusal_write(o, ro, &refusal_failed);
 		return;
 	}
-	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
-	    cfg->start_ms, &m)) != CLIENT_OK) {
+	if ((st = bclient_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
+	    cfg->start_ms, &m)) != BCLIENT_OK) {
 		refusal_write_client(o, ro, "before STARTED", &c, st);
 		return;
 	}
 	if (m.verb != PROTO_STARTED) {
 		refusal_write_msg(o, ro, "TRACE", &m);
-		client_close(&c);
+		bclient_close(&c);
 		return;
 	}
 	relay_fill(&t, &m, ro->prefix);
@@ -61,6 +61,6 @@ live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts 
 	else if (m.stored == 0)
 		log_info("trace %s: the helper will not store it", t.id);
 	/* A broker that goes silent mid-trace must not hold the visitor forever. */
-	relay_body(o, ro, &t, &c, client_deadline(cfg->run_ms));
-	client_close(&c);
+	relay_body(o, ro, &t, &c, bclient_deadline(cfg->run_ms));
+	bclient_close(&c);
 }

@@ -54,7 +54,7 @@ refusal_for_code(const char *code, int retry, struct refusal *f)
 }
 
 void
-refusal_for_client(enum client_status st, struct refusal *f)
+refusal_for_client(enum bclient_status st, struct refusal *f)
 {
 	static const struct refusal down = { 503, "the tracing helper is not running", NULL, 0 };
 	/* The site's setup, not the visitor: the log says which socket and which user. */
@@ -63,13 +63,13 @@ refusal_for_client(enum client_status st, struct refusal *f)
 	static const struct refusal slow = { 503, "the tracing helper is not answering", NULL, 0 };
 
 	switch (st) {
-	case CLIENT_UNREACHABLE:
+	case BCLIENT_UNREACHABLE:
 		*f = down;
 		break;
-	case CLIENT_DENIED:
+	case BCLIENT_DENIED:
 		*f = denied;
 		break;
-	case CLIENT_TIMEOUT:
+	case BCLIENT_TIMEOUT:
 		*f = slow;
 		break;
 	default:
@@ -118,7 +118,7 @@ refusal_write_msg(struct out *o, const struct reply_opts *ro, const char *verb,
 
 void
 refusal_write_client(struct out *o, const struct reply_opts *ro, const char *verb,
-    const struct client *c, enum client_status st)
+    const struct bclient *c, enum bclient_status st)
 {
 	struct refusal f;
 

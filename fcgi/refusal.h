@@ -6,7 +6,7 @@
 #ifndef TT_FCGI_REFUSAL_H
 #define TT_FCGI_REFUSAL_H
 
-#include "client.h"
+#include "brokerclient.h"
 #include "out.h"
 #include "proto.h"
 #include "reply.h"
@@ -25,7 +25,7 @@ struct refusal {
  */
 void refusal_for_code(const char *code, int retry, struct refusal *f);
 /* Maps a failed client step before the head to a response. */
-void refusal_for_client(enum client_status st, struct refusal *f);
+void refusal_for_client(enum bclient_status st, struct refusal *f);
 /* The helper failed: what an unknown code or an impossible step gets. */
 extern const struct refusal refusal_failed;
 /* Writes the error response for f in ro's format. */
@@ -39,6 +39,6 @@ void refusal_write_msg(struct out *o, const struct reply_opts *ro, const char *v
     const struct proto_msg *m);
 /* Answers a failed conversation (c->why says why) before the head: logs, then 502 or 503. */
 void refusal_write_client(struct out *o, const struct reply_opts *ro, const char *verb,
-    const struct client *c, enum client_status st);
+    const struct bclient *c, enum bclient_status st);
 
 #endif

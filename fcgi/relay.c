@@ -89,7 +89,7 @@ no_flush(void *ctx)
 
 void
 relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
-    struct client *c, int64_t deadline)
+    struct bclient *c, int64_t deadline)
 {
 	/* A stored trace comes whole: one flush at the end, not one per hop. */
 	struct out lazy = { o->write, no_flush, o->ctx };
@@ -97,7 +97,7 @@ relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
 	struct proto_msg m;
 	struct stream s;
 	enum stream_status ss;
-	enum client_status st;
+	enum bclient_status st;
 
 	memset(&m, 0, sizeof(m));
 	stream_init(&s, ro->r, so, t);
@@ -108,12 +108,12 @@ relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
 	else
 		ss = ro->head_only ? STREAM_DONE : STREAM_MORE;
 	while (ss == STREAM_MORE) {
-		if ((st = client_read(c, &m, deadline)) != CLIENT_OK) {
-			if (st == CLIENT_TIMEOUT)
+		if ((st = bclient_read(c, &m, deadline)) != BCLIENT_OK) {
+			if (st == BCLIENT_TIMEOUT)
 				log_warnx("trace %s: no END from the broker in time", t->id);
 			else
 				log_warnx("trace %s: %s", t->id, c->why);
-			ss = stream_fail(&s, st == CLIENT_TIMEOUT ?
+			ss = stream_fail(&s, st == BCLIENT_TIMEOUT ?
 			    "the tracing helper stopped answering" : "the tracing helper failed");
 			break;
 		}

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "client.h"
+#include "brokerclient.h"
 #include "out.h"
 #include "proto.h"
 #include "render.h"
@@ -26,6 +26,6 @@ void relay_fill(struct render_trace *t, const struct proto_msg *m, const char *p
  * flushes once at the end. HEAD gets the head only.
  */
 void relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
-    struct client *c, int64_t deadline);
+    struct bclient *c, int64_t deadline);
 
 #endif

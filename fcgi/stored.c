@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "client.h"
+#include "brokerclient.h"
 #include "html.h"
 #include "log.h"
 #include "proto.h"
@@ -18,8 +18,8 @@ stored_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opt
 	char line[PROTO_REQUEST_MAX];
 	struct render_trace t;
 	struct proto_msg m;
-	struct client c;
-	enum client_status st;
+	struct bclient c;
+	enum bclient_status st;
 	int n;
 
 	if ((n = proto_fmt_get(line, sizeof(line), id)) < 0) {
@@ -27,8 +27,8 @@ stored_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opt
 		reply_error(o, ro, 500, NULL, "internal error");
 		return;
 	}
-	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
-	    cfg->start_ms, &m)) != CLIENT_OK) {
+	if ((st = bclient_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
+	    cfg->start_ms, &m)) != BCLIENT_OK) {
 		refusal_write_client(o, ro, "GET", &c, st);
 		return;
 	}
@@ -38,13 +38,13 @@ stored_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opt
 	}
 	if (m.verb != PROTO_STORED) {
 		refusal_write_msg(o, ro, "GET", &m);
-		client_close(&c);
+		bclient_close(&c);
 		return;
 	}
 	relay_fill(&t, &m, ro->prefix);
 	/* The rest is read from the database at once: the same bound as the first answer. */
-	relay_body(o, ro, &t, &c, client_deadline(cfg->start_ms));
-	client_close(&c);
+	relay_body(o, ro, &t, &c, bclient_deadline(cfg->start_ms));
+	bclient_close(&c);
 }
 
 /*
@@ -81,8 +81,8 @@ stored_delete(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 {
 	char line[PROTO_REQUEST_MAX];
 	struct proto_msg m;
-	struct client c;
-	enum client_status st;
+	struct bclient c;
+	enum bclient_status st;
 	int n;
 
 	if ((n = proto_fmt_delete(line, sizeof(line), id, token)) < 0) {
@@ -90,12 +90,12 @@ stored_delete(struct out *o, const struct broker_cfg *cfg, const struct reply_op
 		reply_error(o, ro, 500, NULL, "internal error");
 		return;
 	}
-	if ((st = client_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
-	    cfg->start_ms, &m)) != CLIENT_OK) {
+	if ((st = bclient_ask(&c, cfg->socket_path, cfg->connect_ms, line, (size_t)n,
+	    cfg->start_ms, &m)) != BCLIENT_OK) {
 		refusal_write_client(o, ro, "DELETE", &c, st);
 		return;
 	}
-	client_close(&c);
+	bclient_close(&c);
 	if (m.verb != PROTO_DELETED || strcmp(m.id, id) != 0) {
 		if (m.verb == PROTO_DELETED) {
 			log_warnx("broker answered DELETE id=%s with DELETED id=%s", id, m.id);

@@ -18,29 +18,29 @@
  * Returns 0, or -1 after saying why on stderr.
  */
 static int
-status_ask(const struct config *cfg, struct client *c, const char *request)
+status_ask(const struct config *cfg, struct bclient *c, const char *request)
 {
-	enum client_status st = client_open(c, cfg->socket_path, STATUS_MS);
+	enum bclient_status st = bclient_open(c, cfg->socket_path, STATUS_MS);
 
 	/* connect() failed (c->err): nobody listens, or the socket's backlog stayed full. */
 	if (c->err != 0 &&
-	    (st == CLIENT_UNREACHABLE || st == CLIENT_DENIED || st == CLIENT_TIMEOUT)) {
+	    (st == BCLIENT_UNREACHABLE || st == BCLIENT_DENIED || st == BCLIENT_TIMEOUT)) {
 		fprintf(stderr, "tracetroutd: the helper is not running (cannot connect to "
 		    "%s: %s)\n", cfg->socket_path, strerror(c->err));
 		return -1;
 	}
-	if (st == CLIENT_TIMEOUT || st == CLIENT_CLOSED) {
+	if (st == BCLIENT_TIMEOUT || st == BCLIENT_CLOSED) {
 		fprintf(stderr, "tracetroutd: no greeting from %s\n", cfg->socket_path);
 		return -1;
 	}
 	/* Else the path, the protocol version, or a failed call: why says which. */
-	if (st != CLIENT_OK) {
+	if (st != BCLIENT_OK) {
 		fprintf(stderr, "tracetroutd: %s\n", c->why);
 		return -1;
 	}
-	if (client_send(c, request, strlen(request), client_deadline(STATUS_MS)) != CLIENT_OK) {
+	if (bclient_send(c, request, strlen(request), bclient_deadline(STATUS_MS)) != BCLIENT_OK) {
 		fprintf(stderr, "tracetroutd: cannot ask %s: %s\n", cfg->socket_path, c->why);
-		client_close(c);
+		bclient_close(c);
 		return -1;
 	}
 	return 0;
@@ -51,14 +51,14 @@ status_ask(const struct config *cfg, struct client *c, const char *request)
  * (c->line is the line) or none came whole (c->line is NULL).
  */
 static enum proto_verb
-status_read(struct client *c, struct proto_msg *m)
+status_read(struct bclient *c, struct proto_msg *m)
 {
-	return client_read(c, m, client_deadline(STATUS_MS)) == CLIENT_OK ? m->verb : PROTO_BAD;
+	return bclient_read(c, m, bclient_deadline(STATUS_MS)) == BCLIENT_OK ? m->verb : PROTO_BAD;
 }
 
 /* An answer that is not the one expected: the helper's refusal or what it said. */
 static void
-status_unexpected(const char *request, const struct client *c, const struct proto_msg *m)
+status_unexpected(const char *request, const struct bclient *c, const struct proto_msg *m)
 {
 	if (m->verb == PROTO_ERROR)
 		fprintf(stderr, "tracetroutd: the helper refused %s: %s: %s\n", request, m->code,
@@ -74,7 +74,7 @@ status_sites(const struct config *cfg, FILE *out)
 {
 	struct proto_msg m;
 	struct passwd *pw;
-	struct client c;
+	struct bclient c;
 	enum proto_verb v;
 	int rc = 1;
 
@@ -93,7 +93,7 @@ status_sites(const struct config *cfg, FILE *out)
 		fprintf(stderr, "tracetroutd: no whole answer to SITES from %s\n", cfg->socket_path);
 	else
 		status_unexpected("SITES", &c, &m);
-	client_close(&c);
+	bclient_close(&c);
 	return rc;
 }
 
@@ -101,7 +101,7 @@ int
 broker_status(const struct config *cfg, FILE *out)
 {
 	struct proto_msg m;
-	struct client c;
+	struct bclient c;
 	const char *key;
 	uint64_t v;
 	int rc = 1;
@@ -123,6 +123,6 @@ broker_status(const struct config *cfg, FILE *out)
 	if (fflush(out) != 0)
 		rc = 1;
 out:
-	client_close(&c);
+	bclient_close(&c);
 	return rc;
 }

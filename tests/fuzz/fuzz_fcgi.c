@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "brokercfg.h"
-#include "client.h"
+#include "brokerclient.h"
 #include "log.h"
 #include "out.h"
 #include "relay.h"
@@ -106,7 +106,7 @@ fuzz_broker(const struct route *rt, const char *bytes, struct out *o)
 	size_t n = strlen(bytes), off = 0;
 	struct render_trace t;
 	struct proto_msg m;
-	struct client c;
+	struct bclient c;
 	ssize_t k;
 	int sv[2];
 
@@ -117,14 +117,14 @@ fuzz_broker(const struct route *rt, const char *bytes, struct out *o)
 	close(sv[1]);
 	memset(&c, 0, sizeof(c));
 	c.fd = sv[0];
-	if (client_read(&c, &m, client_deadline(50)) == CLIENT_OK &&
+	if (bclient_read(&c, &m, bclient_deadline(50)) == BCLIENT_OK &&
 	    (m.verb == PROTO_STARTED || m.verb == PROTO_STORED)) {
 		relay_fill(&t, &m, "");
 		if (m.verb == PROTO_STARTED)
 			t.conn = rt->conn;
-		relay_body(o, &ro, &t, &c, client_deadline(50));
+		relay_body(o, &ro, &t, &c, bclient_deadline(50));
 	}
-	client_close(&c);
+	bclient_close(&c);
 }
 
 int

@@ -87,9 +87,9 @@ broker_addr(struct sockaddr_un *sun)
  * test holds one by its descriptor (and may close() it): conns[fd] is its
  * client, replaced when a new connection gets the same descriptor.
  */
-static struct client *conns[256];
+static struct bclient *conns[256];
 
-static struct client *
+static struct bclient *
 cl_of(int fd)
 {
 	return fd >= 0 && fd < (int)(sizeof(conns) / sizeof(conns[0])) ? conns[fd] : NULL;
@@ -99,17 +99,17 @@ cl_of(int fd)
 static int
 cl_connect(void)
 {
-	struct client *c = malloc(sizeof(*c));
-	enum client_status st = CLIENT_UNREACHABLE;
+	struct bclient *c = malloc(sizeof(*c));
+	enum bclient_status st = BCLIENT_UNREACHABLE;
 
-	for (int i = 0; c != NULL && st == CLIENT_UNREACHABLE && i < WAIT_MS / 10; i++) {
-		if ((st = client_open(c, cfg.socket_path, WAIT_MS)) == CLIENT_UNREACHABLE)
+	for (int i = 0; c != NULL && st == BCLIENT_UNREACHABLE && i < WAIT_MS / 10; i++) {
+		if ((st = bclient_open(c, cfg.socket_path, WAIT_MS)) == BCLIENT_UNREACHABLE)
 			usleep(10000);
 	}
-	if (c == NULL || st != CLIENT_OK || c->fd >= (int)(sizeof(conns) / sizeof(conns[0]))) {
+	if (c == NULL || st != BCLIENT_OK || c->fd >= (int)(sizeof(conns) / sizeof(conns[0]))) {
 		printf("# connect: %s\n", c ? c->why : "out of memory");
 		if (c != NULL)
-			client_close(c);
+			bclient_close(c);
 		free(c);
 		return -1;
 	}
@@ -124,16 +124,16 @@ cl_connect(void)
 static int
 cl_line(int fd, char *buf, size_t len)
 {
-	struct client *c = cl_of(fd);
+	struct bclient *c = cl_of(fd);
 	struct proto_msg m;
-	enum client_status st;
+	enum bclient_status st;
 
 	buf[0] = '\0';
 	if (c == NULL)
 		return -1;
-	st = client_read(c, &m, client_deadline(WAIT_MS));
+	st = bclient_read(c, &m, bclient_deadline(WAIT_MS));
 	if (c->line == NULL)
-		return st == CLIENT_CLOSED ? 0 : -1;
+		return st == BCLIENT_CLOSED ? 0 : -1;
 	snprintf(buf, len, "%.*s", (int)c->line_len, c->line);
 	return (int)strlen(buf);
 }
@@ -149,9 +149,9 @@ cl_eof(int fd)
 static void
 cl_send(int fd, const char *s, size_t len)
 {
-	struct client *c = cl_of(fd);
+	struct bclient *c = cl_of(fd);
 
-	if (c == NULL || client_send(c, s, len, client_deadline(WAIT_MS)) != CLIENT_OK)
+	if (c == NULL || bclient_send(c, s, len, bclient_deadline(WAIT_MS)) != BCLIENT_OK)
 		printf("# send: %s\n", c ? c->why : "not connected");
 }
 
@@ -1303,7 +1303,7 @@ info_count(void)
 static int
 cl_body(int fd, size_t len, char *buf, size_t size)
 {
-	struct client *c = cl_of(fd);
+	struct bclient *c = cl_of(fd);
 
 	if (c == NULL || c->body == NULL || c->body_len != len || len + 2 > size)
 		return -1;
