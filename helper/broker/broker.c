@@ -31,16 +31,15 @@
 #include "emsg.h"
 #include "limit.h"
 #include "enrich.h"
+#include "internal.h"
 #include "log.h"
 #include "util.h"
 #include "proto.h"
 #include "sockdiag.h"
 #include "store.h"
 
-#define CLIENT_MAX		1024		/* connections at once */
 /* Unsent output before a client is dropped: a stored trace of 64 full hops and an INFO fit. */
 #define CLIENT_OUT_MAX		(69 * PROTO_LINE_MAX + PROTO_INFO_MAX)
-#define CLIENT_IDLE_MS		30000		/* for a request to arrive */
 #define CLIENT_LINGER_MS	5000		/* for a closing client to take its last lines */
 #define CLIENT_READS		16		/* reads per client per poll round, for fairness */
 #define ENGINE_BATCH		64		/* engine records per poll round */
@@ -48,8 +47,6 @@
 #define ENGINE_WAIT_MS		10000		/* at exit, for the engine to clear its marks */
 #define ACCEPT_PAUSE_MS		1000		/* after running out of descriptors */
 #define BUSY_RUNNING_RETRY	5		/* retry= when a limit on running traces is hit: a trace takes seconds */
-#define BUSY_CONN_RETRY		1		/* retry= when connections are full */
-#define VISITOR_HASH		1024		/* buckets of the per-visitor table */
 #define STORE_RETRY_S		60		/* between attempts to open a database that failed */
 #define FORBIDDEN_LOG_S		10		/* between logged refusals of the same uid */
 #define DIAG_LOG_S		60		/* between warnings of one setup fault */
@@ -62,33 +59,6 @@
 #define ENDED_KEEP_MS		10000		/* an ended trace kept for its look-ups, at most */
 #define LOOKUP_BATCH_MS		20		/* look-ups start this long after a hop, or at the end */
 
-struct trace;
-
-struct client {
-	TAILQ_ENTRY(client) entry;
-	int fd;
-	uid_t uid;		/* SO_PEERCRED: for authorization and per-uid history */
-	pid_t pid;
-	char in[PROTO_REQUEST_MAX];
-	size_t inlen;
-	char *out;		/* output not yet taken by the client */
-	size_t outlen, outcap;
-	struct trace *trace;	/* its request, once it sent one */
-	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
-	int requested;		/* sent TRACE or STATUS: further input is ignored */
-	int want_status;	/* waits for the engine's counters */
-	int counted;		/* counts against its site's site-conns */
-	int rdshut;		/* sent EOF (may still read) */
-	int closing;		/* close once the output is out */
-	int dead;		/* close now */
-};
-
-enum trace_state {
-	TRACE_STARTING,		/* EMSG_START sent, no answer yet */
-	TRACE_RUNNING,		/* EMSG_STARTED came */
-	TRACE_ENDED,		/* the engine ended it; it waits for its look-ups */
-};
-
 /* What a trace asked of one hop address, by enum enrich_kind. */
 enum { LK_NONE = 0, LK_WANTED, LK_PENDING, LK_DONE };
 struct lookup_ref {
@@ -96,133 +66,15 @@ struct lookup_ref {
 	uint8_t state[2];
 };
 
-/* One visitor address or prefix (limit.h's levels) and its limits' state. */
-struct visitor {
-	LIST_ENTRY(visitor) hash;
-	TAILQ_ENTRY(visitor) lru;	/* least recently touched first */
-	struct tt_addr key;	/* the address cut to bits */
-	int bits;
-	struct bucket rate;
-	int running;		/* its traces starting or running */
-	uint64_t touched_us;
-};
-
-struct trace {
-	TAILQ_ENTRY(trace) entry;
-	/* Held while the trace lives: its visitor and the visitor's prefixes, by level. */
-	struct visitor *visitor[LIMIT_LEVELS];
-	int stored;		/* its row was inserted: the trace is being stored */
-	int store_failed;	/* a later write failed: it is not stored whole */
-	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
-	char id[PROTO_ID_LEN + 1];
-	char token[PROTO_ID_LEN + 1];	/* the delete token, given to the visitor with STARTED */
-	uint64_t started_ms;	/* realtime, at STARTED */
-	enum trace_state state;
-	struct client *client;	/* NULL once the client went away */
-	int cancelled;
-	uid_t uid;
-	struct proto_trace_req req;
-	uint64_t started_us;	/* monotonic, at STARTED */
-	uint64_t segs0;		/* the server socket's data segments sent, at STARTED */
-	int segs0_ok;		/* segs0 is known */
-	struct lookup_ref *lk;	/* its hop addresses' look-ups */
-	int nlk;
-	int lk_pending;		/* look-ups it waits for */
-	uint64_t lk_start_ms;	/* monotonic: when the look-ups marked wanted start; 0 none */
-	/* TRACE_ENDED: the END line, sent when its look-ups end (wait=1) or at once. */
-	char end_reason[EMSG_CODE_LEN];
-	int end_hops, end_stored;
-	uint64_t end_dur_us;
-	uint64_t end_by_ms;	/* monotonic: END goes out by then, whatever is pending */
-};
-
-/* One site's counters: a site is the uid of the app that asks (docs/protocol.md, SITES). */
-struct site {
-	uid_t uid;
-	uint64_t done, refused;
-	int active;		/* its traces starting or running, against its share of max-traces */
-	int conns;		/* its connections, against site-conns */
-	struct bucket requests;	/* site-rate: every TRACE, accepted or not */
-	uint64_t running, stored;	/* filled for each SITES answer */
-};
-
-#define LATE_TRACES	2048
-
-struct broker {
-	const struct config *cfg;
-	struct store *st;
-	int lfd;
-	int efd;
-	pid_t epid;
-	dev_t sock_dev;		/* of the socket file we made, to remove only ours */
-	ino_t sock_ino;
-	int sock_made;
-	TAILQ_HEAD(, client) clients;
-	int nclients;
-	TAILQ_HEAD(, trace) traces;
-	int ntraces;
-	uint32_t next_handle;
-	/*
-	 * Stored traces that ended, newest last, for the late answers the
-	 * engine still sends about them (HOP_TIMEOUT at most): it holds at most
-	 * max-traces (1024) of them at once, so twice that many is enough.
-	 */
-	struct ended {
-		uint32_t handle;
-		char id[PROTO_ID_LEN + 1];
-		struct tt_addr client;	/* for hop_truncate */
-	} ended[LATE_TRACES];
-	int ended_next;
-	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
-	struct enrich *enrich;	/* NULL: no look-ups */
-	int enrich_slots;	/* pfd entries for its sockets */
-	int nenrich_fds;	/* its entries at the end of pfd in this round */
-	uint64_t enrich_done;	/* look-ups that ended, for STATUS */
-	struct emsg *eq;	/* records waiting for room in the socketpair */
-	size_t eqhead, eqlen, eqcap;
-	uint64_t accept_paused_until;
-	int engine_down;	/* the engine's end closed or misbehaved */
-	struct pollfd *pfd;
-	struct client **pcl;	/* the client of each pfd entry past the first two */
-	/* authorization: resolved from allow-users and allow-groups at start */
-	uid_t *allow_uids;
-	size_t nallow_uids;
-	gid_t *allow_gids;
-	size_t nallow_gids;
-	uid_t last_forbidden_uid;
-	uint64_t last_forbidden_ms;
-	/* limits */
-	struct bucket global_rate;
-	LIST_HEAD(, visitor) vhash[VISITOR_HASH];
-	TAILQ_HEAD(, visitor) vlru;
-	int nvisitors;
-	/* storage */
-	uint64_t store_retry_ms;	/* monotonic; when to try opening the database again */
-	unsigned long db_errors_before;	/* of stores closed or never opened */
-	/* STATUS */
-	int queue_stats_fd;	/* /proc/self/net/netfilter/nfnetlink_queue, opened as root; or -1 */
-	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
-	uint64_t started_ms;
-	uint64_t traces_done, traces_refused, busy, forbidden;
-	struct mnl_socket *diag;	/* sock_diag, for no_segment_why; NULL until asked */
-	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
-	/* proxies: visitors that are proxies in front of the server */
-	struct config_net proxies[CONFIG_PROXIES_N];
-	int nproxies;
-	/* SITES: each site (uid) that traced since the start, or has traces stored */
-	struct site *sites;
-	size_t nsites;
-};
-
-static volatile sig_atomic_t stop_signal;
+volatile sig_atomic_t broker_stop_signal;
 
 static void
 on_signal(int sig)
 {
-	stop_signal = sig;
+	broker_stop_signal = sig;
 }
 
-static uint64_t
+uint64_t
 now_ms(clockid_t clk)
 {
 	struct timespec ts;
@@ -231,7 +83,7 @@ now_ms(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t
+uint64_t
 mono_us(void)
 {
 	struct timespec ts;
@@ -257,7 +109,7 @@ safe_code(const char *code)
 static void engine_failed(struct broker *b);
 
 /* Sends what is queued for the engine while the socketpair takes it. */
-static void
+void
 engine_flush(struct broker *b)
 {
 	while (b->eqlen > 0 && !b->engine_down) {
@@ -280,7 +132,7 @@ engine_flush(struct broker *b)
  * fills: each trace sends at most a START and a CANCEL, and it has room for
  * two records per trace allowed at once.
  */
-static void
+void
 engine_send(struct broker *b, uint32_t type, uint32_t handle, const struct proto_trace_req *req)
 {
 	struct emsg *m;
@@ -304,10 +156,8 @@ engine_send(struct broker *b, uint32_t type, uint32_t handle, const struct proto
 
 /* --- clients --- */
 
-static void client_gone(struct broker *b, struct client *c);
-
 /* Writes what the client will take now, without blocking. */
-static void
+void
 client_flush(struct broker *b, struct client *c)
 {
 	while (c->outlen > 0 && !c->dead) {
@@ -334,7 +184,7 @@ client_flush(struct broker *b, struct client *c)
  * up is not reading: it is dropped (and its trace cancelled) rather than
  * letting it hold the broker up or grow without bound.
  */
-static void
+void
 client_write(struct broker *b, struct client *c, const char *line, size_t len)
 {
 	if (c == NULL || c->dead)
@@ -367,7 +217,7 @@ client_write(struct broker *b, struct client *c, const char *line, size_t len)
 }
 
 /* Sends the last line, then closes once it is out (or after CLIENT_LINGER_MS). */
-static void
+void
 client_close_after(struct client *c)
 {
 	c->closing = 1;
@@ -376,7 +226,7 @@ client_close_after(struct client *c)
 		c->dead = 1;
 }
 
-static void
+void
 client_error(struct broker *b, struct client *c, const char *code, const char *msg)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -388,7 +238,7 @@ client_error(struct broker *b, struct client *c, const char *code, const char *m
 }
 
 /* ERROR code=busy retry=N: a limit was hit, and N seconds is when trying again makes sense. */
-static void
+void
 client_busy(struct broker *b, struct client *c, int retry, const char *what)
 {
 	char line[PROTO_LINE_MAX + 1], msg[160];
@@ -401,13 +251,7 @@ client_busy(struct broker *b, struct client *c, int retry, const char *what)
 	client_close_after(c);
 }
 
-static void limits_release(struct broker *b, struct trace *t, int refund);
-static struct site *site_get(struct broker *b, uid_t uid);
-static void store_retry(struct broker *b);
-
-static void lookups_drop(struct broker *b, struct trace *t);
-
-static void
+void
 trace_free(struct broker *b, struct trace *t)
 {
 	lookups_drop(b, t);
@@ -423,7 +267,7 @@ trace_free(struct broker *b, struct trace *t)
 }
 
 /* The client went away, or must: its trace goes on in the engine until the engine ends it. */
-static void
+void
 client_gone(struct broker *b, struct client *c)
 {
 	struct trace *t = c->trace;
@@ -440,7 +284,7 @@ client_gone(struct broker *b, struct client *c)
 	}
 }
 
-static void
+void
 client_free(struct broker *b, struct client *c)
 {
 	if (c->trace != NULL)
@@ -458,7 +302,7 @@ client_free(struct broker *b, struct client *c)
 	free(c);
 }
 
-static int
+int
 trace_id_new(char *id)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -575,7 +419,7 @@ static const char *const level_why[LIMIT_LEVELS][2] = {
 };
 
 /* Releases what a trace holds; with refund, gives back the rate tokens it was charged. */
-static void
+void
 limits_release(struct broker *b, struct trace *t, int refund)
 {
 	struct site *s = site_get(b, t->uid);
@@ -605,7 +449,7 @@ limits_release(struct broker *b, struct trace *t, int refund)
  * a visitor or of all. Returns 0, or -1 after answering busy (or internal,
  * out of memory).
  */
-static int
+int
 limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client)
 {
 	const struct config *cfg = b->cfg;
@@ -675,7 +519,7 @@ limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt
 	return 0;
 }
 
-static void
+void
 request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req)
 {
 	struct trace *t;
@@ -731,7 +575,7 @@ request_trace(struct broker *b, struct client *c, const struct proto_trace_req *
 /* --- SITES --- */
 
 /* uid's counters, made if new; NULL only when out of memory. */
-static struct site *
+struct site *
 site_get(struct broker *b, uid_t uid)
 {
 	struct site *p;
@@ -750,7 +594,7 @@ site_get(struct broker *b, uid_t uid)
 	return p;
 }
 
-static void
+void
 site_count(struct broker *b, uid_t uid, int done, int refused)
 {
 	struct site *s = site_get(b, uid);
@@ -777,7 +621,7 @@ site_stored(void *ctx, uid_t uid, uint64_t n)
  * Root (the administrator's tracetroutd --status) sees every site; a site
  * sees its own line only.
  */
-static void
+void
 request_sites(struct broker *b, struct client *c)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -819,7 +663,7 @@ request_sites(struct broker *b, struct client *c)
  * Asks the engine for its counters; every caller waiting when the answer
  * comes gets it, so one record is out at a time whatever the callers do.
  */
-static void
+void
 request_status(struct broker *b, struct client *c)
 {
 	struct client *o;
@@ -877,7 +721,7 @@ db_errors(const struct broker *b)
 	return b->db_errors_before + store_errors(b->st);
 }
 
-static void
+void
 status_answer(struct broker *b, const struct emsg_status *es)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -949,9 +793,6 @@ answer_line(struct answer *a, const char *line, int n)
 	return a->c->dead ? -1 : 0;
 }
 
-static void lookup_send(struct broker *b, struct client *c, enum enrich_kind k,
-    const struct tt_addr *a, const char *data, size_t len);
-
 /* One answer kept with a stored trace, as INFO or NAME. */
 static int
 get_lookup(void *ctx, const char *addr, const char *kind, const char *data, size_t len)
@@ -997,7 +838,7 @@ get_hop(void *ctx, const struct proto_hop *hop)
 	return answer_line(a, line, n);
 }
 
-static void
+void
 request_get(struct broker *b, struct client *c, const char *id)
 {
 	struct proto_msg head, end;
@@ -1031,7 +872,7 @@ item_line(void *ctx, const struct store_item *it)
 	    it->reason, it->hops, it->duration_us, it->path));
 }
 
-static void
+void
 request_history(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	struct answer a = { b, c, NULL, false };
@@ -1057,7 +898,7 @@ request_history(struct broker *b, struct client *c, const struct proto_msg *m)
 	client_close_after(c);
 }
 
-static void
+void
 request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -1089,7 +930,7 @@ request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
  * at start and then hourly, in batches so that a long backlog does not
  * hold the loop (the next batch follows a second later).
  */
-static void
+void
 sweep(struct broker *b)
 {
 	uint64_t now = now_ms(CLOCK_MONOTONIC);
@@ -1113,7 +954,7 @@ sweep(struct broker *b)
 }
 
 /* One complete request line, with its '\n'. */
-static void
+void
 client_line(struct broker *b, struct client *c, const char *line, size_t len)
 {
 	struct proto_msg m;
@@ -1174,7 +1015,7 @@ client_input(struct broker *b, struct client *c, const char *buf, size_t n)
 	}
 }
 
-static void
+void
 client_read(struct broker *b, struct client *c, short revents)
 {
 	char buf[4096];
@@ -1236,7 +1077,7 @@ gid_allowed(const struct broker *b, gid_t gid)
  * allowed groups: the caller's group or, read with SO_PEERGROUPS, any of
  * its supplementary groups when it connected.
  */
-static int
+int
 caller_allowed(const struct broker *b, int fd, const struct ucred *cred)
 {
 	gid_t groups[PEER_GROUPS_MAX];
@@ -1258,7 +1099,7 @@ caller_allowed(const struct broker *b, int fd, const struct ucred *cred)
 }
 
 /* Logs a refused caller, at most once per FORBIDDEN_LOG_S for the same uid. */
-static void
+void
 log_forbidden(struct broker *b, const struct ucred *cred)
 {
 	uint64_t now = now_ms(CLOCK_MONOTONIC);
@@ -1329,7 +1170,7 @@ add_group(void *ctx, const char *name)
 }
 
 /* Resolves allow-users and allow-groups once, at start: a name that does not exist stops it. */
-static int
+int
 allow_lists(struct broker *b)
 {
 	if (config_each(b->cfg->allow_users, add_user, b) < 0 ||
@@ -1340,7 +1181,7 @@ allow_lists(struct broker *b)
 	return 0;
 }
 
-static void
+void
 accept_clients(struct broker *b)
 {
 	char greeting[32], busy[128];
@@ -1414,15 +1255,13 @@ accept_clients(struct broker *b)
 
 /* --- the visitor's address with truncate-clients (docs/security.md) --- */
 
-#define VISITOR_STRLEN	(ADDR_STRLEN + 4)	/* and "/48" */
-
 /*
  * truncate-clients: a hop's addresses inside the visitor's network (its own
  * answer, a NAT's public address that is the visitor's, another host of its
  * network, or a quoted destination there) become that network, as the
  * visitor itself is stored, before the hop is stored, looked up or sent.
  */
-static void
+void
 hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_hop *hop)
 {
 	struct tt_addr net;
@@ -1440,7 +1279,7 @@ hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_
 }
 
 /* The visitor for the log: its address, or with truncate-clients its network (NET/BITS). */
-static const char *
+const char *
 visitor_format(const struct broker *b, const struct tt_addr *client, char *buf)
 {
 	struct tt_addr net;
@@ -1454,7 +1293,7 @@ visitor_format(const struct broker *b, const struct tt_addr *client, char *buf)
 	return buf;
 }
 
-static struct trace *
+struct trace *
 trace_find(struct broker *b, uint32_t handle)
 {
 	struct trace *t;
@@ -1465,7 +1304,7 @@ trace_find(struct broker *b, uint32_t handle)
 	return NULL;
 }
 
-static void
+void
 send_line_hop(struct broker *b, struct trace *t, struct proto_hop *hop)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -1498,7 +1337,7 @@ trace_detach(struct trace *t)
 }
 
 /* Sends an ended trace's END (if its client is there) and closes the client. */
-static void
+void
 trace_end_line(struct broker *b, struct trace *t)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -1514,15 +1353,13 @@ trace_end_line(struct broker *b, struct trace *t)
 		client_close_after(c);
 }
 
-static void lookups_start(struct broker *b, struct trace *t);
-
 /*
  * Ends a started trace: stores its end and logs one line. END goes out at
  * once, or, when the client asked wait=1 and look-ups are pending, when they
  * end (trace_lookups_ended). A trace with look-ups pending stays until they
  * end, to keep their answers with it.
  */
-static void
+void
 trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 {
 	char addr[VISITOR_STRLEN];
@@ -1561,7 +1398,7 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 	t->end_stored = stored;
 	t->end_dur_us = dur;
 	t->end_by_ms = now_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
-	if (stop_signal || b->engine_down) {
+	if (broker_stop_signal || b->engine_down) {
 		trace_end_line(b, t);
 		trace_free(b, t);
 		return;
@@ -1583,7 +1420,7 @@ trace_end(struct broker *b, struct trace *t, const char *reason, int hops)
 }
 
 /* Ends a trace that never started: the client gets an ERROR. */
-static void
+void
 trace_refused(struct broker *b, struct trace *t, const char *code, const char *text)
 {
 	char addr[VISITOR_STRLEN];
@@ -1601,7 +1438,7 @@ trace_refused(struct broker *b, struct trace *t, const char *code, const char *t
 }
 
 /* Opens the database, at start and again every STORE_RETRY_S while it cannot be. */
-static void
+void
 store_retry(struct broker *b)
 {
 	uint64_t now = now_ms(CLOCK_MONOTONIC);
@@ -1689,7 +1526,7 @@ lookup_ref(struct trace *t, const struct tt_addr *a)
 }
 
 /* An answer to a client: INFO, its body and '\n'; or NAME. */
-static void
+void
 lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const struct tt_addr *a,
     const char *data, size_t len)
 {
@@ -1761,7 +1598,7 @@ lookup_cached(struct broker *b, struct trace *t, struct lookup_ref *r, enum enri
  * which the hops and END of a trace of a few milliseconds must not wait
  * for, while a service's answer takes far longer than the batch anyway.
  */
-static void
+void
 hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
 {
 	struct lookup_ref *r;
@@ -1783,7 +1620,7 @@ hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
 }
 
 /* Starts the look-ups hop_lookups marked. */
-static void
+void
 lookups_start(struct broker *b, struct trace *t)
 {
 	t->lk_start_ms = 0;
@@ -1808,7 +1645,7 @@ lookups_start(struct broker *b, struct trace *t)
  * A trace going away: its queued look-ups that no other trace waits for are
  * dropped, so that the queue holds only what someone will show.
  */
-static void
+void
 lookups_drop(struct broker *b, struct trace *t)
 {
 	struct trace *o;
@@ -1828,8 +1665,6 @@ lookups_drop(struct broker *b, struct trace *t)
 				enrich_cancel(b->enrich, (enum enrich_kind)k, &t->lk[i].addr);
 		}
 }
-
-static void trace_end_line(struct broker *b, struct trace *t);
 
 /* A look-up ended: cache it, and give it to every trace waiting for it. */
 static void
@@ -1872,7 +1707,7 @@ lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, con
  * Look-ups due to start (LOOKUP_BATCH_MS after a hop), and ended traces
  * whose look-ups take too long: END by end_by_ms, gone ENDED_KEEP_MS later.
  */
-static void
+void
 ended_traces(struct broker *b)
 {
 	uint64_t now = now_ms(CLOCK_MONOTONIC);
@@ -1898,7 +1733,7 @@ ended_traces(struct broker *b)
 }
 
 /* The next deadline of ended_traces, for the poll timeout; UINT64_MAX if none. */
-static uint64_t
+uint64_t
 ended_next(const struct broker *b)
 {
 	uint64_t next = UINT64_MAX;
@@ -1917,7 +1752,7 @@ ended_next(const struct broker *b)
 	return next;
 }
 
-static int
+int
 enrich_setup(struct broker *b)
 {
 	const struct config *cfg = b->cfg;
@@ -1946,7 +1781,7 @@ enrich_setup(struct broker *b)
 }
 
 /* STARTED: the id, what the visitor's address is kept as, and for how long. */
-static int
+int
 started_line(const struct broker *b, const struct trace *t, char *line, size_t len)
 {
 	struct proto_msg m;
@@ -2127,7 +1962,7 @@ engine_record(struct broker *b, struct emsg *m)
 	}
 }
 
-static void
+void
 engine_read(struct broker *b)
 {
 	struct emsg m;
@@ -2161,7 +1996,7 @@ engine_read(struct broker *b)
 }
 
 /* Every trace ends with engine-down (or, not started yet, an ERROR); nothing more goes to the engine. */
-static void
+void
 end_all(struct broker *b)
 {
 	struct trace *t;
@@ -2266,7 +2101,7 @@ socket_reachable(const char *path, const char *group, gid_t gid)
 	}
 }
 
-static int
+int
 listen_socket(struct broker *b)
 {
 	const struct config *cfg = b->cfg;
@@ -2348,7 +2183,7 @@ fail:
 }
 
 /* Removes the socket file if it is still the one we made. */
-static void
+void
 remove_socket(struct broker *b)
 {
 	struct stat sb;
@@ -2413,11 +2248,11 @@ poll_timeout(struct broker *b)
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
-/* Runs until a signal or the engine's end; returns with b->engine_down or stop_signal set. */
+/* Runs until a signal or the engine's end; returns with b->engine_down or broker_stop_signal set. */
 static void
 loop(struct broker *b, const sigset_t *waitmask)
 {
-	while (!stop_signal && !b->engine_down) {
+	while (!broker_stop_signal && !b->engine_down) {
 		uint64_t now = now_ms(CLOCK_MONOTONIC);
 		struct client *c;
 		struct timespec ts, *tsp = NULL;
@@ -2508,7 +2343,7 @@ flush_clients(struct broker *b, int ms)
 }
 
 /* Waits for the engine to exit, killing it after ENGINE_WAIT_MS. Returns 0 if it exited 0. */
-static int
+int
 wait_engine(pid_t pid)
 {
 	uint64_t end = now_ms(CLOCK_MONOTONIC) + ENGINE_WAIT_MS;
@@ -2573,7 +2408,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	for (int i = 0; i < VISITOR_HASH; i++)
 		LIST_INIT(&b.vhash[i]);
 
-	stop_signal = 0;
+	broker_stop_signal = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -2626,9 +2461,9 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	enrich_setup(&b);
 
 	loop(&b, &waitmask);
-	stopped = stop_signal != 0 && !b.engine_down;
+	stopped = broker_stop_signal != 0 && !b.engine_down;
 	if (stopped)
-		log_info("broker: signal %d; stopping", (int)stop_signal);
+		log_info("broker: signal %d; stopping", (int)broker_stop_signal);
 	else
 		log_warnx("broker: the engine is gone; stopping");
 	remove_socket(&b);

@@ -1,0 +1,257 @@
+/*
+ * The broker's own header, for its files only (broker.h is what main.c sees):
+ * its state, its clients, sessions, visitors and sites, and the functions
+ * one job's file calls in another's. docs/broker.md maps the files.
+ */
+#ifndef TT_BROKER_INTERNAL_H
+#define TT_BROKER_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "emsg.h"
+#include "enrich.h"
+#include "limit.h"
+#include "proto.h"
+#include "store.h"
+
+#define CLIENT_MAX		1024		/* connections at once */
+#define CLIENT_IDLE_MS		30000		/* for a request to arrive */
+#define BUSY_CONN_RETRY		1		/* retry= when connections are full */
+#define VISITOR_HASH		1024		/* buckets of the per-visitor table */
+#define VISITOR_STRLEN		(ADDR_STRLEN + 4)	/* a visitor for the log, and "/48" */
+
+struct lookup_ref;
+struct ucred;
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	int fd;
+	uid_t uid;		/* SO_PEERCRED: for authorization and per-uid history */
+	pid_t pid;
+	char in[PROTO_REQUEST_MAX];
+	size_t inlen;
+	char *out;		/* output not yet taken by the client */
+	size_t outlen, outcap;
+	struct trace *trace;	/* its request, once it sent one */
+	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
+	int requested;		/* sent TRACE or STATUS: further input is ignored */
+	int want_status;	/* waits for the engine's counters */
+	int counted;		/* counts against its site's site-conns */
+	int rdshut;		/* sent EOF (may still read) */
+	int closing;		/* close once the output is out */
+	int dead;		/* close now */
+};
+
+enum trace_state {
+	TRACE_STARTING,		/* EMSG_START sent, no answer yet */
+	TRACE_RUNNING,		/* EMSG_STARTED came */
+	TRACE_ENDED,		/* the engine ended it; it waits for its look-ups */
+};
+
+/* One visitor address or prefix (limit.h's levels) and its limits' state. */
+struct visitor {
+	LIST_ENTRY(visitor) hash;
+	TAILQ_ENTRY(visitor) lru;	/* least recently touched first */
+	struct tt_addr key;	/* the address cut to bits */
+	int bits;
+	struct bucket rate;
+	int running;		/* its traces starting or running */
+	uint64_t touched_us;
+};
+
+struct trace {
+	TAILQ_ENTRY(trace) entry;
+	/* Held while the trace lives: its visitor and the visitor's prefixes, by level. */
+	struct visitor *visitor[LIMIT_LEVELS];
+	int stored;		/* its row was inserted: the trace is being stored */
+	int store_failed;	/* a later write failed: it is not stored whole */
+	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
+	char id[PROTO_ID_LEN + 1];
+	char token[PROTO_ID_LEN + 1];	/* the delete token, given to the visitor with STARTED */
+	uint64_t started_ms;	/* realtime, at STARTED */
+	enum trace_state state;
+	struct client *client;	/* NULL once the client went away */
+	int cancelled;
+	uid_t uid;
+	struct proto_trace_req req;
+	uint64_t started_us;	/* monotonic, at STARTED */
+	uint64_t segs0;		/* the server socket's data segments sent, at STARTED */
+	int segs0_ok;		/* segs0 is known */
+	struct lookup_ref *lk;	/* its hop addresses' look-ups */
+	int nlk;
+	int lk_pending;		/* look-ups it waits for */
+	uint64_t lk_start_ms;	/* monotonic: when the look-ups marked wanted start; 0 none */
+	/* TRACE_ENDED: the END line, sent when its look-ups end (wait=1) or at once. */
+	char end_reason[EMSG_CODE_LEN];
+	int end_hops, end_stored;
+	uint64_t end_dur_us;
+	uint64_t end_by_ms;	/* monotonic: END goes out by then, whatever is pending */
+};
+
+/* One site's counters: a site is the uid of the app that asks (docs/protocol.md, SITES). */
+struct site {
+	uid_t uid;
+	uint64_t done, refused;
+	int active;		/* its traces starting or running, against its share of max-traces */
+	int conns;		/* its connections, against site-conns */
+	struct bucket requests;	/* site-rate: every TRACE, accepted or not */
+	uint64_t running, stored;	/* filled for each SITES answer */
+};
+
+#define LATE_TRACES	2048
+
+struct broker {
+	const struct config *cfg;
+	struct store *st;
+	int lfd;
+	int efd;
+	pid_t epid;
+	dev_t sock_dev;		/* of the socket file we made, to remove only ours */
+	ino_t sock_ino;
+	int sock_made;
+	TAILQ_HEAD(, client) clients;
+	int nclients;
+	TAILQ_HEAD(, trace) traces;
+	int ntraces;
+	uint32_t next_handle;
+	/*
+	 * Stored traces that ended, newest last, for the late answers the
+	 * engine still sends about them (HOP_TIMEOUT at most): it holds at most
+	 * max-traces (1024) of them at once, so twice that many is enough.
+	 */
+	struct ended {
+		uint32_t handle;
+		char id[PROTO_ID_LEN + 1];
+		struct tt_addr client;	/* for hop_truncate */
+	} ended[LATE_TRACES];
+	int ended_next;
+	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
+	struct enrich *enrich;	/* NULL: no look-ups */
+	int enrich_slots;	/* pfd entries for its sockets */
+	int nenrich_fds;	/* its entries at the end of pfd in this round */
+	uint64_t enrich_done;	/* look-ups that ended, for STATUS */
+	struct emsg *eq;	/* records waiting for room in the socketpair */
+	size_t eqhead, eqlen, eqcap;
+	uint64_t accept_paused_until;
+	int engine_down;	/* the engine's end closed or misbehaved */
+	struct pollfd *pfd;
+	struct client **pcl;	/* the client of each pfd entry past the first two */
+	/* authorization: resolved from allow-users and allow-groups at start */
+	uid_t *allow_uids;
+	size_t nallow_uids;
+	gid_t *allow_gids;
+	size_t nallow_gids;
+	uid_t last_forbidden_uid;
+	uint64_t last_forbidden_ms;
+	/* limits */
+	struct bucket global_rate;
+	LIST_HEAD(, visitor) vhash[VISITOR_HASH];
+	TAILQ_HEAD(, visitor) vlru;
+	int nvisitors;
+	/* storage */
+	uint64_t store_retry_ms;	/* monotonic; when to try opening the database again */
+	unsigned long db_errors_before;	/* of stores closed or never opened */
+	/* STATUS */
+	int queue_stats_fd;	/* /proc/self/net/netfilter/nfnetlink_queue, opened as root; or -1 */
+	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
+	uint64_t started_ms;
+	uint64_t traces_done, traces_refused, busy, forbidden;
+	struct mnl_socket *diag;	/* sock_diag, for no_segment_why; NULL until asked */
+	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
+	/* proxies: visitors that are proxies in front of the server */
+	struct config_net proxies[CONFIG_PROXIES_N];
+	int nproxies;
+	/* SITES: each site (uid) that traced since the start, or has traces stored */
+	struct site *sites;
+	size_t nsites;
+};
+
+/* The signal that stops the broker; 0 until one comes. */
+extern volatile sig_atomic_t broker_stop_signal;
+
+uint64_t now_ms(clockid_t clk);
+uint64_t mono_us(void);
+
+/* --- clients --- */
+void client_flush(struct broker *b, struct client *c);
+void client_write(struct broker *b, struct client *c, const char *line, size_t len);
+void client_close_after(struct client *c);
+void client_error(struct broker *b, struct client *c, const char *code, const char *msg);
+void client_busy(struct broker *b, struct client *c, int retry, const char *what);
+void client_gone(struct broker *b, struct client *c);
+void client_free(struct broker *b, struct client *c);
+void client_read(struct broker *b, struct client *c, short revents);
+void accept_clients(struct broker *b);
+
+/* --- the verbs --- */
+void client_line(struct broker *b, struct client *c, const char *line, size_t len);
+
+/* --- sessions --- */
+int trace_id_new(char *id);
+void request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req);
+void trace_free(struct broker *b, struct trace *t);
+struct trace *trace_find(struct broker *b, uint32_t handle);
+int started_line(const struct broker *b, const struct trace *t, char *line, size_t len);
+void send_line_hop(struct broker *b, struct trace *t, struct proto_hop *hop);
+void trace_end_line(struct broker *b, struct trace *t);
+void trace_end(struct broker *b, struct trace *t, const char *reason, int hops);
+void trace_refused(struct broker *b, struct trace *t, const char *code, const char *text);
+void ended_traces(struct broker *b);
+uint64_t ended_next(const struct broker *b);
+
+/* --- the engine link --- */
+void engine_flush(struct broker *b);
+void engine_send(struct broker *b, uint32_t type, uint32_t handle,
+    const struct proto_trace_req *req);
+void engine_read(struct broker *b);
+void end_all(struct broker *b);
+int wait_engine(pid_t pid);
+
+/* --- stored traces --- */
+void store_retry(struct broker *b);
+void sweep(struct broker *b);
+void request_get(struct broker *b, struct client *c, const char *id);
+void request_history(struct broker *b, struct client *c, const struct proto_msg *m);
+void request_delete(struct broker *b, struct client *c, const struct proto_msg *m);
+
+/* --- hop look-ups --- */
+int enrich_setup(struct broker *b);
+void hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop);
+void lookups_start(struct broker *b, struct trace *t);
+void lookups_drop(struct broker *b, struct trace *t);
+void lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const struct tt_addr *a,
+    const char *data, size_t len);
+
+/* --- sites and status --- */
+struct site *site_get(struct broker *b, uid_t uid);
+void site_count(struct broker *b, uid_t uid, int done, int refused);
+void request_sites(struct broker *b, struct client *c);
+void request_status(struct broker *b, struct client *c);
+void status_answer(struct broker *b, const struct emsg_status *es);
+
+/* --- limits --- */
+int limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client);
+void limits_release(struct broker *b, struct trace *t, int refund);
+
+/* --- authorization --- */
+int allow_lists(struct broker *b);
+int caller_allowed(const struct broker *b, int fd, const struct ucred *cred);
+void log_forbidden(struct broker *b, const struct ucred *cred);
+
+/* --- the socket file --- */
+int listen_socket(struct broker *b);
+void remove_socket(struct broker *b);
+
+/* --- the visitor's address with truncate-clients --- */
+void hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_hop *hop);
+const char *visitor_format(const struct broker *b, const struct tt_addr *client, char *buf);
+
+#endif
