@@ -241,12 +241,12 @@ void status_answer(struct broker *b, const struct emsg_status *es);
 int limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client);
 void limits_release(struct broker *b, struct trace *t, int refund);
 
-/* --- authorization --- */
+/* --- auth.c: who may connect --- */
 int allow_lists(struct broker *b);
 int caller_allowed(const struct broker *b, int fd, const struct ucred *cred);
 void log_forbidden(struct broker *b, const struct ucred *cred);
 
-/* --- the socket file --- */
+/* --- socket.c: the socket file --- */
 int listen_socket(struct broker *b);
 void remove_socket(struct broker *b);
 
