@@ -180,7 +180,7 @@ extern volatile sig_atomic_t broker_stop_signal;
 uint64_t now_ms(clockid_t clk);
 uint64_t mono_us(void);
 
-/* --- clients --- */
+/* --- client.c: connections --- */
 void client_flush(struct broker *b, struct client *c);
 void client_write(struct broker *b, struct client *c, const char *line, size_t len);
 void client_close_after(struct client *c);
@@ -191,7 +191,7 @@ void client_free(struct broker *b, struct client *c);
 void client_read(struct broker *b, struct client *c, short revents);
 void accept_clients(struct broker *b);
 
-/* --- the verbs --- */
+/* --- verbs.c: the verb table --- */
 void client_line(struct broker *b, struct client *c, const char *line, size_t len);
 
 /* --- sessions --- */
