@@ -380,8 +380,9 @@ limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt
 }
 
 void
-request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req)
+request_trace(struct broker *b, struct client *c, const struct proto_msg *m)
 {
+	const struct proto_trace_req *req = &m->req;
 	struct trace *t;
 
 	c->requested = 1;
@@ -482,13 +483,14 @@ site_stored(void *ctx, uid_t uid, uint64_t n)
  * sees its own line only.
  */
 void
-request_sites(struct broker *b, struct client *c)
+request_sites(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	char line[PROTO_LINE_MAX + 1];
 	struct proto_site ps;
 	struct trace *t;
 	int n;
 
+	(void)m;
 	c->requested = 1;
 	for (size_t i = 0; i < b->nsites; i++)
 		b->sites[i].running = b->sites[i].stored = 0;
@@ -524,11 +526,12 @@ request_sites(struct broker *b, struct client *c)
  * comes gets it, so one record is out at a time whatever the callers do.
  */
 void
-request_status(struct broker *b, struct client *c)
+request_status(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	struct client *o;
 	int waiting = 0;
 
+	(void)m;
 	c->requested = 1;
 	if (b->engine_down) {
 		client_error(b, c, "engine-down", "the packet engine is not running");
@@ -699,7 +702,7 @@ get_hop(void *ctx, const struct proto_hop *hop)
 }
 
 void
-request_get(struct broker *b, struct client *c, const char *id)
+request_get(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	struct proto_msg head, end;
 	struct answer a = { b, c, &head, false };
@@ -708,7 +711,7 @@ request_get(struct broker *b, struct client *c, const char *id)
 
 	if (store_ready(b, c) < 0)
 		return;
-	rc = store_get(b->st, id, c->uid, &head, &end, get_hop, &a);
+	rc = store_get(b->st, m->id, c->uid, &head, &end, get_hop, &a);
 	if (rc == STORE_NONE) {
 		client_error(b, c, "unknown-trace", "no such trace");
 		return;

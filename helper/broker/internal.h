@@ -196,7 +196,7 @@ void client_line(struct broker *b, struct client *c, const char *line, size_t le
 
 /* --- sessions --- */
 int trace_id_new(char *id);
-void request_trace(struct broker *b, struct client *c, const struct proto_trace_req *req);
+void request_trace(struct broker *b, struct client *c, const struct proto_msg *m);
 void trace_free(struct broker *b, struct trace *t);
 struct trace *trace_find(struct broker *b, uint32_t handle);
 int started_line(const struct broker *b, const struct trace *t, char *line, size_t len);
@@ -218,7 +218,7 @@ int wait_engine(pid_t pid);
 /* --- stored traces --- */
 void store_retry(struct broker *b);
 void sweep(struct broker *b);
-void request_get(struct broker *b, struct client *c, const char *id);
+void request_get(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_history(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_delete(struct broker *b, struct client *c, const struct proto_msg *m);
 
@@ -233,8 +233,8 @@ void lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const s
 /* --- sites and status --- */
 struct site *site_get(struct broker *b, uid_t uid);
 void site_count(struct broker *b, uid_t uid, int done, int refused);
-void request_sites(struct broker *b, struct client *c);
-void request_status(struct broker *b, struct client *c);
+void request_sites(struct broker *b, struct client *c, const struct proto_msg *m);
+void request_status(struct broker *b, struct client *c, const struct proto_msg *m);
 void status_answer(struct broker *b, const struct emsg_status *es);
 
 /* --- limits --- */
