@@ -194,7 +194,7 @@ void accept_clients(struct broker *b);
 /* --- verbs.c: the verb table --- */
 void client_line(struct broker *b, struct client *c, const char *line, size_t len);
 
-/* --- sessions --- */
+/* --- session.c: sessions --- */
 int trace_id_new(char *id);
 void request_trace(struct broker *b, struct client *c, const struct proto_msg *m);
 void trace_free(struct broker *b, struct trace *t);
@@ -250,7 +250,7 @@ void log_forbidden(struct broker *b, const struct ucred *cred);
 int listen_socket(struct broker *b);
 void remove_socket(struct broker *b);
 
-/* --- the visitor's address with truncate-clients --- */
+/* --- truncate.c: the visitor's address with truncate-clients --- */
 void hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_hop *hop);
 const char *visitor_format(const struct broker *b, const struct tt_addr *client, char *buf);
 
