@@ -38,12 +38,9 @@
 #include "sockdiag.h"
 #include "store.h"
 
-#define ENGINE_BATCH		64		/* engine records per poll round */
 #define STOP_FLUSH_MS		1000		/* at exit, for clients to take their END lines */
-#define ENGINE_WAIT_MS		10000		/* at exit, for the engine to clear its marks */
 #define BUSY_RUNNING_RETRY	5		/* retry= when a limit on running traces is hit: a trace takes seconds */
 #define STORE_RETRY_S		60		/* between attempts to open a database that failed */
-#define DIAG_LOG_S		60		/* between warnings of one setup fault */
 #define STATUS_CLIENTS_MAX	64		/* callers waiting for one STATUS answer */
 #define SWEEP_INTERVAL_MS	(3600 * 1000)	/* between retention sweeps */
 #define SWEEP_BATCH		1000		/* traces deleted at once */
@@ -81,68 +78,6 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* A code from the engine goes into a protocol line: keep it one token of [a-z0-9-]. */
-static const char *
-safe_code(const char *code)
-{
-	if (*code == '\0')
-		return "internal";
-	for (const char *p = code; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return "internal";
-	return code;
-}
-
-/* --- engine messages --- */
-
-static void engine_failed(struct broker *b);
-
-/* Sends what is queued for the engine while the socketpair takes it. */
-void
-engine_flush(struct broker *b)
-{
-	while (b->eqlen > 0 && !b->engine_down) {
-		const struct emsg *m = &b->eq[b->eqhead];
-
-		if (send(b->efd, m, sizeof(*m), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
-			log_warn("broker: send to the engine");
-			engine_failed(b);
-			return;
-		}
-		b->eqhead = (b->eqhead + 1) % b->eqcap;
-		b->eqlen--;
-	}
-}
-
-/*
- * Queues a record for the engine and sends what it can. The queue never
- * fills: each trace sends at most a START and a CANCEL, and it has room for
- * two records per trace allowed at once.
- */
-void
-engine_send(struct broker *b, uint32_t type, uint32_t handle, const struct proto_trace_req *req)
-{
-	struct emsg *m;
-
-	if (b->engine_down)
-		return;
-	if (b->eqlen == b->eqcap) {
-		log_warnx("broker: engine queue full (%zu records)", b->eqcap);
-		engine_failed(b);
-		return;
-	}
-	m = &b->eq[(b->eqhead + b->eqlen) % b->eqcap];
-	memset(m, 0, sizeof(*m));
-	m->type = type;
-	m->trace = handle;
-	if (req != NULL)
-		m->u.start = *req;
-	b->eqlen++;
-	engine_flush(b);
 }
 
 /* --- limits --- */
@@ -720,8 +655,6 @@ sweep(struct broker *b)
 		b->next_sweep_ms = now + 1000;
 }
 
-/* --- engine events --- */
-
 /* Opens the database, at start and again every STORE_RETRY_S while it cannot be. */
 void
 store_retry(struct broker *b)
@@ -1016,228 +949,6 @@ enrich_setup(struct broker *b)
 	return 0;
 }
 
-/*
- * The data segments the server's socket of conn has sent (sockdiag.h), on a
- * netlink socket kept for the broker's life: this is asked at every trace's
- * start. A socket that failed is opened again at the next question.
- */
-static int
-conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs)
-{
-	if (b->diag == NULL && (b->diag = sockdiag_open()) == NULL)
-		return -1;
-	if (sockdiag_segs_out(b->diag, conn, segs) == 0)
-		return 0;
-	if (errno != ENOENT) {
-		mnl_socket_close(b->diag);
-		b->diag = NULL;
-	}
-	return -1;
-}
-
-/*
- * The engine saw no segment of the response in time. The web server's socket
- * says which of two setup faults it is: it sent nothing (the web server holds
- * the response back: buffering), or it sent segments that never reached the
- * queue (the firewall rules are missing or miss this port). Either is said to
- * the visitor, and logged at most once per DIAG_LOG_S.
- */
-static const char *
-no_segment_why(struct broker *b, struct trace *t)
-{
-	uint64_t segs, now = now_ms(CLOCK_MONOTONIC);
-	const char *why;
-
-	if (!t->segs0_ok || conn_segs(b, &t->req, &segs) < 0)
-		return "no-segment";	/* the socket is gone, or sock_diag is not there */
-	if (segs == t->segs0) {
-		why = "buffered";
-		if (now >= b->buffered_logged_ms) {
-			log_warnx("trace %s: the web server sent nothing for the response in %llu ms: "
-			    "it is buffering it (nginx: fastcgi_buffering off; lighttpd: "
-			    "server.stream-response-body = 2; Apache: flushpackets=on or "
-			    "FcgidOutputBufferSize 0)", t->id,
-			    (unsigned long long)(b->cfg->start_timeout_us / 1000));
-			b->buffered_logged_ms = now + DIAG_LOG_S * 1000;
-		}
-	} else {
-		why = "no-rules";
-		if (now >= b->norules_logged_ms) {
-			log_warnx("trace %s: the web server sent %llu segments but none reached queue "
-			    "%d: the firewall rules are missing or do not cover port %u "
-			    "(tracetrout-rules add)", t->id, (unsigned long long)(segs - t->segs0),
-			    b->cfg->queue, t->req.sport);
-			b->norules_logged_ms = now + DIAG_LOG_S * 1000;
-		}
-	}
-	return why;
-}
-
-/*
- * A late answer (engine.md): stored as one more reply of its hop, in a
- * trace that runs or ended stored; the live stream never changes.
- */
-static void
-late_answer(struct broker *b, struct emsg *m)
-{
-	struct trace *t = trace_find(b, m->trace);
-	const struct tt_addr *client = t != NULL ? &t->req.client : NULL;
-	const char *id = NULL;
-	int off = b->cfg->hop_offset;
-
-	if (t != NULL && t->stored && !t->store_failed)
-		id = t->id;
-	for (int i = 0; t == NULL && id == NULL && i < LATE_TRACES; i++)
-		if (b->ended[i].handle == m->trace && b->ended[i].id[0]) {
-			id = b->ended[i].id;
-			client = &b->ended[i].client;
-		}
-	if (id == NULL || m->u.hop.ttl <= off)
-		return;
-	hop_truncate(b, client, &m->u.hop);
-	if (store_late_reply(b->st, id, m->u.hop.ttl - off, &m->u.hop.r[0]) < 0)
-		log_debug("broker: trace %s: a late answer at TTL %d not stored", id, m->u.hop.ttl - off);
-}
-
-static void
-engine_record(struct broker *b, struct emsg *m)
-{
-	struct trace *t;
-	char line[PROTO_LINE_MAX + 1];
-	int n, off = b->cfg->hop_offset;
-
-	if (m->type == EMSG_LATE) {
-		late_answer(b, m);
-		return;
-	}
-	if (m->type == EMSG_STATUS_ANSWER) {
-		if (!b->status_asked)
-			log_warnx("broker: engine counters nobody asked for; ignored");
-		else
-			status_answer(b, &m->u.status);
-		return;
-	}
-	if ((t = trace_find(b, m->trace)) == NULL) {
-		log_warnx("broker: engine record type %u for unknown trace %u; ignored",
-		    m->type, m->trace);
-		return;
-	}
-	switch (m->type) {
-	case EMSG_STARTED:
-		if (t->state != TRACE_STARTING) {
-			log_warnx("broker: trace %s: STARTED twice; ignored", t->id);
-			return;
-		}
-		t->state = TRACE_RUNNING;
-		t->started_us = mono_us();
-		/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
-		t->segs0_ok = conn_segs(b, &t->req, &t->segs0) == 0;
-		t->started_ms = now_ms(CLOCK_REALTIME);
-		store_retry(b);
-		/* The delete token is random apart from the id: knowing one never gives the other. */
-		t->stored = b->st != NULL && !t->req.nostore && trace_id_new(t->token) == 0 &&
-		    store_trace_begin(b->st, t->id, t->uid, &t->req, (int64_t)t->started_ms,
-		    t->token, b->cfg->truncate_clients) == 0;
-		if (t->client != NULL && (n = started_line(b, t, line, sizeof(line))) > 0)
-			client_write(b, t->client, line, (size_t)n);
-		break;
-	case EMSG_REFUSED:
-		if (t->state != TRACE_STARTING) {
-			log_warnx("broker: trace %s: REFUSED after STARTED; ending it", t->id);
-			trace_end(b, t, "internal", 0);
-			return;
-		}
-		trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
-		break;
-	case EMSG_HOP:
-		if (t->state != TRACE_RUNNING) {
-			log_warnx("broker: trace %s: HOP before STARTED; ignored", t->id);
-			return;
-		}
-		/* HOP_OFFSET hides the first hops (the site's own network), as the original did. */
-		if (m->u.hop.ttl <= off)
-			return;
-		m->u.hop.ttl -= off;
-		hop_truncate(b, &t->req.client, &m->u.hop);
-		if (t->stored && !t->store_failed && store_hop(b->st, t->id, &m->u.hop) < 0)
-			t->store_failed = 1;
-		hop_lookups(b, t, &m->u.hop);
-		if (t->client != NULL)
-			send_line_hop(b, t, &m->u.hop);
-		break;
-	case EMSG_END:
-		if (t->state == TRACE_STARTING) {
-			trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
-			return;
-		}
-		trace_end(b, t, strcmp(m->u.end.code, "no-segment") == 0 ? no_segment_why(b, t) :
-		    safe_code(m->u.end.code), m->u.end.hops > off ? m->u.end.hops - off : 0);
-		break;
-	default:
-		/* emsg_check() let through a broker-to-engine type. */
-		log_warnx("broker: engine sent record type %u; stopping", m->type);
-		engine_failed(b);
-		break;
-	}
-}
-
-void
-engine_read(struct broker *b)
-{
-	struct emsg m;
-
-	for (int i = 0; i < ENGINE_BATCH && !b->engine_down; i++) {
-		/* MSG_TRUNC returns the record's real length, so an oversized one is seen. */
-		ssize_t n = recv(b->efd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			log_warn("broker: recv from the engine");
-			engine_failed(b);
-			return;
-		}
-		if (n == 0) {
-			log_warnx("broker: the engine closed its socket");
-			engine_failed(b);
-			return;
-		}
-		if (emsg_check(&m, (size_t)n) < 0) {
-			log_warnx("broker: malformed record from the engine (%zd bytes, type %u); "
-			    "stopping", n, (size_t)n >= sizeof(m.type) ? m.type : 0);
-			engine_failed(b);
-			return;
-		}
-		engine_record(b, &m);
-	}
-}
-
-/* Every trace ends with engine-down (or, not started yet, an ERROR); nothing more goes to the engine. */
-void
-end_all(struct broker *b)
-{
-	struct trace *t;
-
-	while ((t = TAILQ_FIRST(&b->traces)) != NULL) {
-		if (t->state == TRACE_ENDED) {
-			trace_end_line(b, t);
-			trace_free(b, t);
-		} else if (t->state == TRACE_RUNNING)
-			trace_end(b, t, "engine-down", 0);
-		else
-			trace_refused(b, t, "engine-down", "the packet engine is not running");
-	}
-}
-
-static void
-engine_failed(struct broker *b)
-{
-	b->engine_down = 1;
-	b->eqlen = 0;
-}
-
 /* --- the loop --- */
 
 static void
@@ -1373,46 +1084,6 @@ flush_clients(struct broker *b, int ms)
 			if (b->pfd[i].revents & (POLLHUP | POLLERR))
 				b->pcl[i]->dead = 1;
 	}
-}
-
-/* Waits for the engine to exit, killing it after ENGINE_WAIT_MS. Returns 0 if it exited 0. */
-int
-wait_engine(pid_t pid)
-{
-	uint64_t end = now_ms(CLOCK_MONOTONIC) + ENGINE_WAIT_MS;
-	int status;
-	pid_t r;
-
-	if (pid <= 0)
-		return 0;
-	for (;;) {
-		struct timespec ts = { 0, 20 * 1000000 };
-
-		if ((r = waitpid(pid, &status, WNOHANG)) == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			log_warn("broker: waitpid");
-			return -1;
-		}
-		if (now_ms(CLOCK_MONOTONIC) >= end) {
-			log_warnx("broker: the engine (pid %ld) did not exit in %d ms; killing it",
-			    (long)pid, ENGINE_WAIT_MS);
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			return -1;
-		}
-		nanosleep(&ts, NULL);
-	}
-	if (WIFEXITED(status)) {
-		if (WEXITSTATUS(status) == 0) {
-			log_debug("broker: the engine exited");
-			return 0;
-		}
-		log_warnx("broker: the engine exited with status %d", WEXITSTATUS(status));
-	} else if (WIFSIGNALED(status))
-		log_warnx("broker: the engine was killed by signal %d", WTERMSIG(status));
-	return -1;
 }
 
 int

@@ -207,7 +207,7 @@ void trace_refused(struct broker *b, struct trace *t, const char *code, const ch
 void ended_traces(struct broker *b);
 uint64_t ended_next(const struct broker *b);
 
-/* --- the engine link --- */
+/* --- engine_link.c: the engine link --- */
 void engine_flush(struct broker *b);
 void engine_send(struct broker *b, uint32_t type, uint32_t handle,
     const struct proto_trace_req *req);
