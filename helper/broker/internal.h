@@ -215,14 +215,14 @@ void engine_read(struct broker *b);
 void end_all(struct broker *b);
 int wait_engine(pid_t pid);
 
-/* --- stored traces --- */
+/* --- history.c: stored traces --- */
 void store_retry(struct broker *b);
 void sweep(struct broker *b);
 void request_get(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_history(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_delete(struct broker *b, struct client *c, const struct proto_msg *m);
 
-/* --- hop look-ups --- */
+/* --- lookup.c: hop look-ups --- */
 int enrich_setup(struct broker *b);
 void hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop);
 void lookups_start(struct broker *b, struct trace *t);

@@ -1,0 +1,230 @@
+/*
+ * The broker's stored traces: the GET, HISTORY and DELETE verbs, opening the
+ * database (and again after it failed), and the retention sweep.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "log.h"
+
+#define STORE_RETRY_S		60		/* between attempts to open a database that failed */
+#define SWEEP_INTERVAL_MS	(3600 * 1000)	/* between retention sweeps */
+#define SWEEP_BATCH		1000		/* traces deleted at once */
+
+/* A reply in progress: GET and HISTORY write their lines from the store's callbacks. */
+struct answer {
+	struct broker *b;
+	struct client *c;
+	struct proto_msg *head;	/* GET: STORED, sent before the first HOP */
+	bool head_sent;
+};
+
+/*
+ * The store answers for the caller's uid (root sees all). Reading a stored
+ * trace or a history happens inside the loop: they are indexed lookups of a
+ * few dozen rows, far below a trace's own cost.
+ */
+static int
+store_ready(struct broker *b, struct client *c)
+{
+	c->requested = 1;
+	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+	store_retry(b);
+	if (b->st == NULL) {
+		client_error(b, c, "no-storage", "this helper has no usable database");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+answer_line(struct answer *a, const char *line, int n)
+{
+	if (n < 0 || a->c->dead)
+		return -1;
+	client_write(a->b, a->c, line, (size_t)n);
+	return a->c->dead ? -1 : 0;
+}
+
+/* One answer kept with a stored trace, as INFO or NAME. */
+static int
+get_lookup(void *ctx, const char *addr, const char *kind, const char *data, size_t len)
+{
+	struct answer *a = ctx;
+	struct tt_addr ad;
+
+	if (addr_parse(addr, &ad) < 0)
+		return 0;
+	lookup_send(a->b, a->c, strcmp(kind, "name") == 0 ? ENRICH_NAME : ENRICH_INFO, &ad, data,
+	    len);
+	return a->c->dead ? -1 : 0;
+}
+
+/* STORED, then the answers kept with the trace, so that every hop shows them. */
+static int
+get_head(struct answer *a)
+{
+	char line[PROTO_LINE_MAX + 1];
+
+	if (a->head_sent)
+		return 0;
+	a->head_sent = true;
+	a->head->retention_s = a->b->cfg->retention_us / 1000000;
+	if (answer_line(a, line, proto_fmt_stored(line, sizeof(line), a->head)) < 0)
+		return -1;
+	return store_get_lookups(a->b->st, a->head->id, get_lookup, a) < 0 && a->c->dead ? -1 : 0;
+}
+
+static int
+get_hop(void *ctx, const struct proto_hop *hop)
+{
+	struct answer *a = ctx;
+	char line[PROTO_LINE_MAX + 1];
+	struct proto_hop h = *hop;
+	int n;
+
+	if (get_head(a) < 0)
+		return -1;
+	/* As live: a hop with too many replies for a line loses its last ones. */
+	while ((n = proto_fmt_hop(line, sizeof(line), &h)) < 0 && h.nreplies > 0)
+		h.nreplies--;
+	return answer_line(a, line, n);
+}
+
+void
+request_get(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	struct proto_msg head, end;
+	struct answer a = { b, c, &head, false };
+	char line[PROTO_LINE_MAX + 1];
+	int rc;
+
+	if (store_ready(b, c) < 0)
+		return;
+	rc = store_get(b->st, m->id, c->uid, &head, &end, get_hop, &a);
+	if (rc == STORE_NONE) {
+		client_error(b, c, "unknown-trace", "no such trace");
+		return;
+	}
+	if (rc < 0 || get_head(&a) < 0) {
+		if (!c->dead)
+			client_error(b, c, "internal", "the database could not be read");
+		return;
+	}
+	answer_line(&a, line, proto_fmt_end(line, sizeof(line), end.code, end.hops,
+	    end.duration_us, 1));
+	client_close_after(c);
+}
+
+static int
+item_line(void *ctx, const struct store_item *it)
+{
+	char line[PROTO_LINE_MAX + 1];
+
+	return answer_line(ctx, line, proto_fmt_item(line, sizeof(line), it->id, it->started_ms,
+	    it->reason, it->hops, it->duration_us, it->path));
+}
+
+void
+request_history(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	struct answer a = { b, c, NULL, false };
+	char line[PROTO_LINE_MAX + 1];
+	bool more;
+	int n;
+
+	if (store_ready(b, c) < 0)
+		return;
+	/* A prefix is other people's too: with truncation there is no history by address. */
+	if (b->cfg->truncate_clients) {
+		client_error(b, c, "history-off", "visitor addresses are stored truncated");
+		return;
+	}
+	if (store_history(b->st, &m->req.client, c->uid, m->id[0] ? m->id : NULL, m->limit,
+	    item_line, &a, &more) != 0) {
+		if (!c->dead)
+			client_error(b, c, "internal", "the database could not be read");
+		return;
+	}
+	if ((n = proto_fmt_list(line, sizeof(line), more)) > 0)
+		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
+void
+request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	if (store_ready(b, c) < 0)
+		return;
+	switch (store_delete(b->st, m->id, c->uid, m->token)) {
+	case 0:
+		log_info("broker: trace %s deleted by its visitor", m->id);
+		if ((n = proto_fmt_deleted(line, sizeof(line), m->id)) > 0)
+			client_write(b, c, line, (size_t)n);
+		client_close_after(c);
+		break;
+	case STORE_NONE:
+		client_error(b, c, "unknown-trace", "no such trace");
+		break;
+	case STORE_BAD_TOKEN:
+		client_error(b, c, "bad-token", "this is not the trace's delete token");
+		break;
+	default:
+		client_error(b, c, "internal", "the database could not be written");
+		break;
+	}
+}
+
+/*
+ * Retention: traces that started longer ago than the setting are deleted
+ * at start and then hourly, in batches so that a long backlog does not
+ * hold the loop (the next batch follows a second later).
+ */
+void
+sweep(struct broker *b)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	int n;
+
+	if (b->cfg->retention_us == 0 || now < b->next_sweep_ms)
+		return;
+	b->next_sweep_ms = now + SWEEP_INTERVAL_MS;
+	store_retry(b);
+	if (b->st == NULL)
+		return;
+	/* Cached answers and failures past their cache times are of no use. */
+	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_cache_us / 1000),
+	    (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_negative_cache_us / 1000));
+	n = store_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
+	    SWEEP_BATCH);
+	if (n > 0)
+		log_info("broker: deleted %d traces older than the retention", n);
+	if (n == SWEEP_BATCH)
+		b->next_sweep_ms = now + 1000;
+}
+
+/* Opens the database, at start and again every STORE_RETRY_S while it cannot be. */
+void
+store_retry(struct broker *b)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	char err[512];
+
+	if (b->st != NULL || b->cfg->db_path[0] == '\0' || now < b->store_retry_ms)
+		return;
+	if ((b->st = store_open(b->cfg->db_path, err, sizeof(err))) == NULL) {
+		b->db_errors_before++;
+		b->store_retry_ms = now + STORE_RETRY_S * 1000;
+		log_warnx("broker: store: %s; traces are not stored (trying again in %d s)", err,
+		    STORE_RETRY_S);
+	} else {
+		store_lookup_limit(b->st, b->cfg->info_cache_max);
+		if (b->db_errors_before > 0)
+			log_info("broker: store: %s opened; traces are stored again",
+			    b->cfg->db_path);
+	}
+}
