@@ -230,14 +230,14 @@ void lookups_drop(struct broker *b, struct trace *t);
 void lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const struct tt_addr *a,
     const char *data, size_t len);
 
-/* --- sites and status --- */
+/* --- sites.c: sites and status --- */
 struct site *site_get(struct broker *b, uid_t uid);
 void site_count(struct broker *b, uid_t uid, int done, int refused);
 void request_sites(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_status(struct broker *b, struct client *c, const struct proto_msg *m);
 void status_answer(struct broker *b, const struct emsg_status *es);
 
-/* --- limits --- */
+/* --- admit.c: limits --- */
 int limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client);
 void limits_release(struct broker *b, struct trace *t, int refund);
 
