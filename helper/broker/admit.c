@@ -99,65 +99,65 @@ level_limits(const struct config *cfg, enum limit_level l, int *max, int *rate)
 	    cfg->prefix_rate;
 }
 
-/* Releases what a trace holds; with refund, gives back the rate tokens it was charged. */
+/* Releases what a session holds; with refund, gives back the rate tokens it was charged. */
 void
-limits_release(struct broker *b, struct trace *t, int refund)
+limits_release(struct broker *b, struct session *s, int refund)
 {
-	struct site *s = site_get(b, t->uid);
+	struct site *site = site_get(b, s->uid);
 	int max, rate;
 
-	if (s != NULL && s->active > 0 && t->visitor[LIMIT_VISITOR] != NULL)
-		s->active--;
-	if (refund && t->visitor[LIMIT_VISITOR] != NULL)
+	if (site != NULL && site->active > 0 && s->visitor[LIMIT_VISITOR] != NULL)
+		site->active--;
+	if (refund && s->visitor[LIMIT_VISITOR] != NULL)
 		bucket_give(&b->global_rate, 2 * (uint64_t)b->cfg->global_rate);
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
-		if (t->visitor[l] == NULL)
+		if (s->visitor[l] == NULL)
 			continue;
 		level_limits(b->cfg, (enum limit_level)l, &max, &rate);
 		if (refund)
-			bucket_give(&t->visitor[l]->rate, 3 * (uint64_t)rate);
-		visitor_release(b, t->visitor[l]);
-		t->visitor[l] = NULL;
+			bucket_give(&s->visitor[l]->rate, 3 * (uint64_t)rate);
+		visitor_release(b, s->visitor[l]);
+		s->visitor[l] = NULL;
 	}
 }
 
 /*
  * Charges the site's request bucket (every TRACE, accepted or not: no site
  * gets free conntrack look-ups), then checks every other limit before any is
- * charged. On success t holds its visitor and prefixes, each charged one
+ * charged. On success s holds its visitor and prefixes, each charged one
  * running trace and one token; the tokens go back if the engine refuses the
  * trace (limits_release), so that bogus requests cannot empty the buckets of
  * a visitor or of all. Returns 0, or -1 after answering busy (or internal,
  * out of memory).
  */
 int
-limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client)
+limits_take(struct broker *b, struct client *c, struct session *s, const struct tt_addr *client)
 {
 	const struct config *cfg = b->cfg;
 	uint64_t now = mono_us();
 	struct limit_check chk[2 + LIMIT_LEVELS];
 	struct bucket fresh[LIMIT_LEVELS];
 	struct visitor *v[LIMIT_LEVELS] = { NULL };
-	struct site *s = site_get(b, c->uid);
+	struct site *site = site_get(b, c->uid);
 	int n = 0, w, max, rate;
 	const char *why;
 
-	if (s == NULL) {
+	if (site == NULL) {
 		client_error(b, c, "internal", "out of memory");
 		return -1;
 	}
-	if ((w = bucket_wait(&s->requests, (uint64_t)cfg->site_rate, 2 * (uint64_t)cfg->site_rate,
+	if ((w = bucket_wait(&site->requests, (uint64_t)cfg->site_rate, 2 * (uint64_t)cfg->site_rate,
 	    now)) > 0) {
 		client_busy(b, c, w, "too many requests from this site");
 		return -1;
 	}
-	bucket_take(&s->requests);
+	bucket_take(&site->requests);
 	visitor_prune(b, now);
-	chk[n++] = (struct limit_check){ "too many traces running", NULL, b->ntraces,
+	chk[n++] = (struct limit_check){ "too many traces running", NULL, b->nrunning,
 	    cfg->max_traces, &b->global_rate, (uint64_t)cfg->global_rate,
 	    2 * (uint64_t)cfg->global_rate };
 	chk[n - 1].why_rate = "too many traces started";
-	chk[n++] = (struct limit_check){ "too many traces running for this site", NULL, s->active,
+	chk[n++] = (struct limit_check){ "too many traces running for this site", NULL, site->active,
 	    limit_site_max(cfg->max_traces, cfg->site_share), NULL, 0, 0 };
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
 		int bits = limit_bits(client->family, (enum limit_level)l);
@@ -188,14 +188,14 @@ limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt
 		v[l]->rate = fresh[l];
 	}
 	bucket_take(&b->global_rate);
-	s->active++;
+	site->active++;
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
 		if (v[l] == NULL)
 			continue;
 		bucket_take(&v[l]->rate);
 		v[l]->running++;
 		visitor_touch(b, v[l], now);
-		t->visitor[l] = v[l];
+		s->visitor[l] = v[l];
 	}
 	return 0;
 }

@@ -146,7 +146,7 @@ loop(struct broker *b, const sigset_t *waitmask)
 			accept_clients(b);
 		if (b->enrich)
 			enrich_events(b->enrich, b->pfd + n, b->nenrich_fds);
-		ended_traces(b);
+		ended_sessions(b);
 		reap_clients(b);
 		sweep(b);
 	}
@@ -204,7 +204,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.next_handle = 1;
 	b.started_ms = now_ms(CLOCK_MONOTONIC);
 	TAILQ_INIT(&b.clients);
-	TAILQ_INIT(&b.traces);
+	TAILQ_INIT(&b.sessions);
 	TAILQ_INIT(&b.vlru);
 	for (int i = 0; i < VISITOR_HASH; i++)
 		LIST_INIT(&b.vhash[i]);

@@ -119,24 +119,24 @@ client_busy(struct broker *b, struct client *c, int retry, const char *what)
 void
 client_gone(struct broker *b, struct client *c)
 {
-	struct trace *t = c->trace;
+	struct session *s = c->session;
 
 	c->dead = 1;
-	if (t == NULL)
+	if (s == NULL)
 		return;
-	t->client = NULL;
-	c->trace = NULL;
-	if (!t->cancelled) {
-		t->cancelled = 1;
-		log_debug("broker: trace %s: client left; cancelling", t->id);
-		engine_send(b, EMSG_CANCEL, t->handle, NULL);
+	s->client = NULL;
+	c->session = NULL;
+	if (!s->cancelled) {
+		s->cancelled = 1;
+		log_debug("broker: trace %s: client left; cancelling", s->id);
+		engine_send(b, EMSG_CANCEL, s->handle, NULL);
 	}
 }
 
 void
 client_free(struct broker *b, struct client *c)
 {
-	if (c->trace != NULL)
+	if (c->session != NULL)
 		client_gone(b, c);
 	if (c->counted) {
 		struct site *s = site_get(b, c->uid);
@@ -198,7 +198,7 @@ client_read(struct broker *b, struct client *c, short revents)
 		if (n == 0) {
 			c->rdshut = 1;
 			/* Half-closed after its request: it may still read the trace. */
-			if (c->trace == NULL && !c->closing)
+			if (c->session == NULL && !c->closing)
 				client_close_after(c);
 			break;
 		}

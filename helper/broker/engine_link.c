@@ -108,20 +108,20 @@ conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs)
  * the visitor, and logged at most once per DIAG_LOG_S.
  */
 static const char *
-no_segment_why(struct broker *b, struct trace *t)
+no_segment_why(struct broker *b, struct session *s)
 {
 	uint64_t segs, now = now_ms(CLOCK_MONOTONIC);
 	const char *why;
 
-	if (!t->segs0_ok || conn_segs(b, &t->req, &segs) < 0)
+	if (!s->segs0_ok || conn_segs(b, &s->req, &segs) < 0)
 		return "no-segment";	/* the socket is gone, or sock_diag is not there */
-	if (segs == t->segs0) {
+	if (segs == s->segs0) {
 		why = "buffered";
 		if (now >= b->buffered_logged_ms) {
 			log_warnx("trace %s: the web server sent nothing for the response in %llu ms: "
 			    "it is buffering it (nginx: fastcgi_buffering off; lighttpd: "
 			    "server.stream-response-body = 2; Apache: flushpackets=on or "
-			    "FcgidOutputBufferSize 0)", t->id,
+			    "FcgidOutputBufferSize 0)", s->id,
 			    (unsigned long long)(b->cfg->start_timeout_us / 1000));
 			b->buffered_logged_ms = now + DIAG_LOG_S * 1000;
 		}
@@ -130,8 +130,8 @@ no_segment_why(struct broker *b, struct trace *t)
 		if (now >= b->norules_logged_ms) {
 			log_warnx("trace %s: the web server sent %llu segments but none reached queue "
 			    "%d: the firewall rules are missing or do not cover port %u "
-			    "(tracetrout-rules add)", t->id, (unsigned long long)(segs - t->segs0),
-			    b->cfg->queue, t->req.sport);
+			    "(tracetrout-rules add)", s->id, (unsigned long long)(segs - s->segs0),
+			    b->cfg->queue, s->req.sport);
 			b->norules_logged_ms = now + DIAG_LOG_S * 1000;
 		}
 	}
@@ -145,14 +145,14 @@ no_segment_why(struct broker *b, struct trace *t)
 static void
 late_answer(struct broker *b, struct emsg *m)
 {
-	struct trace *t = trace_find(b, m->trace);
-	const struct tt_addr *client = t != NULL ? &t->req.client : NULL;
+	struct session *s = session_find(b, m->trace);
+	const struct tt_addr *client = s != NULL ? &s->req.client : NULL;
 	const char *id = NULL;
 	int off = b->cfg->hop_offset;
 
-	if (t != NULL && t->stored && !t->store_failed)
-		id = t->id;
-	for (int i = 0; t == NULL && id == NULL && i < LATE_TRACES; i++)
+	if (s != NULL && s->stored && !s->store_failed)
+		id = s->id;
+	for (int i = 0; s == NULL && id == NULL && i < LATE_TRACES; i++)
 		if (b->ended[i].handle == m->trace && b->ended[i].id[0]) {
 			id = b->ended[i].id;
 			client = &b->ended[i].client;
@@ -167,7 +167,7 @@ late_answer(struct broker *b, struct emsg *m)
 static void
 engine_record(struct broker *b, struct emsg *m)
 {
-	struct trace *t;
+	struct session *s;
 	char line[PROTO_LINE_MAX + 1];
 	int n, off = b->cfg->hop_offset;
 
@@ -182,60 +182,60 @@ engine_record(struct broker *b, struct emsg *m)
 			status_answer(b, &m->u.status);
 		return;
 	}
-	if ((t = trace_find(b, m->trace)) == NULL) {
+	if ((s = session_find(b, m->trace)) == NULL) {
 		log_warnx("broker: engine record type %u for unknown trace %u; ignored",
 		    m->type, m->trace);
 		return;
 	}
 	switch (m->type) {
 	case EMSG_STARTED:
-		if (t->state != TRACE_STARTING) {
-			log_warnx("broker: trace %s: STARTED twice; ignored", t->id);
+		if (s->state != SESSION_STARTING) {
+			log_warnx("broker: trace %s: STARTED twice; ignored", s->id);
 			return;
 		}
-		t->state = TRACE_RUNNING;
-		t->started_us = mono_us();
+		s->state = SESSION_RUNNING;
+		s->started_us = mono_us();
 		/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
-		t->segs0_ok = conn_segs(b, &t->req, &t->segs0) == 0;
-		t->started_ms = now_ms(CLOCK_REALTIME);
+		s->segs0_ok = conn_segs(b, &s->req, &s->segs0) == 0;
+		s->started_ms = now_ms(CLOCK_REALTIME);
 		store_retry(b);
 		/* The delete token is random apart from the id: knowing one never gives the other. */
-		t->stored = b->st != NULL && !t->req.nostore && trace_id_new(t->token) == 0 &&
-		    store_trace_begin(b->st, t->id, t->uid, &t->req, (int64_t)t->started_ms,
-		    t->token, b->cfg->truncate_clients) == 0;
-		if (t->client != NULL && (n = started_line(b, t, line, sizeof(line))) > 0)
-			client_write(b, t->client, line, (size_t)n);
+		s->stored = b->st != NULL && !s->req.nostore && trace_id_new(s->token) == 0 &&
+		    store_trace_begin(b->st, s->id, s->uid, &s->req, (int64_t)s->started_ms,
+		    s->token, b->cfg->truncate_clients) == 0;
+		if (s->client != NULL && (n = started_line(b, s, line, sizeof(line))) > 0)
+			client_write(b, s->client, line, (size_t)n);
 		break;
 	case EMSG_REFUSED:
-		if (t->state != TRACE_STARTING) {
-			log_warnx("broker: trace %s: REFUSED after STARTED; ending it", t->id);
-			trace_end(b, t, "internal", 0);
+		if (s->state != SESSION_STARTING) {
+			log_warnx("broker: trace %s: REFUSED after STARTED; ending it", s->id);
+			session_end(b, s, "internal", 0);
 			return;
 		}
-		trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
+		session_refused(b, s, safe_code(m->u.end.code), m->u.end.text);
 		break;
 	case EMSG_HOP:
-		if (t->state != TRACE_RUNNING) {
-			log_warnx("broker: trace %s: HOP before STARTED; ignored", t->id);
+		if (s->state != SESSION_RUNNING) {
+			log_warnx("broker: trace %s: HOP before STARTED; ignored", s->id);
 			return;
 		}
 		/* HOP_OFFSET hides the first hops (the site's own network), as the original did. */
 		if (m->u.hop.ttl <= off)
 			return;
 		m->u.hop.ttl -= off;
-		hop_truncate(b, &t->req.client, &m->u.hop);
-		if (t->stored && !t->store_failed && store_hop(b->st, t->id, &m->u.hop) < 0)
-			t->store_failed = 1;
-		hop_lookups(b, t, &m->u.hop);
-		if (t->client != NULL)
-			send_line_hop(b, t, &m->u.hop);
+		hop_truncate(b, &s->req.client, &m->u.hop);
+		if (s->stored && !s->store_failed && store_hop(b->st, s->id, &m->u.hop) < 0)
+			s->store_failed = 1;
+		hop_lookups(b, s, &m->u.hop);
+		if (s->client != NULL)
+			send_line_hop(b, s, &m->u.hop);
 		break;
 	case EMSG_END:
-		if (t->state == TRACE_STARTING) {
-			trace_refused(b, t, safe_code(m->u.end.code), m->u.end.text);
+		if (s->state == SESSION_STARTING) {
+			session_refused(b, s, safe_code(m->u.end.code), m->u.end.text);
 			return;
 		}
-		trace_end(b, t, strcmp(m->u.end.code, "no-segment") == 0 ? no_segment_why(b, t) :
+		session_end(b, s, strcmp(m->u.end.code, "no-segment") == 0 ? no_segment_why(b, s) :
 		    safe_code(m->u.end.code), m->u.end.hops > off ? m->u.end.hops - off : 0);
 		break;
 	default:
@@ -283,16 +283,16 @@ engine_read(struct broker *b)
 void
 end_all(struct broker *b)
 {
-	struct trace *t;
+	struct session *s;
 
-	while ((t = TAILQ_FIRST(&b->traces)) != NULL) {
-		if (t->state == TRACE_ENDED) {
-			trace_end_line(b, t);
-			trace_free(b, t);
-		} else if (t->state == TRACE_RUNNING)
-			trace_end(b, t, "engine-down", 0);
+	while ((s = TAILQ_FIRST(&b->sessions)) != NULL) {
+		if (s->state == SESSION_ENDED) {
+			session_end_line(b, s);
+			session_free(b, s);
+		} else if (s->state == SESSION_RUNNING)
+			session_end(b, s, "engine-down", 0);
 		else
-			trace_refused(b, t, "engine-down", "the packet engine is not running");
+			session_refused(b, s, "engine-down", "the packet engine is not running");
 	}
 }
 

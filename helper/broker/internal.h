@@ -40,7 +40,7 @@ struct client {
 	size_t inlen;
 	char *out;		/* output not yet taken by the client */
 	size_t outlen, outcap;
-	struct trace *trace;	/* its request, once it sent one */
+	struct session *session;	/* its TRACE, once it sent one */
 	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
 	int requested;		/* sent TRACE or STATUS: further input is ignored */
 	int want_status;	/* waits for the engine's counters */
@@ -50,10 +50,10 @@ struct client {
 	int dead;		/* close now */
 };
 
-enum trace_state {
-	TRACE_STARTING,		/* EMSG_START sent, no answer yet */
-	TRACE_RUNNING,		/* EMSG_STARTED came */
-	TRACE_ENDED,		/* the engine ended it; it waits for its look-ups */
+enum session_state {
+	SESSION_STARTING,	/* EMSG_START sent, no answer yet */
+	SESSION_RUNNING,	/* EMSG_STARTED came */
+	SESSION_ENDED,		/* the engine ended it; it waits for its look-ups */
 };
 
 /* One visitor address or prefix (limit.h's levels) and its limits' state. */
@@ -67,8 +67,12 @@ struct visitor {
 	uint64_t touched_us;
 };
 
-struct trace {
-	TAILQ_ENTRY(trace) entry;
+/*
+ * A session: one TRACE request as the broker follows it, from the client's
+ * line through the engine's trace (helper/engine/trace.c) to its END.
+ */
+struct session {
+	TAILQ_ENTRY(session) entry;
 	/* Held while the trace lives: its visitor and the visitor's prefixes, by level. */
 	struct visitor *visitor[LIMIT_LEVELS];
 	int stored;		/* its row was inserted: the trace is being stored */
@@ -77,7 +81,7 @@ struct trace {
 	char id[PROTO_ID_LEN + 1];
 	char token[PROTO_ID_LEN + 1];	/* the delete token, given to the visitor with STARTED */
 	uint64_t started_ms;	/* realtime, at STARTED */
-	enum trace_state state;
+	enum session_state state;
 	struct client *client;	/* NULL once the client went away */
 	int cancelled;
 	uid_t uid;
@@ -89,7 +93,7 @@ struct trace {
 	int nlk;
 	int lk_pending;		/* look-ups it waits for */
 	uint64_t lk_start_ms;	/* monotonic: when the look-ups marked wanted start; 0 none */
-	/* TRACE_ENDED: the END line, sent when its look-ups end (wait=1) or at once. */
+	/* SESSION_ENDED: the END line, sent when its look-ups end (wait=1) or at once. */
 	char end_reason[EMSG_CODE_LEN];
 	int end_hops, end_stored;
 	uint64_t end_dur_us;
@@ -119,8 +123,8 @@ struct broker {
 	int sock_made;
 	TAILQ_HEAD(, client) clients;
 	int nclients;
-	TAILQ_HEAD(, trace) traces;
-	int ntraces;
+	TAILQ_HEAD(, session) sessions;
+	int nrunning;		/* sessions starting or running, against max-traces */
 	uint32_t next_handle;
 	/*
 	 * Stored traces that ended, newest last, for the late answers the
@@ -197,14 +201,14 @@ void client_line(struct broker *b, struct client *c, const char *line, size_t le
 /* --- session.c: sessions --- */
 int trace_id_new(char *id);
 void request_trace(struct broker *b, struct client *c, const struct proto_msg *m);
-void trace_free(struct broker *b, struct trace *t);
-struct trace *trace_find(struct broker *b, uint32_t handle);
-int started_line(const struct broker *b, const struct trace *t, char *line, size_t len);
-void send_line_hop(struct broker *b, struct trace *t, struct proto_hop *hop);
-void trace_end_line(struct broker *b, struct trace *t);
-void trace_end(struct broker *b, struct trace *t, const char *reason, int hops);
-void trace_refused(struct broker *b, struct trace *t, const char *code, const char *text);
-void ended_traces(struct broker *b);
+void session_free(struct broker *b, struct session *s);
+struct session *session_find(struct broker *b, uint32_t handle);
+int started_line(const struct broker *b, const struct session *s, char *line, size_t len);
+void send_line_hop(struct broker *b, struct session *s, struct proto_hop *hop);
+void session_end_line(struct broker *b, struct session *s);
+void session_end(struct broker *b, struct session *s, const char *reason, int hops);
+void session_refused(struct broker *b, struct session *s, const char *code, const char *text);
+void ended_sessions(struct broker *b);
 uint64_t ended_next(const struct broker *b);
 
 /* --- engine_link.c: the engine link --- */
@@ -224,9 +228,9 @@ void request_delete(struct broker *b, struct client *c, const struct proto_msg *
 
 /* --- lookup.c: hop look-ups --- */
 int enrich_setup(struct broker *b);
-void hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop);
-void lookups_start(struct broker *b, struct trace *t);
-void lookups_drop(struct broker *b, struct trace *t);
+void hop_lookups(struct broker *b, struct session *s, const struct proto_hop *hop);
+void lookups_start(struct broker *b, struct session *s);
+void lookups_drop(struct broker *b, struct session *s);
 void lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const struct tt_addr *a,
     const char *data, size_t len);
 
@@ -238,8 +242,8 @@ void request_status(struct broker *b, struct client *c, const struct proto_msg *
 void status_answer(struct broker *b, const struct emsg_status *es);
 
 /* --- admit.c: limits --- */
-int limits_take(struct broker *b, struct client *c, struct trace *t, const struct tt_addr *client);
-void limits_release(struct broker *b, struct trace *t, int refund);
+int limits_take(struct broker *b, struct client *c, struct session *s, const struct tt_addr *client);
+void limits_release(struct broker *b, struct session *s, int refund);
 
 /* --- auth.c: who may connect --- */
 int allow_lists(struct broker *b);

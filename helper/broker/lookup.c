@@ -11,10 +11,10 @@
 #include "internal.h"
 #include "log.h"
 
-#define TRACE_LOOKUPS_MAX	128		/* addresses a trace looks up; more are shown without */
+#define SESSION_LOOKUPS_MAX	128		/* addresses a session looks up; more are shown without */
 #define LOOKUP_BATCH_MS		20		/* look-ups start this long after a hop, or at the end */
 
-/* What a trace asked of one hop address, by enum enrich_kind. */
+/* What a session asked of one hop address, by enum enrich_kind. */
 enum { LK_NONE = 0, LK_WANTED, LK_PENDING, LK_DONE };
 struct lookup_ref {
 	struct tt_addr addr;
@@ -24,11 +24,11 @@ struct lookup_ref {
 static const char *const lookup_kind[] = { [ENRICH_INFO] = "info", [ENRICH_NAME] = "name" };
 
 static bool
-lookup_on(const struct broker *b, const struct trace *t, enum enrich_kind k)
+lookup_on(const struct broker *b, const struct session *s, enum enrich_kind k)
 {
 	if (b->enrich == NULL)
 		return false;
-	return k == ENRICH_INFO ? b->cfg->info_uri[0] != '\0' : b->cfg->names && !t->req.nonames;
+	return k == ENRICH_INFO ? b->cfg->info_uri[0] != '\0' : b->cfg->names && !s->req.nonames;
 }
 
 /*
@@ -40,9 +40,9 @@ lookup_on(const struct broker *b, const struct trace *t, enum enrich_kind k)
  * original showed its place on the last line.
  */
 static bool
-lookup_allowed(const struct broker *b, const struct trace *t, const struct tt_addr *a)
+lookup_allowed(const struct broker *b, const struct session *s, const struct tt_addr *a)
 {
-	const struct tt_addr *client = &t->req.client;
+	const struct tt_addr *client = &s->req.client;
 	struct tt_addr net;
 	int bits = addr_visitor_net(client, &net);
 
@@ -56,30 +56,30 @@ lookup_allowed(const struct broker *b, const struct trace *t, const struct tt_ad
 }
 
 static struct lookup_ref *
-lookup_find(struct trace *t, const struct tt_addr *a)
+lookup_find(struct session *s, const struct tt_addr *a)
 {
-	for (int i = 0; i < t->nlk; i++)
-		if (addr_equal(&t->lk[i].addr, a))
-			return &t->lk[i];
+	for (int i = 0; i < s->nlk; i++)
+		if (addr_equal(&s->lk[i].addr, a))
+			return &s->lk[i];
 	return NULL;
 }
 
-/* The trace's entry for a, added if new; NULL when its table is full. */
+/* The session's entry for a, added if new; NULL when its table is full. */
 static struct lookup_ref *
-lookup_ref(struct trace *t, const struct tt_addr *a)
+lookup_ref(struct session *s, const struct tt_addr *a)
 {
 	struct lookup_ref *r;
 
-	if ((r = lookup_find(t, a)) != NULL)
+	if ((r = lookup_find(s, a)) != NULL)
 		return r;
-	if (t->nlk == TRACE_LOOKUPS_MAX)
+	if (s->nlk == SESSION_LOOKUPS_MAX)
 		return NULL;
-	if (t->nlk % 16 == 0) {
-		if ((r = realloc(t->lk, (size_t)(t->nlk + 16) * sizeof(*r))) == NULL)
+	if (s->nlk % 16 == 0) {
+		if ((r = realloc(s->lk, (size_t)(s->nlk + 16) * sizeof(*r))) == NULL)
 			return NULL;
-		t->lk = r;
+		s->lk = r;
 	}
-	r = &t->lk[t->nlk++];
+	r = &s->lk[s->nlk++];
 	memset(r, 0, sizeof(*r));
 	r->addr = *a;
 	return r;
@@ -110,16 +110,16 @@ lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const struct
 	client_write(b, c, "\n", 1);
 }
 
-/* An answer for one trace: to its client while it is there, and kept with it if stored. */
+/* An answer for one session: to its client while it is there, and kept with it if stored. */
 static void
-lookup_answer(struct broker *b, struct trace *t, enum enrich_kind k, const struct tt_addr *a,
+lookup_answer(struct broker *b, struct session *s, enum enrich_kind k, const struct tt_addr *a,
     const char *data, size_t len)
 {
 	char ab[ADDR_STRLEN];
 
-	if (t->stored && !t->store_failed)
-		store_trace_lookup(b->st, t->id, addr_format(a, ab), lookup_kind[k], data, len);
-	lookup_send(b, t->client, k, a, data, len);
+	if (s->stored && !s->store_failed)
+		store_trace_lookup(b->st, s->id, addr_format(a, ab), lookup_kind[k], data, len);
+	lookup_send(b, s->client, k, a, data, len);
 }
 
 /*
@@ -128,7 +128,7 @@ lookup_answer(struct broker *b, struct trace *t, enum enrich_kind k, const struc
  * must be fetched.
  */
 static bool
-lookup_cached(struct broker *b, struct trace *t, struct lookup_ref *r, enum enrich_kind k)
+lookup_cached(struct broker *b, struct session *s, struct lookup_ref *r, enum enrich_kind k)
 {
 	uint64_t now = now_ms(CLOCK_REALTIME);
 	char ab[ADDR_STRLEN], *data;
@@ -139,7 +139,7 @@ lookup_cached(struct broker *b, struct trace *t, struct lookup_ref *r, enum enri
 	    (int64_t)(now - b->cfg->info_negative_cache_us / 1000), &data, &len)) {
 	case STORE_LOOKUP_OK:
 		r->state[k] = LK_DONE;
-		lookup_answer(b, t, k, &r->addr, data, len);
+		lookup_answer(b, s, k, &r->addr, data, len);
 		free(data);
 		return true;
 	case STORE_LOOKUP_FAILED:
@@ -159,80 +159,80 @@ lookup_cached(struct broker *b, struct trace *t, struct lookup_ref *r, enum enri
  * for, while a service's answer takes far longer than the batch anyway.
  */
 void
-hop_lookups(struct broker *b, struct trace *t, const struct proto_hop *hop)
+hop_lookups(struct broker *b, struct session *s, const struct proto_hop *hop)
 {
 	struct lookup_ref *r;
 
 	for (int i = 0; i < hop->nreplies; i++) {
-		if (!lookup_allowed(b, t, &hop->r[i].from) ||
-		    (r = lookup_ref(t, &hop->r[i].from)) == NULL)
+		if (!lookup_allowed(b, s, &hop->r[i].from) ||
+		    (r = lookup_ref(s, &hop->r[i].from)) == NULL)
 			continue;
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
-			if (r->state[k] != LK_NONE || !lookup_on(b, t, (enum enrich_kind)k))
+			if (r->state[k] != LK_NONE || !lookup_on(b, s, (enum enrich_kind)k))
 				continue;
-			if (lookup_cached(b, t, r, (enum enrich_kind)k))
+			if (lookup_cached(b, s, r, (enum enrich_kind)k))
 				continue;
 			r->state[k] = LK_WANTED;
-			if (t->lk_start_ms == 0)
-				t->lk_start_ms = now_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
+			if (s->lk_start_ms == 0)
+				s->lk_start_ms = now_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
 		}
 	}
 }
 
 /* Starts the look-ups hop_lookups marked. */
 void
-lookups_start(struct broker *b, struct trace *t)
+lookups_start(struct broker *b, struct session *s)
 {
-	t->lk_start_ms = 0;
-	for (int i = 0; i < t->nlk; i++)
+	s->lk_start_ms = 0;
+	for (int i = 0; i < s->nlk; i++)
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
-			struct lookup_ref *r = &t->lk[i];
+			struct lookup_ref *r = &s->lk[i];
 
 			if (r->state[k] != LK_WANTED)
 				continue;
-			/* Another trace's look-up may have ended since the hop: ask the cache again. */
-			if (lookup_cached(b, t, r, (enum enrich_kind)k))
+			/* Another session's look-up may have ended since the hop: ask the cache again. */
+			if (lookup_cached(b, s, r, (enum enrich_kind)k))
 				continue;
 			r->state[k] = LK_DONE;
 			if (enrich_start(b->enrich, (enum enrich_kind)k, &r->addr) == 1) {
 				r->state[k] = LK_PENDING;
-				t->lk_pending++;
+				s->lk_pending++;
 			}
 		}
 }
 
 /*
- * A trace going away: its queued look-ups that no other trace waits for are
+ * A session going away: its queued look-ups that no other session waits for are
  * dropped, so that the queue holds only what someone will show.
  */
 void
-lookups_drop(struct broker *b, struct trace *t)
+lookups_drop(struct broker *b, struct session *s)
 {
-	struct trace *o;
+	struct session *o;
 	struct lookup_ref *r;
 
-	for (int i = 0; i < t->nlk; i++)
+	for (int i = 0; i < s->nlk; i++)
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
 			bool wanted = false;
 
-			if (t->lk[i].state[k] != LK_PENDING)
+			if (s->lk[i].state[k] != LK_PENDING)
 				continue;
-			TAILQ_FOREACH(o, &b->traces, entry)
-				if (o != t && (r = lookup_find(o, &t->lk[i].addr)) != NULL &&
+			TAILQ_FOREACH(o, &b->sessions, entry)
+				if (o != s && (r = lookup_find(o, &s->lk[i].addr)) != NULL &&
 				    r->state[k] == LK_PENDING)
 					wanted = true;
 			if (!wanted)
-				enrich_cancel(b->enrich, (enum enrich_kind)k, &t->lk[i].addr);
+				enrich_cancel(b->enrich, (enum enrich_kind)k, &s->lk[i].addr);
 		}
 }
 
-/* A look-up ended: cache it, and give it to every trace waiting for it. */
+/* A look-up ended: cache it, and give it to every session waiting for it. */
 static void
 lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, const char *data,
     size_t len, const char *why)
 {
 	struct broker *b = ctx;
-	struct trace *t, *next;
+	struct session *s, *next;
 	struct lookup_ref *r;
 	struct proto_info f;
 	char ab[ADDR_STRLEN];
@@ -248,17 +248,17 @@ lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, con
 		log_debug("broker: %s look-up of %s failed: %s", lookup_kind[k], ab, why);
 	store_retry(b);
 	store_lookup_put(b->st, ab, lookup_kind[k], ok, data, len, (int64_t)now_ms(CLOCK_REALTIME));
-	for (t = TAILQ_FIRST(&b->traces); t != NULL; t = next) {
-		next = TAILQ_NEXT(t, entry);
-		if ((r = lookup_find(t, a)) == NULL || r->state[k] != LK_PENDING)
+	for (s = TAILQ_FIRST(&b->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if ((r = lookup_find(s, a)) == NULL || r->state[k] != LK_PENDING)
 			continue;
 		r->state[k] = LK_DONE;
-		t->lk_pending--;
+		s->lk_pending--;
 		if (ok)
-			lookup_answer(b, t, k, a, data, len);
-		if (t->state == TRACE_ENDED && t->lk_pending == 0 && t->lk_start_ms == 0) {
-			trace_end_line(b, t);
-			trace_free(b, t);
+			lookup_answer(b, s, k, a, data, len);
+		if (s->state == SESSION_ENDED && s->lk_pending == 0 && s->lk_start_ms == 0) {
+			session_end_line(b, s);
+			session_free(b, s);
 		}
 	}
 }

@@ -64,7 +64,7 @@ request_sites(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	char line[PROTO_LINE_MAX + 1];
 	struct proto_site ps;
-	struct trace *t;
+	struct session *s;
 	int n;
 
 	(void)m;
@@ -76,18 +76,18 @@ request_sites(struct broker *b, struct client *c, const struct proto_msg *m)
 		client_error(b, c, "internal", "the database could not be read");
 		return;
 	}
-	TAILQ_FOREACH(t, &b->traces, entry) {
-		struct site *s;
+	TAILQ_FOREACH(s, &b->sessions, entry) {
+		struct site *site;
 
-		if (t->state != TRACE_ENDED && (s = site_get(b, t->uid)) != NULL)
-			s->running++;
+		if (s->state != SESSION_ENDED && (site = site_get(b, s->uid)) != NULL)
+			site->running++;
 	}
 	for (size_t i = 0; i < b->nsites; i++) {
-		const struct site *s = &b->sites[i];
+		const struct site *site = &b->sites[i];
 
-		if (c->uid != 0 && s->uid != c->uid)
+		if (c->uid != 0 && site->uid != c->uid)
 			continue;
-		ps = (struct proto_site){ s->uid, s->running, s->done, s->refused, s->stored };
+		ps = (struct proto_site){ site->uid, site->running, site->done, site->refused, site->stored };
 		if ((n = proto_fmt_site(line, sizeof(line), &ps)) > 0)
 			client_write(b, c, line, (size_t)n);
 	}
@@ -170,7 +170,7 @@ status_answer(struct broker *b, const struct emsg_status *es)
 	b->status_asked = 0;
 	memset(&ps, 0, sizeof(ps));
 	ps.uptime_s = (now_ms(CLOCK_MONOTONIC) - b->started_ms) / 1000;
-	ps.traces_running = (uint64_t)b->ntraces;
+	ps.traces_running = (uint64_t)b->nrunning;
 	ps.traces_done = b->traces_done;
 	ps.traces_refused = b->traces_refused;
 	ps.busy = b->busy;
