@@ -1,12 +1,12 @@
 /*
- * The broker's admission of traces: the visitor table, and charging and
- * releasing the limits (limit.c's buckets and checks) a session holds.
+ * The broker's admission of traces (admit.h): the visitor table, and
+ * charging and releasing the limits (limit.c's buckets and checks) a
+ * session holds. Time is an argument; nothing here touches a socket.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "log.h"
+#include "admit.h"
 
 #define BUSY_RUNNING_RETRY	5		/* retry= when a limit on running traces is hit: a trace takes seconds */
 
@@ -32,26 +32,26 @@ visitor_hash(const struct tt_addr *key, int bits)
  * visitor with a trace still running only delays those behind it.
  */
 static void
-visitor_prune(struct broker *b, uint64_t now)
+visitor_prune(struct admit *ad, uint64_t now)
 {
 	uint64_t refill = (uint64_t)3 * 1000000 + 1000000;	/* burst / rate seconds, and 1 s */
 	struct visitor *v;
 
-	while ((v = TAILQ_FIRST(&b->vlru)) != NULL && v->running == 0 &&
+	while ((v = TAILQ_FIRST(&ad->vlru)) != NULL && v->running == 0 &&
 	    now - v->touched_us > refill) {
-		TAILQ_REMOVE(&b->vlru, v, lru);
+		TAILQ_REMOVE(&ad->vlru, v, lru);
 		LIST_REMOVE(v, hash);
-		b->nvisitors--;
+		ad->nvisitors--;
 		free(v);
 	}
 }
 
 static void
-visitor_touch(struct broker *b, struct visitor *v, uint64_t now)
+visitor_touch(struct admit *ad, struct visitor *v, uint64_t now)
 {
 	v->touched_us = now;
-	TAILQ_REMOVE(&b->vlru, v, lru);
-	TAILQ_INSERT_TAIL(&b->vlru, v, lru);
+	TAILQ_REMOVE(&ad->vlru, v, lru);
+	TAILQ_INSERT_TAIL(&ad->vlru, v, lru);
 }
 
 /*
@@ -59,7 +59,7 @@ visitor_touch(struct broker *b, struct visitor *v, uint64_t now)
  * NULL if none or no memory.
  */
 static struct visitor *
-visitor_get(struct broker *b, const struct tt_addr *a, int bits, int create, uint64_t now)
+visitor_get(struct admit *ad, const struct tt_addr *a, int bits, int create, uint64_t now)
 {
 	struct tt_addr key;
 	struct visitor *v;
@@ -67,7 +67,7 @@ visitor_get(struct broker *b, const struct tt_addr *a, int bits, int create, uin
 
 	addr_mask(a, bits, &key);
 	h = visitor_hash(&key, bits);
-	LIST_FOREACH(v, &b->vhash[h], hash)
+	LIST_FOREACH(v, &ad->vhash[h], hash)
 		if (v->bits == bits && addr_equal(&v->key, &key))
 			return v;
 	if (!create || (v = calloc(1, sizeof(*v))) == NULL)
@@ -75,18 +75,18 @@ visitor_get(struct broker *b, const struct tt_addr *a, int bits, int create, uin
 	v->key = key;
 	v->bits = bits;
 	v->touched_us = now;
-	LIST_INSERT_HEAD(&b->vhash[h], v, hash);
-	TAILQ_INSERT_TAIL(&b->vlru, v, lru);
-	b->nvisitors++;
+	LIST_INSERT_HEAD(&ad->vhash[h], v, hash);
+	TAILQ_INSERT_TAIL(&ad->vlru, v, lru);
+	ad->nvisitors++;
 	return v;
 }
 
 static void
-visitor_release(struct broker *b, struct visitor *v)
+visitor_release(struct admit *ad, struct visitor *v, uint64_t now)
 {
 	if (v->running > 0)
 		v->running--;
-	visitor_touch(b, v, mono_us());
+	visitor_touch(ad, v, now);
 }
 
 /* Each level's cap on running traces and rate, from the settings. */
@@ -99,66 +99,73 @@ level_limits(const struct config *cfg, enum limit_level l, int *max, int *rate)
 	    cfg->prefix_rate;
 }
 
-/* Releases what a session holds; with refund, gives back the rate tokens it was charged. */
 void
-limits_release(struct broker *b, struct session *s, int refund)
+admit_init(struct admit *ad, const struct config *cfg)
 {
-	struct site *site = site_get(b, s->uid);
+	memset(ad, 0, sizeof(*ad));
+	ad->cfg = cfg;
+	TAILQ_INIT(&ad->vlru);
+	for (int i = 0; i < VISITOR_HASH; i++)
+		LIST_INIT(&ad->vhash[i]);
+}
+
+void
+admit_free(struct admit *ad)
+{
+	struct visitor *v;
+
+	while ((v = TAILQ_FIRST(&ad->vlru)) != NULL) {
+		TAILQ_REMOVE(&ad->vlru, v, lru);
+		free(v);
+	}
+	ad->nvisitors = 0;
+}
+
+void
+admit_release(struct admit *ad, struct admit_site *site, struct visitor *held[LIMIT_LEVELS],
+    int refund, uint64_t now)
+{
 	int max, rate;
 
-	if (site != NULL && site->active > 0 && s->visitor[LIMIT_VISITOR] != NULL)
+	if (site != NULL && site->active > 0 && held[LIMIT_VISITOR] != NULL)
 		site->active--;
-	if (refund && s->visitor[LIMIT_VISITOR] != NULL)
-		bucket_give(&b->global_rate, 2 * (uint64_t)b->cfg->global_rate);
+	if (refund && held[LIMIT_VISITOR] != NULL)
+		bucket_give(&ad->global_rate, 2 * (uint64_t)ad->cfg->global_rate);
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
-		if (s->visitor[l] == NULL)
+		if (held[l] == NULL)
 			continue;
-		level_limits(b->cfg, (enum limit_level)l, &max, &rate);
+		level_limits(ad->cfg, (enum limit_level)l, &max, &rate);
 		if (refund)
-			bucket_give(&s->visitor[l]->rate, 3 * (uint64_t)rate);
-		visitor_release(b, s->visitor[l]);
-		s->visitor[l] = NULL;
+			bucket_give(&held[l]->rate, 3 * (uint64_t)rate);
+		visitor_release(ad, held[l], now);
+		held[l] = NULL;
 	}
 }
 
-/*
- * Charges the site's request bucket (every TRACE, accepted or not: no site
- * gets free conntrack look-ups), then checks every other limit before any is
- * charged. On success s holds its visitor and prefixes, each charged one
- * running trace and one token; the tokens go back if the engine refuses the
- * trace (limits_release), so that bogus requests cannot empty the buckets of
- * a visitor or of all. Returns 0, or -1 after answering busy (or internal,
- * out of memory).
- */
-int
-limits_take(struct broker *b, struct client *c, struct session *s, const struct tt_addr *client)
+enum admit_verdict
+admit_take(struct admit *ad, struct admit_site *site, int running, const struct tt_addr *client,
+    uint64_t now, struct visitor *held[LIMIT_LEVELS], struct admit_busy *busy)
 {
-	const struct config *cfg = b->cfg;
-	uint64_t now = mono_us();
+	const struct config *cfg = ad->cfg;
 	struct limit_check chk[2 + LIMIT_LEVELS];
 	struct bucket fresh[LIMIT_LEVELS];
 	struct visitor *v[LIMIT_LEVELS] = { NULL };
-	struct site *site = site_get(b, c->uid);
 	int n = 0, w, max, rate;
-	const char *why;
 
-	if (site == NULL) {
-		client_error(b, c, "internal", "out of memory");
-		return -1;
-	}
-	if ((w = bucket_wait(&site->requests, (uint64_t)cfg->site_rate, 2 * (uint64_t)cfg->site_rate,
-	    now)) > 0) {
-		client_busy(b, c, w, "too many requests from this site");
-		return -1;
+	if ((w = bucket_wait(&site->requests, (uint64_t)cfg->site_rate,
+	    2 * (uint64_t)cfg->site_rate, now)) > 0) {
+		busy->why = "too many requests from this site";
+		busy->retry_s = w;
+		return ADMIT_BUSY;
 	}
 	bucket_take(&site->requests);
-	visitor_prune(b, now);
-	chk[n++] = (struct limit_check){ "too many traces running", NULL, b->nrunning,
-	    cfg->max_traces, &b->global_rate, (uint64_t)cfg->global_rate,
+	visitor_prune(ad, now);
+	chk[n++] = (struct limit_check){ "too many traces running", NULL, running,
+	    cfg->max_traces, &ad->global_rate, (uint64_t)cfg->global_rate,
 	    2 * (uint64_t)cfg->global_rate };
 	chk[n - 1].why_rate = "too many traces started";
-	chk[n++] = (struct limit_check){ "too many traces running for this site", NULL, site->active,
-	    limit_site_max(cfg->max_traces, cfg->site_share), NULL, 0, 0 };
+	chk[n++] = (struct limit_check){ "too many traces running for this site", NULL,
+	    site->active, limit_site_max(cfg->max_traces, cfg->site_share), NULL, 0, 0 };
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
 		int bits = limit_bits(client->family, (enum limit_level)l);
 
@@ -166,36 +173,32 @@ limits_take(struct broker *b, struct client *c, struct session *s, const struct 
 			continue;
 		level_limits(cfg, (enum limit_level)l, &max, &rate);
 		/* One not seen lately has a full bucket: look, do not make one yet. */
-		v[l] = visitor_get(b, client, bits, 0, now);
+		v[l] = visitor_get(ad, client, bits, 0, now);
 		memset(&fresh[l], 0, sizeof(fresh[l]));
 		chk[n++] = (struct limit_check){ level_why[l][0], level_why[l][1],
 		    v[l] != NULL ? v[l]->running : 0, max, v[l] != NULL ? &v[l]->rate : &fresh[l],
 		    (uint64_t)rate, 3 * (uint64_t)rate };
 	}
-	if ((w = limits_check(chk, n, BUSY_RUNNING_RETRY, now, &why)) > 0) {
-		client_busy(b, c, w, why);
-		return -1;
-	}
+	if ((busy->retry_s = limits_check(chk, n, BUSY_RUNNING_RETRY, now, &busy->why)) > 0)
+		return ADMIT_BUSY;
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
 		if (limit_bits(client->family, (enum limit_level)l) == 0 || v[l] != NULL)
 			continue;
-		if ((v[l] = visitor_get(b, client, limit_bits(client->family, (enum limit_level)l),
-		    1, now)) == NULL) {
-			log_warn("broker: visitor");
-			client_error(b, c, "internal", "out of memory");
-			return -1;	/* the entries made stay, full and idle: pruned later */
-		}
+		/* On failure the entries made stay, full and idle: pruned later. */
+		if ((v[l] = visitor_get(ad, client, limit_bits(client->family,
+		    (enum limit_level)l), 1, now)) == NULL)
+			return ADMIT_NOMEM;
 		v[l]->rate = fresh[l];
 	}
-	bucket_take(&b->global_rate);
+	bucket_take(&ad->global_rate);
 	site->active++;
 	for (int l = 0; l < LIMIT_LEVELS; l++) {
 		if (v[l] == NULL)
 			continue;
 		bucket_take(&v[l]->rate);
 		v[l]->running++;
-		visitor_touch(b, v[l], now);
-		s->visitor[l] = v[l];
+		visitor_touch(ad, v[l], now);
+		held[l] = v[l];
 	}
-	return 0;
+	return ADMIT_OK;
 }

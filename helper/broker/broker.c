@@ -191,7 +191,6 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	struct client *c;
-	struct visitor *v;
 	char badnet[64];
 	int rc = 1, stopped;
 
@@ -205,9 +204,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.started_ms = now_ms(CLOCK_MONOTONIC);
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.sessions);
-	TAILQ_INIT(&b.vlru);
-	for (int i = 0; i < VISITOR_HASH; i++)
-		LIST_INIT(&b.vhash[i]);
+	admit_init(&b.admit, cfg);
 
 	broker_stop_signal = 0;
 	memset(&sa, 0, sizeof(sa));
@@ -286,10 +283,7 @@ out:
 		log_warnx("broker: %lu store errors in this run", store_errors(b.st));
 	enrich_free(b.enrich);
 	store_close(b.st);
-	while ((v = TAILQ_FIRST(&b.vlru)) != NULL) {
-		TAILQ_REMOVE(&b.vlru, v, lru);
-		free(v);
-	}
+	admit_free(&b.admit);
 	free(b.allow_uids);
 	free(b.allow_gids);
 	free(b.sites);

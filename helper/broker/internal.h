@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "admit.h"
 #include "config.h"
 #include "emsg.h"
 #include "enrich.h"
@@ -25,7 +26,6 @@
 #define CLIENT_MAX		1024		/* connections at once */
 #define CLIENT_IDLE_MS		30000		/* for a request to arrive */
 #define BUSY_CONN_RETRY		1		/* retry= when connections are full */
-#define VISITOR_HASH		1024		/* buckets of the per-visitor table */
 #define VISITOR_STRLEN		(ADDR_STRLEN + 4)	/* a visitor for the log, and "/48" */
 
 struct lookup_ref;
@@ -54,17 +54,6 @@ enum session_state {
 	SESSION_STARTING,	/* EMSG_START sent, no answer yet */
 	SESSION_RUNNING,	/* EMSG_STARTED came */
 	SESSION_ENDED,		/* the engine ended it; it waits for its look-ups */
-};
-
-/* One visitor address or prefix (limit.h's levels) and its limits' state. */
-struct visitor {
-	LIST_ENTRY(visitor) hash;
-	TAILQ_ENTRY(visitor) lru;	/* least recently touched first */
-	struct tt_addr key;	/* the address cut to bits */
-	int bits;
-	struct bucket rate;
-	int running;		/* its traces starting or running */
-	uint64_t touched_us;
 };
 
 /*
@@ -104,9 +93,8 @@ struct session {
 struct site {
 	uid_t uid;
 	uint64_t done, refused;
-	int active;		/* its traces starting or running, against its share of max-traces */
+	struct admit_site admit;	/* its traces running, and site-rate */
 	int conns;		/* its connections, against site-conns */
-	struct bucket requests;	/* site-rate: every TRACE, accepted or not */
 	uint64_t running, stored;	/* filled for each SITES answer */
 };
 
@@ -155,11 +143,7 @@ struct broker {
 	size_t nallow_gids;
 	uid_t last_forbidden_uid;
 	uint64_t last_forbidden_ms;
-	/* limits */
-	struct bucket global_rate;
-	LIST_HEAD(, visitor) vhash[VISITOR_HASH];
-	TAILQ_HEAD(, visitor) vlru;
-	int nvisitors;
+	struct admit admit;	/* limits: the visitors seen lately, the global rate */
 	/* storage */
 	uint64_t store_retry_ms;	/* monotonic; when to try opening the database again */
 	unsigned long db_errors_before;	/* of stores closed or never opened */
@@ -240,10 +224,6 @@ void site_count(struct broker *b, uid_t uid, int done, int refused);
 void request_sites(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_status(struct broker *b, struct client *c, const struct proto_msg *m);
 void status_answer(struct broker *b, const struct emsg_status *es);
-
-/* --- admit.c: limits --- */
-int limits_take(struct broker *b, struct client *c, struct session *s, const struct tt_addr *client);
-void limits_release(struct broker *b, struct session *s, int refund);
 
 /* --- auth.c: who may connect --- */
 int allow_lists(struct broker *b);

@@ -16,6 +16,45 @@
 #define END_WAIT_SLACK_MS	1000		/* wait=1: END at the latest this after the info timeout */
 #define ENDED_KEEP_MS		10000		/* an ended session kept for its look-ups, at most */
 
+/*
+ * Admits a session for its client's site and its visitor (admit.h): on
+ * success it holds its visitor and prefixes. Returns 0, or -1 after
+ * answering busy (or internal, out of memory).
+ */
+static int
+limits_take(struct broker *b, struct client *c, struct session *s, const struct tt_addr *client)
+{
+	struct site *site = site_get(b, c->uid);
+	struct admit_busy busy;
+
+	if (site == NULL) {
+		client_error(b, c, "internal", "out of memory");
+		return -1;
+	}
+	switch (admit_take(&b->admit, &site->admit, b->nrunning, client, mono_us(), s->visitor,
+	    &busy)) {
+	case ADMIT_OK:
+		return 0;
+	case ADMIT_BUSY:
+		client_busy(b, c, busy.retry_s, busy.why);
+		return -1;
+	default:
+		log_warn("broker: visitor");
+		client_error(b, c, "internal", "out of memory");
+		return -1;
+	}
+}
+
+/* Releases what a session holds; with refund, gives back the rate tokens it was charged. */
+static void
+limits_release(struct broker *b, struct session *s, int refund)
+{
+	struct site *site = site_get(b, s->uid);
+
+	admit_release(&b->admit, site != NULL ? &site->admit : NULL, s->visitor, refund,
+	    mono_us());
+}
+
 void
 session_free(struct broker *b, struct session *s)
 {

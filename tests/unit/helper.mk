@@ -29,3 +29,7 @@ check_PROGRAMS += unit/limit_test
 TESTS += unit/limit_test
 unit_limit_test_SOURCES = unit/limit_test.c unit/fixtures.h
 unit_limit_test_LDADD = $(HELPER_UNIT_LIBS)
+check_PROGRAMS += unit/admit_test
+TESTS += unit/admit_test
+unit_admit_test_SOURCES = unit/admit_test.c unit/fixtures.h
+unit_admit_test_LDADD = $(HELPER_UNIT_LIBS)
