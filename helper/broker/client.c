@@ -126,8 +126,7 @@ client_gone(struct broker *b, struct client *c)
 		return;
 	s->client = NULL;
 	c->session = NULL;
-	if (!s->cancelled) {
-		s->cancelled = 1;
+	if (session_step(s->state, SESSION_EV_CLIENT_GONE) == SESSION_DO_CANCEL) {
 		log_debug("broker: trace %s: client left; cancelling", s->id);
 		engine_send(b, EMSG_CANCEL, s->handle, NULL);
 	}

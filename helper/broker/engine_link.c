@@ -86,7 +86,7 @@ engine_send(struct broker *b, uint32_t type, uint32_t handle, const struct proto
  * netlink socket kept for the broker's life: this is asked at every trace's
  * start. A socket that failed is opened again at the next question.
  */
-static int
+int
 conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs)
 {
 	if (b->diag == NULL && (b->diag = sockdiag_open()) == NULL)
@@ -168,8 +168,8 @@ static void
 engine_record(struct broker *b, struct emsg *m)
 {
 	struct session *s;
-	char line[PROTO_LINE_MAX + 1];
-	int n, off = b->cfg->hop_offset;
+	enum session_event ev;
+	int off = b->cfg->hop_offset;
 
 	if (m->type == EMSG_LATE) {
 		late_answer(b, m);
@@ -189,59 +189,45 @@ engine_record(struct broker *b, struct emsg *m)
 	}
 	switch (m->type) {
 	case EMSG_STARTED:
-		if (s->state != SESSION_STARTING) {
-			log_warnx("broker: trace %s: STARTED twice; ignored", s->id);
-			return;
-		}
-		s->state = SESSION_RUNNING;
-		s->started_us = mono_us();
-		/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
-		s->segs0_ok = conn_segs(b, &s->req, &s->segs0) == 0;
-		s->started_ms = now_ms(CLOCK_REALTIME);
-		store_retry(b);
-		/* The delete token is random apart from the id: knowing one never gives the other. */
-		s->stored = b->st != NULL && !s->req.nostore && trace_id_new(s->token) == 0 &&
-		    store_trace_begin(b->st, s->id, s->uid, &s->req, (int64_t)s->started_ms,
-		    s->token, b->cfg->truncate_clients) == 0;
-		if (s->client != NULL && (n = started_line(b, s, line, sizeof(line))) > 0)
-			client_write(b, s->client, line, (size_t)n);
+		ev = SESSION_EV_STARTED;
 		break;
 	case EMSG_REFUSED:
-		if (s->state != SESSION_STARTING) {
-			log_warnx("broker: trace %s: REFUSED after STARTED; ending it", s->id);
-			session_end(b, s, "internal", 0);
-			return;
-		}
-		session_refused(b, s, safe_code(m->u.end.code), m->u.end.text);
+		ev = SESSION_EV_REFUSED;
 		break;
 	case EMSG_HOP:
-		if (s->state != SESSION_RUNNING) {
-			log_warnx("broker: trace %s: HOP before STARTED; ignored", s->id);
-			return;
-		}
-		/* HOP_OFFSET hides the first hops (the site's own network), as the original did. */
-		if (m->u.hop.ttl <= off)
-			return;
-		m->u.hop.ttl -= off;
-		hop_truncate(b, &s->req.client, &m->u.hop);
-		if (s->stored && !s->store_failed && store_hop(b->st, s->id, &m->u.hop) < 0)
-			s->store_failed = 1;
-		hop_lookups(b, s, &m->u.hop);
-		if (s->client != NULL)
-			send_line_hop(b, s, &m->u.hop);
+		ev = SESSION_EV_HOP;
 		break;
 	case EMSG_END:
-		if (s->state == SESSION_STARTING) {
-			session_refused(b, s, safe_code(m->u.end.code), m->u.end.text);
-			return;
-		}
-		session_end(b, s, strcmp(m->u.end.code, "no-segment") == 0 ? no_segment_why(b, s) :
-		    safe_code(m->u.end.code), m->u.end.hops > off ? m->u.end.hops - off : 0);
+		ev = SESSION_EV_END;
 		break;
 	default:
 		/* emsg_check() let through a broker-to-engine type. */
 		log_warnx("broker: engine sent record type %u; stopping", m->type);
 		engine_failed(b);
+		return;
+	}
+	switch (session_step(s->state, ev)) {
+	case SESSION_DO_BEGIN:
+		session_begin(b, s);
+		break;
+	case SESSION_DO_HOP:
+		session_hop(b, s, &m->u.hop);
+		break;
+	case SESSION_DO_REFUSE:
+		session_refused(b, s, safe_code(m->u.end.code), m->u.end.text);
+		break;
+	case SESSION_DO_END:
+		if (ev == SESSION_EV_REFUSED) {
+			log_warnx("broker: trace %s: REFUSED after STARTED; ending it", s->id);
+			session_end(b, s, "internal", 0);
+			break;
+		}
+		session_end(b, s, strcmp(m->u.end.code, "no-segment") == 0 ? no_segment_why(b, s) :
+		    safe_code(m->u.end.code), m->u.end.hops > off ? m->u.end.hops - off : 0);
+		break;
+	default:
+		log_warnx("broker: trace %s: %s; ignored", s->id,
+		    ev == SESSION_EV_STARTED ? "STARTED twice" : "HOP before STARTED");
 		break;
 	}
 }
@@ -286,13 +272,18 @@ end_all(struct broker *b)
 	struct session *s;
 
 	while ((s = TAILQ_FIRST(&b->sessions)) != NULL) {
-		if (s->state == SESSION_ENDED) {
+		switch (session_step(s->state, SESSION_EV_ENGINE_DOWN)) {
+		case SESSION_DO_CLOSE:
 			session_end_line(b, s);
 			session_free(b, s);
-		} else if (s->state == SESSION_RUNNING)
+			break;
+		case SESSION_DO_END:
 			session_end(b, s, "engine-down", 0);
-		else
+			break;
+		default:
 			session_refused(b, s, "engine-down", "the packet engine is not running");
+			break;
+		}
 	}
 }
 

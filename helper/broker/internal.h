@@ -21,6 +21,7 @@
 #include "enrich.h"
 #include "limit.h"
 #include "proto.h"
+#include "session.h"
 #include "store.h"
 
 #define CLIENT_MAX		1024		/* connections at once */
@@ -50,12 +51,6 @@ struct client {
 	int dead;		/* close now */
 };
 
-enum session_state {
-	SESSION_STARTING,	/* EMSG_START sent, no answer yet */
-	SESSION_RUNNING,	/* EMSG_STARTED came */
-	SESSION_ENDED,		/* the engine ended it; it waits for its look-ups */
-};
-
 /*
  * A session: one TRACE request as the broker follows it, from the client's
  * line through the engine's trace (helper/engine/trace.c) to its END.
@@ -72,7 +67,6 @@ struct session {
 	uint64_t started_ms;	/* realtime, at STARTED */
 	enum session_state state;
 	struct client *client;	/* NULL once the client went away */
-	int cancelled;
 	uid_t uid;
 	struct proto_trace_req req;
 	uint64_t started_us;	/* monotonic, at STARTED */
@@ -187,8 +181,8 @@ int trace_id_new(char *id);
 void request_trace(struct broker *b, struct client *c, const struct proto_msg *m);
 void session_free(struct broker *b, struct session *s);
 struct session *session_find(struct broker *b, uint32_t handle);
-int started_line(const struct broker *b, const struct session *s, char *line, size_t len);
-void send_line_hop(struct broker *b, struct session *s, struct proto_hop *hop);
+void session_begin(struct broker *b, struct session *s);
+void session_hop(struct broker *b, struct session *s, struct proto_hop *hop);
 void session_end_line(struct broker *b, struct session *s);
 void session_end(struct broker *b, struct session *s, const char *reason, int hops);
 void session_refused(struct broker *b, struct session *s, const char *code, const char *text);
@@ -200,6 +194,7 @@ void engine_flush(struct broker *b);
 void engine_send(struct broker *b, uint32_t type, uint32_t handle,
     const struct proto_trace_req *req);
 void engine_read(struct broker *b);
+int conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs);
 void end_all(struct broker *b);
 int wait_engine(pid_t pid);
 

@@ -17,6 +17,46 @@
 #define ENDED_KEEP_MS		10000		/* an ended session kept for its look-ups, at most */
 
 /*
+ * What each event does in each state. A session whose trace ended keeps
+ * the engine's answers as before this table: the engine sends one END or
+ * REFUSED per trace, and a second one would end the session again.
+ */
+static const enum session_action steps[SESSION_STATES][SESSION_EVENTS] = {
+	[SESSION_STARTING] = {
+		[SESSION_EV_STARTED] = SESSION_DO_BEGIN,
+		[SESSION_EV_REFUSED] = SESSION_DO_REFUSE,
+		[SESSION_EV_HOP] = SESSION_DO_IGNORE,
+		[SESSION_EV_END] = SESSION_DO_REFUSE,
+		[SESSION_EV_ENGINE_DOWN] = SESSION_DO_REFUSE,
+		[SESSION_EV_CLIENT_GONE] = SESSION_DO_CANCEL,
+	},
+	[SESSION_RUNNING] = {
+		[SESSION_EV_STARTED] = SESSION_DO_IGNORE,
+		[SESSION_EV_REFUSED] = SESSION_DO_END,	/* as "internal" */
+		[SESSION_EV_HOP] = SESSION_DO_HOP,
+		[SESSION_EV_END] = SESSION_DO_END,
+		[SESSION_EV_ENGINE_DOWN] = SESSION_DO_END,
+		[SESSION_EV_CLIENT_GONE] = SESSION_DO_CANCEL,
+	},
+	[SESSION_ENDED] = {
+		[SESSION_EV_STARTED] = SESSION_DO_IGNORE,
+		[SESSION_EV_REFUSED] = SESSION_DO_END,
+		[SESSION_EV_HOP] = SESSION_DO_IGNORE,
+		[SESSION_EV_END] = SESSION_DO_END,
+		[SESSION_EV_ENGINE_DOWN] = SESSION_DO_CLOSE,
+		[SESSION_EV_CLIENT_GONE] = SESSION_DO_NOTHING,	/* the engine is done with it */
+	},
+};
+
+enum session_action
+session_step(enum session_state state, enum session_event ev)
+{
+	if ((unsigned)state >= SESSION_STATES || (unsigned)ev >= SESSION_EVENTS)
+		return SESSION_DO_IGNORE;
+	return steps[state][ev];
+}
+
+/*
  * Admits a session for its client's site and its visitor (admit.h): on
  * success it holds its visitor and prefixes. Returns 0, or -1 after
  * answering busy (or internal, out of memory).
@@ -160,7 +200,7 @@ session_find(struct broker *b, uint32_t handle)
 	return NULL;
 }
 
-void
+static void
 send_line_hop(struct broker *b, struct session *s, struct proto_hop *hop)
 {
 	char line[PROTO_LINE_MAX + 1];
@@ -175,6 +215,62 @@ send_line_hop(struct broker *b, struct session *s, struct proto_hop *hop)
 	if (n < 0)
 		return;
 	client_write(b, s->client, line, (size_t)n);
+}
+
+/* STARTED: the id, what the visitor's address is kept as, and for how long. */
+static int
+started_line(const struct broker *b, const struct session *s, char *line, size_t len)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, s->id, sizeof(m.id));
+	memcpy(m.token, s->token, sizeof(m.token));
+	m.stored = s->stored;
+	m.started_ms = s->started_ms;
+	m.addr_mode = b->cfg->truncate_clients ? PROTO_ADDR_PREFIX : PROTO_ADDR_FULL;
+	m.retention_s = b->cfg->retention_us / 1000000;
+	m.req.proxy = s->req.proxy;
+	return proto_fmt_started(line, len, &m);
+}
+
+/* The engine started the trace: store it, and tell the client its id. */
+void
+session_begin(struct broker *b, struct session *s)
+{
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	s->state = SESSION_RUNNING;
+	s->started_us = mono_us();
+	/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
+	s->segs0_ok = conn_segs(b, &s->req, &s->segs0) == 0;
+	s->started_ms = now_ms(CLOCK_REALTIME);
+	store_retry(b);
+	/* The delete token is random apart from the id: knowing one never gives the other. */
+	s->stored = b->st != NULL && !s->req.nostore && trace_id_new(s->token) == 0 &&
+	    store_trace_begin(b->st, s->id, s->uid, &s->req, (int64_t)s->started_ms,
+	    s->token, b->cfg->truncate_clients) == 0;
+	if (s->client != NULL && (n = started_line(b, s, line, sizeof(line))) > 0)
+		client_write(b, s->client, line, (size_t)n);
+}
+
+/* A hop from the engine: stored, its addresses looked up, and sent. */
+void
+session_hop(struct broker *b, struct session *s, struct proto_hop *hop)
+{
+	int off = b->cfg->hop_offset;
+
+	/* HOP_OFFSET hides the first hops (the site's own network), as the original did. */
+	if (hop->ttl <= off)
+		return;
+	hop->ttl -= off;
+	hop_truncate(b, &s->req.client, hop);
+	if (s->stored && !s->store_failed && store_hop(b->st, s->id, hop) < 0)
+		s->store_failed = 1;
+	hop_lookups(b, s, hop);
+	if (s->client != NULL)
+		send_line_hop(b, s, hop);
 }
 
 /*
@@ -246,7 +342,6 @@ session_end(struct broker *b, struct session *s, const char *reason, int hops)
 	    stored ? "" : ", not stored");
 	/* The engine is done with it, and its visitor may start another. */
 	s->state = SESSION_ENDED;
-	s->cancelled = 1;
 	b->nrunning--;
 	limits_release(b, s, 0);
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
@@ -340,21 +435,4 @@ ended_next(const struct broker *b)
 		}
 	}
 	return next;
-}
-
-/* STARTED: the id, what the visitor's address is kept as, and for how long. */
-int
-started_line(const struct broker *b, const struct session *s, char *line, size_t len)
-{
-	struct proto_msg m;
-
-	memset(&m, 0, sizeof(m));
-	memcpy(m.id, s->id, sizeof(m.id));
-	memcpy(m.token, s->token, sizeof(m.token));
-	m.stored = s->stored;
-	m.started_ms = s->started_ms;
-	m.addr_mode = b->cfg->truncate_clients ? PROTO_ADDR_PREFIX : PROTO_ADDR_FULL;
-	m.retention_s = b->cfg->retention_us / 1000000;
-	m.req.proxy = s->req.proxy;
-	return proto_fmt_started(line, len, &m);
 }

@@ -33,3 +33,7 @@ check_PROGRAMS += unit/admit_test
 TESTS += unit/admit_test
 unit_admit_test_SOURCES = unit/admit_test.c unit/fixtures.h
 unit_admit_test_LDADD = $(HELPER_UNIT_LIBS)
+check_PROGRAMS += unit/session_test
+TESTS += unit/session_test
+unit_session_test_SOURCES = unit/session_test.c
+unit_session_test_LDADD = $(HELPER_UNIT_LIBS)
