@@ -1,6 +1,6 @@
 /*
- * Tests of helper/broker/broker.c: the broker runs in a child process on a socket in
- * a temporary directory, and this test plays both its clients and its engine.
+ * Tests of the broker (helper/broker/, docs/broker.md): it runs in a child process on a
+ * socket in a temporary directory, and this test plays both its clients and its engine.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
