@@ -156,9 +156,9 @@ struct broker {
 	size_t nsites;
 };
 
+/* --- broker.c: the loop and the broker's lifetime --- */
 /* The signal that stops the broker; 0 until one comes. */
 extern volatile sig_atomic_t broker_stop_signal;
-
 uint64_t now_ms(clockid_t clk);
 uint64_t mono_us(void);
 
