@@ -66,7 +66,7 @@ caller_allowed(const struct broker *b, int fd, const struct ucred *cred)
 void
 log_forbidden(struct broker *b, const struct ucred *cred)
 {
-	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
 
 	b->forbidden++;
 	if (cred->uid == b->last_forbidden_uid && b->last_forbidden_ms != 0 &&

@@ -30,29 +30,11 @@ on_signal(int sig)
 	broker_stop_signal = sig;
 }
 
-uint64_t
-now_ms(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void
 reap_clients(struct broker *b)
 {
 	struct client *c, *next;
-	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
 
 	for (c = TAILQ_FIRST(&b->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
@@ -69,7 +51,7 @@ reap_clients(struct broker *b)
 static int
 poll_timeout(struct broker *b)
 {
-	uint64_t now = now_ms(CLOCK_MONOTONIC), next = UINT64_MAX;
+	uint64_t now = time_ms(CLOCK_MONOTONIC), next = UINT64_MAX;
 	struct client *c;
 	int t;
 
@@ -94,7 +76,7 @@ static void
 loop(struct broker *b, const sigset_t *waitmask)
 {
 	while (!broker_stop_signal && !b->engine_down) {
-		uint64_t now = now_ms(CLOCK_MONOTONIC);
+		uint64_t now = time_ms(CLOCK_MONOTONIC);
 		struct client *c;
 		struct timespec ts, *tsp = NULL;
 		nfds_t n = 2;
@@ -156,11 +138,11 @@ loop(struct broker *b, const sigset_t *waitmask)
 static void
 flush_clients(struct broker *b, int ms)
 {
-	uint64_t end = now_ms(CLOCK_MONOTONIC) + (uint64_t)ms;
+	uint64_t end = time_ms(CLOCK_MONOTONIC) + (uint64_t)ms;
 	struct client *c;
 
 	for (;;) {
-		uint64_t now = now_ms(CLOCK_MONOTONIC);
+		uint64_t now = time_ms(CLOCK_MONOTONIC);
 		nfds_t n = 0;
 
 		TAILQ_FOREACH(c, &b->clients, entry)
@@ -201,7 +183,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.efd = engine_fd;
 	b.epid = engine_pid;
 	b.next_handle = 1;
-	b.started_ms = now_ms(CLOCK_MONOTONIC);
+	b.started_ms = time_ms(CLOCK_MONOTONIC);
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.sessions);
 	admit_init(&b.admit, cfg);

@@ -85,7 +85,7 @@ void
 client_close_after(struct client *c)
 {
 	c->closing = 1;
-	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_LINGER_MS;
+	c->deadline_ms = time_ms(CLOCK_MONOTONIC) + CLIENT_LINGER_MS;
 	if (c->outlen == 0)
 		c->dead = 1;
 }
@@ -238,7 +238,7 @@ accept_clients(struct broker *b)
 				return;
 			/* Out of descriptors or memory: the socket stays readable, so pause. */
 			log_warn("broker: accept");
-			b->accept_paused_until = now_ms(CLOCK_MONOTONIC) + ACCEPT_PAUSE_MS;
+			b->accept_paused_until = time_ms(CLOCK_MONOTONIC) + ACCEPT_PAUSE_MS;
 			return;
 		}
 		if (b->nclients >= CLIENT_MAX) {
@@ -260,7 +260,7 @@ accept_clients(struct broker *b)
 		c->fd = fd;
 		c->uid = cred.uid;
 		c->pid = cred.pid;
-		c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+		c->deadline_ms = time_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
 		TAILQ_INSERT_TAIL(&b->clients, c, entry);
 		b->nclients++;
 		log_debug("broker: client fd %d uid %u pid %ld", fd, (unsigned)c->uid, (long)c->pid);

@@ -110,7 +110,7 @@ conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs)
 static const char *
 no_segment_why(struct broker *b, struct session *s)
 {
-	uint64_t segs, now = now_ms(CLOCK_MONOTONIC);
+	uint64_t segs, now = time_ms(CLOCK_MONOTONIC);
 	const char *why;
 
 	if (!s->segs0_ok || conn_segs(b, &s->req, &segs) < 0)
@@ -238,8 +238,7 @@ engine_read(struct broker *b)
 	struct emsg m;
 
 	for (int i = 0; i < ENGINE_BATCH && !b->engine_down; i++) {
-		/* MSG_TRUNC returns the record's real length, so an oversized one is seen. */
-		ssize_t n = recv(b->efd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+		ssize_t n = emsg_recv(b->efd, &m);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -298,7 +297,7 @@ engine_failed(struct broker *b)
 int
 wait_engine(pid_t pid)
 {
-	uint64_t end = now_ms(CLOCK_MONOTONIC) + ENGINE_WAIT_MS;
+	uint64_t end = time_ms(CLOCK_MONOTONIC) + ENGINE_WAIT_MS;
 	int status;
 	pid_t r;
 
@@ -313,7 +312,7 @@ wait_engine(pid_t pid)
 			log_warn("broker: waitpid");
 			return -1;
 		}
-		if (now_ms(CLOCK_MONOTONIC) >= end) {
+		if (time_ms(CLOCK_MONOTONIC) >= end) {
 			log_warnx("broker: the engine (pid %ld) did not exit in %d ms; killing it",
 			    (long)pid, ENGINE_WAIT_MS);
 			kill(pid, SIGKILL);

@@ -29,7 +29,7 @@ static int
 store_ready(struct broker *b, struct client *c)
 {
 	c->requested = 1;
-	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+	c->deadline_ms = time_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
 	store_retry(b);
 	if (b->st == NULL) {
 		client_error(b, c, "no-storage", "this helper has no usable database");
@@ -187,7 +187,7 @@ request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
 void
 sweep(struct broker *b)
 {
-	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
 	int n;
 
 	if (b->cfg->retention_us == 0 || now < b->next_sweep_ms)
@@ -197,9 +197,9 @@ sweep(struct broker *b)
 	if (b->st == NULL)
 		return;
 	/* Cached answers and failures past their cache times are of no use. */
-	store_lookup_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_cache_us / 1000),
-	    (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->info_negative_cache_us / 1000));
-	n = store_sweep(b->st, (int64_t)(now_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
+	store_lookup_sweep(b->st, (int64_t)(time_ms(CLOCK_REALTIME) - b->cfg->info_cache_us / 1000),
+	    (int64_t)(time_ms(CLOCK_REALTIME) - b->cfg->info_negative_cache_us / 1000));
+	n = store_sweep(b->st, (int64_t)(time_ms(CLOCK_REALTIME) - b->cfg->retention_us / 1000),
 	    SWEEP_BATCH);
 	if (n > 0)
 		log_info("broker: deleted %d traces older than the retention", n);
@@ -211,7 +211,7 @@ sweep(struct broker *b)
 void
 store_retry(struct broker *b)
 {
-	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
 	char err[512];
 
 	if (b->st != NULL || b->cfg->db_path[0] == '\0' || now < b->store_retry_ms)

@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "session.h"
 #include "store.h"
+#include "util.h"
 
 #define CLIENT_MAX		1024		/* connections at once */
 #define CLIENT_IDLE_MS		30000		/* for a request to arrive */
@@ -159,8 +160,6 @@ struct broker {
 /* --- broker.c: the loop and the broker's lifetime --- */
 /* The signal that stops the broker; 0 until one comes. */
 extern volatile sig_atomic_t broker_stop_signal;
-uint64_t now_ms(clockid_t clk);
-uint64_t mono_us(void);
 
 /* --- client.c: connections --- */
 void client_flush(struct broker *b, struct client *c);

@@ -130,7 +130,7 @@ lookup_answer(struct broker *b, struct session *s, enum enrich_kind k, const str
 static bool
 lookup_cached(struct broker *b, struct session *s, struct lookup_ref *r, enum enrich_kind k)
 {
-	uint64_t now = now_ms(CLOCK_REALTIME);
+	uint64_t now = time_ms(CLOCK_REALTIME);
 	char ab[ADDR_STRLEN], *data;
 	size_t len;
 
@@ -174,7 +174,7 @@ hop_lookups(struct broker *b, struct session *s, const struct proto_hop *hop)
 				continue;
 			r->state[k] = LK_WANTED;
 			if (s->lk_start_ms == 0)
-				s->lk_start_ms = now_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
+				s->lk_start_ms = time_ms(CLOCK_MONOTONIC) + LOOKUP_BATCH_MS;
 		}
 	}
 }
@@ -247,7 +247,7 @@ lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, con
 	if (!ok)
 		log_debug("broker: %s look-up of %s failed: %s", lookup_kind[k], ab, why);
 	store_retry(b);
-	store_lookup_put(b->st, ab, lookup_kind[k], ok, data, len, (int64_t)now_ms(CLOCK_REALTIME));
+	store_lookup_put(b->st, ab, lookup_kind[k], ok, data, len, (int64_t)time_ms(CLOCK_REALTIME));
 	for (s = TAILQ_FIRST(&b->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if ((r = lookup_find(s, a)) == NULL || r->state[k] != LK_PENDING)

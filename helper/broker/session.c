@@ -71,7 +71,7 @@ limits_take(struct broker *b, struct client *c, struct session *s, const struct 
 		client_error(b, c, "internal", "out of memory");
 		return -1;
 	}
-	switch (admit_take(&b->admit, &site->admit, b->nrunning, client, mono_us(), s->visitor,
+	switch (admit_take(&b->admit, &site->admit, b->nrunning, client, time_us(CLOCK_MONOTONIC), s->visitor,
 	    &busy)) {
 	case ADMIT_OK:
 		return 0;
@@ -92,7 +92,7 @@ limits_release(struct broker *b, struct session *s, int refund)
 	struct site *site = site_get(b, s->uid);
 
 	admit_release(&b->admit, site != NULL ? &site->admit : NULL, s->visitor, refund,
-	    mono_us());
+	    time_us(CLOCK_MONOTONIC));
 }
 
 void
@@ -242,10 +242,10 @@ session_begin(struct broker *b, struct session *s)
 	int n;
 
 	s->state = SESSION_RUNNING;
-	s->started_us = mono_us();
+	s->started_us = time_us(CLOCK_MONOTONIC);
 	/* Before the app writes: what lets no-segment be told apart (no_segment_why). */
 	s->segs0_ok = conn_segs(b, &s->req, &s->segs0) == 0;
-	s->started_ms = now_ms(CLOCK_REALTIME);
+	s->started_ms = time_ms(CLOCK_REALTIME);
 	store_retry(b);
 	/* The delete token is random apart from the id: knowing one never gives the other. */
 	s->stored = b->st != NULL && !s->req.nostore && trace_id_new(s->token) == 0 &&
@@ -315,12 +315,12 @@ void
 session_end(struct broker *b, struct session *s, const char *reason, int hops)
 {
 	char addr[VISITOR_STRLEN];
-	uint64_t dur = mono_us() - s->started_us;
+	uint64_t dur = time_us(CLOCK_MONOTONIC) - s->started_us;
 	int stored = 0;
 
 	/* A trace missing a hop is not kept: every trace stored with an end is whole. */
 	if (s->stored && !s->store_failed &&
-	    store_trace_end(b->st, s->id, reason, hops, (int64_t)now_ms(CLOCK_REALTIME), dur) == 0)
+	    store_trace_end(b->st, s->id, reason, hops, (int64_t)time_ms(CLOCK_REALTIME), dur) == 0)
 		stored = 1;
 	else if (s->stored) {
 		store_trace_forget(b->st, s->id);
@@ -348,7 +348,7 @@ session_end(struct broker *b, struct session *s, const char *reason, int hops)
 	s->end_hops = hops;
 	s->end_stored = stored;
 	s->end_dur_us = dur;
-	s->end_by_ms = now_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
+	s->end_by_ms = time_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
 	if (broker_stop_signal || b->engine_down) {
 		session_end_line(b, s);
 		session_free(b, s);
@@ -395,7 +395,7 @@ session_refused(struct broker *b, struct session *s, const char *code, const cha
 void
 ended_sessions(struct broker *b)
 {
-	uint64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
 	struct session *s, *next;
 
 	for (s = TAILQ_FIRST(&b->sessions); s != NULL; s = next) {

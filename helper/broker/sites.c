@@ -169,7 +169,7 @@ status_answer(struct broker *b, const struct emsg_status *es)
 
 	b->status_asked = 0;
 	memset(&ps, 0, sizeof(ps));
-	ps.uptime_s = (now_ms(CLOCK_MONOTONIC) - b->started_ms) / 1000;
+	ps.uptime_s = (time_ms(CLOCK_MONOTONIC) - b->started_ms) / 1000;
 	ps.traces_running = (uint64_t)b->nrunning;
 	ps.traces_done = b->traces_done;
 	ps.traces_refused = b->traces_refused;

@@ -35,7 +35,7 @@ client_line(struct broker *b, struct client *c, const char *line, size_t len)
 	struct proto_msg m;
 	enum proto_verb v;
 
-	c->deadline_ms = now_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
+	c->deadline_ms = time_ms(CLOCK_MONOTONIC) + CLIENT_IDLE_MS;
 	v = proto_parse(line, len, &m);
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (verbs[i].verb == v) {
