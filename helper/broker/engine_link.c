@@ -226,8 +226,9 @@ engine_record(struct broker *b, struct emsg *m)
 		    safe_code(m->u.end.code), m->u.end.hops > off ? m->u.end.hops - off : 0);
 		break;
 	default:
-		log_warnx("broker: trace %s: %s; ignored", s->id,
-		    ev == SESSION_EV_STARTED ? "STARTED twice" : "HOP before STARTED");
+		log_warnx("broker: trace %s: engine record type %u %s; ignored", s->id, m->type,
+		    s->state == SESSION_STARTING ? "before STARTED" :
+		    s->state == SESSION_RUNNING ? "after STARTED" : "after the trace ended");
 		break;
 	}
 }

@@ -17,9 +17,9 @@
 #define ENDED_KEEP_MS		10000		/* an ended session kept for its look-ups, at most */
 
 /*
- * What each event does in each state. A session whose trace ended keeps
- * the engine's answers as before this table: the engine sends one END or
- * REFUSED per trace, and a second one would end the session again.
+ * What each event does in each state. The engine sends one END or REFUSED
+ * per trace; a second one for an ended session is ignored, since ending it
+ * again would count it done twice and free a max-traces slot it never held.
  */
 static const enum session_action steps[SESSION_STATES][SESSION_EVENTS] = {
 	[SESSION_STARTING] = {
@@ -40,9 +40,9 @@ static const enum session_action steps[SESSION_STATES][SESSION_EVENTS] = {
 	},
 	[SESSION_ENDED] = {
 		[SESSION_EV_STARTED] = SESSION_DO_IGNORE,
-		[SESSION_EV_REFUSED] = SESSION_DO_END,
+		[SESSION_EV_REFUSED] = SESSION_DO_IGNORE,
 		[SESSION_EV_HOP] = SESSION_DO_IGNORE,
-		[SESSION_EV_END] = SESSION_DO_END,
+		[SESSION_EV_END] = SESSION_DO_IGNORE,
 		[SESSION_EV_ENGINE_DOWN] = SESSION_DO_CLOSE,
 		[SESSION_EV_CLIENT_GONE] = SESSION_DO_NOTHING,	/* the engine is done with it */
 	},

@@ -29,9 +29,9 @@ static const struct {
 	{ SESSION_RUNNING, SESSION_EV_ENGINE_DOWN, SESSION_DO_END, "it ends engine-down" },
 	{ SESSION_RUNNING, SESSION_EV_CLIENT_GONE, SESSION_DO_CANCEL, "the engine stops it" },
 	{ SESSION_ENDED, SESSION_EV_STARTED, SESSION_DO_IGNORE, "too late" },
-	{ SESSION_ENDED, SESSION_EV_REFUSED, SESSION_DO_END, "as before the table" },
+	{ SESSION_ENDED, SESSION_EV_REFUSED, SESSION_DO_IGNORE, "ended once: not counted twice" },
 	{ SESSION_ENDED, SESSION_EV_HOP, SESSION_DO_IGNORE, "too late" },
-	{ SESSION_ENDED, SESSION_EV_END, SESSION_DO_END, "as before the table" },
+	{ SESSION_ENDED, SESSION_EV_END, SESSION_DO_IGNORE, "ended once: not counted twice" },
 	{ SESSION_ENDED, SESSION_EV_ENGINE_DOWN, SESSION_DO_CLOSE, "END now, pending or not" },
 	{ SESSION_ENDED, SESSION_EV_CLIENT_GONE, SESSION_DO_NOTHING, "the engine is done" },
 };
