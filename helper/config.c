@@ -948,19 +948,37 @@ check_user(const struct config *cfg, const char *key, const char *name, char *er
 	    errno ? ": " : "", errno ? strerror(errno) : "", name);
 }
 
+int
+config_id(const char *name, int group, uint32_t *id)
+{
+	unsigned long long v;
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+
+	if (number_parse(name, 10, 0xfffffffeULL, &v) == 0) {
+		*id = (uint32_t)v;
+		return 0;
+	}
+	errno = 0;
+	if (group ? (gr = getgrnam(name)) != NULL : (pw = getpwnam(name)) != NULL) {
+		*id = group ? gr->gr_gid : pw->pw_uid;
+		return 0;
+	}
+	if (errno == 0 || errno == ESRCH)
+		errno = ENOENT;	/* getpwnam's "not found" is 0, or ENOENT or ESRCH */
+	return -1;
+}
+
 /* A user (group 0) or group (1) that exists, or a number, as the broker resolves them. */
 static int
 check_name(const struct config *cfg, const char *key, const char *name, int group,
     char *err, size_t errlen)
 {
-	unsigned long long v;
+	uint32_t id;
 
-	if (number_parse(name, 10, 0xfffffffeULL, &v) == 0)
+	if (config_id(name, group, &id) == 0)
 		return 0;
-	errno = 0;
-	if (group ? getgrnam(name) != NULL : getpwnam(name) != NULL)
-		return 0;
-	if (errno != 0 && errno != ENOENT && errno != ESRCH)
+	if (errno != ENOENT)
 		return bad(cfg, key, err, errlen, "cannot look up %s \"%s\": %s",
 		    group ? "group" : "user", name, strerror(errno));
 	return bad(cfg, key, err, errlen, "there is no %s \"%s\" on this system; create it, or "

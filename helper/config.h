@@ -93,6 +93,13 @@ enum config_action {
  */
 int config_each(const char *list, int (*fn)(void *, const char *), void *ctx);
 
+/*
+ * A user (group 0) or group (1) as the settings name one: a number is taken
+ * as it is (up to 2^32 - 2), else the name is looked up. Returns 0 with *id
+ * set, or -1 with errno ENOENT (no such name) or why the look-up failed.
+ */
+int config_id(const char *name, int group, uint32_t *id);
+
 /* One network of the proxies setting. */
 struct config_net {
 	struct tt_addr net;

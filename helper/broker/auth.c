@@ -6,8 +6,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,36 +77,30 @@ log_forbidden(struct broker *b, const struct ucred *cred)
 	    (long)cred->pid, (unsigned long long)b->forbidden);
 }
 
+/* An entry of allow-users or allow-groups, resolved as the settings' check did (config_id). */
 static int
-number(const char *s, unsigned long *v)
+resolve(const char *name, int group, uint32_t *id)
 {
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	return *end == '\0' && errno == 0 && *v < 0xffffffffUL ? 0 : -1;
+	if (config_id(name, group, id) == 0)
+		return 0;
+	log_warnx("broker: allow-%s: %s \"%s\"%s%s", group ? "groups" : "users",
+	    group ? "no such group" : "no such user", name, errno == ENOENT ? "" : ": ",
+	    errno == ENOENT ? "" : strerror(errno));
+	return -1;
 }
 
 static int
 add_user(void *ctx, const char *name)
 {
 	struct broker *b = ctx;
-	struct passwd *pw;
-	unsigned long v;
+	uint32_t id;
 	uid_t *p;
 
-	if ((pw = getpwnam(name)) != NULL)
-		v = pw->pw_uid;
-	else if (number(name, &v) < 0) {
-		log_warnx("broker: allow-users: no such user \"%s\"", name);
-		return -1;
-	}
-	if ((p = reallocarray(b->allow_uids, b->nallow_uids + 1, sizeof(*p))) == NULL)
+	if (resolve(name, 0, &id) < 0 ||
+	    (p = reallocarray(b->allow_uids, b->nallow_uids + 1, sizeof(*p))) == NULL)
 		return -1;
 	b->allow_uids = p;
-	p[b->nallow_uids++] = (uid_t)v;
+	p[b->nallow_uids++] = (uid_t)id;
 	return 0;
 }
 
@@ -116,20 +108,14 @@ static int
 add_group(void *ctx, const char *name)
 {
 	struct broker *b = ctx;
-	struct group *gr;
-	unsigned long v;
+	uint32_t id;
 	gid_t *p;
 
-	if ((gr = getgrnam(name)) != NULL)
-		v = gr->gr_gid;
-	else if (number(name, &v) < 0) {
-		log_warnx("broker: allow-groups: no such group \"%s\"", name);
-		return -1;
-	}
-	if ((p = reallocarray(b->allow_gids, b->nallow_gids + 1, sizeof(*p))) == NULL)
+	if (resolve(name, 1, &id) < 0 ||
+	    (p = reallocarray(b->allow_gids, b->nallow_gids + 1, sizeof(*p))) == NULL)
 		return -1;
 	b->allow_gids = p;
-	p[b->nallow_gids++] = (gid_t)v;
+	p[b->nallow_gids++] = (gid_t)id;
 	return 0;
 }
 
