@@ -8,7 +8,8 @@
 
 #include "admit.h"
 
-#define BUSY_RUNNING_RETRY	5		/* retry= when a limit on running traces is hit: a trace takes seconds */
+/* retry= when a limit on running traces is hit: a trace takes seconds. */
+#define BUSY_RUNNING_RETRY	5
 
 static const char *const level_why[LIMIT_LEVELS][2] = {
 	{ "too many traces running for this address", "too many traces started for this address" },

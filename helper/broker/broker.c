@@ -71,7 +71,10 @@ poll_timeout(struct broker *b)
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
-/* Runs until a signal or the engine's end; returns with b->engine_down or broker_stop_signal set. */
+/*
+ * Runs until a signal or the engine's end; returns with b->engine_down or
+ * broker_stop_signal set.
+ */
 static void
 loop(struct broker *b, const sigset_t *waitmask)
 {

@@ -265,7 +265,10 @@ engine_read(struct broker *b)
 	}
 }
 
-/* Every trace ends with engine-down (or, not started yet, an ERROR); nothing more goes to the engine. */
+/*
+ * Every trace ends with engine-down (or, not started yet, an ERROR); nothing
+ * more goes to the engine.
+ */
 void
 end_all(struct broker *b)
 {

@@ -71,8 +71,8 @@ limits_take(struct broker *b, struct client *c, struct session *s, const struct 
 		client_error(b, c, "internal", "out of memory");
 		return -1;
 	}
-	switch (admit_take(&b->admit, &site->admit, b->nrunning, client, time_us(CLOCK_MONOTONIC), s->visitor,
-	    &busy)) {
+	switch (admit_take(&b->admit, &site->admit, b->nrunning, client, time_us(CLOCK_MONOTONIC),
+	    s->visitor, &busy)) {
 	case ADMIT_OK:
 		return 0;
 	case ADMIT_BUSY:
