@@ -13,3 +13,7 @@ lib_pathemu_test_LDADD = $(PATHEMU_LIBS)
 # flood: ICMP errors quoting a traced connection, faster than Python sends them (forged.sh).
 check_PROGRAMS += lib/flood
 lib_flood_SOURCES = lib/flood.c
+# ttload: HTTP/1.0 load from the visitor, thousands of requests a second on one core, with each
+# trace's hop list checked; a Python client was slower than the server it measured.
+check_PROGRAMS += lib/ttload
+lib_ttload_SOURCES = lib/ttload.c

@@ -1,0 +1,694 @@
+/*
+ * ttload: HTTP/1.0 load on the server from the visitor's namespace, one connection a request
+ * as curl and browsers ask for a trace, single-threaded on epoll. It replaces a Python asyncio
+ * client that was slower than the server it measured.
+ *
+ *   ttload [-n TOTAL | -d SECONDS] [-c CONCURRENCY] [-r RATE] [-p PATH] [-T TIMEOUT_S]
+ *          [-4 SERVER4] [-6 SERVER6] [-P PORT] [-S SRC4,SRC6,COUNT]
+ *          [-L LATFILE]
+ *
+ * Closed loop by default: CONCURRENCY (64) requests in flight, a new one as each ends, TOTAL
+ * (1000) in all or for SECONDS. -r: open loop, RATE starts a second evenly spaced (a periodic
+ * timerfd) whatever the answers, at most CONCURRENCY in flight: a start due when they all are is
+ * skipped, not queued (skipped ones count toward TOTAL). Request I goes to SERVER6 if I is odd
+ * and both are given. A request connects to PATH (/) on PORT (8080), sends GET, reads until
+ * the server closes, closes; it fails after TIMEOUT_S (30) from its connect. -S binds each
+ * family's Kth request to the address K % COUNT past SRC4 or SRC6 (the last 32 bits counted
+ * up). -L writes the latency of every 200 in ms, one a line, in the order they ended.
+ * Prints key=value lines on stdout (the p*_ms keys only when there are such responses); cpu_pct
+ * is its own CPU over the run's wall time, to show what headroom it had. Exits 0 when it ran,
+ * whatever the answers, 2 on bad usage, 1 when it could not set up.
+ */
+#define _GNU_SOURCE	/* memmem */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESP_INIT	8192
+#define RESP_MAX	(1 << 20)	/* a trace is a few KB: past this something is wrong */
+#define ADDR_TEXT	INET6_ADDRSTRLEN
+#define MAX_EVENTS	256
+#define TIMER_ID	UINT32_MAX	/* epoll's tag for the open loop's timer */
+#define KINDS		16		/* distinct error names, distinct Retry-After values */
+
+struct ttload_slot {
+	int fd;			/* -1: free */
+	int fam;		/* 0 IPv4, 1 IPv6 */
+	long id;		/* the request's number, from 0 */
+	bool connected, in;	/* in: readable, not yet read to EAGAIN (edge-triggered) */
+	size_t sent, len, cap;
+	char *buf;
+	double start;
+	char src[ADDR_TEXT];	/* the bound source address, "" without -S */
+};
+
+/* One family's server, and what a request to it sends and expects. */
+struct ttload_dest {
+	bool on;
+	struct sockaddr_storage to, src;	/* src: -S's first address */
+	socklen_t len;
+	long nreq;		/* requests so far: the next source address */
+	char req[1024];
+	size_t reqlen;
+};
+
+struct ttload_lats {
+	double *v;
+	size_t n, cap;
+};
+
+struct ttload {
+	struct ttload_dest dest[2];
+	long total, nsrc;
+	double secs, rate, timeout;
+	int conc, ep, timer;
+	FILE *latf;
+	struct ttload_slot *slots;
+	int *free, nfree;	/* a stack of free slots */
+	long started, skipped, st200, st503, stother, ok, errors;
+	struct { const char *name; long n; } err[KINDS];
+	long retry[KINDS];
+	int nerr, nretry;
+	struct ttload_lats lat200, lat503;
+	double t0, first, last, cpu0;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Own user and system CPU so far, in s. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "%s\n%s\n%s\n",
+	    "usage: ttload [-n TOTAL | -d SECONDS] [-c CONCURRENCY] [-r RATE] [-p PATH]",
+	    "              [-T TIMEOUT_S] [-4 SERVER4] [-6 SERVER6] [-P PORT] [-S SRC4,SRC6,COUNT]",
+	    "              [-L LATFILE]");
+	exit(2);
+}
+
+static void
+bad(int opt, const char *arg, const char *why)
+{
+	fprintf(stderr, "ttload: -%c %s: %s\n", opt, arg, why);
+	exit(2);
+}
+
+/* Option opt's number, within [min, max], a whole one if whole; exits on anything else. */
+static double
+arg_num(int opt, const char *arg, double min, double max, bool whole)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = whole ? (double)strtol(arg, &end, 10) : strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !(v >= min && v <= max)) {
+		fprintf(stderr, "ttload: -%c %s: not a %s from %.15g to %.15g\n", opt, arg,
+		    whole ? "whole number" : "number", min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static void *
+sa_addr(struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return &((struct sockaddr_in *)ss)->sin_addr;
+	return &((struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+/* Text into *ss as fam's address; its canonical form into norm (if not NULL). 0 or -1. */
+static int
+addr_parse(int fam, const char *text, struct sockaddr_storage *ss, char *norm)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)fam;
+	if (inet_pton(fam, text, sa_addr(ss)) != 1)
+		return -1;
+	if (norm != NULL)
+		inet_ntop(fam, sa_addr(ss), norm, ADDR_TEXT);
+	return 0;
+}
+
+/* The server's address and the request for it (Host: as curl writes it). */
+static void
+dest_set(struct ttload *l, int opt, const char *addr, long port, const char *path)
+{
+	struct ttload_dest *d = &l->dest[opt == '6'];
+	int fam = opt == '6' ? AF_INET6 : AF_INET;
+	char norm[ADDR_TEXT];
+	int n;
+
+	if (addr_parse(fam, addr, &d->to, norm) < 0)
+		bad(opt, addr, fam == AF_INET ? "not an IPv4 address" : "not an IPv6 address");
+	if (fam == AF_INET)
+		((struct sockaddr_in *)&d->to)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&d->to)->sin6_port = htons((uint16_t)port);
+	d->len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	n = snprintf(d->req, sizeof(d->req), "GET %s HTTP/1.0\r\nHost: %s%s%s:%ld\r\n"
+	    "Accept: */*\r\nUser-Agent: ttload\r\n\r\n", path, fam == AF_INET6 ? "[" : "", norm,
+	    fam == AF_INET6 ? "]" : "", port);
+	d->reqlen = (size_t)n;
+	d->on = true;
+}
+
+/* -S SRC4,SRC6,COUNT. */
+static void
+src_set(struct ttload *l, char *arg)
+{
+	char *a6 = strchr(arg, ','), *count = a6 != NULL ? strchr(a6 + 1, ',') : NULL;
+
+	if (count == NULL)
+		bad('S', arg, "not SRC4,SRC6,COUNT");
+	*a6++ = *count++ = '\0';
+	if (addr_parse(AF_INET, arg, &l->dest[0].src, NULL) < 0)
+		bad('S', arg, "not an IPv4 address");
+	if (addr_parse(AF_INET6, a6, &l->dest[1].src, NULL) < 0)
+		bad('S', a6, "not an IPv6 address");
+	l->nsrc = (long)arg_num('S', count, 1, 1 << 24, true);
+}
+
+/* d's kth source address into *ss and, as text, into text: the last 32 bits plus k. */
+static void
+src_nth(const struct ttload_dest *d, long k, struct sockaddr_storage *ss, char *text)
+{
+	unsigned char *last;
+	uint32_t w;
+
+	*ss = d->src;
+	last = (unsigned char *)sa_addr(ss) + (ss->ss_family == AF_INET ? 0 : 12);
+	memcpy(&w, last, sizeof(w));
+	w = htonl(ntohl(w) + (uint32_t)k);
+	memcpy(last, &w, sizeof(w));
+	inet_ntop(ss->ss_family, sa_addr(ss), text, ADDR_TEXT);
+}
+
+struct ttload_resp {
+	int status;
+	long retry;		/* Retry-After in seconds, -1 if none */
+	const char *body;
+	size_t blen;
+};
+
+/* A response's status line, Retry-After and body. 0, or -1 without a status line. */
+static int
+resp_parse(const char *buf, size_t len, struct ttload_resp *r)
+{
+	const char *sp = memchr(buf, ' ', len), *p, *eol, *hend;
+
+	if (len < 5 || memcmp(buf, "HTTP/", 5) != 0 || sp == NULL || buf + len - sp < 4 ||
+	    sp[1] < '1' || sp[1] > '5' || sp[2] < '0' || sp[2] > '9' || sp[3] < '0' || sp[3] > '9')
+		return -1;
+	r->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + sp[3] - '0';
+	hend = memmem(buf, len, "\r\n\r\n", 4);
+	r->body = hend != NULL ? hend + 4 : buf + len;
+	r->blen = (size_t)(buf + len - r->body);
+	r->retry = -1;
+	for (p = buf; (eol = memchr(p, '\n', (size_t)(r->body - p))) != NULL; p = eol + 1)
+		if (eol - p > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+			r->retry = strtol(p + 12, NULL, 10);	/* the line's \r stops it */
+	return 0;
+}
+
+static const char *
+errno_name(int e)
+{
+#define E(e)	{ e, #e }
+	static const struct { int e; const char *name; } names[] = {
+		E(ECONNREFUSED), E(ECONNRESET), E(ETIMEDOUT), E(EHOSTUNREACH), E(ENETUNREACH),
+		E(EADDRNOTAVAIL), E(EADDRINUSE), E(EPIPE), E(EMFILE), E(ENFILE), E(ENOBUFS),
+	};
+#undef E
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].name;
+	return "other";
+}
+
+static void
+lats_push(struct ttload_lats *v, double ms)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 4096;
+		if ((v->v = realloc(v->v, v->cap * sizeof(*v->v))) == NULL) {
+			perror("ttload: latencies");
+			exit(1);
+		}
+	}
+	v->v[v->n++] = ms;
+}
+
+/* Frees s's connection and slot: close after EOF, never an RST on purpose. */
+static void
+slot_end(struct ttload *l, struct ttload_slot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	l->free[l->nfree++] = (int)(s - l->slots);
+	l->last = now_s();
+}
+
+static void
+slot_fail(struct ttload *l, struct ttload_slot *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < l->nerr && strcmp(l->err[i].name, name) != 0; i++)
+		;
+	if (i == l->nerr && l->nerr < KINDS)
+		l->err[l->nerr++].name = name;
+	if (i < KINDS)
+		l->err[i].n++;
+	l->errors++;
+	slot_end(l, s);
+}
+
+/* The server closed: the response is complete; counted by its status. */
+static void
+slot_done(struct ttload *l, struct ttload_slot *s)
+{
+	double ms = (now_s() - s->start) * 1000;
+	struct ttload_resp r;
+	int i;
+
+	if (resp_parse(s->buf, s->len, &r) < 0) {
+		slot_fail(l, s, "nostatus");
+		return;
+	}
+	for (i = 0; r.retry >= 0 && i < l->nretry && l->retry[i] != r.retry; i++)
+		;
+	if (r.retry >= 0 && i == l->nretry && l->nretry < KINDS)
+		l->retry[l->nretry++] = r.retry;
+	if (r.status == 200) {
+		l->st200++;
+		lats_push(&l->lat200, ms);
+		l->ok++;
+	} else if (r.status == 503) {
+		l->st503++;
+		lats_push(&l->lat503, ms);
+	} else {
+		l->stother++;
+	}
+	slot_end(l, s);
+}
+
+/* Reads what there is (edge-triggered: until EAGAIN) and ends the request at EOF. */
+static void
+slot_read(struct ttload *l, struct ttload_slot *s)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (s->len == s->cap) {
+			if (s->cap > RESP_MAX) {
+				slot_fail(l, s, "toolarge");
+				return;
+			}
+			s->cap = s->cap ? s->cap * 2 : RESP_INIT;
+			s->cap = s->cap > RESP_MAX ? RESP_MAX + 1 : s->cap;
+			if ((s->buf = realloc(s->buf, s->cap)) == NULL) {
+				perror("ttload: response");
+				exit(1);
+			}
+		}
+		if ((n = read(s->fd, s->buf + s->len, s->cap - s->len)) > 0)
+			s->len += (size_t)n;
+		else if (n == 0) {
+			slot_done(l, s);
+			return;
+		} else if (errno == EAGAIN) {
+			s->in = false;
+			return;
+		} else if (errno != EINTR) {
+			slot_fail(l, s, errno_name(errno));
+			return;
+		}
+	}
+}
+
+/* An epoll event on s: the connect's outcome, then the request out, then the response in. */
+static void
+slot_event(struct ttload *l, struct ttload_slot *s, uint32_t events)
+{
+	struct ttload_dest *d = &l->dest[s->fam];
+	socklen_t len = sizeof(int);
+	int err = 0;
+	ssize_t n;
+
+	s->in |= (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+	if (!s->connected && (events & (EPOLLERR | EPOLLHUP))) {	/* the connect failed */
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		slot_fail(l, s, err != 0 ? errno_name(err) : "other");
+		return;
+	}
+	if (!s->connected && !(events & EPOLLOUT))
+		return;
+	s->connected = true;
+	if (s->sent < d->reqlen) {
+		n = send(s->fd, d->req + s->sent, d->reqlen - s->sent, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			slot_fail(l, s, errno_name(errno));
+			return;
+		}
+		s->sent += n > 0 ? (size_t)n : 0;
+	}
+	if (s->sent == d->reqlen && s->in)
+		slot_read(l, s);
+}
+
+/* The next request in a free slot: socket, source address, nonblocking connect. */
+static void
+slot_start(struct ttload *l)
+{
+	struct ttload_slot *s = &l->slots[l->free[--l->nfree]];
+	int fam = l->dest[0].on && l->dest[1].on ? (int)(l->started & 1) : l->dest[1].on;
+	struct ttload_dest *d = &l->dest[fam];
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct sockaddr_storage src;
+	int one = 1;
+
+	s->id = l->started++;
+	s->fam = fam;
+	s->connected = s->in = false;
+	s->sent = s->len = 0;
+	s->src[0] = '\0';
+	s->start = now_s();
+	if (s->id == 0)
+		l->first = s->start;
+	if ((s->fd = socket(d->to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	if (l->nsrc > 0) {
+		src_nth(d, d->nreq++ % l->nsrc, &src, s->src);
+		/* The port is chosen at connect, for the 4-tuple: no address runs out of ports. */
+		setsockopt(s->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(s->fd, (struct sockaddr *)&src, d->len) < 0)
+			goto fail;
+	}
+	if (connect(s->fd, (struct sockaddr *)&d->to, d->len) < 0 && errno != EINPROGRESS)
+		goto fail;
+	/* Added ready, epoll reports it once: a connect that was at once needs nothing else. */
+	ev.data.u32 = (uint32_t)(s - l->slots);
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, s->fd, &ev) < 0)
+		goto fail;
+	return;
+fail:
+	slot_fail(l, s, errno_name(errno));
+}
+
+/* Ends the requests past their timeout. The ms until the next one's, -1 if none is in flight
+ * and 0 if some ended (their slots are free). */
+static int
+expire(struct ttload *l)
+{
+	double now = now_s(), next = -1, due;
+	int ended = 0;
+
+	for (int i = 0; i < l->conc; i++) {
+		if (l->slots[i].fd < 0)
+			continue;
+		if ((due = l->slots[i].start + l->timeout) <= now) {
+			slot_fail(l, &l->slots[i], "timeout");
+			ended++;
+		} else if (next < 0 || due < next)
+			next = due;
+	}
+	if (ended)
+		return 0;
+	return next < 0 ? -1 : (int)((next - now) * 1000) + 1;
+}
+
+static bool
+more(const struct ttload *l)
+{
+	return l->secs > 0 ? now_s() < l->t0 + l->secs : l->started + l->skipped < l->total;
+}
+
+/* The open loop's timer expired n times since it was read: n starts are due. */
+static void
+on_timer(struct ttload *l)
+{
+	uint64_t n;
+
+	if (read(l->timer, &n, sizeof(n)) != sizeof(n))
+		return;
+	for (; n > 0; n--) {
+		if (!more(l)) {
+			close(l->timer);	/* out of epoll with it */
+			l->timer = -1;
+			return;
+		}
+		if (l->nfree == 0)
+			l->skipped++;
+		else
+			slot_start(l);
+	}
+}
+
+/* The open loop's schedule: a periodic timer, so that starts keep their pace under load. */
+static int
+timer_start(struct ttload *l)
+{
+	long long ns = (long long)(1e9 / l->rate + 0.5);
+	struct itimerspec it = { .it_interval = { ns / 1000000000, ns % 1000000000 } };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TIMER_ID };
+
+	it.it_value = it.it_interval;
+	if ((l->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    timerfd_settime(l->timer, 0, &it, NULL) < 0 ||
+	    epoll_ctl(l->ep, EPOLL_CTL_ADD, l->timer, &ev) < 0)
+		return -1;
+	slot_start(l);
+	return 0;
+}
+
+static int
+run(struct ttload *l)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	bool due;
+	int n, ms;
+
+	l->t0 = now_s();
+	l->cpu0 = cpu_s();
+	if (l->rate > 0 && timer_start(l) < 0)
+		return -1;
+	for (;;) {
+		while (l->rate == 0 && l->nfree > 0 && more(l))
+			slot_start(l);
+		if (l->nfree == l->conc && !more(l))
+			return 0;
+		if ((ms = expire(l)) == 0)
+			continue;
+		if ((n = epoll_wait(l->ep, ev, MAX_EVENTS, ms)) < 0 && errno != EINTR)
+			return -1;
+		due = false;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u32 == TIMER_ID)
+				due = true;
+			else if (l->slots[ev[i].data.u32].fd >= 0)
+				slot_event(l, &l->slots[ev[i].data.u32], ev[i].events);
+		}
+		if (due)	/* last: slots freed by this round's events are free for it */
+			on_timer(l);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+lats_sort(struct ttload_lats *v)
+{
+	if (v->n > 0)
+		qsort(v->v, v->n, sizeof(*v->v), cmp_double);
+}
+
+/* The nearest-rank percentile p of v (sorted). */
+static double
+pct(const struct ttload_lats *v, double p)
+{
+	double x = p * (double)v->n;
+	size_t r = (size_t)x;
+
+	if ((double)r < x)
+		r++;
+	return v->v[r > 0 ? r - 1 : 0];
+}
+
+static void
+report(struct ttload *l)
+{
+	double secs = l->last > l->first ? l->last - l->first : 0, cpu;
+
+	printf("requests=%ld\nok=%ld\nstatus_200=%ld\nstatus_503=%ld\nstatus_other=%ld\n"
+	    "errors=%ld", l->started, l->ok, l->st200, l->st503, l->stother, l->errors);
+	for (int i = 0; i < l->nerr; i++)
+		printf("%s%s %ld", i ? ", " : " (", l->err[i].name, l->err[i].n);
+	printf("%s\nskipped=%ld\nseconds=%.3f\nrate=%.1f\n", l->nerr ? ")" : "", l->skipped, secs,
+	    secs > 0 ? (double)l->st200 / secs : 0);
+	lats_sort(&l->lat200);
+	lats_sort(&l->lat503);
+	if (l->lat200.n > 0)
+		printf("p50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\n", pct(&l->lat200, .5),
+		    pct(&l->lat200, .9), pct(&l->lat200, .99), l->lat200.v[l->lat200.n - 1]);
+	if (l->lat503.n > 0)
+		printf("p50_503_ms=%.3f\np99_503_ms=%.3f\n", pct(&l->lat503, .5),
+		    pct(&l->lat503, .99));
+	for (int i = 0; i < l->nretry; i++)
+		printf("%s%ld", i ? "," : "retry_after=", l->retry[i]);
+	if (l->nretry > 0)
+		printf("\n");
+	cpu = cpu_s() - l->cpu0;
+	printf("cpu_s=%.3f\ncpu_pct=%.1f\n", cpu, secs > 0 ? cpu / secs * 100 : 0);
+}
+
+/* Slots, epoll, enough descriptors for -c, the output files. 0 or -1 (perror'd). */
+static int
+setup(struct ttload *l, const char *latfile)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)l->conc + 16;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		rl.rlim_cur = need;
+		if (rl.rlim_max < need)
+			rl.rlim_max = need;	/* root may */
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			perror("ttload: RLIMIT_NOFILE for -c");
+			return -1;
+		}
+	}
+	l->slots = calloc((size_t)l->conc, sizeof(*l->slots));
+	l->free = calloc((size_t)l->conc, sizeof(*l->free));
+	if (l->slots == NULL || l->free == NULL) {
+		perror("ttload: slots");
+		return -1;
+	}
+	for (int i = 0; i < l->conc; i++) {
+		l->slots[i].fd = -1;
+		l->free[l->nfree++] = l->conc - 1 - i;
+	}
+	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		perror("ttload: epoll");
+		return -1;
+	}
+	if (latfile != NULL && (l->latf = fopen(latfile, "w")) == NULL) {
+		perror(latfile);
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything freed, so that a build with sanitizers reports no leak (and exits 0). */
+static void
+teardown(struct ttload *l)
+{
+	for (int i = 0; l->slots != NULL && i < l->conc; i++)
+		free(l->slots[i].buf);
+	free(l->slots);
+	free(l->free);
+	free(l->lat200.v);
+	free(l->lat503.v);
+	if (l->timer >= 0)
+		close(l->timer);
+	if (l->ep >= 0)
+		close(l->ep);
+	if (l->latf != NULL && fclose(l->latf) != 0)
+		perror("ttload: -L file");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ttload l = { .total = 1000, .conc = 64, .timeout = 30, .ep = -1, .timer = -1 };
+	const char *path = "/", *addr[2] = { NULL, NULL }, *latfile = NULL;
+	long port = 8080;
+	bool total = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "n:d:c:r:p:T:4:6:P:S:L:")) != -1) {
+		switch (opt) {
+		case 'n': l.total = (long)arg_num(opt, optarg, 1, 1e12, true); total = true; break;
+		case 'd': l.secs = arg_num(opt, optarg, 0.001, 1e6, false); break;
+		case 'c': l.conc = (int)arg_num(opt, optarg, 1, 1e6, true); break;
+		case 'r': l.rate = arg_num(opt, optarg, 0.01, 1e6, false); break;
+		case 'p': path = optarg; break;
+		case 'T': l.timeout = arg_num(opt, optarg, 0.001, 1e6, false); break;
+		case '4': addr[0] = optarg; break;
+		case '6': addr[1] = optarg; break;
+		case 'P': port = (long)arg_num(opt, optarg, 1, 65535, true); break;
+		case 'S': src_set(&l, optarg); break;
+		case 'L': latfile = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (total && l.secs > 0) {
+		fprintf(stderr, "ttload: -n and -d: one or the other\n");
+		return 2;
+	}
+	if (addr[0] == NULL && addr[1] == NULL) {
+		fprintf(stderr, "ttload: no server: -4 SERVER4, -6 SERVER6 or both\n");
+		return 2;
+	}
+	if (path[0] != '/' || strpbrk(path, " \r\n") != NULL || strlen(path) > 900)
+		bad('p', path, "not a path (a /, no spaces, at most 900 characters)");
+	for (int f = 0; f < 2; f++)
+		if (addr[f] != NULL)
+			dest_set(&l, f ? '6' : '4', addr[f], port, path);
+	if (setup(&l, latfile) < 0) {
+		teardown(&l);
+		return 1;
+	}
+	if (run(&l) < 0) {
+		perror("ttload");
+		teardown(&l);
+		return 1;
+	}
+	/* Before report() sorts them: in the order they ended. */
+	for (size_t i = 0; l.latf != NULL && i < l.lat200.n; i++)
+		fprintf(l.latf, "%.3f\n", l.lat200.v[i]);
+	report(&l);
+	teardown(&l);
+	return 0;
+}
