@@ -5,7 +5,7 @@
  *
  *   ttload [-n TOTAL | -d SECONDS] [-c CONCURRENCY] [-r RATE] [-p PATH] [-T TIMEOUT_S]
  *          [-4 SERVER4] [-6 SERVER6] [-P PORT] [-S SRC4,SRC6,COUNT]
- *          [-L LATFILE]
+ *          [-H HOPS4] [-h HOPS6] [-w WRONGFILE] [-L LATFILE]
  *
  * Closed loop by default: CONCURRENCY (64) requests in flight, a new one as each ends, TOTAL
  * (1000) in all or for SECONDS. -r: open loop, RATE starts a second evenly spaced (a periodic
@@ -14,7 +14,10 @@
  * and both are given. A request connects to PATH (/) on PORT (8080), sends GET, reads until
  * the server closes, closes; it fails after TIMEOUT_S (30) from its connect. -S binds each
  * family's Kth request to the address K % COUNT past SRC4 or SRC6 (the last 32 bits counted
- * up). -L writes the latency of every 200 in ms, one a line, in the order they ended.
+ * up). With -H/-h (which need -S), a 200 is "ok" only if the hops of its JSON lines are HOPS
+ * ("*" silent) then the request's source address; else "wrong". -w appends each wrong 200 and
+ * each status other than 200 and 503 to WRONGFILE after a "# request ..." line; -L writes the
+ * latency of every 200 in ms, one a line, in the order they ended.
  * Prints key=value lines on stdout (the p*_ms keys only when there are such responses); cpu_pct
  * is its own CPU over the run's wall time, to show what headroom it had. Exits 0 when it ran,
  * whatever the answers, 2 on bad usage, 1 when it could not set up.
@@ -38,6 +41,7 @@
 
 #define RESP_INIT	8192
 #define RESP_MAX	(1 << 20)	/* a trace is a few KB: past this something is wrong */
+#define HOPS_TEXT	4096
 #define ADDR_TEXT	INET6_ADDRSTRLEN
 #define MAX_EVENTS	256
 #define TIMER_ID	UINT32_MAX	/* epoll's tag for the open loop's timer */
@@ -56,12 +60,13 @@ struct ttload_slot {
 
 /* One family's server, and what a request to it sends and expects. */
 struct ttload_dest {
-	bool on;
+	bool on, check;
 	struct sockaddr_storage to, src;	/* src: -S's first address */
 	socklen_t len;
 	long nreq;		/* requests so far: the next source address */
 	char req[1024];
 	size_t reqlen;
+	char hops[HOPS_TEXT];	/* -H or -h, normalised, comma-separated */
 };
 
 struct ttload_lats {
@@ -74,10 +79,10 @@ struct ttload {
 	long total, nsrc;
 	double secs, rate, timeout;
 	int conc, ep, timer;
-	FILE *latf;
+	FILE *wrongf, *latf;
 	struct ttload_slot *slots;
 	int *free, nfree;	/* a stack of free slots */
-	long started, skipped, st200, st503, stother, ok, errors;
+	long started, skipped, st200, st503, stother, ok, wrong, errors;
 	struct { const char *name; long n; } err[KINDS];
 	long retry[KINDS];
 	int nerr, nretry;
@@ -111,7 +116,7 @@ usage(void)
 	fprintf(stderr, "%s\n%s\n%s\n",
 	    "usage: ttload [-n TOTAL | -d SECONDS] [-c CONCURRENCY] [-r RATE] [-p PATH]",
 	    "              [-T TIMEOUT_S] [-4 SERVER4] [-6 SERVER6] [-P PORT] [-S SRC4,SRC6,COUNT]",
-	    "              [-L LATFILE]");
+	    "              [-H HOPS4] [-h HOPS6] [-w WRONGFILE] [-L LATFILE]");
 	exit(2);
 }
 
@@ -160,6 +165,21 @@ addr_parse(int fam, const char *text, struct sockaddr_storage *ss, char *norm)
 	return 0;
 }
 
+/* Address text in its canonical form into out, or as it is if it is no address. */
+static void
+addr_norm(const char *text, size_t len, char *out)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	int fam = memchr(text, ':', len) != NULL ? AF_INET6 : AF_INET;
+
+	if (len >= ADDR_TEXT)
+		len = ADDR_TEXT - 1;
+	memcpy(out, text, len);
+	out[len] = '\0';
+	if (inet_pton(fam, out, a) == 1)
+		inet_ntop(fam, a, out, ADDR_TEXT);
+}
+
 /* The server's address and the request for it (Host: as curl writes it). */
 static void
 dest_set(struct ttload *l, int opt, const char *addr, long port, const char *path)
@@ -199,6 +219,28 @@ src_set(struct ttload *l, char *arg)
 	l->nsrc = (long)arg_num('S', count, 1, 1 << 24, true);
 }
 
+/* -H or -h: the routers' hops, "*" or fam's addresses, in canonical form into d->hops. */
+static void
+hops_set(struct ttload_dest *d, int opt, int fam, const char *list)
+{
+	struct sockaddr_storage ss;
+	char buf[HOPS_TEXT], norm[ADDR_TEXT], *tok, *save;
+	size_t n = 0;
+
+	if (strlen(list) >= sizeof(buf) || list[0] == '\0')
+		bad(opt, list, "empty or too long");
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "*") == 0)
+			strcpy(norm, "*");
+		else if (addr_parse(fam, tok, &ss, norm) < 0)
+			bad(opt, tok, fam == AF_INET ? "not an IPv4 address or *" :
+			    "not an IPv6 address or *");
+		n += (size_t)snprintf(d->hops + n, sizeof(d->hops) - n, "%s%s", n ? "," : "", norm);
+	}
+	d->check = true;
+}
+
 /* d's kth source address into *ss and, as text, into text: the last 32 bits plus k. */
 static void
 src_nth(const struct ttload_dest *d, long k, struct sockaddr_storage *ss, char *text)
@@ -212,6 +254,119 @@ src_nth(const struct ttload_dest *d, long k, struct sockaddr_storage *ss, char *
 	w = htonl(ntohl(w) + (uint32_t)k);
 	memcpy(last, &w, sizeof(w));
 	inet_ntop(ss->ss_family, sa_addr(ss), text, ADDR_TEXT);
+}
+
+static const char *
+json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the JSON string whose opening quote is at p; NULL if it does not end before end. */
+static const char *
+json_str_end(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Past the JSON value at p, whatever it nests: at the ',' or '}' after a scalar. */
+static const char *
+json_skip(const char *p, const char *end)
+{
+	int depth = 0;
+
+	while (p < end) {
+		if (*p == '"') {
+			if ((p = json_str_end(p, end)) == NULL || depth == 0)
+				return p;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && depth == 0)
+			return p;
+		else if (*p == '}' || *p == ']') {
+			if (--depth == 0)
+				return p + 1;
+		} else if (*p == ',' && depth == 0)
+			return p;
+		p++;
+	}
+	return depth == 0 ? p : NULL;
+}
+
+/*
+ * The hop of one JSON line into hop: "*" if it timed out, else its own "ip" ("?" if none).
+ * Only the line's top-level keys count: "info" and "late" nest an "ip" of their own. 0, or -1
+ * if the line is no object with a "ttl".
+ */
+static int
+hop_line(const char *p, const char *end, char *hop)
+{
+	const char *key, *v, *ip = NULL;
+	size_t klen, iplen = 0;
+	bool ttl = false, timeout = false;
+
+	p = json_ws(p, end);
+	if (p == end || *p++ != '{')
+		return -1;
+	while ((p = json_ws(p, end)) < end && *p == '"') {
+		key = p + 1;
+		if ((p = json_str_end(p, end)) == NULL)
+			return -1;
+		klen = (size_t)(p - 1 - key);
+		if ((p = json_ws(p, end)) == end || *p++ != ':')
+			return -1;
+		v = p = json_ws(p, end);
+		if ((p = json_skip(p, end)) == NULL)
+			return -1;
+		if (klen == 3 && memcmp(key, "ttl", 3) == 0)
+			ttl = true;
+		else if (klen == 7 && memcmp(key, "timeout", 7) == 0)
+			timeout = p - v >= 4 && memcmp(v, "true", 4) == 0;
+		else if (klen == 2 && memcmp(key, "ip", 2) == 0 && ip == NULL && *v == '"') {
+			ip = v + 1;
+			iplen = (size_t)(p - v - 2);
+		}
+		if ((p = json_ws(p, end)) == end || *p++ != ',')
+			break;
+	}
+	if (!ttl)
+		return -1;
+	if (timeout || ip == NULL)
+		strcpy(hop, timeout ? "*" : "?");
+	else
+		addr_norm(ip, iplen, hop);
+	return 0;
+}
+
+/* The hops of a body of JSON lines, comma-separated, into out (HOPS_TEXT); -1 if too many. */
+static int
+hop_list(const char *p, size_t len, char *out)
+{
+	const char *end = p + len, *eol;
+	char hop[ADDR_TEXT];
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if (hop_line(p, eol, hop) < 0)
+			continue;
+		if (n + strlen(hop) + 2 > HOPS_TEXT)
+			return -1;
+		n += (size_t)sprintf(out + n, "%s%s", n ? "," : "", hop);
+	}
+	return 0;
 }
 
 struct ttload_resp {
@@ -296,11 +451,30 @@ slot_fail(struct ttload *l, struct ttload_slot *s, const char *name)
 	slot_end(l, s);
 }
 
-/* The server closed: the response is complete; counted by its status. */
+/* A wrong 200 or an unexpected status into -w's file, for diagnosis. */
+static void
+note_wrong(struct ttload *l, struct ttload_slot *s, const struct ttload_resp *r, const char *hops)
+{
+	char got[HOPS_TEXT];
+
+	if (l->wrongf == NULL)
+		return;
+	if (hops == NULL && hop_list(r->body, r->blen, got) == 0)
+		hops = got;
+	fprintf(l->wrongf, "# request %ld IPv%d src %s status %d hops %s\n", s->id,
+	    s->fam ? 6 : 4, s->src[0] ? s->src : "-", r->status, hops != NULL ? hops : "?");
+	fwrite(r->body, 1, r->blen, l->wrongf);
+	if (r->blen > 0 && r->body[r->blen - 1] != '\n')
+		fputc('\n', l->wrongf);
+}
+
+/* The server closed: the response is complete; counted by its status and hops. */
 static void
 slot_done(struct ttload *l, struct ttload_slot *s)
 {
+	struct ttload_dest *d = &l->dest[s->fam];
 	double ms = (now_s() - s->start) * 1000;
+	char got[HOPS_TEXT], want[HOPS_TEXT + ADDR_TEXT + 1];
 	struct ttload_resp r;
 	int i;
 
@@ -315,12 +489,20 @@ slot_done(struct ttload *l, struct ttload_slot *s)
 	if (r.status == 200) {
 		l->st200++;
 		lats_push(&l->lat200, ms);
-		l->ok++;
+		if (d->check)
+			snprintf(want, sizeof(want), "%s,%s", d->hops, s->src);
+		if (!d->check || (hop_list(r.body, r.blen, got) == 0 && strcmp(got, want) == 0))
+			l->ok++;
+		else {
+			l->wrong++;
+			note_wrong(l, s, &r, got);
+		}
 	} else if (r.status == 503) {
 		l->st503++;
 		lats_push(&l->lat503, ms);
 	} else {
 		l->stother++;
+		note_wrong(l, s, &r, NULL);
 	}
 	slot_end(l, s);
 }
@@ -560,7 +742,8 @@ report(struct ttload *l)
 	double secs = l->last > l->first ? l->last - l->first : 0, cpu;
 
 	printf("requests=%ld\nok=%ld\nstatus_200=%ld\nstatus_503=%ld\nstatus_other=%ld\n"
-	    "errors=%ld", l->started, l->ok, l->st200, l->st503, l->stother, l->errors);
+	    "wrong=%ld\nerrors=%ld", l->started, l->ok, l->st200, l->st503, l->stother, l->wrong,
+	    l->errors);
 	for (int i = 0; i < l->nerr; i++)
 		printf("%s%s %ld", i ? ", " : " (", l->err[i].name, l->err[i].n);
 	printf("%s\nskipped=%ld\nseconds=%.3f\nrate=%.1f\n", l->nerr ? ")" : "", l->skipped, secs,
@@ -583,7 +766,7 @@ report(struct ttload *l)
 
 /* Slots, epoll, enough descriptors for -c, the output files. 0 or -1 (perror'd). */
 static int
-setup(struct ttload *l, const char *latfile)
+setup(struct ttload *l, const char *wrongfile, const char *latfile)
 {
 	struct rlimit rl;
 	rlim_t need = (rlim_t)l->conc + 16;
@@ -611,8 +794,9 @@ setup(struct ttload *l, const char *latfile)
 		perror("ttload: epoll");
 		return -1;
 	}
-	if (latfile != NULL && (l->latf = fopen(latfile, "w")) == NULL) {
-		perror(latfile);
+	if ((wrongfile != NULL && (l->wrongf = fopen(wrongfile, "a")) == NULL) ||
+	    (latfile != NULL && (l->latf = fopen(latfile, "w")) == NULL)) {
+		perror(l->wrongf == NULL && wrongfile != NULL ? wrongfile : latfile);
 		return -1;
 	}
 	return 0;
@@ -632,20 +816,21 @@ teardown(struct ttload *l)
 		close(l->timer);
 	if (l->ep >= 0)
 		close(l->ep);
-	if (l->latf != NULL && fclose(l->latf) != 0)
-		perror("ttload: -L file");
+	if ((l->latf != NULL && fclose(l->latf) != 0) || (l->wrongf != NULL && fclose(l->wrongf) != 0))
+		perror("ttload: -L or -w file");
 }
 
 int
 main(int argc, char **argv)
 {
 	struct ttload l = { .total = 1000, .conc = 64, .timeout = 30, .ep = -1, .timer = -1 };
-	const char *path = "/", *addr[2] = { NULL, NULL }, *latfile = NULL;
+	const char *path = "/", *addr[2] = { NULL, NULL }, *hops[2] = { NULL, NULL };
+	const char *wrongfile = NULL, *latfile = NULL;
 	long port = 8080;
 	bool total = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:d:c:r:p:T:4:6:P:S:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:c:r:p:T:4:6:P:S:H:h:w:L:")) != -1) {
 		switch (opt) {
 		case 'n': l.total = (long)arg_num(opt, optarg, 1, 1e12, true); total = true; break;
 		case 'd': l.secs = arg_num(opt, optarg, 0.001, 1e6, false); break;
@@ -657,6 +842,9 @@ main(int argc, char **argv)
 		case '6': addr[1] = optarg; break;
 		case 'P': port = (long)arg_num(opt, optarg, 1, 65535, true); break;
 		case 'S': src_set(&l, optarg); break;
+		case 'H': hops[0] = optarg; break;
+		case 'h': hops[1] = optarg; break;
+		case 'w': wrongfile = optarg; break;
 		case 'L': latfile = optarg; break;
 		default: usage();
 		}
@@ -671,12 +859,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "ttload: no server: -4 SERVER4, -6 SERVER6 or both\n");
 		return 2;
 	}
+	if ((hops[0] != NULL || hops[1] != NULL) && l.nsrc == 0) {
+		fprintf(stderr, "ttload: -H and -h need -S: the last hop is the source address\n");
+		return 2;
+	}
 	if (path[0] != '/' || strpbrk(path, " \r\n") != NULL || strlen(path) > 900)
 		bad('p', path, "not a path (a /, no spaces, at most 900 characters)");
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < 2; f++) {
 		if (addr[f] != NULL)
 			dest_set(&l, f ? '6' : '4', addr[f], port, path);
-	if (setup(&l, latfile) < 0) {
+		if (hops[f] != NULL)
+			hops_set(&l.dest[f], f ? 'h' : 'H', f ? AF_INET6 : AF_INET, hops[f]);
+	}
+	if (setup(&l, wrongfile, latfile) < 0) {
 		teardown(&l);
 		return 1;
 	}
