@@ -28,6 +28,7 @@
 #   netns_tls_cert         a self-signed certificate for the server (tracetrout-serve --tls-cert)
 #   netns_busy_start       one busy loop per CPU until cleanup (or netns_busy_stop)
 #   netns_exact N AT_ONCE  N traces, AT_ONCE at a time: the wrong hop lists
+#   netns_visitors N       N more visitor addresses (tests/lib/ttload -S "$NETNS_VISITORS_FROM")
 #   netns_pathemu K [-a|-s A4 A6] OPTS...  tests/lib/pathemu in router K (delay, probes held behind new
 #                          data, a firewall shifting sequence numbers); netns_pathemu_count K NAME
 #   netns_path_delay MS    every router holds every packet it forwards MS ms, both ways: a path
@@ -323,6 +324,26 @@ netns__wait_ready() {
 		done
 		[ "$have" -ge "$want" ] || { echo "netns: $ns: IPv6 not ready after 5 s" >&2; return 1; }
 	done
+}
+
+# netns_visitors COUNT: COUNT more visitor addresses on the visitor's link (not behind NAT):
+# 10.77.0.10 on and 2001:db8:77::10 on, counted as integers (the IPv6 ones in hex: ::19, ::1a),
+# as tests/lib/ttload -S 10.77.0.10,2001:db8:77::10,COUNT binds them. R1 reaches them through
+# the link's own /24 and /64, so a trace of each has NETNS_HOPS4/6's routers and itself last.
+# Sets NETNS_VISITORS_FROM ("10.77.0.10,2001:db8:77::10,COUNT": ttload's -S).
+netns_visitors() {
+	local n=$1 i
+	if [ -n "$NETNS_NAT" ] || [ "$n" -lt 1 ] || [ "$n" -gt 240 ]; then
+		echo "netns_visitors: 1 to 240 addresses, without -N" >&2
+		return 2
+	fi
+	{
+		for ((i = 0; i < n; i++)); do
+			echo "addr add 10.77.0.$((10 + i))/24 dev tosrv"
+			printf 'addr add 2001:db8:77::%x/64 dev tosrv nodad\n' $((16 + i))
+		done
+	} | ip -n "$NETNS_VISITOR" -batch - || return 1
+	NETNS_VISITORS_FROM=10.77.0.10,2001:db8:77::10,$n
 }
 
 # netns_hops_text FAMILY: the expected hop list, one "TTL ADDRESS" (or "TTL *") a line.
