@@ -63,7 +63,16 @@ struct proto_hop {
 	int nreplies;
 	uint64_t at_us;		/* when the hop settled, µs since the epoch; 0: not known (stored) */
 	struct proto_reply r[PROTO_MAX_REPLIES];
+	/*
+	 * A hop without replies may show the router that a recent trace
+	 * measured at its TTL, through the same neighbouring hops (docs/engine.md,
+	 * "ICMP budget and reuse"): not a measurement, never a reply. Family 0: none.
+	 */
+	struct tt_addr reused;
+	uint32_t reused_age_ms;	/* how long before the hop settled that router answered */
 };
+
+#define PROTO_REUSED_AGE_MAX	3600000u	/* ms: older answers are never reused (an hour, ample) */
 
 /*
  * Why a trace is taken to end at a proxy in front of the server rather than

@@ -43,6 +43,10 @@ emsg_check(const struct emsg *m, size_t len)
 		    m->u.hop.sent > PROTO_MAX_REPLIES || m->u.hop.nreplies < 0 ||
 		    m->u.hop.nreplies > PROTO_MAX_REPLIES)
 			return -1;
+		/* A reused router: a hop without replies only (a timeout), never a late answer. */
+		if (m->u.hop.reused.family != 0 && (m->type != EMSG_HOP || !addr_ok(&m->u.hop.reused) ||
+		    m->u.hop.nreplies != 0 || m->u.hop.reused_age_ms > PROTO_REUSED_AGE_MAX))
+			return -1;
 		for (int i = 0; i < m->u.hop.nreplies; i++)
 			if (!addr_ok(&m->u.hop.r[i].from) || m->u.hop.r[i].kind < REPLY_TIME_EXCEEDED ||
 			    m->u.hop.r[i].kind > REPLY_DESTINATION ||

@@ -64,6 +64,7 @@ struct engine {
 	int ntraces;
 	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
+	struct hopmem *mem;		/* recent traces' hops, shared by all (hopmem.h) */
 };
 
 static volatile sig_atomic_t engine_stop;
@@ -383,6 +384,7 @@ start(struct engine *e, const struct emsg *m)
 	trace_init(&et->t, &tc, &ops, &r->client, r->cport, &r->server, r->sport, ipid,
 	    time_us(CLOCK_MONOTONIC));
 	trace_syn_ttl(&et->t, syn_ttl(e->cfg->mark, info.mark));
+	trace_memory(&et->t, e->mem);
 	e->traces[e->ntraces++] = et;
 	e->st.traces++;
 
@@ -616,7 +618,8 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	/* The sockets are open: no root, no other capability, no other system call from here. */
 	if (privsep_engine(cfg) < 0)
 		exit(1);
-	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL)
+	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL ||
+	    (e.mem = hopmem_new()) == NULL)
 		fatal("engine");
 	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);
 
@@ -669,6 +672,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	    (unsigned long long)e.st.wait_max_us, (unsigned long long)e.st.stamps_rejected,
 	    (unsigned long long)e.st.probes_sent, (unsigned long long)e.st.icmp_unmatched);
 	free(e.traces);
+	hopmem_free(e.mem);
 	engine_close(s);
 	exit(status);
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "tracemem.h"
+
 #define PROBES_CAP ((int)(sizeof(((struct trace *)0)->probes) / sizeof(struct trace_probe)))
 
 /*
@@ -56,6 +58,7 @@ finish(struct trace *t, const char *reason)
 	for (int ttl = 1; ttl <= t->emitted; ttl++)
 		if (t->hops[ttl].deadline_us > t->late_until_us)
 			t->late_until_us = t->hops[ttl].deadline_us;
+	tracemem_remember(t);
 	t->ops.end(t->ops.ctx, reason, t->emitted);
 }
 
@@ -215,13 +218,17 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 	return true;
 }
 
-/* Sends the probes of one TTL at once. Returns false if no byte was left for it. */
+/*
+ * Sends the probes of one TTL at once: 1 + HOP_RETRIES, or one where the hop
+ * memory says a router there has no answers to spare (tracemem_probes).
+ * Returns false if no byte was left for it.
+ */
 static bool
 send_hop(struct trace *t, int ttl, uint64_t now)
 {
-	int n = 0;
+	int n = 0, want = tracemem_probes(t, ttl, now);
 
-	while (n < t->cfg.probes_per_hop && send_probe(t, ttl, now))
+	while (n < want && send_probe(t, ttl, now))
 		n++;
 	if (n == 0)
 		return false;
@@ -724,6 +731,7 @@ settle(struct trace *t, uint64_t now)
 		if (h->dest)
 			refute_changed_ids(t, ttl);
 		hop_report(t, ttl, &out);
+		tracemem_reuse(t, &out, now);
 		t->ops.hop(t->ops.ctx, &out);
 		t->emitted = ttl;
 		for (int i = 0; i < out.nreplies; i++)

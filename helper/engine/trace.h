@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hopmem.h"
 #include "pkt.h"
 #include "probe.h"
 #include "proto.h"
@@ -134,6 +135,8 @@ struct trace_stats {
 	uint32_t late_or_dup;		/* a second reply to one probe, or a reply to no hop reported */
 	uint32_t late;			/* answers after their hop was reported, passed to ops.late */
 	uint32_t refuted;		/* errors with a changed IPv4 id at a TTL the visitor answered */
+	uint32_t one_probe;		/* TTLs asked with one probe: the hop memory said enough */
+	uint32_t reused;		/* silent hops reported with a remembered router */
 };
 
 struct trace {
@@ -234,6 +237,8 @@ struct trace {
 	struct trace_mpls mpls[TRACE_MPLS_STACKS];
 	struct trace_hop hops[TRACE_MAX_TTL + 1];
 	struct trace_stats stats;
+	/* Recent traces' hops toward servers (shared by the engine's traces); NULL: none. */
+	struct hopmem *mem;
 };
 
 /* Sets up a trace of the connection client:cport <-> server:sport, starting now. */
@@ -247,6 +252,15 @@ void trace_init(struct trace *t, const struct trace_cfg *cfg, const struct trace
  * response segment, without waiting for the visitor's ACK of it.
  */
 void trace_syn_ttl(struct trace *t, uint8_t ttl);
+
+/*
+ * The engine's memory of recent traces' hops (hopmem.h): with it, a TTL whose
+ * router answered moments ago (or was seen rate-limiting) gets one probe, a
+ * hop reported with no answer may carry the router a recent trace measured
+ * there (proto_hop.reused), and the trace's own measured hops are added to
+ * it when it ends. Without it (the default) none of this happens.
+ */
+void trace_memory(struct trace *t, struct hopmem *mem);
 
 /* Does this TCP segment belong to the traced connection? Sets *outgoing. */
 bool trace_owns(const struct trace *t, const struct pkt_tcp *seg, bool *outgoing);

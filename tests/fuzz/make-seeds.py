@@ -161,7 +161,7 @@ class Reply(C.Structure):
                 ('flags', C.c_uint8)]
 class Hop(C.Structure):
     _fields_ = [('ttl', C.c_int), ('sent', C.c_int), ('nreplies', C.c_int), ('at_us', C.c_uint64),
-                ('r', Reply * 16)]
+                ('r', Reply * 16), ('reused', Addr), ('reused_age_ms', C.c_uint32)]
 class Start(C.Structure):
     _fields_ = [('client', Addr), ('server', Addr), ('cport', C.c_uint16), ('sport', C.c_uint16),
                 ('nostore', C.c_int), ('nonames', C.c_int), ('wait', C.c_int), ('proxy', C.c_int)]
@@ -233,6 +233,7 @@ emsgs = {
     'hop': hop(), 'hop-full': hop_full(),
     'hop-silent': changed(hop(), lambda m: setattrs(m.u.hop, nreplies=0, at_us=0)),
     'late': late(),
+    'hop-reused': changed(hop(), lambda m: setattrs(m.u.hop, nreplies=0, reused=addr(R4), reused_age_ms=3012)),
     'end': end(END, b'destination', b'', 3),
     'end-max': end(END, b'max-hops', b'', 255),
     'refused': end(REFUSED, b'not-found', b'connection not in conntrack', 0),
@@ -258,6 +259,10 @@ bad = {
     'bad-hop-kind0': changed(emsgs['hop'], lambda m: setattr(m.u.hop.r[0], 'kind', 0)),
     'bad-hop-kind5': changed(emsgs['hop-full'], lambda m: setattr(m.u.hop.r[15], 'kind', 5)),
     'bad-hop-flags': changed(emsgs['hop'], lambda m: setattr(m.u.hop.r[1], 'flags', 0x20)),
+    'bad-hop-reused-family': changed(emsgs['hop-reused'], lambda m: setattr(m.u.hop.reused, 'family', 1)),
+    'bad-hop-reused-replies': changed(emsgs['hop-reused'], lambda m: setattr(m.u.hop, 'nreplies', 1)),
+    'bad-hop-reused-age': changed(emsgs['hop-reused'], lambda m: setattr(m.u.hop, 'reused_age_ms', 3600001)),
+    'bad-late-reused': changed(emsgs['late'], lambda m: setattr(m.u.hop, 'reused', addr(R4))),
     'bad-late-two': changed(emsgs['late'], lambda m: setattr(m.u.hop, 'nreplies', 2)),
     'bad-late-unflagged': changed(emsgs['late'], lambda m: setattr(m.u.hop.r[0], 'flags', 0)),
     'bad-end-code-empty': changed(emsgs['end'], lambda m: C.memset(C.addressof(m.u.end), 0, 32)),

@@ -1,8 +1,8 @@
 # unit tests of the engine (pkt, probe, trace, ct): pure code, byte fixtures, no root
 ENGINE_TEST_LIBS = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a
 
-check_PROGRAMS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test
-TESTS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test
+check_PROGRAMS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test unit/hopmem_test
+TESTS += unit/pkt_test unit/probe_test unit/trace_test unit/ct_test unit/hopmem_test
 
 unit_pkt_test_SOURCES = unit/pkt_test.c unit/fixtures.h
 unit_pkt_test_CPPFLAGS = $(AM_CPPFLAGS) -DTT_TOP_SRCDIR='"$(abs_top_srcdir)"'
@@ -13,6 +13,10 @@ unit_probe_test_LDADD = $(ENGINE_TEST_LIBS)
 
 unit_trace_test_SOURCES = unit/trace_test.c unit/fixtures.h
 unit_trace_test_LDADD = $(ENGINE_TEST_LIBS)
+
+# The hop memory: the ICMP budget and reuse rules, struct fixtures and a fake clock.
+unit_hopmem_test_SOURCES = unit/hopmem_test.c unit/fixtures.h
+unit_hopmem_test_LDADD = $(ENGINE_TEST_LIBS)
 
 unit_ct_test_SOURCES = unit/ct_test.c unit/fixtures.h
 unit_ct_test_CPPFLAGS = $(AM_CPPFLAGS) -DTT_TOP_SRCDIR='"$(abs_top_srcdir)"'

@@ -1940,6 +1940,136 @@ test_in_flight(int family)
 	free(e);
 }
 
+/*
+ * The hop memory (docs/engine.md, "ICMP budget and reuse"): a recent trace
+ * toward this server measured routers 1-3 and the visitor at 4, at
+ * T0 + 50 ms - ago. Those routers get one probe when it was less than 1 s
+ * ago; a router silent now is reported with the remembered one, marked
+ * reused, when the hops around it match; the trace adds only what it
+ * measured to the memory.
+ */
+static struct env *
+env_remembering(int family, struct hopmem *m, uint64_t ago, int r2)
+{
+	struct trace_cfg cfg = default_cfg();
+	struct env *e = env_new(family, &cfg, 1);
+	struct hopmem_trace past;
+
+	memset(&past, 0, sizeof(past));
+	past.server = e->server;
+	past.at_us = T0 + 50 * MS - ago;
+	past.nttl = 4;
+	for (int ttl = 1; ttl <= 4; ttl++) {
+		past.hop[ttl].sent = past.hop[ttl].answered = 3;
+		past.hop[ttl].at_us = past.at_us;
+		past.hop[ttl].dest = ttl == 4;
+		past.hop[ttl].addr = ttl == 4 ? e->client : router(family, ttl == 2 ? r2 : ttl);
+	}
+	if (ago > 0)
+		hopmem_record(m, &past);
+	trace_memory(&e->t, m);
+	return e;
+}
+
+/* Routers 2 and 3 answer (TTL 2 from router r2), router 1 is silent, the visitor answers at 4. */
+static void
+silent_first(struct env *e, int r2)
+{
+	struct tt_addr from = router(e->family, r2);
+	size_t qlen = e->family == AF_INET ? 28 : 48;
+
+	for (int k = 0; probe_at(e, 2, k) >= 0; k++)
+		icmp_raw(e, T0 + 51 * MS, &from, 254, R_TE, 0, e->sent[probe_at(e, 2, k)].pkt, qlen,
+		    NULL, false);
+	routers_answer(e, T0 + 51 * MS, 3, 3);
+	for (int k = 0; probe_at(e, 4, k) >= 0; k++)
+		dsack(e, T0 + 52 * MS, probe_at(e, 4, k));
+	for (uint64_t at = T0 + 52 * MS; at < T0 + 2 * SEC && e->nend == 0; at += MS)
+		tick(e, at);
+}
+
+static const struct hopmem_trace *
+newest(const struct hopmem *m)
+{
+	return &m->ring[(m->next + HOPMEM_TRACES - 1) % HOPMEM_TRACES];
+}
+
+static void
+test_memory(int family)
+{
+	struct hopmem *m = hopmem_new();
+	struct env *e;
+	struct tt_addr r1 = router(family, 1), r2 = router(family, 2);
+	const struct hopmem_trace *n;
+	const char *f = family == AF_INET ? "IPv4" : "IPv6";
+	bool none = true;
+
+	/* An empty memory: as without one. */
+	e = env_remembering(family, m, 0, 2);
+	start(e, 61);
+	is_int(e->nsent, 18, "%s memory: empty: 3 probes with each TTL 1..6, as without it", f);
+	routers_answer(e, T0 + 51 * MS, 1, 3);
+	for (int k = 0; k < 3; k++)
+		dsack(e, T0 + 52 * MS, probe_at(e, 4, k));
+	is_int(e->nhops, 4, "%s memory: empty: the trace as without it", f);
+	for (int i = 0; i < e->nhops; i++)
+		none &= e->hops[i].reused.family == 0;
+	ok(none, "%s memory: no hop reused", f);
+	n = newest(m);
+	ok(m->n == 1 && n->nttl == 4 && addr_equal(&n->hop[1].addr, &r1) && n->hop[1].answered == 3 &&
+	    n->hop[1].at_us == T0 + 51 * MS && n->hop[4].dest && addr_equal(&n->hop[4].addr, &e->client),
+	    "%s memory: the trace left its measured hops 1..4 in the memory", f);
+	check_probes_ok(e, "memory empty");
+	free(e);
+	hopmem_free(m);
+
+	/* 300 ms ago: routers 1-3 get one probe each, the visitor's TTL and beyond all of theirs. */
+	m = hopmem_new();
+	e = env_remembering(family, m, 300 * MS, 2);
+	start(e, 61);
+	ok(e->nsent == 12 && count_ttl(e, 1) == 1 && count_ttl(e, 3) == 1 && count_ttl(e, 4) == 3 &&
+	    count_ttl(e, 6) == 3, "%s memory: routers that answered 300 ms ago get one probe each", f);
+	is_int(e->t.stats.one_probe, 3, "%s memory: counted", f);
+	silent_first(e, 2);
+	ok(e->nhops == 4 && e->hops[0].ttl == 1 && e->hops[0].nreplies == 0 && e->hops[0].sent == 2 &&
+	    addr_equal(&e->hops[0].reused, &r1),
+	    "%s memory: router 1 silent now (asked once again): reported as a timeout, router 1 reused", f);
+	ok(e->hops[0].reused_age_ms >= 300 && e->hops[0].reused_age_ms < 400,
+	    "%s memory: with its age (%u ms: since it answered)", f, e->hops[0].reused_age_ms);
+	ok(e->hops[1].reused.family == 0 && e->hops[1].nreplies == 1 && e->hops[3].reused.family == 0,
+	    "%s memory: hops that answered are as measured, none reused", f);
+	is_str(e->reason, "destination", "%s memory: ends at the visitor", f);
+	n = newest(m);
+	ok(m->n == 2 && n->hop[1].addr.family == 0 && n->hop[1].answered == 0 &&
+	    addr_equal(&n->hop[2].addr, &r2),
+	    "%s memory: the reused hop is remembered as silent: only measured answers go in", f);
+	check_probes_ok(e, "memory reuse");
+	free(e);
+	hopmem_free(m);
+
+	/* 2 s ago: all probes again; reuse still. */
+	m = hopmem_new();
+	e = env_remembering(family, m, 2 * SEC, 2);
+	start(e, 61);
+	is_int(e->nsent, 18, "%s memory: answers 2 s old: 3 probes each", f);
+	silent_first(e, 2);
+	ok(e->nhops == 4 && addr_equal(&e->hops[0].reused, &r1) &&
+	    e->hops[0].reused_age_ms >= 2000 && e->hops[0].reused_age_ms < 2100,
+	    "%s memory: router 1 reused, 2 s old", f);
+	free(e);
+	hopmem_free(m);
+
+	/* ECMP: another router at TTL 2 now than in the remembered trace: no reuse at TTL 1. */
+	m = hopmem_new();
+	e = env_remembering(family, m, 300 * MS, 2);
+	start(e, 61);
+	silent_first(e, 12);
+	ok(e->nhops == 4 && e->hops[0].nreplies == 0 && e->hops[0].reused.family == 0,
+	    "%s memory: another router at TTL 2 now (ECMP): TTL 1 is a timeout, nothing reused", f);
+	free(e);
+	hopmem_free(m);
+}
+
 int
 main(void)
 {
@@ -1971,6 +2101,7 @@ main(void)
 		test_seq_shift(fams[i]);
 		test_recent_bytes(fams[i]);
 		test_in_flight(fams[i]);
+		test_memory(fams[i]);
 	}
 	test_middleboxes();
 	return tap_done();
