@@ -358,6 +358,20 @@ parse_status(const struct tok *t, int n, struct proto_msg *m)
 	return PROTO_STATUS;
 }
 
+/* reused=ADDR,AGE_MS: a silent hop's remembered router (docs/protocol.md). Returns 0, or -1. */
+static int
+reused_parse(const struct tok *v, struct proto_hop *h)
+{
+	struct tok f[2];
+	uint64_t x;
+
+	if (fields(v, ',', f, 2) != 2 || addr_tok(&f[0], &h->reused) < 0 ||
+	    num_parse(f[1].s, f[1].n, PROTO_REUSED_AGE_MAX, &x) < 0)
+		return -1;
+	h->reused_age_ms = (uint32_t)x;
+	return 0;
+}
+
 static enum proto_verb
 parse_hop(const struct tok *t, int n, struct proto_msg *m)
 {
@@ -386,8 +400,14 @@ parse_hop(const struct tok *t, int n, struct proto_msg *m)
 			    reply_parse(&v, &h->r[h->nreplies]) < 0)
 				return PROTO_BAD;
 			h->nreplies++;
+		} else if (kv(&t[i], "reused", &v)) {
+			if (reused_parse(&v, h) < 0)
+				return PROTO_BAD;
 		}
 	}
+	/* A reused router stands in for no answer: a hop with replies has none. */
+	if (h->reused.family != 0 && h->nreplies > 0)
+		return PROTO_BAD;
 	return have == 3 ? PROTO_HOP : PROTO_BAD;
 }
 
@@ -1049,6 +1069,12 @@ proto_fmt_hop(char *buf, size_t len, const struct proto_hop *hop)
 	n = fmt(buf, len, "HOP ttl=%d sent=%d", hop->ttl, hop->sent);
 	if (n >= 0 && hop->at_us) {
 		m = fmt(buf + n, len - (size_t)n, " at_us=%llu", (unsigned long long)hop->at_us);
+		n = m < 0 ? -1 : n + m;
+	}
+	/* Only on a hop without replies, as the parser insists. */
+	if (n >= 0 && hop->reused.family != 0 && hop->nreplies == 0) {
+		m = fmt(buf + n, len - (size_t)n, " reused=%s,%u", addr_format(&hop->reused, a),
+		    hop->reused_age_ms);
 		n = m < 0 ? -1 : n + m;
 	}
 	for (int i = 0; n >= 0 && i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {

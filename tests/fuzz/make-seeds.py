@@ -75,6 +75,7 @@ lines = {
     'hop-flags': 'HOP ttl=5 sent=3 reply=198.51.100.1,3210,time-exceeded,0,62,1,56,0,-,-,3 reply=198.51.100.7,5410,destination,0,60,0,52,0,-,-,12 reply=198.51.100.7,5450,destination,0,60,0,52,0,-,-\n',
     # Late answers (issue 12): a stored hop's answers after it was settled, and the history's mark.
     'hop-late': 'HOP ttl=3 sent=3 reply=203.0.113.3,2210,time-exceeded,0,252,1,56,0,-,- reply=203.0.113.3,180002,time-exceeded,0,252,1,56,0,-,-,17 reply=198.51.100.7,90000,destination,0,60,0,52,0,-,-,16\n',
+    'hop-reused': 'HOP ttl=2 sent=2 at_us=1764180000123456 reused=203.0.113.2,3012\n',
     'item-late': 'ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 started_ms=1764180000123 reason=destination hops=3 duration_us=2500 path=192.0.2.1,*+203.0.113.3+2001:db8::3,198.51.100.7\n',
 }
 for name, l in lines.items():

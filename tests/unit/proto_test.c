@@ -726,6 +726,54 @@ test_enrich(void)
 	ok(m.req.nonames == 1 && m.req.wait == 1 && m.req.nostore == 0, "... nonames, wait");
 }
 
+/* A silent hop's remembered router: reused=ADDR,AGE_MS, only on a hop without replies. */
+static void
+test_reused(void)
+{
+	struct proto_hop h;
+	struct proto_msg m;
+	struct tt_addr r;
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	memset(&h, 0, sizeof(h));
+	h.ttl = 2;
+	h.sent = 2;
+	h.at_us = 1764180000123456;
+	addr_parse("203.0.113.2", &h.reused);
+	h.reused_age_ms = 3012;
+	n = proto_fmt_hop(line, sizeof(line), &h);
+	is_str(line, "HOP ttl=2 sent=2 at_us=1764180000123456 reused=203.0.113.2,3012\n",
+	    "reused: a silent hop with a remembered router formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_HOP, "reused: ... and parses");
+	ok(addr_equal(&m.hop.reused, &h.reused) && m.hop.reused_age_ms == 3012 && m.hop.nreplies == 0,
+	    "reused: round trip");
+	is_int(parse_str("HOP ttl=2 sent=3 reused=2001:db8:ff::2,0", &m), PROTO_HOP,
+	    "reused: IPv6, 0 ms old");
+	addr_parse("2001:db8:ff::2", &r);
+	ok(addr_equal(&m.hop.reused, &r) && m.hop.reused_age_ms == 0, "reused: ... read");
+	is_int(parse_str("HOP ttl=2 sent=3", &m), PROTO_HOP, "reused: a hop without it");
+	is_int(m.hop.reused.family, 0, "reused: ... has none (family 0)");
+	is_int(parse_str("HOP ttl=2 sent=3 reused=203.0.113.2,3600000", &m), PROTO_HOP,
+	    "reused: an hour old at most");
+	h.nreplies = 1;
+	addr_parse("192.0.2.1", &h.r[0].from);
+	h.r[0].kind = REPLY_TIME_EXCEEDED;
+	proto_fmt_hop(line, sizeof(line), &h);
+	ok(strstr(line, "reused=") == NULL, "reused: never written on a hop with a reply");
+	static const char *const bad[] = {
+		"HOP ttl=2 sent=3 reused=203.0.113.2",
+		"HOP ttl=2 sent=3 reused=203.0.113.2,",
+		"HOP ttl=2 sent=3 reused=203.0.113.2,3600001",
+		"HOP ttl=2 sent=3 reused=203.0.113.2,-1",
+		"HOP ttl=2 sent=3 reused=host,12",
+		"HOP ttl=2 sent=3 reused=203.0.113.2,12,1",
+		"HOP ttl=2 sent=3 reused=203.0.113.2,12 reply=192.0.2.1,1,time-exceeded,0,64",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(parse_str(bad[i], &m), PROTO_BAD, "reused: rejected: %s", bad[i]);
+}
+
 /* fuzz_proto's seeds (make-seeds.py) parse as the verbs their names say. */
 static void
 test_seeds(void)
@@ -737,7 +785,7 @@ test_seeds(void)
 		{ "greeting", PROTO_GREETING }, { "trace4", PROTO_TRACE }, { "trace6", PROTO_TRACE },
 		{ "trace-nostore", PROTO_TRACE }, { "started", PROTO_STARTED },
 		{ "started-token", PROTO_STARTED }, { "hop", PROTO_HOP }, { "hop-ext", PROTO_HOP },
-		{ "hop-flags", PROTO_HOP }, { "hop-late", PROTO_HOP }, { "end", PROTO_END },
+		{ "hop-flags", PROTO_HOP }, { "hop-late", PROTO_HOP }, { "hop-reused", PROTO_HOP }, { "end", PROTO_END },
 		{ "error", PROTO_ERROR }, { "get", PROTO_GET }, { "stored", PROTO_STORED },
 		{ "history", PROTO_HISTORY }, { "item", PROTO_ITEM }, { "item-late", PROTO_ITEM },
 		{ "list", PROTO_LIST }, { "delete", PROTO_DELETE },
@@ -790,6 +838,7 @@ main(void)
 	test_reject();
 	test_reply_ext();
 	test_reply_flags();
+	test_reused();
 	test_history();
 	test_nostore();
 	test_enrich();
