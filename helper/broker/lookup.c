@@ -163,9 +163,11 @@ hop_lookups(struct broker *b, struct session *s, const struct proto_hop *hop)
 {
 	struct lookup_ref *r;
 
-	for (int i = 0; i < hop->nreplies; i++) {
-		if (!lookup_allowed(b, s, &hop->r[i].from) ||
-		    (r = lookup_ref(s, &hop->r[i].from)) == NULL)
+	/* A reused router is shown too, with its name and place (the hop's only address then). */
+	for (int i = 0; i <= hop->nreplies; i++) {
+		const struct tt_addr *a = i < hop->nreplies ? &hop->r[i].from : &hop->reused;
+
+		if (a->family == 0 || !lookup_allowed(b, s, a) || (r = lookup_ref(s, a)) == NULL)
 			continue;
 		for (int k = ENRICH_INFO; k <= ENRICH_NAME; k++) {
 			if (r->state[k] != LK_NONE || !lookup_on(b, s, (enum enrich_kind)k))

@@ -57,7 +57,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_TRACE_BEGIN] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
 	    "token, client_prefix, proxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[Q_HOP] = "INSERT INTO hops (trace_id, ttl, sent) VALUES (?1, ?2, ?3)",
+	[Q_HOP] = "INSERT INTO hops (trace_id, ttl, sent, reused_addr, reused_age_ms) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_REPLY] =
 	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
 	    "quoted_ttl, size, ext, edst, mpls, flags) "
@@ -84,7 +85,8 @@ static const char *const queries[Q_COUNT] = {
 	/* Every hop, silent ones as a row with NULL reply columns, in TTL and reply order. */
 	[Q_GET_REPLIES] =
 	    "SELECT h.ttl, h.sent, r.addr, r.rtt_us, r.kind, r.code, r.reply_ttl, r.quoted_ttl, "
-	    "r.size, r.ext, r.edst, r.mpls, r.flags FROM hops h LEFT JOIN replies r "
+	    "r.size, r.ext, r.edst, r.mpls, r.flags, h.reused_addr, h.reused_age_ms "
+	    "FROM hops h LEFT JOIN replies r "
 	    "ON r.trace_id = h.trace_id AND r.ttl = h.ttl WHERE h.trace_id = ?1 ORDER BY h.ttl, r.idx",
 	/* before= another site's trace is as unknown: the list would date it. */
 	[Q_HISTORY] =
@@ -433,6 +435,7 @@ insert_reply(struct store *st, const char *id, int ttl, int idx, const struct pr
 int
 store_hop(struct store *st, const char *id, const struct proto_hop *hop)
 {
+	char a[ADDR_STRLEN];
 	sqlite3_stmt *s;
 
 	if (st == NULL)
@@ -441,9 +444,13 @@ store_hop(struct store *st, const char *id, const struct proto_hop *hop)
 	if (step(st->q[Q_BEGIN]) < 0)
 		goto fail;
 	s = st->q[Q_HOP];
+	/* A reused router goes with a hop without replies only, as the HOP line carries it. */
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int(s, 2, hop->ttl) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 3, hop->sent) != SQLITE_OK || step(s) < 0)
+	    sqlite3_bind_int(s, 3, hop->sent) != SQLITE_OK ||
+	    (hop->reused.family != 0 && hop->nreplies == 0 &&
+	    (bind_text(s, 4, addr_format(&hop->reused, a)) < 0 ||
+	    sqlite3_bind_int64(s, 5, hop->reused_age_ms) != SQLITE_OK)) || step(s) < 0)
 		goto fail;
 	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++)
 		if (insert_reply(st, id, hop->ttl, i, &hop->r[i]) < 0)
@@ -454,6 +461,7 @@ store_hop(struct store *st, const char *id, const struct proto_hop *hop)
 fail:
 	/* Log before ROLLBACK, which would replace the failing statement's message. */
 	store_fail(st, "cannot record a hop", id);
+	sqlite3_clear_bindings(st->q[Q_HOP]);	/* ?4 and ?5 are bound only for some hops */
 	if (!sqlite3_get_autocommit(st->db))
 		step(st->q[Q_ROLLBACK]);
 	return -1;
@@ -576,6 +584,23 @@ reply_row(sqlite3_stmt *s, struct proto_reply *r)
 	return 0;
 }
 
+/*
+ * A hop row's reused router (columns 13 and 14 of Q_GET_REPLIES), into h; none
+ * when there is none or it is not what was stored (the hop is a timeout either way).
+ */
+static void
+hop_reused(sqlite3_stmt *s, struct proto_hop *h)
+{
+	sqlite3_int64 age = sqlite3_column_int64(s, 14);
+
+	if (sqlite3_column_type(s, 13) == SQLITE_NULL || addr_parse(col_text(s, 13), &h->reused) < 0 ||
+	    age < 0 || age > PROTO_REUSED_AGE_MAX) {
+		memset(&h->reused, 0, sizeof(h->reused));
+		return;
+	}
+	h->reused_age_ms = (uint32_t)age;
+}
+
 int
 store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,
     struct proto_msg *end, int (*hop)(void *, const struct proto_hop *), void *ctx)
@@ -629,6 +654,7 @@ store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,
 			memset(&h, 0, sizeof(h));
 			h.ttl = ttl;
 			h.sent = sqlite3_column_int(s, 1);
+			hop_reused(s, &h);
 		}
 		if (sqlite3_column_type(s, 2) == SQLITE_NULL || h.nreplies == PROTO_MAX_REPLIES)
 			continue;

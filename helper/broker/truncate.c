@@ -28,6 +28,9 @@ hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_
 		if (hop->r[i].edst.family != 0 && addr_in_prefix(&hop->r[i].edst, &net, bits))
 			hop->r[i].edst = net;
 	}
+	/* Another visitor's trace may have measured the router: the same rule for it. */
+	if (hop->reused.family != 0 && addr_in_prefix(&hop->reused, &net, bits))
+		hop->reused = net;
 }
 
 /* The visitor for the log: its address, or with truncate-clients its network (NET/BITS). */

@@ -997,6 +997,68 @@ test_lookups(void)
 	store_close(st);
 }
 
+/*
+ * A silent hop's reused router (docs/protocol.md, reused=) is kept with the
+ * hop and read back; a hop with replies keeps none; the path stays "*".
+ */
+static void
+test_reused(void)
+{
+	char path[512], p[256];
+	struct proto_msg head, end;
+	struct proto_trace_req req;
+	struct proto_hop h;
+	struct tt_addr r2;
+	struct store *st;
+	struct got g;
+
+	if ((st = open_begun("reused.db", path, sizeof(path), &req)) == NULL)
+		return;
+	addr_parse("203.0.113.2", &r2);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 1;
+	h.nreplies = 1;
+	reply(&h.r[0], "192.0.2.1", 400, REPLY_TIME_EXCEEDED, 0, 64);
+	h.reused = r2;		/* with a reply: not a timeout, nothing reused */
+	h.reused_age_ms = 5;
+	is_int(store_hop(st, ID1, &h), 0, "reused: a hop with a reply is stored");
+	memset(&h, 0, sizeof(h));
+	h.ttl = 2;
+	h.sent = 2;
+	h.reused = r2;
+	h.reused_age_ms = 3012;
+	is_int(store_hop(st, ID1, &h), 0, "reused: a silent hop with its reused router is stored");
+	memset(&h, 0, sizeof(h));
+	h.ttl = 3;
+	h.sent = 1;
+	h.nreplies = 1;
+	reply(&h.r[0], "198.51.100.7", 5120, REPLY_DESTINATION, 0, 60);
+	store_hop(st, ID1, &h);
+	store_trace_end(st, ID1, "destination", 3, 1700000000200LL, 5120);
+	is_str(q1(path, "SELECT group_concat(ttl || ':' || coalesce(reused_addr, '-') || ':' || "
+	    "coalesce(reused_age_ms, '-'), ' ') FROM (SELECT * FROM hops ORDER BY ttl)"),
+	    "1:-:- 2:203.0.113.2:3012 3:-:-", "reused: only the silent hop keeps one");
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID1, 33, &head, &end, got_hop, &g), 0, "reused: the trace is read back");
+	ok(g.nhops == 3 && g.hops[0].reused.family == 0 && g.hops[1].nreplies == 0 &&
+	    g.hops[1].sent == 2 && addr_equal(&g.hops[1].reused, &r2) &&
+	    g.hops[1].reused_age_ms == 3012 && g.hops[2].reused.family == 0,
+	    "reused: hop 2 a timeout with router 203.0.113.2, 3012 ms old; the others without");
+	snprintf(p, sizeof(p), "%s", q1(path, "SELECT count(*) FROM replies WHERE ttl = 2"));
+	is_str(p, "0", "reused: no reply row: it is no measurement");
+	is_int(x(path, "UPDATE hops SET reused_age_ms = 3600001 WHERE ttl = 2"), -1,
+	    "reused: the column refuses an age over an hour");
+	is_int(x(path, "UPDATE hops SET reused_addr = 'bogus' WHERE ttl = 2"), 0,
+	    "reused: a malformed address in the database ...");
+	memset(&g, 0, sizeof(g));
+	is_int(store_get(st, ID1, 33, &head, &end, got_hop, &g), 0, "reused: ... is read");
+	ok(g.nhops == 3 && g.hops[1].reused.family == 0 && g.hops[1].nreplies == 0,
+	    "reused: ... as a plain timeout");
+	is_int(store_errors(st), 0, "reused: no errors");
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1010,6 +1072,7 @@ main(void)
 	test_kill();
 	test_read();
 	test_late();
+	test_reused();
 	test_lookups();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
