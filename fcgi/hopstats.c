@@ -34,6 +34,8 @@ hopstats_in_time(const struct proto_hop *h, struct proto_hop *in_time)
 	in_time->ttl = h->ttl;
 	in_time->sent = h->sent;
 	in_time->at_us = h->at_us;
+	in_time->reused = h->reused;
+	in_time->reused_age_ms = h->reused_age_ms;
 	in_time->nreplies = 0;
 	for (int i = 0; i < n; i++) {
 		if (h->r[i].flags & PROTO_RF_LATE)
@@ -78,7 +80,31 @@ hopstats_of(const struct proto_hop *hop, struct hopstats *s)
 		s->avg_us = (uint32_t)((sum + (uint64_t)n / 2) / (uint64_t)n);
 		if (!s->dest)
 			s->from = h.r[0].from;
+	} else if (hopstats_reused(hop) != NULL) {
+		s->reused = hop->reused;
+		s->reused_age_ms = hop->reused_age_ms;
 	}
+}
+
+const struct tt_addr *
+hopstats_reused(const struct proto_hop *h)
+{
+	if (h->reused.family == 0)
+		return NULL;
+	for (int i = 0; i < h->nreplies && i < PROTO_MAX_REPLIES; i++)
+		if (!(h->r[i].flags & PROTO_RF_LATE))
+			return NULL;
+	return &h->reused;
+}
+
+const char *
+hopstats_fmt_age(uint32_t ms, char *buf, size_t len)
+{
+	if (ms < 1000)
+		snprintf(buf, len, "%u ms", ms);
+	else
+		snprintf(buf, len, "%u s", ms / 1000);
+	return buf;
 }
 
 void
@@ -209,10 +235,10 @@ late_note(const struct render_state *st, int ttl, char *buf, size_t len)
 
 /*
  * Notes per TTL, in this order: a run of silent hops (at its first TTL),
- * loss, NAT, TTL, then one per reply flag (at the first TTL of a run),
+ * a reused router, loss, NAT, TTL, then one per reply flag (at the first TTL of a run),
  * the late answers last, in the place of their flag.
  */
-enum { NOTE_SILENT, NOTE_PARTIAL, NOTE_NAT, NOTE_QTTL, NOTE_FLAG,
+enum { NOTE_SILENT, NOTE_REUSED, NOTE_PARTIAL, NOTE_NAT, NOTE_QTTL, NOTE_FLAG,
 	NOTE_KINDS = NOTE_FLAG + HOPSTATS_NFLAGS };
 
 static int
@@ -253,6 +279,16 @@ note_at(const struct render_state *st, int ttl, int kind, char *buf, size_t len)
 			snprintf(buf, len, "hops %d-%d: no answer, but later hops answered: the "
 			    "routers do not send time-exceeded or rate-limit it; the path is not "
 			    "broken there.", ttl, end);
+		return 1;
+	case NOTE_REUSED:
+		/* Not a measurement: where the router shown comes from, and why. */
+		if (s->replies > 0 || s->reused.family == 0)
+			return 0;
+		snprintf(buf, len, "hop %d: no answer in this trace; %s is shown reused, not "
+		    "measured now: it answered at this hop %s before, in a trace whose hops around "
+		    "it were the same as here. Routers limit how often they answer this server, "
+		    "which every trace's probes make them answer.", ttl, addr_format(&s->reused, a),
+		    hopstats_fmt_age(s->reused_age_ms, e, sizeof(e)));
 		return 1;
 	case NOTE_PARTIAL:
 		/* Every probe it lost was answered late: its late note says so. */

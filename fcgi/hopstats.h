@@ -26,6 +26,8 @@ struct hopstats {
 	uint8_t dest;		/* the visitor answered at this hop */
 	uint8_t flags;		/* PROTO_RF_* of any of its replies: how they were matched */
 	uint8_t late;		/* answers after the hop was settled: in none of the above */
+	struct tt_addr reused;	/* a silent hop: the router a recent trace measured there; 0: none */
+	uint32_t reused_age_ms;	/* how long before the hop settled it answered */
 };
 
 /* A late answer kept for the notes at the end. */
@@ -68,6 +70,10 @@ int hopstats_loss(const struct hopstats *s);
 const char *hopstats_fmt_loss(const struct hopstats *s, char *buf, size_t len);
 /* Microseconds as milliseconds with 3 decimals: "1.210". */
 const char *hopstats_fmt_ms(uint64_t us, char *buf, size_t len);
+/* A reused router's age for people: "850 ms", "3 s" (whole seconds from 1 s on). */
+const char *hopstats_fmt_age(uint32_t ms, char *buf, size_t len);
+/* The reused router a hop shows, or NULL: only a hop with no answer in time has one. */
+const struct tt_addr *hopstats_reused(const struct proto_hop *h);
 
 /*
  * The notes on the hops written so far, one sentence each, in TTL order:

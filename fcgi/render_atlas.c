@@ -135,15 +135,17 @@ atlas_reply(struct out *o, const struct render_trace *t, const struct proto_repl
 
 /*
  * {"hop":N,"result":[reply ..., {"x":"*"} per probe that got no reply]}, one
- * a line: the hop as it was settled. Answers that came later (stored traces
- * only) follow in "x-late":[reply ...], ours and not Atlas's: readers of
- * Atlas results see the hop as before, a probe answered late as lost.
+ * a line: the hop as it was settled. A silent hop's reused router follows in
+ * "x-reused":{"from","age"}, answers that came later (stored traces only) in
+ * "x-late":[reply ...], ours and not Atlas's: readers of Atlas results see
+ * the hop as before, a probe answered late as lost, no reply not measured.
  */
 static int
 atlas_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 {
 	struct proto_hop hop;
 	int late = hopstats_in_time(all, &hop), stars = hop.sent - hop.nreplies, n = 0;
+	char a[ADDR_STRLEN];
 
 	if (out_printf(o, "%s\n{\"hop\":%d,\"result\":[", t->st.hops ? "," : "", hop.ttl) < 0)
 		return -1;
@@ -158,6 +160,12 @@ atlas_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 		if ((n++ && out_puts(o, ",") < 0) || out_puts(o, "{\"x\":\"*\"}") < 0)
 			return -1;
 	if (out_puts(o, "]") < 0)
+		return -1;
+	/* Ours, not Atlas's: a silent hop's remembered router; result stays all timeouts. */
+	if (hopstats_reused(all) && (out_puts(o, ",\"x-reused\":{\"from\":") < 0 ||
+	    json_str(o, addr_format(&all->reused, a)) < 0 ||
+	    out_printf(o, ",\"age\":%u.%03u}", all->reused_age_ms / 1000,
+	    all->reused_age_ms % 1000) < 0))
 		return -1;
 	for (int i = 0, k = 0; late && i < all->nreplies && i < PROTO_MAX_REPLIES; i++)
 		if ((all->r[i].flags & PROTO_RF_LATE) && (out_puts(o, k++ ? "," :

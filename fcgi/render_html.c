@@ -64,6 +64,29 @@ html_begin(struct out *o, struct render_trace *t)
 }
 
 /*
+ * Under a silent hop's "*", the router a recent trace measured there:
+ * "reused, 3 s old: 203.0.113.2 r2.example.net", not measured now.
+ */
+static int
+reused(struct out *o, const struct render_trace *t, const struct proto_hop *hop)
+{
+	const struct tt_addr *r = hopstats_reused(hop);
+	const struct render_info *e;
+	char a[ADDR_STRLEN], age[24];
+
+	if (r == NULL)
+		return 0;
+	if (out_printf(o, "<br><small class=\"reused\">reused, %s old: ",
+	    hopstats_fmt_age(hop->reused_age_ms, age, sizeof(age))) < 0 ||
+	    html_str(o, addr_format(r, a)) < 0)
+		return -1;
+	if ((e = render_info_find(t, r)) != NULL && e->name[0] &&
+	    (out_puts(o, " ") < 0 || html_str(o, e->name) < 0))
+		return -1;
+	return out_puts(o, "</small>");
+}
+
+/*
  * Every address that answered, first seen first, the visitor marked; "*"
  * if none did. Each with its name and place when they are known by now;
  * tracetrout.js adds those that come later from the table at the end.
@@ -75,7 +98,7 @@ addresses(struct out *o, const struct render_trace *t, const struct proto_hop *h
 	char a[ADDR_STRLEN], place[400];
 
 	if (hop->nreplies == 0)
-		return out_puts(o, "*");
+		return out_puts(o, "*") < 0 ? -1 : reused(o, t, hop);
 	for (int i = 0, n = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++) {
 		if (render_seen_before(hop, i))
 			continue;
@@ -202,7 +225,8 @@ html_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 	hopstats_record(&t->st, all);
 	if (hop->ttl >= 1 && hop->ttl <= HOPSTATS_TTL_MAX)
 		s = &t->st.hs[hop->ttl];
-	if (out_printf(o, "<tr%s", s->replies == 0 ? " class=\"silent\"" : s->dest ?
+	if (out_printf(o, "<tr%s", s->replies == 0 ? (s->reused.family ?
+	    " class=\"silent reused\"" : " class=\"silent\"") : s->dest ?
 	    " class=\"dest\"" : "") < 0)
 		return -1;
 	/* When the hop settled at the server: the page's script measures the delay to the screen. */

@@ -80,6 +80,26 @@ late(struct out *o, const struct proto_hop *hop)
 	return n ? out_puts(o, "]") : 0;
 }
 
+/*
+ * ,"reused":{"ip":"203.0.113.2","age":3.012}: the router a recent trace
+ * measured at a silent hop's TTL, and how long before (s). The hop stays
+ * {"ttl":N,"timeout":true}: the original's clients see no measurement that
+ * was not made.
+ */
+static int
+reused(struct out *o, const struct proto_hop *hop)
+{
+	const struct tt_addr *r = hopstats_reused(hop);
+	char a[ADDR_STRLEN];
+
+	if (r == NULL)
+		return 0;
+	if (out_puts(o, ",\"reused\":{\"ip\":") < 0 || json_str(o, addr_format(r, a)) < 0)
+		return -1;
+	return out_printf(o, ",\"age\":%u.%03u}", hop->reused_age_ms / 1000,
+	    hop->reused_age_ms % 1000);
+}
+
 static int
 json_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 {
@@ -92,7 +112,7 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 	hopstats_in_time(all, &in_time);
 	if ((p = primary(hop)) == NULL)
 		return out_printf(o, "{\"ttl\":%d,\"timeout\":true", hop->ttl) < 0 ||
-		    late(o, all) < 0 ? -1 : out_puts(o, "}\n");
+		    reused(o, all) < 0 || late(o, all) < 0 ? -1 : out_puts(o, "}\n");
 	e = render_info_find(t, &p->from);
 	/* Addresses come validated from the broker; escaped all the same, as every string is. */
 	if (out_printf(o, "{\"ttl\":%d,\"ip\":", hop->ttl) < 0 ||

@@ -80,7 +80,8 @@ host(struct out *o, const struct render_trace *t, const struct tt_addr *a)
  * " 1  r1.example.net (192.0.2.1)  0.412 ms  0.398 ms *": an address when
  * it changes (with its name when known), an RTT per reply, a star per
  * probe that got none: the hop as it was settled, as traceroute prints it.
- * Answers that came later are in the notes at the end.
+ * A silent hop may name the router a recent trace measured there, marked
+ * "(reused, 3 s old)". Answers that came later are in the notes at the end.
  */
 static int
 text_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
@@ -104,6 +105,11 @@ text_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 		    render_mark(r, m, sizeof(m))) < 0 || mpls(o, r, i ? r - 1 : NULL) < 0)
 			return -1;
 	}
+	/* A silent hop's reused router, with its age and never an RTT: not measured now. */
+	if (hopstats_reused(all) && (out_puts(o, " ") < 0 || host(o, t, &all->reused) < 0 ||
+	    out_printf(o, " (reused, %s old)", hopstats_fmt_age(all->reused_age_ms, m,
+	    sizeof(m))) < 0))
+		return -1;
 	/* A hop the broker never reported still shows as silent. */
 	if (hop->nreplies == 0 && stars < 1)
 		stars = 1;

@@ -75,11 +75,15 @@ entry(struct render_infos *in, const struct tt_addr *a)
 static void
 note_shown(struct render_infos *in, const struct proto_hop *h)
 {
-	for (int i = 0; i < h->nreplies && i < PROTO_MAX_REPLIES; i++) {
-		const struct tt_addr *a = &h->r[i].from;
+	/* A silent hop's reused router is shown at it too (after its replies: it has none). */
+	for (int i = 0; i <= h->nreplies && i <= PROTO_MAX_REPLIES; i++) {
+		const struct tt_addr *a = i < h->nreplies && i < PROTO_MAX_REPLIES ? &h->r[i].from :
+		    hopstats_reused(h);
 		struct render_info *e;
 		int k;
 
+		if (a == NULL)
+			continue;
 		for (k = 0; k < in->nshown; k++)
 			if (addr_equal(&in->shown[k].addr, a))
 				break;

@@ -42,17 +42,20 @@
 	}
 
 	function hops() {
-		var list = [], i, r, ip, host;
+		var list = [], i, r, ip, host, reused;
 
 		for (i = 0; i < tbody.rows.length; i++) {
 			r = tbody.rows[i];
 			ip = r.querySelector(".ip");
 			host = r.querySelector(".host");
+			/* A silent hop may show a router a recent trace measured there: not measured now. */
+			reused = r.querySelector(".reused");
 			list.push({
 				ttl: r.cells.length ? r.cells[0].textContent : String(i + 1),
 				ip: ip ? (host ? host.textContent + " (" + ip.textContent + ")" :
 				    ip.textContent) : "",
 				silent: r.classList.contains("silent"),
+				reused: reused ? reused.textContent : "",
 				dest: r.classList.contains("dest")
 			});
 		}
@@ -74,7 +77,8 @@
 				silent++;
 			nodes.push({
 				label: list[i].ttl,
-				tip: "hop " + list[i].ttl + ": " + (list[i].silent ? "no answer" : list[i].ip),
+				tip: "hop " + list[i].ttl + ": " + (list[i].silent ? "no answer" +
+				    (list[i].reused ? " now; " + list[i].reused : "") : list[i].ip),
 				cls: list[i].silent ? "silent" : ""
 			});
 		}

@@ -4,7 +4,8 @@
 KIND is
   atlas    one RIPE Atlas traceroute result: every field of PRODUCT.md's list with
            its type, nothing Atlas does not define but our x- reply flags and a hop's
-           x-late (replies that came after the hop was settled), msm_id/prb_id/lts
+           x-late (replies that came after the hop was settled) and x-reused (a
+           silent hop's remembered router: its result all timeouts), msm_id/prb_id/lts
            absent, and fw in the range where RIPE's sagan reads the current schema
            ("af", not "pf");
   jsonl    JSON lines, one object each (the original TraceTrout's format);
@@ -139,9 +140,21 @@ def check_atlas(doc):
     for i, hop in enumerate(doc.get("result", [])):
         where = "result[%d]" % i
         if not isinstance(hop, dict) or not {"hop", "result"} <= set(hop) <= \
-                {"hop", "result", "x-late"}:
-            fail("%s: a hop is {hop, result} and x-late: %r" % (where, hop))
+                {"hop", "result", "x-late", "x-reused"}:
+            fail("%s: a hop is {hop, result} and x-late, x-reused: %r" % (where, hop))
             continue
+        # Ours: a silent hop's remembered router; the hop itself stays all timeouts.
+        if "x-reused" in hop:
+            x = hop["x-reused"]
+            if not isinstance(x, dict) or set(x) != {"from", "age"} or \
+                    not isinstance(x["age"], (int, float)) or isinstance(x["age"], bool) or \
+                    x["age"] < 0:
+                fail("%s: x-reused is {from, age (s, a number)}: %r" % (where, x))
+            else:
+                addr(x["from"], where + ".x-reused.from", af)
+            if not isinstance(hop["result"], list) or \
+                    any(not isinstance(r, dict) or set(r) != {"x"} for r in hop["result"]):
+                fail("%s: a hop with x-reused has timeouts only in result" % where)
         # Ours: answers after the hop was settled, replies as in result, never a timeout.
         if "x-late" in hop:
             if not isinstance(hop["x-late"], list) or not hop["x-late"]:

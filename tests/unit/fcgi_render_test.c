@@ -36,7 +36,7 @@ static const struct renderer *const formats[] = {
 static const char *const fixtures[] = {
 	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
 	"escape-end", "info-cached", "info-late", "info-markup", "info-stored", "proxy", "buffered",
-	"norules", "flags-nat", "flags-firewall", "late",
+	"norules", "flags-nat", "flags-firewall", "late", "reused",
 };
 
 static char golden[1024];	/* the goldens' directory */
