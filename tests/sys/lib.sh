@@ -128,7 +128,7 @@ sys_trace_ms() {
 }
 
 # sys_traces FAMILY N MAX_MS WHAT [PATH]: N traces one after another ($NETNS_TMP/traceK, K
-# counting the traces of the whole test), then sys_trace_points on them.
+# counting the traces of the whole test, their heads in traceK.head), then sys_trace_points on them.
 sys_traces() {
 	local fam=$1 n=$2 max=$3 what=$4 path=${5:-/} i
 	SYS_TRACE_FILES=()
@@ -136,7 +136,8 @@ sys_traces() {
 	for ((i = 1; i <= n; i++)); do
 		SYS_TRACE_N=$((${SYS_TRACE_N:-0} + 1))
 		SYS_TRACE_FILES+=("trace$SYS_TRACE_N")
-		SYS_TRACE_TIMES+=("$(sys_trace_ms "$fam" "trace$SYS_TRACE_N" "$path")")
+		SYS_TRACE_TIMES+=("$(sys_trace_ms "$fam" "trace$SYS_TRACE_N" "$path" \
+			-D "$NETNS_TMP/trace$SYS_TRACE_N.head")")
 	done
 	sys_trace_points "$fam" "$max" "$what"
 }
