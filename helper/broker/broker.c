@@ -134,6 +134,8 @@ loop(struct broker *b, const sigset_t *waitmask)
 		ended_sessions(b);
 		reap_clients(b);
 		sweep(b);
+		/* The round's other writes (hops, late answers, look-ups) in one commit. */
+		store_commit(b->st);
 	}
 }
 

@@ -35,6 +35,8 @@ store_ready(struct broker *b, struct client *c)
 		client_error(b, c, "no-storage", "this helper has no usable database");
 		return -1;
 	}
+	/* What it reads is committed: never a batch that may still be lost. */
+	store_commit(b->st);
 	return 0;
 }
 
@@ -156,11 +158,15 @@ void
 request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	char line[PROTO_LINE_MAX + 1];
-	int n;
+	int n, rc;
 
 	if (store_ready(b, c) < 0)
 		return;
-	switch (store_delete(b->st, m->id, c->uid, m->token)) {
+	rc = store_delete(b->st, m->id, c->uid, m->token);
+	/* DELETED says the trace is gone: committed first. */
+	if (rc == 0 && store_commit(b->st) < 0)
+		rc = -1;
+	switch (rc) {
 	case 0:
 		log_info("broker: trace %s deleted by its visitor", m->id);
 		if ((n = proto_fmt_deleted(line, sizeof(line), m->id)) > 0)

@@ -62,6 +62,7 @@ struct session {
 	struct visitor *visitor[LIMIT_LEVELS];
 	int stored;		/* its row was inserted: the trace is being stored */
 	int store_failed;	/* a later write failed: it is not stored whole */
+	uint64_t store_batch;	/* the store's batch after its row was committed (store_batch) */
 	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
 	char id[PROTO_ID_LEN + 1];
 	char token[PROTO_ID_LEN + 1];	/* the delete token, given to the visitor with STARTED */

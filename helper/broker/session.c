@@ -250,7 +250,9 @@ session_begin(struct broker *b, struct session *s)
 	/* The delete token is random apart from the id: knowing one never gives the other. */
 	s->stored = b->st != NULL && !s->req.nostore && trace_id_new(s->token) == 0 &&
 	    store_trace_begin(b->st, s->id, s->uid, &s->req, (int64_t)s->started_ms,
-	    s->token, b->cfg->truncate_clients) == 0;
+	    s->token, b->cfg->truncate_clients) == 0 && store_commit(b->st) == 0;
+	/* Its hops go into later batches: a lost one leaves the trace incomplete. */
+	s->store_batch = store_batch(b->st);
 	if (s->client != NULL && (n = started_line(b, s, line, sizeof(line))) > 0)
 		client_write(b, s->client, line, (size_t)n);
 }
@@ -318,9 +320,13 @@ session_end(struct broker *b, struct session *s, const char *reason, int hops)
 	uint64_t dur = time_us(CLOCK_MONOTONIC) - s->started_us;
 	int stored = 0;
 
-	/* A trace missing a hop is not kept: every trace stored with an end is whole. */
-	if (s->stored && !s->store_failed &&
-	    store_trace_end(b->st, s->id, reason, hops, (int64_t)time_ms(CLOCK_REALTIME), dur) == 0)
+	/*
+	 * A trace missing a hop is not kept: every trace stored with an end is
+	 * whole. END says stored only once the end is committed.
+	 */
+	if (s->stored && !s->store_failed && !store_lost_since(b->st, s->store_batch) &&
+	    store_trace_end(b->st, s->id, reason, hops, (int64_t)time_ms(CLOCK_REALTIME), dur) == 0 &&
+	    store_commit(b->st) == 0)
 		stored = 1;
 	else if (s->stored) {
 		store_trace_forget(b->st, s->id);

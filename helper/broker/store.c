@@ -27,6 +27,9 @@ enum {
 	Q_BEGIN,
 	Q_COMMIT,
 	Q_ROLLBACK,
+	Q_SAVEPOINT,
+	Q_RELEASE,
+	Q_ROLLBACK_TO,
 	Q_TRACE_BEGIN,
 	Q_HOP,
 	Q_REPLY,
@@ -54,6 +57,10 @@ static const char *const queries[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
+	/* One hop inside the batch: its replies are never stored without it. */
+	[Q_SAVEPOINT] = "SAVEPOINT hop",
+	[Q_RELEASE] = "RELEASE hop",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO hop",
 	[Q_TRACE_BEGIN] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
 	    "token, client_prefix, proxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -136,6 +143,9 @@ struct store {
 	time_t last_log;
 	int lookup_max;		/* store_lookup_limit; 0: none */
 	long lookup_rows;	/* rows in lookups, at least; -1: not counted yet */
+	bool batch_open;	/* writes since the last commit wait in a transaction */
+	uint64_t batch;		/* the batch that writes go into now; counts up */
+	uint64_t lost;		/* the last batch lost (its commit failed, or SQLite rolled it back) */
 };
 
 /* Counts an error and logs it, at most once per STORE_LOG_INTERVAL, so a full disk does not flood the log. */
@@ -269,6 +279,7 @@ store_open_with(const char *path, const char *const *migrations, char *err, size
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	st->batch = 1;		/* 0 is no batch: store_lost_since's "none lost" */
 	/* Client addresses are personal data: the directory is not world-readable. */
 	if (mkdir_parent(path, 0750) < 0) {
 		seterr(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
@@ -323,6 +334,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store_commit(st);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(st->q[i]);
 	/* Closing the last connection checkpoints the WAL into the database. */
@@ -342,15 +354,93 @@ store_errors(const struct store *st)
 	return st ? st->errors : 0;
 }
 
-/* Runs a prepared statement that returns no rows, then resets it for the next use. */
+/*
+ * Writes go into a batch, one transaction that store_commit ends: a commit
+ * per write cost the broker about 60 writes and 50 lock calls a trace, most
+ * of its time under load (perf, issue 15). The broker commits before any
+ * line that promises stored data (a permalink, END's stored flag, DELETED)
+ * and at the end of each round of its loop.
+ */
 static int
-step(sqlite3_stmt *s)
+batch_begin(struct store *st)
 {
-	int rc = sqlite3_step(s);
+	if (st->batch_open)
+		return 0;
+	if (sqlite3_step(st->q[Q_BEGIN]) != SQLITE_DONE) {
+		sqlite3_reset(st->q[Q_BEGIN]);
+		return -1;
+	}
+	sqlite3_reset(st->q[Q_BEGIN]);
+	st->batch_open = true;
+	return 0;
+}
 
+/* The batch is gone (rolled back): writes of every trace in it are lost. */
+static void
+batch_lost(struct store *st)
+{
+	st->batch_open = false;
+	st->lost = st->batch++;
+}
+
+/*
+ * Runs a prepared write that returns no rows, in the batch, then resets it.
+ * SQLite rolls a transaction back by itself on some errors (a full disk, an
+ * I/O error): the batch is lost then.
+ */
+static int
+step(struct store *st, sqlite3_stmt *s)
+{
+	int rc;
+
+	if (batch_begin(st) < 0) {
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE && sqlite3_get_autocommit(st->db))
+		batch_lost(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_commit(struct store *st)
+{
+	sqlite3_stmt *c;
+	int rc;
+
+	if (st == NULL || !st->batch_open)
+		return 0;
+	c = st->q[Q_COMMIT];
+	rc = sqlite3_step(c);
+	sqlite3_reset(c);
+	if (rc == SQLITE_DONE) {
+		st->batch_open = false;
+		st->batch++;
+		return 0;
+	}
+	/* Log before ROLLBACK, which would replace the message. */
+	store_fail(st, "cannot commit", "-");
+	if (!sqlite3_get_autocommit(st->db)) {
+		sqlite3_step(st->q[Q_ROLLBACK]);
+		sqlite3_reset(st->q[Q_ROLLBACK]);
+	}
+	batch_lost(st);
+	return -1;
+}
+
+uint64_t
+store_batch(const struct store *st)
+{
+	return st ? st->batch : 0;
+}
+
+bool
+store_lost_since(const struct store *st, uint64_t batch)
+{
+	return st != NULL && st->lost != 0 && st->lost >= batch;
 }
 
 static int
@@ -387,7 +477,7 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	    bind_text(s, 9, token) < 0 ||
 	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK ||
 	    (*proxy ? bind_text(s, 11, proxy) < 0 : sqlite3_bind_null(s, 11) != SQLITE_OK) ||
-	    step(s) < 0) {
+	    step(st, s) < 0) {
 		store_fail(st, "cannot record a trace", id);
 		return -1;
 	}
@@ -429,7 +519,7 @@ insert_reply(struct store *st, const char *id, int ttl, int idx, const struct pr
 	if (bind_reply(s, id, ttl, r, r->flags) < 0 ||
 	    sqlite3_bind_int(s, 3, idx) != SQLITE_OK)
 		return -1;
-	return step(s);
+	return step(st, s);
 }
 
 int
@@ -440,8 +530,7 @@ store_hop(struct store *st, const char *id, const struct proto_hop *hop)
 
 	if (st == NULL)
 		return 0;
-	/* One transaction per hop: its replies are never stored without it, and one commit is cheaper. */
-	if (step(st->q[Q_BEGIN]) < 0)
+	if (step(st, st->q[Q_SAVEPOINT]) < 0)
 		goto fail;
 	s = st->q[Q_HOP];
 	/* A reused router goes with a hop without replies only, as the HOP line carries it. */
@@ -450,20 +539,21 @@ store_hop(struct store *st, const char *id, const struct proto_hop *hop)
 	    sqlite3_bind_int(s, 3, hop->sent) != SQLITE_OK ||
 	    (hop->reused.family != 0 && hop->nreplies == 0 &&
 	    (bind_text(s, 4, addr_format(&hop->reused, a)) < 0 ||
-	    sqlite3_bind_int64(s, 5, hop->reused_age_ms) != SQLITE_OK)) || step(s) < 0)
+	    sqlite3_bind_int64(s, 5, hop->reused_age_ms) != SQLITE_OK)) || step(st, s) < 0)
 		goto fail;
 	for (int i = 0; i < hop->nreplies && i < PROTO_MAX_REPLIES; i++)
 		if (insert_reply(st, id, hop->ttl, i, &hop->r[i]) < 0)
 			goto fail;
-	if (step(st->q[Q_COMMIT]) < 0)
+	if (step(st, st->q[Q_RELEASE]) < 0)
 		goto fail;
 	return 0;
 fail:
-	/* Log before ROLLBACK, which would replace the failing statement's message. */
+	/* Log before ROLLBACK TO, which would replace the failing statement's message. */
 	store_fail(st, "cannot record a hop", id);
 	sqlite3_clear_bindings(st->q[Q_HOP]);	/* ?4 and ?5 are bound only for some hops */
-	if (!sqlite3_get_autocommit(st->db))
-		step(st->q[Q_ROLLBACK]);
+	/* The hop goes, the batch stays (unless SQLite rolled it back already). */
+	if (st->batch_open && step(st, st->q[Q_ROLLBACK_TO]) == 0)
+		step(st, st->q[Q_RELEASE]);
 	return -1;
 }
 
@@ -476,7 +566,7 @@ store_late_reply(struct store *st, const char *id, int ttl, const struct proto_r
 		return 0;
 	s = st->q[Q_LATE_REPLY];
 	if (bind_reply(s, id, ttl, r, r->flags | PROTO_RF_LATE) < 0 ||
-	    sqlite3_bind_int(s, 3, PROTO_MAX_REPLIES) != SQLITE_OK || step(s) < 0) {
+	    sqlite3_bind_int(s, 3, PROTO_MAX_REPLIES) != SQLITE_OK || step(st, s) < 0) {
 		store_fail(st, "cannot record a late answer", id);
 		return -1;
 	}
@@ -504,7 +594,7 @@ store_trace_end(struct store *st, const char *id, const char *reason, int hops,
 	    bind_text(s, 3, reason) < 0 ||
 	    sqlite3_bind_int(s, 4, hops) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 5, (sqlite3_int64)(duration_us > INT64_MAX ? INT64_MAX :
-	    duration_us)) != SQLITE_OK || step(s) < 0) {
+	    duration_us)) != SQLITE_OK || step(st, s) < 0) {
 		store_fail(st, "cannot record a trace's end", id);
 		return -1;
 	}
@@ -525,7 +615,7 @@ store_trace_forget(struct store *st, const char *id)
 	if (st == NULL)
 		return 0;
 	s = st->q[Q_TRACE_FORGET];
-	if (bind_text(s, 1, id) < 0 || step(s) < 0) {
+	if (bind_text(s, 1, id) < 0 || step(st, s) < 0) {
 		store_fail(st, "cannot remove an incomplete trace", id);
 		return -1;
 	}
@@ -547,6 +637,8 @@ read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const cha
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE && st->batch_open && sqlite3_get_autocommit(st->db))
+		batch_lost(st);
 	if (rc != SQLITE_DONE) {
 		store_fail(st, what, id);
 		return -1;
@@ -842,7 +934,7 @@ store_sweep(struct store *st, int64_t before_ms, int batch)
 		return 0;
 	s = st->q[Q_SWEEP];
 	if (sqlite3_bind_int64(s, 1, before_ms) != SQLITE_OK ||
-	    sqlite3_bind_int(s, 2, batch) != SQLITE_OK || step(s) < 0) {
+	    sqlite3_bind_int(s, 2, batch) != SQLITE_OK || step(st, s) < 0) {
 		store_fail(st, "cannot delete expired traces", "-");
 		return -1;
 	}
@@ -922,7 +1014,7 @@ store_lookup_put(struct store *st, const char *addr, const char *kind, bool ok, 
 	if (bind_text(s, 1, addr) < 0 || bind_text(s, 2, kind) < 0 ||
 	    sqlite3_bind_int(s, 3, ok) != SQLITE_OK ||
 	    (ok && sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK) ||
-	    sqlite3_bind_int64(s, 5, now_ms) != SQLITE_OK)
+	    sqlite3_bind_int64(s, 5, now_ms) != SQLITE_OK || batch_begin(st) < 0)
 		return read_done(st, s, SQLITE_ERROR, "cannot cache a look-up", addr);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
 		return read_done(st, s, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
@@ -964,7 +1056,7 @@ lookup_trim(struct store *st)
 	if (st->lookup_rows <= st->lookup_max)
 		return;
 	s = st->q[Q_LOOKUP_TRIM];
-	if (sqlite3_bind_int64(s, 1, st->lookup_rows - keep) != SQLITE_OK || step(s) < 0) {
+	if (sqlite3_bind_int64(s, 1, st->lookup_rows - keep) != SQLITE_OK || step(st, s) < 0) {
 		store_fail(st, "cannot trim the look-up cache", "-");
 		return;
 	}
@@ -981,7 +1073,7 @@ store_trace_lookup(struct store *st, const char *id, const char *addr, const cha
 		return 0;
 	s = st->q[Q_TRACE_LOOKUP];
 	if (bind_text(s, 1, id) < 0 || bind_text(s, 2, addr) < 0 || bind_text(s, 3, kind) < 0 ||
-	    sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK || step(s) < 0) {
+	    sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK || step(st, s) < 0) {
 		store_fail(st, "cannot record a look-up of a trace", id);
 		return -1;
 	}
@@ -1020,7 +1112,7 @@ store_lookup_sweep(struct store *st, int64_t ok_before_ms, int64_t failed_before
 	st->lookup_rows = -1;
 	s = st->q[Q_LOOKUP_SWEEP];
 	if (sqlite3_bind_int64(s, 1, ok_before_ms) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 2, failed_before_ms) != SQLITE_OK || step(s) < 0) {
+	    sqlite3_bind_int64(s, 2, failed_before_ms) != SQLITE_OK || step(st, s) < 0) {
 		store_fail(st, "cannot delete expired look-ups", "-");
 		return -1;
 	}

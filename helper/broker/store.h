@@ -22,7 +22,7 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 /* The same with another migration list (NULL-terminated); for tests. */
 struct store *store_open_with(const char *path, const char *const *migrations, char *err,
     size_t errlen);
-/* store_close(NULL) is harmless. */
+/* Commits what waits in the batch, then closes; store_close(NULL) is harmless. */
 void store_close(struct store *st);
 
 /*
@@ -126,6 +126,17 @@ void store_lookup_limit(struct store *st, int max);
  * or 1 if the body is not a JSON object (f empty), -1 on error. Needs no store.
  */
 int store_info_fields(const char *body, size_t len, struct proto_info *f);
+
+/*
+ * Writes wait in a batch (one transaction) until store_commit: call it before
+ * telling anyone that something is stored. -1 when the commit failed: every
+ * write since the last commit is lost (store_lost_since says so).
+ */
+int store_commit(struct store *st);
+/* The batch that writes go into now: remember it, then ask store_lost_since. */
+uint64_t store_batch(const struct store *st);
+/* Was a batch from this one on lost (rolled back)? */
+bool store_lost_since(const struct store *st, uint64_t batch);
 
 /* Errors counted since store_open. */
 unsigned long store_errors(const struct store *st);

@@ -22,6 +22,28 @@ static const char *ID1 = "0123456789abcdef0123456789abcdef";
 static const char *ID2 = "fedcba9876543210fedcba9876543210";
 static const char *TOK = "00112233445566778899aabbccddeeff";
 
+/*
+ * The store under test. The broker commits its batch at the end of each round
+ * of its loop: another connection (q1c, x) looks at the database as it is
+ * then, so they commit it first.
+ */
+static struct store *watched;
+
+static struct store *
+watch(struct store *st)
+{
+	watched = st;
+	return st;
+}
+
+static void
+close_st(struct store *st)
+{
+	if (st == watched)
+		watched = NULL;
+	store_close(st);
+}
+
 /* Column col of the first row of a query, as text ("" if none). */
 static const char *
 q1c(const char *path, const char *sql, int col)
@@ -31,6 +53,7 @@ q1c(const char *path, const char *sql, int col)
 	sqlite3_stmt *s;
 
 	out[0] = '\0';
+	store_commit(watched);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		snprintf(out, sizeof(out), "open: %s", sqlite3_errmsg(db));
 		sqlite3_close(db);
@@ -59,6 +82,7 @@ x(const char *path, const char *sql)
 	sqlite3 *db;
 	int rc;
 
+	store_commit(watched);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
 		return -1;
 	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -89,7 +113,7 @@ test_store(void)
 
 	/* Two missing directory levels: store_open creates them. */
 	snprintf(path, sizeof(path), "%s/a/b/tt.db", tmpdir);
-	st = store_open(path, err, sizeof(err));
+	st = watch(store_open(path, err, sizeof(err)));
 	ok(st != NULL, "store_open creates a database (%s)", st ? "" : err);
 	if (st == NULL)
 		return;
@@ -149,10 +173,10 @@ test_store(void)
 	for (int i = 0; i < PROTO_MAX_REPLIES; i++)
 		reply(&h.r[i], "2001:db8::1", (uint32_t)i, REPLY_PACKET_TOO_BIG, 1280, 255);
 	is_int(store_hop(st, ID2, &h), 0, "a hop with 16 replies");
-	store_close(st);
+	close_st(st);
 
 	/* Reopening applies nothing and keeps the rows. */
-	st = store_open(path, err, sizeof(err));
+	st = watch(store_open(path, err, sizeof(err)));
 	ok(st != NULL, "reopens (%s)", st ? "" : err);
 	is_str(q1(path, "PRAGMA user_version"), want, "user_version unchanged");
 	is_str(q1(path, "PRAGMA integrity_check"), "ok", "integrity_check ok");
@@ -179,7 +203,7 @@ test_store(void)
 	    "16 replies stored");
 	ok(strstr(q1c(path, "EXPLAIN QUERY PLAN SELECT * FROM traces WHERE client = '192.0.2.1' "
 	    "AND started_at > 5", 3), "traces_client_started") != NULL, "client lookups use the index");
-	store_close(st);
+	close_st(st);
 
 	is_int(x(path, "PRAGMA foreign_keys = ON; DELETE FROM traces WHERE id = "
 	    "'0123456789abcdef0123456789abcdef'"), 0, "delete a trace");
@@ -190,11 +214,11 @@ test_store(void)
 
 	/* A database from newer code is refused, untouched. */
 	is_int(x(path, "PRAGMA user_version = 999"), 0, "set a future user_version");
-	st = store_open(path, err, sizeof(err));
+	st = watch(store_open(path, err, sizeof(err)));
 	ok(st == NULL, "store_open refuses a newer database");
 	ok(strstr(err, "newer") != NULL && strstr(err, path) != NULL,
 	    "the message says newer and names the file (%s)", err);
-	store_close(st);
+	close_st(st);
 	is_str(q1(path, "PRAGMA user_version"), "999", "user_version untouched");
 }
 
@@ -215,7 +239,7 @@ test_migrations(void)
 	struct store *st;
 
 	snprintf(path, sizeof(path), "%s/m.db", tmpdir);
-	st = store_open_with(path, broken, err, sizeof(err));
+	st = watch(store_open_with(path, broken, err, sizeof(err)));
 	ok(st == NULL, "a failing migration fails store_open");
 	ok(strstr(err, "migration 002") != NULL && strstr(err, "nosuch") != NULL,
 	    "the message names the migration and the cause (%s)", err);
@@ -227,8 +251,8 @@ test_migrations(void)
 	 * The statements the store prepares need its own schema, so this
 	 * store_open_with fails after migrating; the migration is what counts.
 	 */
-	st = store_open_with(path, good, err, sizeof(err));
-	store_close(st);
+	st = watch(store_open_with(path, good, err, sizeof(err)));
+	close_st(st);
 	is_str(q1(path, "PRAGMA user_version"), "2", "the fixed migration applies from version 1");
 	is_str(q1(path, "SELECT count(*) FROM a"), "1", "its statements ran once");
 }
@@ -246,13 +270,13 @@ test_refusals(void)
 			fputs("this is not a database ", fp);
 		fclose(fp);
 	}
-	st = store_open(path, err, sizeof(err));
+	st = watch(store_open(path, err, sizeof(err)));
 	ok(st == NULL && strstr(err, path) != NULL, "a file that is not a database is refused (%s)",
 	    err);
-	store_close(st);
+	close_st(st);
 
 	snprintf(path, sizeof(path), "%s/garbage.db/x.db", tmpdir);
-	st = store_open(path, err, sizeof(err));
+	st = watch(store_open(path, err, sizeof(err)));
 	ok(st == NULL && strstr(err, path) != NULL, "a path under a file is refused (%s)", err);
 
 	/* No storage: every writer is a harmless no-op. */
@@ -269,9 +293,10 @@ test_forget(void)
 	struct proto_trace_req req;
 	struct proto_hop h;
 	struct store *st;
+	uint64_t batch;
 
 	snprintf(path, sizeof(path), "%s/forget.db", tmpdir);
-	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+	if ((st = watch(store_open(path, err, sizeof(err)))) == NULL) {
 		ok(0, "store_open: %s", err);
 		return;
 	}
@@ -290,6 +315,7 @@ test_forget(void)
 	store_trace_begin(st, ID2, 0, &req, 1, TOK, false);
 	store_hop(st, ID2, &h);
 	is_int(store_trace_forget(st, ID1), 0, "a trace is forgotten");
+	is_int(store_commit(st), 0, "the batch is committed");
 	snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM traces) || ' ' || "
 	    "(SELECT count(*) FROM hops) || ' ' || (SELECT count(*) FROM replies)");
 	is_str(q1(path, sql), "1 1 1", "with its hops and replies; the other stays");
@@ -299,15 +325,41 @@ test_forget(void)
 	/* A write refused halfway through a hop leaves nothing of that hop. */
 	ok(x(path, "CREATE TRIGGER full BEFORE INSERT ON replies WHEN NEW.idx = 1 BEGIN "
 	    "SELECT RAISE(ABORT, 'disk full (test)'); END") == 0, "the second reply's insert fails");
+	batch = store_batch(st);
+	h.ttl = 3;
+	is_int(store_hop(st, ID2, &h), 0, "a hop of one reply goes into the batch");
 	h.ttl = 2;
 	h.nreplies = 2;
 	reply(&h.r[1], "192.0.2.2", 500, REPLY_TIME_EXCEEDED, 0, 64);
 	is_int(store_hop(st, ID2, &h), -1, "the hop fails");
-	is_str(q1(path, "SELECT count(*) FROM hops WHERE ttl = 2"), "0",
-	    "its transaction is rolled back: no hop without its replies");
+	is_int(store_commit(st), 0, "the batch around it is committed");
+	ok(!store_lost_since(st, batch), "... and was not lost");
+	is_str(q1(path, "SELECT group_concat(ttl) FROM hops WHERE trace_id = 'fedcba9876543210fedcba9876543210'"), "1,3",
+	    "the failed hop is rolled back, no hop without its replies; the batch's other stays");
 	x(path, "DROP TRIGGER full");
 	is_int(store_hop(st, ID2, &h), 0, "the store works again afterwards");
-	store_close(st);
+
+	/* SQLite rolls a whole transaction back on some errors (a full disk): the batch is lost. */
+	ok(x(path, "CREATE TRIGGER full BEFORE INSERT ON replies WHEN NEW.ttl = 5 BEGIN "
+	    "SELECT RAISE(ROLLBACK, 'disk full (test)'); END") == 0,
+	    "a reply's insert rolls the transaction back");
+	batch = store_batch(st);
+	h.ttl = 4;
+	store_hop(st, ID2, &h);
+	ok(!store_lost_since(st, batch), "a batch with a hop is open, not lost");
+	h.ttl = 5;
+	is_int(store_hop(st, ID2, &h), -1, "the next hop fails");
+	ok(store_lost_since(st, batch), "... the batch is lost");
+	is_int(store_commit(st), 0, "nothing is left to commit");
+	is_str(q1(path, "SELECT group_concat(ttl) FROM hops WHERE trace_id = 'fedcba9876543210fedcba9876543210'"), "1,2,3",
+	    "the batch's earlier hop went with it");
+	batch = store_batch(st);
+	x(path, "DROP TRIGGER full");
+	h.ttl = 6;
+	is_int(store_hop(st, ID2, &h), 0, "the next batch works");
+	is_int(store_commit(st), 0, "... and commits");
+	ok(!store_lost_since(st, batch), "... not lost");
+	close_st(st);
 }
 
 /*
@@ -332,7 +384,7 @@ test_kill(void)
 		struct store *st;
 
 		close(pfd[0]);
-		if ((st = store_open(path, err, sizeof(err))) == NULL)
+		if ((st = watch(store_open(path, err, sizeof(err)))) == NULL)
 			_exit(2);
 		memset(&req, 0, sizeof(req));
 		addr_parse("198.51.100.7", &req.client);
@@ -341,7 +393,9 @@ test_kill(void)
 		req.sport = 80;
 		for (unsigned i = 0;; i++) {
 			snprintf(id, sizeof(id), "%032x", i);
+			/* Committed where the broker commits: at the begin, and before END says stored. */
 			store_trace_begin(st, id, 0, &req, 1, TOK, false);
+			store_commit(st);
 			for (int t = 1; t <= 5; t++) {
 				memset(&h, 0, sizeof(h));
 				h.ttl = t;
@@ -351,7 +405,7 @@ test_kill(void)
 					reply(&h.r[r], "192.0.2.1", 400, REPLY_TIME_EXCEEDED, 0, 64);
 				store_hop(st, id, &h);
 			}
-			if (store_trace_end(st, id, "max-hops", 5, 2, 1) == 0) {
+			if (store_trace_end(st, id, "max-hops", 5, 2, 1) == 0 && store_commit(st) == 0) {
 				id[32] = '\n';
 				if (write(pfd[1], id, 33) != 33)
 					_exit(3);
@@ -478,7 +532,7 @@ test_flags_migration(void)
 	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl) VALUES "
 	    "('0123456789abcdef0123456789abcdef', 1, 0, '198.51.100.7', 1210, 'destination', 0, 62)"),
 	    0, "... with a trace in it");
-	st = store_open(path, err, sizeof(err));
+	st = watch(store_open(path, err, sizeof(err)));
 	ok(st != NULL, "it migrates (%s)", st ? "" : err);
 	if (st == NULL)
 		return;
@@ -498,6 +552,7 @@ test_flags_migration(void)
 	h.r[0].flags = PROTO_RF_ALL;
 	is_int(store_hop(st, ID2, &h), 0, "a reply with every flag is stored");
 	store_trace_end(st, ID2, "destination", 1, 1700000001100LL, 100);
+	store_commit(st);
 	is_str(q1(path, "SELECT flags FROM replies WHERE trace_id = "
 	    "'fedcba9876543210fedcba9876543210'"), "31", "... as their sum");
 	is_int(x(path, "UPDATE replies SET flags = 256"), -1, "the column refuses more than 8 bits");
@@ -507,7 +562,7 @@ test_flags_migration(void)
 	is_int(store_get(st, ID2, 33, &head, &end, got_hop, &g), 0, "... is read");
 	is_int(g.hops[0].r[0].flags, PROTO_RF_BY_COUNT, "... without the bit this version lacks");
 	is_int(store_errors(st), 0, "no errors");
-	store_close(st);
+	close_st(st);
 }
 
 /*
@@ -521,7 +576,7 @@ open_begun(const char *name, char *path, size_t len, struct proto_trace_req *req
 	struct store *st;
 
 	snprintf(path, len, "%s/%s", tmpdir, name);
-	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+	if ((st = watch(store_open(path, err, sizeof(err)))) == NULL) {
 		ok(0, "store_open: %s", err);
 		return NULL;
 	}
@@ -658,6 +713,7 @@ test_read(void)
 	memset(&g, 0, sizeof(g));
 	store_history(st, &visitor, 0, idn(4, id), 10, got_item, &g, &more);
 	is_int(g.nitems, 3, "root: every site's older than it");
+	store_commit(st);
 	is_str(q1(path, "SELECT client FROM traces WHERE id = '00000000000000000000000000000006'"),
 	    "203.0.113.0", "a prefix-stored visitor is its /24");
 
@@ -701,7 +757,7 @@ test_read(void)
 	is_str(q1(path, "SELECT count(*) FROM traces"), "5", "newer traces are kept");
 	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
 	is_int(store_errors(st), 0, "no errors");
-	store_close(st);
+	close_st(st);
 	ok(store_get(NULL, ID1, 0, &head, &end, got_hop, &g) == STORE_NONE &&
 	    store_history(NULL, &visitor, 0, NULL, 1, got_item, &g, &more) == STORE_NONE &&
 	    store_delete(NULL, ID1, 0, TOK) == STORE_NONE && store_sweep(NULL, 1, 1) == 0,
@@ -858,7 +914,7 @@ test_late(void)
 	    strstr(g.items[0].path, ":1,") == NULL, "a long path: one late address a hop, marked");
 	is_int(store_errors(st), refused, "no other errors");
 	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
-	store_close(st);
+	close_st(st);
 }
 
 static int
@@ -883,7 +939,7 @@ test_lookups(void)
 	char *d;
 
 	snprintf(path, sizeof(path), "%s/lookups.db", tmpdir);
-	if ((st = store_open(path, err, sizeof(err))) == NULL) {
+	if ((st = watch(store_open(path, err, sizeof(err)))) == NULL) {
 		ok(0, "store_open: %s", err);
 		return;
 	}
@@ -932,6 +988,7 @@ test_lookups(void)
 		sqlite3_stmt *q;
 		long n = -1, oldest = -1;
 
+		store_commit(st);
 		if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db,
 		    "SELECT count(*), min(fetched_at) FROM lookups", -1, &q, NULL) == SQLITE_OK) {
 			if (sqlite3_step(q) == SQLITE_ROW) {
@@ -994,7 +1051,7 @@ test_lookups(void)
 		free(deep);
 	}
 	is_int(store_errors(st), 0, "no errors");
-	store_close(st);
+	close_st(st);
 }
 
 /*
@@ -1056,7 +1113,7 @@ test_reused(void)
 	ok(g.nhops == 3 && g.hops[1].reused.family == 0 && g.hops[1].nreplies == 0,
 	    "reused: ... as a plain timeout");
 	is_int(store_errors(st), 0, "reused: no errors");
-	store_close(st);
+	close_st(st);
 }
 
 int
