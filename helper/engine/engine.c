@@ -211,6 +211,9 @@ op_send(void *ctx, const uint8_t *pkt, size_t len, int family, uint64_t *sent_us
 	 * even brings its answer back into our queue, stamped, before sendto()
 	 * returns, so a time read after it can be later than the answer.
 	 */
+	/* Never ahead of a segment read already: its verdict goes first. */
+	if (queue_flush(e->s->nfq) < 0)
+		log_warn("nfq: verdicts");
 	sent = time_us(CLOCK_MONOTONIC);
 	if (fd < 0 || sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sl) < 0) {
 		log_debug("probe send: %s", strerror(errno));
@@ -457,6 +460,14 @@ reap(struct engine *e)
 		free(et);
 		e->traces[i] = e->traces[--e->ntraces];
 	}
+	/*
+	 * A segment that entered the queue between the read above and the mark's
+	 * change would wait for the next round while the connection's later
+	 * segments pass unqueued, and reach the visitor after them (seen under
+	 * load: the visitor SACKs the later one, the server retransmits).
+	 */
+	if (queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
+		log_warn("engine: queue socket");
 }
 
 /* A verdict for the queue: a probe's D-SACK block is taken out of an ACK that goes on. */

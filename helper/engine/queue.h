@@ -31,14 +31,20 @@ struct queue_packet {
 
 /*
  * Reads the packets waiting on the socket, max of them or a few more (a
- * read's whole buffer is handled), and calls cb for each; cb returns
- * the verdict (NF_ACCEPT or NF_DROP), given at once. cb may change the
- * packet in place, keeping its length, and set pkt->changed: the changed
- * bytes then go with the verdict. Returns the number of packets handled
+ * read's whole buffer is handled), and calls cb for each; cb returns the
+ * verdict (NF_ACCEPT or NF_DROP), sent with the read's others when it ends.
+ * cb may change the packet in place, keeping its length, and set
+ * pkt->changed: the changed bytes then go with the verdict. Returns the number of packets handled
  * (max or more: packets may be left), or -1 on a socket error other than
  * EAGAIN.
  */
 typedef int (*queue_packet_cb)(void *arg, struct queue_packet *pkt);
 int queue_read(struct mnl_socket *nl, uint16_t num, int max, queue_packet_cb cb, void *arg);
+/*
+ * Sends the verdicts given so far in one message (queue_read gives them in
+ * batches, one send per read); call it before sending anything that must
+ * not overtake a packet already read, such as a probe.
+ */
+int queue_flush(struct mnl_socket *nl);
 
 #endif
