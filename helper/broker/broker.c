@@ -132,10 +132,10 @@ loop(struct broker *b, const sigset_t *waitmask)
 		if (b->enrich)
 			enrich_events(b->enrich, b->pfd + n, b->nenrich_fds);
 		ended_sessions(b);
-		reap_clients(b);
 		sweep(b);
-		/* The round's other writes (hops, late answers, look-ups) in one commit. */
-		store_commit(b->st);
+		/* The round's writes in one commit; the ENDs that waited for it go. */
+		sessions_commit(b);
+		reap_clients(b);
 	}
 }
 

@@ -274,6 +274,8 @@ end_all(struct broker *b)
 {
 	struct session *s;
 
+	/* Sessions whose END waits for the round's commit, first. */
+	sessions_commit(b);
 	while ((s = TAILQ_FIRST(&b->sessions)) != NULL) {
 		switch (session_step(s->state, SESSION_EV_ENGINE_DOWN)) {
 		case SESSION_DO_CLOSE:

@@ -62,7 +62,8 @@ struct session {
 	struct visitor *visitor[LIMIT_LEVELS];
 	int stored;		/* its row was inserted: the trace is being stored */
 	int store_failed;	/* a later write failed: it is not stored whole */
-	uint64_t store_batch;	/* the store's batch after its row was committed (store_batch) */
+	uint64_t store_batch;	/* the store's batch its row went into (store_batch) */
+	int end_commit;		/* ended, its end in the store's batch: END waits for the commit */
 	uint32_t handle;	/* ours, echoed by the engine; never reused in a run */
 	char id[PROTO_ID_LEN + 1];
 	char token[PROTO_ID_LEN + 1];	/* the delete token, given to the visitor with STARTED */
@@ -185,6 +186,7 @@ void session_begin(struct broker *b, struct session *s);
 void session_hop(struct broker *b, struct session *s, struct proto_hop *hop);
 void session_end_line(struct broker *b, struct session *s);
 void session_end(struct broker *b, struct session *s, const char *reason, int hops);
+void sessions_commit(struct broker *b);
 void session_refused(struct broker *b, struct session *s, const char *code, const char *text);
 void ended_sessions(struct broker *b);
 uint64_t ended_next(const struct broker *b);

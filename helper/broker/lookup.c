@@ -258,7 +258,8 @@ lookup_done(void *ctx, enum enrich_kind k, const struct tt_addr *a, bool ok, con
 		s->lk_pending--;
 		if (ok)
 			lookup_answer(b, s, k, a, data, len);
-		if (s->state == SESSION_ENDED && s->lk_pending == 0 && s->lk_start_ms == 0) {
+		if (s->state == SESSION_ENDED && !s->end_commit && s->lk_pending == 0 &&
+		    s->lk_start_ms == 0) {
 			session_end_line(b, s);
 			session_free(b, s);
 		}

@@ -250,8 +250,12 @@ session_begin(struct broker *b, struct session *s)
 	/* The delete token is random apart from the id: knowing one never gives the other. */
 	s->stored = b->st != NULL && !s->req.nostore && trace_id_new(s->token) == 0 &&
 	    store_trace_begin(b->st, s->id, s->uid, &s->req, (int64_t)s->started_ms,
-	    s->token, b->cfg->truncate_clients) == 0 && store_commit(b->st) == 0;
-	/* Its hops go into later batches: a lost one leaves the trace incomplete. */
+	    s->token, b->cfg->truncate_clients) == 0;
+	/*
+	 * STARTED goes before the commit: it says the trace is being stored.
+	 * END says whether it was; should this batch or a later one of its hops
+	 * be lost, END says not stored (sessions_commit).
+	 */
 	s->store_batch = store_batch(b->st);
 	if (s->client != NULL && (n = started_line(b, s, line, sizeof(line))) > 0)
 		client_write(b, s->client, line, (size_t)n);
@@ -307,32 +311,71 @@ session_end_line(struct broker *b, struct session *s)
 		client_close_after(c);
 }
 
+static void session_ended(struct broker *b, struct session *s);
+
 /*
- * Ends a started session: stores its trace's end and logs one line. END goes out at
- * once, or, when the client asked wait=1 and look-ups are pending, when they
- * end (lookup_done). A session with look-ups pending stays until they
- * end, to keep their answers with it.
+ * Ends a started session: stores its trace's end and logs one line. END goes
+ * out once the end is committed (a stored trace's, at the round's end), or,
+ * when the client asked wait=1 and look-ups are pending, when they end
+ * (lookup_done). A session with look-ups pending stays until they end, to
+ * keep their answers with it.
  */
 void
 session_end(struct broker *b, struct session *s, const char *reason, int hops)
 {
-	char addr[VISITOR_STRLEN];
 	uint64_t dur = time_us(CLOCK_MONOTONIC) - s->started_us;
-	int stored = 0;
 
-	/*
-	 * A trace missing a hop is not kept: every trace stored with an end is
-	 * whole. END says stored only once the end is committed.
-	 */
-	if (s->stored && !s->store_failed && !store_lost_since(b->st, s->store_batch) &&
-	    store_trace_end(b->st, s->id, reason, hops, (int64_t)time_ms(CLOCK_REALTIME), dur) == 0 &&
-	    store_commit(b->st) == 0)
-		stored = 1;
-	else if (s->stored) {
+	/* A trace missing a hop is not kept: every trace stored with an end is whole. */
+	s->end_stored = s->stored && !s->store_failed &&
+	    store_trace_end(b->st, s->id, reason, hops, (int64_t)time_ms(CLOCK_REALTIME), dur) == 0;
+	if (s->stored && !s->end_stored) {
 		store_trace_forget(b->st, s->id);
 		s->store_failed = 1;
 	}
-	if (stored) {
+	/* The engine is done with it, and its visitor may start another. */
+	s->state = SESSION_ENDED;
+	b->nrunning--;
+	limits_release(b, s, 0);
+	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+	s->end_hops = hops;
+	s->end_dur_us = dur;
+	s->end_by_ms = time_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
+	/* END says stored only once the end is committed: at the round's commit, with others'. */
+	s->end_commit = s->end_stored;
+	if (!s->end_commit)
+		session_ended(b, s);
+	else if (broker_stop_signal || b->engine_down)
+		sessions_commit(b);	/* no round ends any more */
+}
+
+/* Commits the store's batch, then ends the sessions whose END waited for it. */
+void
+sessions_commit(struct broker *b)
+{
+	bool ok = store_commit(b->st) == 0;
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&b->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (!s->end_commit)
+			continue;
+		s->end_commit = 0;
+		if (!ok || store_lost_since(b->st, s->store_batch)) {
+			s->end_stored = 0;
+			s->store_failed = 1;
+			store_trace_forget(b->st, s->id);
+		}
+		session_ended(b, s);
+	}
+}
+
+/* An ended session, its END's stored flag settled: counted, logged, and its END sent or due. */
+static void
+session_ended(struct broker *b, struct session *s)
+{
+	char addr[VISITOR_STRLEN];
+
+	if (s->end_stored) {
 		struct ended *x = &b->ended[b->ended_next];
 
 		b->ended_next = (b->ended_next + 1) % LATE_TRACES;
@@ -343,18 +386,9 @@ session_end(struct broker *b, struct session *s, const char *reason, int hops)
 	b->traces_done++;
 	site_count(b, s->uid, 1, 0);
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", s->id,
-	    visitor_format(b, &s->req.client, addr), s->req.cport, (unsigned)s->uid, reason, hops,
-	    (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000),
-	    stored ? "" : ", not stored");
-	/* The engine is done with it, and its visitor may start another. */
-	s->state = SESSION_ENDED;
-	b->nrunning--;
-	limits_release(b, s, 0);
-	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
-	s->end_hops = hops;
-	s->end_stored = stored;
-	s->end_dur_us = dur;
-	s->end_by_ms = time_ms(CLOCK_MONOTONIC) + b->cfg->info_timeout_us / 1000 + END_WAIT_SLACK_MS;
+	    visitor_format(b, &s->req.client, addr), s->req.cport, (unsigned)s->uid,
+	    s->end_reason, s->end_hops, (unsigned long long)(s->end_dur_us / 1000),
+	    (unsigned long long)(s->end_dur_us % 1000), s->end_stored ? "" : ", not stored");
 	if (broker_stop_signal || b->engine_down) {
 		session_end_line(b, s);
 		session_free(b, s);
@@ -406,6 +440,8 @@ ended_sessions(struct broker *b)
 
 	for (s = TAILQ_FIRST(&b->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
+		if (s->end_commit)
+			continue;	/* sessions_commit ends it */
 		if (s->lk_start_ms != 0 && now >= s->lk_start_ms) {
 			lookups_start(b, s);
 			/* An ended session stays only while its look-ups run. */
