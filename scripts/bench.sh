@@ -169,13 +169,19 @@ exactness() {
 # RUNS_PATH (default 5) traces, or keep-alive connections, per figure.
 runs_path=${RUNS_PATH:-5}
 
-# paths_header TITLE...: a section's title lines, then the command that makes the section.
-paths_header() {
-	local line
+# section_header SETTINGS TITLE...: a section's title lines, then the command that makes the
+# section alone, SETTINGS ("NAME=VALUE... BENCH_ONLY=SECTION") before it.
+section_header() {
+	local settings=$1 line
+	shift
 	for line; do
 		echo "$line"
 	done
-	echo "   command: RUNS_PATH=$runs_path BENCH_ONLY=paths bash scripts/bench.sh $builddir"
+	echo "   command: $settings bash scripts/bench.sh $builddir"
+}
+
+paths_header() {
+	section_header "RUNS_PATH=$runs_path BENCH_ONLY=paths" "$@"
 }
 
 # paths_network N [netns_build options]: a fresh network with paths_serve.
