@@ -5,7 +5,8 @@
 # and with every CPU busy), how many of 2,000 traces at once have the exact hop list,
 # retransmissions, what tracing costs untraced traffic, an ICMP flood at the engine, the
 # engine's memory with 1,000 traces, and what a slow hop info service costs a trace and how
-# often 100 traces at once ask it.
+# often 100 traces at once ask it; issue 15's figures under load: traces a second against
+# untraced requests, a paced download during traced and untraced load, and overload.
 #
 #   sudo make bench        or        sudo scripts/bench.sh BUILDDIR
 #
@@ -16,7 +17,8 @@
 # BENCH_ONLY=rtt the RTT comparison alone; BENCH_ONLY=exact the exactness run alone;
 # BENCH_ONLY=paths issue 12's figures alone (a 40 ms path, a silent router, a router dropping
 # every tenth packet, three traces on one connection), about 1.5 minutes; BENCH_ONLY=stored a
-# stored trace by its permalink under wrk, about 1 minute.
+# stored trace by its permalink under wrk, about 1 minute; BENCH_ONLY=load issue 15's figures
+# (RUNS_LOAD, LOAD_TRACES and the others below), about 2 minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,9 @@ done
 # The delayed path's router tool, built by make check (make bench builds it too).
 NETNS_PATHEMU=${NETNS_PATHEMU:-$builddir/tests/lib/pathemu}
 [ -x "$NETNS_PATHEMU" ] || { echo "bench: $NETNS_PATHEMU missing: run make bench, or make -C tests lib/pathemu" >&2; exit 1; }
+# The load generator of issue 15's figures, built by make check.
+ttload_bin=${TTLOAD:-$builddir/tests/lib/ttload}
+[ -x "$ttload_bin" ] || { echo "bench: $ttload_bin missing: run make check, or make -C tests lib/ttload" >&2; exit 1; }
 
 # shellcheck source=../tests/lib/netns.sh
 . "$srcdir/tests/lib/netns.sh"
@@ -382,15 +387,391 @@ stored() {
 	done
 }
 
+# --- issue 15: throughput, no harm under load, rate-limited routers, overload -----------------
+# Each figure is the median of RUNS_LOAD (3) runs, and every ratio is against a baseline
+# measured in the same run. LOAD_TRACES (2000) requests a run, LOAD_AT_ONCE (64) at once;
+# BULK_MB (50) and BULK_RATE (200mbit) the download; OVERLOAD_S (10) each open-loop run.
+runs_load=${RUNS_LOAD:-3}
+load_traces=${LOAD_TRACES:-2000}
+load_at_once=${LOAD_AT_ONCE:-64}
+bulk_mb=${BULK_MB:-50}
+bulk_rate=${BULK_RATE:-200mbit}
+overload_s=${OVERLOAD_S:-10}
+# A trace id never stored: lighttpd, the app and the broker's look-up answer 404; no probe.
+untraced_path=/trace/00000000000000000000000000000000
+
+load_header() {
+	section_header "RUNS_LOAD=$runs_load LOAD_TRACES=$load_traces BENCH_ONLY=load" "$@"
+}
+
+# load_network VISITORS [netns_build options]: 4 routers, VISITORS more visitor addresses
+# (netns_visitors), tracetrout-serve (lighttpd) with the helper's limits raised (NETNS_NO_LIMITS,
+# netns_serve_start's default), after one unmeasured trace; hpid and epid are the broker's and
+# the engine's (its child) pids. The visitor reserves ports 45000-45009 for curl --local-port,
+# so that the load's connections stay out of the bulk download's slow lane and ss filter.
+load_network() {
+	local visitors=$1
+	shift
+	netns_cleanup
+	netns_build -n 4 "$@" || exit 1
+	netns_visitors "$visitors" || exit 1
+	nsx "$NETNS_VISITOR" sysctl -qw net.ipv4.ip_local_reserved_ports=45000-45009 || exit 1
+	mkdir -p "$NETNS_TMP/www"
+	netns_serve_start "$builddir" || exit 1
+	hpid=$(netns_helper_pid)
+	epid=$(ps --ppid "$hpid" -o pid= | tr -d ' ')
+	[ -n "$epid" ] || { echo "bench: no engine under the broker ($hpid)" >&2; exit 1; }
+	netns_trace 4 / -o /dev/null
+}
+
+# load_run NAME [ttload options...]: tests/lib/ttload in the visitor's namespace, from the
+# addresses of netns_visitors to NETNS_PORT: its key=value lines in $NETNS_TMP/NAME.kv (its
+# errors in NAME.err), the latencies of its 200s in NAME.lat, its wrong answers in NAME.wrong.
+load_run() {
+	local name=$1
+	shift
+	rm -f "$NETNS_TMP/$name.wrong"
+	nsx "$NETNS_VISITOR" "$ttload_bin" -P "$NETNS_PORT" -S "$NETNS_VISITORS_FROM" \
+		-w "$NETNS_TMP/$name.wrong" -L "$NETNS_TMP/$name.lat" "$@" \
+		>"$NETNS_TMP/$name.kv" 2>"$NETNS_TMP/$name.err"
+}
+
+# load_both NAME [ttload options...]: load_run to both of the server's addresses, IPv4 and IPv6
+# in turn.
+load_both() {
+	local name=$1
+	shift
+	load_run "$name" -4 "$NETNS_SERVER4" -6 "$NETNS_SERVER6" "$@"
+}
+
+# load_hops FAMILY: ttload's -H or -h and the routers of NETNS_HOPS4/6 (ttload adds the
+# visitor), as two words.
+load_hops() {
+	local -n h=NETNS_HOPS$1
+	local IFS=,
+	if [ "$1" = 4 ]; then echo "-H ${h[*]:0:${#h[@]}-1}"; else echo "-h ${h[*]:0:${#h[@]}-1}"; fi
+}
+
+# kv NAME KEY [DEFAULT]: the first word of KEY's value in $NETNS_TMP/NAME.kv ("errors=2 (timeout
+# 2)": 2), DEFAULT (0) when ttload did not print it.
+kv() {
+	awk -F= -v k="$2" -v d="${3:-0}" '$1 == k { split($2, w, " "); v = w[1] } END { print v == "" ? d : v }' \
+		"$NETNS_TMP/$1.kv"
+}
+
+# cpu_ticks PID: its user and system CPU so far, in clock ticks (after the name, which could
+# hold spaces: utime and stime are the 12th and 13th fields).
+cpu_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
+# rss_of PID [VmHWM]: its resident memory (VmRSS), or its peak, in KiB.
+rss_of() {
+	awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# marked: connections in the server's conntrack that carry the trace mark (traces running).
+marked() {
+	nsx "$NETNS_SERVER" conntrack -f ipv4 -L -m 0x100000/0x100000 2>/dev/null | wc -l
+}
+
+# start_sampler: every 0.2 s the engine's and the broker's RSS (KiB) and the traces running, into
+# $NETNS_TMP/samples, until the engine (epid; hpid the broker) exits or $sampler is killed.
+start_sampler() {
+	(
+		while kill -0 "$epid" 2>/dev/null; do
+			echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
+			sleep 0.2
+		done
+	) >"$NETNS_TMP/samples" 2>/dev/null &
+	sampler=$!
+}
+
+# snapshot FILE: the server's TCP counters of interest and the CPU ticks of its processes
+# ("cpu.engine", "cpu.broker", the others by name: lighttpd, tracetrout.fcgi), "NAME VALUE".
+snapshot() {
+	local pid label
+	{
+		nsx "$NETNS_SERVER" nstat -asz TcpRetransSegs TcpExtTCPLossProbes \
+			TcpExtTCPSpuriousRtxHostQueues | awk '$1 ~ /^Tcp/ { print $1, $2 }'
+		for pid in $(ip netns pids "$NETNS_SERVER"); do
+			case $pid in
+			"$hpid") label=broker ;;
+			"$epid") label=engine ;;
+			*) label=$(cat "/proc/$pid/comm" 2>/dev/null) ;;
+			esac
+			echo "cpu.$label $(cpu_ticks "$pid")"
+		done | awk 'NF == 2 { t[$1] += $2 } END { for (l in t) print l, t[l] }'
+	} >"$1"
+}
+
+# record KIND NAME N BEFORE AFTER: one run's figures into $NETNS_TMP/load.fig as "KIND KEY
+# VALUE" lines, run after run: ttload's (its rate counts 200s only), answered_rate (N answers a
+# second), the counters' differences between the snapshots BEFORE and AFTER, and the CPU of
+# each process per answer (cpu.NAME_us, in us).
+record() {
+	local kind=$1 name=$2 n=$3 tck
+	tck=$(getconf CLK_TCK)
+	{
+		awk -F= -v n="$n" '{ split($2, w, " "); print $1, w[1] } $1 == "seconds" { s = $2 }
+			END { print "answered_rate", (s > 0 ? n / s : 0) }' "$NETNS_TMP/$name.kv"
+		awk -v tck="$tck" -v n="$n" 'NR == FNR { b[$1] = $2; next }
+			/^cpu\./ { printf "%s_us %.1f\n", $1, n ? ($2 - b[$1]) * 1e6 / tck / n : 0; next }
+			{ print $1, $2 - b[$1] }' "$4" "$5"
+	} | sed "s/^/$kind /" >>"$NETNS_TMP/load.fig"
+}
+
+# fig KIND KEY: that figure of every run of KIND, one a line, in run order.
+fig() {
+	awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 }' "$NETNS_TMP/load.fig"
+}
+
+# per_run KIND KEY: the same, comma-separated.
+per_run() {
+	fig "$@" | paste -sd, - | sed 's/,/, /g'
+}
+
+# throughput: traced (GET /) against untraced requests (the 404 above) with ttload -c 64, each
+# run its untraced then its traced requests; sets load_rate (the traces a second, median).
+throughput() {
+	local i
+	load_header "== issue 15, throughput: GET / traced against GET $untraced_path (a 404 through" \
+		"   lighttpd, the app and the broker's store, no probe), tests/lib/ttload -c $load_at_once closed loop," \
+		"   $load_traces requests a run, IPv4 and IPv6 in turn, from ${LOAD_VISITORS:-200} visitor addresses, 4 routers," \
+		"   the helper's limits raised; median (min, max) of $runs_load runs, each untraced then traced" \
+		"   issue 15's goal: at least 2,000 traces a second with 64 at once and at least half the untraced" \
+		"   rate; p99 at most 50 ms; every hop list exact; no server retransmission caused by tracing"
+	load_network "${LOAD_VISITORS:-200}"
+	rm -f "$NETNS_TMP/load.fig"
+	# shellcheck disable=SC2046  # load_hops gives two words for each family
+	for ((i = 0; i < runs_load; i++)); do
+		snapshot "$NETNS_TMP/s0"
+		load_both untraced -n "$load_traces" -c "$load_at_once" -p "$untraced_path"
+		snapshot "$NETNS_TMP/s1"
+		record u untraced "$(($(kv untraced requests) - $(kv untraced errors)))" "$NETNS_TMP/s0" "$NETNS_TMP/s1"
+		# Answers but 404s: ttload keeps every status but 200 and 503 in its -w file.
+		echo "u not404 $(($(kv untraced requests) - $(kv untraced errors) - $(awk '/^# request / && $8 == 404' \
+			"$NETNS_TMP/untraced.wrong" | wc -l)))" >>"$NETNS_TMP/load.fig"
+		load_both traced -n "$load_traces" -c "$load_at_once" $(load_hops 4) $(load_hops 6)
+		snapshot "$NETNS_TMP/s2"
+		record t traced "$(kv traced status_200)" "$NETNS_TMP/s1" "$NETNS_TMP/s2"
+		cat "$NETNS_TMP/traced.wrong" >>"$NETNS_TMP/throughput.wrong" 2>/dev/null
+	done
+	printf 'untraced, answers/s:   %s\n' "$(fig u answered_rate | stats)"
+	printf 'traced, traces/s:      %s\n' "$(fig t rate | stats)"
+	printf 'traced/untraced:       %s\n' \
+		"$(paste <(fig t rate) <(fig u answered_rate) | awk '{ printf "%.3f\n", $2 ? $1 / $2 : 0 }' | stats)"
+	printf 'traced p50, ms:        %s\n' "$(fig t p50_ms | stats)"
+	printf 'traced p99, ms:        %s\n' "$(fig t p99_ms | stats)"
+	echo "exact hop lists, per run: $(per_run t ok) of $load_traces; wrong $(per_run t wrong);" \
+		"errors $(per_run t errors); 503 $(per_run t status_503); other statuses $(per_run t status_other)"
+	echo "untraced, per run: errors $(per_run u errors); answers other than 404 $(per_run u not404)"
+	echo "ttload's own CPU, % of one core (its headroom): untraced $(fig u cpu_pct | stats)"
+	echo "                                                traced   $(fig t cpu_pct | stats)"
+	echo "server TcpRetransSegs, per run: untraced $(per_run u TcpRetransSegs); traced $(per_run t TcpRetransSegs)"
+	echo "   TcpExtTCPLossProbes: untraced $(per_run u TcpExtTCPLossProbes); traced $(per_run t TcpExtTCPLossProbes)"
+	echo "   TcpExtTCPSpuriousRtxHostQueues: untraced $(per_run u TcpExtTCPSpuriousRtxHostQueues);" \
+		"traced $(per_run t TcpExtTCPSpuriousRtxHostQueues)"
+	echo "CPU per trace, us: engine $(fig t cpu.engine_us | stats)"
+	echo "                   broker $(fig t cpu.broker_us | stats)"
+	echo "                   lighttpd $(fig t cpu.lighttpd_us | stats)"
+	echo "                   app $(fig t cpu.tracetrout.fcgi_us | stats)"
+	echo "CPU per untraced request, us: broker $(fig u cpu.broker_us | median), lighttpd" \
+		"$(fig u cpu.lighttpd_us | median), app $(fig u cpu.tracetrout.fcgi_us | median)"
+	echo "after the runs: engine VmRSS $(rss_of "$epid") KiB, VmHWM $(rss_of "$epid" VmHWM) KiB;" \
+		"broker VmRSS $(rss_of "$hpid") KiB, VmHWM $(rss_of "$hpid" VmHWM) KiB"
+	show_wrong throughput
+	load_rate=$(fig t rate | median)
+	load_goals
+}
+
+# show_wrong NAME: the first 5 answers ttload's -w kept in $NETNS_TMP/NAME.wrong (a wrong hop
+# list, a status but 200 and 503), one line each: request, family, source, status, hops.
+show_wrong() {
+	[ -s "$NETNS_TMP/$1.wrong" ] || return 0
+	echo "   the first wrong answers of $(grep -c '^# request' "$NETNS_TMP/$1.wrong") (ttload -w):"
+	grep '^# request' "$NETNS_TMP/$1.wrong" | head -n 5 | sed 's/^#/  /'
+}
+
+# sum: the sum of the numbers on stdin.
+sum() {
+	awk '{ s += $1 } END { print s + 0 }'
+}
+
+# load_goals: issue 15's throughput goals against the medians of the runs in load.fig.
+load_goals() {
+	local ratio p99 bad rt ru
+	ratio=$(paste <(fig t rate) <(fig u answered_rate) | awk '{ printf "%.3f\n", $2 ? $1 / $2 : 0 }' | median)
+	p99=$(fig t p99_ms | median)
+	bad=$(cat <(fig t wrong) <(fig t errors) <(fig t status_503) <(fig t status_other) | sum)
+	rt=$(fig t TcpRetransSegs | sum)
+	ru=$(fig u TcpRetransSegs | sum)
+	awk -v r="$load_rate" -v q="$ratio" -v p="$p99" -v bad="$bad" -v rt="$rt" -v ru="$ru" 'BEGIN {
+		printf "goals: 2,000 traces/s %s (%.0f); half the untraced rate %s (%.3f); p99 <= 50 ms %s (%.1f);",
+			r >= 2000 ? "yes" : "NO", r, q >= 0.5 ? "yes" : "NO", q, p <= 50 ? "yes" : "NO", p
+		printf " every hop list exact, all 200 %s; no retransmission in the traced runs %s (%d; untraced runs %d)\n",
+			bad == 0 ? "yes" : "NO", rt == 0 ? "yes" : "NO", rt, ru }'
+}
+
+# bulk_once LOAD: the download of /files/big from the visitor's own address through the slow
+# lane (curl --local-port 45000-45009), with LOAD running meanwhile: "alone", "untraced" or
+# "traced" (ttload, closed loop, for bulk_load_s seconds from 0.5 s before it). Records
+# "bulk-LOAD seconds", its own retransmissions, the server's in all, and the load's rate and
+# whether it lasted the whole download. Its own: the server socket's tcp_info (total_retrans,
+# ss's "retrans:N/TOTAL", absent when 0) as the kernel reports the socket destroyed (ss -E), so
+# that the load's retransmissions, which TcpRetransSegs counts too, are not counted.
+bulk_once() {
+	local load=$1 ev=$NETNS_TMP/bulk.ev evpid lpid='' t r0 i lasted=1
+	: >"$ev"
+	ip netns exec "$NETNS_SERVER" stdbuf -oL ss -HtinE \
+		"dst $NETNS_CLIENT4 and dport >= :45000 and dport <= :45009" >"$ev" 2>&1 &
+	evpid=$!
+	r0=$(netns_tcp_retrans "$NETNS_SERVER")
+	sleep 0.3
+	# shellcheck disable=SC2046  # load_hops gives two words for each family
+	case $load in
+	untraced) load_both bulk-load -d "$bulk_load_s" -c "$load_at_once" -p "$untraced_path" & ;;
+	traced) load_both bulk-load -d "$bulk_load_s" -c "$load_at_once" $(load_hops 4) $(load_hops 6) & ;;
+	esac
+	[ "$load" = alone ] || { lpid=$!; sleep 0.5; }
+	t=$(nsx "$NETNS_VISITOR" curl -sS --local-port 45000-45009 -o /dev/null -w '%{time_total}' \
+		"$(netns_url 4 /files/big)")
+	if [ -n "$lpid" ]; then
+		kill -0 "$lpid" 2>/dev/null || lasted=0
+		wait "$lpid"
+	fi
+	for ((i = 0; i < 30; i++)); do
+		grep -q bytes_sent "$ev" && break
+		sleep 0.1
+	done
+	kill "$evpid" 2>/dev/null
+	wait "$evpid" 2>/dev/null
+	{
+		echo "seconds ${t:-0}"
+		awk '/bytes_sent:/ { r = 0; for (i = 1; i <= NF; i++) if ($i ~ /^retrans:/) { split($i, a, "/"); r = a[2] }
+			b = $0; sub(/.*bytes_sent:/, "", b); b += 0; if (b >= best) { best = b; own = r; seen = 1 } }
+			END { print "own_retrans", seen ? own : "?" }' "$ev"
+		echo "server_retrans $(($(netns_tcp_retrans "$NETNS_SERVER") - r0))"
+		if [ -n "$lpid" ]; then
+			# Traces (200s) a second of the traced load, answers a second of the untraced.
+			awk -v ok="$(kv bulk-load status_200)" -v n="$(($(kv bulk-load requests) - $(kv bulk-load errors)))" \
+				-v s="$(kv bulk-load seconds)" -v traced="$([ "$load" = traced ] && echo 1)" \
+				'BEGIN { printf "load_rate %.1f\n", (s > 0 ? (traced ? ok : n) / s : 0) }'
+			echo "load_wrong $(kv bulk-load wrong)"
+			echo "lasted $lasted"
+		fi
+	} | sed "s/^/bulk-$load /" >>"$NETNS_TMP/load.fig"
+}
+
+# bulk: the download alone, during untraced load and during traced load, runs_load times each
+# (in turn), on the throughput's network.
+bulk() {
+	local i load alone
+	load_header "== issue 15, no harm: a $bulk_mb MB download on the same port (GET /files/big, curl from the" \
+		"   visitor's own address), paced to $bulk_rate by HTB at the server (netns_slow_lane), alone, during" \
+		"   untraced and during traced load (ttload -c $load_at_once closed loop, from 0.5 s before it to after it);" \
+		"   its own retransmissions from its server socket's tcp_info at its close (ss -tinE), apart from" \
+		"   the load's; median (min, max) of $runs_load runs" \
+		"   issue 15's goal: the same time, and no more retransmissions, during traced load as during untraced"
+	head -c "${bulk_mb}M" /dev/urandom >"$NETNS_TMP/www/big"
+	netns_slow_lane "$bulk_rate" || exit 1
+	bulk_load_s=1
+	for ((i = 0; i < runs_load; i++)); do
+		for load in alone untraced traced; do
+			bulk_once "$load"
+			# The load lasts twice the download alone, and 2 s more.
+			[ "$load" = alone ] && bulk_load_s=$(fig bulk-alone seconds | median | awk '{ printf "%d", 2 * $1 + 2.5 }')
+		done
+	done
+	for load in alone untraced traced; do
+		printf '%-9s time, s: %s; its own retransmissions, per run: %s (the server'"'"'s in all: %s)\n' \
+			"$load:" "$(fig "bulk-$load" seconds | stats)" "$(per_run "bulk-$load" own_retrans)" \
+			"$(per_run "bulk-$load" server_retrans)"
+	done
+	alone=$(fig bulk-alone seconds | median)
+	echo "the untraced load meanwhile: $(fig bulk-untraced load_rate | median) answers/s, lasted the download in" \
+		"$(fig bulk-untraced lasted | sum) of $runs_load runs"
+	echo "the traced load meanwhile: $(fig bulk-traced load_rate | median) traces/s, $(per_run bulk-traced load_wrong) wrong," \
+		"lasted the download in $(fig bulk-traced lasted | sum) of $runs_load runs"
+	paste <(fig bulk-traced seconds) <(fig bulk-untraced seconds) <(fig bulk-traced own_retrans) \
+		<(fig bulk-untraced own_retrans) | awk -v a="$alone" '
+		{ q = q (NR > 1 ? ", " : "") sprintf("%.3f", $2 ? $1 / $2 : 0); if ($3 > $4) more++ }
+		END { printf "time traced/untraced, per run: %s (alone %.2f s); goal: no more own retransmissions traced than untraced %s\n",
+			q, a, more ? "NO (" more " runs more)" : "yes" }'
+}
+
+# overload: open loop (ttload -r) at twice load_rate, the throughput's traces a second, for
+# overload_s seconds; right after, at half that (load_rate itself), then at half load_rate: at
+# exactly the rate a closed loop sustains, an open loop's queue may still grow, so the second
+# shows the recovery below it. The engine's and the broker's RSS are sampled every 0.2 s
+# throughout. What the server does beyond its capacity is reported as it is.
+overload() {
+	local over sustain half
+	over=$(awk -v r="${load_rate:-0}" 'BEGIN { printf "%d", 2 * r }')
+	sustain=$((over / 2))
+	half=$((over / 4))
+	load_header "== issue 15, overload: open loop (ttload -r RATE -d $overload_s -c 1024) at twice the sustainable rate" \
+		"   (the throughput's median, ${load_rate:-?} traces/s): $over requests/s for $overload_s s; right after, $sustain/s" \
+		"   (half that), then $half/s; the throughput's network, IPv4 and IPv6 in turn, every hop list checked" \
+		"   issue 15's goal: beyond capacity a fast 503 with Retry-After, not a slow trace; memory" \
+		"   bounded; the rate recovers as soon as the load drops"
+	[ "$over" -gt 0 ] || { echo "no sustainable rate measured: skipped"; return 0; }
+	start_sampler
+	snapshot "$NETNS_TMP/s0"
+	# shellcheck disable=SC2046  # load_hops gives two words for each family
+	load_both over -r "$over" -d "$overload_s" -c 1024 $(load_hops 4) $(load_hops 6)
+	snapshot "$NETNS_TMP/s1"
+	record o over "$(kv over status_200)" "$NETNS_TMP/s0" "$NETNS_TMP/s1"
+	# shellcheck disable=SC2046
+	load_both sustain -r "$sustain" -d "$overload_s" -c 1024 $(load_hops 4) $(load_hops 6)
+	# shellcheck disable=SC2046
+	load_both half -r "$half" -d "$overload_s" -c 1024 $(load_hops 4) $(load_hops 6)
+	sleep 1
+	kill "$sampler" 2>/dev/null
+	wait "$sampler" 2>/dev/null
+	over_line over "$over"
+	echo "   Retry-After values: $(sed -n 's/^retry_after=//p' "$NETNS_TMP/over.kv")"
+	echo "   CPU per trace, us: engine $(fig o cpu.engine_us), broker $(fig o cpu.broker_us)"
+	show_wrong over
+	over_line sustain "$sustain"
+	show_wrong sustain
+	over_line half "$half"
+	show_wrong half
+	awk '$1 > e { e = $1 } $2 > b { b = $2 } $3 > m { m = $3 }
+		END { printf "peaks during the three runs: RSS engine %d KiB, broker %d KiB; IPv4 traces at once (marked) %d\n", e, b, m }' \
+		"$NETNS_TMP/samples"
+	echo "after them: engine VmRSS $(rss_of "$epid") KiB, VmHWM $(rss_of "$epid" VmHWM) KiB;" \
+		"broker VmRSS $(rss_of "$hpid") KiB, VmHWM $(rss_of "$hpid" VmHWM) KiB"
+}
+
+# over_line NAME RATE: one open-loop run's answers ("-": no such answer).
+over_line() {
+	local n=$1
+	echo "$2/s offered for $overload_s s: $(kv "$n" requests) started, $(kv "$n" skipped) skipped (1024 in flight);" \
+		"200: $(kv "$n" status_200) ($(kv "$n" rate)/s, p50 $(kv "$n" p50_ms -) ms, p99 $(kv "$n" p99_ms -) ms," \
+		"$(kv "$n" wrong) wrong); 503: $(kv "$n" status_503) (p50 $(kv "$n" p50_503_ms -) ms, p99 $(kv "$n" p99_503_ms -) ms);" \
+		"other: $(kv "$n" status_other); errors: $(sed -n 's/^errors=//p' "$NETNS_TMP/$n.kv")"
+}
+
+# load: issue 15's figures, each section on its network.
+load() {
+	throughput
+	echo
+	bulk
+	echo
+	overload
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers, rtt, exact, paths or stored: that section alone.
+# BENCH_ONLY=web-servers, rtt, exact, paths, stored or load: that section alone.
 case ${BENCH_ONLY:-} in
 web-servers) web_servers; exit 0 ;;
 rtt) rtt_accuracy; exit 0 ;;
 exact) exactness; exit 0 ;;
 paths) paths; exit 0 ;;
 stored) network 4 && stored; exit 0 ;;
+load) load; exit 0 ;;
 esac
 
 echo "== curl total time of GET / (the whole trace), $runs runs each, ms"
@@ -429,6 +810,9 @@ stored
 echo
 # One silent router of 4 is in (c).
 paths
+
+echo
+load
 
 echo
 echo "== TCP retransmissions (TcpRetransSegs, server + visitor) over $runs traces, 4 routers"
@@ -537,9 +921,6 @@ read -r -a limits <<<"$NETNS_NO_LIMITS"
 HOP_TIMEOUT=5s TRACETROUT_THREADS=256 netns_serve_start "$builddir" -- "${limits[@]}" || exit 1
 hpid=$(netns_helper_pid)
 epid=$(awk '{ print $1 }' "/proc/$hpid/task/$hpid/children")
-rss_of() {
-	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
-}
 # Idle after one trace, so that what is made once is made.
 netns_trace 4 / -o /dev/null
 e_idle=$(rss_of "$epid")
@@ -572,10 +953,6 @@ for hops, ms in done:
     print(hops, int(ms))
 print('unfinished', len(conns), file=sys.stderr)
 PY
-# marked: connections in the server's conntrack that carry the trace mark (traces running).
-marked() {
-	nsx "$NETNS_SERVER" conntrack -f ipv4 -L -m 0x100000/0x100000 2>/dev/null | wc -l
-}
 # memory_summary [bound]: the peaks in $NETNS_TMP/samples against the idle and after figures;
 # with "bound", whether 1,000 traces stayed under docs/engine.md's 40 MiB (38 KiB a trace).
 memory_summary() {
@@ -590,17 +967,6 @@ memory_summary() {
 			printf "bound (docs/engine.md): 1,000 traces under 40960 KiB above idle: %s\n",
 				m >= 1000 && e - ei < 40960 ? "yes" : (m < 1000 ? "not measured: fewer traces" : "NO")
 	}' "$NETNS_TMP/samples"
-}
-# start_sampler: every 0.2 s the engine's and the broker's RSS (KiB) and the traces running, into
-# $NETNS_TMP/samples, until the engine exits or $sampler is killed.
-start_sampler() {
-	(
-		while kill -0 "$epid" 2>/dev/null; do
-			echo "$(rss_of "$epid") $(rss_of "$hpid") $(marked)"
-			sleep 0.2
-		done
-	) >"$NETNS_TMP/samples" 2>/dev/null &
-	sampler=$!
 }
 start_sampler
 t0=$SECONDS
