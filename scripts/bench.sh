@@ -6,7 +6,8 @@
 # retransmissions, what tracing costs untraced traffic, an ICMP flood at the engine, the
 # engine's memory with 1,000 traces, and what a slow hop info service costs a trace and how
 # often 100 traces at once ask it; issue 15's figures under load: traces a second against
-# untraced requests, a paced download during traced and untraced load, and overload.
+# untraced requests, a paced download during traced and untraced load, overload, and routers
+# at Linux's ICMP rate limit.
 #
 #   sudo make bench        or        sudo scripts/bench.sh BUILDDIR
 #
@@ -18,7 +19,7 @@
 # BENCH_ONLY=paths issue 12's figures alone (a 40 ms path, a silent router, a router dropping
 # every tenth packet, three traces on one connection), about 1.5 minutes; BENCH_ONLY=stored a
 # stored trace by its permalink under wrk, about 1 minute; BENCH_ONLY=load issue 15's figures
-# (RUNS_LOAD, LOAD_TRACES and the others below), about 2 minutes.
+# (RUNS_LOAD, LOAD_TRACES, RATELIMIT_S and the others below), about 5 minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -390,18 +391,20 @@ stored() {
 # --- issue 15: throughput, no harm under load, rate-limited routers, overload -----------------
 # Each figure is the median of RUNS_LOAD (3) runs, and every ratio is against a baseline
 # measured in the same run. LOAD_TRACES (2000) requests a run, LOAD_AT_ONCE (64) at once;
-# BULK_MB (50) and BULK_RATE (200mbit) the download; OVERLOAD_S (10) each open-loop run.
+# BULK_MB (50) and BULK_RATE (200mbit) the download; OVERLOAD_S (10) each open-loop run;
+# RATELIMIT_S (60) the rate-limited routers' load, a family.
 runs_load=${RUNS_LOAD:-3}
 load_traces=${LOAD_TRACES:-2000}
 load_at_once=${LOAD_AT_ONCE:-64}
 bulk_mb=${BULK_MB:-50}
 bulk_rate=${BULK_RATE:-200mbit}
 overload_s=${OVERLOAD_S:-10}
+ratelimit_s=${RATELIMIT_S:-60}
 # A trace id never stored: lighttpd, the app and the broker's look-up answer 404; no probe.
 untraced_path=/trace/00000000000000000000000000000000
 
 load_header() {
-	section_header "RUNS_LOAD=$runs_load LOAD_TRACES=$load_traces BENCH_ONLY=load" "$@"
+	section_header "RUNS_LOAD=$runs_load LOAD_TRACES=$load_traces RATELIMIT_S=$ratelimit_s BENCH_ONLY=load" "$@"
 }
 
 # load_network VISITORS [netns_build options]: 4 routers, VISITORS more visitor addresses
@@ -753,6 +756,62 @@ over_line() {
 		"other: $(kv "$n" status_other); errors: $(sed -n 's/^errors=//p' "$NETNS_TMP/$n.kv")"
 }
 
+# ratelimit_family FAMILY: 5 traces a second in all from the 20 visitors for ratelimit_s seconds
+# (ttload -r 5 -c 20), then each router's share of the traces: measured now, reused, present.
+# ttload's hop check passes the traces that measured every router now; it keeps every other
+# answer (a reused router is a timeout to it) in its -w file, whose hop lines jq reads here.
+ratelimit_family() {
+	local fam=$1 n ok total ttl r
+	local -n hops=NETNS_HOPS$fam
+	local -n server=NETNS_SERVER$fam
+	n=$((${#hops[@]} - 1))
+	# shellcheck disable=SC2046  # load_hops gives two words
+	load_run "rl$fam" "-$fam" "$server" -r "${RATELIMIT_RATE:-5}" -d "$ratelimit_s" -c "$rl_visitors" \
+		$(load_hops "$fam")
+	total=$(kv "rl$fam" requests)
+	ok=$(kv "rl$fam" ok)
+	# Per kept 200: "exact K1 ... Kn", exact 1 when the routers, a reused one counting as its
+	# hop, then the visitor (the request's source) are the whole list; Kt m (measured now),
+	# r (reused) or x for TTL t.
+	awk '/^# request / { id = $3; src = $6; st = $8; next } st == 200 && /^[ \t]*\{/ { print id "\t" src "\t" $0 }' \
+		"$NETNS_TMP/rl$fam.wrong" 2>/dev/null |
+		jq -R -n -r --argjson want "$(printf '%s\n' "${hops[@]:0:n}" | jq -R . | jq -s -c .)" '
+			[inputs | split("\t") | {id: .[0], src: .[1], l: (.[2] | fromjson? // null)}
+				| select(.l | type == "object" and has("ttl"))]
+			| group_by(.id)[]
+			| (map(.l | if .timeout == true then (.reused.ip // "*") else .ip end)) as $got
+			| ([range(0; $want | length) as $i | [.[] | select(.l.ttl == $i + 1) | .l][0]
+				| if . == null then "x" elif .ip == $want[$i] then "m"
+				elif .reused.ip == $want[$i] then "r" else "x" end]) as $k
+			| "\(if $got == $want + [.[0].src] then 1 else 0 end) \($k | join(" "))"' \
+		>"$NETNS_TMP/rl$fam.kinds"
+	echo "IPv$fam: $total traces (${RATELIMIT_RATE:-5}/s for $ratelimit_s s), $(kv "rl$fam" status_200) answered 200," \
+		"errors $(sed -n 's/^errors=//p' "$NETNS_TMP/rl$fam.kv"); $ok measured every router now;" \
+		"$(awk '$1 == 1' "$NETNS_TMP/rl$fam.kinds" | wc -l) more exact when reused routers count," \
+		"$(awk '$1 == 0' "$NETNS_TMP/rl$fam.kinds" | wc -l) wrong"
+	for ((ttl = 1; ttl <= n; ttl++)); do
+		r=${hops[ttl - 1]}
+		awk -v t="$((ttl + 1))" -v ok="$ok" -v total="$total" -v ttl="$ttl" -v r="$r" -v goal="${RATELIMIT_PRESENT_PCT:-95}" '
+			$t == "m" { m++ } $t == "r" { u++ }
+			END {
+				m += ok; p = m + u; d = total ? total / 100 : 1
+				printf "   TTL %d (%s): measured now %.1f%%, reused %.1f%%, present %.1f%% (at least %d%%: %s)\n",
+					ttl, r, m / d, u / d, p / d, goal, p / d >= goal ? "yes" : "NO" }' "$NETNS_TMP/rl$fam.kinds"
+	done
+}
+
+# ratelimited: routers 4 and 3 at Linux's default ICMP limit, 20 visitors, each family in turn.
+ratelimited() {
+	rl_visitors=${RATELIMIT_VISITORS:-20}
+	load_header "== issue 15, rate-limited routers: routers 4 and 3 (TTLs 1 and 2) at Linux's default ICMP limit" \
+		"   (netns_build -n 4 -l 4 -l 3), $rl_visitors visitor addresses tracing ${RATELIMIT_RATE:-5} times a second in all" \
+		"   (ttload -r ${RATELIMIT_RATE:-5} -c $rl_visitors) for $ratelimit_s s, IPv4 then IPv6; shares of all traces" \
+		"   issue 15's goal: every router in at least ${RATELIMIT_PRESENT_PCT:-95}% of traces, measured now or reused"
+	load_network "$rl_visitors" -l 4 -l 3
+	ratelimit_family 4
+	ratelimit_family 6
+}
+
 # load: issue 15's figures, each section on its network.
 load() {
 	throughput
@@ -760,6 +819,8 @@ load() {
 	bulk
 	echo
 	overload
+	echo
+	ratelimited
 }
 
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
