@@ -19,6 +19,7 @@ SYS_TESTS = \
 	sys/forged.sh \
 	sys/sanitizers.sh \
 	sys/exact-load.sh \
+	sys/load.sh \
 	sys/limits.sh \
 	sys/datasafety.sh \
 	sys/history.sh \
