@@ -274,6 +274,12 @@ read_body(struct bclient *c, size_t len, int64_t deadline)
 	return BCLIENT_OK;
 }
 
+bool
+bclient_ready(const struct bclient *c)
+{
+	return memchr(c->buf + c->off, '\n', c->len - c->off) != NULL;
+}
+
 enum bclient_status
 bclient_read(struct bclient *c, struct proto_msg *m, int64_t deadline)
 {

@@ -55,6 +55,8 @@ enum bclient_status bclient_send(struct bclient *c, const char *line, size_t len
  * not end with its '\n' is BCLIENT_GARBAGE.
  */
 enum bclient_status bclient_read(struct bclient *c, struct proto_msg *m, int64_t deadline);
+/* Is a whole line already read from the socket, so that bclient_read will not wait? */
+bool bclient_ready(const struct bclient *c);
 /*
  * The start of every conversation: bclient_open, then one request line
  * (with its '\n') sent and the first answer read into m, each step within

@@ -87,13 +87,52 @@ no_flush(void *ctx)
 	return 0;
 }
 
+/*
+ * A live trace's output: a flush waits while the broker's next line is
+ * already here, so that hops settled together leave in one write, one
+ * segment, not one each (under load every segment of a traced connection
+ * passes the engine's queue, and its ACK too).
+ */
+struct held {
+	struct out *o;
+	int dirty;		/* written since the last real flush */
+};
+
+static int
+held_write(void *ctx, const char *buf, size_t len)
+{
+	struct held *h = ctx;
+
+	h->dirty = 1;
+	return h->o->write(h->o->ctx, buf, len);
+}
+
+static int
+held_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/* The real flush, when something waits for it and no line of the broker's does. */
+static int
+held_release(struct held *h, struct bclient *c)
+{
+	if (!h->dirty || (c != NULL && bclient_ready(c)))
+		return 0;
+	h->dirty = 0;
+	return out_flush(h->o);
+}
+
 void
 relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
     struct bclient *c, int64_t deadline)
 {
 	/* A stored trace comes whole: one flush at the end, not one per hop. */
 	struct out lazy = { o->write, no_flush, o->ctx };
-	struct out *so = t->live ? o : &lazy;
+	struct held h = { o, 0 };
+	struct out live = { held_write, held_flush, &h };
+	struct out *so = t->live ? &live : &lazy;
 	struct proto_msg m;
 	struct stream s;
 	enum stream_status ss;
@@ -108,6 +147,10 @@ relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
 	else
 		ss = ro->head_only ? STREAM_DONE : STREAM_MORE;
 	while (ss == STREAM_MORE) {
+		if (held_release(&h, c) < 0) {
+			ss = STREAM_OUT_FAILED;
+			break;
+		}
 		if ((st = bclient_read(c, &m, deadline)) != BCLIENT_OK) {
 			if (st == BCLIENT_TIMEOUT)
 				log_warnx("trace %s: no END from the broker in time", t->id);
@@ -132,6 +175,8 @@ relay_body(struct out *o, const struct reply_opts *ro, struct render_trace *t,
 		}
 	}
 	if (ss != STREAM_OUT_FAILED && !t->live && !ro->head_only && out_flush(o) < 0)
+		ss = STREAM_OUT_FAILED;
+	if (ss != STREAM_OUT_FAILED && held_release(&h, NULL) < 0)
 		ss = STREAM_OUT_FAILED;
 	if (ss == STREAM_OUT_FAILED)
 		log_debug("trace %s: the visitor went away", t->id);

@@ -135,6 +135,7 @@ loop(struct broker *b, const sigset_t *waitmask)
 		sweep(b);
 		/* The round's writes in one commit; the ENDs that waited for it go. */
 		sessions_commit(b);
+		clients_flush(b);
 		reap_clients(b);
 	}
 }

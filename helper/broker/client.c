@@ -18,6 +18,12 @@
 #define CLIENT_OUT_MAX		(69 * PROTO_LINE_MAX + PROTO_INFO_MAX)
 #define CLIENT_LINGER_MS	5000		/* for a closing client to take its last lines */
 #define CLIENT_READS		16		/* reads per client per poll round, for fairness */
+/*
+ * Lines wait for the round's end, so that the hops a round brings leave in
+ * one send and the app writes them in one segment; a long answer (a stored
+ * trace, a history) goes out as it fills this much.
+ */
+#define CLIENT_FLUSH_AT		16384
 #define ACCEPT_PAUSE_MS		1000		/* after running out of descriptors */
 
 /* Writes what the client will take now, without blocking. */
@@ -77,7 +83,19 @@ client_write(struct broker *b, struct client *c, const char *line, size_t len)
 	}
 	memcpy(c->out + c->outlen, line, len);
 	c->outlen += len;
-	client_flush(b, c);
+	/* Else at the round's end (clients_flush): a round's lines leave in one send. */
+	if (c->outlen >= CLIENT_FLUSH_AT)
+		client_flush(b, c);
+}
+
+void
+clients_flush(struct broker *b)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &b->clients, entry)
+		if (c->outlen > 0 && !c->dead)
+			client_flush(b, c);
 }
 
 /* Sends the last line, then closes once it is out (or after CLIENT_LINGER_MS). */

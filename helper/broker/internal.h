@@ -166,6 +166,8 @@ extern volatile sig_atomic_t broker_stop_signal;
 /* --- client.c: connections --- */
 void client_flush(struct broker *b, struct client *c);
 void client_write(struct broker *b, struct client *c, const char *line, size_t len);
+/* Sends what every client has waiting (client_write leaves it for the round's end). */
+void clients_flush(struct broker *b);
 void client_close_after(struct client *c);
 void client_error(struct broker *b, struct client *c, const char *code, const char *msg);
 void client_busy(struct broker *b, struct client *c, int retry, const char *what);

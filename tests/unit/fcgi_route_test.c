@@ -978,7 +978,9 @@ test_trace(void)
 	    "{\"ttl\":2,\"timeout\":true}\n"
 	    "{\"ttl\":3,\"ip\":\"198.51.100.7\",\"rtt\":[1.210]}\n", head200);
 	is_str(mb.buf, want, "a whole trace: head and a space, then the hops in order");
-	ok(mb.flushes >= 4, "flushed after the head and as hops settle (%d)", mb.flushes);
+	/* The broker's lines came together: the hops leave in one write after the head's. */
+	ok(mb.flushes >= 2 && mb.flushed == mb.len,
+	    "flushed after the head, then once the lines waiting were shown (%d)", mb.flushes);
 
 	is_int(serve_broker(&mb, good, NULL, "REMOTE_ADDR", "::ffff:198.51.100.7", NULL), 0,
 	    "an IPv4-mapped REMOTE_ADDR is sent as IPv4");
