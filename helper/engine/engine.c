@@ -35,6 +35,7 @@ struct engine;
 
 struct etrace {
 	struct engine *e;
+	struct etrace *next;	/* in its bucket (by_visitor) */
 	uint32_t handle;
 	struct ct_tuple tuple;
 	bool ended;
@@ -56,18 +57,61 @@ struct engine_stats {
  */
 #define ROUND_PACKETS	256
 
+/*
+ * Traces by the visitor's address and port, for the packet path: under load
+ * the table holds a thousand traces awaiting late answers, and scanning it
+ * for every packet was a tenth of the engine's time. A visitor choosing its
+ * ports to share a bucket gets no more than the scan it replaces.
+ */
+#define BUCKETS		1024	/* a power of two */
+
 struct engine {
 	const struct config *cfg;
 	struct engine_socks *s;
 	int fd;
 	struct etrace **traces;		/* cfg->max_traces slots */
 	int ntraces;
+	struct etrace *bucket[BUCKETS];
 	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
 	struct hopmem *mem;		/* recent traces' hops, shared by all (hopmem.h) */
 };
 
 static volatile sig_atomic_t engine_stop;
+
+/* FNV-1a over the visitor's address and port. */
+static unsigned
+by_visitor(const struct tt_addr *client, uint16_t cport)
+{
+	uint32_t h = 2166136261u;
+	size_t n = client->family == AF_INET6 ? 16 : 4;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ client->u.b[i]) * 16777619u;
+	h = (h ^ (cport & 0xff)) * 16777619u;
+	h = (h ^ (cport >> 8)) * 16777619u;
+	return h & (BUCKETS - 1);
+}
+
+static void
+index_add(struct engine *e, struct etrace *et)
+{
+	struct etrace **b = &e->bucket[by_visitor(&et->tuple.src, et->tuple.sport)];
+
+	et->next = *b;
+	*b = et;
+}
+
+static void
+index_del(struct engine *e, struct etrace *et)
+{
+	struct etrace **p = &e->bucket[by_visitor(&et->tuple.src, et->tuple.sport)];
+
+	while (*p != NULL && *p != et)
+		p = &(*p)->next;
+	if (*p != NULL)
+		*p = et->next;
+}
 
 static int
 raw_open(int family, uint32_t mark)
@@ -389,6 +433,7 @@ start(struct engine *e, const struct emsg *m)
 	trace_syn_ttl(&et->t, syn_ttl(e->cfg->mark, info.mark));
 	trace_memory(&et->t, e->mem);
 	e->traces[e->ntraces++] = et;
+	index_add(e, et);
 	e->st.traces++;
 
 	memset(&ok, 0, sizeof(ok));
@@ -457,6 +502,7 @@ reap(struct engine *e)
 			continue;
 		}
 		e->st.replies_matched += et->t.stats.replies_matched;
+		index_del(e, et);
 		free(et);
 		e->traces[i] = e->traces[--e->ntraces];
 	}
@@ -530,7 +576,8 @@ on_packet(void *arg, struct queue_packet *qp)
 	uint64_t now = arrival_us(e, qp->tstamp_us, time_us(CLOCK_MONOTONIC));
 	struct pkt p;
 	enum pkt_err err;
-	bool out;
+	struct etrace *et;
+	bool out, quoted = false;
 
 	e->st.packets++;
 	e->last_arrival_us = now;
@@ -542,22 +589,34 @@ on_packet(void *arg, struct queue_packet *qp)
 		}
 		return NF_ACCEPT;
 	}
-	for (int i = 0; i < e->ntraces; i++) {
-		struct trace *t = &e->traces[i]->t;
+	if (p.kind == PKT_TCP) {
+		const struct pkt_tcp *seg = &p.u.tcp;
 
-		/* A trace awaiting late answers has only its errors queued; a new one may own the TCP. */
-		if (p.kind == PKT_TCP && !e->traces[i]->late && trace_owns(t, &p.u.tcp, &out))
-			return segment_verdict(e, t, &p.u.tcp, out, now, qp);
-		if (p.kind == PKT_ICMP && trace_quotes(t, &p.u.icmp)) {
-			if (trace_icmp(t, &p.u.icmp, now) == TRACE_DROP)
-				return NF_DROP;
-			/* It quotes the connection but no probe of ours: forged or stray. */
-			e->st.icmp_unmatched++;
-			log_debug("ICMP error from a router quoting seq %u matches no probe", p.u.icmp.qseq);
-			return NF_ACCEPT;
+		/* The visitor is the destination of the server's segments, the source of its own. */
+		for (int dir = 0; dir < 2; dir++) {
+			et = e->bucket[dir ? by_visitor(&seg->src, seg->sport) :
+			    by_visitor(&seg->dst, seg->dport)];
+			for (; et != NULL; et = et->next)
+				/* One awaiting late answers has only its errors queued. */
+				if (!et->late && trace_owns(&et->t, seg, &out))
+					return segment_verdict(e, &et->t, seg, out, now, qp);
 		}
+		return NF_ACCEPT;
 	}
-	if (p.kind == PKT_ICMP)
+	if (p.kind != PKT_ICMP)
+		return NF_ACCEPT;
+	/* The trace of the connection, or one of two (a new trace, an old one's late answers). */
+	for (et = e->bucket[by_visitor(&p.u.icmp.qdst, p.u.icmp.qdport)]; et; et = et->next)
+		if (trace_quotes(&et->t, &p.u.icmp)) {
+			quoted = true;
+			if (trace_icmp(&et->t, &p.u.icmp, now) == TRACE_DROP)
+				return NF_DROP;
+		}
+	if (quoted) {
+		/* It quotes the connection but no probe of ours: forged or stray. */
+		e->st.icmp_unmatched++;
+		log_debug("ICMP error from a router quoting seq %u matches no probe", p.u.icmp.qseq);
+	} else
 		e->st.icmp_foreign++;
 	return NF_ACCEPT;
 }
