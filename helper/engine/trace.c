@@ -18,7 +18,8 @@
 /*
  * TTLs probed beyond the furthest router: two while the visitor's TTL gives
  * its distance, more once a router beyond that estimate (or a TTL that says
- * nothing) shows the estimate wrong, so the trace does not crawl.
+ * nothing) shows the estimate wrong, so the trace does not crawl. While the
+ * estimate is trusted, the TTLs beyond it get one probe each (send_hop).
  */
 #define AHEAD_SURE	2
 #define AHEAD_UNSURE	6
@@ -220,20 +221,72 @@ send_probe(struct trace *t, int ttl, uint64_t now)
 
 /*
  * Sends the probes of one TTL at once: 1 + HOP_RETRIES, or one where the hop
- * memory says a router there has no answers to spare (tracemem_probes).
+ * memory says a router there has no answers to spare (tracemem_probes), or
+ * beyond the visitor's estimated distance while it is trusted: those TTLs
+ * are there in case the way back is longer than the way in, and one probe
+ * each tells that as well as three; when the estimate holds, as it mostly
+ * does, they are never reported and only cost packets that pass the queue.
+ * Where one is reported after all, it gets the others then (send_owed).
  * Returns false if no byte was left for it.
  */
 static bool
 send_hop(struct trace *t, int ttl, uint64_t now)
 {
-	int n = 0, want = tracemem_probes(t, ttl, now);
+	int n = 0, want = tracemem_probes(t, ttl, now), owed = 0;
+
+	if (t->estimate > 0 && ttl > t->estimate && t->ahead == AHEAD_SURE) {
+		owed = want - 1;
+		want = 1;
+	}
 
 	while (n < want && send_probe(t, ttl, now))
 		n++;
 	if (n == 0)
 		return false;
+	t->hops[ttl].owed = (uint8_t)owed;
 	t->sent_max = ttl;
 	return true;
+}
+
+/*
+ * Once the estimate is distrusted, sends the probes send_hop held back to
+ * each hop not reported yet and not beyond the visitor's nearest answer, in
+ * a wave of their own: such a hop may be a router's or the visitor's now,
+ * and gets its 1 + HOP_RETRIES probes (the RTTs of a hop; and counting the
+ * duplicate ACKs of a visitor without D-SACK tells two TTLs apart by three
+ * ACKs, not by one). What finds no byte goes when the visitor acknowledges
+ * more.
+ */
+static void
+send_owed(struct trace *t, uint64_t now)
+{
+	int last = t->visitor_found ? t->visitor_found : t->sent_max;
+	bool waved = false;
+
+	if (t->ahead == AHEAD_SURE)
+		return;
+	for (int ttl = t->emitted + 1; ttl <= last; ttl++)
+		while (t->hops[ttl].owed > 0) {
+			if (!waved) {
+				t->wave++;
+				waved = true;
+			}
+			if (!send_probe(t, ttl, now))
+				return;
+			t->hops[ttl].owed--;
+		}
+}
+
+/*
+ * The visitor is further than its TTL said: a router answered at or beyond
+ * the estimate, or the visitor itself did beyond it (named by a D-SACK, or
+ * counted). Look further ahead, and with every probe.
+ */
+static void
+distrust(struct trace *t, uint64_t now)
+{
+	t->ahead = AHEAD_UNSURE;
+	send_owed(t, now);
 }
 
 /*
@@ -458,6 +511,20 @@ credit_by_count(struct trace *t, int ttl, uint64_t now, bool timed_out)
 	if (t->ndup == 0 || t->top_router >= ttl)
 		return false;
 	c = count_fit(t);
+	/*
+	 * The count fits ttl, beyond the trusted estimate, which got one
+	 * probe: ttl and ttl + 1 then differ by one ACK, as many as the
+	 * keep-alive's or a first answer merged into the ACK of the segment,
+	 * and the count cannot tell them apart. The probes held back go first
+	 * (distrust); then they differ by 1 + HOP_RETRIES.
+	 */
+	if (c.nfit > 0 && c.best == ttl && t->hops[ttl].owed > 0) {
+		int sent = t->hops[ttl].nprobes;
+
+		distrust(t, now);
+		if (t->hops[ttl].nprobes > sent)
+			return false;
+	}
 	if (c.best != ttl || ((c.nfit != 1 || c.best_diff != 0) && !timed_out))
 		return false;
 	if (!timed_out && c.skip < t->keepalive_sent && now < count_settles(t))
@@ -702,6 +769,7 @@ recount(struct trace *t, uint64_t now)
 	t->wave++;
 	for (int ttl = t->top_router + 1; ttl <= t->sent_max; ttl++) {
 		t->hops[ttl].reprobed = true;	/* asked again: no single re-ask besides */
+		t->hops[ttl].owed = 0;		/* with all its probes */
 		for (int n = 0; n < t->cfg.probes_per_hop; n++)
 			if (!send_probe(t, ttl, now)) {
 				/* No byte left: a hop not asked again keeps its own re-ask. */
@@ -720,12 +788,19 @@ settle(struct trace *t, uint64_t now)
 	restage_run(t, now);
 	if (now >= recount_due(t))
 		recount(t, now);
+	send_owed(t, now);	/* what found no byte before */
 	while (t->state == TRACE_PROBING && t->emitted < t->sent_max) {
 		int ttl = t->emitted + 1;
 		struct trace_hop *h = &t->hops[ttl];
 		struct proto_hop out;
 		bool unreach = false;
 
+		/*
+		 * The next hop to report is the visitor's, beyond the trusted
+		 * estimate, with one probe: it gets the others first.
+		 */
+		if (h->dest && h->owed > 0)
+			distrust(t, now);
 		if (!hop_settled(t, ttl, now))
 			break;
 		if (h->dest)
@@ -1286,7 +1361,7 @@ error_answer(struct trace *t, struct trace_probe *p, const struct proto_reply *r
 	}
 	/* A router at or beyond the estimate: the estimate is wrong; look further ahead. */
 	if (p->ttl >= t->estimate)
-		t->ahead = AHEAD_UNSURE;
+		distrust(t, now);
 	send_up_to(t, p->ttl + t->ahead, now);
 }
 
