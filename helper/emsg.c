@@ -57,7 +57,8 @@ emsg_check(const struct emsg *m, size_t len)
 	case EMSG_END:
 		return str_ok(m->u.end.code, sizeof(m->u.end.code)) && m->u.end.code[0] &&
 		    str_ok(m->u.end.text, sizeof(m->u.end.text)) &&
-		    m->u.end.hops >= 0 && m->u.end.hops <= 255 ? 0 : -1;
+		    m->u.end.hops >= 0 && m->u.end.hops <= 255 &&
+		    m->u.end.retry_s >= 0 && m->u.end.retry_s <= EMSG_RETRY_MAX ? 0 : -1;
 	default:
 		return -1;
 	}

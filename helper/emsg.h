@@ -33,10 +33,12 @@ struct emsg_status {
 	uint64_t replies_matched;	/* answers matched to a probe */
 	uint64_t icmp_unmatched;	/* errors quoting a traced connection but no probe */
 	uint64_t icmp_foreign;		/* queued errors that belong to no trace */
+	uint64_t overload_refused;	/* traces refused busy while overloaded (overload.h) */
 };
 
 #define EMSG_CODE_LEN	32
 #define EMSG_TEXT_LEN	128
+#define EMSG_RETRY_MAX	86400	/* a day: the most retry= a client parses (proto.c) */
 
 struct emsg {
 	uint32_t type;
@@ -48,6 +50,7 @@ struct emsg {
 			char code[EMSG_CODE_LEN];	/* error code or end reason */
 			char text[EMSG_TEXT_LEN];
 			int32_t hops;		/* END: highest ttl reported */
+			int32_t retry_s;	/* REFUSED busy: when trying again makes sense; 0: not said */
 		} end;
 		struct emsg_status status;	/* EMSG_STATUS_ANSWER */
 	} u;

@@ -25,6 +25,7 @@
 #include "local.h"
 #include "emsg.h"
 #include "log.h"
+#include "overload.h"
 #include "queue.h"
 #include "pkt.h"
 #include "privsep.h"
@@ -48,7 +49,14 @@ struct engine_stats {
 	uint64_t stamped, stamps_rejected;	/* queued packets with the kernel's arrival time */
 	uint64_t wait_max_us;			/* the longest a stamped packet waited to be read */
 	uint64_t probes_sent, replies_matched, traces;
+	uint64_t overload_refused;		/* new traces refused busy while overloaded */
 };
+
+/* retry= when max-traces are running: a trace takes seconds (the broker's limit says the same). */
+#define FULL_RETRY_S	5
+
+/* At most one log line about overload in this time. */
+#define OVERLOAD_LOG_US	(10 * 1000000ULL)
 
 /*
  * Packets handled in one round of the loop, at most (and the rest of one
@@ -75,6 +83,8 @@ struct engine {
 	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
 	struct hopmem *mem;		/* recent traces' hops, shared by all (hopmem.h) */
+	struct overload load;		/* how late the engine gets to its work (overload.h) */
+	uint64_t overload_log_us;	/* when overload was last logged */
 };
 
 static volatile sig_atomic_t engine_stop;
@@ -208,8 +218,9 @@ to_broker(struct engine *e, const struct emsg *m)
 	}
 }
 
+/* A trace not started: code says why; retry_s, for busy, when trying again makes sense (0: unsaid). */
 static void
-refuse(struct engine *e, uint32_t handle, const char *code, const char *text)
+refuse_retry(struct engine *e, uint32_t handle, const char *code, const char *text, int retry_s)
 {
 	struct emsg m;
 
@@ -218,7 +229,31 @@ refuse(struct engine *e, uint32_t handle, const char *code, const char *text)
 	m.trace = handle;
 	snprintf(m.u.end.code, sizeof(m.u.end.code), "%s", code);
 	snprintf(m.u.end.text, sizeof(m.u.end.text), "%s", text);
+	m.u.end.retry_s = retry_s;
 	to_broker(e, &m);
+}
+
+static void
+refuse(struct engine *e, uint32_t handle, const char *code, const char *text)
+{
+	refuse_retry(e, handle, code, text, 0);
+}
+
+/*
+ * Refuses a new trace while the engine is overloaded (overload.h): the traces
+ * running keep what CPU it gets. Logged at most every OVERLOAD_LOG_US.
+ */
+static void
+refuse_overloaded(struct engine *e, uint32_t handle, uint64_t now)
+{
+	e->st.overload_refused++;
+	if (e->overload_log_us == 0 || now - e->overload_log_us >= OVERLOAD_LOG_US) {
+		log_info("engine: overloaded (most queued packets waited over %d ms to be read): "
+		    "refusing new traces; %llu refused so far", OVERLOAD_TARGET_US / 1000,
+		    (unsigned long long)e->st.overload_refused);
+		e->overload_log_us = now;
+	}
+	refuse_retry(e, handle, "busy", "the tracing engine is overloaded", OVERLOAD_RETRY_S);
 }
 
 /* trace_ops callbacks */
@@ -356,6 +391,22 @@ engine_seen_until(uint64_t before, bool drained, uint64_t last_arrival)
 	return drained || last_arrival > before ? before : last_arrival;
 }
 
+/*
+ * How late the loop came to its timers: poll was to wake it timeout_ms after
+ * before (rounded up to whole ms: no lateness of ours), or at once when the
+ * earliest timer, next, was due already. Returns false when no timer was due.
+ */
+bool
+engine_timer_lag(uint64_t before, int timeout_ms, uint64_t next, uint64_t now, uint64_t *lag)
+{
+	uint64_t due = timeout_ms > 0 ? before + (uint64_t)timeout_ms * 1000 : next;
+
+	if (next == UINT64_MAX || timeout_ms < 0 || now < due)
+		return false;
+	*lag = now - due;
+	return true;
+}
+
 /* The highest trace bit with eight connmark bits above it for the SYN's TTL. */
 #define TTL_MARK_TOP	0x800000u
 
@@ -382,6 +433,7 @@ start(struct engine *e, const struct emsg *m)
 	struct etrace *et;
 	uint16_t ipid;
 	struct emsg ok;
+	uint64_t now;
 
 	/* A trace of this connection that ended and is only draining gives way at once. */
 	for (int i = 0; i < e->ntraces; i++)
@@ -393,10 +445,14 @@ start(struct engine *e, const struct emsg *m)
 			reap(e);
 			break;
 		}
+	/* Before any look-up: an overloaded engine spends nothing on a trace it will not run. */
+	now = time_us(CLOCK_MONOTONIC);
+	if (overload_now(&e->load, now))
+		return refuse_overloaded(e, m->trace, now);
 	if (e->ntraces >= e->cfg->max_traces)
 		cut_drains(e);
 	if (e->ntraces >= e->cfg->max_traces)
-		return refuse(e, m->trace, "busy", "too many traces running");
+		return refuse_retry(e, m->trace, "busy", "too many traces running", FULL_RETRY_S);
 	/* The port first: no look-up at all for a port that may not be traced. */
 	no = check_request(e->cfg, &tuple, check_port_allowed(e->cfg, r->sport) ?
 	    local_check(&e->s->local, &r->server) : 1);
@@ -566,6 +622,7 @@ arrival_us(struct engine *e, uint64_t tstamp_us, uint64_t now)
 	e->st.stamped++;
 	if (age > e->st.wait_max_us)
 		e->st.wait_max_us = age;
+	overload_wait(&e->load, age, now);
 	return now - age;
 }
 
@@ -640,6 +697,7 @@ status_answer(struct engine *e)
 	m.u.status.replies_matched = matched;
 	m.u.status.icmp_unmatched = e->st.icmp_unmatched;
 	m.u.status.icmp_foreign = e->st.icmp_foreign;
+	m.u.status.overload_refused = e->st.overload_refused;
 	to_broker(e, &m);
 }
 
@@ -691,6 +749,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL ||
 	    (e.mem = hopmem_new()) == NULL)
 		fatal("engine");
+	overload_init(&e.load, time_us(CLOCK_MONOTONIC));
 	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);
 
 	while (!engine_stop) {
@@ -698,7 +757,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 			{ mnl_socket_get_fd(s->nfq), POLLIN, 0 },
 			{ fd, POLLIN, 0 },
 		};
-		uint64_t now = time_us(CLOCK_MONOTONIC), next = UINT64_MAX;
+		uint64_t now = time_us(CLOCK_MONOTONIC), next = UINT64_MAX, before, lag;
 		int timeout = -1;
 
 		for (int i = 0; i < e.ntraces; i++) {
@@ -709,11 +768,16 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 		}
 		if (next != UINT64_MAX)
 			timeout = next <= now ? 0 : (int)((next - now + 999) / 1000);
+		before = now;
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
 			log_warn("engine: poll");
 			status = 1;
 			break;
 		}
+		now = time_us(CLOCK_MONOTONIC);
+		/* A trace's timer that fires late is harm too, and the sign of a starved engine. */
+		if (engine_timer_lag(before, timeout, next, now, &lag))
+			overload_wait(&e.load, lag, now);
 		if (pfd[1].revents)
 			from_broker(&e);
 		now = time_us(CLOCK_MONOTONIC);
@@ -737,10 +801,13 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 		trace_abort(&e.traces[i]->t, "engine-down");
 	reap(&e);
 	log_info("engine: stopped; %llu packets (%llu with the kernel's arrival time, read within "
-	    "%llu us of it; %llu with one not used), %llu probes, %llu unmatched ICMP errors",
+	    "%llu us of it; %llu with one not used), %llu probes, %llu unmatched ICMP errors, "
+	    "overloaded %llu ms (%llu new traces refused)",
 	    (unsigned long long)e.st.packets, (unsigned long long)e.st.stamped,
 	    (unsigned long long)e.st.wait_max_us, (unsigned long long)e.st.stamps_rejected,
-	    (unsigned long long)e.st.probes_sent, (unsigned long long)e.st.icmp_unmatched);
+	    (unsigned long long)e.st.probes_sent, (unsigned long long)e.st.icmp_unmatched,
+	    (unsigned long long)(e.load.intervals_over * OVERLOAD_INTERVAL_US / 1000),
+	    (unsigned long long)e.st.overload_refused);
 	free(e.traces);
 	hopmem_free(e.mem);
 	engine_close(s);

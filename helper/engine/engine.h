@@ -31,5 +31,7 @@ void engine_main(const struct config *cfg, struct engine_socks *s, int fd) __att
 void engine_close(struct engine_socks *s);
 /* The time the timers run at after a read of the queue (engine.c): pure. */
 uint64_t engine_seen_until(uint64_t before, bool drained, uint64_t last_arrival);
+/* How late the loop came to its timers after a poll (engine.c): pure. */
+bool engine_timer_lag(uint64_t before, int timeout_ms, uint64_t next, uint64_t now, uint64_t *lag);
 
 #endif

@@ -1,0 +1,54 @@
+/*
+ * The engine's overload detector (docs/engine.md, "Overload"), pure: how long
+ * the engine's work waited for it over each interval — queued packets from
+ * the kernel's arrival stamp to their reading, timers from when they were due
+ * to when they ran — and whether most of it waited longer than a target. The
+ * engine refuses new traces while the last interval says so. Time comes in as
+ * an argument; nothing here reads a clock.
+ */
+#ifndef TT_HELPER_ENGINE_OVERLOAD_H
+#define TT_HELPER_ENGINE_OVERLOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * CoDel's interval and target (RFC 8289): a delay that lasts a whole 100 ms
+ * is a standing queue, not a burst; 5 ms is what a traced connection's own
+ * packets may lose to us (a TCP loss probe waits two round trips, more than
+ * 5 ms on any real path) and far above what an engine with CPU to spare takes
+ * to read its queue (0.2-0.5 ms on the namespace lab).
+ */
+#define OVERLOAD_INTERVAL_US	100000
+#define OVERLOAD_TARGET_US	5000
+/*
+ * An interval with fewer waits than this says nothing either way: so little
+ * work is not what slows the engine (another program is), and refusing
+ * traces would not speed it up. 16 in 100 ms is about one trace's packets.
+ */
+#define OVERLOAD_MIN_WAITS	16
+/* retry= of a refusal: the verdict is renewed every interval, and a trace takes ms. */
+#define OVERLOAD_RETRY_S	1
+
+struct overload {
+	uint64_t start_us;	/* the interval being measured began then */
+	uint32_t waits;		/* in it: waits seen */
+	uint32_t late;		/* of them, longer than the target */
+	bool over;		/* the verdict of the last whole interval */
+	uint64_t intervals_over;	/* intervals judged overloaded, since the start */
+};
+
+/* An engine not overloaded, its first interval beginning at now (µs, monotonic). */
+void overload_init(struct overload *o, uint64_t now);
+
+/* A piece of work (a queued packet, a timer) waited wait_us for the engine; now is when it ran. */
+void overload_wait(struct overload *o, uint64_t wait_us, uint64_t now);
+
+/*
+ * Overloaded now? The verdict of the last whole interval: more than half its
+ * waits (and at least OVERLOAD_MIN_WAITS of them) longer than the target.
+ * An interval with nothing to do since then (idle) ends it.
+ */
+bool overload_now(struct overload *o, uint64_t now);
+
+#endif

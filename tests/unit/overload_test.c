@@ -1,0 +1,136 @@
+/*
+ * The engine's overload detector (helper/engine/overload.c) with a fake clock:
+ * an interval of waits mostly over the target makes the next one refuse, a
+ * burst or the fresh tail of each read does not, too few waits say nothing,
+ * and an interval back under the target, or idle, ends it. Then how late the
+ * loop came to its timers (engine_timer_lag in engine.c).
+ */
+#include "engine.h"
+#include "overload.h"
+#include "tap.h"
+
+#define MS	1000ULL
+#define T0	(1000 * 1000 * MS)	/* the engine started at 1000 s */
+#define IV	((uint64_t)OVERLOAD_INTERVAL_US)
+#define TARGET	((uint64_t)OVERLOAD_TARGET_US)
+
+/* n waits of wait_us each, spread over [from, from + IV). */
+static void
+waits(struct overload *o, uint64_t from, int n, uint64_t wait_us)
+{
+	for (int i = 0; i < n; i++)
+		overload_wait(o, wait_us, from + (uint64_t)i * (IV - 1) / (uint64_t)n);
+}
+
+static void
+test_standing(void)
+{
+	struct overload o;
+
+	overload_init(&o, T0);
+	ok(!overload_now(&o, T0), "a new engine is not overloaded");
+	waits(&o, T0, 100, 200);
+	ok(!overload_now(&o, T0 + IV), "100 packets read within 0.2 ms: not overloaded");
+	waits(&o, T0 + IV, 100, 12 * MS);
+	ok(!overload_now(&o, T0 + IV + IV / 2),
+	    "waits of 12 ms: the interval that saw them is not over yet, nothing changes");
+	ok(overload_now(&o, T0 + 2 * IV), "once it is over: overloaded");
+	is_int(o.intervals_over, 1, "one interval counted overloaded");
+	ok(overload_now(&o, T0 + 2 * IV + IV / 2), "... for the whole next interval");
+	/* The traces running go on: their packets, read promptly now, clear it. */
+	waits(&o, T0 + 2 * IV, 50, 1 * MS);
+	ok(!overload_now(&o, T0 + 3 * IV), "an interval whose waits are back under 5 ms ends it");
+}
+
+static void
+test_median(void)
+{
+	struct overload o;
+
+	/*
+	 * The engine empties its queue at every read: the last packets read waited
+	 * next to nothing even when most waited long. CoDel's least wait would miss it.
+	 */
+	overload_init(&o, T0);
+	waits(&o, T0, 60, 20 * MS);
+	waits(&o, T0 + 1, 40, 10);
+	ok(overload_now(&o, T0 + IV), "60 of 100 waits over the target, 40 fresh: overloaded");
+
+	overload_init(&o, T0);
+	waits(&o, T0, 50, 20 * MS);
+	waits(&o, T0 + 1, 50, 10);
+	ok(!overload_now(&o, T0 + IV), "exactly half over the target: not overloaded");
+
+	overload_init(&o, T0);
+	waits(&o, T0, 100, TARGET);
+	ok(!overload_now(&o, T0 + IV), "waits of exactly the target: not overloaded");
+	waits(&o, T0 + IV, 100, TARGET + 1);
+	ok(overload_now(&o, T0 + 2 * IV), "waits 1 us over it: overloaded");
+
+	/* A burst: one read of 30 answers took 40 ms, everything else was prompt. */
+	overload_init(&o, T0);
+	waits(&o, T0, 30, 40 * MS);
+	waits(&o, T0 + 1, 200, 300);
+	ok(!overload_now(&o, T0 + IV), "a burst of 30 late packets among 230: not overloaded");
+}
+
+static void
+test_few(void)
+{
+	struct overload o;
+
+	overload_init(&o, T0);
+	waits(&o, T0, OVERLOAD_MIN_WAITS - 1, 50 * MS);
+	ok(!overload_now(&o, T0 + IV), "%d waits of 50 ms: too few to say", OVERLOAD_MIN_WAITS - 1);
+	waits(&o, T0 + IV, OVERLOAD_MIN_WAITS, 50 * MS);
+	ok(overload_now(&o, T0 + 2 * IV), "%d of them: overloaded", OVERLOAD_MIN_WAITS);
+}
+
+static void
+test_idle(void)
+{
+	struct overload o;
+
+	overload_init(&o, T0);
+	waits(&o, T0, 100, 30 * MS);
+	ok(overload_now(&o, T0 + IV), "overloaded");
+	/* The load stopped at once: no packet, no timer, until a new trace asks. */
+	ok(!overload_now(&o, T0 + 3 * IV), "a whole interval since with nothing to do: not overloaded");
+	is_int(o.intervals_over, 1, "the idle time is not counted overloaded");
+
+	overload_init(&o, T0);
+	waits(&o, T0, 100, 30 * MS);
+	ok(!overload_now(&o, T0 + 2 * IV + 1),
+	    "a request after an idle interval: the old verdict is not used");
+
+	overload_init(&o, T0);
+	ok(!overload_now(&o, T0 - 5 * MS),
+	    "a time before the interval's start (a clock that went back) is harmless");
+}
+
+static void
+test_timer_lag(void)
+{
+	uint64_t lag = 0;
+
+	ok(engine_timer_lag(T0, 3, T0 + 2500, T0 + 3 * MS + 200, &lag) && lag == 200,
+	    "a poll of 3 ms (the timer rounded up) woke 0.2 ms after it: 0.2 ms late");
+	ok(engine_timer_lag(T0, 3, T0 + 2500, T0 + 3 * MS, &lag) && lag == 0,
+	    "woke on time: no lateness, the rounding up is ours");
+	ok(!engine_timer_lag(T0, 3, T0 + 2500, T0 + 1 * MS, &lag),
+	    "woke early for a packet: no timer was due");
+	ok(engine_timer_lag(T0, 0, T0 - 7 * MS, T0 + 1 * MS, &lag) && lag == 8 * MS,
+	    "a timer due before the poll began: late since it was due");
+	ok(!engine_timer_lag(T0, -1, UINT64_MAX, T0 + 50 * MS, &lag), "no timer at all: nothing late");
+}
+
+int
+main(void)
+{
+	test_standing();
+	test_median();
+	test_few();
+	test_idle();
+	test_timer_lag();
+	return tap_done();
+}
