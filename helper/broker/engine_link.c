@@ -214,7 +214,7 @@ engine_record(struct broker *b, struct emsg *m)
 		session_hop(b, s, &m->u.hop);
 		break;
 	case SESSION_DO_REFUSE:
-		session_refused(b, s, safe_code(m->u.end.code), m->u.end.text);
+		session_refused(b, s, safe_code(m->u.end.code), m->u.end.text, m->u.end.retry_s);
 		break;
 	case SESSION_DO_END:
 		if (ev == SESSION_EV_REFUSED) {
@@ -286,7 +286,7 @@ end_all(struct broker *b)
 			session_end(b, s, "engine-down", 0);
 			break;
 		default:
-			session_refused(b, s, "engine-down", "the packet engine is not running");
+			session_refused(b, s, "engine-down", "the packet engine is not running", 0);
 			break;
 		}
 	}

@@ -189,7 +189,8 @@ void session_hop(struct broker *b, struct session *s, struct proto_hop *hop);
 void session_end_line(struct broker *b, struct session *s);
 void session_end(struct broker *b, struct session *s, const char *reason, int hops);
 void sessions_commit(struct broker *b);
-void session_refused(struct broker *b, struct session *s, const char *code, const char *text);
+void session_refused(struct broker *b, struct session *s, const char *code, const char *text,
+    int retry_s);
 void ended_sessions(struct broker *b);
 uint64_t ended_next(const struct broker *b);
 

@@ -410,21 +410,35 @@ session_ended(struct broker *b, struct session *s)
 		session_free(b, s);
 }
 
-/* Ends a session whose trace never started: the client gets an ERROR. */
+/*
+ * Ends a session whose trace never started: the client gets an ERROR, with
+ * retry_s as retry= for busy (the engine overloaded or full), which is also
+ * counted and logged as the broker's own limits are: quietly, since at
+ * overload there are hundreds a second.
+ */
 void
-session_refused(struct broker *b, struct session *s, const char *code, const char *text)
+session_refused(struct broker *b, struct session *s, const char *code, const char *text,
+    int retry_s)
 {
 	char addr[VISITOR_STRLEN];
 	struct client *c = session_detach(s);
+	int busy = strcmp(code, "busy") == 0;
 
-	if (c != NULL && !c->dead)
+	if (c != NULL && !c->dead && busy)
+		client_busy(b, c, retry_s > 0 ? retry_s : 1, *text ? text : code);
+	else if (c != NULL && !c->dead)
 		client_error(b, c, code, *text ? text : code);
 	b->traces_refused++;
 	site_count(b, s->uid, 0, 1);
 	/* Only traces the engine accepted cost the visitor's and the global buckets. */
 	limits_release(b, s, 1);
-	log_info("trace for client %s port %u uid %u refused: %s (%s)",
-	    visitor_format(b, &s->req.client, addr), s->req.cport, (unsigned)s->uid, code, text);
+	visitor_format(b, &s->req.client, addr);
+	if (busy)
+		log_debug("trace for client %s port %u uid %u refused: %s (%s)", addr, s->req.cport,
+		    (unsigned)s->uid, code, text);
+	else
+		log_info("trace for client %s port %u uid %u refused: %s (%s)", addr, s->req.cport,
+		    (unsigned)s->uid, code, text);
 	session_free(b, s);
 }
 

@@ -374,6 +374,23 @@ test_requests(void)
 	ok(cl_eof(a), "then the broker closes");
 	close(a);
 
+	/* Refused busy by the engine, overloaded: its retry= passes through, and busy counts it. */
+	a = cl_open("overloaded");
+	cl_puts(a, REQ_B);
+	hb = eng_expect_start("overloaded", REQ_B);
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_REFUSED;
+	m.trace = hb;
+	snprintf(m.u.end.code, sizeof(m.u.end.code), "busy");
+	snprintf(m.u.end.text, sizeof(m.u.end.text), "the tracing engine is overloaded");
+	m.u.end.retry_s = 1;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	cl_line(a, line, sizeof(line));
+	is_str(line, "ERROR code=busy retry=1 msg=the_tracing_engine_is_overloaded;_try_again_in_1_s\n",
+	    "REFUSED busy with retry_s is ERROR busy retry=N");
+	ok(cl_eof(a), "then the broker closes");
+	close(a);
+
 	/* max_traces is 3: a fourth is busy. */
 	c1 = cl_open("busy 1");
 	cl_puts(c1, REQ_A);
