@@ -32,6 +32,7 @@ static const struct {
 	K(queue_drops),
 	K(db_errors),
 	K(enrich_requests),
+	K(overload_refused),
 #undef K
 };
 

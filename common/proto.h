@@ -164,6 +164,7 @@ struct proto_status {
 	uint64_t queue_drops;		/* kernel: dropped, or passed unseen, by the queue */
 	uint64_t db_errors;		/* failed database writes */
 	uint64_t enrich_requests;	/* enrichment look-ups (none yet) */
+	uint64_t overload_refused;	/* engine: new traces refused busy while it was overloaded */
 };
 
 /* One parsed line. Strings are copied, except path, which points into the caller's line. */

@@ -831,12 +831,13 @@ test_status(void)
 	m.u.status.icmp_unmatched = 3;
 	m.u.status.icmp_foreign = 4;
 	m.u.status.bad_packets = 5;
+	m.u.status.overload_refused = 6;
 	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
 	n = cl_line(a, line, sizeof(line));
 	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STATUS, "the answer: %.*s", LINE(line));
 	ok(pm.status.probes_sent == 42 && pm.status.replies_matched == 40 &&
 	    pm.status.icmp_unmatched == 3 && pm.status.icmp_foreign == 4 &&
-	    pm.status.bad_packets == 5, "the engine's counters");
+	    pm.status.bad_packets == 5 && pm.status.overload_refused == 6, "the engine's counters");
 	ok(pm.status.traces_done == 1 && pm.status.traces_running == 0 &&
 	    pm.status.db_errors == 0 && pm.status.enrich_requests == 0 &&
 	    pm.status.uptime_s < 60, "the broker's counters");
