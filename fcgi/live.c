@@ -11,9 +11,12 @@
 #include "refusal.h"
 #include "relay.h"
 #include "render.h"
+#include "slots.h"
+#include "util.h"
 
-void
-live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
+/* The trace itself: the broker's answer, then the hops as they settle. */
+static void
+live_trace(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
     const struct proto_trace_req *conn)
 {
 	char line[PROTO_REQUEST_MAX];
@@ -63,4 +66,33 @@ live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts 
 	/* A broker that goes silent mid-trace must not hold the visitor forever. */
 	relay_body(o, ro, &t, &c, bclient_deadline(cfg->run_ms));
 	bclient_close(&c);
+}
+
+/*
+ * Every slot holds a trace: 503 at once, without asking the broker, so that
+ * this thread is free again in a moment. Logged at most every SLOTS_LOG_S.
+ */
+static void
+live_busy(struct out *o, const struct reply_opts *ro, struct slots *s)
+{
+	struct refusal f;
+
+	if (slots_log_due(s, (int64_t)(time_ms(CLOCK_MONOTONIC) / 1000)))
+		log_warnx("%d live traces are running (TRACETROUT_THREADS): more trace requests get "
+		    "503 at once; %llu so far", s->max, (unsigned long long)atomic_load(&s->refused));
+	refusal_for_code("busy", SLOTS_RETRY_S, &f);
+	refusal_write(o, ro, &f);
+}
+
+void
+live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
+    const struct proto_trace_req *conn)
+{
+	if (cfg->slots != NULL && !slots_take(cfg->slots)) {
+		live_busy(o, ro, cfg->slots);
+		return;
+	}
+	live_trace(o, cfg, ro, conn);
+	if (cfg->slots != NULL)
+		slots_give(cfg->slots);
 }

@@ -10,7 +10,8 @@
 /*
  * Writes the whole response for a trace of conn (conn->nostore: ?store=0):
  * an error response if the broker cannot start it, else the head at once,
- * then the hops as they settle.
+ * then the hops as they settle. With every slot of cfg->slots taken, 503
+ * with Retry-After at once.
  */
 void live_serve(struct out *o, const struct broker_cfg *cfg, const struct reply_opts *ro,
     const struct proto_trace_req *conn);

@@ -15,13 +15,15 @@
 #include "request.h"
 #include "brokercfg.h"
 #include "route.h"
+#include "slots.h"
 
-#define THREADS_DEFAULT	64	/* a live trace holds one for up to 30 s: room for pages meanwhile */
+#define THREADS_DEFAULT	64	/* live traces at once: each holds a thread for up to 30 s */
 #define THREADS_MAX	256
 
 struct app {
 	int sock;			/* the listening socket: 0 when the web server spawned us */
 	struct broker_cfg cfg;
+	struct slots slots;		/* the threads that may hold a live trace */
 };
 
 /* Some platforms need accept() serialized (fcgi2's threaded example); it costs nothing here. */
@@ -140,7 +142,10 @@ main(void)
 	app.cfg.connect_ms = BROKER_CONNECT_MS;
 	app.cfg.start_ms = BROKER_START_MS;
 	app.cfg.run_ms = env_int("TRACETROUT_TIMEOUT", BROKER_RUN_MS / 1000, 1, 3600) * 1000;
-	nthreads = env_int("TRACETROUT_THREADS", THREADS_DEFAULT, 1, THREADS_MAX);
+	/* TRACETROUT_THREADS live traces at once, and a few threads more for everything else. */
+	slots_init(&app.slots, env_int("TRACETROUT_THREADS", THREADS_DEFAULT, 1, THREADS_MAX));
+	app.cfg.slots = &app.slots;
+	nthreads = slots_threads(app.slots.max);
 
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");
@@ -162,7 +167,8 @@ main(void)
 	for (int i = 0; i < nthreads; i++)
 		if ((errno = pthread_create(&tids[i], NULL, worker, &app)) != 0)
 			fatal("pthread_create");
-	log_info("serving with %d threads, broker %s", nthreads, app.cfg.socket_path);
+	log_info("serving with %d threads (%d live traces at once), broker %s", nthreads,
+	    app.slots.max, app.cfg.socket_path);
 	/* Workers return only when accepting fails; then the web server starts us again. */
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tids[i], NULL);

@@ -104,9 +104,13 @@ refusal_write_msg(struct out *o, const struct reply_opts *ro, const char *verb,
 		refusal_for_code(m->code, m->retry, &f);
 		/*
 		 * The helper failing is a warning; refusing a trace is worth a line;
-		 * a stale permalink or a wrong token is the visitor's business.
+		 * a stale permalink or a wrong token is the visitor's business, and so
+		 * is being told to come back (busy: the helper counts and logs those,
+		 * and at overload there are hundreds a second).
 		 */
-		if (f.status >= 500)
+		if (strcmp(m->code, "busy") == 0)
+			log_debug("broker refused %s: %s: %s", verb, m->code, m->msg);
+		else if (f.status >= 500)
 			log_warnx("broker refused %s: %s: %s", verb, m->code, m->msg);
 		else if (f.status == 404 || strcmp(m->code, "bad-token") == 0)
 			log_debug("broker refused %s: %s: %s", verb, m->code, m->msg);

@@ -142,7 +142,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* No broker listens here: a routed trace fails at connect() and answers 503. */
-	static const struct broker_cfg cfg = { "/nonexistent/tracetrout-fuzz.sock", 50, 50, 50 };
+	static const struct broker_cfg cfg = { "/nonexistent/tracetrout-fuzz.sock", 50, 50, 50, NULL };
 	struct params p = { .n = 0 };
 	struct request req;
 	struct route rt;

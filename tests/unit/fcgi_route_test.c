@@ -13,6 +13,7 @@
 #include "request.h"
 #include "render_common.h"
 #include "route.h"
+#include "slots.h"
 #include "stored.h"
 #include "tap.h"
 
@@ -892,6 +893,48 @@ test_refusals(void)
 	}
 }
 
+/* The live-trace slots: a trace beyond them is 503 at once, without the broker; other pages go on. */
+static void
+test_slots(void)
+{
+	static const char *const live[] = {
+		"> TRACETROUT 1", "< " TRACE_LINE,
+		"> STARTED id=" ID " stored=1 token=" TOKEN " started_ms=1764180000123 "
+		    "addr=full retention_s=2592000",
+		"> END reason=max-hops hops=0 duration_us=900 stored=1", NULL
+	};
+	struct slots sl;
+	struct membuf mb;
+
+	is_int(slots_threads(64), 72, "64 live traces at once: 72 threads, 8 for everything else");
+	is_int(slots_threads(15), 16, "15: 16 threads");
+	is_int(slots_threads(1), 2, "1: 2 threads");
+	slots_init(&sl, 1);
+	cfg.slots = &sl;
+	serve_broker(&mb, live, NULL, "QUERY_STRING", "format=json", NULL);
+	ok(status_is(&mb, 200) && atomic_load(&sl.used) == 0,
+	    "a free slot: the trace runs, and gives its slot back");
+	ok(slots_take(&sl), "a trace holds the only slot");
+	ok(!slots_take(&sl), "a second finds none");
+	/* No broker runs: asking it would be a 503 without Retry-After. */
+	serve(&mb, "QUERY_STRING", "format=json", NULL);
+	ok(status_is(&mb, 503) && has_header(&mb, "Retry-After: 1") &&
+	    strstr(body_of(&mb), "too many traces") != NULL,
+	    "every slot taken: 503 with Retry-After: 1 at once, the broker not asked");
+	is_int(atomic_load(&sl.refused), 2, "both refusals counted");
+	is_int(atomic_load(&sl.used), 1, "the refused take no slot");
+	serve(&mb, "PATH_INFO", "/tracetrout.css", NULL);
+	ok(status_is(&mb, 200), "other pages are served meanwhile");
+	slots_give(&sl);
+	ok(slots_take(&sl), "the slot given back is free again");
+	slots_give(&sl);
+	slots_init(&sl, 1);
+	ok(slots_log_due(&sl, 100), "the first refusal is logged");
+	ok(!slots_log_due(&sl, 100 + SLOTS_LOG_S - 1), "then none for %d s", SLOTS_LOG_S);
+	ok(slots_log_due(&sl, 100 + SLOTS_LOG_S), "then one again");
+	cfg.slots = NULL;
+}
+
 static void
 test_broken_broker(void)
 {
@@ -1755,6 +1798,7 @@ main(void)
 	test_responses();
 	test_assets();
 	test_refusals();
+	test_slots();
 	test_broken_broker();
 	test_trace();
 	test_render_trace();
