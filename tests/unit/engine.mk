@@ -36,7 +36,8 @@ unit_check_test_SOURCES = unit/check_test.c unit/fixtures.h
 unit_check_test_CFLAGS = $(AM_CFLAGS) $(MNL_CFLAGS)
 unit_check_test_LDADD = $(top_builddir)/helper/libhelper.a $(top_builddir)/common/libcommon.a $(MNL_LIBS) $(CAPNG_LIBS)
 
-# The overload detector, with a fake clock, and how late the loop came to its timers (engine.c).
+# The overload detector (helper/overload.c), with a fake clock, and how late the engine's loop
+# came to its timers (engine.c).
 check_PROGRAMS += unit/overload_test
 TESTS += unit/overload_test
 unit_overload_test_SOURCES = unit/overload_test.c

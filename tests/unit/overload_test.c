@@ -1,5 +1,5 @@
 /*
- * The engine's overload detector (helper/engine/overload.c) with a fake clock:
+ * The overload detector (helper/overload.c) with a fake clock:
  * an interval of waits mostly over the target makes the next one refuse, a
  * burst or the fresh tail of each read does not, too few waits say nothing,
  * and an interval back under the target, or idle, ends it. Then how late the

@@ -1,4 +1,4 @@
-/* The engine's overload detector (overload.h), pure. */
+/* The helper's overload detector (overload.h), pure. */
 #include "overload.h"
 
 void
@@ -16,7 +16,7 @@ overload_init(struct overload *o, uint64_t now)
  * queue's head: the engine empties its queue at every read, so the last packet
  * of each read waited next to nothing (measured: at most 0.3 ms in nearly every
  * interval with most packets waiting 5-80 ms). A whole interval since it with
- * no work at all means the engine was idle, whatever the closed one said.
+ * no work at all means the process was idle, whatever the closed one said.
  */
 static void
 overload_roll(struct overload *o, uint64_t now)

@@ -1,13 +1,14 @@
 /*
- * The engine's overload detector (docs/engine.md, "Overload"), pure: how long
- * the engine's work waited for it over each interval — queued packets from
- * the kernel's arrival stamp to their reading, timers from when they were due
- * to when they ran — and whether most of it waited longer than a target. The
- * engine refuses new traces while the last interval says so. Time comes in as
- * an argument; nothing here reads a clock.
+ * The helper's overload detector (docs/engine.md, "Overload"), pure: how long
+ * a process's work waited for it over each interval — in the engine, queued
+ * packets from the kernel's arrival stamp to their reading, timers from when
+ * they were due to when they ran, the broker's records from their sending; in
+ * the broker, the engine's records — and whether most of it waited longer
+ * than a target. Each refuses new traces while its last interval says so.
+ * Time comes in as an argument; nothing here reads a clock.
  */
-#ifndef TT_HELPER_ENGINE_OVERLOAD_H
-#define TT_HELPER_ENGINE_OVERLOAD_H
+#ifndef TT_HELPER_OVERLOAD_H
+#define TT_HELPER_OVERLOAD_H
 
 #include <stdbool.h>
 #include <stdint.h>
