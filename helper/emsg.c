@@ -64,6 +64,18 @@ emsg_check(const struct emsg *m, size_t len)
 	}
 }
 
+/* A record that took longer than this says rather that its stamp is wrong. */
+#define EMSG_WAIT_MAX_US	1000000
+
+bool
+emsg_wait(const struct emsg *m, uint64_t now, uint64_t *wait)
+{
+	if (m->sent_us == 0 || m->sent_us > now || now - m->sent_us > EMSG_WAIT_MAX_US)
+		return false;
+	*wait = now - m->sent_us;
+	return true;
+}
+
 ssize_t
 emsg_recv(int fd, struct emsg *m)
 {

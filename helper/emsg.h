@@ -5,6 +5,7 @@
 #ifndef TT_HELPER_EMSG_H
 #define TT_HELPER_EMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,11 @@ struct emsg_status {
 struct emsg {
 	uint32_t type;
 	uint32_t trace;		/* the broker's handle for the trace, echoed back */
+	/*
+	 * When the sender had it ready (CLOCK_MONOTONIC, µs; 0: not said), so
+	 * that the receiver knows how long it waited to be read (emsg_wait).
+	 */
+	uint64_t sent_us;
 	union {
 		struct proto_trace_req start;	/* EMSG_START */
 		struct proto_hop hop;		/* EMSG_HOP: ttl before HOP_OFFSET; EMSG_LATE: one reply */
@@ -61,6 +67,13 @@ struct emsg {
  * termination. Returns 0, or -1 if it is malformed (the receiver then exits).
  */
 int emsg_check(const struct emsg *m, size_t len);
+
+/*
+ * How long a record waited for its receiver, now (CLOCK_MONOTONIC, µs), into
+ * *wait: true, or false when it carries no stamp or one that cannot be right
+ * (after now, or more than a second before it).
+ */
+bool emsg_wait(const struct emsg *m, uint64_t now, uint64_t *wait);
 
 /*
  * Reads one record from the socketpair without waiting. Returns its whole

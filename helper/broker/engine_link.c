@@ -75,6 +75,8 @@ engine_send(struct broker *b, uint32_t type, uint32_t handle, const struct proto
 	memset(m, 0, sizeof(*m));
 	m->type = type;
 	m->trace = handle;
+	/* Ready now, whenever the socketpair takes it: the engine counts its wait from here. */
+	m->sent_us = time_us(CLOCK_MONOTONIC);
 	if (req != NULL)
 		m->u.start = *req;
 	b->eqlen++;

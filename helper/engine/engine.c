@@ -210,8 +210,9 @@ engine_clear_marks(const struct config *cfg, struct engine_socks *s)
 }
 
 static void
-to_broker(struct engine *e, const struct emsg *m)
+to_broker(struct engine *e, struct emsg *m)
 {
+	m->sent_us = time_us(CLOCK_MONOTONIC);
 	if (send(e->fd, m, sizeof(*m), MSG_NOSIGNAL) != (ssize_t)sizeof(*m)) {
 		log_warn("engine: lost the broker");
 		engine_stop = 1;
@@ -707,6 +708,7 @@ from_broker(struct engine *e)
 	struct emsg m;
 	ssize_t n = emsg_recv(e->fd, &m);
 	struct etrace *et;
+	uint64_t now, wait;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -719,6 +721,10 @@ from_broker(struct engine *e)
 	/* The broker is the only peer; anything malformed means it is not itself. */
 	if (emsg_check(&m, (size_t)n) < 0)
 		fatalx("engine: malformed message from the broker (type %u, %zd bytes)", m.type, n);
+	/* A START that waited for the engine is work that waited, as a queued packet is. */
+	now = time_us(CLOCK_MONOTONIC);
+	if (emsg_wait(&m, now, &wait))
+		overload_wait(&e->load, wait, now);
 	switch (m.type) {
 	case EMSG_START:
 		start(e, &m);

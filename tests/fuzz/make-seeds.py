@@ -167,14 +167,16 @@ class Start(C.Structure):
     _fields_ = [('client', Addr), ('server', Addr), ('cport', C.c_uint16), ('sport', C.c_uint16),
                 ('nostore', C.c_int), ('nonames', C.c_int), ('wait', C.c_int), ('proxy', C.c_int)]
 class End(C.Structure):
-    _fields_ = [('code', C.c_char * 32), ('text', C.c_char * 128), ('hops', C.c_int32)]
+    _fields_ = [('code', C.c_char * 32), ('text', C.c_char * 128), ('hops', C.c_int32),
+                ('retry_s', C.c_int32)]
 class Status(C.Structure):
     _fields_ = [(n, C.c_uint64) for n in ('traces', 'running', 'packets', 'bad_packets',
-                                          'probes_sent', 'replies_matched', 'icmp_unmatched', 'icmp_foreign')]
+                                          'probes_sent', 'replies_matched', 'icmp_unmatched', 'icmp_foreign',
+                                          'overload_refused')]
 class U(C.Union):
     _fields_ = [('start', Start), ('hop', Hop), ('end', End), ('status', Status)]
 class Emsg(C.Structure):
-    _fields_ = [('type', C.c_uint32), ('trace', C.c_uint32), ('u', U)]
+    _fields_ = [('type', C.c_uint32), ('trace', C.c_uint32), ('sent_us', C.c_uint64), ('u', U)]
 START, CANCEL, STARTED, REFUSED, HOP, END, STATUS, STATUS_ANSWER, LATE = range(1, 10)
 AF_INET, AF_INET6 = 2, 10
 def addr(s):
@@ -218,7 +220,7 @@ def end(type, code, text, hops):
     return m
 def status_answer():
     m = emsg(STATUS_ANSWER, 0)
-    m.u.status = Status(12, 1024, 3400, 2, 310, 290, 1, 5)
+    m.u.status = Status(12, 1024, 3400, 2, 310, 290, 1, 5, 9)
     return m
 def changed(m, f):
     m = Emsg.from_buffer_copy(bytes(m))
@@ -238,6 +240,8 @@ emsgs = {
     'end': end(END, b'destination', b'', 3),
     'end-max': end(END, b'max-hops', b'', 255),
     'refused': end(REFUSED, b'not-found', b'connection not in conntrack', 0),
+    'refused-busy': changed(end(REFUSED, b'busy', b'the tracing engine is overloaded', 0),
+                            lambda m: setattrs(m.u.end, retry_s=1)),
 }
 bad = {
     'bad-type0': changed(emsgs['start4'], lambda m: setattr(m, 'type', 0)),
@@ -272,6 +276,8 @@ bad = {
     'bad-end-hops-negative': changed(emsgs['end'], lambda m: setattr(m.u.end, 'hops', -1)),
     'bad-end-hops256': changed(emsgs['end-max'], lambda m: setattr(m.u.end, 'hops', 256)),
     'bad-refused-code-empty': changed(emsgs['refused'], lambda m: C.memset(C.addressof(m.u.end), 0, 32)),
+    'bad-refused-retry-negative': changed(emsgs['refused-busy'], lambda m: setattr(m.u.end, 'retry_s', -1)),
+    'bad-refused-retry-long': changed(emsgs['refused-busy'], lambda m: setattr(m.u.end, 'retry_s', 86401)),
 }
 os.makedirs(os.path.join(here, 'corpus/emsg'), exist_ok=True)
 for name, m in list(emsgs.items()) + list(bad.items()):

@@ -47,6 +47,7 @@ static const struct fixture fixtures[] = {
 	{ "end", 0, EMSG_END, NULL, WHOLE },
 	{ "end-max", 0, EMSG_END, NULL, WHOLE },
 	{ "refused", 0, EMSG_REFUSED, NULL, WHOLE },
+	{ "refused-busy", 0, EMSG_REFUSED, NULL, WHOLE },
 
 	{ "bad-empty", -1, 0, "start4", WHOLE },
 	{ "bad-short", -1, 0, "start4", WHOLE },
@@ -83,6 +84,8 @@ static const struct fixture fixtures[] = {
 	{ "bad-end-hops-negative", -1, 0, "end", FIELD(u.end.hops) },
 	{ "bad-end-hops256", -1, 0, "end-max", FIELD(u.end.hops) },
 	{ "bad-refused-code-empty", -1, 0, "refused", FIELD(u.end.code) },
+	{ "bad-refused-retry-negative", -1, 0, "refused-busy", FIELD(u.end.retry_s) },
+	{ "bad-refused-retry-long", -1, 0, "refused-busy", FIELD(u.end.retry_s) },
 };
 
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
@@ -177,6 +180,27 @@ test_recv(void)
 	close(sv[0]);
 }
 
+/* emsg_wait: how long a stamped record waited for its receiver, and the stamps not believed. */
+static void
+test_wait(void)
+{
+	struct emsg m;
+	uint64_t w = 0;
+
+	memset(&m, 0, sizeof(m));
+	ok(!emsg_wait(&m, 5000000, &w), "wait: a record without a stamp says nothing");
+	m.sent_us = 4993000;
+	ok(emsg_wait(&m, 5000000, &w) && w == 7000, "wait: stamped 7 ms before it is read: 7 ms");
+	m.sent_us = 5000000;
+	ok(emsg_wait(&m, 5000000, &w) && w == 0, "wait: read as it was stamped: 0");
+	m.sent_us = 5000001;
+	ok(!emsg_wait(&m, 5000000, &w), "wait: a stamp after now cannot be right");
+	m.sent_us = 4000000;
+	ok(emsg_wait(&m, 5000000, &w) && w == 1000000, "wait: a second exactly is believed");
+	m.sent_us = 3999999;
+	ok(!emsg_wait(&m, 5000000, &w), "wait: more than a second is not");
+}
+
 static void
 test_all_listed(void)
 {
@@ -219,5 +243,6 @@ main(void)
 		test_fixture(&fixtures[i]);
 	test_all_listed();
 	test_recv();
+	test_wait();
 	return tap_done();
 }
