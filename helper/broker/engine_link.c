@@ -238,6 +238,7 @@ engine_record(struct broker *b, struct emsg *m)
 void
 engine_read(struct broker *b)
 {
+	uint64_t now, wait;
 	struct emsg m;
 
 	for (int i = 0; i < ENGINE_BATCH && !b->engine_down; i++) {
@@ -263,8 +264,39 @@ engine_read(struct broker *b)
 			engine_failed(b);
 			return;
 		}
+		/* How late the loop comes to the engine's records: the broker's own lag. */
+		now = time_us(CLOCK_MONOTONIC);
+		if (emsg_wait(&m, now, &wait))
+			overload_wait(&b->load, wait, now);
 		engine_record(b, &m);
 	}
+}
+
+/* At most one log line about the broker's overload in this time. */
+#define OVERLOAD_LOG_MS		10000
+
+/*
+ * Refuses a new trace with busy retry=1 while the broker is overloaded (most
+ * of the engine's records waited over the target for its loop, overload.h):
+ * its traces running get the loop. Returns whether it did; logged at most
+ * every OVERLOAD_LOG_MS.
+ */
+bool
+overloaded_busy(struct broker *b, struct client *c)
+{
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
+
+	if (!overload_now(&b->load, time_us(CLOCK_MONOTONIC)))
+		return false;
+	b->overload_refused++;
+	if (b->overload_logged_ms == 0 || now - b->overload_logged_ms >= OVERLOAD_LOG_MS) {
+		log_info("broker: overloaded (most of the engine's records waited over %d ms to be "
+		    "read): refusing new traces; %llu refused so far", OVERLOAD_TARGET_US / 1000,
+		    (unsigned long long)b->overload_refused);
+		b->overload_logged_ms = now;
+	}
+	client_busy(b, c, OVERLOAD_RETRY_S, "the tracing helper is overloaded");
+	return true;
 }
 
 /*

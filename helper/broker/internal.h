@@ -20,6 +20,7 @@
 #include "emsg.h"
 #include "enrich.h"
 #include "limit.h"
+#include "overload.h"
 #include "proto.h"
 #include "session.h"
 #include "store.h"
@@ -141,6 +142,9 @@ struct broker {
 	uid_t last_forbidden_uid;
 	uint64_t last_forbidden_ms;
 	struct admit admit;	/* limits: the visitors seen lately, the global rate */
+	struct overload load;	/* how long the engine's records wait for the loop (overload.h) */
+	uint64_t overload_refused;	/* new traces refused busy while it says overloaded */
+	uint64_t overload_logged_ms;	/* monotonic: when that was last logged */
 	/* storage */
 	uint64_t store_retry_ms;	/* monotonic; when to try opening the database again */
 	unsigned long db_errors_before;	/* of stores closed or never opened */
@@ -199,6 +203,7 @@ void engine_flush(struct broker *b);
 void engine_send(struct broker *b, uint32_t type, uint32_t handle,
     const struct proto_trace_req *req);
 void engine_read(struct broker *b);
+bool overloaded_busy(struct broker *b, struct client *c);
 int conn_segs(struct broker *b, const struct proto_trace_req *conn, uint64_t *segs);
 void end_all(struct broker *b);
 int wait_engine(pid_t pid);

@@ -152,6 +152,8 @@ request_trace(struct broker *b, struct client *c, const struct proto_msg *m)
 		client_error(b, c, "engine-down", "the packet engine is not running");
 		return;
 	}
+	if (overloaded_busy(b, c))
+		return;
 	if (b->next_handle == 0) {
 		/* 2^32 traces in one run: start again rather than reuse a handle. */
 		client_error(b, c, "internal", "trace handles exhausted");

@@ -183,7 +183,7 @@ status_answer(struct broker *b, const struct emsg_status *es)
 	ps.queue_drops = queue_drops(b);
 	ps.db_errors = db_errors(b);
 	ps.enrich_requests = b->enrich_done;
-	ps.overload_refused = es->overload_refused;
+	ps.overload_refused = es->overload_refused + b->overload_refused;
 	if ((n = proto_fmt_status(line, sizeof(line), &ps)) < 0)
 		return;
 	TAILQ_FOREACH(c, &b->clients, entry)

@@ -794,6 +794,82 @@ test_limits(void)
 	cfg.max_traces = 3;
 }
 
+/*
+ * A late answer for no trace (the broker ignores it quietly) that the engine
+ * stamped late_us before sending it: the broker's loop took that long to it.
+ */
+static void
+eng_late_record(uint64_t late_us)
+{
+	struct timespec ts;
+	struct emsg m;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_LATE;
+	m.trace = 999999;
+	m.sent_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 - late_us;
+	m.u.hop.ttl = 3;
+	m.u.hop.sent = 3;
+	m.u.hop.nreplies = 1;
+	m.u.hop.r[0].from.family = AF_INET;
+	m.u.hop.r[0].kind = REPLY_TIME_EXCEEDED;
+	m.u.hop.r[0].flags = PROTO_RF_LATE;
+	if (send(efd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+		printf("# engine send: %s\n", strerror(errno));
+}
+
+/*
+ * The broker's own overload (overload.h): the engine's records waiting 20 ms
+ * for its loop make it refuse a new trace busy retry=1 without asking the
+ * engine; records read at once again end it; STATUS adds its refusals to the
+ * engine's.
+ */
+static void
+test_overload(void)
+{
+	char line[PROTO_LINE_MAX + 1];
+	struct pollfd pf;
+	struct proto_msg pm;
+	struct emsg m;
+	int a, n;
+
+	start_broker();
+	/* Over a whole interval (100 ms) and more: a record 20 ms late every millisecond. */
+	for (int i = 0; i < 150; i++) {
+		eng_late_record(20000);
+		usleep(1000);
+	}
+	a = trace_from("198.51.100.50", 6000);
+	expect_busy("the engine's records wait 20 ms: overloaded", a, 1, "overloaded");
+	pf = (struct pollfd){ efd, POLLIN, 0 };
+	ok(poll(&pf, 1, 200) == 0, "the engine is not asked");
+	for (int i = 0; i < 150; i++) {
+		eng_late_record(0);
+		usleep(1000);
+	}
+	a = trace_from("198.51.100.51", 6001);
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_START,
+	    "records read at once for a whole interval: the next trace goes to the engine");
+	ok(m.sent_us != 0, "START carries the time the broker sent it");
+	eng_send(EMSG_REFUSED, m.trace, "not-found", "no", 0);
+	cl_line(a, line, sizeof(line));
+	close(a);
+	a = cl_open("status after overload");
+	cl_puts(a, "STATUS\n");
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_STATUS, "STATUS: EMSG_STATUS");
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	m.u.status.overload_refused = 2;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	n = cl_line(a, line, sizeof(line));
+	ok(proto_parse(line, (size_t)n, &pm) == PROTO_STATUS && pm.status.overload_refused == 3 &&
+	    pm.status.busy == 1, "overload_refused: the engine's 2 and the broker's 1; busy counts it");
+	close(a);
+	close(efd);
+	broker_wait();
+}
+
 static void
 test_status(void)
 {
@@ -1595,6 +1671,7 @@ main(void)
 	cfg.hop_offset = 0;
 	test_limits();
 	test_status();
+	test_overload();
 	test_forbidden();
 	test_storage();
 
