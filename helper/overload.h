@@ -35,8 +35,9 @@ struct overload {
 	uint64_t start_us;	/* the interval being measured began then */
 	uint32_t waits;		/* in it: waits seen */
 	uint32_t late;		/* of them, longer than the target */
-	bool over;		/* the verdict of the last whole interval */
-	uint64_t intervals_over;	/* intervals judged overloaded, since the start */
+	bool was_late;		/* the last whole interval had most of its waits late */
+	bool over;		/* overloaded: it and the one before, or overloaded before it */
+	uint64_t intervals_over;	/* intervals overloaded since the start */
 };
 
 /* An engine not overloaded, its first interval beginning at now (µs, monotonic). */
@@ -46,9 +47,9 @@ void overload_init(struct overload *o, uint64_t now);
 void overload_wait(struct overload *o, uint64_t wait_us, uint64_t now);
 
 /*
- * Overloaded now? The verdict of the last whole interval: more than half its
- * waits (and at least OVERLOAD_MIN_WAITS of them) longer than the target.
- * An interval with nothing to do since then (idle) ends it.
+ * Overloaded now? From the second whole interval in a row with more than half
+ * its waits (and at least OVERLOAD_MIN_WAITS of them) longer than the target,
+ * until an interval that has not. An interval with nothing to do (idle) ends it.
  */
 bool overload_now(struct overload *o, uint64_t now);
 

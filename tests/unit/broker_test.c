@@ -835,8 +835,8 @@ test_overload(void)
 	int a, n;
 
 	start_broker();
-	/* Over a whole interval (100 ms) and more: a record 20 ms late every millisecond. */
-	for (int i = 0; i < 150; i++) {
+	/* Over two whole intervals (100 ms each) and more: a record 20 ms late every millisecond. */
+	for (int i = 0; i < 300; i++) {
 		eng_late_record(20000);
 		usleep(1000);
 	}

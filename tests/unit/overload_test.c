@@ -1,10 +1,12 @@
 /*
- * The overload detector (helper/overload.c) with a fake clock:
- * an interval of waits mostly over the target makes the next one refuse, a
- * burst or the fresh tail of each read does not, too few waits say nothing,
- * and an interval back under the target, or idle, ends it. Then how late the
- * loop came to its timers (engine_timer_lag in engine.c).
+ * The overload detector (helper/overload.c) with a fake clock: two intervals
+ * in a row of waits mostly over the target make the next one refuse, one
+ * alone (a burst) or the fresh tail of each read does not, too few waits say
+ * nothing, and an interval back under the target, or idle, ends it. Then how
+ * late the loop came to its timers (engine_timer_lag in engine.c).
  */
+#include <stdbool.h>
+
 #include "engine.h"
 #include "overload.h"
 #include "tap.h"
@@ -22,6 +24,21 @@ waits(struct overload *o, uint64_t from, int n, uint64_t wait_us)
 		overload_wait(o, wait_us, from + (uint64_t)i * (IV - 1) / (uint64_t)n);
 }
 
+/* Interval k (from T0 + k IV): n waits of wait_us, then fresh ones of 10 us. */
+static void
+interval(struct overload *o, int k, int n, uint64_t wait_us, int fresh)
+{
+	waits(o, T0 + (uint64_t)k * IV, n, wait_us);
+	waits(o, T0 + (uint64_t)k * IV + 1, fresh, 10);
+}
+
+/* Overloaded once interval k is over? */
+static bool
+after(struct overload *o, int k)
+{
+	return overload_now(o, T0 + (uint64_t)(k + 1) * IV);
+}
+
 static void
 test_standing(void)
 {
@@ -29,17 +46,41 @@ test_standing(void)
 
 	overload_init(&o, T0);
 	ok(!overload_now(&o, T0), "a new engine is not overloaded");
-	waits(&o, T0, 100, 200);
-	ok(!overload_now(&o, T0 + IV), "100 packets read within 0.2 ms: not overloaded");
-	waits(&o, T0 + IV, 100, 12 * MS);
+	interval(&o, 0, 100, 200, 0);
+	ok(!after(&o, 0), "100 packets read within 0.2 ms: not overloaded");
+	interval(&o, 1, 100, 12 * MS, 0);
 	ok(!overload_now(&o, T0 + IV + IV / 2),
 	    "waits of 12 ms: the interval that saw them is not over yet, nothing changes");
-	ok(overload_now(&o, T0 + 2 * IV), "once it is over: overloaded");
+	ok(!after(&o, 1), "one whole interval of them: a burst, not overloaded yet");
+	interval(&o, 2, 100, 12 * MS, 0);
+	ok(after(&o, 2), "a second in a row: overloaded");
 	is_int(o.intervals_over, 1, "one interval counted overloaded");
-	ok(overload_now(&o, T0 + 2 * IV + IV / 2), "... for the whole next interval");
+	ok(overload_now(&o, T0 + 3 * IV + IV / 2), "... for the whole next interval");
+	interval(&o, 3, 100, 12 * MS, 0);
+	ok(after(&o, 3), "a third: still overloaded");
 	/* The traces running go on: their packets, read promptly now, clear it. */
-	waits(&o, T0 + 2 * IV, 50, 1 * MS);
-	ok(!overload_now(&o, T0 + 3 * IV), "an interval whose waits are back under 5 ms ends it");
+	interval(&o, 4, 50, 1 * MS, 0);
+	ok(!after(&o, 4), "an interval whose waits are back under 5 ms ends it");
+	is_int(o.intervals_over, 2, "two intervals counted overloaded");
+	interval(&o, 5, 100, 12 * MS, 0);
+	ok(!after(&o, 5), "one late interval after it: not overloaded again yet");
+	interval(&o, 6, 100, 12 * MS, 0);
+	ok(after(&o, 6), "two: overloaded again");
+}
+
+static void
+test_bursts(void)
+{
+	struct overload o;
+
+	/* Late intervals between prompt ones, as 32 traces starting at once make them. */
+	overload_init(&o, T0);
+	for (int k = 0; k < 10; k++) {
+		interval(&o, k, 100, k % 2 ? 200 : 30 * MS, 0);
+		if (after(&o, k))
+			break;
+	}
+	is_int(o.intervals_over, 0, "every other interval late: never overloaded");
 }
 
 static void
@@ -52,26 +93,28 @@ test_median(void)
 	 * next to nothing even when most waited long. CoDel's least wait would miss it.
 	 */
 	overload_init(&o, T0);
-	waits(&o, T0, 60, 20 * MS);
-	waits(&o, T0 + 1, 40, 10);
-	ok(overload_now(&o, T0 + IV), "60 of 100 waits over the target, 40 fresh: overloaded");
+	interval(&o, 0, 60, 20 * MS, 40);
+	interval(&o, 1, 60, 20 * MS, 40);
+	ok(after(&o, 1), "60 of 100 waits over the target, 40 fresh, twice: overloaded");
 
 	overload_init(&o, T0);
-	waits(&o, T0, 50, 20 * MS);
-	waits(&o, T0 + 1, 50, 10);
-	ok(!overload_now(&o, T0 + IV), "exactly half over the target: not overloaded");
+	interval(&o, 0, 50, 20 * MS, 50);
+	interval(&o, 1, 50, 20 * MS, 50);
+	ok(!after(&o, 1), "exactly half over the target: not overloaded");
 
 	overload_init(&o, T0);
-	waits(&o, T0, 100, TARGET);
-	ok(!overload_now(&o, T0 + IV), "waits of exactly the target: not overloaded");
-	waits(&o, T0 + IV, 100, TARGET + 1);
-	ok(overload_now(&o, T0 + 2 * IV), "waits 1 us over it: overloaded");
+	interval(&o, 0, 100, TARGET, 0);
+	interval(&o, 1, 100, TARGET, 0);
+	ok(!after(&o, 1), "waits of exactly the target: not overloaded");
+	interval(&o, 2, 100, TARGET + 1, 0);
+	interval(&o, 3, 100, TARGET + 1, 0);
+	ok(after(&o, 3), "waits 1 us over it: overloaded");
 
 	/* A burst: one read of 30 answers took 40 ms, everything else was prompt. */
 	overload_init(&o, T0);
-	waits(&o, T0, 30, 40 * MS);
-	waits(&o, T0 + 1, 200, 300);
-	ok(!overload_now(&o, T0 + IV), "a burst of 30 late packets among 230: not overloaded");
+	interval(&o, 0, 30, 40 * MS, 200);
+	interval(&o, 1, 30, 40 * MS, 200);
+	ok(!after(&o, 1), "30 late packets among 230 in each interval: not overloaded");
 }
 
 static void
@@ -80,10 +123,12 @@ test_few(void)
 	struct overload o;
 
 	overload_init(&o, T0);
-	waits(&o, T0, OVERLOAD_MIN_WAITS - 1, 50 * MS);
-	ok(!overload_now(&o, T0 + IV), "%d waits of 50 ms: too few to say", OVERLOAD_MIN_WAITS - 1);
-	waits(&o, T0 + IV, OVERLOAD_MIN_WAITS, 50 * MS);
-	ok(overload_now(&o, T0 + 2 * IV), "%d of them: overloaded", OVERLOAD_MIN_WAITS);
+	interval(&o, 0, OVERLOAD_MIN_WAITS - 1, 50 * MS, 0);
+	interval(&o, 1, OVERLOAD_MIN_WAITS - 1, 50 * MS, 0);
+	ok(!after(&o, 1), "%d waits of 50 ms an interval: too few to say", OVERLOAD_MIN_WAITS - 1);
+	interval(&o, 2, OVERLOAD_MIN_WAITS, 50 * MS, 0);
+	interval(&o, 3, OVERLOAD_MIN_WAITS, 50 * MS, 0);
+	ok(after(&o, 3), "%d of them: overloaded", OVERLOAD_MIN_WAITS);
 }
 
 static void
@@ -92,15 +137,18 @@ test_idle(void)
 	struct overload o;
 
 	overload_init(&o, T0);
-	waits(&o, T0, 100, 30 * MS);
-	ok(overload_now(&o, T0 + IV), "overloaded");
+	interval(&o, 0, 100, 30 * MS, 0);
+	interval(&o, 1, 100, 30 * MS, 0);
+	ok(after(&o, 1), "overloaded");
 	/* The load stopped at once: no packet, no timer, until a new trace asks. */
-	ok(!overload_now(&o, T0 + 3 * IV), "a whole interval since with nothing to do: not overloaded");
+	ok(!overload_now(&o, T0 + 4 * IV),
+	    "a whole interval since with nothing to do: not overloaded");
 	is_int(o.intervals_over, 1, "the idle time is not counted overloaded");
 
 	overload_init(&o, T0);
-	waits(&o, T0, 100, 30 * MS);
-	ok(!overload_now(&o, T0 + 2 * IV + 1),
+	interval(&o, 0, 100, 30 * MS, 0);
+	interval(&o, 1, 100, 30 * MS, 0);
+	ok(!overload_now(&o, T0 + 3 * IV + 1),
 	    "a request after an idle interval: the old verdict is not used");
 
 	overload_init(&o, T0);
@@ -128,6 +176,7 @@ int
 main(void)
 {
 	test_standing();
+	test_bursts();
 	test_median();
 	test_few();
 	test_idle();
