@@ -20,6 +20,7 @@ SYS_TESTS = \
 	sys/sanitizers.sh \
 	sys/exact-load.sh \
 	sys/load.sh \
+	sys/overload.sh \
 	sys/limits.sh \
 	sys/datasafety.sh \
 	sys/history.sh \
