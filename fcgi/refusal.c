@@ -4,12 +4,34 @@
  */
 #include "refusal.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 #define BUSY_RETRY_DEFAULT	5	/* Retry-After when a busy broker does not say (before retry=) */
+#define BUSY_LOG_MS		1000	/* a busy refusal logged at most this often: hundreds at overload */
+
+static atomic_ullong busy_logged_ms;	/* monotonic; 0: never (shared by the threads) */
+static atomic_ullong busy_quiet;	/* busy refusals not logged since the last one logged */
+
+/* Whether to log a busy refusal now: once a BUSY_LOG_MS at most, whichever thread asks. */
+static bool
+busy_log_due(unsigned long long *quiet)
+{
+	unsigned long long now = time_ms(CLOCK_MONOTONIC), last = atomic_load(&busy_logged_ms);
+
+	if ((last != 0 && now - last < BUSY_LOG_MS) ||
+	    !atomic_compare_exchange_strong(&busy_logged_ms, &last, now ? now : 1)) {
+		atomic_fetch_add(&busy_quiet, 1);
+		return false;
+	}
+	*quiet = atomic_exchange(&busy_quiet, 0);
+	return true;
+}
 
 static const struct {
 	const char *code;
@@ -104,13 +126,19 @@ refusal_write_msg(struct out *o, const struct reply_opts *ro, const char *verb,
 		refusal_for_code(m->code, m->retry, &f);
 		/*
 		 * The helper failing is a warning; refusing a trace is worth a line;
-		 * a stale permalink or a wrong token is the visitor's business, and so
-		 * is being told to come back (busy: the helper counts and logs those,
-		 * and at overload there are hundreds a second).
+		 * a stale permalink or a wrong token is the visitor's business. Busy
+		 * is a warning once a second at most: at overload there are hundreds
+		 * a second (the helper counts them all).
 		 */
-		if (strcmp(m->code, "busy") == 0)
-			log_debug("broker refused %s: %s: %s", verb, m->code, m->msg);
-		else if (f.status >= 500)
+		if (strcmp(m->code, "busy") == 0) {
+			unsigned long long quiet;
+
+			if (busy_log_due(&quiet))
+				log_warnx("broker refused %s: %s: %s (%llu more busy since the last "
+				    "such line)", verb, m->code, m->msg, quiet);
+			else
+				log_debug("broker refused %s: %s: %s", verb, m->code, m->msg);
+		} else if (f.status >= 500)
 			log_warnx("broker refused %s: %s: %s", verb, m->code, m->msg);
 		else if (f.status == 404 || strcmp(m->code, "bad-token") == 0)
 			log_debug("broker refused %s: %s: %s", verb, m->code, m->msg);
