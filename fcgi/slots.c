@@ -13,7 +13,7 @@ slots_init(struct slots *s, int max)
 int
 slots_threads(int max)
 {
-	return max + (max / 8 > 1 ? max / 8 : 1);
+	return max + (max / 2 > 1 ? max / 2 : 1);
 }
 
 bool

@@ -906,8 +906,9 @@ test_slots(void)
 	struct slots sl;
 	struct membuf mb;
 
-	is_int(slots_threads(64), 72, "64 live traces at once: 72 threads, 8 for everything else");
-	is_int(slots_threads(15), 16, "15: 16 threads");
+	is_int(slots_threads(64), 96, "64 live traces at once: 96 threads, 32 for everything else");
+	is_int(slots_threads(15), 22, "15: 22 threads");
+	is_int(slots_threads(3), 4, "3: 4 threads");
 	is_int(slots_threads(1), 2, "1: 2 threads");
 	slots_init(&sl, 1);
 	cfg.slots = &sl;
