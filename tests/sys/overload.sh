@@ -2,10 +2,13 @@
 # shellcheck source-path=SCRIPTDIR
 # Bounded under overload (issue 15). The static limits are out of the way (NETNS_NO_LIMITS), so
 # capacity must be detected: the test measures the rate this machine sustains, closed loop, then
-# asks for OVERLOAD_FACTOR (3) times it, open loop, for OVERLOAD_SECONDS (8). Requests beyond
+# asks for OVERLOAD_FACTOR (2) times it, open loop, for OVERLOAD_SECONDS (8). (At 3 times, the
+# lab's 2 CPUs, which also carry the visitors and the routers, no longer keep up with the
+# connections themselves, 503s or not: requests wait in the web server's backlog.) Requests beyond
 # capacity must get 503 with Retry-After, fast (p99 under OVERLOAD_503_MS, 1000 ms), every 200
-# an exact hop list, the daemons must stay up with their memory bounded and flat, and once the
-# load drops, after the Retry-After, a closed loop must get every trace, exact.
+# an exact hop list, the daemons must stay up with their memory bounded (the broker's flat, the
+# engine's back where it was 2 s after), and once the load drops, after the Retry-After, a
+# closed loop must get every trace, exact.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require lighttpd
@@ -13,12 +16,14 @@ sys_require_build
 ttload=$top_builddir/tests/lib/ttload
 [ -x "$ttload" ] || { echo "Bail out! $ttload is not built (make check builds it)"; exit 1; }
 
-FACTOR=${OVERLOAD_FACTOR:-3}
+FACTOR=${OVERLOAD_FACTOR:-2}
 SECS=${OVERLOAD_SECONDS:-8}
 MAX_503_MS=${OVERLOAD_503_MS:-1000}
 # Bounds on memory, generous: the engine holds at most max-traces (1024 here) traces of 52 KiB
-# and the hop memory (docs/engine.md, "Bounded state"); the broker's sessions end with their
-# traces. Growth is measured from 2 s into the overload to its end.
+# and the hop memory (docs/engine.md, "Bounded state"), each trace until its late answers'
+# window closes (HOP_TIMEOUT, 1 s), so its RSS follows the rate of traces and must come back
+# within GROWTH_MAX_KB of what it was before once they are gone; the broker's sessions end with
+# their traces, so its RSS must not grow by more than that from 2 s into the overload to its end.
 ENGINE_MAX_KB=98304
 BROKER_MAX_KB=65536
 GROWTH_MAX_KB=8192
@@ -64,6 +69,9 @@ tap_ok $? "closed loop, 16 at once: $rate traces a second, every hop list exact"
 	sys_show "$NETNS_TMP/capacity" "$NETNS_TMP/wrong"
 # Whole requests a second, at least 50.
 over=$(awk -v r="$rate" -v f="$FACTOR" 'BEGIN { r = int(r * f); print r < 50 ? 50 : r }')
+# The engine's memory once the capacity run's traces are gone.
+sleep 2
+e_base=$(rss "$engine")
 
 # --- overload: FACTOR times that, open loop; memory sampled 2 s in and at the end.
 e_ticks0=$(cpu_ticks "$engine")
@@ -107,10 +115,15 @@ kill -0 "$NETNS_SERVE_PID" 2>/dev/null && [ "$(netns_helper_pid)" = "$broker" ] 
 	grep -qx tracetrout.fcgi
 tap_ok $? "the broker, the engine and the app are the ones that started, still running" ||
 	sys_show "$NETNS_TMP/serve.log"
+# The load is over: after the late answers' window, and the Retry-After.
+sleep 2
+e_after=$(rss "$engine")
+b_after=$(rss "$broker")
 [ "${e_hwm:-0}" -gt 0 ] && [ "$e_hwm" -le "$ENGINE_MAX_KB" ] &&
 	[ "${b_hwm:-0}" -gt 0 ] && [ "$b_hwm" -le "$BROKER_MAX_KB" ] &&
-	[ $((e_rss - e_rss2)) -le "$GROWTH_MAX_KB" ] && [ $((b_rss - b_rss2)) -le "$GROWTH_MAX_KB" ]
-tap_ok $? "memory bounded and flat: engine RSS $e_rss2 -> $e_rss KiB (peak $e_hwm), broker $b_rss2 -> $b_rss KiB (peak $b_hwm)"
+	[ $((b_rss - b_rss2)) -le "$GROWTH_MAX_KB" ] && [ "$b_after" -le "$b_rss" ] &&
+	[ $((e_after - e_base)) -le "$GROWTH_MAX_KB" ]
+tap_ok $? "memory bounded: engine RSS $e_base KiB, $e_rss2 and $e_rss during (peak $e_hwm), $e_after 2 s after; broker $b_rss2 -> $b_rss KiB (peak $b_hwm), $b_after after"
 status=$(nsx "$NETNS_SERVER" "$top_builddir/helper/tracetroutd" --status \
 	--socket "$NETNS_TMP/run/tracetroutd.sock")
 refused=$(awk '$1 == "overload_refused" { print $2 }' <<<"$status")
@@ -123,11 +136,10 @@ awk -v e="$e_ticks" -v b="$b_ticks" -v t="$traces" 'BEGIN {
 	if (t > 0) printf "CPU a trace during the overload: engine %.2f ms, broker %.2f ms (%d traces)\n",
 	    e * 10 / t, b * 10 / t, t }' | tap_diag
 
-# --- the load drops: after the Retry-After, every trace again.
-sleep 1
+# --- the load dropped 2 s ago, more than the Retry-After: every trace again.
 load "$NETNS_TMP/after" -n 200 -c 4
 [ "$(key "$NETNS_TMP/after" ok)" = 200 ] && [ "$(key "$NETNS_TMP/after" wrong)" = 0 ]
-tap_ok $? "the load dropped: after 1 s, 200 traces 4 at once, all 200 and exact ($(key "$NETNS_TMP/after" status_503) 503s, $(key "$NETNS_TMP/after" rate) a second)" ||
+tap_ok $? "the load dropped: 2 s after, 200 traces 4 at once, all 200 and exact ($(key "$NETNS_TMP/after" status_503) 503s, $(key "$NETNS_TMP/after" rate) a second)" ||
 	sys_show "$NETNS_TMP/after" "$NETNS_TMP/wrong"
 grep -q "engine: overloaded\|broker: overloaded\|live traces are running" "$NETNS_TMP/serve.log"
 tap_ok $? "the overload is in the log" || sys_show "$NETNS_TMP/serve.log"
