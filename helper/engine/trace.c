@@ -785,6 +785,7 @@ settle(struct trace *t, uint64_t now)
 {
 	if (t->state != TRACE_PROBING)
 		return;
+	t->settled_us = now;
 	restage_run(t, now);
 	if (now >= recount_due(t))
 		recount(t, now);
@@ -1473,9 +1474,15 @@ trace_next_timeout(const struct trace *t)
 			next = due;
 		if ((due = recount_due(t)) < next)
 			next = due;
+		/*
+		 * Once: a count that settled nothing then (a silent router below
+		 * the visitor waits for its own timeout) is not due again until
+		 * another duplicate ACK moves it; due forever, it kept the loop
+		 * spinning, a whole core, until that timeout.
+		 */
 		if (t->ndup > 0 && (t->keepalive_sent || t->wave_ack_us) &&
-		    count_settles(t) > t->dup_last_us && count_settles(t) < next &&
-		    t->emitted < t->sent_max)
+		    count_settles(t) > t->dup_last_us && count_settles(t) > t->settled_us &&
+		    count_settles(t) < next && t->emitted < t->sent_max)
 			next = count_settles(t);
 		return next;
 	}

@@ -231,6 +231,7 @@ struct trace {
 	/* Duplicate ACKs that name no probe (a visitor without D-SACK). */
 	int ndup;
 	uint64_t dup_us[TRACE_DUPACKS], dup_last_us;
+	uint64_t settled_us;	/* when settle last ran: a count's timer that it saw is spent */
 
 	int nprobes;
 	struct trace_probe probes[TRACE_MAX_TTL * (TRACE_MAX_PER_HOP + 1)];	/* + a re-probe a TTL */
