@@ -14,6 +14,7 @@
 #define MS	1000ULL
 #define T0	(1000 * 1000 * MS)	/* the engine started at 1000 s */
 #define IV	((uint64_t)OVERLOAD_INTERVAL_US)
+/* Waits as multiples of the target: a sanitized build's target is ten times this one's. */
 #define TARGET	((uint64_t)OVERLOAD_TARGET_US)
 
 /* n waits of wait_us each, spread over [from, from + IV). */
@@ -48,23 +49,23 @@ test_standing(void)
 	ok(!overload_now(&o, T0), "a new engine is not overloaded");
 	interval(&o, 0, 100, 200, 0);
 	ok(!after(&o, 0), "100 packets read within 0.2 ms: not overloaded");
-	interval(&o, 1, 100, 12 * MS, 0);
+	interval(&o, 1, 100, TARGET * 12 / 5, 0);
 	ok(!overload_now(&o, T0 + IV + IV / 2),
 	    "waits of 12 ms: the interval that saw them is not over yet, nothing changes");
 	ok(!after(&o, 1), "one whole interval of them: a burst, not overloaded yet");
-	interval(&o, 2, 100, 12 * MS, 0);
+	interval(&o, 2, 100, TARGET * 12 / 5, 0);
 	ok(after(&o, 2), "a second in a row: overloaded");
 	is_int(o.intervals_over, 1, "one interval counted overloaded");
 	ok(overload_now(&o, T0 + 3 * IV + IV / 2), "... for the whole next interval");
-	interval(&o, 3, 100, 12 * MS, 0);
+	interval(&o, 3, 100, TARGET * 12 / 5, 0);
 	ok(after(&o, 3), "a third: still overloaded");
 	/* The traces running go on: their packets, read promptly now, clear it. */
 	interval(&o, 4, 50, 1 * MS, 0);
 	ok(!after(&o, 4), "an interval whose waits are back under 5 ms ends it");
 	is_int(o.intervals_over, 2, "two intervals counted overloaded");
-	interval(&o, 5, 100, 12 * MS, 0);
+	interval(&o, 5, 100, TARGET * 12 / 5, 0);
 	ok(!after(&o, 5), "one late interval after it: not overloaded again yet");
-	interval(&o, 6, 100, 12 * MS, 0);
+	interval(&o, 6, 100, TARGET * 12 / 5, 0);
 	ok(after(&o, 6), "two: overloaded again");
 }
 
@@ -76,7 +77,7 @@ test_bursts(void)
 	/* Late intervals between prompt ones, as 32 traces starting at once make them. */
 	overload_init(&o, T0);
 	for (int k = 0; k < 10; k++) {
-		interval(&o, k, 100, k % 2 ? 200 : 30 * MS, 0);
+		interval(&o, k, 100, k % 2 ? 200 : TARGET * 30 / 5, 0);
 		if (after(&o, k))
 			break;
 	}
@@ -93,13 +94,13 @@ test_median(void)
 	 * next to nothing even when most waited long. CoDel's least wait would miss it.
 	 */
 	overload_init(&o, T0);
-	interval(&o, 0, 60, 20 * MS, 40);
-	interval(&o, 1, 60, 20 * MS, 40);
+	interval(&o, 0, 60, TARGET * 20 / 5, 40);
+	interval(&o, 1, 60, TARGET * 20 / 5, 40);
 	ok(after(&o, 1), "60 of 100 waits over the target, 40 fresh, twice: overloaded");
 
 	overload_init(&o, T0);
-	interval(&o, 0, 50, 20 * MS, 50);
-	interval(&o, 1, 50, 20 * MS, 50);
+	interval(&o, 0, 50, TARGET * 20 / 5, 50);
+	interval(&o, 1, 50, TARGET * 20 / 5, 50);
 	ok(!after(&o, 1), "exactly half over the target: not overloaded");
 
 	overload_init(&o, T0);
@@ -112,8 +113,8 @@ test_median(void)
 
 	/* A burst: one read of 30 answers took 40 ms, everything else was prompt. */
 	overload_init(&o, T0);
-	interval(&o, 0, 30, 40 * MS, 200);
-	interval(&o, 1, 30, 40 * MS, 200);
+	interval(&o, 0, 30, TARGET * 40 / 5, 200);
+	interval(&o, 1, 30, TARGET * 40 / 5, 200);
 	ok(!after(&o, 1), "30 late packets among 230 in each interval: not overloaded");
 }
 
@@ -123,11 +124,11 @@ test_few(void)
 	struct overload o;
 
 	overload_init(&o, T0);
-	interval(&o, 0, OVERLOAD_MIN_WAITS - 1, 50 * MS, 0);
-	interval(&o, 1, OVERLOAD_MIN_WAITS - 1, 50 * MS, 0);
+	interval(&o, 0, OVERLOAD_MIN_WAITS - 1, TARGET * 50 / 5, 0);
+	interval(&o, 1, OVERLOAD_MIN_WAITS - 1, TARGET * 50 / 5, 0);
 	ok(!after(&o, 1), "%d waits of 50 ms an interval: too few to say", OVERLOAD_MIN_WAITS - 1);
-	interval(&o, 2, OVERLOAD_MIN_WAITS, 50 * MS, 0);
-	interval(&o, 3, OVERLOAD_MIN_WAITS, 50 * MS, 0);
+	interval(&o, 2, OVERLOAD_MIN_WAITS, TARGET * 50 / 5, 0);
+	interval(&o, 3, OVERLOAD_MIN_WAITS, TARGET * 50 / 5, 0);
 	ok(after(&o, 3), "%d of them: overloaded", OVERLOAD_MIN_WAITS);
 }
 
@@ -137,8 +138,8 @@ test_idle(void)
 	struct overload o;
 
 	overload_init(&o, T0);
-	interval(&o, 0, 100, 30 * MS, 0);
-	interval(&o, 1, 100, 30 * MS, 0);
+	interval(&o, 0, 100, TARGET * 30 / 5, 0);
+	interval(&o, 1, 100, TARGET * 30 / 5, 0);
 	ok(after(&o, 1), "overloaded");
 	/* The load stopped at once: no packet, no timer, until a new trace asks. */
 	ok(!overload_now(&o, T0 + 4 * IV),
@@ -146,8 +147,8 @@ test_idle(void)
 	is_int(o.intervals_over, 1, "the idle time is not counted overloaded");
 
 	overload_init(&o, T0);
-	interval(&o, 0, 100, 30 * MS, 0);
-	interval(&o, 1, 100, 30 * MS, 0);
+	interval(&o, 0, 100, TARGET * 30 / 5, 0);
+	interval(&o, 1, 100, TARGET * 30 / 5, 0);
 	ok(!overload_now(&o, T0 + 3 * IV + 1),
 	    "a request after an idle interval: the old verdict is not used");
 
