@@ -384,10 +384,17 @@ batch_lost(struct store *st)
 }
 
 /*
- * Runs a prepared write that returns no rows, in the batch, then resets it.
- * SQLite rolls a transaction back by itself on some errors (a full disk, an
- * I/O error): the batch is lost then.
+ * After a statement failed: SQLite rolls a transaction back by itself on
+ * some errors (a full disk, an I/O error), and the batch is lost then.
  */
+static void
+batch_check(struct store *st)
+{
+	if (st->batch_open && sqlite3_get_autocommit(st->db))
+		batch_lost(st);
+}
+
+/* Runs a prepared write that returns no rows, in the batch, then resets it. */
 static int
 step(struct store *st, sqlite3_stmt *s)
 {
@@ -400,8 +407,8 @@ step(struct store *st, sqlite3_stmt *s)
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE && sqlite3_get_autocommit(st->db))
-		batch_lost(st);
+	if (rc != SQLITE_DONE)
+		batch_check(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -637,8 +644,8 @@ read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const cha
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE && st->batch_open && sqlite3_get_autocommit(st->db))
-		batch_lost(st);
+	if (rc != SQLITE_DONE)
+		batch_check(st);
 	if (rc != SQLITE_DONE) {
 		store_fail(st, what, id);
 		return -1;
