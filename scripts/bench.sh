@@ -952,8 +952,8 @@ awk -v a="$with_helper" -v b="$helper_stopped" -v c="$conntrack_only" -v d="$no_
 echo
 echo "== ICMP flood: ${FLOOD_S:-4} s of forged time-exceeded errors quoting a traced connection (tests/sys/forged.sh)"
 netns_cleanup
-# forged.sh builds its own network (a silent router, HOP_TIMEOUT=4s), floods the server from the
-# visitor's namespace during a trace, checks the hop list and the engine's RSS, and writes these.
+# forged.sh builds its own network (a silent router, HOP_TIMEOUT=4s), floods the server from router
+# 4, its neighbour, during a trace, checks the hop list and the engine's RSS, and writes these.
 flood_dir=$(mktemp -d) || exit 1
 if top_builddir=$builddir top_srcdir=$srcdir FORGED_FLOOD_S=${FLOOD_S:-4} \
 	FORGED_FIGURES=$flood_dir/figures bash "$srcdir/tests/sys/forged.sh" >"$flood_dir/tap" 2>&1; then
