@@ -41,6 +41,8 @@ struct etrace {
 	struct ct_tuple tuple;
 	bool ended;
 	bool late;		/* ended, out of the queue: only its ICMP errors come, late answers */
+	bool end_due;		/* ended: end goes to the broker in reap, after the mark's change */
+	struct emsg end;
 	struct trace t;
 };
 
@@ -319,12 +321,29 @@ op_hop(void *ctx, const struct proto_hop *hop)
 	to_broker(et->e, &m);
 }
 
+/*
+ * A trace's END waits from op_end to reap, which first takes a drained
+ * trace's connection out of the queue: the app answers the END with the
+ * response's last segments and FIN, and held in the queue behind other
+ * traces' packets longer than a tail-loss probe's timer (2 RTTs and a few
+ * ms) they would be sent again.
+ */
+static void
+end_send(struct etrace *et)
+{
+	if (!et->end_due)
+		return;
+	et->end_due = false;
+	to_broker(et->e, &et->end);
+}
+
 static void
 op_late(void *ctx, int ttl, const struct proto_reply *r)
 {
 	struct etrace *et = ctx;
 	struct emsg m;
 
+	end_send(et);	/* the broker takes late answers only after the end */
 	memset(&m, 0, sizeof(m));
 	m.type = EMSG_LATE;
 	m.trace = et->handle;
@@ -339,15 +358,14 @@ static void
 op_end(void *ctx, const char *reason, int hops)
 {
 	struct etrace *et = ctx;
-	struct emsg m;
+	struct emsg *m = &et->end;
 
-	memset(&m, 0, sizeof(m));
-	m.type = EMSG_END;
-	m.trace = et->handle;
-	snprintf(m.u.end.code, sizeof(m.u.end.code), "%s", reason);
-	m.u.end.hops = hops;
-	to_broker(et->e, &m);
-	et->ended = true;
+	memset(m, 0, sizeof(*m));
+	m->type = EMSG_END;
+	m->trace = et->handle;
+	snprintf(m->u.end.code, sizeof(m->u.end.code), "%s", reason);
+	m->u.end.hops = hops;
+	et->ended = et->end_due = true;	/* sent by reap, this round */
 }
 
 static void
@@ -522,39 +540,37 @@ fate(const struct etrace *et, uint32_t late, uint64_t now)
  * Frees traces that are over (ended, done draining the answers to probes
  * sent beyond the visitor, and past the late answers' window) and takes
  * their connections out of the queue; one done draining keeps only its
- * ICMP errors queued until its late answers' window closes.
+ * ICMP errors queued until its late answers' window closes. Then sends the
+ * ENDs of the traces that ended this round (end_send).
  */
 static void
 reap(struct engine *e)
 {
 	uint64_t now = time_us(CLOCK_MONOTONIC);
 	uint32_t late = late_bit(e->cfg), both = e->cfg->mark | late;
+	bool marks = false;
 	int i;
 
-	for (i = 0; i < e->ntraces && fate(e->traces[i], late, now) == KEEP; i++)
-		;
-	if (i == e->ntraces)
-		return;
+	for (i = 0; i < e->ntraces && !marks; i++)
+		marks = fate(e->traces[i], late, now) != KEEP;
 	/*
 	 * Give every packet already queued its verdict before a connection
 	 * leaves the queue: one still held while later ones pass unqueued
 	 * would reach the visitor out of order and could cost a retransmission.
 	 */
-	if (queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
+	if (marks && queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
 		log_warn("engine: queue socket");
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
 		enum fate f = fate(et, late, now);
 
-		if (f == KEEP) {
-			i++;
-			continue;
-		}
 		/* The connection may be gone already (closed): nothing to change then. */
-		if (ct_mark(e->s->ct, &et->tuple, both, f == TO_LATE ? late : 0) < 0 && errno != ENOENT)
+		if (f != KEEP && ct_mark(e->s->ct, &et->tuple, both, f == TO_LATE ? late : 0) < 0 &&
+		    errno != ENOENT)
 			log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
-		if (f == TO_LATE) {
-			et->late = true;
+		end_send(et);
+		if (f != FREE) {
+			et->late |= f == TO_LATE;
 			i++;
 			continue;
 		}
@@ -563,6 +579,8 @@ reap(struct engine *e)
 		free(et);
 		e->traces[i] = e->traces[--e->ntraces];
 	}
+	if (!marks)
+		return;
 	/*
 	 * A segment that entered the queue between the read above and the mark's
 	 * change would wait for the next round while the connection's later
@@ -571,6 +589,9 @@ reap(struct engine *e)
 	 */
 	if (queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
 		log_warn("engine: queue socket");
+	/* Traces that ended in that read leave the queue next round; their ENDs go now. */
+	for (i = 0; i < e->ntraces; i++)
+		end_send(e->traces[i]);
 }
 
 /* A verdict for the queue: a probe's D-SACK block is taken out of an ACK that goes on. */
