@@ -214,7 +214,7 @@ filter_load(const char *who, scmp_filter_ctx ctx)
  * it uses was opened before the filter.
  */
 static const char *const engine_syscalls[] = {
-	"poll", "ppoll", "recvfrom", "recvmsg", "sendto", "sendmsg", "close",
+	"poll", "ppoll", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg", "close",
 	"read", "pread64", "write", "writev", "getrandom", "getpid", "gettid",
 	"clock_gettime", "clock_gettime64", "gettimeofday",
 	"brk", "mmap", "munmap", "mremap", "madvise",
