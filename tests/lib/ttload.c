@@ -5,7 +5,7 @@
  *
  *   ttload [-n TOTAL | -d SECONDS] [-c CONCURRENCY] [-r RATE] [-p PATH] [-T TIMEOUT_S]
  *          [-4 SERVER4] [-6 SERVER6] [-P PORT] [-S SRC4,SRC6,COUNT]
- *          [-H HOPS4] [-h HOPS6] [-w WRONGFILE] [-L LATFILE]
+ *          [-H HOPS4] [-h HOPS6] [-w WRONGFILE] [-L LATFILE] [-R RETRIES]
  *
  * Closed loop by default: CONCURRENCY (64) requests in flight, a new one as each ends, TOTAL
  * (1000) in all or for SECONDS. -r: open loop, RATE starts a second evenly spaced (a periodic
@@ -17,7 +17,10 @@
  * up). With -H/-h (which need -S), a 200 is "ok" only if the hops of its JSON lines are HOPS
  * ("*" silent) then the request's source address; else "wrong". -w appends each wrong 200 and
  * each status other than 200 and 503 to WRONGFILE after a "# request ..." line; -L writes the
- * latency of every 200 in ms, one a line, in the order they ended.
+ * latency of every 200 in ms, one a line, in the order they ended. -R: a 503 is asked again,
+ * as a client honouring it does, after its Retry-After (1 s without one), up to RETRIES times a
+ * request; the request keeps its slot meanwhile, its latency counts from its last try, and
+ * retried= says how many times in all.
  * Prints key=value lines on stdout (the p*_ms keys only when there are such responses); cpu_pct
  * is its own CPU over the run's wall time, to show what headroom it had. Exits 0 when it ran,
  * whatever the answers, 2 on bad usage, 1 when it could not set up.
@@ -55,6 +58,8 @@ struct ttload_slot {
 	size_t sent, len, cap;
 	char *buf;
 	double start;
+	double wake;		/* waiting to try again (-R) until then; 0: not waiting */
+	int tries;		/* 503s answered to it so far */
 	char src[ADDR_TEXT];	/* the bound source address, "" without -S */
 };
 
@@ -78,11 +83,11 @@ struct ttload {
 	struct ttload_dest dest[2];
 	long total, nsrc;
 	double secs, rate, timeout;
-	int conc, ep, timer;
+	int conc, ep, timer, retries;
 	FILE *wrongf, *latf;
 	struct ttload_slot *slots;
 	int *free, nfree;	/* a stack of free slots */
-	long started, skipped, st200, st503, stother, ok, wrong, errors;
+	long started, skipped, st200, st503, stother, ok, wrong, errors, retried;
 	struct { const char *name; long n; } err[KINDS];
 	long retry[KINDS];
 	int nerr, nretry;
@@ -116,7 +121,7 @@ usage(void)
 	fprintf(stderr, "%s\n%s\n%s\n",
 	    "usage: ttload [-n TOTAL | -d SECONDS] [-c CONCURRENCY] [-r RATE] [-p PATH]",
 	    "              [-T TIMEOUT_S] [-4 SERVER4] [-6 SERVER6] [-P PORT] [-S SRC4,SRC6,COUNT]",
-	    "              [-H HOPS4] [-h HOPS6] [-w WRONGFILE] [-L LATFILE]");
+	    "              [-H HOPS4] [-h HOPS6] [-w WRONGFILE] [-L LATFILE] [-R RETRIES]");
 	exit(2);
 }
 
@@ -497,6 +502,13 @@ slot_done(struct ttload *l, struct ttload_slot *s)
 			l->wrong++;
 			note_wrong(l, s, &r, got);
 		}
+	} else if (r.status == 503 && s->tries < l->retries) {
+		s->tries++;
+		l->retried++;
+		close(s->fd);
+		s->fd = -1;
+		s->wake = now_s() + (r.retry > 0 ? (double)r.retry : 1);
+		return;		/* the slot stays its; expire starts it again */
 	} else if (r.status == 503) {
 		l->st503++;
 		lats_push(&l->lat503, ms);
@@ -572,25 +584,20 @@ slot_event(struct ttload *l, struct ttload_slot *s, uint32_t events)
 		slot_read(l, s);
 }
 
-/* The next request in a free slot: socket, source address, nonblocking connect. */
+/* A try of s's request: socket, source address, nonblocking connect. */
 static void
-slot_start(struct ttload *l)
+slot_connect(struct ttload *l, struct ttload_slot *s)
 {
-	struct ttload_slot *s = &l->slots[l->free[--l->nfree]];
-	int fam = l->dest[0].on && l->dest[1].on ? (int)(l->started & 1) : l->dest[1].on;
-	struct ttload_dest *d = &l->dest[fam];
+	struct ttload_dest *d = &l->dest[s->fam];
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	struct sockaddr_storage src;
 	int one = 1;
 
-	s->id = l->started++;
-	s->fam = fam;
 	s->connected = s->in = false;
 	s->sent = s->len = 0;
 	s->src[0] = '\0';
+	s->wake = 0;
 	s->start = now_s();
-	if (s->id == 0)
-		l->first = s->start;
 	if ((s->fd = socket(d->to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
 	if (l->nsrc > 0) {
@@ -611,8 +618,22 @@ fail:
 	slot_fail(l, s, errno_name(errno));
 }
 
-/* Ends the requests past their timeout. The ms until the next one's, -1 if none is in flight
- * and 0 if some ended (their slots are free). */
+/* The next request in a free slot. */
+static void
+slot_start(struct ttload *l)
+{
+	struct ttload_slot *s = &l->slots[l->free[--l->nfree]];
+
+	s->id = l->started++;
+	s->fam = l->dest[0].on && l->dest[1].on ? (int)(s->id & 1) : l->dest[1].on;
+	s->tries = 0;
+	if (s->id == 0)
+		l->first = now_s();
+	slot_connect(l, s);
+}
+
+/* Ends the requests past their timeout and tries again those due (-R). The ms until the next
+ * timeout or try, -1 if none is in flight and 0 if some ended (their slots are free). */
 static int
 expire(struct ttload *l)
 {
@@ -620,6 +641,13 @@ expire(struct ttload *l)
 	int ended = 0;
 
 	for (int i = 0; i < l->conc; i++) {
+		if (l->slots[i].wake > 0 && l->slots[i].wake <= now)
+			slot_connect(l, &l->slots[i]);
+		if (l->slots[i].wake > 0) {
+			if (next < 0 || l->slots[i].wake < next)
+				next = l->slots[i].wake;
+			continue;
+		}
 		if (l->slots[i].fd < 0)
 			continue;
 		if ((due = l->slots[i].start + l->timeout) <= now) {
@@ -746,8 +774,8 @@ report(struct ttload *l)
 	    l->errors);
 	for (int i = 0; i < l->nerr; i++)
 		printf("%s%s %ld", i ? ", " : " (", l->err[i].name, l->err[i].n);
-	printf("%s\nskipped=%ld\nseconds=%.3f\nrate=%.1f\n", l->nerr ? ")" : "", l->skipped, secs,
-	    secs > 0 ? (double)l->st200 / secs : 0);
+	printf("%s\nretried=%ld\nskipped=%ld\nseconds=%.3f\nrate=%.1f\n", l->nerr ? ")" : "",
+	    l->retried, l->skipped, secs, secs > 0 ? (double)l->st200 / secs : 0);
 	lats_sort(&l->lat200);
 	lats_sort(&l->lat503);
 	if (l->lat200.n > 0)
@@ -830,7 +858,7 @@ main(int argc, char **argv)
 	bool total = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:d:c:r:p:T:4:6:P:S:H:h:w:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:c:r:p:T:4:6:P:S:H:h:w:L:R:")) != -1) {
 		switch (opt) {
 		case 'n': l.total = (long)arg_num(opt, optarg, 1, 1e12, true); total = true; break;
 		case 'd': l.secs = arg_num(opt, optarg, 0.001, 1e6, false); break;
@@ -846,6 +874,7 @@ main(int argc, char **argv)
 		case 'h': hops[1] = optarg; break;
 		case 'w': wrongfile = optarg; break;
 		case 'L': latfile = optarg; break;
+		case 'R': l.retries = (int)arg_num(opt, optarg, 0, 1000, true); break;
 		default: usage();
 		}
 	}
