@@ -283,18 +283,9 @@ done
 # Live text and html with an empty cache and the service answering after 1 s: the hop lines come
 # at once, END waits for the answers (at most the info timeout, 2 s) and the summary shows them.
 serve live -- --info-uri "$NETNS_INFO_URL/slow/ip/{ip}"
-now_ms() {
-	local t
-	t=$(date +%s%N)
-	echo $((t / 1000000))
-}
-start=$(now_ms)
-netns_trace 4 "/?format=text" | while IFS= read -r line; do
-	printf '%s %s\n' $(($(now_ms) - start)) "$line"
-done >"$NETNS_TMP/live.timed"
-cut -d' ' -f2- "$NETNS_TMP/live.timed" >"$NETNS_TMP/live.txt"
-hop5=$(awk '$2 == 5 { print $1; exit }' "$NETNS_TMP/live.timed")
-last=$(awk 'END { print $1 }' "$NETNS_TMP/live.timed")
+netns_trace 4 "/?format=text" | sys_timed "$NETNS_TMP/live.txt"
+hop5=$(awk '$2 == 5 { print $1; exit }' "$NETNS_TMP/live.txt.timed")
+last=$(awk 'END { print $1 }' "$NETNS_TMP/live.txt.timed")
 bad=
 [ "$(text_hops <"$NETNS_TMP/live.txt")" = "$(netns_hops_text 4)" ] || bad+=" hops"
 [ -n "$hop5" ] && [ "$hop5" -le "$bound" ] || bad+=" hop5:${hop5:-none}"
@@ -305,7 +296,7 @@ for a in "${NETNS_HOPS4[@]}"; do
 done
 [ -z "$bad" ]
 tap_ok $? "live text, service 1 s: hop lines at once (the last after ${hop5:-?} ms), the end after ${last:-?} ms with every hop's city" ||
-	{ echo "failed:$bad" | tap_diag; sys_show "$NETNS_TMP/live.timed"; }
+	{ echo "failed:$bad" | tap_diag; sys_show "$NETNS_TMP/live.txt.timed"; }
 netns_info_reset
 serve live-html -- --info-uri "$NETNS_INFO_URL/slow/ip/{ip}"
 trace 6 live.html / -H 'Accept: text/html'

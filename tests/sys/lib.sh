@@ -78,6 +78,18 @@ sys_done() {
 	exit "$tap_failed"
 }
 
+# sys_timed FILE: stdin's lines into FILE.timed, each after the milliseconds since the call,
+# and the lines alone into FILE. The shell's own clock: a date(1) a line costs 40-50 ms on a busy
+# machine, and timed the test rather than the lines.
+sys_timed() {
+	local start=${EPOCHREALTIME/[.,]/} now line
+	while IFS= read -r line; do
+		now=${EPOCHREALTIME/[.,]/}
+		printf '%d %s\n' $(((now - start) / 1000)) "$line"
+	done >"$1.timed"
+	cut -d' ' -f2- "$1.timed" >"$1"
+}
+
 # sys_show FILE...: files as TAP comments, for a failure's context.
 sys_show() {
 	local f

@@ -26,17 +26,6 @@ netns_build -n 4 -s 2 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_tls_cert || { echo "Bail out! cannot make a certificate"; exit 1; }
 netns_pathemu 1 --hold-ms 200 || { echo "Bail out! no path delay at router 1"; exit 1; }
 
-# timed NAME: stdin's lines into $NETNS_TMP/NAME.timed, each after the milliseconds since the
-# call, and the lines alone into $NETNS_TMP/NAME.
-timed() {
-	local start=${EPOCHREALTIME/[.,]/} now line
-	while IFS= read -r line; do
-		now=${EPOCHREALTIME/[.,]/}
-		printf '%d %s\n' $(((now - start) / 1000)) "$line"
-	done >"$NETNS_TMP/$1.timed"
-	cut -d' ' -f2- "$NETNS_TMP/$1.timed" >"$NETNS_TMP/$1"
-}
-
 # check_case SERVER PROTO FAMILY: the five test points of one visitor's traces.
 check_case() {
 	local what="$1 $2 IPv$3" fam=$3 n=$1-$2-$3 cport version first end want
@@ -46,7 +35,7 @@ check_case() {
 	# a browser's does on a standard port: SERVER_PORT must come from the connection all the
 	# same. curl's own figures go to stderr.
 	netns_trace "$fam" "/?format=text" -H 'Host: trace.example.net' --compressed -D "$NETNS_TMP/$n.head" \
-		-w '%{stderr}%{local_port} %{http_version}\n' 2>"$NETNS_TMP/$n.err" | timed "$n"
+		-w '%{stderr}%{local_port} %{http_version}\n' 2>"$NETNS_TMP/$n.err" | sys_timed "$NETNS_TMP/$n"
 	read -r cport version < <(tail -n 1 "$NETNS_TMP/$n.err")
 	want="traceroute to $client ($client) port $cport, from $server port $NETNS_PORT, trace "
 	[[ $(head -n 1 "$NETNS_TMP/$n") == "$want"* ]]
