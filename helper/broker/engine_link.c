@@ -269,6 +269,12 @@ engine_read(struct broker *b)
 			engine_failed(b);
 			return;
 		}
+		/*
+		 * How late the loop comes to the engine's records, the broker's own
+		 * lag: when they were read, not when the ones before them in this
+		 * read are handled (the engine sends a round's records at once).
+		 */
+		now = time_us(CLOCK_MONOTONIC);
 		for (int i = 0; i < n && !b->engine_down; i++) {
 			size_t len = mm[i].msg_len;
 
@@ -283,8 +289,6 @@ engine_read(struct broker *b)
 				engine_failed(b);
 				return;
 			}
-			/* How late the loop comes to the engine's records: the broker's own lag. */
-			now = time_us(CLOCK_MONOTONIC);
 			if (emsg_wait(&in[i], now, &wait))
 				overload_wait(&b->load, wait, now);
 			engine_record(b, &in[i]);

@@ -94,10 +94,12 @@ static volatile sig_atomic_t engine_stop;
 
 /*
  * Records to the broker wait in outbox for the round's end (broker_flush): one
- * sendmmsg a round instead of a send a record, each a system call of 2-3 us
- * on this project's VM (issue 15).
+ * sendmmsg for up to OUT_BATCH instead of a send a record, each a system call
+ * of 2-3 us on this project's VM (issue 15). Not more: the broker's overload
+ * rule watches how long records wait for it, and the last of a burst of 64
+ * waited for the 63 before it (some of 64 traces at once were refused busy).
  */
-#define OUT_BATCH	64
+#define OUT_BATCH	16
 static struct emsg outbox[OUT_BATCH];
 static int nout;
 
