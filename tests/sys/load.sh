@@ -8,7 +8,7 @@
 # busier than this one sheds some with a fast 503 and Retry-After (capacity, not an error), and
 # ttload asks again after it, as a client honouring it does, up to LOAD_RETRIES (30) times. Every
 # hop list exact (each visitor the last hop of its own), no error, at most one retransmission
-# by the server (TcpRetransSegs) in ten connections (issue 15 asks for none: not met yet),
+# by the server (TcpRetransSegs) in a hundred connections (issue 15 asks for none),
 # within a generous LOAD_MAX_S (60 s). The figures, with their tight goals, are make bench's
 # (BENCH_ONLY=load).
 # shellcheck source=lib.sh
@@ -85,12 +85,13 @@ tap_ok $? "$TRACES requests, $AT_ONCE at once: all traced ($traced; $(kv traced 
 [ "$(kv traced ok)" = "$traced" ] && [ "$(kv traced wrong)" = 0 ]
 tap_ok $? "every hop list exact, each visitor the last hop of its own ($(kv traced ok) of $traced; wrong $(kv traced wrong))" ||
 	show_load traced
-# Issue 15 asks for none; segments and ACKs held in the engine's queue while the CPUs are
-# saturated still cost some tail-loss probes (about 1 in 20 connections here). Until that is
-# met, the bound is one in ten, and the figure is shown.
+# Issue 15 asks for none. Segments and ACKs held in the engine's queue while the CPUs are
+# saturated cost tail-loss probes: 1 in 20-40 connections before the end waited for the
+# connection to leave the queue (docs/engine.md, Clear), 0-7 in 2,000 at 64 at once since, 0
+# in 600 here. The bound is one in a hundred, and the figure is shown.
 echo "# traced: the server's retransmissions: $retrans in $traced traced connections (issue 15 wants 0)"
-[ "$retrans" -le $((TRACES / 10)) ]
-tap_ok $? "traced: the server retransmitted at most one segment in ten connections (TcpRetransSegs +$retrans)" ||
+[ "$retrans" -le $((TRACES / 100)) ]
+tap_ok $? "traced: the server retransmitted at most one segment in a hundred connections (TcpRetransSegs +$retrans)" ||
 	sys_tcp_events "$NETNS_SERVER" "$NETNS_VISITOR"
 [ "$took" -le "$MAX_S" ]
 tap_ok $? "the traces took $took s (at most $MAX_S; $(kv traced rate) a second, p99 $(kv traced p99_ms) ms)"
