@@ -8,8 +8,9 @@
  *       data segments toward the visitor that lie wholly at or below the visitor's highest
  *       acknowledgement (copies of old bytes: probes) are held, the rest accepted at once,
  *       so new data overtakes them, as on a path where the probes take a slower queue. With
- *       --hold-dup, the data segments toward the visitor whose every byte went by before
- *       (copies: probes, including those right behind the segment they copy).
+ *       --hold-dup, the one-byte data segments toward the visitor whose byte went by before
+ *       (copies: probes, including those right behind the segment they copy; a longer
+ *       segment sent again is a retransmission, and passes).
  *   --seq-shift K  a firewall that shifts the server's sequence numbers by K (pf's
  *       "modulate state"): seq + K toward the visitor, ack and SACK edges - K back. It does
  *       not translate the quotes of ICMP errors, as such firewalls do not.

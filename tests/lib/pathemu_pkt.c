@@ -186,7 +186,13 @@ pe_dup(struct pe_flows *fl, const struct pkt_tcp *seg, uint16_t port)
 
 	if (dir != PE_TO_VISITOR || f == NULL || seg->payload_len == 0)
 		return false;
-	if (f->sent_seen && seq_le(end, f->sent_end))
+	/*
+	 * A probe copies one byte. A longer segment sent again is the server's
+	 * retransmission, which takes the real path: held, after an RTO (cwnd 1)
+	 * it held the rest of the response too (kills.sh, an ACK lost with the
+	 * killed engine's queue: a trace ended 20 s late).
+	 */
+	if (seg->payload_len == 1 && f->sent_seen && seq_le(end, f->sent_end))
 		return true;
 	if (!f->sent_seen || seq_lt(f->sent_end, end))
 		f->sent_end = end;

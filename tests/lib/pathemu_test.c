@@ -228,8 +228,10 @@ test_dup(void)
 	ok(pe_dup(&fl, &p.u.tcp, PORT), "a byte of it right behind, not acknowledged yet, is a copy");
 	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 90, 51, 0x18, NULL, 0, 20), &p);
 	ok(!pe_dup(&fl, &p.u.tcp, PORT), "data reaching past what went by is new");
-	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 100, 51, 0x10, NULL, 0, 10), &p);
-	ok(pe_dup(&fl, &p.u.tcp, PORT), "and after it, its end is a copy");
+	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 109, 51, 0x10, NULL, 0, 1), &p);
+	ok(pe_dup(&fl, &p.u.tcp, PORT), "and after it, a byte of its end is a copy");
+	pkt_parse(pkt, segment(pkt, 4, PORT, 40000, 90, 51, 0x18, NULL, 0, 20), &p);
+	ok(!pe_dup(&fl, &p.u.tcp, PORT), "a segment sent again whole is a retransmission, no copy");
 }
 
 int
