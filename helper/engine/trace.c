@@ -239,6 +239,7 @@ send_hop(struct trace *t, int ttl, uint64_t now)
 		want = 1;
 	}
 
+	t->hops[ttl].spared = want + owed < t->cfg.probes_per_hop;
 	while (n < want && send_probe(t, ttl, now))
 		n++;
 	if (n == 0)
@@ -708,6 +709,14 @@ restage_run(struct trace *t, uint64_t now)
 		t->wave++;
 		if (!send_probe(t, ttl, now))
 			break;
+		/*
+		 * A hop the hop memory gave one probe gets the rest of its
+		 * 1 + HOP_RETRIES now: with a single re-ask, two lost packets
+		 * on a lossy path made it silent (tests/sys/path-loss.sh).
+		 */
+		while (t->hops[ttl].spared && t->hops[ttl].nprobes < t->cfg.probes_per_hop &&
+		    send_probe(t, ttl, now))
+			;
 		t->restage_us = now + TRACE_STAGGER_US;
 	}
 }

@@ -123,6 +123,7 @@ struct trace_hop {
 	bool dest;			/* the visitor answered a probe with this TTL */
 	bool reprobed;			/* asked again: late, or a candidate for the visitor's distance */
 	uint8_t owed;			/* probes held back beyond the trusted estimate (send_owed) */
+	bool spared;			/* given one probe by the hop memory (tracemem_probes) */
 	uint32_t dest_rtt_us;		/* the visitor's slowest answer at this TTL */
 };
 
