@@ -189,7 +189,7 @@ queue_read(struct mnl_socket *nl, uint16_t num, int max, queue_packet_cb cb, voi
 	struct read_ctx c = { nl, num, cb, arg, 0 };
 
 	while (c.count < max) {
-		/* At least one: packet_cb counts packets, and a read may hold none (errors). */
+		/* Never past max: the caller's bound on a round (the engine's ROUND_PACKETS). */
 		int want = max - c.count < READ_BATCH ? max - c.count : READ_BATCH, n;
 
 		memset(msgs, 0, sizeof(msgs));
