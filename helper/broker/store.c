@@ -644,13 +644,11 @@ read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const cha
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		batch_check(st);
-	if (rc != SQLITE_DONE) {
-		store_fail(st, what, id);
-		return -1;
-	}
-	return 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	batch_check(st);
+	store_fail(st, what, id);
+	return -1;
 }
 
 /* One reply row of Q_GET_REPLIES, from column 2 on. -1 if a value is not what was stored. */
