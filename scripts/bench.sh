@@ -19,7 +19,8 @@
 # BENCH_ONLY=paths issue 12's figures alone (a 40 ms path, a silent router, a router dropping
 # every tenth packet, three traces on one connection), about 1.5 minutes; BENCH_ONLY=stored a
 # stored trace by its permalink under wrk, about 1 minute; BENCH_ONLY=load issue 15's figures
-# (RUNS_LOAD, LOAD_TRACES, RATELIMIT_S and the others below), about 5 minutes.
+# (RUNS_LOAD, LOAD_TRACES, RATELIMIT_S and the others below), about 5 minutes; BENCH_ONLY=overload
+# its overload section alone, at twice LOAD_RATE (1000) traces a second.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -825,7 +826,7 @@ load() {
 
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers, rtt, exact, paths, stored or load: that section alone.
+# BENCH_ONLY=web-servers, rtt, exact, paths, stored, load or overload: that section alone.
 case ${BENCH_ONLY:-} in
 web-servers) web_servers; exit 0 ;;
 rtt) rtt_accuracy; exit 0 ;;
@@ -833,6 +834,8 @@ exact) exactness; exit 0 ;;
 paths) paths; exit 0 ;;
 stored) network 4 && stored; exit 0 ;;
 load) load; exit 0 ;;
+# The overload section alone, at twice LOAD_RATE (traces a second, the throughput's median).
+overload) load_network "${LOAD_VISITORS:-200}" && load_rate=${LOAD_RATE:-1000} overload; exit 0 ;;
 esac
 
 echo "== curl total time of GET / (the whole trace), $runs runs each, ms"
