@@ -303,7 +303,7 @@ privsep_broker_filter(void)
 		    (errno = -allow_socket(ctx, AF_NETLINK, SOCK_DGRAM, netlink[i])) != 0)
 			goto fail;
 	/*
-	 * Threads (the resolver's), never a process: clone only with
+	 * Threads (the resolver's, the store's checkpointer), never a process: clone only with
 	 * CLONE_THREAD. clone3 passes its flags in memory the filter cannot
 	 * read; ENOSYS makes glibc fall back to clone.
 	 */

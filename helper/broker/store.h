@@ -24,6 +24,11 @@ struct store *store_open_with(const char *path, const char *const *migrations, c
     size_t errlen);
 /* Commits what waits in the batch, then closes; store_close(NULL) is harmless. */
 void store_close(struct store *st);
+/*
+ * Checkpoints of the WAL into the database so far, by the store's own thread
+ * (store.c, "checkpointer"); 0 without one.
+ */
+unsigned long store_checkpoints(struct store *st);
 
 /*
  * Writers. Each returns 0, or -1 after logging (rate-limited) and counting

@@ -1116,6 +1116,66 @@ test_reused(void)
 	close_st(st);
 }
 
+/*
+ * The store's thread checkpoints the WAL once a commit leaves 1,000 pages in
+ * it: the traces reach the database file, and the WAL stays bounded.
+ */
+static void
+test_checkpoint(void)
+{
+	char path[512], wal[520], err[512], id[33];
+	struct store *st;
+	struct proto_trace_req req;
+	struct proto_hop h;
+	struct stat db0, db1, w;
+	int i, waited;
+
+	snprintf(path, sizeof(path), "%s/ckpt.db", tmpdir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	st = watch(store_open(path, err, sizeof(err)));
+	ok(st != NULL, "checkpoint: store opened (%s)", st ? "" : err);
+	if (st == NULL)
+		return;
+	ok(stat(path, &db0) == 0, "checkpoint: the database file exists");
+	is_int((int)store_checkpoints(st), 0, "checkpoint: none yet");
+	memset(&req, 0, sizeof(req));
+	addr_parse("198.51.100.7", &req.client);
+	addr_parse("192.0.2.10", &req.server);
+	req.cport = 51234;
+	req.sport = 443;
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 1;
+	h.nreplies = PROTO_MAX_REPLIES;
+	for (i = 0; i < PROTO_MAX_REPLIES; i++)
+		reply(&h.r[i], "192.0.2.1", (uint32_t)i, REPLY_TIME_EXCEEDED, 0, 64);
+	/* A commit a trace, as the broker's rounds do at low load: well past 1,000 pages. */
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "%032x", i);
+		store_trace_begin(st, id, 1000, &req, 1700000000000LL + i, TOK, false);
+		store_hop(st, id, &h);
+		store_commit(st);
+	}
+	is_int(store_errors(st), 0, "checkpoint: 3,000 traces written without error");
+	for (waited = 0; waited < 5000 && store_checkpoints(st) == 0; waited += 10)
+		usleep(10000);
+	ok(store_checkpoints(st) > 0, "checkpoint: the thread checkpointed (%lu, after %d ms)",
+	    store_checkpoints(st), waited);
+	if (stat(path, &db1) < 0 || stat(wal, &w) < 0)
+		db1.st_size = w.st_size = -1;
+	ok(db1.st_size > db0.st_size + 1000 * 1024L,
+	    "checkpoint: the database file grew with the traces (%lld to %lld bytes)",
+	    (long long)db0.st_size, (long long)db1.st_size);
+	/*
+	 * Without checkpoints the WAL would hold every page written, some 15,000;
+	 * it never passes 4,000 pages (STORE_WAL_MAX_PAGES) by more than a commit's.
+	 */
+	ok(w.st_size > 0 && w.st_size < 4100 * (4096 + 24),
+	    "checkpoint: the WAL stayed within its bound (%lld bytes)", (long long)w.st_size);
+	close_st(st);
+	is_str(q1(path, "SELECT count(*) FROM traces"), "3000", "checkpoint: every trace is stored");
+}
+
 int
 main(void)
 {
@@ -1131,6 +1191,7 @@ main(void)
 	test_late();
 	test_reused();
 	test_lookups();
+	test_checkpoint();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }
