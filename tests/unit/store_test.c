@@ -102,6 +102,17 @@ reply(struct proto_reply *r, const char *from, uint32_t rtt, enum reply_kind k, 
 	r->reply_ttl = ttl;
 }
 
+/* A request from 198.51.100.7 port cport to 192.0.2.10 port sport. */
+static void
+v4_req(struct proto_trace_req *req, uint16_t cport, uint16_t sport)
+{
+	memset(req, 0, sizeof(*req));
+	addr_parse("198.51.100.7", &req->client);
+	addr_parse("192.0.2.10", &req->server);
+	req->cport = cport;
+	req->sport = sport;
+}
+
 static void
 test_store(void)
 {
@@ -123,11 +134,7 @@ test_store(void)
 	is_str(q1(path, "PRAGMA user_version"), want, "user_version is the latest schema");
 	is_str(q1(path, "PRAGMA journal_mode"), "wal", "journal mode is WAL");
 
-	memset(&req, 0, sizeof(req));
-	addr_parse("198.51.100.7", &req.client);
-	addr_parse("192.0.2.10", &req.server);
-	req.cport = 51234;
-	req.sport = 443;
+	v4_req(&req, 51234, 443);
 	is_int(store_trace_begin(st, ID1, 1000, &req, 1700000000123LL, TOK, false), 0, "trace begins");
 
 	memset(&h, 0, sizeof(h));
@@ -300,11 +307,7 @@ test_forget(void)
 		ok(0, "store_open: %s", err);
 		return;
 	}
-	memset(&req, 0, sizeof(req));
-	addr_parse("198.51.100.7", &req.client);
-	addr_parse("192.0.2.10", &req.server);
-	req.cport = 1;
-	req.sport = 80;
+	v4_req(&req, 1, 80);
 	memset(&h, 0, sizeof(h));
 	h.ttl = 1;
 	h.sent = 3;
@@ -1138,11 +1141,7 @@ test_checkpoint(void)
 		return;
 	ok(stat(path, &db0) == 0, "checkpoint: the database file exists");
 	is_int((int)store_checkpoints(st), 0, "checkpoint: none yet");
-	memset(&req, 0, sizeof(req));
-	addr_parse("198.51.100.7", &req.client);
-	addr_parse("192.0.2.10", &req.server);
-	req.cport = 51234;
-	req.sport = 443;
+	v4_req(&req, 51234, 443);
 	memset(&h, 0, sizeof(h));
 	h.ttl = 1;
 	h.sent = 1;
