@@ -2,8 +2,9 @@
 #include "overload.h"
 
 void
-overload_init(struct overload *o, uint64_t now)
+overload_init(struct overload *o, uint64_t now, uint64_t target_us)
 {
+	o->target_us = target_us;
 	o->start_us = now;
 	o->waits = o->late = 0;
 	o->over = o->was_late = false;
@@ -52,7 +53,7 @@ overload_wait(struct overload *o, uint64_t wait_us, uint64_t now)
 	if (o->waits == UINT32_MAX)
 		return;
 	o->waits++;
-	if (wait_us > OVERLOAD_TARGET_US)
+	if (wait_us > o->target_us)
 		o->late++;
 }
 

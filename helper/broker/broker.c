@@ -193,7 +193,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.sessions);
 	admit_init(&b.admit, cfg);
-	overload_init(&b.load, time_us(CLOCK_MONOTONIC));
+	overload_init(&b.load, time_us(CLOCK_MONOTONIC), OVERLOAD_BROKER_TARGET_US);
 
 	broker_stop_signal = 0;
 	memset(&sa, 0, sizeof(sa));

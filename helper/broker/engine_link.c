@@ -318,7 +318,7 @@ overloaded_busy(struct broker *b, struct client *c)
 	b->overload_refused++;
 	if (b->overload_logged_ms == 0 || now - b->overload_logged_ms >= OVERLOAD_LOG_MS) {
 		log_info("broker: overloaded (most of the engine's records waited over %d ms to be "
-		    "read): refusing new traces; %llu refused so far", OVERLOAD_TARGET_US / 1000,
+		    "read): refusing new traces; %llu refused so far", OVERLOAD_BROKER_TARGET_US / 1000,
 		    (unsigned long long)b->overload_refused);
 		b->overload_logged_ms = now;
 	}

@@ -827,7 +827,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL ||
 	    (e.mem = hopmem_new()) == NULL)
 		fatal("engine");
-	overload_init(&e.load, time_us(CLOCK_MONOTONIC));
+	overload_init(&e.load, time_us(CLOCK_MONOTONIC), OVERLOAD_TARGET_US);
 	log_info("engine: queue %u, mark 0x%x", cfg->queue, cfg->mark);
 
 	while (!engine_stop) {

@@ -838,7 +838,7 @@ test_overload(void)
 	start_broker();
 	/* Over two whole intervals (100 ms each) and more: a record that late every millisecond. */
 	for (int i = 0; i < 300; i++) {
-		eng_late_record(4 * OVERLOAD_TARGET_US);
+		eng_late_record(4 * OVERLOAD_BROKER_TARGET_US);
 		usleep(1000);
 	}
 	a = trace_from("198.51.100.50", 6000);

@@ -45,7 +45,7 @@ test_standing(void)
 {
 	struct overload o;
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	ok(!overload_now(&o, T0), "a new engine is not overloaded");
 	interval(&o, 0, 100, 200, 0);
 	ok(!after(&o, 0), "100 packets read within 0.2 ms: not overloaded");
@@ -75,7 +75,7 @@ test_bursts(void)
 	struct overload o;
 
 	/* Late intervals between prompt ones, as 32 traces starting at once make them. */
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	for (int k = 0; k < 10; k++) {
 		interval(&o, k, 100, k % 2 ? 200 : TARGET * 30 / 5, 0);
 		if (after(&o, k))
@@ -93,17 +93,17 @@ test_median(void)
 	 * The engine empties its queue at every read: the last packets read waited
 	 * next to nothing even when most waited long. CoDel's least wait would miss it.
 	 */
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, 60, TARGET * 20 / 5, 40);
 	interval(&o, 1, 60, TARGET * 20 / 5, 40);
 	ok(after(&o, 1), "60 of 100 waits over the target, 40 fresh, twice: overloaded");
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, 50, TARGET * 20 / 5, 50);
 	interval(&o, 1, 50, TARGET * 20 / 5, 50);
 	ok(!after(&o, 1), "exactly half over the target: not overloaded");
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, 100, TARGET, 0);
 	interval(&o, 1, 100, TARGET, 0);
 	ok(!after(&o, 1), "waits of exactly the target: not overloaded");
@@ -112,7 +112,7 @@ test_median(void)
 	ok(after(&o, 3), "waits 1 us over it: overloaded");
 
 	/* A burst: one read of 30 answers took 40 ms, everything else was prompt. */
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, 30, TARGET * 40 / 5, 200);
 	interval(&o, 1, 30, TARGET * 40 / 5, 200);
 	ok(!after(&o, 1), "30 late packets among 230 in each interval: not overloaded");
@@ -123,7 +123,7 @@ test_few(void)
 {
 	struct overload o;
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, OVERLOAD_MIN_WAITS - 1, TARGET * 50 / 5, 0);
 	interval(&o, 1, OVERLOAD_MIN_WAITS - 1, TARGET * 50 / 5, 0);
 	ok(!after(&o, 1), "%d waits of 50 ms an interval: too few to say", OVERLOAD_MIN_WAITS - 1);
@@ -137,7 +137,7 @@ test_idle(void)
 {
 	struct overload o;
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, 100, TARGET * 30 / 5, 0);
 	interval(&o, 1, 100, TARGET * 30 / 5, 0);
 	ok(after(&o, 1), "overloaded");
@@ -146,13 +146,13 @@ test_idle(void)
 	    "a whole interval since with nothing to do: not overloaded");
 	is_int(o.intervals_over, 1, "the idle time is not counted overloaded");
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	interval(&o, 0, 100, TARGET * 30 / 5, 0);
 	interval(&o, 1, 100, TARGET * 30 / 5, 0);
 	ok(!overload_now(&o, T0 + 3 * IV + 1),
 	    "a request after an idle interval: the old verdict is not used");
 
-	overload_init(&o, T0);
+	overload_init(&o, T0, TARGET);
 	ok(!overload_now(&o, T0 - 5 * MS),
 	    "a time before the interval's start (a clock that went back) is harmless");
 }
