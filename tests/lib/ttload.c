@@ -15,8 +15,10 @@
  * the server closes, closes; it fails after TIMEOUT_S (30) from its connect. -S binds each
  * family's Kth request to the address K % COUNT past SRC4 or SRC6 (the last 32 bits counted
  * up). With -H/-h (which need -S), a 200 is "ok" only if the hops of its JSON lines are HOPS
- * ("*" silent) then the request's source address; else "wrong". -w appends each wrong 200 and
- * each status other than 200 and 503 to WRONGFILE after a "# request ..." line; -L writes the
+ * ("*" silent) then the request's source address, measured now; "ok_reused" if they are only
+ * when each timeout with a reused router (docs/formats.md) counts as that router; else
+ * "wrong". -w appends each wrong 200, each ok_reused one (its line ends "reused") and each
+ * status other than 200 and 503 to WRONGFILE after a "# request ..." line; -L writes the
  * latency of every 200 in ms, one a line, in the order they ended. -R: a 503 is asked again,
  * as a client honouring it does, after its Retry-After (1 s without one), up to RETRIES times a
  * request; the request keeps its slot meanwhile, its latency counts from its last try, and
@@ -46,6 +48,7 @@
 #define RESP_MAX	(1 << 20)	/* a trace is a few KB: past this something is wrong */
 #define HOPS_TEXT	4096
 #define ADDR_TEXT	INET6_ADDRSTRLEN
+#define HOP_TEXT	(ADDR_TEXT + 1)	/* a hop_line: "~" and an address */
 #define MAX_EVENTS	256
 #define TIMER_ID	UINT32_MAX	/* epoll's tag for the open loop's timer */
 #define KINDS		16		/* distinct error names, distinct Retry-After values */
@@ -87,7 +90,7 @@ struct ttload {
 	FILE *wrongf, *latf;
 	struct ttload_slot *slots;
 	int *free, nfree;	/* a stack of free slots */
-	long started, skipped, st200, st503, stother, ok, wrong, errors, retried;
+	long started, skipped, st200, st503, stother, ok, reused, wrong, errors, retried;
 	struct { const char *name; long n; } err[KINDS];
 	long retry[KINDS];
 	int nerr, nretry;
@@ -309,47 +312,72 @@ json_skip(const char *p, const char *end)
 }
 
 /*
- * The hop of one JSON line into hop: "*" if it timed out, else its own "ip" ("?" if none).
- * Only the line's top-level keys count: "info" and "late" nest an "ip" of their own. 0, or -1
- * if the line is no object with a "ttl".
+ * The value of key in the JSON object at p (its top-level keys only: "info"
+ * and "late" nest an "ip" of their own) into [*v, *vend). 0, or -1 if the
+ * object has no such key or is no object.
  */
 static int
-hop_line(const char *p, const char *end, char *hop)
+json_field(const char *p, const char *end, const char *key, const char **v, const char **vend)
 {
-	const char *key, *v, *ip = NULL;
-	size_t klen, iplen = 0;
-	bool ttl = false, timeout = false;
+	size_t want = strlen(key);
 
 	p = json_ws(p, end);
 	if (p == end || *p++ != '{')
 		return -1;
 	while ((p = json_ws(p, end)) < end && *p == '"') {
-		key = p + 1;
+		const char *k = p + 1;
+
 		if ((p = json_str_end(p, end)) == NULL)
 			return -1;
-		klen = (size_t)(p - 1 - key);
+		size_t klen = (size_t)(p - 1 - k);
+
 		if ((p = json_ws(p, end)) == end || *p++ != ':')
 			return -1;
-		v = p = json_ws(p, end);
+		*v = p = json_ws(p, end);
 		if ((p = json_skip(p, end)) == NULL)
 			return -1;
-		if (klen == 3 && memcmp(key, "ttl", 3) == 0)
-			ttl = true;
-		else if (klen == 7 && memcmp(key, "timeout", 7) == 0)
-			timeout = p - v >= 4 && memcmp(v, "true", 4) == 0;
-		else if (klen == 2 && memcmp(key, "ip", 2) == 0 && ip == NULL && *v == '"') {
-			ip = v + 1;
-			iplen = (size_t)(p - v - 2);
+		if (klen == want && memcmp(k, key, want) == 0) {
+			*vend = p;
+			return 0;
 		}
 		if ((p = json_ws(p, end)) == end || *p++ != ',')
 			break;
 	}
-	if (!ttl)
+	return -1;
+}
+
+/* The address string of key in the object at p, canonical, into out (ADDR_TEXT). 0 or -1. */
+static int
+json_addr(const char *p, const char *end, const char *key, char *out)
+{
+	const char *v, *vend;
+
+	if (json_field(p, end, key, &v, &vend) < 0 || vend - v < 2 || *v != '"')
 		return -1;
-	if (timeout || ip == NULL)
-		strcpy(hop, timeout ? "*" : "?");
-	else
-		addr_norm(ip, iplen, hop);
+	addr_norm(v + 1, (size_t)(vend - v - 2), out);
+	return 0;
+}
+
+/*
+ * The hop of one JSON line into hop (HOP_TEXT): its "ip", "*" if it timed
+ * out, "~" and the router's address if it timed out and a router is reused
+ * there ("reused": {"ip": ...}, docs/formats.md), "?" if it has no address.
+ * 0, or -1 if the line is no object with a "ttl".
+ */
+static int
+hop_line(const char *p, const char *end, char *hop)
+{
+	const char *v, *vend;
+
+	if (json_field(p, end, "ttl", &v, &vend) < 0)
+		return -1;
+	if (json_field(p, end, "timeout", &v, &vend) == 0 && vend - v >= 4 &&
+	    memcmp(v, "true", 4) == 0) {
+		hop[0] = '~';
+		if (json_field(p, end, "reused", &v, &vend) < 0 || json_addr(v, vend, "ip", hop + 1) < 0)
+			strcpy(hop, "*");
+	} else if (json_addr(p, end, "ip", hop) < 0)
+		strcpy(hop, "?");
 	return 0;
 }
 
@@ -358,7 +386,7 @@ static int
 hop_list(const char *p, size_t len, char *out)
 {
 	const char *end = p + len, *eol;
-	char hop[ADDR_TEXT];
+	char hop[HOP_TEXT];
 	size_t n = 0;
 
 	out[0] = '\0';
@@ -456,9 +484,29 @@ slot_fail(struct ttload *l, struct ttload_slot *s, const char *name)
 	slot_end(l, s);
 }
 
-/* A wrong 200 or an unexpected status into -w's file, for diagnosis. */
+/* Takes the "~" of reused routers out of a hop list, in place: 0, or -1 if it had none. */
+static int
+unreused(char *hops)
+{
+	char *w = hops;
+	int n = 0;
+
+	for (const char *p = hops; *p != '\0'; p++)
+		if (*p == '~')
+			n++;
+		else
+			*w++ = *p;
+	*w = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+/*
+ * A wrong 200, one exact only with its reused routers (why: "reused"), or an
+ * unexpected status into -w's file, for diagnosis; why ends the line.
+ */
 static void
-note_wrong(struct ttload *l, struct ttload_slot *s, const struct ttload_resp *r, const char *hops)
+note_wrong(struct ttload *l, struct ttload_slot *s, const struct ttload_resp *r, const char *hops,
+    const char *why)
 {
 	char got[HOPS_TEXT];
 
@@ -466,8 +514,9 @@ note_wrong(struct ttload *l, struct ttload_slot *s, const struct ttload_resp *r,
 		return;
 	if (hops == NULL && hop_list(r->body, r->blen, got) == 0)
 		hops = got;
-	fprintf(l->wrongf, "# request %ld IPv%d src %s status %d hops %s\n", s->id,
-	    s->fam ? 6 : 4, s->src[0] ? s->src : "-", r->status, hops != NULL ? hops : "?");
+	fprintf(l->wrongf, "# request %ld IPv%d src %s status %d hops %s%s%s\n", s->id,
+	    s->fam ? 6 : 4, s->src[0] ? s->src : "-", r->status, hops != NULL ? hops : "?",
+	    why != NULL ? " " : "", why != NULL ? why : "");
 	fwrite(r->body, 1, r->blen, l->wrongf);
 	if (r->blen > 0 && r->body[r->blen - 1] != '\n')
 		fputc('\n', l->wrongf);
@@ -496,11 +545,19 @@ slot_done(struct ttload *l, struct ttload_slot *s)
 		lats_push(&l->lat200, ms);
 		if (d->check)
 			snprintf(want, sizeof(want), "%s,%s", d->hops, s->src);
-		if (!d->check || (hop_list(r.body, r.blen, got) == 0 && strcmp(got, want) == 0))
+		if (!d->check)
 			l->ok++;
-		else {
+		else if (hop_list(r.body, r.blen, got) < 0) {
 			l->wrong++;
-			note_wrong(l, s, &r, got);
+			note_wrong(l, s, &r, "?", NULL);
+		} else if (strcmp(got, want) == 0)
+			l->ok++;
+		else if (unreused(got) == 0 && strcmp(got, want) == 0) {
+			l->reused++;
+			note_wrong(l, s, &r, got, "reused");
+		} else {
+			l->wrong++;
+			note_wrong(l, s, &r, got, NULL);
 		}
 	} else if (r.status == 503 && s->tries < l->retries) {
 		s->tries++;
@@ -514,7 +571,7 @@ slot_done(struct ttload *l, struct ttload_slot *s)
 		lats_push(&l->lat503, ms);
 	} else {
 		l->stother++;
-		note_wrong(l, s, &r, NULL);
+		note_wrong(l, s, &r, NULL, NULL);
 	}
 	slot_end(l, s);
 }
@@ -769,9 +826,9 @@ report(struct ttload *l)
 {
 	double secs = l->last > l->first ? l->last - l->first : 0, cpu;
 
-	printf("requests=%ld\nok=%ld\nstatus_200=%ld\nstatus_503=%ld\nstatus_other=%ld\n"
-	    "wrong=%ld\nerrors=%ld", l->started, l->ok, l->st200, l->st503, l->stother, l->wrong,
-	    l->errors);
+	printf("requests=%ld\nok=%ld\nok_reused=%ld\nstatus_200=%ld\nstatus_503=%ld\n"
+	    "status_other=%ld\nwrong=%ld\nerrors=%ld", l->started, l->ok, l->reused, l->st200,
+	    l->st503, l->stother, l->wrong, l->errors);
 	for (int i = 0; i < l->nerr; i++)
 		printf("%s%s %ld", i ? ", " : " (", l->err[i].name, l->err[i].n);
 	printf("%s\nretried=%ld\nskipped=%ld\nseconds=%.3f\nrate=%.1f\n", l->nerr ? ")" : "",
