@@ -1,11 +1,14 @@
-/* Small helpers both programs need: directories, error buffers, hex digits, clocks. */
+/* Small helpers both programs need (util.h). */
+#define _GNU_SOURCE	/* struct mmsghdr */
 #include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 /* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
 int
@@ -77,4 +80,13 @@ time_ms(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+mmsg_init(struct mmsghdr *mm, struct iovec *iov, void *base, size_t size, int n)
+{
+	for (int i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ (char *)base + (size_t)i * size, size };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
 }

@@ -1,4 +1,7 @@
-/* Small helpers both programs need: directories, error buffers, hex digits, clocks. */
+/*
+ * Small helpers both programs need: directories, error buffers, hex digits,
+ * clocks, batches of messages.
+ */
 #ifndef TT_COMMON_UTIL_H
 #define TT_COMMON_UTIL_H
 
@@ -16,5 +19,13 @@ int hex_digit(char c);
 /* Microseconds and milliseconds on clock clk (CLOCK_MONOTONIC or CLOCK_REALTIME). */
 uint64_t time_us(clockid_t clk);
 uint64_t time_ms(clockid_t clk);
+
+struct iovec;
+struct mmsghdr;
+/*
+ * Points mm[0..n-1] for sendmmsg or recvmmsg at n buffers of size bytes each,
+ * one after the other from base, each through its own iov[i].
+ */
+void mmsg_init(struct mmsghdr *mm, struct iovec *iov, void *base, size_t size, int n);
 
 #endif

@@ -254,10 +254,7 @@ engine_read(struct broker *b)
 	for (int done = 0; done < ENGINE_BATCH && !b->engine_down;) {
 		int n;
 
-		for (int i = 0; i < READ_BATCH; i++) {
-			iov[i] = (struct iovec){ &in[i], sizeof(in[i]) };
-			mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
-		}
+		mmsg_init(mm, iov, in, sizeof(in[0]), READ_BATCH);
 		/* MSG_TRUNC: a record's real length, so that an oversized one is seen as such. */
 		n = recvmmsg(b->efd, mm, READ_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 		if (n < 0) {

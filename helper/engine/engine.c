@@ -232,12 +232,10 @@ broker_flush(struct engine *e)
 	uint64_t now = time_us(CLOCK_MONOTONIC);
 	int sent = 0;
 
-	for (int i = 0; i < nout; i++) {
-		/* The broker measures its own lag from here; the engine's it measures itself. */
+	/* The broker measures its own lag from here; the engine's it measures itself. */
+	for (int i = 0; i < nout; i++)
 		outbox[i].sent_us = now;
-		iov[i] = (struct iovec){ &outbox[i], sizeof(outbox[i]) };
-		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
-	}
+	mmsg_init(mm, iov, outbox, sizeof(outbox[0]), nout);
 	while (sent < nout) {
 		int n = sendmmsg(e->fd, mm + sent, (unsigned)(nout - sent), MSG_NOSIGNAL);
 

@@ -17,6 +17,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "log.h"
+#include "util.h"
 
 #define QUEUE_LEN	4096
 #define QUEUE_RCVBUF	(8 << 20)
@@ -192,12 +193,7 @@ queue_read(struct mnl_socket *nl, uint16_t num, int max, queue_packet_cb cb, voi
 		/* Never past max: the caller's bound on a round (the engine's ROUND_PACKETS). */
 		int want = max - c.count < READ_BATCH ? max - c.count : READ_BATCH, n;
 
-		memset(msgs, 0, sizeof(msgs));
-		for (int i = 0; i < want; i++) {
-			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
+		mmsg_init(msgs, iov, bufs, sizeof(bufs[0]), want);
 		n = recvmmsg(mnl_socket_get_fd(nl), msgs, (unsigned)want, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
