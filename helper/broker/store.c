@@ -32,8 +32,9 @@
  * The WAL starts over only at a write that finds every frame copied: under
  * load the broker commits again before the thread's pass ends, and the WAL
  * would grow without end. Past this many pages the commit checkpoints
- * itself, as SQLite does by default; by then the thread has copied nearly
- * every frame, so little is left to copy and sync.
+ * itself, as SQLite does by default, and the next write starts the WAL
+ * over; by then the thread has copied nearly every frame, so little is left
+ * to copy and sync.
  */
 #define STORE_WAL_MAX_PAGES	4000
 
@@ -337,8 +338,9 @@ checkpointer_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct checkpointer *ck = arg;
 
+	/* FULL: waits (busy_timeout) for a pass of the thread's to end, and copies what is left. */
 	if (pages >= STORE_WAL_MAX_PAGES)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_FULL, NULL, NULL);
 	else if (pages >= STORE_CKPT_PAGES) {
 		pthread_mutex_lock(&ck->mu);
 		ck->due = true;
