@@ -430,7 +430,14 @@ netns_serve_stop() {
 		echo "# tracetrout-serve did not stop in 10 s; killing it" >&2
 		kill -KILL "$pid" 2>/dev/null
 	fi
-	wait "$pid"
+	wait "$pid" && return 0
+	i=$?
+	# Why, for the log of a test that fails on it.
+	{
+		echo "tracetrout-serve exited with status $i; the end of its log:"
+		tail -n 30 "$NETNS_TMP/serve.log"
+	} 2>&1 | sed 's/^/# /' >&2
+	return "$i"
 }
 
 # netns_helper_pid: the pid of the running tracetroutd (tracetrout-serve writes it).
