@@ -168,6 +168,7 @@ struct checkpointer {
 	bool due;		/* the WAL passed STORE_CKPT_PAGES since the last checkpoint */
 	bool stop;
 	unsigned long done;	/* checkpoints run */
+	uint64_t logged_ms;	/* when a failed one was last logged */
 };
 
 struct store {
@@ -318,10 +319,16 @@ checkpointer_run(void *arg)
 			break;
 		ck->due = false;
 		pthread_mutex_unlock(&ck->mu);
-		/* SQLITE_BUSY (a reader holds old pages) leaves the rest for the next one. */
+		/* SQLITE_BUSY: the commit's own checkpoint runs; it copies the rest. */
 		int rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		uint64_t now = time_ms(CLOCK_MONOTONIC);
+
+		/* A full disk fails every pass: logged once per STORE_LOG_INTERVAL, as the writes are. */
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY &&
+		    (ck->logged_ms == 0 || now - ck->logged_ms >= STORE_LOG_INTERVAL * 1000)) {
 			log_warnx("store: checkpoint: %s", sqlite3_errmsg(ck->db));
+			ck->logged_ms = now;
+		}
 		pthread_mutex_lock(&ck->mu);
 		ck->done++;
 	}
@@ -358,6 +365,7 @@ static void
 checkpointer_start(struct store *st, const char *path)
 {
 	struct checkpointer *ck = &st->ck;
+	const char *why = NULL;
 	char mode[16];
 
 	pthread_mutex_init(&ck->mu, NULL);
@@ -365,11 +373,15 @@ checkpointer_start(struct store *st, const char *path)
 	/* Until it reads the database, a connection does not know it is in WAL mode. */
 	if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(ck->db, STORE_BUSY_MS) != SQLITE_OK ||
-	    pragma_text(ck->db, "PRAGMA journal_mode", mode, sizeof(mode)) != SQLITE_OK ||
-	    strcmp(mode, "wal") != 0 ||
-	    (errno = pthread_create(&ck->tid, NULL, checkpointer_run, ck)) != 0) {
+	    pragma_text(ck->db, "PRAGMA journal_mode", mode, sizeof(mode)) != SQLITE_OK)
+		why = ck->db ? sqlite3_errmsg(ck->db) : "cannot allocate";
+	else if (strcmp(mode, "wal") != 0)
+		why = "not in WAL mode";
+	else if ((errno = pthread_create(&ck->tid, NULL, checkpointer_run, ck)) != 0)
+		why = strerror(errno);
+	if (why != NULL) {
 		log_warnx("store: %s: no checkpoint thread (%s): the broker checkpoints itself",
-		    path, ck->db ? sqlite3_errmsg(ck->db) : strerror(errno));
+		    path, why);
 		sqlite3_close(ck->db);
 		ck->db = NULL;
 		return;
