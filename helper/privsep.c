@@ -264,8 +264,11 @@ static const char *const broker_syscalls[] = {
 	"connect", "bind", "getsockname", "getpeername", "getsockopt", "setsockopt",
 	"sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "pipe2",
 	"eventfd2",
-	/* memory, threads, time, ids */
-	"brk", "munmap", "mremap", "madvise", "futex", "set_robust_list", "rseq",
+	/*
+	 * memory, threads, time, ids; sigaltstack: a sanitized build's threads
+	 * (the store's checkpointer) each get an alternate signal stack
+	 */
+	"brk", "munmap", "mremap", "madvise", "futex", "set_robust_list", "rseq", "sigaltstack",
 	"sched_yield", "sched_getaffinity", "getrandom", "getpid", "gettid", "getuid",
 	"geteuid", "getgid", "getegid", "uname", "sysinfo", "prlimit64", "getrlimit",
 	"clock_gettime", "clock_gettime64", "gettimeofday", "time", "clock_nanosleep",
