@@ -528,7 +528,7 @@ slot_done(struct ttload *l, struct ttload_slot *s)
 {
 	struct ttload_dest *d = &l->dest[s->fam];
 	double ms = (now_s() - s->start) * 1000;
-	char got[HOPS_TEXT], want[HOPS_TEXT + ADDR_TEXT + 1];
+	char got[HOPS_TEXT], plain[HOPS_TEXT], want[HOPS_TEXT + ADDR_TEXT + 1];
 	struct ttload_resp r;
 	int i;
 
@@ -552,7 +552,7 @@ slot_done(struct ttload *l, struct ttload_slot *s)
 			note_wrong(l, s, &r, "?", NULL);
 		} else if (strcmp(got, want) == 0)
 			l->ok++;
-		else if (unreused(got) == 0 && strcmp(got, want) == 0) {
+		else if (unreused(strcpy(plain, got)) == 0 && strcmp(plain, want) == 0) {
 			l->reused++;
 			note_wrong(l, s, &r, got, "reused");
 		} else {
