@@ -106,6 +106,9 @@ netns__add() {
 	# Addresses usable at once: no duplicate address detection on any interface made later.
 	nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 || return 1
+	# The ports tests bind on purpose (curl --local-port 45000-45199) are no connection's
+	# ephemeral port: one in TIME_WAIT there made such a bind fail (EADDRINUSE, in CI).
+	nsx "$ns" sysctl -qw net.ipv4.ip_local_reserved_ports=45000-45199 || return 1
 	ip -n "$ns" link set lo up
 }
 
