@@ -415,15 +415,15 @@ load_header() {
 # load_network VISITORS [netns_build options]: 4 routers, VISITORS more visitor addresses
 # (netns_visitors), tracetrout-serve (lighttpd) with the helper's limits raised (NETNS_NO_LIMITS,
 # netns_serve_start's default), after one unmeasured trace; hpid and epid are the broker's and
-# the engine's (its child) pids. The visitor reserves ports 45000-45009 for curl --local-port,
-# so that the load's connections stay out of the bulk download's slow lane and ss filter.
+# the engine's (its child) pids. The bulk download binds ports 45000-45009 (curl --local-port),
+# which netns_build reserves, so that the load's connections stay out of its slow lane and ss
+# filter.
 load_network() {
 	local visitors=$1
 	shift
 	netns_cleanup
 	netns_build -n 4 "$@" || exit 1
 	netns_visitors "$visitors" || exit 1
-	nsx "$NETNS_VISITOR" sysctl -qw net.ipv4.ip_local_reserved_ports=45000-45009 || exit 1
 	mkdir -p "$NETNS_TMP/www"
 	netns_serve_start "$builddir" || exit 1
 	hpid=$(netns_helper_pid)
