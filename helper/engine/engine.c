@@ -512,7 +512,7 @@ start(struct engine *e, const struct emsg *m)
 		return refuse_retry(e, m->trace, "busy", "too many traces running", FULL_RETRY_S);
 	/* The port first: no look-up at all for a port that may not be traced. */
 	no = check_request(e->cfg, &tuple, check_port_allowed(e->cfg, r->sport) ?
-	    local_check(&e->s->local, &r->server) : 1);
+	    local_check(&e->s->local, &r->server, now) : 1);
 	if (no.code == NULL) {
 		bool found = ct_lookup(e->s->ct, &tuple, &info) == 0;
 

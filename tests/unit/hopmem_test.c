@@ -243,6 +243,43 @@ test_ring(void)
 	hopmem_free(m);
 }
 
+/*
+ * The budget outlives the ring: evidence of a limiting router holds its 10 s
+ * even when more traces than the ring keeps came since; and it is kept for
+ * HOPMEM_SERVERS server addresses, the least recently used giving way.
+ */
+static void
+test_budget_bounds(void)
+{
+	struct hopmem *m = hopmem_new();
+	struct hopmem_trace t;
+	char s[64];
+
+	t = measured(AF_INET, T0, (const int[]){ 1, 2, 3, -1 }, 4);
+	t.hop[1].answered = 1;
+	hopmem_record(m, &t);
+	for (int i = 1; i <= 2 * HOPMEM_TRACES; i++) {
+		t = measured(AF_INET, T0 + (uint64_t)i * MS, (const int[]){ 0, 2, 3, -1 }, 4);
+		hopmem_record(m, &t);
+	}
+	ok(hopmem_one_probe(m, &t.server, 1, T0 + 5 * SEC),
+	    "budget: a limiting router stays on one probe for 10 s, past %d traces",
+	    2 * HOPMEM_TRACES);
+	for (int i = 0; i < HOPMEM_SERVERS; i++) {
+		snprintf(s, sizeof(s), "192.0.2.%d", 100 + i);
+		t = measured(AF_INET, T0 + 6 * SEC + (uint64_t)i * MS, (const int[]){ 1, -1 }, 2);
+		t.server = fx_addr(s);
+		hopmem_record(m, &t);
+	}
+	t.server = server(AF_INET);
+	ok(!hopmem_one_probe(m, &t.server, 1, T0 + 6 * SEC + 500 * MS),
+	    "budget: %d newer server addresses: the oldest's budget gave way", HOPMEM_SERVERS);
+	t.server = fx_addr("192.0.2.100");
+	ok(hopmem_one_probe(m, &t.server, 1, T0 + 6 * SEC + 500 * MS) && m->nbudgets == HOPMEM_SERVERS,
+	    "budget: the others are kept, %d at most", HOPMEM_SERVERS);
+	hopmem_free(m);
+}
+
 int
 main(void)
 {
@@ -253,5 +290,6 @@ main(void)
 		test_reuse(fams[i]);
 	}
 	test_ring();
+	test_budget_bounds();
 	return tap_done();
 }

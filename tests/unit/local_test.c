@@ -2,7 +2,9 @@
  * Tests of helper/engine/local.c: fib_trie and if_inet6 as the kernel writes them,
  * then the live files of this host (loopback only).
  */
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "local.h"
@@ -35,6 +37,8 @@ static const char if_inet6[] =
 	"20010db8000000000000000000000002 04 40 00 82     eth0\n"
 	"00000000000000000000000000000001 01 80 10 80       lo\n";
 
+#define T0	(5000ull * 1000000)
+
 static int
 find(const char *s)
 {
@@ -47,13 +51,13 @@ find(const char *s)
 }
 
 static int
-live(const struct local_files *lf, const char *s)
+live(struct local_files *lf, const char *s, uint64_t now_us)
 {
 	struct tt_addr a;
 
 	if (addr_parse(s, &a) < 0)
 		return -2;
-	return local_check(lf, &a);
+	return local_check(lf, &a, now_us);
 }
 
 int
@@ -75,9 +79,17 @@ main(void)
 	is_int(find("2001:db8::3"), 0, "IPv6: another address");
 
 	ok(local_open(&lf) == 0, "the live files open");
-	is_int(live(&lf, "127.0.0.1"), 1, "live: 127.0.0.1 is local");
-	is_int(live(&lf, "198.51.100.77"), 0, "live: 198.51.100.77 is not");
-	is_int(live(&lf, "127.0.0.1"), 1, "live: read again from the start, the same answer");
+	is_int(live(&lf, "127.0.0.1", T0), 1, "live: 127.0.0.1 is local");
+	is_int(live(&lf, "198.51.100.77", T0), 0, "live: 198.51.100.77 is not");
+	is_int(live(&lf, "127.0.0.2", T0 + 2 * LOCAL_SEEN_US), 1,
+	    "live: read again from the start, the same answer");
+	/* Now the lists say nothing: what was found local holds for LOCAL_SEEN_US, no more. */
+	close(lf.fd4);
+	lf.fd4 = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	is_int(live(&lf, "127.0.0.1", T0 + LOCAL_SEEN_US - 1), 1,
+	    "live: found local less than LOCAL_SEEN_US ago: local without a read");
+	is_int(live(&lf, "127.0.0.1", T0 + LOCAL_SEEN_US), 0, "live: LOCAL_SEEN_US later: read again");
+	is_int(live(&lf, "198.51.100.77", T0 + 1), 0, "live: what was not local is read again");
 	local_close(&lf);
 	return tap_done();
 }
