@@ -73,8 +73,9 @@ for f in "$NETNS_TMP"/s[46]-*; do
 	want=$(text_hops <"$f")
 	last=$(tail -n 1 <<<"$want" | cut -d' ' -f1)
 	got=$(sqlite3 "$db" "SELECT h.ttl || ' ' || coalesce((SELECT addr FROM replies r WHERE
-		r.trace_id = h.trace_id AND r.ttl = h.ttl ORDER BY idx LIMIT 1), '*') FROM hops h
-		WHERE h.trace_id = '$id' AND h.ttl <= ${last:-0} ORDER BY h.ttl" 2>&1)
+		r.trace_seq = h.trace_seq AND r.ttl = h.ttl ORDER BY idx LIMIT 1), '*') FROM hops h
+		WHERE h.trace_seq = (SELECT seq FROM traces WHERE id = '$id') AND h.ttl <= ${last:-0}
+		ORDER BY h.ttl" 2>&1)
 	done_at=$(sqlite3 "$db" "SELECT ended_at IS NOT NULL FROM traces WHERE id = '$id'" 2>&1)
 	if [ -z "$id" ] || [ "$got" != "$want" ] || [ "$done_at" != 1 ]; then
 		bad=$((bad + 1))

@@ -76,8 +76,9 @@ for fam in 4 6; do
 	[ "$(sqlite3 "$db" "SELECT client || ' ' || client_prefix FROM traces WHERE id = '$id'")" = \
 		"${net[$fam]} 1" ]
 	tap_ok $? "IPv$fam: the trace is stored with the visitor as ${net[$fam]}"
-	[ "$(sqlite3 "$db" "SELECT group_concat(addr, ' ') FROM (SELECT DISTINCT addr FROM replies
-		WHERE trace_id = '$id' AND kind = 'destination')")" = "${net[$fam]}" ]
+	[ "$(sqlite3 "$db" "SELECT group_concat(addr, ' ') FROM (SELECT DISTINCT r.addr FROM
+		replies r JOIN traces t ON r.trace_seq = t.seq WHERE t.id = '$id' AND
+		r.kind = 'destination')")" = "${net[$fam]}" ]
 	tap_ok $? "IPv$fam: the visitor's answer is stored as ${net[$fam]}"
 done
 # The look-ups of the live traces end within info-timeout; the permalinks show their answers.

@@ -27,6 +27,9 @@
 #include "proto.h"
 #include "tap.h"
 
+/* The rows of the trace with this id: sql/007-seq.sql keys them by its row number. */
+#define OF_TRACE(id)	"trace_seq = (SELECT seq FROM traces WHERE id = '" id "')"
+
 #define WAIT_MS 5000
 /* A received line for a test description, without its newline. */
 #define LINE(l) (int)strcspn(l, "\n"), l
@@ -461,9 +464,9 @@ test_requests(void)
 	snprintf(big, sizeof(big), "%u 198.51.100.7 destination 2 1 1", (unsigned)getuid());
 	is_str(q1(line), big, "trace A is stored with the caller's uid");
 	snprintf(line, sizeof(line), "SELECT group_concat(ttl || ':' || sent, ' ') FROM "
-	    "(SELECT * FROM hops WHERE trace_id = '%s' ORDER BY ttl)", id);
+	    "(SELECT * FROM hops WHERE " OF_TRACE("%s") " ORDER BY ttl)", id);
 	is_str(q1(line), "1:3 2:3", "its hops, renumbered");
-	snprintf(line, sizeof(line), "SELECT count(*) FROM replies WHERE trace_id = '%s'", id);
+	snprintf(line, sizeof(line), "SELECT count(*) FROM replies WHERE " OF_TRACE("%s"), id);
 	is_str(q1(line), "2", "its replies");
 	/*
 	 * The one that did not read got the same TTLs again and again: a hop
@@ -1122,7 +1125,7 @@ test_storage(void)
 	one_trace("stored", &s1, &s2, id);
 	ok(s1 == 1 && s2 == 1, "a trace stored whole: STARTED and END say stored=1");
 	snprintf(sql, sizeof(sql), "SELECT (ended_at IS NOT NULL) || ' ' || (SELECT count(*) FROM "
-	    "hops WHERE trace_id = '%s') FROM traces WHERE id = '%s'", id, id);
+	    "hops WHERE " OF_TRACE("%s") ") FROM traces WHERE id = '%s'", id, id);
 	is_str(q1(sql), "1 2", "it is in the database, ended, with its hops");
 
 	/* A disk that is full from the start: the insert of the trace fails. */
@@ -1142,7 +1145,7 @@ test_storage(void)
 	ok(s1 == 1 && s2 == 0, "STARTED stored=1, then END stored=0");
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM traces WHERE id = '%s'", id);
 	is_str(q1(sql), "0", "the incomplete trace is removed, not kept without its hop");
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM hops WHERE trace_id = '%s'", id);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM hops WHERE " OF_TRACE("%s"), id);
 	is_str(q1(sql), "0", "... with its first hop");
 
 	ok(dbx("DROP TRIGGER full") == 0, "the disk has room again");
@@ -1519,7 +1522,7 @@ test_truncated_hops(void)
 	    "... and so does a NAT's quoted destination there");
 	usleep(200000);
 	snprintf(sql, sizeof(sql), "SELECT client || ' ' || (SELECT group_concat(addr || '>' || "
-	    "coalesce(edst, '-'), ' ') FROM (SELECT addr, edst FROM replies WHERE trace_id = '%s' "
+	    "coalesce(edst, '-'), ' ') FROM (SELECT addr, edst FROM replies WHERE " OF_TRACE("%s") " "
 	    "ORDER BY ttl, idx)) FROM traces WHERE id = '%s'", id, id);
 	is_str(q1(sql), "198.51.100.0 203.0.113.1>- 203.0.113.2>198.51.100.0 198.51.100.0>- "
 	    "198.51.100.0>- 198.51.100.0>-", "stored: the visitor, its network's hops, the NAT's "

@@ -16,6 +16,9 @@
 #include "store.h"
 #include "tap.h"
 
+/* The rows of the trace with this id: sql/007-seq.sql keys them by its row number. */
+#define OF_TRACE(id)	"trace_seq = (SELECT seq FROM traces WHERE id = '" id "')"
+
 static char tmpdir[] = "/tmp/tt-store-XXXXXX";
 
 static const char *ID1 = "0123456789abcdef0123456789abcdef";
@@ -195,18 +198,18 @@ test_store(void)
 	    "1000 4 198.51.100.7 51234 192.0.2.10 443 1700000000123 1700000000200 destination 3 5120",
 	    "trace row");
 	is_str(q1(path, "SELECT group_concat(ttl || ':' || sent, ' ') FROM (SELECT * FROM hops "
-	    "WHERE trace_id = '0123456789abcdef0123456789abcdef' ORDER BY ttl)"),
+	    "WHERE " OF_TRACE("0123456789abcdef0123456789abcdef") " ORDER BY ttl)"),
 	    "1:3 2:3 3:3", "hop rows (the duplicate was not stored)");
 	is_str(q1(path, "SELECT group_concat(ttl || ',' || idx || ',' || addr || ',' || rtt_us || ','"
 	    " || kind || ',' || code || ',' || reply_ttl, ' ') FROM (SELECT * FROM replies WHERE "
-	    "trace_id = '0123456789abcdef0123456789abcdef' ORDER BY ttl, idx)"),
+	    OF_TRACE("0123456789abcdef0123456789abcdef") " ORDER BY ttl, idx)"),
 	    "1,0,192.0.2.1,412,time-exceeded,0,64 1,1,192.0.2.1,398,time-exceeded,0,64 "
 	    "3,0,198.51.100.7,1210,destination,0,62", "reply rows (none from the failed hop)");
 	is_str(q1(path, "SELECT family || ' ' || client || ' ' || uid || ' ' || "
 	    "coalesce(ended_at, 'running') FROM traces WHERE id = 'fedcba9876543210fedcba9876543210'"),
 	    "6 2001:db8::7 33 running", "IPv6 trace row, not ended");
 	is_str(q1(path, "SELECT count(*) || ' ' || min(kind) || ' ' || max(code) FROM replies "
-	    "WHERE trace_id = 'fedcba9876543210fedcba9876543210'"), "16 packet-too-big 1280",
+	    "WHERE " OF_TRACE("fedcba9876543210fedcba9876543210")), "16 packet-too-big 1280",
 	    "16 replies stored");
 	ok(strstr(q1c(path, "EXPLAIN QUERY PLAN SELECT * FROM traces WHERE client = '192.0.2.1' "
 	    "AND started_at > 5", 3), "traces_client_started") != NULL, "client lookups use the index");
@@ -214,10 +217,10 @@ test_store(void)
 
 	is_int(x(path, "PRAGMA foreign_keys = ON; DELETE FROM traces WHERE id = "
 	    "'0123456789abcdef0123456789abcdef'"), 0, "delete a trace");
-	is_str(q1(path, "SELECT count(*) FROM hops WHERE trace_id = "
-	    "'0123456789abcdef0123456789abcdef'"), "0", "its hops cascade");
-	is_str(q1(path, "SELECT count(*) FROM replies WHERE trace_id = "
-	    "'0123456789abcdef0123456789abcdef'"), "0", "its replies cascade");
+	is_str(q1(path, "SELECT count(*) FROM hops WHERE "
+	    OF_TRACE("0123456789abcdef0123456789abcdef")), "0", "its hops cascade");
+	is_str(q1(path, "SELECT count(*) FROM replies WHERE "
+	    OF_TRACE("0123456789abcdef0123456789abcdef")), "0", "its replies cascade");
 
 	/* A database from newer code is refused, untouched. */
 	is_int(x(path, "PRAGMA user_version = 999"), 0, "set a future user_version");
@@ -337,7 +340,8 @@ test_forget(void)
 	is_int(store_hop(st, ID2, &h), -1, "the hop fails");
 	is_int(store_commit(st), 0, "the batch around it is committed");
 	ok(!store_lost_since(st, batch), "... and was not lost");
-	is_str(q1(path, "SELECT group_concat(ttl) FROM hops WHERE trace_id = 'fedcba9876543210fedcba9876543210'"), "1,3",
+	is_str(q1(path, "SELECT group_concat(ttl) FROM hops WHERE "
+	    OF_TRACE("fedcba9876543210fedcba9876543210")), "1,3",
 	    "the failed hop is rolled back, no hop without its replies; the batch's other stays");
 	x(path, "DROP TRIGGER full");
 	is_int(store_hop(st, ID2, &h), 0, "the store works again afterwards");
@@ -354,7 +358,8 @@ test_forget(void)
 	is_int(store_hop(st, ID2, &h), -1, "the next hop fails");
 	ok(store_lost_since(st, batch), "... the batch is lost");
 	is_int(store_commit(st), 0, "nothing is left to commit");
-	is_str(q1(path, "SELECT group_concat(ttl) FROM hops WHERE trace_id = 'fedcba9876543210fedcba9876543210'"), "1,2,3",
+	is_str(q1(path, "SELECT group_concat(ttl) FROM hops WHERE "
+	    OF_TRACE("fedcba9876543210fedcba9876543210")), "1,2,3",
 	    "the batch's earlier hop went with it");
 	batch = store_batch(st);
 	x(path, "DROP TRIGGER full");
@@ -424,8 +429,8 @@ test_kill(void)
 	while (fp != NULL && fgets(id, sizeof(id), fp) != NULL) {
 		id[strcspn(id, "\n")] = '\0';
 		snprintf(sql, sizeof(sql), "SELECT (ended_at IS NOT NULL) || ' ' || hops || ' ' || "
-		    "(SELECT count(*) FROM hops WHERE trace_id = '%s') || ' ' || "
-		    "(SELECT count(*) FROM replies WHERE trace_id = '%s') FROM traces WHERE id = '%s'",
+		    "(SELECT count(*) FROM hops WHERE " OF_TRACE("%s") ") || ' ' || "
+		    "(SELECT count(*) FROM replies WHERE " OF_TRACE("%s") ") FROM traces WHERE id = '%s'",
 		    id, id, id);
 		if (strcmp(q1(path, sql), "1 5 5 15") != 0)
 			bad++;
@@ -506,6 +511,21 @@ put_trace(struct store *st, const char *id, uid_t uid, const char *client, int64
 	store_trace_end(st, id, "destination", nhops, at + 10, 3000);
 }
 
+/* A new database of schema version v (the first v migrations), empty, as path. */
+static void
+old_schema(char *path, size_t len, int v)
+{
+	const char *m[16] = { NULL };
+	char err[512], want[16];
+
+	memcpy(m, sql_migrations, (size_t)v * sizeof(m[0]));
+	snprintf(path, len, "%s/v%d.db", tmpdir, v);
+	/* The store fails once the database is open: its statements need the newer columns. */
+	store_close(store_open_with(path, m, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%d", v);
+	is_str(q1(path, "PRAGMA user_version"), want, "a database of schema %d", v);
+}
+
 /*
  * A database of schema 4, from before reply flags, with a finished trace:
  * it migrates, its replies read back without flags, new ones keep theirs,
@@ -514,19 +534,13 @@ put_trace(struct store *st, const char *id, uid_t uid, const char *client, int64
 static void
 test_flags_migration(void)
 {
-	const char *v4[5];
 	char path[512], err[512], want[32];
 	struct proto_msg head, end;
 	struct proto_hop h;
 	struct store *st;
 	struct got g;
 
-	memcpy(v4, sql_migrations, 4 * sizeof(v4[0]));
-	v4[4] = NULL;
-	snprintf(path, sizeof(path), "%s/v4.db", tmpdir);
-	/* Fails once migrated: the store's statements name the flags column (test_migrations). */
-	store_close(store_open_with(path, v4, err, sizeof(err)));
-	is_str(q1(path, "PRAGMA user_version"), "4", "a database of schema 4");
+	old_schema(path, sizeof(path), 4);
 	is_int(x(path, "INSERT INTO traces (id, uid, family, client, cport, server, sport, "
 	    "started_at, ended_at, reason, hops, duration_us) VALUES "
 	    "('0123456789abcdef0123456789abcdef', 33, 4, '198.51.100.7', 51234, '192.0.2.10', 443, "
@@ -556,14 +570,68 @@ test_flags_migration(void)
 	is_int(store_hop(st, ID2, &h), 0, "a reply with every flag is stored");
 	store_trace_end(st, ID2, "destination", 1, 1700000001100LL, 100);
 	store_commit(st);
-	is_str(q1(path, "SELECT flags FROM replies WHERE trace_id = "
-	    "'fedcba9876543210fedcba9876543210'"), "31", "... as their sum");
+	is_str(q1(path, "SELECT flags FROM replies WHERE "
+	    OF_TRACE("fedcba9876543210fedcba9876543210")), "31", "... as their sum");
 	is_int(x(path, "UPDATE replies SET flags = 256"), -1, "the column refuses more than 8 bits");
-	is_int(x(path, "UPDATE replies SET flags = 0x84 WHERE trace_id = "
-	    "'fedcba9876543210fedcba9876543210'"), 0, "a bit of a later version, stored");
+	is_int(x(path, "UPDATE replies SET flags = 0x84 WHERE "
+	    OF_TRACE("fedcba9876543210fedcba9876543210")), 0, "a bit of a later version, stored");
 	memset(&g, 0, sizeof(g));
 	is_int(store_get(st, ID2, 33, &head, &end, got_hop, &g), 0, "... is read");
 	is_int(g.hops[0].r[0].flags, PROTO_RF_BY_COUNT, "... without the bit this version lacks");
+	is_int(store_errors(st), 0, "no errors");
+	close_st(st);
+}
+
+/*
+ * A database of schema 6, keyed by the traces' random ids, with two traces,
+ * their hops, replies and look-ups: migration 7 keys them by row number in
+ * the order the traces were stored, loses nothing, and deletes still cascade.
+ */
+static void
+test_seq_migration(void)
+{
+	char path[512], err[512];
+	struct store *st;
+
+	old_schema(path, sizeof(path), 6);
+	is_int(x(path, "INSERT INTO traces (id, uid, family, client, cport, server, sport, "
+	    "started_at, ended_at, reason, hops, duration_us, token, proxy) VALUES "
+	    "('ffffffffffffffffffffffffffffffff', 33, 4, '198.51.100.7', 51234, '192.0.2.10', 443, "
+	    "1700000000123, 1700000000200, 'destination', 2, 5120, '00112233445566778899aabbccddeeff', "
+	    "'via'), "
+	    "('00000000000000000000000000000001', 34, 6, '2001:db8::7', 1, '2001:db8::10', 80, "
+	    "1700000000300, NULL, NULL, NULL, NULL, NULL, NULL); "
+	    "INSERT INTO hops VALUES ('ffffffffffffffffffffffffffffffff', 1, 3, NULL, NULL), "
+	    "('ffffffffffffffffffffffffffffffff', 2, 1, '192.0.2.9', 120), "
+	    "('00000000000000000000000000000001', 1, 3, NULL, NULL); "
+	    "INSERT INTO replies (trace_id, ttl, idx, addr, rtt_us, kind, code, reply_ttl, flags) "
+	    "VALUES ('ffffffffffffffffffffffffffffffff', 1, 0, '192.0.2.1', 400, 'time-exceeded', "
+	    "0, 64, 4), ('ffffffffffffffffffffffffffffffff', 1, 1, '192.0.2.1', 410, "
+	    "'time-exceeded', 0, 64, 0), ('00000000000000000000000000000001', 1, 0, "
+	    "'2001:db8::1', 90, 'time-exceeded', 0, 64, 0); "
+	    "INSERT INTO trace_lookups VALUES ('ffffffffffffffffffffffffffffffff', '192.0.2.1', "
+	    "'name', 'r1.example')"), 0, "... with two traces in it");
+	st = watch(store_open(path, err, sizeof(err)));
+	ok(st != NULL, "it migrates to schema 7 (%s)", st ? "" : err);
+	if (st == NULL)
+		return;
+	is_str(q1(path, "SELECT group_concat(seq || ':' || id || ':' || coalesce(proxy, '-'), ' ') "
+	    "FROM traces"), "1:ffffffffffffffffffffffffffffffff:via "
+	    "2:00000000000000000000000000000001:-", "traces numbered in the order they were stored");
+	is_str(q1(path, "SELECT group_concat(trace_seq || '/' || ttl || '/' || sent || '/' || "
+	    "coalesce(reused_addr, '-'), ' ') FROM hops"), "1/1/3/- 1/2/1/192.0.2.9 2/1/3/-",
+	    "hops by row number, reused router kept");
+	is_str(q1(path, "SELECT group_concat(trace_seq || '/' || ttl || '/' || idx || '/' || addr "
+	    "|| '/' || flags, ' ') FROM replies"),
+	    "1/1/0/192.0.2.1/4 1/1/1/192.0.2.1/0 2/1/0/2001:db8::1/0", "replies with their flags");
+	is_str(q1(path, "SELECT trace_seq || ' ' || data FROM trace_lookups"), "1 r1.example",
+	    "look-ups");
+	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
+	is_int(store_delete(st, "ffffffffffffffffffffffffffffffff", 33, TOK), 0,
+	    "the migrated trace is deleted by its token");
+	is_str(q1(path, "SELECT (SELECT count(*) FROM hops) || ' ' || (SELECT count(*) FROM "
+	    "replies) || ' ' || (SELECT count(*) FROM trace_lookups)"), "1 1 0",
+	    "its hops, replies and look-ups went with it; the other's stay");
 	is_int(store_errors(st), 0, "no errors");
 	close_st(st);
 }
@@ -748,7 +816,7 @@ test_read(void)
 	    "another site cannot delete it even with the token");
 	is_int(store_delete(st, idn(1, id), 33, TOK), 0, "the right token deletes");
 	is_int(store_delete(st, idn(1, id), 33, TOK), STORE_NONE, "... and it is gone");
-	is_str(q1(path, "SELECT count(*) FROM hops WHERE trace_id = '00000000000000000000000000000001'"),
+	is_str(q1(path, "SELECT count(*) FROM hops WHERE " OF_TRACE("00000000000000000000000000000001")),
 	    "0", "... with its hops");
 
 	/* Retention: by start time, in batches. */
@@ -775,9 +843,9 @@ rows_but_late(const char *path)
 
 	snprintf(out, sizeof(out), "%s", q1(path, "SELECT (SELECT group_concat(id || uid || client "
 	    "|| started_at || ended_at || reason || hops || duration_us, ';') FROM traces) || '|' || "
-	    "(SELECT group_concat(trace_id || ttl || sent, ';') FROM hops) || '|' || "
-	    "(SELECT group_concat(v, ';') FROM (SELECT trace_id || ttl || idx || addr || rtt_us || "
-	    "flags AS v FROM replies WHERE flags & 16 = 0 ORDER BY trace_id, ttl, idx))"));
+	    "(SELECT group_concat(trace_seq || ttl || sent, ';') FROM hops) || '|' || "
+	    "(SELECT group_concat(v, ';') FROM (SELECT trace_seq || ttl || idx || addr || rtt_us || "
+	    "flags AS v FROM replies WHERE flags & 16 = 0 ORDER BY trace_seq, ttl, idx))"));
 	return out;
 }
 
@@ -1176,6 +1244,57 @@ test_checkpoint(void)
 	is_str(q1(path, "SELECT count(*) FROM traces"), "3000", "checkpoint: every trace is stored");
 }
 
+/*
+ * The store remembers begun traces' row numbers by the start of their ids:
+ * traces that share it, interleaved, keep their own rows; a trace never
+ * begun gets none.
+ */
+static void
+test_seq_slots(void)
+{
+	const char *const ids[] = { ID1, "0123456789abcdef0123456789abcde0",
+	    "01ffffffffffffffffffffffffffffff" };
+	char path[512];
+	struct proto_trace_req req;
+	struct proto_hop h;
+	struct store *st = open_begun("slots.db", path, sizeof(path), &req);
+	unsigned long errors;
+
+	if (st == NULL)
+		return;
+	store_trace_begin(st, ids[1], 33, &req, 1700000000124LL, TOK, false);
+	store_trace_begin(st, ids[2], 33, &req, 1700000000125LL, TOK, false);
+	for (int ttl = 1; ttl <= 3; ttl++)
+		for (int i = 0; i < 3; i++) {
+			memset(&h, 0, sizeof(h));
+			h.ttl = ttl;
+			h.sent = i + 1;
+			h.nreplies = 1;
+			reply(&h.r[0], "192.0.2.1", 100, REPLY_TIME_EXCEEDED, 0, 64);
+			store_hop(st, ids[i], &h);
+		}
+	for (int i = 0; i < 3; i++)
+		store_trace_end(st, ids[i], "destination", 3, 1700000000200LL, 77);
+	store_commit(st);
+	is_str(q1(path, "SELECT group_concat(t.id || '/' || h.ttl || '/' || h.sent, ' ') FROM traces t "
+	    "JOIN hops h ON h.trace_seq = t.seq WHERE h.ttl = 3 ORDER BY t.seq"),
+	    "0123456789abcdef0123456789abcdef/3/1 0123456789abcdef0123456789abcde0/3/2 "
+	    "01ffffffffffffffffffffffffffffff/3/3", "traces whose ids start alike keep their own hops");
+	is_str(q1(path, "SELECT count(*) FROM traces WHERE reason = 'destination'"), "3",
+	    "... and their ends");
+	errors = store_errors(st);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	is_int(store_hop(st, "0123456789abcdef0123456789abcdee", &h), -1,
+	    "a hop of a trace never begun is refused");
+	is_int(store_trace_end(st, "0123456789abcdef0123456789abcdee", "destination", 1, 1, 1), -1,
+	    "... and its end");
+	store_commit(st);
+	ok(store_errors(st) == errors + 2 && strcmp(q1(path, "SELECT count(*) FROM hops"), "9") == 0,
+	    "... counted as errors, nothing stored");
+	close_st(st);
+}
+
 int
 main(void)
 {
@@ -1184,6 +1303,8 @@ main(void)
 	test_store();
 	test_migrations();
 	test_flags_migration();
+	test_seq_migration();
+	test_seq_slots();
 	test_refusals();
 	test_forget();
 	test_kill();
