@@ -41,7 +41,7 @@ struct etrace {
 	uint32_t handle;
 	struct ct_tuple tuple;
 	bool ended;
-	bool late;		/* ended, out of the queue: only its ICMP errors come, late answers */
+	bool late;		/* in the late ring: only its ICMP errors come, late answers */
 	bool end_due;		/* ended: end goes to the broker in reap, after the mark's change */
 	struct emsg end;
 	struct trace t;
@@ -80,8 +80,18 @@ struct engine {
 	const struct config *cfg;
 	struct engine_socks *s;
 	int fd;
-	struct etrace **traces;		/* cfg->max_traces slots */
+	struct etrace **traces;		/* running or draining: cfg->max_traces slots */
 	int ntraces;
+	/*
+	 * Traces awaiting late answers (ended, out of the queue but for their
+	 * ICMP errors), oldest first: a ring of cfg->max_traces slots, which
+	 * counts against max-traces with the running ones. Apart from those so
+	 * that the loop's timers and reap scan only running traces: at 1,500
+	 * traces a second a thousand wait here, and with them in the scans the
+	 * engine spent milliseconds on some rounds while packets waited.
+	 */
+	struct etrace **late;
+	int late_head, nlate;		/* nlate counts emptied slots until they reach the head */
 	struct etrace *bucket[BUCKETS];
 	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
@@ -425,10 +435,66 @@ find_handle(struct engine *e, uint32_t handle)
 
 static void reap(struct engine *e);
 
-/* Ends the draining of every trace that has ended, and frees them: room for a new one. */
+/* Frees a trace that left the running ones, its connection out of the queue. */
 static void
-cut_drains(struct engine *e)
+release(struct engine *e, struct etrace *et)
 {
+	/* The connection may be gone already (closed): nothing to change then. */
+	if (ct_mark(e->s->ct, &et->tuple, e->cfg->mark | late_bit(e->cfg), 0) < 0 &&
+	    errno != ENOENT)
+		log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
+	e->st.replies_matched += et->t.stats.replies_matched;
+	index_del(e, et);
+	free(et);
+}
+
+static struct etrace **
+late_slot(struct engine *e, int i)
+{
+	return &e->late[(e->late_head + i) % e->cfg->max_traces];
+}
+
+/* Takes the oldest slot off the ring; its trace, if any, is released. */
+static void
+late_pop(struct engine *e)
+{
+	struct etrace **slot = late_slot(e, 0);
+
+	if (*slot != NULL)
+		release(e, *slot);
+	*slot = NULL;
+	e->late_head = (e->late_head + 1) % e->cfg->max_traces;
+	e->nlate--;
+}
+
+/* Releases the traces whose late answers' window closed (the oldest first), by now. */
+static void
+late_expire(struct engine *e, uint64_t now)
+{
+	while (e->nlate > 0 && (*late_slot(e, 0) == NULL ||
+	    trace_late_until(&(*late_slot(e, 0))->t, now) == 0))
+		late_pop(e);
+}
+
+/* When the oldest trace awaiting late answers is due, if any. */
+static uint64_t
+late_next(struct engine *e)
+{
+	late_expire(e, 0);	/* only emptied slots go */
+	return e->nlate > 0 ? trace_late_until(&(*late_slot(e, 0))->t, 0) : UINT64_MAX;
+}
+
+/*
+ * Room for a new trace: the oldest trace awaiting late answers gives way,
+ * else every draining one does.
+ */
+static void
+make_room(struct engine *e)
+{
+	while (e->nlate > 0 && e->ntraces + e->nlate >= e->cfg->max_traces)
+		late_pop(e);
+	if (e->ntraces + e->nlate < e->cfg->max_traces)
+		return;
 	for (int i = 0; i < e->ntraces; i++)
 		if (e->traces[i]->ended)
 			trace_abort(&e->traces[i]->t, "drained");
@@ -502,13 +568,21 @@ start(struct engine *e, const struct emsg *m)
 			reap(e);
 			break;
 		}
+	/* So does one awaiting late answers: its slot stays empty until it is the oldest. */
+	for (int i = 0; i < e->nlate; i++) {
+		struct etrace **slot = late_slot(e, i);
+
+		if (*slot != NULL && ct_tuple_equal(&(*slot)->tuple, &tuple)) {
+			release(e, *slot);
+			*slot = NULL;
+		}
+	}
 	/* Before any look-up: an overloaded engine spends nothing on a trace it will not run. */
 	now = time_us(CLOCK_MONOTONIC);
 	if (overload_now(&e->load, now))
 		return refuse_overloaded(e, m->trace, now);
-	if (e->ntraces >= e->cfg->max_traces)
-		cut_drains(e);
-	if (e->ntraces >= e->cfg->max_traces)
+	make_room(e);
+	if (e->ntraces + e->nlate >= e->cfg->max_traces)
 		return refuse_retry(e, m->trace, "busy", "too many traces running", FULL_RETRY_S);
 	/* The port first: no look-up at all for a port that may not be traced. */
 	no = check_request(e->cfg, &tuple, check_port_allowed(e->cfg, r->sport) ?
@@ -557,9 +631,9 @@ start(struct engine *e, const struct emsg *m)
 
 static int on_packet(void *arg, struct queue_packet *qp);
 
-/* What reap does with a trace now. */
+/* What reap does with a running trace now. */
 enum fate {
-	KEEP,		/* running, draining, or awaiting late answers */
+	KEEP,		/* running or draining */
 	TO_LATE,	/* done draining: out of the queue but for its ICMP errors */
 	FREE,		/* over: its connection out of the queue */
 };
@@ -569,17 +643,15 @@ fate(const struct etrace *et, uint32_t late, uint64_t now)
 {
 	if (!et->ended || !trace_over(&et->t, now))
 		return KEEP;
-	if (trace_late_until(&et->t, now) == 0 || late == 0)
-		return FREE;
-	return et->late ? KEEP : TO_LATE;
+	return trace_late_until(&et->t, now) == 0 || late == 0 ? FREE : TO_LATE;
 }
 
 /*
  * Frees traces that are over (ended, done draining the answers to probes
  * sent beyond the visitor, and past the late answers' window) and takes
- * their connections out of the queue; one done draining keeps only its
- * ICMP errors queued until its late answers' window closes. Then sends the
- * ENDs of the traces that ended this round (end_send).
+ * their connections out of the queue; one done draining goes to the late
+ * ring, only its ICMP errors queued until its late answers' window closes.
+ * Then sends the ENDs of the traces that ended this round (end_send).
  */
 static void
 reap(struct engine *e)
@@ -589,6 +661,7 @@ reap(struct engine *e)
 	bool marks = false;
 	int i;
 
+	late_expire(e, now);
 	for (i = 0; i < e->ntraces && !marks; i++)
 		marks = fate(e->traces[i], late, now) != KEEP;
 	/*
@@ -602,20 +675,22 @@ reap(struct engine *e)
 		struct etrace *et = e->traces[i];
 		enum fate f = fate(et, late, now);
 
-		/* The connection may be gone already (closed): nothing to change then. */
-		if (f != KEEP && ct_mark(e->s->ct, &et->tuple, both, f == TO_LATE ? late : 0) < 0 &&
-		    errno != ENOENT)
-			log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
 		end_send(et);
-		if (f != FREE) {
-			et->late |= f == TO_LATE;
+		if (f == KEEP) {
 			i++;
 			continue;
 		}
-		e->st.replies_matched += et->t.stats.replies_matched;
-		index_del(e, et);
-		free(et);
 		e->traces[i] = e->traces[--e->ntraces];
+		if (f == FREE) {
+			release(e, et);
+			continue;
+		}
+		/* The connection may be gone already (closed): nothing to change then. */
+		if (ct_mark(e->s->ct, &et->tuple, both, late) < 0 && errno != ENOENT)
+			log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
+		et->late = true;
+		/* Room: running and late traces together are at most max-traces. */
+		*late_slot(e, e->nlate++) = et;
 	}
 	if (!marks)
 		return;
@@ -755,9 +830,12 @@ status_answer(struct engine *e)
 	struct emsg m;
 	uint64_t matched = e->st.replies_matched;
 
-	/* Running traces' answers are added to the total only when they end: add them here. */
+	/* Traces' answers are added to the total only when they are freed: add them here. */
 	for (int i = 0; i < e->ntraces; i++)
 		matched += e->traces[i]->t.stats.replies_matched;
+	for (int i = 0; i < e->nlate; i++)
+		if (*late_slot(e, i) != NULL)
+			matched += (*late_slot(e, i))->t.stats.replies_matched;
 	memset(&m, 0, sizeof(m));
 	m.type = EMSG_STATUS_ANSWER;
 	m.u.status.traces = e->st.traces;
@@ -823,6 +901,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	if (privsep_engine(cfg) < 0)
 		exit(1);
 	if ((e.traces = calloc((size_t)cfg->max_traces, sizeof(*e.traces))) == NULL ||
+	    (e.late = calloc((size_t)cfg->max_traces, sizeof(*e.late))) == NULL ||
 	    (e.mem = hopmem_new()) == NULL)
 		fatal("engine");
 	overload_init(&e.load, time_us(CLOCK_MONOTONIC), OVERLOAD_TARGET_US);
@@ -833,7 +912,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 			{ mnl_socket_get_fd(s->nfq), POLLIN, 0 },
 			{ fd, POLLIN, 0 },
 		};
-		uint64_t now = time_us(CLOCK_MONOTONIC), next = UINT64_MAX, before, lag;
+		uint64_t now = time_us(CLOCK_MONOTONIC), next = late_next(&e), before, lag;
 		int timeout = -1;
 
 		for (int i = 0; i < e.ntraces; i++) {
@@ -877,6 +956,8 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	for (int i = 0; i < e.ntraces; i++)
 		trace_abort(&e.traces[i]->t, "engine-down");
 	reap(&e);
+	while (e.nlate > 0)
+		late_pop(&e);
 	broker_flush(&e);
 	log_info("engine: stopped; %llu packets (%llu with the kernel's arrival time, read within "
 	    "%llu us of it; %llu with one not used), %llu probes, %llu unmatched ICMP errors, "
@@ -887,6 +968,7 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	    (unsigned long long)(e.load.intervals_over * OVERLOAD_INTERVAL_US / 1000),
 	    (unsigned long long)e.st.overload_refused);
 	free(e.traces);
+	free(e.late);
 	hopmem_free(e.mem);
 	engine_close(s);
 	exit(status);

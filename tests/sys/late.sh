@@ -7,12 +7,15 @@
 # connection closed: the connection's ICMP errors still reach the engine (the late bit of its
 # mark, set when the trace ended and cleared after HOP_TIMEOUT), and the stored trace shows
 # router 2 at TTL 3, marked late, by its permalink (JSON lines as an extra field only, text).
+# With max-traces 2, three traces one after another: the third is not refused, the oldest
+# trace awaiting late answers gives way (its connection leaves the queue), the second keeps
+# its late bit.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_require lighttpd conntrack
 sys_require_build
 
-tap_plan 15
+tap_plan 19
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_pathemu 3 -s 10.77.2.1 2001:db8:77:2::1 --hold-ms 300
 tap_ok $? "router 3 holds router 2's errors 300 ms" || sys_show "$NETNS_TMP/pathemu-3.log"
@@ -61,4 +64,26 @@ marked=$(late_marked)
 tap_ok $? "after HOP_TIMEOUT, no connection keeps the late bit ($marked)"
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly"
+
+# late_marked_port PORT: 1 when the visitor's connection from PORT carries the late bit.
+late_marked_port() {
+	nsx "$NETNS_SERVER" conntrack -f ipv4 -L -m 0x80000/0x80000 2>/dev/null |
+		grep -c "sport=$1 dport=$NETNS_PORT"
+}
+NETNS_HELPER_OPTS="${NETNS_NO_LIMITS/--max-traces 1024/--max-traces 2}" \
+	HOP_TIMEOUT=3s netns_serve_start "$top_builddir"
+tap_ok $? "tracetrout-serve runs again (max-traces 2)"
+want=$(netns_hops_text 4 | sed 's/^3 .*/3 */')
+for port in 45150 45151 45152; do
+	netns_trace 4 / --local-port "$port" -o "$NETNS_TMP/full$port"
+	[ "$(netns_hops <"$NETNS_TMP/full$port")" = "$want" ] || break
+done
+[ "$port" = 45152 ]
+tap_ok $? "three traces one after another with max-traces 2: none refused, each exact" ||
+	sys_show "$NETNS_TMP/full$port"
+marks="$(late_marked_port 45150) $(late_marked_port 45151) $(late_marked_port 45152)"
+[ "$marks" = "0 1 1" ]
+tap_ok $? "the oldest awaiting late answers gave way, the second kept its late bit (marks: $marks)"
+netns_serve_stop
+tap_ok $? "tracetrout-serve stops cleanly again"
 sys_done
