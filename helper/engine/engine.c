@@ -370,11 +370,11 @@ op_hop(void *ctx, const struct proto_hop *hop)
 }
 
 /*
- * A trace's END waits from op_end to reap, which first takes a drained
- * trace's connection out of the queue: the app answers the END with the
- * response's last segments and FIN, and held in the queue behind other
- * traces' packets longer than a tail-loss probe's timer (2 RTTs and a few
- * ms) they would be sent again.
+ * A trace's END waits from op_end until reap takes its connection out of the
+ * queue, the drain over: the app answers the END with the response's last
+ * segments and FIN, and when they or the visitor's ACKs of them waited in
+ * the queue behind other traces' packets longer than a tail-loss probe's
+ * timer (2 RTTs and a few ms) they were sent again.
  */
 static void
 end_send(struct etrace *et)
@@ -435,6 +435,8 @@ find_handle(struct engine *e, uint32_t handle)
 
 static void reap(struct engine *e);
 
+static void end_send(struct etrace *et);
+
 /* Frees a trace that left the running ones, its connection out of the queue. */
 static void
 release(struct engine *e, struct etrace *et)
@@ -443,6 +445,7 @@ release(struct engine *e, struct etrace *et)
 	if (ct_mark(e->s->ct, &et->tuple, e->cfg->mark | late_bit(e->cfg), 0) < 0 &&
 	    errno != ENOENT)
 		log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
+	end_send(et);
 	e->st.replies_matched += et->t.stats.replies_matched;
 	index_del(e, et);
 	free(et);
@@ -631,6 +634,27 @@ start(struct engine *e, const struct emsg *m)
 
 static int on_packet(void *arg, struct queue_packet *qp);
 
+/*
+ * Reads the queue until it is empty, at most DRAIN_ROUNDS times
+ * ROUND_PACKETS packets; true when it emptied.
+ */
+#define DRAIN_ROUNDS	8
+static bool
+queue_drain(struct engine *e)
+{
+	for (int i = 0; i < DRAIN_ROUNDS; i++) {
+		int n = queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e);
+
+		if (n < 0) {
+			log_warn("engine: queue socket");
+			return false;
+		}
+		if (n < ROUND_PACKETS)
+			return true;
+	}
+	return false;
+}
+
 /* What reap does with a running trace now. */
 enum fate {
 	KEEP,		/* running or draining */
@@ -651,7 +675,7 @@ fate(const struct etrace *et, uint32_t late, uint64_t now)
  * sent beyond the visitor, and past the late answers' window) and takes
  * their connections out of the queue; one done draining goes to the late
  * ring, only its ICMP errors queued until its late answers' window closes.
- * Then sends the ENDs of the traces that ended this round (end_send).
+ * A trace's END goes once its connection left the queue (end_send).
  */
 static void
 reap(struct engine *e)
@@ -667,16 +691,21 @@ reap(struct engine *e)
 	/*
 	 * Give every packet already queued its verdict before a connection
 	 * leaves the queue: one still held while later ones pass unqueued
-	 * would reach the visitor out of order and could cost a retransmission.
+	 * would reach the visitor out of order and cost a retransmission (seen
+	 * under load, when a read bounded to ROUND_PACKETS left a hop line's
+	 * segment behind and the FIN passed it). A queue that does not empty
+	 * (a flood) keeps every connection in it until a later round.
 	 */
-	if (marks && queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
-		log_warn("engine: queue socket");
+	if (marks && !queue_drain(e))
+		return;
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
 		enum fate f = fate(et, late, now);
 
-		end_send(et);
 		if (f == KEEP) {
+			/* Draining on for a hole the server must fill: the END goes now. */
+			if (trace_end_may_go(&et->t, now))
+				end_send(et);
 			i++;
 			continue;
 		}
@@ -688,6 +717,7 @@ reap(struct engine *e)
 		/* The connection may be gone already (closed): nothing to change then. */
 		if (ct_mark(e->s->ct, &et->tuple, both, late) < 0 && errno != ENOENT)
 			log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
+		end_send(et);
 		et->late = true;
 		/* Room: running and late traces together are at most max-traces. */
 		*late_slot(e, e->nlate++) = et;
@@ -697,14 +727,9 @@ reap(struct engine *e)
 	/*
 	 * A segment that entered the queue between the read above and the mark's
 	 * change would wait for the next round while the connection's later
-	 * segments pass unqueued, and reach the visitor after them (seen under
-	 * load: the visitor SACKs the later one, the server retransmits).
+	 * segments pass unqueued, and reach the visitor after them.
 	 */
-	if (queue_read(e->s->nfq, e->cfg->queue, ROUND_PACKETS, on_packet, e) < 0)
-		log_warn("engine: queue socket");
-	/* Traces that ended in that read leave the queue next round; their ENDs go now. */
-	for (i = 0; i < e->ntraces; i++)
-		end_send(e->traces[i]);
+	queue_drain(e);
 }
 
 /* A verdict for the queue: a probe's D-SACK block is taken out of an ACK that goes on. */

@@ -65,6 +65,14 @@ finish(struct trace *t, const char *reason)
 
 static int unanswered_from(const struct trace *t, int ttl);
 
+/* One answer the drain awaited came: the last ends it. */
+static void
+drained_one(struct trace *t)
+{
+	if (--t->drain_left <= 0)
+		t->drain_until_us = t->end_due_us = 0;
+}
+
 /* The end at the visitor's hop, ttl: draining follows (DRAIN_MIN_US). */
 static void
 finish_at_visitor(struct trace *t, int ttl, uint64_t now)
@@ -76,6 +84,7 @@ finish_at_visitor(struct trace *t, int ttl, uint64_t now)
 	if (drain > t->cfg.hop_timeout_us)
 		drain = t->cfg.hop_timeout_us;
 	t->drain_left = unanswered_from(t, ttl);
+	t->end_due_us = t->drain_left > 0 ? now + drain : 0;
 	/*
 	 * A visitor that SACKed probes lost the first segment: the server's
 	 * retransmission of it brings their bytes again, and draws a D-SACK
@@ -972,8 +981,7 @@ drained(struct trace *t, struct trace_probe *p, const struct pkt_tcp *seg, uint6
 		late_answer(t, p, &r);
 	} else
 		p->answered = true;
-	if (--t->drain_left <= 0)
-		t->drain_until_us = 0;
+	drained_one(t);
 }
 
 /*
@@ -1181,8 +1189,8 @@ send_keepalive(struct trace *t)
 static enum trace_verdict
 plain_dupack(struct trace *t, bool same_window, uint64_t now)
 {
-	if (t->state == TRACE_DONE && --t->drain_left <= 0)
-		t->drain_until_us = 0;
+	if (t->state == TRACE_DONE)
+		drained_one(t);
 	if (t->ndup < TRACE_DUPACKS)
 		t->dup_us[t->ndup] = now;
 	t->ndup++;
@@ -1231,8 +1239,7 @@ trace_segment(struct trace *t, const struct pkt_tcp *seg, bool outgoing, uint64_
 		v = visitor_verdict(t, seg, false, now);
 		if (t->hole && seq_lt(t->visitor_ack, t->hole_end) && !seq_lt(seg->ack, t->hole_end)) {
 			t->hole = false;	/* filled: this ACK carried the retransmission's D-SACK */
-			if (--t->drain_left <= 0)
-				t->drain_until_us = 0;
+			drained_one(t);
 		}
 		if (seq_lt(t->visitor_ack, seg->ack))
 			t->visitor_ack = seg->ack;
@@ -1424,6 +1431,8 @@ trace_tick(struct trace *t, uint64_t now)
 			t->drain_until_us = 0;
 		if (now >= t->late_until_us)
 			t->late_until_us = 0;
+		if (now >= t->end_due_us)
+			t->end_due_us = 0;
 		return;
 	}
 	if (now >= t->start_us + t->cfg.deadline_us)
@@ -1444,7 +1453,7 @@ void
 trace_abort(struct trace *t, const char *reason)
 {
 	finish(t, reason);
-	t->drain_until_us = 0;
+	t->drain_until_us = t->end_due_us = 0;
 	t->late_until_us = 0;
 }
 
@@ -1452,6 +1461,12 @@ bool
 trace_over(const struct trace *t, uint64_t now)
 {
 	return t->state == TRACE_DONE && now >= t->drain_until_us;
+}
+
+bool
+trace_end_may_go(const struct trace *t, uint64_t now)
+{
+	return t->state == TRACE_DONE && now >= t->end_due_us;
 }
 
 uint64_t
@@ -1469,6 +1484,8 @@ trace_next_timeout(const struct trace *t)
 	switch (t->state) {
 	case TRACE_DONE:
 		next = t->drain_until_us > 0 ? t->drain_until_us : UINT64_MAX;
+		if (t->end_due_us > 0 && t->end_due_us < next)
+			next = t->end_due_us;
 		return t->late_until_us > 0 && t->late_until_us < next ? t->late_until_us : next;
 	case TRACE_WAIT_SEGMENT:
 	case TRACE_WAIT_ACK:

@@ -149,6 +149,7 @@ struct trace {
 	uint16_t cport, sport;
 	uint64_t start_us, wait_until_us;
 	uint64_t drain_until_us;	/* after the end at the visitor: see DRAIN_MIN_US */
+	uint64_t end_due_us;		/* the END may go though draining goes on: see trace_end_may_go */
 	int drain_left;			/* probes whose answers the drain still awaits */
 	unsigned strip;			/* TRACE_STRIP: bit b for SACK block b to take out */
 	uint64_t late_until_us;		/* after the end: late answers are awaited until then */
@@ -289,6 +290,14 @@ bool trace_over(const struct trace *t, uint64_t now_us);
  * its ICMP errors queued meanwhile); 0 when none are.
  */
 uint64_t trace_late_until(const struct trace *t, uint64_t now);
+/*
+ * May the END go? The engine sends it once the connection left the queue,
+ * the drain over, so that the response's last segments and FIN pass
+ * unqueued; but a drain that waits for the server to fill a hole in what
+ * the visitor received (up to HOP_TIMEOUT) lets it go after the drain's
+ * usual length (twice the visitor's round trip, DRAIN_MIN_US at least).
+ */
+bool trace_end_may_go(const struct trace *t, uint64_t now_us);
 /* When trace_tick must run next; UINT64_MAX when nothing is pending. */
 uint64_t trace_next_timeout(const struct trace *t);
 

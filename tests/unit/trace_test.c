@@ -572,13 +572,16 @@ test_destination(int family)
 	    "%s destination: drains for twice the visitor's slowest RTT (42 ms)", f);
 	ok(!trace_over(&e->t, T0 + 175 * MS) && trace_over(&e->t, T0 + 176 * MS),
 	    "%s destination: not over before that", f);
+	ok(!trace_end_may_go(&e->t, T0 + 175 * MS),
+	    "%s destination: the END waits for the drain (the response's tail then passes unqueued)", f);
 	is_int(dsack(e, T0 + 93 * MS, probe_at(e, 6, 0)), TRACE_DROP,
 	    "%s destination: a D-SACK for hop 6 while draining is still consumed", f);
 	e->cwin = 4000;
 	is_int(dsack(e, T0 + 94 * MS, probe_at(e, 6, 1)), TRACE_STRIP,
 	    "%s destination: and one on a window update goes on without its block", f);
 	is_int(e->t.stats.replies_matched, 16, "%s destination: neither is recorded", f);
-	ok(trace_over(&e->t, T0 + 94 * MS), "%s destination: and the drain is over with the last awaited", f);
+	ok(trace_over(&e->t, T0 + 94 * MS) && trace_end_may_go(&e->t, T0 + 94 * MS),
+	    "%s destination: and the drain is over with the last awaited, the END free to go", f);
 	tick(e, T0 + 176 * MS);
 	is_int(trace_next_timeout(&e->t), sent_at + SEC,
 	    "%s destination: after the drain, the late answers' window (HOP_TIMEOUT after hop 5's probes)", f);
@@ -1888,6 +1891,9 @@ test_in_flight(int family)
 	ok(in_seg(e, wave_at + 2 * MS, ISS, 2, blk, 0) == TRACE_STRIP && e->t.strip == 1,
 	    "%s lost segment: with a block of real data, only the probe's is taken out", f);
 	ok(e->nhops == 3 && dest_hop(e, 3, 3), "%s lost segment: its SACKs credit the visitor at hop 3", f);
+	ok(!trace_end_may_go(&e->t, wave_at + 7 * MS - 1) && trace_end_may_go(&e->t, wave_at + 7 * MS) &&
+	    !trace_over(&e->t, wave_at + 7 * MS),
+	    "%s lost segment: draining on for the hole, the END goes after the usual drain (5 ms)", f);
 	/* The server's retransmission fills the hole; the visitor D-SACKs the probes' bytes in it. */
 	{
 		int left = e->t.drain_left;
