@@ -496,12 +496,18 @@ start_sampler() {
 }
 
 # snapshot FILE: the server's TCP counters of interest and the CPU ticks of its processes
-# ("cpu.engine", "cpu.broker", the others by name: lighttpd, tracetrout.fcgi), "NAME VALUE".
+# ("cpu.engine", "cpu.broker", the others by name: lighttpd, tracetrout.fcgi), "NAME VALUE";
+# the whole machine's ("cpu.all": everything but idle; "cpu.irq": interrupts and softirqs, where
+# the lab's routers forward) and the packets the server's interfaces received and sent ("pkt.rx",
+# "pkt.tx").
 snapshot() {
 	local pid label
 	{
 		nsx "$NETNS_SERVER" nstat -asz TcpRetransSegs TcpExtTCPLossProbes \
 			TcpExtTCPSpuriousRtxHostQueues | awk '$1 ~ /^Tcp/ { print $1, $2 }'
+		awk '$1 == "cpu" { print "cpu.all", $2 + $3 + $4 + $7 + $8; print "cpu.irq", $7 + $8 }' /proc/stat
+		nsx "$NETNS_SERVER" cat /proc/net/dev | awk -F'[: ]+' 'NR > 2 && $2 != "lo" {
+			rx += $4; tx += $12 } END { print "pkt.rx", rx; print "pkt.tx", tx }'
 		for pid in $(ip netns pids "$NETNS_SERVER"); do
 			case $pid in
 			"$hpid") label=broker ;;
@@ -515,8 +521,8 @@ snapshot() {
 
 # record KIND NAME N BEFORE AFTER: one run's figures into $NETNS_TMP/load.fig as "KIND KEY
 # VALUE" lines, run after run: ttload's (its rate counts 200s only), answered_rate (N answers a
-# second), the counters' differences between the snapshots BEFORE and AFTER, and the CPU of
-# each process per answer (cpu.NAME_us, in us).
+# second), the counters' differences between the snapshots BEFORE and AFTER, the CPU of each
+# process per answer (cpu.NAME_us, in us) and the packets per answer (pkt.NAME_per).
 record() {
 	local kind=$1 name=$2 n=$3 tck
 	tck=$(getconf CLK_TCK)
@@ -525,6 +531,7 @@ record() {
 			END { print "answered_rate", (s > 0 ? n / s : 0) }' "$NETNS_TMP/$name.kv"
 		awk -v tck="$tck" -v n="$n" 'NR == FNR { b[$1] = $2; next }
 			/^cpu\./ { printf "%s_us %.1f\n", $1, n ? ($2 - b[$1]) * 1e6 / tck / n : 0; next }
+			/^pkt\./ { printf "%s_per %.1f\n", $1, n ? ($2 - b[$1]) / n : 0; next }
 			{ print $1, $2 - b[$1] }' "$4" "$5"
 	} | sed "s/^/$kind /" >>"$NETNS_TMP/load.fig"
 }
@@ -586,6 +593,12 @@ throughput() {
 	echo "                   app $(fig t cpu.tracetrout.fcgi_us | stats)"
 	echo "CPU per untraced request, us: broker $(fig u cpu.broker_us | median), lighttpd" \
 		"$(fig u cpu.lighttpd_us | median), app $(fig u cpu.tracetrout.fcgi_us | median)"
+	echo "the whole machine's CPU, us: per trace $(fig t cpu.all_us | median), of it interrupts and" \
+		"softirqs $(fig t cpu.irq_us | median); per untraced request $(fig u cpu.all_us | median)" \
+		"($(fig u cpu.irq_us | median)). The routers forward in softirqs on the same 2 cores."
+	echo "the server's packets: per trace received $(fig t pkt.rx_per | median), sent" \
+		"$(fig t pkt.tx_per | median); per untraced request $(fig u pkt.rx_per | median)," \
+		"$(fig u pkt.tx_per | median)"
 	echo "after the runs: engine VmRSS $(rss_of "$epid") KiB, VmHWM $(rss_of "$epid" VmHWM) KiB;" \
 		"broker VmRSS $(rss_of "$hpid") KiB, VmHWM $(rss_of "$hpid" VmHWM) KiB"
 	show_wrong throughput
