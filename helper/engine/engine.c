@@ -433,7 +433,7 @@ find_handle(struct engine *e, uint32_t handle)
 	return NULL;
 }
 
-static void reap(struct engine *e);
+static void reap(struct engine *e, bool may_wait);
 
 static void end_send(struct etrace *et);
 
@@ -501,7 +501,7 @@ make_room(struct engine *e)
 	for (int i = 0; i < e->ntraces; i++)
 		if (e->traces[i]->ended)
 			trace_abort(&e->traces[i]->t, "drained");
-	reap(e);
+	reap(e, false);
 }
 
 /*
@@ -568,7 +568,7 @@ start(struct engine *e, const struct emsg *m)
 				return refuse(e, m->trace, "traced",
 				    "this connection is being traced (another request on it asked)");
 			trace_abort(&e->traces[i]->t, "drained");
-			reap(e);
+			reap(e, false);
 			break;
 		}
 	/* So does one awaiting late answers: its slot stays empty until it is the oldest. */
@@ -675,10 +675,13 @@ fate(const struct etrace *et, uint32_t late, uint64_t now)
  * sent beyond the visitor, and past the late answers' window) and takes
  * their connections out of the queue; one done draining goes to the late
  * ring, only its ICMP errors queued until its late answers' window closes.
- * A trace's END goes once its connection left the queue (end_send).
+ * A trace's END goes once its connection left the queue (end_send). With
+ * may_wait, a queue that does not empty first keeps every connection in it
+ * until a later round; without, they leave after one bounded read (room for
+ * a new trace, or the engine stopping, cannot wait for a flood to end).
  */
 static void
-reap(struct engine *e)
+reap(struct engine *e, bool may_wait)
 {
 	uint64_t now = time_us(CLOCK_MONOTONIC);
 	uint32_t late = late_bit(e->cfg), both = e->cfg->mark | late;
@@ -693,10 +696,9 @@ reap(struct engine *e)
 	 * leaves the queue: one still held while later ones pass unqueued
 	 * would reach the visitor out of order and cost a retransmission (seen
 	 * under load, when a read bounded to ROUND_PACKETS left a hop line's
-	 * segment behind and the FIN passed it). A queue that does not empty
-	 * (a flood) keeps every connection in it until a later round.
+	 * segment behind and the FIN passed it).
 	 */
-	if (marks && !queue_drain(e))
+	if (marks && !queue_drain(e) && may_wait)
 		return;
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
@@ -973,14 +975,14 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 		}
 		for (int i = 0; i < e.ntraces; i++)
 			trace_tick(&e.traces[i]->t, now);
-		reap(&e);
+		reap(&e, true);
 		broker_flush(&e);
 	}
 
 	/* Stopping: every running trace ends, and no mark stays behind. */
 	for (int i = 0; i < e.ntraces; i++)
 		trace_abort(&e.traces[i]->t, "engine-down");
-	reap(&e);
+	reap(&e, false);
 	while (e.nlate > 0)
 		late_pop(&e);
 	broker_flush(&e);
