@@ -80,7 +80,7 @@ static const char *const queries[Q_COUNT] = {
 	[Q_TRACE_BEGIN] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
 	    "token, client_prefix, proxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	/* A trace's rows refer to it by its row number, ?1 (sql/007-seq.sql; trace_seq()). */
+	/* A trace's rows refer to it by its row number, ?1 (sql/007-seq.sql; bind_seq). */
 	[Q_HOP] = "INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_REPLY] =
