@@ -92,6 +92,7 @@ struct engine {
 	 */
 	struct etrace **late;
 	int late_head, nlate;		/* nlate counts emptied slots until they reach the head */
+	uint64_t reap_waits_since;	/* reap has waited for the queue to empty since; 0: not */
 	struct etrace *bucket[BUCKETS];
 	uint64_t last_arrival_us;	/* of the last packet read, on the engine's clock */
 	struct engine_stats st;
@@ -639,6 +640,13 @@ static int on_packet(void *arg, struct queue_packet *qp);
  * ROUND_PACKETS packets; true when it emptied.
  */
 #define DRAIN_ROUNDS	8
+/*
+ * How long reap lets connections wait in the queue for it to empty. A flood
+ * (tests/sys/forged.sh: 50,000 forged errors in a second) never lets it:
+ * the traces it rides on then end with no more than this delay, and a
+ * segment left behind is the flood's harm, not every trace's.
+ */
+#define REAP_WAIT_MAX_US	10000
 static bool
 queue_drain(struct engine *e)
 {
@@ -677,8 +685,9 @@ fate(const struct etrace *et, uint32_t late, uint64_t now)
  * ring, only its ICMP errors queued until its late answers' window closes.
  * A trace's END goes once its connection left the queue (end_send). With
  * may_wait, a queue that does not empty first keeps every connection in it
- * until a later round; without, they leave after one bounded read (room for
- * a new trace, or the engine stopping, cannot wait for a flood to end).
+ * until a later round, for REAP_WAIT_MAX_US at most; without, they leave
+ * after the reads (room for a new trace, or the engine stopping, cannot
+ * wait).
  */
 static void
 reap(struct engine *e, bool may_wait)
@@ -698,8 +707,13 @@ reap(struct engine *e, bool may_wait)
 	 * under load, when a read bounded to ROUND_PACKETS left a hop line's
 	 * segment behind and the FIN passed it).
 	 */
-	if (marks && !queue_drain(e) && may_wait)
-		return;
+	if (marks && !queue_drain(e) && may_wait) {
+		if (e->reap_waits_since == 0)
+			e->reap_waits_since = now;
+		if (now - e->reap_waits_since < REAP_WAIT_MAX_US)
+			return;
+	}
+	e->reap_waits_since = 0;
 	for (i = 0; i < e->ntraces;) {
 		struct etrace *et = e->traces[i];
 		enum fate f = fate(et, late, now);
