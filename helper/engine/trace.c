@@ -77,14 +77,14 @@ drained_one(struct trace *t)
 static void
 finish_at_visitor(struct trace *t, int ttl, uint64_t now)
 {
-	uint64_t drain = 2 * (uint64_t)t->hops[ttl].dest_rtt_us;
+	uint64_t drain = 2 * (uint64_t)t->hops[ttl].dest_rtt_us, usual;
 
 	if (drain < DRAIN_MIN_US)
 		drain = DRAIN_MIN_US;
 	if (drain > t->cfg.hop_timeout_us)
 		drain = t->cfg.hop_timeout_us;
+	usual = drain;	/* the END waits no longer (trace_end_may_go) */
 	t->drain_left = unanswered_from(t, ttl);
-	t->end_due_us = t->drain_left > 0 ? now + drain : 0;
 	/*
 	 * A visitor that SACKed probes lost the first segment: the server's
 	 * retransmission of it brings their bytes again, and draws a D-SACK
@@ -97,6 +97,7 @@ finish_at_visitor(struct trace *t, int ttl, uint64_t now)
 		drain = t->cfg.hop_timeout_us;
 	}
 	t->drain_until_us = t->drain_left > 0 ? now + drain : 0;
+	t->end_due_us = t->drain_left > 0 ? now + usual : 0;
 	finish(t, "destination");
 }
 
