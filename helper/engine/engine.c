@@ -438,15 +438,25 @@ static void reap(struct engine *e, bool may_wait);
 
 static void end_send(struct etrace *et);
 
+/*
+ * A trace's connection leaves the queue: its trace and late bits become
+ * value (the late bit, or none), then its END may go.
+ */
+static void
+leave_queue(struct engine *e, struct etrace *et, uint32_t value)
+{
+	/* The connection may be gone already (closed): nothing to change then. */
+	if (ct_mark(e->s->ct, &et->tuple, e->cfg->mark | late_bit(e->cfg), value) < 0 &&
+	    errno != ENOENT)
+		log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
+	end_send(et);
+}
+
 /* Frees a trace that left the running ones, its connection out of the queue. */
 static void
 release(struct engine *e, struct etrace *et)
 {
-	/* The connection may be gone already (closed): nothing to change then. */
-	if (ct_mark(e->s->ct, &et->tuple, e->cfg->mark | late_bit(e->cfg), 0) < 0 &&
-	    errno != ENOENT)
-		log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
-	end_send(et);
+	leave_queue(e, et, 0);
 	e->st.replies_matched += et->t.stats.replies_matched;
 	index_del(e, et);
 	free(et);
@@ -693,7 +703,7 @@ static void
 reap(struct engine *e, bool may_wait)
 {
 	uint64_t now = time_us(CLOCK_MONOTONIC);
-	uint32_t late = late_bit(e->cfg), both = e->cfg->mark | late;
+	uint32_t late = late_bit(e->cfg);
 	bool marks = false;
 	int i;
 
@@ -730,10 +740,7 @@ reap(struct engine *e, bool may_wait)
 			release(e, et);
 			continue;
 		}
-		/* The connection may be gone already (closed): nothing to change then. */
-		if (ct_mark(e->s->ct, &et->tuple, both, late) < 0 && errno != ENOENT)
-			log_warn("ctnetlink: cannot change the mark of trace %u", et->handle);
-		end_send(et);
+		leave_queue(e, et, late);
 		et->late = true;
 		/* Room: running and late traces together are at most max-traces. */
 		*late_slot(e, e->nlate++) = et;
