@@ -95,10 +95,8 @@ static const char *const queries[Q_COUNT] = {
 	    "INSERT INTO replies (trace_seq, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
 	    "quoted_ttl, size, ext, edst, mpls, flags) "
 	    "SELECT h.trace_seq, h.ttl, coalesce(r.top + 1, 0), ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-	    "?12, ?13, ?14 FROM traces t JOIN hops h ON h.trace_seq = t.seq, "
-	    "(SELECT max(idx) AS top, count(*) AS n FROM replies WHERE trace_seq = "
-	    "(SELECT seq FROM traces WHERE id = ?1) AND ttl = ?2) r "
-	    "WHERE t.id = ?1 AND h.ttl = ?2 AND r.n < ?3",
+	    "?12, ?13, ?14 FROM hops h, (SELECT max(idx) AS top, count(*) AS n FROM replies "
+	    "WHERE trace_seq = ?1 AND ttl = ?2) r WHERE h.trace_seq = ?1 AND h.ttl = ?2 AND r.n < ?3",
 	[Q_TRACE_END] =
 	    "UPDATE traces SET ended_at = ?2, reason = ?3, hops = ?4, duration_us = ?5 "
 	    "WHERE seq = ?1",
@@ -781,19 +779,20 @@ store_late_reply(struct store *st, const char *id, int ttl, const struct proto_r
 	if (st == NULL)
 		return 0;
 	s = st->q[Q_LATE_REPLY];
-	if (bind_text(s, 1, id) < 0 || bind_reply(s, ttl, r, r->flags | PROTO_RF_LATE) < 0 ||
-	    sqlite3_bind_int(s, 3, PROTO_MAX_REPLIES) != SQLITE_OK || step(st, s) < 0) {
-		store_fail(st, "cannot record a late answer", id);
-		return -1;
+	/* No row inserted: its trace or hop is not stored (forgotten, or never), or the hop is full. */
+	if (bind_seq(st, s, id) == 0) {
+		if (bind_reply(s, ttl, r, r->flags | PROTO_RF_LATE) < 0 ||
+		    sqlite3_bind_int(s, 3, PROTO_MAX_REPLIES) != SQLITE_OK || step(st, s) < 0) {
+			store_fail(st, "cannot record a late answer", id);
+			return -1;
+		}
+		if (sqlite3_changes(st->db) == 1)
+			return 0;
 	}
-	if (sqlite3_changes(st->db) != 1) {
-		/* Its trace or hop is not stored (forgotten, or never), or the hop is full. */
-		st->errors++;
-		log_debug("store: trace %s: late answer for hop %d refused: the hop is not "
-		    "stored or has %d replies", id, ttl, PROTO_MAX_REPLIES);
-		return -1;
-	}
-	return 0;
+	st->errors++;
+	log_debug("store: trace %s: late answer for hop %d refused: the hop is not stored or has "
+	    "%d replies", id, ttl, PROTO_MAX_REPLIES);
+	return -1;
 }
 
 int
