@@ -64,6 +64,8 @@ poll_timeout(struct broker *b)
 		next = b->next_sweep_ms;
 	if (ended_next(b) < next)
 		next = ended_next(b);
+	if (store_batch_since(b->st) != 0 && store_batch_since(b->st) + COMMIT_EVERY_MS < next)
+		next = store_batch_since(b->st) + COMMIT_EVERY_MS;
 	if (b->enrich && (t = enrich_timeout_ms(b->enrich)) >= 0 && now + (uint64_t)t < next)
 		next = now + (uint64_t)t;
 	if (next == UINT64_MAX)
@@ -133,8 +135,9 @@ loop(struct broker *b, const sigset_t *waitmask)
 			enrich_events(b->enrich, b->pfd + n, b->nenrich_fds);
 		ended_sessions(b);
 		sweep(b);
-		/* The round's writes in one commit; the ENDs that waited for it go. */
-		sessions_commit(b);
+		/* The writes of the last few ms in one commit; the ENDs that waited for it go. */
+		if (commit_due(b, time_ms(CLOCK_MONOTONIC)))
+			sessions_commit(b);
 		clients_flush(b);
 		reap_clients(b);
 	}

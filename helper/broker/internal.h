@@ -192,6 +192,9 @@ void session_begin(struct broker *b, struct session *s);
 void session_hop(struct broker *b, struct session *s, struct proto_hop *hop);
 void session_end_line(struct broker *b, struct session *s);
 void session_end(struct broker *b, struct session *s, const char *reason, int hops);
+/* How long the store's writes may wait for a commit while traces run. */
+#define COMMIT_EVERY_MS	4
+bool commit_due(const struct broker *b, uint64_t now_ms);
 void sessions_commit(struct broker *b);
 void session_refused(struct broker *b, struct session *s, const char *code, const char *text,
     int retry_s);

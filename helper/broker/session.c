@@ -350,6 +350,21 @@ session_end(struct broker *b, struct session *s, const char *reason, int hops)
 		sessions_commit(b);	/* no round ends any more */
 }
 
+/*
+ * Is it time to commit the store's batch? Once it is COMMIT_EVERY_MS old, or
+ * at once when no trace is running (nothing more will join it soon). With
+ * a commit each round the broker made 6.7 writes and 0.9 lock calls a
+ * trace at 1,700 traces a second, 5.4 and 0.5 with 4 ms (issue 15): the
+ * pages that traces share are written once for more of them.
+ */
+bool
+commit_due(const struct broker *b, uint64_t now_ms)
+{
+	uint64_t since = store_batch_since(b->st);
+
+	return since != 0 && (b->nrunning == 0 || now_ms - since >= COMMIT_EVERY_MS);
+}
+
 /* Commits the store's batch, then ends the sessions whose END waited for it. */
 void
 sessions_commit(struct broker *b)

@@ -186,6 +186,7 @@ struct store {
 	int lookup_max;		/* store_lookup_limit; 0: none */
 	long lookup_rows;	/* rows in lookups, at least; -1: not counted yet */
 	bool batch_open;	/* writes since the last commit wait in a transaction */
+	uint64_t batch_since_ms;	/* when the open batch began (CLOCK_MONOTONIC) */
 	uint64_t batch;		/* the batch that writes go into now; counts up */
 	uint64_t lost;		/* the last batch lost (its commit failed, or SQLite rolled it back) */
 	/*
@@ -536,6 +537,7 @@ batch_begin(struct store *st)
 	}
 	sqlite3_reset(st->q[Q_BEGIN]);
 	st->batch_open = true;
+	st->batch_since_ms = time_ms(CLOCK_MONOTONIC);
 	return 0;
 }
 
@@ -602,6 +604,12 @@ store_commit(struct store *st)
 	}
 	batch_lost(st);
 	return -1;
+}
+
+uint64_t
+store_batch_since(const struct store *st)
+{
+	return st != NULL && st->batch_open ? st->batch_since_ms : 0;
 }
 
 uint64_t

@@ -138,6 +138,8 @@ int store_info_fields(const char *body, size_t len, struct proto_info *f);
  * write since the last commit is lost (store_lost_since says so).
  */
 int store_commit(struct store *st);
+/* When the open batch began (time_ms(CLOCK_MONOTONIC)), or 0 when none is open. */
+uint64_t store_batch_since(const struct store *st);
 /* The batch that writes go into now: remember it, then ask store_lost_since. */
 uint64_t store_batch(const struct store *st);
 /* Was a batch from this one on lost (rolled back)? */
