@@ -64,6 +64,9 @@ static const struct setting settings[] = {
 	S("socket-mode", NULL, T_MODE, socket_mode, 0, 0, 0),
 	S("socket-group", NULL, T_NAME, socket_group, 0, 0, 1),
 	S("db", NULL, T_PATH, db_path, 0, 0, 1),
+	S("journal", NULL, T_PATH, journal, 0, 0, 0),
+	S("journal-max", NULL, T_INT, journal_max, 100, 10000000, 0),
+	S("vantage", NULL, T_STRING, vantage, 0, 0, 1),
 	S("queue", "FILTER_QUEUE", T_PORT, queue, 0, 0, 0),
 	S("mark", NULL, T_MARK, mark, 0, 0, 0),
 	S("hop-timeout", "HOP_TIMEOUT", T_DURATION, hop_timeout_us, 0, 0, 0),
@@ -127,6 +130,8 @@ config_defaults(struct config *cfg)
 	cfg->socket_mode = 0660;
 	strcpy(cfg->socket_group, "www-data");
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "%s", LOCALSTATEDIR "/lib/tracetrout/tracetrout.db");
+	snprintf(cfg->journal, sizeof(cfg->journal), "%s", LOCALSTATEDIR "/lib/tracetrout/journal.db");
+	cfg->journal_max = 100000;
 	cfg->queue = 7470;
 	cfg->mark = 0x100000;
 	cfg->hop_timeout_us = 1000000;
@@ -830,6 +835,69 @@ bad(const struct config *cfg, const char *key, char *err, size_t errlen, const c
 	return -1;
 }
 
+/* A URI's scheme (letters, digits, +, -, . before "://"), or 0 for a path. */
+static size_t
+uri_scheme_len(const char *s)
+{
+	size_t n = 0;
+
+	if (!isalpha((unsigned char)s[0]))
+		return 0;
+	while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' || s[n] == '.')
+		n++;
+	return strncmp(s + n, "://", 3) == 0 ? n : 0;
+}
+
+bool
+config_is_pg(const struct config *cfg)
+{
+	return strncmp(cfg->db_path, "postgresql://", 13) == 0 ||
+	    strncmp(cfg->db_path, "postgres://", 11) == 0;
+}
+
+const char *
+config_store_path(const struct config *cfg)
+{
+	return config_is_pg(cfg) ? cfg->journal : cfg->db_path;
+}
+
+bool
+pg_uri_has_password(const char *uri)
+{
+	const char *a = strstr(uri, "://"), *end, *at, *q;
+
+	if (a == NULL)
+		return false;
+	a += 3;
+	end = a + strcspn(a, "/?#");
+	/* user:password@host: a colon before the last @ of the authority. */
+	for (at = end; at > a && at[-1] != '@'; at--)
+		;
+	if (at > a && memchr(a, ':', (size_t)(at - 1 - a)) != NULL)
+		return true;
+	for (q = strchr(end, '?'); q != NULL; q = strchr(q + 1, '&'))
+		if (strncmp(q + 1, "password=", 9) == 0)
+			return true;
+	return false;
+}
+
+/* What is wrong with db, or NULL: a scheme but PostgreSQL's, a password on the command line. */
+static const char *
+db_problem(const struct config *cfg)
+{
+	if (uri_scheme_len(cfg->db_path) > 0 && !config_is_pg(cfg))
+		return "is a URI of a kind tracetroutd does not know: a path selects SQLite, "
+		    "a postgresql:// URI PostgreSQL";
+	if (config_is_pg(cfg) && cfg->origin[setting_index("db")] == CONFIG_FROM_ARG &&
+	    pg_uri_has_password(cfg->db_path))
+		return "carries a password on the command line, where every user can read it: "
+		    "put it in a passfile (~/.pgpass, or passfile= in the URI) or in the config "
+		    "file (mode 0600)";
+	if (!config_is_pg(cfg) && strlen(cfg->db_path) >= CONFIG_PATH_MAX)
+		return "is longer than 255 bytes, which a path may not be";
+	return NULL;
+}
+
 /*
  * Most ranges were checked as each value was read; they are checked again
  * here for a struct config made by code. What only the whole set can tell
@@ -847,6 +915,8 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->socket_path[0] == '\0' || strlen(cfg->socket_path) >= sizeof(sun.sun_path))
 		return bad(cfg, "socket", err, errlen, "the path must have 1 to %zu bytes",
 		    sizeof(sun.sun_path) - 1);
+	if ((why = db_problem(cfg)) != NULL)
+		return bad(cfg, "db", err, errlen, "%s", why);
 	if (cfg->hop_retries < 0 || cfg->hop_retries > 9)
 		return bad(cfg, "hop-retries", err, errlen, "%d is not from 0 to 9",
 		    cfg->hop_retries);
@@ -1035,9 +1105,10 @@ config_check_start(const struct config *cfg, char *err, size_t errlen)
 	if (!cfg->foreground && cfg->socket_path[0] != '/')
 		return bad(cfg, "socket", err, errlen, "\"%s\" is not an absolute path, which it "
 		    "must be unless -d is given", cfg->socket_path);
-	if (!cfg->foreground && cfg->db_path[0] != '\0' && cfg->db_path[0] != '/')
-		return bad(cfg, "db", err, errlen, "\"%s\" is not an absolute path, which it "
-		    "must be unless -d is given", cfg->db_path);
+	if (!cfg->foreground && config_store_path(cfg)[0] != '\0' && config_store_path(cfg)[0] != '/')
+		return bad(cfg, config_is_pg(cfg) ? "journal" : "db", err, errlen,
+		    "\"%s\" is not an absolute path, which it must be unless -d is given",
+		    config_store_path(cfg));
 	/*
 	 * The broker resolves the groups and allow lists only after the engine
 	 * has opened its sockets (and after daemon(): its exit status would be
@@ -1181,7 +1252,11 @@ config_usage(FILE *fp)
 	    "      --socket PATH     the broker's unix socket\n"
 	    "      --socket-mode M   its mode, octal (0660)\n"
 	    "      --socket-group G  its group (www-data)\n"
-	    "      --db PATH         the SQLite database; empty: no storage\n"
+	    "      --db PATH|URI     the SQLite database, or a postgresql:// URI (a fleet's\n"
+	    "                        store, with --journal as the local file); empty: no storage\n"
+	    "      --journal PATH    the local file whose traces wait for PostgreSQL\n"
+	    "      --journal-max N   traces it may hold, 100..10000000 (100000)\n"
+	    "      --vantage NAME    this server's name in a fleet's store (its host name)\n"
 	    "      --queue N         NFQUEUE number (FILTER_QUEUE, 7470)\n"
 	    "      --mark BIT        the connmark bit (0x100000)\n"
 	    "      --hop-timeout D   wait per hop (HOP_TIMEOUT, 1s)\n"

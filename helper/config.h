@@ -2,6 +2,7 @@
 #ifndef TT_HELPER_CONFIG_H
 #define TT_HELPER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +25,15 @@ struct config {
 	char socket_path[CONFIG_PATH_MAX];	/* socket: /run/tracetrout/tracetroutd.sock */
 	unsigned int socket_mode;	/* socket-mode: 0660 */
 	char socket_group[64];	/* socket-group: www-data; empty: the socket keeps root's group */
-	char db_path[CONFIG_PATH_MAX];	/* db: $(localstatedir)/lib/tracetrout/tracetrout.db; empty: no storage */
+	/*
+	 * db: $(localstatedir)/lib/tracetrout/tracetrout.db; empty: no storage.
+	 * A postgresql:// URI: the fleet's store, with journal as the local file
+	 * (config_store_path, config_is_pg).
+	 */
+	char db_path[CONFIG_URI_MAX + 1];
+	char journal[CONFIG_PATH_MAX];	/* journal: $(localstatedir)/lib/tracetrout/journal.db */
+	int journal_max;	/* journal-max: 100000 traces waiting for PostgreSQL, at most */
+	char vantage[64];	/* vantage: ""; the host name: who traced, in a fleet's store */
 	uint16_t queue;		/* queue, FILTER_QUEUE: 7470 */
 	uint32_t mark;		/* mark: the connmark bit, 0x100000 */
 	uint64_t hop_timeout_us;	/* hop-timeout, HOP_TIMEOUT: 1s */
@@ -135,6 +144,12 @@ int config_check(const struct config *cfg, char *err, size_t errlen);
  * (privsep_check() adds that the two users are not root and differ.)
  */
 int config_check_start(const struct config *cfg, char *err, size_t errlen);
+/* Does db select PostgreSQL (a postgresql:// or postgres:// URI)? */
+bool config_is_pg(const struct config *cfg);
+/* The SQLite file the broker writes: db, or journal when db is PostgreSQL; "" for none. */
+const char *config_store_path(const struct config *cfg);
+/* Does a libpq URI carry a password (user:password@, or password= among its parameters)? */
+bool pg_uri_has_password(const char *uri);
 /*
  * The whole chain: defaults < file (-c, or the default file if it exists)
  * < environment < command line, then config_check().

@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "config.h"
 #include "engine.h"
+#include "fleet.h"
 #include "log.h"
 #include "privsep.h"
 #include "proto.h"
@@ -81,6 +82,14 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	}
 	if (action == CONFIG_CHECK) {
+		/* A fleet's database: reached, and a schema this build can use. */
+		if (config_is_pg(&cfg)) {
+			int rc = fleet_check(cfg.db_path, 5, err, sizeof(err));
+
+			fprintf(rc == 0 ? stdout : stderr, "tracetroutd: db: %s\n", err);
+			if (rc < 0)
+				return 1;
+		}
 		config_print_ok(&cfg, stdout, stderr);
 		return 0;
 	}

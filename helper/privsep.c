@@ -100,7 +100,7 @@ privsep_check(const struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	db_dir_new = missing(cfg->db_path);
+	db_dir_new = missing(config_store_path(cfg));
 	return 0;
 }
 
@@ -450,7 +450,8 @@ give_db_dir(const struct config *cfg, uid_t uid, gid_t gid)
 	int fd;
 
 	config_defaults(&d);
-	if (dir_of(cfg->db_path, dir, sizeof(dir)) < 0 || dir_of(d.db_path, ddir, sizeof(ddir)) < 0)
+	if (dir_of(config_store_path(cfg), dir, sizeof(dir)) < 0 ||
+	    dir_of(d.db_path, ddir, sizeof(ddir)) < 0)
 		return -1;
 	/* Its parents as root would make them (LOCALSTATEDIR/lib may be missing under /usr/local). */
 	if (db_dir_new && (mkdir_parent(dir, 0755) < 0 || (mkdir(dir, 0750) < 0 && errno != EEXIST))) {
@@ -480,7 +481,7 @@ give_db_dir(const struct config *cfg, uid_t uid, gid_t gid)
 	 * once the directory is the broker's 0750.
 	 */
 	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(f, sizeof(f), "%s%s", cfg->db_path, suffix[i]);
+		snprintf(f, sizeof(f), "%s%s", config_store_path(cfg), suffix[i]);
 		give_file(f, uid, gid);
 	}
 	if (sb.st_uid != uid) {
@@ -512,7 +513,7 @@ privsep_broker(const struct config *cfg)
 		log_warnx("broker: %s", err);
 		return -1;
 	}
-	if (cfg->db_path[0] != '\0')
+	if (config_store_path(cfg)[0] != '\0')
 		give_db_dir(cfg, uid, gid);
 
 	capng_clear(CAPNG_SELECT_BOTH);

@@ -1,10 +1,16 @@
 #!/bin/sh
 # Turns numbered migration files (001-x.sql, 002-y.sql, ...) into a C file that
-# defines sql_migrations[], NULL-terminated, in the order given. Output on stdout.
+# defines sql_migrations[] (or -n NAME[]), NULL-terminated, in the order given.
+# Output on stdout.
 set -eu
 
+name=sql_migrations
+if [ "${1:-}" = -n ]; then
+	name=$2
+	shift 2
+fi
 if [ $# -eq 0 ]; then
-	echo "usage: embed.sh 001-name.sql ..." >&2
+	echo "usage: embed.sh [-n NAME] 001-name.sql ..." >&2
 	exit 1
 fi
 
@@ -34,7 +40,7 @@ echo '#include <stddef.h>'
 echo
 echo '#include "migrations.h"'
 echo
-echo 'const char *const sql_migrations[] = {'
+echo "const char *const $name[] = {"
 for f in "$@"; do
 	printf '\t/* %s */\n' "$(basename "$f")"
 	# Escape backslashes, quotes and '?' (no trigraphs), then one literal per

@@ -66,6 +66,8 @@ poll_timeout(struct broker *b)
 		next = ended_next(b);
 	if (store_batch_since(b->st) != 0 && store_batch_since(b->st) + COMMIT_EVERY_MS < next)
 		next = store_batch_since(b->st) + COMMIT_EVERY_MS;
+	if (fleet_next_ms(b->fleet) < next)
+		next = fleet_next_ms(b->fleet);
 	if (b->enrich && (t = enrich_timeout_ms(b->enrich)) >= 0 && now + (uint64_t)t < next)
 		next = now + (uint64_t)t;
 	if (next == UINT64_MAX)
@@ -85,6 +87,7 @@ loop(struct broker *b, const sigset_t *waitmask)
 		struct client *c;
 		struct timespec ts, *tsp = NULL;
 		nfds_t n = 2;
+		struct pollfd *fleet_pfd;
 		int timeout;
 
 		b->pfd[0].fd = b->accept_paused_until > now ? -1 : b->lfd;
@@ -99,13 +102,17 @@ loop(struct broker *b, const sigset_t *waitmask)
 		}
 		/* The look-ups' sockets last, so the clients' indexes stay as they are. */
 		b->nenrich_fds = b->enrich ? enrich_pollfds(b->enrich, b->pfd + n, b->enrich_slots) : 0;
+		/* The fleet's connection after them (-1 when it has none: poll skips it). */
+		fleet_pfd = &b->pfd[n + (nfds_t)b->nenrich_fds];
+		fleet_pfd->fd = fleet_pollfd(b->fleet, &fleet_pfd->events);
+		fleet_pfd->revents = 0;
 		if ((timeout = poll_timeout(b)) >= 0) {
 			ts.tv_sec = timeout / 1000;
 			ts.tv_nsec = (long)(timeout % 1000) * 1000000;
 			tsp = &ts;
 		}
 		/* ppoll unblocks SIGINT and SIGTERM only while waiting: none is lost. */
-		if (ppoll(b->pfd, n + (nfds_t)b->nenrich_fds, tsp, waitmask) < 0) {
+		if (ppoll(b->pfd, n + (nfds_t)b->nenrich_fds + 1, tsp, waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("broker: poll");
@@ -138,6 +145,9 @@ loop(struct broker *b, const sigset_t *waitmask)
 		/* The writes of the last few ms in one commit; the ENDs that waited for it go. */
 		if (commit_due(b, time_ms(CLOCK_MONOTONIC)))
 			sessions_commit(b);
+		/* After the commit: only committed traces are shipped. */
+		fleet_event(b->fleet, b->st, fleet_pfd->revents);
+		fleet_tick(b->fleet, b->st, time_ms(CLOCK_MONOTONIC));
 		clients_flush(b);
 		reap_clients(b);
 	}
@@ -219,7 +229,8 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.eq = calloc(b.eqcap, sizeof(*b.eq));
 	/* Look-ups: a socket per request, a resolver's pipe each, and c-ares's few. */
 	b.enrich_slots = 2 * cfg->info_max_requests + 16;
-	b.pfd = calloc(CLIENT_MAX + 2 + (size_t)b.enrich_slots, sizeof(*b.pfd));
+	/* The listening socket, the engine's, the clients', the look-ups', the fleet's. */
+	b.pfd = calloc(CLIENT_MAX + 2 + (size_t)b.enrich_slots + 1, sizeof(*b.pfd));
 	b.pcl = calloc(CLIENT_MAX + 2, sizeof(*b.pcl));
 	if (b.eq == NULL || b.pfd == NULL || b.pcl == NULL) {
 		log_warn("broker");
@@ -247,6 +258,9 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 		log_info("broker: no database configured; traces are not stored");
 	else
 		store_retry(&b);
+	/* PostgreSQL: the local file is its journal; the connection is made in the loop. */
+	if (config_is_pg(cfg) && (b.fleet = fleet_new(cfg)) == NULL)
+		goto out;
 	/* Without look-ups traces still run: a broken resolver setup is logged, not fatal. */
 	enrich_setup(&b);
 
@@ -274,6 +288,7 @@ out:
 	if (b.st != NULL && store_errors(b.st) > 0)
 		log_warnx("broker: %lu store errors in this run", store_errors(b.st));
 	enrich_free(b.enrich);
+	fleet_free(b.fleet);
 	store_close(b.st);
 	admit_free(&b.admit);
 	free(b.allow_uids);

@@ -220,17 +220,19 @@ store_retry(struct broker *b)
 	uint64_t now = time_ms(CLOCK_MONOTONIC);
 	char err[512];
 
-	if (b->st != NULL || b->cfg->db_path[0] == '\0' || now < b->store_retry_ms)
+	if (b->st != NULL || config_store_path(b->cfg)[0] == '\0' || now < b->store_retry_ms)
 		return;
-	if ((b->st = store_open(b->cfg->db_path, err, sizeof(err))) == NULL) {
+	if ((b->st = store_open(config_store_path(b->cfg), err, sizeof(err))) == NULL) {
 		b->db_errors_before++;
 		b->store_retry_ms = now + STORE_RETRY_S * 1000;
 		log_warnx("broker: store: %s; traces are not stored (trying again in %d s)", err,
 		    STORE_RETRY_S);
 	} else {
 		store_lookup_limit(b->st, b->cfg->info_cache_max);
+		if (config_is_pg(b->cfg))
+			store_journal(b->st, b->cfg->journal_max);
 		if (b->db_errors_before > 0)
 			log_info("broker: store: %s opened; traces are stored again",
-			    b->cfg->db_path);
+			    config_store_path(b->cfg));
 	}
 }

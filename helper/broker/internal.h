@@ -19,6 +19,7 @@
 #include "config.h"
 #include "emsg.h"
 #include "enrich.h"
+#include "fleet.h"
 #include "limit.h"
 #include "overload.h"
 #include "proto.h"
@@ -124,6 +125,7 @@ struct broker {
 	} ended[LATE_TRACES];
 	int ended_next;
 	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
+	struct fleet *fleet;	/* NULL: no PostgreSQL (fleet.h) */
 	struct enrich *enrich;	/* NULL: no look-ups */
 	int enrich_slots;	/* pfd entries for its sockets */
 	int nenrich_fds;	/* its entries at the end of pfd in this round */

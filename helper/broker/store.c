@@ -66,6 +66,9 @@ enum {
 	Q_LOOKUP_TRIM,
 	Q_SITES,
 	Q_SEQ,
+	Q_SHIP_BATCH,
+	Q_SHIP_DONE,
+	Q_SHIP_COUNT,
 	Q_COUNT
 };
 
@@ -79,7 +82,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO hop",
 	[Q_TRACE_BEGIN] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
-	    "token, client_prefix, proxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    "token, client_prefix, proxy, ship) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	/* A trace's rows refer to it by its row number, ?1 (sql/007-seq.sql; bind_seq). */
 	[Q_HOP] = "INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -153,6 +157,32 @@ static const char *const queries[Q_COUNT] = {
 	/* Finished traces per site; the index on (uid, started_at) serves it. */
 	[Q_SITES] = "SELECT uid, count(*) FROM traces WHERE ended_at IS NOT NULL GROUP BY uid",
 	[Q_SEQ] = "SELECT seq FROM traces WHERE id = ?1",
+	/*
+	 * The journal (sql/008-ship.sql): at most ?2 traces waiting to be
+	 * shipped that ended before ?1, oldest first, as one JSON array for
+	 * PostgreSQL's jsonb_to_recordset (fleet.c), with their row numbers.
+	 */
+	[Q_SHIP_BATCH] =
+	    "WITH b AS (SELECT t.seq, t.uid, "
+	    "json_object('id', t.id, 'uid', t.uid, 'family', t.family, 'client', t.client, "
+	    "'cport', t.cport, 'server', t.server, 'sport', t.sport, 'started_at', t.started_at, "
+	    "'ended_at', t.ended_at, 'reason', t.reason, 'hops', t.hops, "
+	    "'duration_us', t.duration_us, 'token', t.token, 'client_prefix', t.client_prefix, "
+	    "'proxy', t.proxy, "
+	    "'hoplist', (SELECT json_group_array(json_object('ttl', ttl, 'sent', sent, "
+	    "'reused_addr', reused_addr, 'reused_age_ms', reused_age_ms)) FROM hops "
+	    "WHERE trace_seq = t.seq), "
+	    "'replies', (SELECT json_group_array(json_object('ttl', ttl, 'idx', idx, 'addr', addr, "
+	    "'rtt_us', rtt_us, 'kind', kind, 'code', code, 'reply_ttl', reply_ttl, "
+	    "'quoted_ttl', quoted_ttl, 'size', size, 'ext', ext, 'edst', edst, 'mpls', mpls, "
+	    "'flags', flags)) FROM replies WHERE trace_seq = t.seq), "
+	    "'lookups', (SELECT json_group_array(json_object('addr', addr, 'kind', kind, "
+	    "'data', data)) FROM trace_lookups WHERE trace_seq = t.seq)) AS j "
+	    "FROM traces t WHERE t.ship IS NOT NULL AND t.ended_at < ?1 ORDER BY t.seq LIMIT ?2) "
+	    "SELECT json_group_array(json(j)), json_group_array(seq), count(*), "
+	    "(SELECT json_group_array(DISTINCT uid) FROM b) FROM b",
+	[Q_SHIP_DONE] = "UPDATE traces SET ship = NULL WHERE seq IN (SELECT value FROM json_each(?1))",
+	[Q_SHIP_COUNT] = "SELECT count(*) FROM traces WHERE ship IS NOT NULL",
 };
 
 /*
@@ -187,6 +217,9 @@ struct store {
 	long lookup_rows;	/* rows in lookups, at least; -1: not counted yet */
 	bool batch_open;	/* writes since the last commit wait in a transaction */
 	uint64_t batch_since_ms;	/* when the open batch began (CLOCK_MONOTONIC) */
+	/* A journal (store_journal): new traces wait to be shipped, at most journal_max. */
+	int journal_max;
+	long waiting;		/* traces waiting to be shipped, at least */
 	uint64_t batch;		/* the batch that writes go into now; counts up */
 	uint64_t lost;		/* the last batch lost (its commit failed, or SQLite rolled it back) */
 	/*
@@ -694,12 +727,103 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	    bind_text(s, 9, token) < 0 ||
 	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK ||
 	    (*proxy ? bind_text(s, 11, proxy) < 0 : sqlite3_bind_null(s, 11) != SQLITE_OK) ||
-	    step(st, s) < 0) {
+	    (st->journal_max ? sqlite3_bind_int(s, 12, 1) : sqlite3_bind_null(s, 12)) != SQLITE_OK) {
 		store_fail(st, "cannot record a trace", id);
 		return -1;
 	}
+	/* PostgreSQL has been away so long that the journal is full: as a full disk would. */
+	if (st->journal_max && st->waiting >= st->journal_max) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		st->errors++;
+		if (st->last_log == 0 || (time_t)(time_ms(CLOCK_MONOTONIC) / 1000) - st->last_log >=
+		    STORE_LOG_INTERVAL) {
+			log_warnx("store: the journal holds %ld traces that PostgreSQL has not taken "
+			    "(journal-max); new traces are not stored until it takes some",
+			    st->waiting);
+			st->last_log = (time_t)(time_ms(CLOCK_MONOTONIC) / 1000);
+		}
+		return -1;
+	}
+	if (step(st, s) < 0) {
+		store_fail(st, "cannot record a trace", id);
+		return -1;
+	}
+	st->waiting += st->journal_max != 0;
 	seq_remember(st, id, sqlite3_last_insert_rowid(st->db));
 	return 0;
+}
+
+int
+store_journal(struct store *st, int max)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	st->journal_max = max;
+	s = st->q[Q_SHIP_COUNT];
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		store_fail(st, "cannot count the journal's traces", "-");
+		return -1;
+	}
+	st->waiting = (long)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+long
+store_waiting(const struct store *st)
+{
+	return st != NULL ? st->waiting : 0;
+}
+
+int
+store_ship_batch(struct store *st, int64_t ended_before_ms, int max, char **traces, char **seqs,
+    char **uids)
+{
+	sqlite3_stmt *s;
+	int n = -1;
+
+	*traces = *seqs = *uids = NULL;
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_SHIP_BATCH];
+	if (sqlite3_bind_int64(s, 1, ended_before_ms) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 2, max) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+	    (n = sqlite3_column_int(s, 2)) > 0) {
+		*traces = strdup((const char *)sqlite3_column_text(s, 0));
+		*seqs = strdup((const char *)sqlite3_column_text(s, 1));
+		*uids = strdup((const char *)sqlite3_column_text(s, 3));
+		if (*traces == NULL || *seqs == NULL || *uids == NULL) {
+			free(*traces);
+			free(*seqs);
+			free(*uids);
+			*traces = *seqs = *uids = NULL;
+			n = -1;
+		}
+	}
+	if (n < 0)
+		store_fail(st, "cannot read the journal", "-");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return n;
+}
+
+int
+store_ship_done(struct store *st, const char *seqs)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_SHIP_DONE];
+	if (bind_text(s, 1, seqs) < 0 || step(st, s) < 0) {
+		store_fail(st, "cannot mark traces shipped", "-");
+		return -1;
+	}
+	return store_journal(st, st->journal_max);
 }
 
 /*

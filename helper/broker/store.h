@@ -138,6 +138,27 @@ int store_info_fields(const char *body, size_t len, struct proto_info *f);
  * write since the last commit is lost (store_lost_since says so).
  */
 int store_commit(struct store *st);
+/*
+ * The journal of a fleet's PostgreSQL store (docs/fleet.md): with max > 0,
+ * each trace begun from now on waits to be shipped, and at most max may
+ * wait; past it store_trace_begin refuses (-1, counted and logged), as a
+ * full disk would. Counts those already waiting. 0, or -1.
+ */
+int store_journal(struct store *st, int max);
+/* Traces waiting to be shipped (as last counted, plus those begun since). */
+long store_waiting(const struct store *st);
+/*
+ * At most max waiting traces that ended before ended_before_ms (wall clock),
+ * oldest first: *traces a JSON array of them, each with its hops, replies and
+ * kept look-ups, *seqs the JSON array of their row numbers for
+ * store_ship_done, *uids that of the uids that asked for them (all
+ * malloc'd). Returns how many (0: none, nothing allocated), or -1. Read
+ * only what is committed: call it with no batch open.
+ */
+int store_ship_batch(struct store *st, int64_t ended_before_ms, int max, char **traces,
+    char **seqs, char **uids);
+/* The traces of seqs (store_ship_batch's) are shipped: in the batch. 0, or -1. */
+int store_ship_done(struct store *st, const char *seqs);
 /* When the open batch began (time_ms(CLOCK_MONOTONIC)), or 0 when none is open. */
 uint64_t store_batch_since(const struct store *st);
 /* The batch that writes go into now: remember it, then ask store_lost_since. */

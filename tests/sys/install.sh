@@ -59,6 +59,9 @@ EOF
 	for f in "$top_srcdir"/sql/[0-9]*.sql; do
 		echo "644 $pkgdatadir/sql/${f##*/}"
 	done
+	for f in "$top_srcdir"/sql/pg/[0-9]*.sql; do
+		echo "644 $pkgdatadir/sql/pg/${f##*/}"
+	done
 	# (NAME.in, and in a build in the source tree the NAME made from it too)
 	for f in "$top_srcdir"/conf/web/*; do
 		[ -f "$f" ] || continue

@@ -46,6 +46,7 @@ SYS_TESTS = \
 	sys/path-nodsack.sh \
 	sys/path-nosack.sh \
 	sys/path-seqshift.sh \
+	sys/fleet.sh \
 	sys/install.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)

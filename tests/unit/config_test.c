@@ -792,6 +792,9 @@ test_print(void)
 	    "socket-mode = 0660\n"
 	    "socket-group = www-data\n"
 	    "db = %s\n"
+	    "journal = %s\n"
+	    "journal-max = 100000\n"
+	    "vantage =\n"
 	    "queue = 7470\n"
 	    "mark = 0x100000\n"
 	    "hop-timeout = 1s\n"
@@ -833,7 +836,7 @@ test_print(void)
 	    "names = 1\n"
 	    "dns-server =\n"
 	    "skip-private = 0\n"
-	    "proxies =\n", c.db_path);
+	    "proxies =\n", c.db_path, c.journal);
 	is_str(out, want, "the defaults, every key in the table's order");
 	free(out);
 
@@ -906,6 +909,56 @@ test_print(void)
 	    "control character or a blank at an end)", "... on one line");
 }
 
+/* db: a path keeps SQLite, a postgresql:// URI selects PostgreSQL, any other URI is refused. */
+static void
+test_db(void)
+{
+	static const struct {
+		const char *uri;
+		bool password;
+	} pw[] = {
+		{ "postgresql://db.example/tt", false },
+		{ "postgresql://writer@db.example:5432/tt", false },
+		{ "postgresql://writer:secret@db.example/tt", true },
+		{ "postgres://:secret@/tt", true },
+		{ "postgresql:///tt?host=/run/pg&user=writer", false },
+		{ "postgresql:///tt?host=/run/pg&password=secret", true },
+		{ "postgresql:///tt?password=secret", true },
+		{ "postgresql://[2001:db8::1]:5432/tt?sslmode=verify-full", false },
+		{ "postgresql://w@[2001:db8::1]/tt?passfile=/etc/tt/pgpass", false },
+		{ "postgresql://db.example/tt#a:b@c", false },
+	};
+	struct config c;
+	enum config_action action;
+	char err[512];
+	const char *path;
+
+	for (size_t i = 0; i < sizeof(pw) / sizeof(pw[0]); i++)
+		ok(pg_uri_has_password(pw[i].uri) == pw[i].password, "%s: %s", pw[i].uri,
+		    pw[i].password ? "a password" : "no password");
+
+	clear_env();
+	is_int(load(&c, err, sizeof(err), &action, "--check-config", "--db",
+	    "postgresql:///tt?host=/run/pg", "--journal", "/var/tmp/j.db", NULL), 0,
+	    "a postgresql:// db loads (%s)", err);
+	ok(config_is_pg(&c) && strcmp(config_store_path(&c), "/var/tmp/j.db") == 0,
+	    "it selects PostgreSQL, with the journal as the local file");
+	is_int(load(&c, err, sizeof(err), &action, "--check-config", "--db", "/var/tmp/t.db", NULL), 0,
+	    "a path loads");
+	ok(!config_is_pg(&c) && strcmp(config_store_path(&c), "/var/tmp/t.db") == 0,
+	    "it keeps SQLite, in that file");
+	is_int(load(&c, err, sizeof(err), &action, "--check-config", "--db", "mysql://db/tt", NULL),
+	    -1, "another scheme is refused");
+	is_str(err, "--db: is a URI of a kind tracetroutd does not know: a path selects SQLite, "
+	    "a postgresql:// URI PostgreSQL", "... saying what a path and a URI select");
+	is_int(load(&c, err, sizeof(err), &action, "--check-config", "--db",
+	    "postgresql://w:secret@db/tt", NULL), -1, "a password on the command line is refused");
+	ok(strstr(err, "carries a password on the command line") != NULL, "... saying why (%s)", err);
+	path = write_file("pg.conf", "db = postgresql://w:secret@db/tt\n");
+	is_int(load(&c, err, sizeof(err), &action, "--check-config", "-c", path, NULL), 0,
+	    "in the config file it loads (%s)", err);
+}
+
 int
 main(void)
 {
@@ -919,6 +972,7 @@ main(void)
 	test_enrich();
 	test_check();
 	test_print();
+	test_db();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

@@ -1,6 +1,6 @@
 # unit tests of helper/
 HELPER_UNIT_LIBS = ../helper/libhelper.a ../sql/libsql.a ../common/libcommon.a \
-	$(NFQ_LIBS) $(MNL_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(CARES_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS) \
+	$(NFQ_LIBS) $(MNL_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) $(CARES_LIBS) $(PQ_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS) \
 	$(PTHREAD_LIBS)
 check_PROGRAMS += unit/config_test unit/store_test unit/broker_test
 TESTS += unit/config_test unit/store_test unit/broker_test

@@ -1295,6 +1295,70 @@ test_seq_slots(void)
 	close_st(st);
 }
 
+/*
+ * The journal of a fleet's PostgreSQL store: traces begun with it wait to be
+ * shipped, leave as JSON once ended (not before), are marked shipped, and
+ * past journal-max new traces are refused.
+ */
+static void
+test_journal(void)
+{
+	char path[512], id[PROTO_ID_LEN + 1], *traces, *seqs, *uids;
+	struct proto_trace_req req;
+	struct proto_hop h;
+	struct store *st = open_begun("journal.db", path, sizeof(path), &req);
+
+	if (st == NULL)
+		return;
+	is_int(store_journal(st, 100), 0, "the journal counts what waits");
+	is_int((int)store_waiting(st), 0, "... nothing: ID1 was begun before it was a journal");
+	store_trace_begin(st, ID2, 1000, &req, 1700000000200LL, TOK, false);
+	memset(&h, 0, sizeof(h));
+	h.ttl = 1;
+	h.sent = 3;
+	h.nreplies = 1;
+	reply(&h.r[0], "192.0.2.1", 812, REPLY_TIME_EXCEEDED, 0, 63);
+	store_hop(st, ID2, &h);
+	is_int((int)store_waiting(st), 1, "a trace begun since waits");
+	store_commit(st);
+	is_int(store_ship_batch(st, 1800000000000LL, 10, &traces, &seqs, &uids), 0,
+	    "a trace still running is not shipped");
+	store_trace_end(st, ID2, "destination", 1, 1700000000300LL, 100);
+	store_commit(st);
+	is_int(store_ship_batch(st, 1700000000300LL, 10, &traces, &seqs, &uids), 0,
+	    "nor one that ended at the settling time or later");
+	if (store_ship_batch(st, 1700000000301LL, 10, &traces, &seqs, &uids) != 1) {
+		ok(0, "an ended trace is shipped");
+		close_st(st);
+		return;
+	}
+	ok(strstr(traces, "\"id\":\"fedcba9876543210fedcba9876543210\"") != NULL &&
+	    strstr(traces, "\"hoplist\":[{\"ttl\":1,\"sent\":3,") != NULL &&
+	    strstr(traces, "\"addr\":\"192.0.2.1\",\"rtt_us\":812,") != NULL &&
+	    strstr(traces, "\"lookups\":[]") != NULL && strstr(traces, "\"reason\":\"destination\"") != NULL,
+	    "an ended trace is shipped as JSON with its hops and replies: %s", traces);
+	is_str(uids, "[1000]", "... with the uids that asked");
+	is_int(store_ship_done(st, seqs), 0, "it is marked shipped");
+	store_commit(st);
+	is_int((int)store_waiting(st), 0, "... and no longer waits");
+	is_str(q1(path, "SELECT count(*) FROM traces WHERE ship IS NOT NULL"), "0", "... in the file too");
+	is_str(q1(path, "SELECT count(*) FROM traces"), "2", "... which keeps the trace");
+	free(traces);
+	free(seqs);
+	free(uids);
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "%032x", 0xabc000 + i);
+		store_trace_begin(st, id, 33, &req, 1700000001000LL + i, TOK, false);
+	}
+	is_int((int)store_waiting(st), 100, "100 traces wait");
+	is_int(store_trace_begin(st, "0000000000000000000000000000abcd", 33, &req, 1700000002000LL,
+	    TOK, false), -1, "past journal-max a new trace is refused, as by a full disk");
+	store_commit(st);
+	is_str(q1(path, "SELECT count(*) FROM traces WHERE id = '0000000000000000000000000000abcd'"),
+	    "0", "... and not stored");
+	close_st(st);
+}
+
 int
 main(void)
 {
@@ -1313,6 +1377,7 @@ main(void)
 	test_reused();
 	test_lookups();
 	test_checkpoint();
+	test_journal();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

@@ -1,0 +1,561 @@
+/*
+ * A fleet's shared store: the journal's finished traces shipped to
+ * PostgreSQL (docs/fleet.md). One connection, driven from the broker's poll
+ * loop with libpq's asynchronous calls (PQconnectStartParams and
+ * PQconnectPoll, PQsendQuery*, PQconsumeInput, PQflush); one statement in
+ * flight at a time. A connection that fails, or a database that answers
+ * nothing for FLEET_QUERY_TIMEOUT_MS, is dropped and tried again later with
+ * a growing pause; the traces wait in the journal meanwhile.
+ *
+ * After connecting: the schema, under an advisory lock so that helpers that
+ * start together migrate once; then batches of traces, each one statement
+ * (idempotent: a trace PostgreSQL has already is skipped, so a batch sent
+ * again after a lost answer changes nothing).
+ */
+#include "fleet.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "log.h"
+#include "../sql/migrations.h"
+#include "store.h"
+#include "util.h"
+
+/* pg_advisory_lock's key for migrations: "TrTr" in ASCII, any number the fleet agrees on. */
+#define FLEET_LOCK_KEY		"1416778866"
+#define FLEET_CONNECT_TIMEOUT_MS 10000
+#define FLEET_QUERY_TIMEOUT_MS	30000
+#define FLEET_RETRY_MIN_MS	1000
+#define FLEET_RETRY_MAX_MS	30000
+/* Traces a statement, at most, and how often an idle fleet looks for more. */
+#define FLEET_BATCH		100
+#define FLEET_IDLE_MS		100
+/*
+ * A trace leaves once nothing more can be written to it: late answers come
+ * up to hop-timeout after it ended, look-up answers up to info-timeout.
+ */
+#define FLEET_SETTLE_MS(cfg) ((cfg)->hop_timeout_us / 1000 + (cfg)->info_timeout_us / 1000 + 1000)
+
+enum fleet_state {
+	F_DOWN,		/* no connection; the next try at retry_ms */
+	F_CONNECTING,	/* PQconnectPoll until PGRES_POLLING_OK */
+	F_LOCKING,	/* the lock, the schema table and its version asked */
+	F_MIGRATING,	/* migration version + 1 sent */
+	F_UNLOCKING,
+	F_READY,	/* nothing in flight */
+	F_SHIPPING,	/* a batch sent */
+};
+
+struct fleet {
+	const struct config *cfg;
+	PGconn *conn;
+	enum fleet_state state;
+	PostgresPollingStatusType poll;	/* what PQconnectPoll last wanted */
+	bool flush;		/* PQflush has more to send */
+	bool failed;		/* a result of the statement in flight was an error */
+	int version;		/* the database's schema version, once read */
+	uint64_t since_ms;	/* when the connection or the statement in flight began */
+	uint64_t retry_ms;	/* F_DOWN: when to connect again */
+	uint64_t pause_ms;	/* the pause before that, doubled at each failure */
+	uint64_t idle_until_ms;	/* F_READY: no batch was waiting; look again then */
+	char *seqs;		/* F_SHIPPING: the journal's row numbers in flight */
+	int nbatch;
+	struct fleet_stats st;
+	char vantage[64];
+	/* Site names by uid: the user's name, asked once per uid. */
+	struct site_name {
+		long uid;
+		char name[64];
+	} names[32];
+	int nnames;
+};
+
+static int
+known_version(void)
+{
+	int n = 0;
+
+	while (pg_migrations[n] != NULL)
+		n++;
+	return n;
+}
+
+struct fleet *
+fleet_new(const struct config *cfg)
+{
+	struct fleet *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		log_warn("broker: fleet");
+		return NULL;
+	}
+	f->cfg = cfg;
+	f->state = F_DOWN;
+	f->pause_ms = FLEET_RETRY_MIN_MS;
+	if (cfg->vantage[0] != '\0')
+		snprintf(f->vantage, sizeof(f->vantage), "%s", cfg->vantage);
+	else if (gethostname(f->vantage, sizeof(f->vantage)) < 0 || f->vantage[0] == '\0')
+		snprintf(f->vantage, sizeof(f->vantage), "unnamed");
+	f->vantage[sizeof(f->vantage) - 1] = '\0';
+	return f;
+}
+
+static void
+drop(struct fleet *f, uint64_t now)
+{
+	if (f->conn != NULL)
+		PQfinish(f->conn);
+	f->conn = NULL;
+	free(f->seqs);
+	f->seqs = NULL;
+	f->state = F_DOWN;
+	f->st.ready = false;
+	f->retry_ms = now + f->pause_ms;
+	f->pause_ms = f->pause_ms * 2 > FLEET_RETRY_MAX_MS ? FLEET_RETRY_MAX_MS : f->pause_ms * 2;
+}
+
+void
+fleet_free(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	drop(f, 0);
+	free(f);
+}
+
+/* Logs why, counts it, and drops the connection: everything waits in the journal meanwhile. */
+static void
+fail(struct fleet *f, const char *what, uint64_t now)
+{
+	const char *why = f->conn != NULL ? PQerrorMessage(f->conn) : "out of memory";
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	msg[strcspn(msg, "\n")] = '\0';
+	f->st.errors++;
+	log_warnx("broker: fleet: %s: %s; traces wait in the journal (%s), trying again in %llu s",
+	    what, msg[0] ? msg : "no reason given", f->cfg->journal,
+	    (unsigned long long)(f->pause_ms / 1000));
+	drop(f, now);
+}
+
+static void
+connect_start(struct fleet *f, struct store *st, uint64_t now)
+{
+	const char *keys[] = { "dbname", "application_name", NULL };
+	const char *vals[] = { f->cfg->db_path, "tracetroutd", NULL };
+
+	/* The journal's count again: batches lost while the database was away are gone from it. */
+	store_journal(st, f->cfg->journal_max);
+	f->conn = PQconnectStartParams(keys, vals, 1);
+	if (f->conn == NULL || PQstatus(f->conn) == CONNECTION_BAD) {
+		fail(f, "cannot connect", now);
+		return;
+	}
+	f->state = F_CONNECTING;
+	f->poll = PGRES_POLLING_WRITING;
+	f->since_ms = now;
+}
+
+/* Sends sql (one or more statements, no parameters), or with params for the ship. */
+static bool
+submit(struct fleet *f, enum fleet_state next, const char *sql, int nparams,
+    const char *const *params, uint64_t now)
+{
+	int ok = nparams ? PQsendQueryParams(f->conn, sql, nparams, NULL, params, NULL, NULL, 0) :
+	    PQsendQuery(f->conn, sql);
+
+	if (!ok) {
+		fail(f, "cannot send", now);
+		return false;
+	}
+	f->state = next;
+	f->failed = false;
+	f->since_ms = now;
+	f->flush = PQflush(f->conn) == 1;
+	return true;
+}
+
+static bool
+send_migration(struct fleet *f, uint64_t now)
+{
+	char *sql;
+	size_t len = strlen(pg_migrations[f->version]) + 128;
+	bool ok;
+
+	if ((sql = malloc(len)) == NULL) {
+		fail(f, "migration", now);
+		return false;
+	}
+	snprintf(sql, len, "BEGIN; %s; INSERT INTO tracetrout_schema (version) VALUES (%d); COMMIT",
+	    pg_migrations[f->version], f->version + 1);
+	ok = submit(f, F_MIGRATING, sql, 0, NULL, now);
+	free(sql);
+	return ok;
+}
+
+/* The user's name for uid (the site's name across the fleet), or its number. */
+static const char *
+site_name(struct fleet *f, long uid)
+{
+	struct passwd *pw;
+	int i;
+
+	for (i = 0; i < f->nnames; i++)
+		if (f->names[i].uid == uid)
+			return f->names[i].name;
+	i = f->nnames < (int)(sizeof(f->names) / sizeof(f->names[0])) ? f->nnames++ : 0;
+	f->names[i].uid = uid;
+	if ((pw = getpwuid((uid_t)uid)) != NULL && strlen(pw->pw_name) < sizeof(f->names[i].name))
+		snprintf(f->names[i].name, sizeof(f->names[i].name), "%s", pw->pw_name);
+	else
+		snprintf(f->names[i].name, sizeof(f->names[i].name), "%ld", uid);
+	return f->names[i].name;
+}
+
+/* {"uid": "name", ...} for the uids of a batch, a JSON array of numbers; NULL if out of memory. */
+static char *
+site_names(struct fleet *f, const char *uids)
+{
+	size_t cap = 2, len = 1;
+	char *out = malloc(cap), *end;
+
+	if (out == NULL)
+		return NULL;
+	strcpy(out, "{");
+	for (const char *p = uids + strspn(uids, "[ "); *p >= '0' && *p <= '9'; p = end + strspn(end, ", ]")) {
+		long uid = strtol(p, &end, 10);
+		/* A user's name is printable, without quotes or backslashes (useradd's rules). */
+		const char *name = site_name(f, uid);
+		size_t need = len + strlen(name) + 32;
+		char *n;
+
+		if (need > cap) {
+			cap = need * 2;
+			if ((n = realloc(out, cap)) == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = n;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%ld\": \"%s\"", len > 1 ? ", " : "",
+		    uid, name);
+	}
+	if (len + 2 > cap) {
+		char *n = realloc(out, len + 2);
+
+		if (n == NULL) {
+			free(out);
+			return NULL;
+		}
+		out = n;
+	}
+	strcpy(out + len, "}");
+	return out;
+}
+
+/*
+ * One statement for the whole batch: the traces that PostgreSQL has not got
+ * yet go in, with their hops, replies and kept look-ups ($1, the journal's
+ * JSON), this helper's vantage name ($2) and the sites' names ($3).
+ */
+static const char ship_sql[] =
+    "WITH d AS (SELECT value AS j FROM jsonb_array_elements($1::jsonb)), "
+    "t AS (INSERT INTO traces (id, vantage, site, uid, family, client, cport, server, sport, "
+    "started_at, ended_at, reason, hops, duration_us, token, client_prefix, proxy) "
+    "SELECT j->>'id', $2, coalesce($3::jsonb->>(j->>'uid'), j->>'uid'), (j->>'uid')::integer, "
+    "(j->>'family')::smallint, (j->>'client')::inet, (j->>'cport')::integer, "
+    "(j->>'server')::inet, (j->>'sport')::integer, (j->>'started_at')::bigint, "
+    "(j->>'ended_at')::bigint, j->>'reason', (j->>'hops')::integer, "
+    "(j->>'duration_us')::bigint, j->>'token', (j->>'client_prefix')::integer = 1, "
+    "j->>'proxy' FROM d ON CONFLICT (id) DO NOTHING RETURNING seq, id), "
+    "h AS (INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) "
+    "SELECT t.seq, x.ttl, x.sent, x.reused_addr, x.reused_age_ms FROM t JOIN d ON d.j->>'id' = t.id, "
+    "jsonb_to_recordset(d.j->'hoplist') AS x(ttl smallint, sent integer, reused_addr inet, "
+    "reused_age_ms integer)), "
+    "r AS (INSERT INTO replies (trace_seq, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
+    "quoted_ttl, size, ext, edst, mpls, flags) "
+    "SELECT t.seq, x.ttl, x.idx, x.addr, x.rtt_us, x.kind, x.code, x.reply_ttl, x.quoted_ttl, "
+    "x.size, x.ext, x.edst, x.mpls, x.flags FROM t JOIN d ON d.j->>'id' = t.id, "
+    "jsonb_to_recordset(d.j->'replies') AS x(ttl smallint, idx smallint, addr inet, "
+    "rtt_us bigint, kind text, code integer, reply_ttl smallint, quoted_ttl smallint, "
+    "size integer, ext smallint, edst text, mpls text, flags smallint)) "
+    "INSERT INTO trace_lookups (trace_seq, addr, kind, data) "
+    "SELECT t.seq, x.addr, x.kind, x.data FROM t JOIN d ON d.j->>'id' = t.id, "
+    "jsonb_to_recordset(d.j->'lookups') AS x(addr text, kind text, data text)";
+
+/* The next batch, if any trace waits and none of the store's writes is uncommitted. */
+static void
+ship(struct fleet *f, struct store *st, uint64_t now)
+{
+	char *traces, *uids, *names;
+	const char *params[3];
+	int n;
+
+	if (now < f->idle_until_ms || store_batch_since(st) != 0)
+		return;
+	n = store_ship_batch(st, (int64_t)time_ms(CLOCK_REALTIME) - (int64_t)FLEET_SETTLE_MS(f->cfg),
+	    FLEET_BATCH, &traces, &f->seqs, &uids);
+	if (n <= 0) {
+		f->idle_until_ms = now + FLEET_IDLE_MS;
+		return;
+	}
+	if ((names = site_names(f, uids)) == NULL) {
+		free(traces);
+		free(uids);
+		fail(f, "site names", now);
+		return;
+	}
+	params[0] = traces;
+	params[1] = f->vantage;
+	params[2] = names;
+	f->nbatch = n;
+	submit(f, F_SHIPPING, ship_sql, 3, params, now);
+	free(traces);
+	free(uids);
+	free(names);
+}
+
+/* The statement in flight has answered in full; what comes next. */
+static void
+done(struct fleet *f, struct store *st, PGresult *last, uint64_t now)
+{
+	int v = known_version();
+
+	switch (f->state) {
+	case F_LOCKING:
+		f->version = atoi(PQgetvalue(last, 0, 0));
+		if (f->version > v) {
+			log_warnx("broker: fleet: the database's schema is version %d, newer than this "
+			    "tracetroutd's (%d): upgrade it; traces wait in the journal", f->version, v);
+			f->pause_ms = FLEET_RETRY_MAX_MS;
+			drop(f, now);
+			return;
+		}
+		if (f->version < v) {
+			log_info("broker: fleet: migrating the database's schema from version %d to %d",
+			    f->version, v);
+			send_migration(f, now);
+		} else
+			submit(f, F_UNLOCKING, "SELECT pg_advisory_unlock(" FLEET_LOCK_KEY ")", 0, NULL, now);
+		return;
+	case F_MIGRATING:
+		if (++f->version < v)
+			send_migration(f, now);
+		else
+			submit(f, F_UNLOCKING, "SELECT pg_advisory_unlock(" FLEET_LOCK_KEY ")", 0, NULL, now);
+		return;
+	case F_UNLOCKING:
+		log_info("broker: fleet: connected, schema version %d; shipping as vantage \"%s\"",
+		    f->version, f->vantage);
+		f->state = F_READY;
+		f->st.ready = true;
+		f->pause_ms = FLEET_RETRY_MIN_MS;
+		return;
+	case F_SHIPPING:
+		f->st.shipped += (uint64_t)f->nbatch;
+		f->st.batches++;
+		store_ship_done(st, f->seqs);
+		free(f->seqs);
+		f->seqs = NULL;
+		f->state = F_READY;
+		/* A full batch: more may wait now. */
+		f->idle_until_ms = f->nbatch == FLEET_BATCH ? 0 : now + FLEET_IDLE_MS;
+		return;
+	default:
+		return;
+	}
+}
+
+/* Reads what came: each result of the statement in flight, then done() once it has ended. */
+static void
+results(struct fleet *f, struct store *st, uint64_t now)
+{
+	PGresult *r, *last = NULL;
+
+	if (!PQconsumeInput(f->conn)) {
+		fail(f, "connection lost", now);
+		return;
+	}
+	while (!PQisBusy(f->conn)) {
+		if ((r = PQgetResult(f->conn)) == NULL) {
+			if (f->failed) {
+				PQclear(last);
+				fail(f, f->state == F_SHIPPING ? "shipping traces" : "the schema", now);
+				return;
+			}
+			if (f->state != F_READY && f->state != F_DOWN)
+				done(f, st, last, now);
+			PQclear(last);
+			return;
+		}
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+			f->failed = true;
+		PQclear(last);
+		last = r;
+	}
+	PQclear(last);
+}
+
+int
+fleet_pollfd(const struct fleet *f, short *events)
+{
+	if (f == NULL || f->conn == NULL || f->state == F_DOWN)
+		return -1;
+	if (f->state == F_CONNECTING)
+		*events = f->poll == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+	else
+		*events = POLLIN | (f->flush ? POLLOUT : 0);
+	return PQsocket(f->conn);
+}
+
+static void
+connect_poll(struct fleet *f, uint64_t now)
+{
+	switch ((f->poll = PQconnectPoll(f->conn))) {
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(f->conn, 1) != 0) {
+			fail(f, "non-blocking mode", now);
+			return;
+		}
+		/* The lock waits for a helper migrating now; the version is read once we have it. */
+		submit(f, F_LOCKING, "SELECT pg_advisory_lock(" FLEET_LOCK_KEY "); "
+		    "CREATE TABLE IF NOT EXISTS tracetrout_schema (version integer PRIMARY KEY, "
+		    "applied_at timestamptz NOT NULL DEFAULT now()); "
+		    "SELECT coalesce(max(version), 0) FROM tracetrout_schema", 0, NULL, now);
+		return;
+	case PGRES_POLLING_FAILED:
+		fail(f, "cannot connect", now);
+		return;
+	default:
+		return;
+	}
+}
+
+void
+fleet_event(struct fleet *f, struct store *st, short revents)
+{
+	uint64_t now = time_ms(CLOCK_MONOTONIC);
+
+	if (f == NULL || f->conn == NULL || revents == 0)
+		return;
+	if (f->state == F_CONNECTING) {
+		connect_poll(f, now);
+		return;
+	}
+	if ((revents & POLLOUT) && f->flush) {
+		int r = PQflush(f->conn);
+
+		if (r < 0) {
+			fail(f, "connection lost", now);
+			return;
+		}
+		f->flush = r == 1;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		results(f, st, now);
+}
+
+void
+fleet_tick(struct fleet *f, struct store *st, uint64_t now)
+{
+	if (f == NULL)
+		return;
+	switch (f->state) {
+	case F_DOWN:
+		if (now >= f->retry_ms && st != NULL)
+			connect_start(f, st, now);
+		return;
+	case F_CONNECTING:
+		if (now - f->since_ms >= FLEET_CONNECT_TIMEOUT_MS)
+			fail(f, "no connection after 10 s", now);
+		return;
+	case F_READY:
+		if (st != NULL)
+			ship(f, st, now);
+		return;
+	default:
+		if (now - f->since_ms >= FLEET_QUERY_TIMEOUT_MS)
+			fail(f, "no answer after 30 s", now);
+		return;
+	}
+}
+
+uint64_t
+fleet_next_ms(const struct fleet *f)
+{
+	if (f == NULL)
+		return UINT64_MAX;
+	switch (f->state) {
+	case F_DOWN:
+		return f->retry_ms;
+	case F_CONNECTING:
+		return f->since_ms + FLEET_CONNECT_TIMEOUT_MS;
+	case F_READY:
+		return f->idle_until_ms;
+	default:
+		return f->since_ms + FLEET_QUERY_TIMEOUT_MS;
+	}
+}
+
+void
+fleet_stats(const struct fleet *f, struct fleet_stats *out)
+{
+	if (f == NULL)
+		memset(out, 0, sizeof(*out));
+	else
+		*out = f->st;
+}
+
+int
+fleet_check(const char *uri, int timeout_s, char *msg, size_t len)
+{
+	char t[16];
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { uri, t, "tracetroutd --check-config", NULL };
+	PGconn *c;
+	PGresult *r;
+	const char *sqlstate;
+	int v = known_version(), have, rc = -1;
+
+	snprintf(t, sizeof(t), "%d", timeout_s);
+	c = PQconnectdbParams(keys, vals, 1);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		snprintf(msg, len, "cannot connect to the database: %s",
+		    c != NULL ? PQerrorMessage(c) : "out of memory");
+		msg[strcspn(msg, "\n")] = '\0';
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, "SELECT coalesce((SELECT max(version) FROM tracetrout_schema), 0)");
+	sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && sqlstate != NULL &&
+	    strcmp(sqlstate, "42P01") == 0) {
+		/* No table yet (undefined_table): an empty database, which a helper migrates. */
+		snprintf(msg, len, "database reached; no TraceTrout schema yet (tracetroutd creates "
+		    "version %d at its start)", v);
+		rc = 0;
+	} else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(msg, len, "database reached, but its schema version cannot be read: %s",
+		    PQerrorMessage(c));
+		msg[strcspn(msg, "\n")] = '\0';
+	} else if ((have = atoi(PQgetvalue(r, 0, 0))) > v) {
+		snprintf(msg, len, "database reached; its schema is version %d, newer than this "
+		    "tracetroutd's (%d)", have, v);
+	} else {
+		snprintf(msg, len, "database reached; schema version %d%s", have,
+		    have < v ? " (tracetroutd migrates it at its start)" : ", current");
+		rc = 0;
+	}
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}

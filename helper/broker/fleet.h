@@ -1,0 +1,50 @@
+/*
+ * A fleet's shared store (docs/fleet.md): finished traces go from the local
+ * SQLite file, the journal, to PostgreSQL, with libpq's asynchronous API in
+ * the broker's loop. The loop never waits on the database: down or slow,
+ * traces still run and stream, and wait in the journal.
+ */
+#ifndef TT_HELPER_BROKER_FLEET_H
+#define TT_HELPER_BROKER_FLEET_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct store;
+struct fleet;
+
+/* Counters for STATUS and the log. */
+struct fleet_stats {
+	uint64_t shipped;	/* traces PostgreSQL took */
+	uint64_t batches;	/* statements that shipped them */
+	uint64_t errors;	/* connections lost or refused, statements failed */
+	bool ready;		/* connected, schema current */
+};
+
+/* A fleet for cfg's postgresql:// db; NULL (logged) if out of memory. Connects at fleet_tick. */
+struct fleet *fleet_new(const struct config *cfg);
+void fleet_free(struct fleet *f);
+/* The socket to poll and for what, or -1 when there is none now. */
+int fleet_pollfd(const struct fleet *f, short *events);
+/* Its socket had revents: reads answers, sends what waits. */
+void fleet_event(struct fleet *f, struct store *st, short revents);
+/*
+ * Connects again when due, and ships the next batch when idle and st has
+ * no batch open (only committed traces leave). now_ms: CLOCK_MONOTONIC.
+ */
+void fleet_tick(struct fleet *f, struct store *st, uint64_t now_ms);
+/* When fleet_tick wants to run again, monotonic ms; UINT64_MAX for never. */
+uint64_t fleet_next_ms(const struct fleet *f);
+void fleet_stats(const struct fleet *f, struct fleet_stats *out);
+
+/*
+ * For --check-config: connects to uri (waiting up to timeout_s), and says
+ * in msg which schema version the database has against this build's.
+ * 0 when it is usable (current, or older and to be migrated), else -1.
+ */
+int fleet_check(const char *uri, int timeout_s, char *msg, size_t len);
+
+#endif

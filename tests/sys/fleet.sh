@@ -1,0 +1,98 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# A fleet's PostgreSQL store (docs/fleet.md), with a PostgreSQL server of the test's own
+# (tests/lib/pg.sh): a helper with db = postgresql://... migrates the empty database, streams
+# traces as always and ships each finished trace, exact, with its vantage name and site; with
+# the database stopped, traces still stream and wait in the journal, and reach the database once
+# it is back; --check-config reads the schema version; a password in a URI on the command line
+# and a URI of another kind are refused, by tracetroutd and by tracetrout-serve.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/pg.sh
+. "$top_srcdir/tests/lib/pg.sh"
+sys_require lighttpd conntrack sqlite3 setpriv
+sys_require_build
+pg_available || {
+	[ "${CI:-}" = true ] && { echo "Bail out! PostgreSQL (Debian's postgresql) is missing"; exit 1; }
+	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
+}
+
+tap_plan 16
+netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
+netns_on_cleanup pg_cleanup
+pg_start
+tap_ok $? "a PostgreSQL server of the test's own runs, an empty database owned by a plain role"
+journal=$NETNS_TMP/state/journal.db
+NETNS_HELPER_OPTS="$NETNS_NO_LIMITS --vantage vantage-a" \
+	netns_serve_start "$top_builddir" --db "$PG_URI" --journal "$journal"
+tap_ok $? "tracetrout-serve runs with db = postgresql://"
+
+# pg_hops ID: the stored trace's hop list as netns_hops_text writes it ("TTL ADDRESS", "TTL *").
+pg_hops() {
+	pg_sql "SELECT h.ttl || ' ' || coalesce(host((SELECT r.addr FROM replies r
+		WHERE r.trace_seq = h.trace_seq AND r.ttl = h.ttl ORDER BY r.idx LIMIT 1)), '*')
+		FROM hops h JOIN traces t ON t.seq = h.trace_seq WHERE t.id = '$1' ORDER BY h.ttl"
+}
+
+# pg_wait ID SECONDS: until the trace is in the database.
+pg_wait() {
+	local i
+	for ((i = 0; i < $2 * 5; i++)); do
+		[ "$(pg_sql "SELECT count(*) FROM traces WHERE id = '$1'" 2>/dev/null)" = 1 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+declare -A id
+for fam in 4 6; do
+	sys_trace "$fam" t$fam
+	check_hops "$fam" "$NETNS_TMP/t$fam" "IPv$fam: the trace streams as without PostgreSQL"
+	id[$fam]=$(sys_header x-trace-id "$NETNS_TMP/t$fam.head")
+done
+for fam in 4 6; do
+	pg_wait "${id[$fam]}" 20 && [ "$(pg_hops "${id[$fam]}")" = "$(netns_hops_text "$fam")" ]
+	tap_ok $? "IPv$fam: the finished trace reaches PostgreSQL with its exact hop list" || {
+		pg_hops "${id[$fam]}" | tap_diag
+		sys_show "$NETNS_TMP/serve.log"
+	}
+done
+row=$(pg_sql "SELECT vantage, site, uid, reason, client_prefix FROM traces WHERE id = '${id[4]}'")
+site=$(getent passwd "$(cut -d'|' -f3 <<<"$row")" | cut -d: -f1)
+[ -n "$site" ] && [ "$row" = "vantage-a|$site|$(cut -d'|' -f3 <<<"$row")|destination|f" ]
+tap_ok $? "the stored trace names its vantage point, and its site by the asking user's name ($row)"
+[ "$(pg_sql "SELECT max(version) FROM tracetrout_schema")" = 1 ] &&
+	[ "$(pg_sql "SELECT tableowner FROM pg_tables WHERE tablename = 'traces'")" = tt_writer ]
+tap_ok $? "the helper migrated the empty database to schema 1, as the writer role"
+[ "$(sqlite3 "$journal" "SELECT count(*) FROM traces WHERE ship IS NOT NULL")" = 0 ]
+tap_ok $? "the journal keeps nothing waiting once PostgreSQL has the traces"
+
+out=$("$top_builddir/helper/tracetroutd" --check-config -d --db "$PG_URI" --journal "$journal" 2>&1)
+tap_ok $? "--check-config reaches the database" || tap_diag <<<"$out"
+grep -q "schema version 1, current" <<<"$out"
+tap_ok $? "--check-config says which schema version it found" || tap_diag <<<"$out"
+
+# The database away: traces run and stream, and wait in the journal until it is back.
+pg_stop
+sys_trace 4 down
+check_hops 4 "$NETNS_TMP/down" "with PostgreSQL stopped, the trace still streams exact"
+down=$(sys_header x-trace-id "$NETNS_TMP/down.head")
+pg_resume
+pg_wait "$down" 60 && [ "$(pg_hops "$down")" = "$(netns_hops_text 4)" ]
+tap_ok $? "once PostgreSQL is back, the trace made meanwhile reaches it, exact" ||
+	sys_show "$NETNS_TMP/serve.log"
+
+# Refused settings: a password in a URI given on the command line, a URI of another kind.
+out=$("$top_builddir/helper/tracetroutd" --check-config -d --db "postgresql://tt:secret@/x" 2>&1)
+rc=$?
+[ "$rc" = 1 ] && grep -q "password on the command line" <<<"$out"
+tap_ok $? "tracetroutd refuses a password in a URI on the command line" || tap_diag <<<"$out"
+out=$("$top_builddir/helper/tracetroutd" --check-config -d --db "mysql://x/y" 2>&1)
+rc=$?
+[ "$rc" = 1 ] && grep -q "a postgresql:// URI PostgreSQL" <<<"$out"
+tap_ok $? "tracetroutd refuses a URI of another kind" || tap_diag <<<"$out"
+out=$(cd "$NETNS_TMP" && "$top_builddir/tracetrout-serve" --db "mysql://x/y" --runtime-dir \
+	"$NETNS_TMP/run2" 2>&1)
+rc=$?
+[ "$rc" != 0 ] && grep -q "postgresql:// URI PostgreSQL" <<<"$out" && [ ! -e "$NETNS_TMP/mysql:" ]
+tap_ok $? "tracetrout-serve refuses it too, and makes no directory of it" || tap_diag <<<"$out"
