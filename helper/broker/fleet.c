@@ -39,6 +39,15 @@
 #define FLEET_BATCH		100
 #define FLEET_IDLE_MS		100
 /*
+ * Retention: expired traces deleted a batch at a time, on one helper of the
+ * fleet at a time (the statement's own advisory lock), again at once while
+ * a batch was full.
+ */
+#define FLEET_LOCK_SWEEP	"1416778867"
+#define FLEET_SWEEP_BATCH	"10000"
+#define FLEET_SWEEP_MS		60000
+#define FLEET_SWEEP_AGAIN_MS	1000
+/*
  * A trace leaves once nothing more can be written to it: late answers come
  * up to hop-timeout after it ended, look-up answers up to info-timeout.
  */
@@ -52,6 +61,8 @@ enum fleet_state {
 	F_UNLOCKING,
 	F_READY,	/* nothing in flight */
 	F_SHIPPING,	/* a batch sent */
+	F_DELETING,	/* visitors' deletions sent */
+	F_SWEEPING,	/* a retention sweep sent */
 };
 
 struct fleet {
@@ -66,8 +77,9 @@ struct fleet {
 	uint64_t retry_ms;	/* F_DOWN: when to connect again */
 	uint64_t pause_ms;	/* the pause before that, doubled at each failure */
 	uint64_t idle_until_ms;	/* F_READY: no batch was waiting; look again then */
-	char *seqs;		/* F_SHIPPING: the journal's row numbers in flight */
+	char *seqs;		/* F_SHIPPING: the journal's row numbers in flight; F_DELETING: ids */
 	int nbatch;
+	uint64_t sweep_ms;	/* F_READY: when the next retention sweep is due */
 	struct fleet_stats st;
 	char vantage[64];
 	/* Site names by uid: the user's name, asked once per uid. */
@@ -163,6 +175,8 @@ connect_start(struct fleet *f, struct store *st, uint64_t now)
 	f->state = F_CONNECTING;
 	f->poll = PGRES_POLLING_WRITING;
 	f->since_ms = now;
+	/* Each connection sweeps first: the database may have been away past a sweep. */
+	f->sweep_ms = 0;
 }
 
 /* Sends sql (one or more statements, no parameters), or with params for the ship. */
@@ -292,7 +306,45 @@ static const char ship_sql[] =
     "SELECT t.seq, x.addr, x.kind, x.data FROM t JOIN d ON d.j->>'id' = t.id, "
     "jsonb_to_recordset(d.j->'lookups') AS x(addr text, kind text, data text)";
 
-/* The next batch, if any trace waits and none of the store's writes is uncommitted. */
+/* Visitors' deletions, in one statement: false if none waits. */
+static bool
+delete_traces(struct fleet *f, struct store *st, uint64_t now)
+{
+	const char *params[1];
+	int n = store_ship_deletes(st, FLEET_BATCH, &f->seqs);
+
+	if (n <= 0)
+		return false;
+	params[0] = f->seqs;
+	f->nbatch = n;
+	submit(f, F_DELETING, "DELETE FROM traces WHERE id IN "
+	    "(SELECT jsonb_array_elements_text($1::jsonb))", 1, params, now);
+	return true;
+}
+
+/* A retention sweep, if one is due: false if not. */
+static bool
+sweep(struct fleet *f, uint64_t now)
+{
+	char before[32];
+	const char *params[1] = { before };
+
+	if (f->cfg->retention_us == 0 || now < f->sweep_ms)
+		return false;
+	snprintf(before, sizeof(before), "%lld",
+	    (long long)time_ms(CLOCK_REALTIME) - (long long)(f->cfg->retention_us / 1000));
+	submit(f, F_SWEEPING, "WITH l AS (SELECT pg_try_advisory_xact_lock(" FLEET_LOCK_SWEEP
+	    ") AS got) DELETE FROM traces WHERE seq IN (SELECT seq FROM traces, l WHERE l.got "
+	    "AND started_at < $1::bigint ORDER BY started_at LIMIT " FLEET_SWEEP_BATCH ")",
+	    1, params, now);
+	return true;
+}
+
+/*
+ * The next piece of work once none of the store's writes is uncommitted
+ * (only what is committed leaves): visitors' deletions first, then a due
+ * retention sweep, then a batch of traces if any waits.
+ */
 static void
 ship(struct fleet *f, struct store *st, uint64_t now)
 {
@@ -300,7 +352,8 @@ ship(struct fleet *f, struct store *st, uint64_t now)
 	const char *params[3];
 	int n;
 
-	if (now < f->idle_until_ms || store_batch_since(st) != 0)
+	if (store_batch_since(st) != 0 || now < f->idle_until_ms || delete_traces(f, st, now) ||
+	    sweep(f, now))
 		return;
 	n = store_ship_batch(st, (int64_t)time_ms(CLOCK_REALTIME) - (int64_t)FLEET_SETTLE_MS(f->cfg),
 	    FLEET_BATCH, &traces, &f->seqs, &uids);
@@ -328,7 +381,7 @@ ship(struct fleet *f, struct store *st, uint64_t now)
 static void
 done(struct fleet *f, struct store *st, PGresult *last, uint64_t now)
 {
-	int v = known_version();
+	int v = known_version(), n;
 
 	switch (f->state) {
 	case F_LOCKING:
@@ -370,6 +423,19 @@ done(struct fleet *f, struct store *st, PGresult *last, uint64_t now)
 		/* A full batch: more may wait now. */
 		f->idle_until_ms = f->nbatch == FLEET_BATCH ? 0 : now + FLEET_IDLE_MS;
 		return;
+	case F_DELETING:
+		store_ship_deletes_done(st, f->seqs);
+		free(f->seqs);
+		f->seqs = NULL;
+		f->state = F_READY;
+		return;
+	case F_SWEEPING:
+		n = atoi(PQcmdTuples(last));
+		if (n > 0)
+			log_info("broker: fleet: %d traces past retention deleted", n);
+		f->sweep_ms = now + (n == atoi(FLEET_SWEEP_BATCH) ? FLEET_SWEEP_AGAIN_MS : FLEET_SWEEP_MS);
+		f->state = F_READY;
+		return;
 	default:
 		return;
 	}
@@ -389,7 +455,9 @@ results(struct fleet *f, struct store *st, uint64_t now)
 		if ((r = PQgetResult(f->conn)) == NULL) {
 			if (f->failed) {
 				PQclear(last);
-				fail(f, f->state == F_SHIPPING ? "shipping traces" : "the schema", now);
+				fail(f, f->state == F_SHIPPING ? "shipping traces" :
+				    f->state == F_DELETING ? "deleting traces visitors deleted" :
+				    f->state == F_SWEEPING ? "the retention sweep" : "the schema", now);
 				return;
 			}
 			if (f->state != F_READY && f->state != F_DOWN)
@@ -500,6 +568,7 @@ fleet_next_ms(const struct fleet *f)
 	case F_CONNECTING:
 		return f->since_ms + FLEET_CONNECT_TIMEOUT_MS;
 	case F_READY:
+		/* Deletions and sweeps are looked for with the batches. */
 		return f->idle_until_ms;
 	default:
 		return f->since_ms + FLEET_QUERY_TIMEOUT_MS;

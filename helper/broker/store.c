@@ -69,6 +69,9 @@ enum {
 	Q_SHIP_BATCH,
 	Q_SHIP_DONE,
 	Q_SHIP_COUNT,
+	Q_SHIP_DELETE,
+	Q_SHIP_DELETES,
+	Q_SHIP_DELETES_DONE,
 	Q_COUNT
 };
 
@@ -183,6 +186,12 @@ static const char *const queries[Q_COUNT] = {
 	    "(SELECT json_group_array(DISTINCT uid) FROM b) FROM b",
 	[Q_SHIP_DONE] = "UPDATE traces SET ship = NULL WHERE seq IN (SELECT value FROM json_each(?1))",
 	[Q_SHIP_COUNT] = "SELECT count(*) FROM traces WHERE ship IS NOT NULL",
+	/* A visitor's deletion, for PostgreSQL too (sql/009-ship-deletes.sql). */
+	[Q_SHIP_DELETE] = "INSERT OR IGNORE INTO ship_deletes (id) VALUES (?1)",
+	[Q_SHIP_DELETES] =
+	    "SELECT json_group_array(id), count(*) FROM (SELECT id FROM ship_deletes LIMIT ?1)",
+	[Q_SHIP_DELETES_DONE] =
+	    "DELETE FROM ship_deletes WHERE id IN (SELECT value FROM json_each(?1))",
 };
 
 /*
@@ -1268,7 +1277,51 @@ store_delete(struct store *st, const char *id, uid_t uid, const char *token)
 	sqlite3_clear_bindings(s);
 	if (diff)
 		return STORE_BAD_TOKEN;
-	return store_trace_forget(st, id);
+	if (store_trace_forget(st, id) < 0)
+		return -1;
+	/* A fleet's database may have it too: deleted there next (fleet.c). */
+	if (st->journal_max && (bind_text(st->q[Q_SHIP_DELETE], 1, id) < 0 ||
+	    step(st, st->q[Q_SHIP_DELETE]) < 0)) {
+		store_fail(st, "cannot keep a deletion for PostgreSQL", id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_ship_deletes(struct store *st, int max, char **ids)
+{
+	sqlite3_stmt *s;
+	int n = -1;
+
+	*ids = NULL;
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_SHIP_DELETES];
+	if (sqlite3_bind_int(s, 1, max) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+	    (n = sqlite3_column_int(s, 1)) > 0 &&
+	    (*ids = strdup((const char *)sqlite3_column_text(s, 0))) == NULL)
+		n = -1;
+	if (n < 0)
+		store_fail(st, "cannot read the deletions for PostgreSQL", "-");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return n;
+}
+
+int
+store_ship_deletes_done(struct store *st, const char *ids)
+{
+	sqlite3_stmt *s;
+
+	if (st == NULL)
+		return 0;
+	s = st->q[Q_SHIP_DELETES_DONE];
+	if (bind_text(s, 1, ids) < 0 || step(st, s) < 0) {
+		store_fail(st, "cannot mark deletions done", "-");
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -159,6 +159,14 @@ int store_ship_batch(struct store *st, int64_t ended_before_ms, int max, char **
     char **seqs, char **uids);
 /* The traces of seqs (store_ship_batch's) are shipped: in the batch. 0, or -1. */
 int store_ship_done(struct store *st, const char *seqs);
+/*
+ * Visitors' deletions a fleet's database has still to make (a journal's
+ * store_delete keeps each): at most max ids as a JSON array in *ids
+ * (malloc'd); how many (0: none, nothing allocated), or -1.
+ */
+int store_ship_deletes(struct store *st, int max, char **ids);
+/* Those ids are deleted in the fleet's database: in the batch. 0, or -1. */
+int store_ship_deletes_done(struct store *st, const char *ids);
 /* When the open batch began (time_ms(CLOCK_MONOTONIC)), or 0 when none is open. */
 uint64_t store_batch_since(const struct store *st);
 /* The batch that writes go into now: remember it, then ask store_lost_since. */

@@ -17,7 +17,7 @@ pg_available || {
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 16
+tap_plan 18
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
 pg_start
@@ -72,6 +72,23 @@ tap_ok $? "--check-config reaches the database" || tap_diag <<<"$out"
 grep -q "schema version 1, current" <<<"$out"
 tap_ok $? "--check-config says which schema version it found" || tap_diag <<<"$out"
 
+# A visitor's deletion reaches the database too.
+code=$(netns_trace 6 "/trace/${id[6]}" -X DELETE -H "X-Delete-Token: \
+$(sys_header x-trace-delete-token "$NETNS_TMP/t6.head")" -o /dev/null -w '%{http_code}')
+for ((i = 0; i < 50; i++)); do
+	[ "$(pg_sql "SELECT count(*) FROM traces WHERE id = '${id[6]}'")" = 0 ] && break
+	sleep 0.2
+done
+[ "$code" = 200 ] && [ "$(pg_sql "SELECT count(*) FROM traces WHERE id = '${id[6]}'")" = 0 ] &&
+	[ "$(sqlite3 "$journal" "SELECT count(*) FROM ship_deletes")" = 0 ]
+tap_ok $? "a trace its visitor deletes ($code) is deleted in PostgreSQL too, and nothing waits"
+
+# A trace past retention, as another helper of the fleet stored it long ago.
+pg_sql "INSERT INTO traces (id, vantage, site, uid, family, client, cport, server, sport,
+	started_at, ended_at, reason, hops, duration_us, client_prefix) VALUES
+	('0000000000000000000000000000000a', 'vantage-b', 'www-data', 33, 4, '10.77.0.9', 40000,
+	'10.77.9.1', 8080, 1000, 2000, 'destination', 0, 1000, false)" >/dev/null
+
 # The database away: traces run and stream, and wait in the journal until it is back.
 pg_stop
 sys_trace 4 down
@@ -81,6 +98,13 @@ pg_resume
 pg_wait "$down" 60 && [ "$(pg_hops "$down")" = "$(netns_hops_text 4)" ]
 tap_ok $? "once PostgreSQL is back, the trace made meanwhile reaches it, exact" ||
 	sys_show "$NETNS_TMP/serve.log"
+for ((i = 0; i < 50; i++)); do
+	[ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-b'")" = 0 ] && break
+	sleep 0.2
+done
+[ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-b'")" = 0 ] &&
+	[ "$(pg_sql "SELECT count(*) FROM traces WHERE id IN ('${id[4]}', '$down')")" = 2 ]
+tap_ok $? "the retention sweep deletes the expired trace there, and only it"
 
 # Refused settings: a password in a URI given on the command line, a URI of another kind.
 out=$("$top_builddir/helper/tracetroutd" --check-config -d --db "postgresql://tt:secret@/x" 2>&1)

@@ -1346,6 +1346,12 @@ test_journal(void)
 	free(traces);
 	free(seqs);
 	free(uids);
+	is_int(store_delete(st, ID2, 1000, TOK), 0, "a visitor deletes a shipped trace");
+	is_int(store_ship_deletes(st, 10, &traces), 1, "... which waits to be deleted in PostgreSQL");
+	is_str(traces, "[\"fedcba9876543210fedcba9876543210\"]", "... by its id");
+	is_int(store_ship_deletes_done(st, traces), 0, "once deleted there");
+	free(traces);
+	is_int(store_ship_deletes(st, 10, &traces), 0, "... nothing waits");
 	for (int i = 0; i < 100; i++) {
 		snprintf(id, sizeof(id), "%032x", 0xabc000 + i);
 		store_trace_begin(st, id, 33, &req, 1700000001000LL + i, TOK, false);
