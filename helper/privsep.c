@@ -244,7 +244,7 @@ privsep_engine_filter(int syslog)
 
 /*
  * What the broker calls once it has dropped root, from strace of real runs
- * (tests/sys/enrich.sh, names.sh, history.sh; see docs/security.md): SQLite
+ * (tests/sys/enrich.sh, names.sh, history.sh, fleet.sh; see docs/security.md): SQLite
  * (files, locks, the WAL's shared memory), libcurl and c-ares (sockets, the
  * multi handle's socketpair, the threaded resolver's threads), the poll loop,
  * sock_diag, the engine's exit status, its log.
@@ -257,10 +257,10 @@ static const char *const broker_syscalls[] = {
 	"kill", "wait4", "waitid", "exit", "exit_group",
 	/* SQLite */
 	"openat", "open", "pread64", "pwrite64", "lseek", "fcntl", "fstat", "newfstatat",
-	"stat", "lstat", "statx", "access", "faccessat", "faccessat2", "readlink",
+	"stat", "lstat", "statx", "access", "faccessat", "faccessat2", "readlink", "getdents64",
 	"readlinkat", "getcwd", "fsync", "fdatasync", "ftruncate", "unlink", "unlinkat",
 	"mkdir", "fchmod",
-	/* sockets: libcurl, c-ares, sock_diag, syslog */
+	/* sockets: libcurl, c-ares, libpq, sock_diag, syslog; getdents64 above: GSS/TLS set-up */
 	"connect", "bind", "getsockname", "getpeername", "getsockopt", "setsockopt",
 	"sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "pipe2",
 	"eventfd2",

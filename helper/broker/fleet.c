@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "resolve.h"
 #include "../sql/migrations.h"
 #include "store.h"
 #include "util.h"
@@ -55,6 +56,7 @@
 
 enum fleet_state {
 	F_DOWN,		/* no connection; the next try at retry_ms */
+	F_RESOLVING,	/* the URI's host names on the resolver's thread */
 	F_CONNECTING,	/* PQconnectPoll until PGRES_POLLING_OK */
 	F_LOCKING,	/* the lock, the schema table and its version asked */
 	F_MIGRATING,	/* migration version + 1 sent */
@@ -68,6 +70,7 @@ enum fleet_state {
 struct fleet {
 	const struct config *cfg;
 	PGconn *conn;
+	struct resolver *res;	/* F_RESOLVING */
 	enum fleet_state state;
 	PostgresPollingStatusType poll;	/* what PQconnectPoll last wanted */
 	bool flush;		/* PQflush has more to send */
@@ -126,6 +129,8 @@ drop(struct fleet *f, uint64_t now)
 	if (f->conn != NULL)
 		PQfinish(f->conn);
 	f->conn = NULL;
+	resolve_abandon(f->res);
+	f->res = NULL;
 	free(f->seqs);
 	f->seqs = NULL;
 	f->state = F_DOWN;
@@ -143,12 +148,17 @@ fleet_free(struct fleet *f)
 	free(f);
 }
 
-/* Logs why, counts it, and drops the connection: everything waits in the journal meanwhile. */
+/*
+ * Logs why (libpq's message when why is NULL), counts it, and drops the
+ * connection: everything waits in the journal meanwhile.
+ */
 static void
-fail(struct fleet *f, const char *what, uint64_t now)
+fail_why(struct fleet *f, const char *what, const char *why, uint64_t now)
 {
-	const char *why = f->conn != NULL ? PQerrorMessage(f->conn) : "out of memory";
 	char msg[512];
+
+	if (why == NULL)
+		why = f->conn != NULL ? PQerrorMessage(f->conn) : "out of memory";
 
 	snprintf(msg, sizeof(msg), "%s", why);
 	msg[strcspn(msg, "\n")] = '\0';
@@ -160,13 +170,25 @@ fail(struct fleet *f, const char *what, uint64_t now)
 }
 
 static void
-connect_start(struct fleet *f, struct store *st, uint64_t now)
+fail(struct fleet *f, const char *what, uint64_t now)
 {
-	const char *keys[] = { "dbname", "application_name", NULL };
-	const char *vals[] = { f->cfg->db_path, "tracetroutd", NULL };
+	fail_why(f, what, NULL, now);
+}
 
-	/* The journal's count again: batches lost while the database was away are gone from it. */
-	store_journal(st, f->cfg->journal_max);
+/* The connection itself, to hostaddr (the resolver's addresses) when not NULL. */
+static void
+connect_to(struct fleet *f, const char *hostaddr, uint64_t now)
+{
+	/*
+	 * Keywords after dbname override what the URI says, those before it do
+	 * not: GSS encryption is off unless the URI asks for it (libpq's
+	 * default, prefer, loads Kerberos' mechanisms at every TCP connection).
+	 */
+	const char *keys[] = { "gssencmode", "dbname", "application_name", "hostaddr", NULL };
+	const char *vals[] = { "disable", f->cfg->db_path, "tracetroutd", hostaddr, NULL };
+
+	if (hostaddr == NULL)
+		keys[3] = NULL;
 	f->conn = PQconnectStartParams(keys, vals, 1);
 	if (f->conn == NULL || PQstatus(f->conn) == CONNECTION_BAD) {
 		fail(f, "cannot connect", now);
@@ -177,6 +199,63 @@ connect_start(struct fleet *f, struct store *st, uint64_t now)
 	f->since_ms = now;
 	/* Each connection sweeps first: the database may have been away past a sweep. */
 	f->sweep_ms = 0;
+}
+
+/*
+ * A new connection: host names in the URI are resolved on a thread first
+ * (resolve.h), since libpq's connect would resolve them with a blocking call.
+ */
+static void
+connect_start(struct fleet *f, struct store *st, uint64_t now)
+{
+	PQconninfoOption *opts, *o;
+	const char *host = NULL, *hostaddr = NULL;
+	char *perr = NULL, err[256];
+
+	/* The journal's count again: batches lost while the database was away are gone from it. */
+	store_journal(st, f->cfg->journal_max);
+	if ((opts = PQconninfoParse(f->cfg->db_path, &perr)) == NULL) {
+		fail_why(f, "the URI", perr != NULL ? perr : "out of memory", now);
+		PQfreemem(perr);
+		return;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+	if ((hostaddr == NULL || *hostaddr == '\0') && resolve_needed(host)) {
+		if ((f->res = resolve_start(host, err, sizeof(err))) == NULL)
+			fail_why(f, "resolving the database's host", err, now);
+		else {
+			f->state = F_RESOLVING;
+			f->since_ms = now;
+		}
+	} else
+		connect_to(f, NULL, now);
+	PQconninfoFree(opts);
+}
+
+/* The resolver's answer, once it has one. */
+static void
+resolved(struct fleet *f, uint64_t now)
+{
+	char addrs[512], err[256];
+	int rc = resolve_poll(f->res, addrs, sizeof(addrs), err, sizeof(err));
+
+	if (rc == 0) {
+		if (now - f->since_ms >= FLEET_CONNECT_TIMEOUT_MS) {
+			resolve_abandon(f->res);
+			f->res = NULL;
+			fail_why(f, "resolving the database's host", "no answer after 10 s", now);
+		}
+		return;
+	}
+	f->res = NULL;
+	if (rc < 0)
+		fail_why(f, "resolving the database's host", err, now);
+	else
+		connect_to(f, addrs, now);
 }
 
 /* Sends sql (one or more statements, no parameters), or with params for the ship. */
@@ -245,7 +324,8 @@ site_names(struct fleet *f, const char *uids)
 	if (out == NULL)
 		return NULL;
 	strcpy(out, "{");
-	for (const char *p = uids + strspn(uids, "[ "); *p >= '0' && *p <= '9'; p = end + strspn(end, ", ]")) {
+	for (const char *p = uids + strspn(uids, "[ "); *p >= '0' && *p <= '9';
+	    p = end + strspn(end, ", ]")) {
 		long uid = strtol(p, &end, 10);
 		/* A user's name is printable, without quotes or backslashes (useradd's rules). */
 		const char *name = site_name(f, uid);
@@ -292,7 +372,8 @@ static const char ship_sql[] =
     "(j->>'duration_us')::bigint, j->>'token', (j->>'client_prefix')::integer = 1, "
     "j->>'proxy' FROM d ON CONFLICT (id) DO NOTHING RETURNING seq, id), "
     "h AS (INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) "
-    "SELECT t.seq, x.ttl, x.sent, x.reused_addr, x.reused_age_ms FROM t JOIN d ON d.j->>'id' = t.id, "
+    "SELECT t.seq, x.ttl, x.sent, x.reused_addr, x.reused_age_ms "
+    "FROM t JOIN d ON d.j->>'id' = t.id, "
     "jsonb_to_recordset(d.j->'hoplist') AS x(ttl smallint, sent integer, reused_addr inet, "
     "reused_age_ms integer)), "
     "r AS (INSERT INTO replies (trace_seq, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
@@ -542,6 +623,9 @@ fleet_tick(struct fleet *f, struct store *st, uint64_t now)
 		if (now >= f->retry_ms && st != NULL)
 			connect_start(f, st, now);
 		return;
+	case F_RESOLVING:
+		resolved(f, now);
+		return;
 	case F_CONNECTING:
 		if (now - f->since_ms >= FLEET_CONNECT_TIMEOUT_MS)
 			fail(f, "no connection after 10 s", now);
@@ -565,6 +649,9 @@ fleet_next_ms(const struct fleet *f)
 	switch (f->state) {
 	case F_DOWN:
 		return f->retry_ms;
+	case F_RESOLVING:
+		/* The thread says nothing when it ends: look every 10 ms. */
+		return time_ms(CLOCK_MONOTONIC) + 10;
 	case F_CONNECTING:
 		return f->since_ms + FLEET_CONNECT_TIMEOUT_MS;
 	case F_READY:

@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # A PostgreSQL server of the test's own, from Debian's package: initdb in a temporary directory
-# as the unprivileged user postgres, listening on a unix socket in that directory only (no TCP
-# port: nothing reaches it from elsewhere), trust authentication. Sockets are files, so helpers
-# in any of the test's network namespaces reach it.
+# as the unprivileged user postgres, trust authentication, listening on a unix socket in that
+# directory (a file: helpers in any of the test's network namespaces reach it) and, with a
+# namespace, on that namespace's loopback (port 5432), where nothing from outside it reaches.
 #
-#   pg_start            PG_DIR, PG_SOCK; a role tt_writer (no superuser) owning database
-#                       tracetrout; PG_URI, the helpers' db setting for it
+#   pg_start [NS]       PG_DIR, PG_SOCK; a role tt_writer (no superuser) owning database
+#                       tracetrout; PG_URI, the helpers' db setting for it over the socket, and
+#                       with NS, PG_URI_TCP, over TCP to "localhost" in NS
 #   pg_stop / pg_resume stop the server (fast) and start it again on the same data
 #   pg_sql SQL          psql as the superuser on tracetrout: unaligned, tuples only
 #   pg_cleanup          stop it and remove PG_DIR (netns_cleanup runs it when registered)
@@ -21,6 +22,7 @@ pg__as() {
 }
 
 pg_start() {
+	PG_NS=${1:-}
 	PG_DIR=$(mktemp -d /tmp/tracetrout-pg.XXXXXX) || return 1
 	PG_SOCK=$PG_DIR/sock
 	# Others may reach the socket (the helpers' user), not the data.
@@ -34,11 +36,16 @@ pg_start() {
 		pg_sql_db postgres "CREATE DATABASE tracetrout OWNER tt_writer" >/dev/null || return 1
 	# shellcheck disable=SC2034  # for the tests that source this file
 	PG_URI="postgresql:///tracetrout?host=$PG_SOCK&user=tt_writer"
+	# shellcheck disable=SC2034
+	PG_URI_TCP="postgresql://tt_writer@localhost:5432/tracetrout"
 }
 
 pg_resume() {
-	pg__as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-k $PG_SOCK -c listen_addresses= -c fsync=off -c max_connections=20" start \
+	local listen='' in=()
+	[ -n "$PG_NS" ] && listen=127.0.0.1,::1 in=(ip netns exec "$PG_NS")
+	"${in[@]}" setpriv --reuid=postgres --regid=postgres --clear-groups \
+		"$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+		-o "-k $PG_SOCK -c listen_addresses=$listen -c fsync=off -c max_connections=20" start \
 		>/dev/null || { sed 's/^/# postgres: /' "$PG_DIR/server.log" >&2; return 1; }
 }
 

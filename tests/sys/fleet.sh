@@ -1,11 +1,13 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
-# A fleet's PostgreSQL store (docs/fleet.md), with a PostgreSQL server of the test's own
-# (tests/lib/pg.sh): a helper with db = postgresql://... migrates the empty database, streams
-# traces as always and ships each finished trace, exact, with its vantage name and site; with
-# the database stopped, traces still stream and wait in the journal, and reach the database once
-# it is back; --check-config reads the schema version; a password in a URI on the command line
-# and a URI of another kind are refused, by tracetroutd and by tracetrout-serve.
+# A fleet's PostgreSQL store (docs/fleet.md), with a PostgreSQL server of the test's own in the
+# server's namespace (tests/lib/pg.sh): a helper with db = postgresql://tt_writer@localhost/...
+# (a name, resolved off the broker's loop) migrates the empty database, streams traces as always
+# and ships each finished trace, exact, with its vantage name and site; a visitor's deletion
+# reaches the database; with the database stopped, traces still stream and wait in the journal,
+# and reach the database once it is back, and the retention sweep deletes what expired;
+# --check-config reads the schema version; a password in a URI on the command line and a URI of
+# another kind are refused, by tracetroutd and by tracetrout-serve.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../lib/pg.sh
@@ -20,12 +22,14 @@ pg_available || {
 tap_plan 18
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
-pg_start
-tap_ok $? "a PostgreSQL server of the test's own runs, an empty database owned by a plain role"
+pg_start "$NETNS_SERVER"
+tap_ok $? "a PostgreSQL server of the test's own runs in the server's namespace, an empty \
+database owned by a plain role"
 journal=$NETNS_TMP/state/journal.db
+# Over TCP to a name ("localhost"), which the broker resolves off its loop (resolve.c).
 NETNS_HELPER_OPTS="$NETNS_NO_LIMITS --vantage vantage-a" \
-	netns_serve_start "$top_builddir" --db "$PG_URI" --journal "$journal"
-tap_ok $? "tracetrout-serve runs with db = postgresql://"
+	netns_serve_start "$top_builddir" --db "$PG_URI_TCP" --journal "$journal"
+tap_ok $? "tracetrout-serve runs with db = $PG_URI_TCP"
 
 # pg_hops ID: the stored trace's hop list as netns_hops_text writes it ("TTL ADDRESS", "TTL *").
 pg_hops() {

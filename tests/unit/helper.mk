@@ -16,6 +16,11 @@ check_PROGRAMS += unit/enrich_test
 TESTS += unit/enrich_test
 unit_enrich_test_SOURCES = unit/enrich_test.c
 unit_enrich_test_LDADD = $(HELPER_UNIT_LIBS)
+# The fleet's resolver of the database's host names (helper/broker/resolve.c).
+check_PROGRAMS += unit/resolve_test
+TESTS += unit/resolve_test
+unit_resolve_test_SOURCES = unit/resolve_test.c
+unit_resolve_test_LDADD = $(HELPER_UNIT_LIBS)
 # The seccomp filters, loaded as the daemon loads them; the engine's test of local addresses.
 check_PROGRAMS += unit/seccomp_test
 TESTS += unit/seccomp_test

@@ -1335,7 +1335,8 @@ test_journal(void)
 	ok(strstr(traces, "\"id\":\"fedcba9876543210fedcba9876543210\"") != NULL &&
 	    strstr(traces, "\"hoplist\":[{\"ttl\":1,\"sent\":3,") != NULL &&
 	    strstr(traces, "\"addr\":\"192.0.2.1\",\"rtt_us\":812,") != NULL &&
-	    strstr(traces, "\"lookups\":[]") != NULL && strstr(traces, "\"reason\":\"destination\"") != NULL,
+	    strstr(traces, "\"lookups\":[]") != NULL &&
+	    strstr(traces, "\"reason\":\"destination\"") != NULL,
 	    "an ended trace is shipped as JSON with its hops and replies: %s", traces);
 	is_str(uids, "[1000]", "... with the uids that asked");
 	is_int(store_ship_done(st, seqs), 0, "it is marked shipped");
