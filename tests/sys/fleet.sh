@@ -6,7 +6,8 @@
 # and ships each finished trace, exact, with its vantage name and site; a visitor's deletion
 # reaches the database; with the database stopped, traces still stream and wait in the journal,
 # and reach the database once it is back, and the retention sweep deletes what expired;
-# --check-config reads the schema version; a password in a URI on the command line and a URI of
+# --check-config reads the schema version; two helpers starting together on an empty database
+# migrate it once, under the advisory lock; a password in a URI on the command line and a URI of
 # another kind are refused, by tracetroutd and by tracetrout-serve.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,7 +20,7 @@ pg_available || {
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 18
+tap_plan 20
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
 pg_start "$NETNS_SERVER"
@@ -109,6 +110,42 @@ done
 [ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-b'")" = 0 ] &&
 	[ "$(pg_sql "SELECT count(*) FROM traces WHERE id IN ('${id[4]}', '$down')")" = 2 ]
 tap_ok $? "the retention sweep deletes the expired trace there, and only it"
+
+# Two helpers that start together on an empty database, in namespaces of their own, while
+# something else holds the migration lock: neither touches the schema until it is let go; then
+# one migrates, the other finds the schema current, and neither fails.
+pg_sql_db postgres "CREATE DATABASE race OWNER tt_writer" >/dev/null
+"$PG_BIN/psql" -X -q -h "$PG_SOCK" -U postgres -d race -c "SELECT pg_advisory_lock(1416778866)" \
+	-c "SELECT pg_sleep(3)" >/dev/null 2>&1 &
+holder=$!
+sleep 0.5
+pids=()
+for h in a b; do
+	netns__add "$NETNS_TAG-$h" || break
+	ip netns exec "$NETNS_TAG-$h" "$top_builddir/helper/tracetroutd" -d \
+		--socket "$NETNS_TMP/race-$h.sock" --vantage "race-$h" \
+		--db "postgresql:///race?host=$PG_SOCK&user=tt_writer" \
+		--journal "$NETNS_TMP/race-$h/journal.db" >"$NETNS_TMP/race-$h.log" 2>&1 &
+	# (the journal's directory is made for the broker's user, as a missing one is)
+	pids+=($!)
+done
+sleep 1.5
+[ "$(pg_sql_db race "SELECT to_regclass('traces') IS NULL")" = t ] && kill -0 "${pids[@]}"
+tap_ok $? "two helpers wait for the migration lock another session holds, the schema untouched"
+wait "$holder"
+for ((i = 0; i < 100; i++)); do
+	[ "$(cat "$NETNS_TMP"/race-[ab].log | grep -c 'fleet: connected, schema version 1')" = 2 ] &&
+		break
+	sleep 0.1
+done
+[ "$(cat "$NETNS_TMP"/race-[ab].log | grep -c 'fleet: connected, schema version 1')" = 2 ] &&
+	[ "$(pg_sql_db race "SELECT count(*), max(version) FROM tracetrout_schema")" = "1|1" ] &&
+	[ "$(cat "$NETNS_TMP"/race-[ab].log | grep -c 'fleet: migrating')" = 1 ] &&
+	! grep -q "traces wait in the journal" "$NETNS_TMP"/race-[ab].log
+tap_ok $? "then one migrates, the other finds schema 1, and neither fails" ||
+	sys_show "$NETNS_TMP/race-a.log" "$NETNS_TMP/race-b.log"
+kill "${pids[@]}" 2>/dev/null
+wait "${pids[@]}" 2>/dev/null
 
 # Refused settings: a password in a URI given on the command line, a URI of another kind.
 out=$("$top_builddir/helper/tracetroutd" --check-config -d --db "postgresql://tt:secret@/x" 2>&1)
