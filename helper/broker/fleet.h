@@ -7,6 +7,8 @@
 #ifndef TT_HELPER_BROKER_FLEET_H
 #define TT_HELPER_BROKER_FLEET_H
 
+#include <sys/types.h>
+
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,8 +26,17 @@ struct fleet_stats {
 	bool ready;		/* connected, schema current */
 };
 
-/* A fleet for cfg's postgresql:// db; NULL (logged) if out of memory. Connects at fleet_tick. */
-struct fleet *fleet_new(const struct config *cfg);
+/*
+ * Called when a fetch (fleet_fetch) has ended: the trace is in the store now
+ * if PostgreSQL had it for uid, else not.
+ */
+typedef void fleet_fetched_fn(void *ctx, const char *id, uid_t uid);
+
+/*
+ * A fleet for cfg's postgresql:// db, fetched() told of each fetch's end;
+ * NULL (logged) if out of memory. Connects at fleet_tick.
+ */
+struct fleet *fleet_new(const struct config *cfg, fleet_fetched_fn *fetched, void *ctx);
 void fleet_free(struct fleet *f);
 /* The socket to poll and for what, or -1 when there is none now. */
 int fleet_pollfd(const struct fleet *f, short *events);
@@ -39,6 +50,14 @@ void fleet_tick(struct fleet *f, struct store *st, uint64_t now_ms);
 /* When fleet_tick wants to run again, monotonic ms; UINT64_MAX for never. */
 uint64_t fleet_next_ms(const struct fleet *f);
 void fleet_stats(const struct fleet *f, struct fleet_stats *out);
+/*
+ * A trace another server of the fleet stored: asks PostgreSQL for it, as
+ * uid may see it (root: any; else its site's only, by the user's name),
+ * and keeps it in the store; fetched() is called once that is over, found
+ * or not. false when it cannot ask now (not connected, too many waiting):
+ * the trace is unknown then.
+ */
+bool fleet_fetch(struct fleet *f, const char *id, uid_t uid);
 
 /*
  * For --check-config: connects to uri (waiting up to timeout_s), and says

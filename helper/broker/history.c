@@ -94,8 +94,9 @@ get_hop(void *ctx, const struct proto_hop *hop)
 	return answer_line(a, line, n);
 }
 
-void
-request_get(struct broker *b, struct client *c, const struct proto_msg *m)
+/* GET from the store; with fetch, one it lacks is asked of the fleet's PostgreSQL first. */
+static void
+get_stored(struct broker *b, struct client *c, const char *id, bool fetch)
 {
 	struct proto_msg head, end;
 	struct answer a = { b, c, &head, false };
@@ -104,7 +105,12 @@ request_get(struct broker *b, struct client *c, const struct proto_msg *m)
 
 	if (store_ready(b, c) < 0)
 		return;
-	rc = store_get(b->st, m->id, c->uid, &head, &end, get_hop, &a);
+	rc = store_get(b->st, id, c->uid, &head, &end, get_hop, &a);
+	if (rc == STORE_NONE && fetch && fleet_fetch(b->fleet, id, c->uid)) {
+		/* Another server's, perhaps: fetched() answers once PostgreSQL has. */
+		snprintf(c->fetch_id, sizeof(c->fetch_id), "%s", id);
+		return;
+	}
 	if (rc == STORE_NONE) {
 		client_error(b, c, "unknown-trace", "no such trace");
 		return;
@@ -117,6 +123,25 @@ request_get(struct broker *b, struct client *c, const struct proto_msg *m)
 	answer_line(&a, line, proto_fmt_end(line, sizeof(line), end.code, end.hops,
 	    end.duration_us, 1));
 	client_close_after(c);
+}
+
+void
+request_get(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	get_stored(b, c, m->id, true);
+}
+
+void
+fetched(void *ctx, const char *id, uid_t uid)
+{
+	struct broker *b = ctx;
+	struct client *c;
+
+	TAILQ_FOREACH(c, &b->clients, entry)
+		if (!c->dead && c->uid == uid && strcmp(c->fetch_id, id) == 0) {
+			c->fetch_id[0] = '\0';
+			get_stored(b, c, id, false);
+		}
 }
 
 static int

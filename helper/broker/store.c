@@ -72,6 +72,10 @@ enum {
 	Q_SHIP_DELETE,
 	Q_SHIP_DELETES,
 	Q_SHIP_DELETES_DONE,
+	Q_IMPORT_TRACE,
+	Q_IMPORT_HOPS,
+	Q_IMPORT_REPLIES,
+	Q_IMPORT_LOOKUPS,
 	Q_COUNT
 };
 
@@ -192,6 +196,41 @@ static const char *const queries[Q_COUNT] = {
 	    "SELECT json_group_array(id), count(*) FROM (SELECT id FROM ship_deletes LIMIT ?1)",
 	[Q_SHIP_DELETES_DONE] =
 	    "DELETE FROM ship_deletes WHERE id IN (SELECT value FROM json_each(?1))",
+	/*
+	 * Another server's trace from a fleet's PostgreSQL (fleet.c), ?1 a
+	 * JSON object shaped as Q_SHIP_BATCH's, for uid ?2; its rows refer to
+	 * the new trace's row number, ?2 there.
+	 */
+	[Q_IMPORT_TRACE] =
+	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
+	    "ended_at, reason, hops, duration_us, token, client_prefix, proxy, vantage) SELECT "
+	    "json_extract(?1, '$.id'), ?2, json_extract(?1, '$.family'), "
+	    "json_extract(?1, '$.client'), json_extract(?1, '$.cport'), "
+	    "json_extract(?1, '$.server'), json_extract(?1, '$.sport'), "
+	    "json_extract(?1, '$.started_at'), json_extract(?1, '$.ended_at'), "
+	    "json_extract(?1, '$.reason'), json_extract(?1, '$.hops'), "
+	    "json_extract(?1, '$.duration_us'), json_extract(?1, '$.token'), "
+	    "json_extract(?1, '$.client_prefix'), json_extract(?1, '$.proxy'), "
+	    "json_extract(?1, '$.vantage')",
+	[Q_IMPORT_HOPS] =
+	    "INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) SELECT ?2, "
+	    "json_extract(value, '$.ttl'), json_extract(value, '$.sent'), "
+	    "json_extract(value, '$.reused_addr'), json_extract(value, '$.reused_age_ms') "
+	    "FROM json_each(?1, '$.hoplist')",
+	[Q_IMPORT_REPLIES] =
+	    "INSERT INTO replies (trace_seq, ttl, idx, addr, rtt_us, kind, code, reply_ttl, "
+	    "quoted_ttl, size, ext, edst, mpls, flags) SELECT ?2, json_extract(value, '$.ttl'), "
+	    "json_extract(value, '$.idx'), json_extract(value, '$.addr'), "
+	    "json_extract(value, '$.rtt_us'), json_extract(value, '$.kind'), "
+	    "json_extract(value, '$.code'), json_extract(value, '$.reply_ttl'), "
+	    "json_extract(value, '$.quoted_ttl'), json_extract(value, '$.size'), "
+	    "json_extract(value, '$.ext'), json_extract(value, '$.edst'), "
+	    "json_extract(value, '$.mpls'), json_extract(value, '$.flags') "
+	    "FROM json_each(?1, '$.replies')",
+	[Q_IMPORT_LOOKUPS] =
+	    "INSERT INTO trace_lookups (trace_seq, addr, kind, data) SELECT ?2, "
+	    "json_extract(value, '$.addr'), json_extract(value, '$.kind'), "
+	    "json_extract(value, '$.data') FROM json_each(?1, '$.lookups')",
 };
 
 /*
@@ -1286,6 +1325,36 @@ store_delete(struct store *st, const char *id, uid_t uid, const char *token)
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_import(struct store *st, const char *trace, uid_t uid)
+{
+	static const int rows[] = { Q_IMPORT_HOPS, Q_IMPORT_REPLIES, Q_IMPORT_LOOKUPS };
+	sqlite3_stmt *s = st != NULL ? st->q[Q_IMPORT_TRACE] : NULL;
+	sqlite3_int64 seq;
+
+	if (st == NULL)
+		return 0;
+	if (step(st, st->q[Q_SAVEPOINT]) < 0 || bind_text(s, 1, trace) < 0 ||
+	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK || step(st, s) < 0)
+		goto fail;
+	seq = sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		s = st->q[rows[i]];
+		if (bind_text(s, 1, trace) < 0 || sqlite3_bind_int64(s, 2, seq) != SQLITE_OK ||
+		    step(st, s) < 0)
+			goto fail;
+	}
+	if (step(st, st->q[Q_RELEASE]) < 0)
+		goto fail;
+	return 0;
+fail:
+	store_fail(st, "cannot keep a trace from PostgreSQL", "-");
+	sqlite3_clear_bindings(s);
+	if (st->batch_open && step(st, st->q[Q_ROLLBACK_TO]) == 0)
+		step(st, st->q[Q_RELEASE]);
+	return -1;
 }
 
 int

@@ -167,6 +167,12 @@ int store_ship_done(struct store *st, const char *seqs);
 int store_ship_deletes(struct store *st, int max, char **ids);
 /* Those ids are deleted in the fleet's database: in the batch. 0, or -1. */
 int store_ship_deletes_done(struct store *st, const char *ids);
+/*
+ * Keeps another server's trace from a fleet's PostgreSQL, a JSON object
+ * shaped as store_ship_batch's (and its vantage), as uid's: whole, in the
+ * batch, or not at all. 0, or -1 (one with that id is here already, say).
+ */
+int store_import(struct store *st, const char *trace, uid_t uid);
 /* When the open batch began (time_ms(CLOCK_MONOTONIC)), or 0 when none is open. */
 uint64_t store_batch_since(const struct store *st);
 /* The batch that writes go into now: remember it, then ask store_lost_since. */

@@ -20,7 +20,7 @@ pg_available || {
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 20
+tap_plan 22
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
 pg_start "$NETNS_SERVER"
@@ -77,6 +77,36 @@ tap_ok $? "--check-config reaches the database" || tap_diag <<<"$out"
 grep -q "schema version 1, current" <<<"$out"
 tap_ok $? "--check-config says which schema version it found" || tap_diag <<<"$out"
 
+# A permalink another server of the fleet made (vantage-b: the IPv4 trace's rows under a new
+# id), fetched from PostgreSQL by this one; one of another site's is as unknown as no trace.
+# pg_copy ID NEWID VANTAGE SITE: the trace's rows again, as another server would have stored them.
+pg_copy() {
+	pg_sql "WITH t AS (INSERT INTO traces (id, vantage, site, uid, family, client, cport, server,
+		sport, started_at, ended_at, reason, hops, duration_us, token, client_prefix, proxy)
+		SELECT '$2', '$3', '$4', 4242, family, client, cport, server, sport, started_at,
+		ended_at, reason, hops, duration_us, token, client_prefix, proxy FROM traces
+		WHERE id = '$1' RETURNING seq), o AS (SELECT seq FROM traces WHERE id = '$1'),
+		h AS (INSERT INTO hops SELECT t.seq, ttl, sent, reused_addr, reused_age_ms
+		FROM hops, t, o WHERE trace_seq = o.seq)
+		INSERT INTO replies SELECT t.seq, ttl, idx, addr, rtt_us, kind, code, reply_ttl,
+		quoted_ttl, size, ext, edst, mpls, flags FROM replies, t, o WHERE trace_seq = o.seq" \
+		>/dev/null
+}
+site=$(cut -d'|' -f2 <<<"$row")
+pg_copy "${id[4]}" 0123456789abcdef0123456789abcdef vantage-b "$site"
+pg_copy "${id[4]}" 00000000000000000000000000000bad vantage-b other-site
+code=$(netns_trace 4 /trace/0123456789abcdef0123456789abcdef -o "$NETNS_TMP/fetched" \
+	-w '%{http_code}')
+[ "$code" = 200 ] && [ "$(netns_hops <"$NETNS_TMP/fetched")" = "$(netns_hops_text 4)" ] &&
+	[ "$(sqlite3 "$journal" "SELECT vantage, ship IS NULL FROM traces
+		WHERE id = '0123456789abcdef0123456789abcdef'")" = "vantage-b|1" ]
+tap_ok $? "another server's permalink opens here, exact, fetched from PostgreSQL ($code)" ||
+	sys_show "$NETNS_TMP/fetched" "$NETNS_TMP/serve.log"
+code=$(netns_trace 4 /trace/00000000000000000000000000000bad -o /dev/null -w '%{http_code}')
+code2=$(netns_trace 4 /trace/000000000000000000000000000000ff -o /dev/null -w '%{http_code}')
+[ "$code" = 404 ] && [ "$code2" = 404 ]
+tap_ok $? "another site's is not found ($code), as no trace is ($code2)"
+
 # A visitor's deletion reaches the database too.
 code=$(netns_trace 6 "/trace/${id[6]}" -X DELETE -H "X-Delete-Token: \
 $(sys_header x-trace-delete-token "$NETNS_TMP/t6.head")" -o /dev/null -w '%{http_code}')
@@ -91,7 +121,7 @@ tap_ok $? "a trace its visitor deletes ($code) is deleted in PostgreSQL too, and
 # A trace past retention, as another helper of the fleet stored it long ago.
 pg_sql "INSERT INTO traces (id, vantage, site, uid, family, client, cport, server, sport,
 	started_at, ended_at, reason, hops, duration_us, client_prefix) VALUES
-	('0000000000000000000000000000000a', 'vantage-b', 'www-data', 33, 4, '10.77.0.9', 40000,
+	('0000000000000000000000000000000a', 'vantage-old', 'www-data', 33, 4, '10.77.0.9', 40000,
 	'10.77.9.1', 8080, 1000, 2000, 'destination', 0, 1000, false)" >/dev/null
 
 # The database away: traces run and stream, and wait in the journal until it is back.
@@ -104,10 +134,10 @@ pg_wait "$down" 60 && [ "$(pg_hops "$down")" = "$(netns_hops_text 4)" ]
 tap_ok $? "once PostgreSQL is back, the trace made meanwhile reaches it, exact" ||
 	sys_show "$NETNS_TMP/serve.log"
 for ((i = 0; i < 50; i++)); do
-	[ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-b'")" = 0 ] && break
+	[ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-old'")" = 0 ] && break
 	sleep 0.2
 done
-[ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-b'")" = 0 ] &&
+[ "$(pg_sql "SELECT count(*) FROM traces WHERE vantage = 'vantage-old'")" = 0 ] &&
 	[ "$(pg_sql "SELECT count(*) FROM traces WHERE id IN ('${id[4]}', '$down')")" = 2 ]
 tap_ok $? "the retention sweep deletes the expired trace there, and only it"
 

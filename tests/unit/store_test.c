@@ -1295,6 +1295,43 @@ test_seq_slots(void)
 	close_st(st);
 }
 
+/* Another server's trace from PostgreSQL, kept whole or not at all (fleet.c's fetch). */
+static void
+test_import(struct store *st, const char *path)
+{
+	static const char trace[] =
+	    "{\"id\":\"0123456789abcdef0123456789abcd00\",\"vantage\":\"fra1\",\"family\":4,"
+	    "\"client\":\"198.51.100.7\",\"cport\":51000,\"server\":\"192.0.2.10\","
+	    "\"sport\":443,\"started_at\":1700000000000,\"ended_at\":1700000000050,"
+	    "\"reason\":\"destination\",\"hops\":2,\"duration_us\":50000,\"token\":null,"
+	    "\"client_prefix\":0,\"proxy\":null,"
+	    "\"hoplist\":[{\"ttl\":1,\"sent\":1,\"reused_addr\":null,\"reused_age_ms\":null},"
+	    "{\"ttl\":2,\"sent\":3,\"reused_addr\":null,\"reused_age_ms\":null}],"
+	    "\"replies\":[{\"ttl\":1,\"idx\":0,\"addr\":\"192.0.2.1\",\"rtt_us\":300,"
+	    "\"kind\":\"time-exceeded\",\"code\":0,\"reply_ttl\":64,\"quoted_ttl\":1,\"size\":56,"
+	    "\"ext\":0,\"edst\":null,\"mpls\":null,\"flags\":0},{\"ttl\":2,\"idx\":0,"
+	    "\"addr\":\"198.51.100.7\",\"rtt_us\":900,\"kind\":\"destination\",\"code\":0,"
+	    "\"reply_ttl\":62,\"quoted_ttl\":0,\"size\":0,\"ext\":0,\"edst\":null,\"mpls\":null,"
+	    "\"flags\":0}],\"lookups\":[{\"addr\":\"192.0.2.1\",\"kind\":\"name\","
+	    "\"data\":\"r1.example\"}]}";
+
+	is_int(store_import(st, trace, 33), 0, "another server's trace is kept");
+	store_commit(st);
+	is_str(q1(path, "SELECT vantage || '/' || uid || '/' || (ship IS NULL) || '/' || "
+	    "(SELECT count(*) FROM hops h WHERE h.trace_seq = t.seq) || '/' || "
+	    "(SELECT group_concat(addr, ' ') FROM replies r WHERE r.trace_seq = t.seq) || '/' || "
+	    "(SELECT data FROM trace_lookups l WHERE l.trace_seq = t.seq) FROM traces t "
+	    "WHERE id = '0123456789abcdef0123456789abcd00'"),
+	    "fra1/33/1/2/192.0.2.1 198.51.100.7/r1.example",
+	    "... whole: its vantage, the asker's uid, not to be shipped, hops, replies, look-ups");
+	is_int(store_import(st, trace, 33), -1, "the same trace again is refused");
+	is_int(store_import(st, "{\"id\":\"0123456789abcdef0123456789abcd01\",\"family\":4}", 33),
+	    -1, "one lacking its columns is refused");
+	store_commit(st);
+	is_str(q1(path, "SELECT count(*) FROM traces WHERE id LIKE '0123456789abcdef0123456789abcd0_'"),
+	    "1", "... and leaves nothing behind");
+}
+
 /*
  * The journal of a fleet's PostgreSQL store: traces begun with it wait to be
  * shipped, leave as JSON once ended (not before), are marked shipped, and
@@ -1358,6 +1395,7 @@ test_journal(void)
 		store_trace_begin(st, id, 33, &req, 1700000001000LL + i, TOK, false);
 	}
 	is_int((int)store_waiting(st), 100, "100 traces wait");
+	test_import(st, path);
 	is_int(store_trace_begin(st, "0000000000000000000000000000abcd", 33, &req, 1700000002000LL,
 	    TOK, false), -1, "past journal-max a new trace is refused, as by a full disk");
 	store_commit(st);
