@@ -1,6 +1,7 @@
 /* The broker's line protocol (docs/protocol.md): parsing and formatting, shared by both ends. */
 #include "proto.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -512,6 +513,11 @@ parse_header(const struct tok *t, int n, struct proto_msg *m, enum proto_verb ve
 		} else if (kv(&t[i], "proxy", &v)) {
 			if (proxy_value(&v, &m->req.proxy) < 0)
 				return PROTO_BAD;
+		} else if (kv(&t[i], "vantage", &v)) {
+			if (!proto_vantage_ok(v.s, v.n))
+				return PROTO_BAD;
+			memcpy(m->vantage, v.s, v.n);
+			m->vantage[v.n] = '\0';
 		} else if (kv(&t[i], "addr", &v)) {
 			if (v.n == 4 && memcmp(v.s, "full", 4) == 0)
 				m->addr_mode = PROTO_ADDR_FULL;
@@ -872,15 +878,28 @@ addr_mode_name(enum proto_addr_mode a)
 	return a == PROTO_ADDR_PREFIX ? "prefix" : "full";
 }
 
-/* id= stored= [token=] started_ms= addr= retention_s= [proxy=] */
+bool
+proto_vantage_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > PROTO_VANTAGE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* id= stored= [token=] started_ms= addr= retention_s= [proxy=] [vantage=] */
 static int
 fmt_header(char *buf, size_t len, const char *verb, const struct proto_msg *m, bool token)
 {
-	return fmt(buf, len, "%s id=%s stored=%d%s%s started_ms=%llu addr=%s retention_s=%llu%s%s",
-	    verb, m->id, m->stored == 1 ? 1 : 0, token ? " token=" : "", token ? m->token : "",
-	    (unsigned long long)m->started_ms, addr_mode_name(m->addr_mode),
+	bool v = proto_vantage_ok(m->vantage, strlen(m->vantage));
+
+	return fmt(buf, len, "%s id=%s stored=%d%s%s started_ms=%llu addr=%s retention_s=%llu%s%s"
+	    "%s%s", verb, m->id, m->stored == 1 ? 1 : 0, token ? " token=" : "",
+	    token ? m->token : "", (unsigned long long)m->started_ms, addr_mode_name(m->addr_mode),
 	    (unsigned long long)m->retention_s, m->req.proxy ? " proxy=" : "",
-	    proto_proxy_name(m->req.proxy));
+	    proto_proxy_name(m->req.proxy), v ? " vantage=" : "", v ? m->vantage : "");
 }
 
 int

@@ -2,6 +2,7 @@
 #ifndef TT_COMMON_PROTO_H
 #define TT_COMMON_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -168,6 +169,11 @@ struct proto_status {
 };
 
 /* One parsed line. Strings are copied, except path, which points into the caller's line. */
+/* A fleet's server name (vantage=): letters, digits, '.', '-' and '_', as host names are. */
+#define PROTO_VANTAGE_MAX	63
+/* Is s (n bytes) such a name? */
+bool proto_vantage_ok(const char *s, size_t n);
+
 struct proto_msg {
 	enum proto_verb verb;
 	int version;				/* GREETING */
@@ -184,6 +190,7 @@ struct proto_msg {
 	uint64_t started_ms;			/* STARTED, STORED, ITEM: ms since the epoch; 0 unsaid */
 	enum proto_addr_mode addr_mode;		/* STARTED, STORED */
 	uint64_t retention_s;			/* STARTED, STORED: kept this long; 0 forever */
+	char vantage[PROTO_VANTAGE_MAX + 1];	/* STARTED, STORED: the fleet's server that traced; "" unsaid */
 	int limit;				/* HISTORY: ITEMs wanted (1..PROTO_HISTORY_MAX) */
 	int more;				/* LIST: 1 if older traces follow */
 	const char *path;			/* ITEM: hops, "-" for none (docs/protocol.md) */

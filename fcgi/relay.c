@@ -26,6 +26,7 @@ relay_fill(struct render_trace *t, const struct proto_msg *m, const char *prefix
 		memcpy(t->token, m->token, sizeof(t->token));
 	t->addr_mode = m->addr_mode;
 	t->retention_s = m->retention_s;
+	memcpy(t->vantage, m->vantage, sizeof(t->vantage));
 	t->prefix = prefix;
 }
 

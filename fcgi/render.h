@@ -59,6 +59,7 @@ struct render_trace {
 	char token[PROTO_ID_LEN + 1];	/* the delete token (live and stored only), else "" */
 	enum proto_addr_mode addr_mode;	/* how the helper keeps visitor addresses */
 	uint64_t retention_s;		/* how long stored traces are kept; 0 forever */
+	char vantage[PROTO_VANTAGE_MAX + 1];	/* a fleet's server that traced it; "" unsaid */
 	const char *prefix;		/* the app's own path, escaped for a URI ("" at the root) */
 	enum render_server server;	/* live traces: the web server serving this one */
 	/*

@@ -31,6 +31,9 @@ atlas_begin(struct out *o, struct render_trace *t)
 	    json_str(o, addr_format(&t->conn.client, c)) < 0 ||
 	    out_puts(o, ",\"src_addr\":") < 0 || json_str(o, addr_format(&t->conn.server, s)) < 0)
 		return -1;
+	/* The fleet's server that traced it, in a field of ours (docs/fleet.md). */
+	if (t->vantage[0] && (out_puts(o, ",\"x-vantage\":") < 0 || json_str(o, t->vantage) < 0))
+		return -1;
 	return out_printf(o, ",\"proto\":\"TCP\",\"timestamp\":%llu,\"type\":\"traceroute\","
 	    "\"paris_id\":0,\"size\":%d,\"result\":[", (unsigned long long)(t->started_ms / 1000),
 	    ATLAS_SIZE);

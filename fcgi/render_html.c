@@ -45,6 +45,10 @@ html_begin(struct out *o, struct render_trace *t)
 		return -1;
 	if (t->live && out_puts(o, " Rows appear as the routers answer.") < 0)
 		return -1;
+	/* A fleet's trace: which of its servers traced it. */
+	if (t->vantage[0] && (out_puts(o, " Vantage point: <strong class=\"vantage\">") < 0 ||
+	    html_str(o, t->vantage) < 0 || out_puts(o, "</strong>.") < 0))
+		return -1;
 	if (out_puts(o, "</p>\n") < 0 || (proxy && (out_puts(o, "<p class=\"proxy\"><strong>"
 	    "Note:</strong> ") < 0 || html_str(o, proxy) < 0 || out_puts(o, ".</p>\n") < 0)))
 		return -1;

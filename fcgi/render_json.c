@@ -38,6 +38,15 @@ json_begin(struct out *o, struct render_trace *t)
 	return t->live ? out_puts(o, " ") : 0;
 }
 
+/* ,"vantage":"fra1": the fleet's server that traced it, on every line (docs/fleet.md). */
+static int
+vantage(struct out *o, const struct render_trace *t)
+{
+	if (t->vantage[0] == '\0')
+		return 0;
+	return out_puts(o, ",\"vantage\":") < 0 ? -1 : json_str(o, t->vantage);
+}
+
 /* ,"evidence":[...]: how replies were matched, when not plainly; every flag once, in bit order. */
 static int
 evidence(struct out *o, int flags)
@@ -112,7 +121,8 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 	hopstats_in_time(all, &in_time);
 	if ((p = primary(hop)) == NULL)
 		return out_printf(o, "{\"ttl\":%d,\"timeout\":true", hop->ttl) < 0 ||
-		    reused(o, all) < 0 || late(o, all) < 0 ? -1 : out_puts(o, "}\n");
+		    reused(o, all) < 0 || late(o, all) < 0 || vantage(o, t) < 0 ? -1 :
+		    out_puts(o, "}\n");
 	e = render_info_find(t, &p->from);
 	/* Addresses come validated from the broker; escaped all the same, as every string is. */
 	if (out_printf(o, "{\"ttl\":%d,\"ip\":", hop->ttl) < 0 ||
@@ -151,7 +161,7 @@ json_hop(struct out *o, struct render_trace *t, const struct proto_hop *all)
 	if (e && e->body && (out_puts(o, ",\"info\":") < 0 ||
 	    o->write(o->ctx, e->body, e->body_len) < 0))
 		return -1;
-	return out_puts(o, "}\n");
+	return vantage(o, t) < 0 ? -1 : out_puts(o, "}\n");
 }
 
 static int

@@ -24,6 +24,10 @@ text_begin(struct out *o, struct render_trace *t)
 	    text_safe(o, s) < 0 || out_printf(o, " port %u, trace ", t->conn.sport) < 0 ||
 	    text_safe(o, t->id) < 0 || out_puts(o, "\n") < 0)
 		return -1;
+	/* A fleet's trace: which of its servers traced it. */
+	if (t->vantage[0] && (out_puts(o, "vantage: ") < 0 || text_safe(o, t->vantage) < 0 ||
+	    out_puts(o, "\n") < 0))
+		return -1;
 	/* Before the hops: whoever reads the last one must know it is not the visitor. */
 	if (proxy && (out_puts(o, "note: ") < 0 || text_safe(o, proxy) < 0 ||
 	    out_puts(o, "\n") < 0))

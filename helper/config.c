@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "proto.h"
 
 #include "util.h"
 
@@ -917,6 +918,9 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		    sizeof(sun.sun_path) - 1);
 	if ((why = db_problem(cfg)) != NULL)
 		return bad(cfg, "db", err, errlen, "%s", why);
+	if (cfg->vantage[0] != '\0' && !proto_vantage_ok(cfg->vantage, strlen(cfg->vantage)))
+		return bad(cfg, "vantage", err, errlen, "\"%s\" is not a name of at most %d letters, "
+		    "digits, '.', '-' and '_'", cfg->vantage, PROTO_VANTAGE_MAX);
 	if (cfg->hop_retries < 0 || cfg->hop_retries > 9)
 		return bad(cfg, "hop-retries", err, errlen, "%d is not from 0 to 9",
 		    cfg->hop_retries);

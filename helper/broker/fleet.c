@@ -133,6 +133,10 @@ fleet_new(const struct config *cfg, fleet_fetched_fn *fetched, void *ctx)
 	else if (gethostname(f->vantage, sizeof(f->vantage)) < 0 || f->vantage[0] == '\0')
 		snprintf(f->vantage, sizeof(f->vantage), "unnamed");
 	f->vantage[sizeof(f->vantage) - 1] = '\0';
+	/* A host name has the characters vantage= allows; any other becomes '-'. */
+	for (char *p = f->vantage; *p; p++)
+		if (!proto_vantage_ok(p, 1))
+			*p = '-';
 	return f;
 }
 
@@ -759,6 +763,12 @@ fleet_next_ms(const struct fleet *f)
 	default:
 		return f->since_ms + FLEET_QUERY_TIMEOUT_MS;
 	}
+}
+
+const char *
+fleet_vantage(const struct fleet *f)
+{
+	return f != NULL ? f->vantage : "";
 }
 
 void

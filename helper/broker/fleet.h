@@ -50,6 +50,8 @@ void fleet_tick(struct fleet *f, struct store *st, uint64_t now_ms);
 /* When fleet_tick wants to run again, monotonic ms; UINT64_MAX for never. */
 uint64_t fleet_next_ms(const struct fleet *f);
 void fleet_stats(const struct fleet *f, struct fleet_stats *out);
+/* This server's name in the fleet (vantage, else its host name); "" without a fleet. */
+const char *fleet_vantage(const struct fleet *f);
 /*
  * A trace another server of the fleet stored: asks PostgreSQL for it, as
  * uid may see it (root: any; else its site's only, by the user's name),

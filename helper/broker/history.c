@@ -73,6 +73,8 @@ get_head(struct answer *a)
 		return 0;
 	a->head_sent = true;
 	a->head->retention_s = a->b->cfg->retention_us / 1000000;
+	if (a->head->vantage[0] == '\0')
+		snprintf(a->head->vantage, sizeof(a->head->vantage), "%s", fleet_vantage(a->b->fleet));
 	if (answer_line(a, line, proto_fmt_stored(line, sizeof(line), a->head)) < 0)
 		return -1;
 	return store_get_lookups(a->b->st, a->head->id, get_lookup, a) < 0 && a->c->dead ? -1 : 0;

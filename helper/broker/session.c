@@ -233,6 +233,7 @@ started_line(const struct broker *b, const struct session *s, char *line, size_t
 	m.addr_mode = b->cfg->truncate_clients ? PROTO_ADDR_PREFIX : PROTO_ADDR_FULL;
 	m.retention_s = b->cfg->retention_us / 1000000;
 	m.req.proxy = s->req.proxy;
+	snprintf(m.vantage, sizeof(m.vantage), "%s", fleet_vantage(b->fleet));
 	return proto_fmt_started(line, len, &m);
 }
 

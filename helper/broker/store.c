@@ -116,7 +116,8 @@ static const char *const queries[Q_COUNT] = {
 	/* Finished traces only, and only the caller's own unless it is root (uid 0). */
 	[Q_GET] =
 	    "SELECT client, cport, server, sport, started_at, client_prefix, reason, hops, "
-	    "duration_us, proxy FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
+	    "duration_us, proxy, vantage FROM traces "
+	    "WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
 	/* Every hop, silent ones as a row with NULL reply columns, in TTL and reply order. */
 	[Q_GET_REPLIES] =
 	    "SELECT h.ttl, h.sent, r.addr, r.rtt_us, r.kind, r.code, r.reply_ttl, r.quoted_ttl, "
@@ -1123,6 +1124,9 @@ store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,
 	/* The schema's CHECK admits known reasons only; NULL and "" are none. */
 	if (proto_proxy_parse(col_text(s, 9), strlen(col_text(s, 9)), &head->req.proxy) < 0)
 		head->req.proxy = PROTO_PROXY_NONE;
+	/* Another server's (fetched from a fleet's PostgreSQL); none: this one's. */
+	if (proto_vantage_ok(col_text(s, 10), strlen(col_text(s, 10))))
+		snprintf(head->vantage, sizeof(head->vantage), "%s", col_text(s, 10));
 	if (read_done(st, s, sqlite3_step(s), "cannot read a trace", id) < 0)
 		return -1;
 

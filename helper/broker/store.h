@@ -64,7 +64,7 @@ int store_trace_forget(struct store *st, const char *id);
 
 /*
  * A finished trace as uid may see it (uid 0 sees all): head gets the STORED
- * fields, end the END fields, and hop() each hop in TTL order, silent ones
+ * fields (vantage only for another server's trace), end the END fields, and hop() each hop in TTL order, silent ones
  * included. hop returning -1 stops the read (and store_get returns -1).
  */
 int store_get(struct store *st, const char *id, uid_t uid, struct proto_msg *head,

@@ -20,7 +20,7 @@ pg_available || {
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 22
+tap_plan 23
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
 pg_start "$NETNS_SERVER"
@@ -102,6 +102,18 @@ code=$(netns_trace 4 /trace/0123456789abcdef0123456789abcdef -o "$NETNS_TMP/fetc
 		WHERE id = '0123456789abcdef0123456789abcdef'")" = "vantage-b|1" ]
 tap_ok $? "another server's permalink opens here, exact, fetched from PostgreSQL ($code)" ||
 	sys_show "$NETNS_TMP/fetched" "$NETNS_TMP/serve.log"
+netns_trace 4 "/trace/0123456789abcdef0123456789abcdef?format=text" -o "$NETNS_TMP/fetched.txt"
+netns_trace 4 "/trace/0123456789abcdef0123456789abcdef?format=atlas" -o "$NETNS_TMP/fetched.atlas"
+netns_trace 4 /trace/0123456789abcdef0123456789abcdef -H 'Accept: text/html' \
+	-o "$NETNS_TMP/fetched.html"
+jq -se 'length == 5 and all(.vantage == "vantage-b")' "$NETNS_TMP/fetched" >/dev/null &&
+	grep -q 'Vantage point: <strong class="vantage">vantage-b</strong>' "$NETNS_TMP/fetched.html" &&
+	grep -qx "vantage: vantage-b" "$NETNS_TMP/fetched.txt" &&
+	jq -e '."x-vantage" == "vantage-b"' "$NETNS_TMP/fetched.atlas" >/dev/null &&
+	jq -se 'length == 5 and all(.vantage == "vantage-a")' "$NETNS_TMP/t4" >/dev/null
+tap_ok $? "the page, JSON lines, text and Atlas name the vantage point that traced it; a live \
+trace its own" ||
+	sys_show "$NETNS_TMP/fetched" "$NETNS_TMP/fetched.txt" "$NETNS_TMP/fetched.atlas" "$NETNS_TMP/t4"
 code=$(netns_trace 4 /trace/00000000000000000000000000000bad -o /dev/null -w '%{http_code}')
 code2=$(netns_trace 4 /trace/000000000000000000000000000000ff -o /dev/null -w '%{http_code}')
 [ "$code" = 404 ] && [ "$code2" = 404 ]

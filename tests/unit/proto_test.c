@@ -432,6 +432,20 @@ test_proxy_sites(void)
 	n = proto_fmt_stored(line, sizeof(line), &h);
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_STORED, "STORED proxy= parses");
 	is_int(m.req.proxy, PROTO_PROXY_VIA, "... round trip");
+	snprintf(h.vantage, sizeof(h.vantage), "fra1.example-2_b");
+	n = proto_fmt_stored(line, sizeof(line), &h);
+	ok(strstr(line, " proxy=via vantage=fra1.example-2_b client=") != NULL,
+	    "STORED vantage= formats: %s", line);
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_STORED, "... parses");
+	is_str(m.vantage, "fra1.example-2_b", "... round trip");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0 started_ms=5 "
+	    "addr=full retention_s=0 vantage=a/b", &m), PROTO_BAD, "a vantage= with a '/' is refused");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0 started_ms=5 "
+	    "addr=full retention_s=0 vantage=", &m), PROTO_BAD, "... an empty one too");
+	is_int(parse_str("STARTED id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 stored=0 started_ms=5 "
+	    "addr=full retention_s=0 vantage=0123456789012345678901234567890123456789012345678901"
+	    "234567890123", &m), PROTO_BAD, "... and one of 64 bytes");
+	memset(h.vantage, 0, sizeof(h.vantage));
 
 	is_int(parse_str("SITES", &m), PROTO_SITES, "SITES parses");
 	n = proto_fmt_site(line, sizeof(line), &site);
