@@ -601,7 +601,7 @@ path_ok(const struct tok *v)
 	return v->n > 0;
 }
 
-/* ITEM id= started_ms= reason= hops= duration_us= path= */
+/* ITEM id= started_ms= reason= hops= duration_us= [vantage=] path= */
 static enum proto_verb
 parse_item(const struct tok *t, int n, struct proto_msg *m)
 {
@@ -619,6 +619,11 @@ parse_item(const struct tok *t, int n, struct proto_msg *m)
 			if (num_parse(v.s, v.n, UINT64_MAX / 2, &x) < 0)
 				return PROTO_BAD;
 			m->started_ms = x;
+		} else if (kv(&t[i], "vantage", &v)) {
+			if (!proto_vantage_ok(v.s, v.n))
+				return PROTO_BAD;
+			memcpy(m->vantage, v.s, v.n);
+			m->vantage[v.n] = '\0';
 		} else if (kv(&t[i], "path", &v)) {
 			if (!path_ok(&v))
 				return PROTO_BAD;
@@ -943,11 +948,14 @@ proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const cha
 
 int
 proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms, const char *reason,
-    int hops, uint64_t duration_us, const char *path)
+    int hops, uint64_t duration_us, const char *vantage, const char *path)
 {
+	bool v = vantage != NULL && proto_vantage_ok(vantage, strlen(vantage));
+
 	return fmt(buf, len, "ITEM id=%s started_ms=%llu reason=%s hops=%d duration_us=%llu "
-	    "path=%s\n", id, (unsigned long long)started_ms, reason, hops,
-	    (unsigned long long)duration_us, path[0] ? path : "-");
+	    "%s%s%spath=%s\n", id, (unsigned long long)started_ms, reason, hops,
+	    (unsigned long long)duration_us, v ? "vantage=" : "", v ? vantage : "", v ? " " : "",
+	    path[0] ? path : "-");
 }
 
 int

@@ -190,7 +190,7 @@ struct proto_msg {
 	uint64_t started_ms;			/* STARTED, STORED, ITEM: ms since the epoch; 0 unsaid */
 	enum proto_addr_mode addr_mode;		/* STARTED, STORED */
 	uint64_t retention_s;			/* STARTED, STORED: kept this long; 0 forever */
-	char vantage[PROTO_VANTAGE_MAX + 1];	/* STARTED, STORED: the fleet's server that traced; "" unsaid */
+	char vantage[PROTO_VANTAGE_MAX + 1];	/* STARTED, STORED, ITEM: a fleet's server that traced; "" unsaid */
 	int limit;				/* HISTORY: ITEMs wanted (1..PROTO_HISTORY_MAX) */
 	int more;				/* LIST: 1 if older traces follow */
 	const char *path;			/* ITEM: hops, "-" for none (docs/protocol.md) */
@@ -222,9 +222,9 @@ int proto_fmt_get(char *buf, size_t len, const char *id);
 /* before: an id, or NULL for the newest. */
 int proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const char *before,
     int limit);
-/* path as in docs/protocol.md; the caller builds it. */
+/* path as in docs/protocol.md; the caller builds it. vantage: a fleet's server, or NULL. */
 int proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms,
-    const char *reason, int hops, uint64_t duration_us, const char *path);
+    const char *reason, int hops, uint64_t duration_us, const char *vantage, const char *path);
 int proto_fmt_list(char *buf, size_t len, int more);
 int proto_fmt_site(char *buf, size_t len, const struct proto_site *s);
 int proto_fmt_delete(char *buf, size_t len, const char *id, const char *token);

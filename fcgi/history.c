@@ -28,6 +28,7 @@ item_copy(struct history_item *it, const struct proto_msg *m)
 	it->reason[sizeof(it->reason) - 1] = '\0';
 	it->hops = m->hops;
 	it->duration_us = m->duration_us;
+	memcpy(it->vantage, m->vantage, sizeof(it->vantage));
 	memcpy(it->path, m->path, m->path_len);
 	it->path[m->path_len] = '\0';
 	return 0;

@@ -136,12 +136,21 @@ history_content_type(const struct renderer *r)
 	return r && r->content_type ? r->content_type : "application/json";
 }
 
-/* The change of item i against the one older than it, or false if there is none to compare. */
+/*
+ * The change of item i against the next older one from the same vantage
+ * point (a fleet's servers each see their own path back to the visitor),
+ * or false if there is none to compare.
+ */
 static bool
 change_of(const struct history_view *v, int i, struct path_change *c)
 {
-	const struct history_item *older = i + 1 < v->nitems ? &v->items[i + 1] : v->older;
+	const struct history_item *older = NULL;
 
+	for (int j = i + 1; j < v->nitems && older == NULL; j++)
+		if (strcmp(v->items[j].vantage, v->items[i].vantage) == 0)
+			older = &v->items[j];
+	if (older == NULL && v->older != NULL && strcmp(v->older->vantage, v->items[i].vantage) == 0)
+		older = v->older;
 	if (older == NULL)
 		return false;
 	path_diff(older->path, v->items[i].path, c);
@@ -233,6 +242,8 @@ history_json(struct out *o, const struct history_view *v)
 		    out_puts(o, ",\"started\":") < 0 ||
 		    json_str(o, render_time(it->started_ms, 1, t, sizeof(t))) < 0 ||
 		    out_puts(o, ",\"reason\":") < 0 || json_str(o, it->reason) < 0 ||
+		    (it->vantage[0] && (out_puts(o, ",\"vantage\":") < 0 ||
+		    json_str(o, it->vantage) < 0)) ||
 		    out_printf(o, ",\"hops\":%d,\"duration_ms\":%s,\"path\":", it->hops,
 		    duration(it->duration_us, d, sizeof(d))) < 0 || json_path(o, it->path) < 0 ||
 		    json_late(o, it->path) < 0 || out_puts(o, ",\"change\":") < 0)
@@ -317,6 +328,8 @@ history_text(struct out *o, const struct history_view *v)
 		    sizeof(t))) < 0 || out_puts(o, "  ") < 0 ||
 		    text_safe(o, v->prefix ? v->prefix : "") < 0 || out_puts(o, "/trace/") < 0 ||
 		    text_safe(o, it->id) < 0 || out_puts(o, "\n  ") < 0 ||
+		    (it->vantage[0] && (out_puts(o, "vantage: ") < 0 || text_safe(o, it->vantage) < 0 ||
+		    out_puts(o, "\n  ") < 0)) ||
 		    text_safe(o, why ? why : it->reason) < 0 ||
 		    out_printf(o, "; %d hops in %s ms\n  path: ", it->hops,
 		    duration(it->duration_us, d, sizeof(d))) < 0 || text_path(o, it->path) < 0 ||
@@ -375,6 +388,8 @@ history_html(struct out *o, const struct history_view *v)
 		    " class=\"changed\"" : "") < 0 || html_str(o, p) < 0 ||
 		    out_puts(o, "/trace/") < 0 || html_str(o, it->id) < 0 || out_puts(o, "\">") < 0 ||
 		    html_time(o, it->started_ms) < 0 || out_puts(o, "</a></th><td>") < 0 ||
+		    (it->vantage[0] && (out_puts(o, "<small class=\"vantage\">") < 0 ||
+		    html_str(o, it->vantage) < 0 || out_puts(o, "</small> ") < 0)) ||
 		    html_str(o, why ? why : it->reason) < 0 ||
 		    out_printf(o, "</td><td class=\"num\">%d</td><td class=\"num\">%s</td><td>",
 		    it->hops, duration(it->duration_us, d, sizeof(d))) < 0 ||

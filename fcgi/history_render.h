@@ -1,6 +1,7 @@
 /*
  * The history page's content: one visitor's stored traces, newest first,
- * with where the path changed from one trace to the next. Pure.
+ * with where the path changed from one trace to the next (of the same
+ * vantage point, in a fleet: each server sees its own path). Pure.
  */
 #ifndef TT_FCGI_HISTORY_RENDER_H
 #define TT_FCGI_HISTORY_RENDER_H
@@ -22,6 +23,7 @@ struct history_item {
 	char reason[32];
 	int hops;
 	uint64_t duration_us;
+	char vantage[PROTO_VANTAGE_MAX + 1];	/* a fleet's server that traced it, or "" */
 	char path[PROTO_LINE_MAX];	/* as in ITEM: hops by ',', addresses by '+', "*" silent,
 					   "*+ADDR..." answered late only, "-" none */
 };

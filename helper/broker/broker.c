@@ -259,7 +259,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	else
 		store_retry(&b);
 	/* PostgreSQL: the local file is its journal; the connection is made in the loop. */
-	if (config_is_pg(cfg) && (b.fleet = fleet_new(cfg, fetched, &b)) == NULL)
+	if (config_is_pg(cfg) && (b.fleet = fleet_new(cfg, fleet_answered, &b)) == NULL)
 		goto out;
 	/* Without look-ups traces still run: a broken resolver setup is logged, not fatal. */
 	enrich_setup(&b);

@@ -39,7 +39,7 @@
 #define FLEET_RETRY_MAX_MS	30000
 /* Traces a statement, at most, and how often an idle fleet looks for more. */
 #define FLEET_BATCH		100
-#define FLEET_FETCHES		64	/* permalinks waiting for PostgreSQL, at most */
+#define FLEET_ASKS		64	/* GETs and HISTORYs waiting for PostgreSQL, at most */
 #define FLEET_IDLE_MS		100
 /*
  * Retention: expired traces deleted a batch at a time, on one helper of the
@@ -66,7 +66,7 @@ enum fleet_state {
 	F_READY,	/* nothing in flight */
 	F_SHIPPING,	/* a batch sent */
 	F_DELETING,	/* visitors' deletions sent */
-	F_FETCHING,	/* another server's trace asked for */
+	F_ASKING,	/* other servers' traces asked for (fleet_ask) */
 	F_SWEEPING,	/* a retention sweep sent */
 };
 
@@ -88,14 +88,12 @@ struct fleet {
 	uint64_t sweep_ms;	/* F_READY: when the next retention sweep is due */
 	struct fleet_stats st;
 	char vantage[64];
-	/* Permalinks of other servers' traces, asked for in order; the first is in flight. */
-	struct fetch {
-		char id[PROTO_ID_LEN + 1];
-		uid_t uid;
-	} fetches[FLEET_FETCHES];
-	int nfetches;
-	fleet_fetched_fn *fetched;
-	void *fetched_ctx;
+	/* Other servers' traces asked for, in order; the first is in flight. */
+	struct fleet_ask asks[FLEET_ASKS];
+	int nasks;
+	uint64_t ask_serial;
+	fleet_answered_fn *answered;
+	void *answered_ctx;
 	/* Site names by uid: the user's name, asked once per uid. */
 	struct site_name {
 		long uid;
@@ -115,7 +113,7 @@ known_version(void)
 }
 
 struct fleet *
-fleet_new(const struct config *cfg, fleet_fetched_fn *fetched, void *ctx)
+fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx)
 {
 	struct fleet *f = calloc(1, sizeof(*f));
 
@@ -124,8 +122,8 @@ fleet_new(const struct config *cfg, fleet_fetched_fn *fetched, void *ctx)
 		return NULL;
 	}
 	f->cfg = cfg;
-	f->fetched = fetched;
-	f->fetched_ctx = ctx;
+	f->answered = answered;
+	f->answered_ctx = ctx;
 	f->state = F_DOWN;
 	f->pause_ms = FLEET_RETRY_MIN_MS;
 	if (cfg->vantage[0] != '\0')
@@ -140,22 +138,22 @@ fleet_new(const struct config *cfg, fleet_fetched_fn *fetched, void *ctx)
 	return f;
 }
 
-/* The first fetch is over: off the list, and its waiters told. */
+/* The first ask is over: off the list, and its asker told. */
 static void
-fetch_done(struct fleet *f)
+ask_done(struct fleet *f)
 {
-	struct fetch done = f->fetches[0];
+	struct fleet_ask done = f->asks[0];
 
-	memmove(&f->fetches[0], &f->fetches[1], (size_t)--f->nfetches * sizeof(f->fetches[0]));
-	f->fetched(f->fetched_ctx, done.id, done.uid);
+	memmove(&f->asks[0], &f->asks[1], (size_t)--f->nasks * sizeof(f->asks[0]));
+	f->answered(f->answered_ctx, done.serial);
 }
 
 static void
 drop(struct fleet *f, uint64_t now)
 {
-	/* Nothing answers the fetches now: their permalinks are unknown. */
-	while (f->nfetches > 0)
-		fetch_done(f);
+	/* Nothing answers the asks now: the store answers them with what it has. */
+	while (f->nasks > 0)
+		ask_done(f);
 	if (f->conn != NULL)
 		PQfinish(f->conn);
 	f->conn = NULL;
@@ -418,66 +416,92 @@ static const char ship_sql[] =
     "jsonb_to_recordset(d.j->'lookups') AS x(addr text, kind text, data text)";
 
 /*
- * A trace as the journal ships it (store_ship_batch), with its vantage, for
- * store_import; and its site. Only the asker's site's ($2), unless root ('').
+ * Traces as the journal ships them (store_ship_batch), with their vantage,
+ * for store_import; and each one's site. Only the asker's site's ($2, the
+ * user's name), unless root ('').
  */
-static const char fetch_sql[] =
-    "SELECT json_build_object('id', t.id, 'vantage', t.vantage, 'family', t.family, "
-    "'client', host(t.client), 'cport', t.cport, 'server', host(t.server), 'sport', t.sport, "
-    "'started_at', t.started_at, 'ended_at', t.ended_at, 'reason', t.reason, 'hops', t.hops, "
-    "'duration_us', t.duration_us, 'token', t.token, 'client_prefix', t.client_prefix::int, "
-    "'proxy', t.proxy, "
-    "'hoplist', coalesce((SELECT json_agg(json_build_object('ttl', h.ttl, 'sent', h.sent, "
-    "'reused_addr', host(h.reused_addr), 'reused_age_ms', h.reused_age_ms) ORDER BY h.ttl) "
-    "FROM hops h WHERE h.trace_seq = t.seq), '[]'), "
-    "'replies', coalesce((SELECT json_agg(json_build_object('ttl', r.ttl, 'idx', r.idx, "
-    "'addr', host(r.addr), 'rtt_us', r.rtt_us, 'kind', r.kind, 'code', r.code, "
-    "'reply_ttl', r.reply_ttl, 'quoted_ttl', r.quoted_ttl, 'size', r.size, 'ext', r.ext, "
-    "'edst', r.edst, 'mpls', r.mpls, 'flags', r.flags) ORDER BY r.ttl, r.idx) "
-    "FROM replies r WHERE r.trace_seq = t.seq), '[]'), "
-    "'lookups', coalesce((SELECT json_agg(json_build_object('addr', l.addr, 'kind', l.kind, "
-    "'data', l.data)) FROM trace_lookups l WHERE l.trace_seq = t.seq), '[]')), t.site "
-    "FROM traces t WHERE t.id = $1 AND ($2 = '' OR t.site = $2)";
+#define ASK_SELECT \
+    "SELECT json_build_object('id', t.id, 'vantage', t.vantage, 'family', t.family, " \
+    "'client', host(t.client), 'cport', t.cport, 'server', host(t.server), 'sport', t.sport, " \
+    "'started_at', t.started_at, 'ended_at', t.ended_at, 'reason', t.reason, 'hops', t.hops, " \
+    "'duration_us', t.duration_us, 'token', t.token, 'client_prefix', t.client_prefix::int, " \
+    "'proxy', t.proxy, " \
+    "'hoplist', coalesce((SELECT json_agg(json_build_object('ttl', h.ttl, 'sent', h.sent, " \
+    "'reused_addr', host(h.reused_addr), 'reused_age_ms', h.reused_age_ms) ORDER BY h.ttl) " \
+    "FROM hops h WHERE h.trace_seq = t.seq), '[]'), " \
+    "'replies', coalesce((SELECT json_agg(json_build_object('ttl', r.ttl, 'idx', r.idx, " \
+    "'addr', host(r.addr), 'rtt_us', r.rtt_us, 'kind', r.kind, 'code', r.code, " \
+    "'reply_ttl', r.reply_ttl, 'quoted_ttl', r.quoted_ttl, 'size', r.size, 'ext', r.ext, " \
+    "'edst', r.edst, 'mpls', r.mpls, 'flags', r.flags) ORDER BY r.ttl, r.idx) " \
+    "FROM replies r WHERE r.trace_seq = t.seq), '[]'), " \
+    "'lookups', coalesce((SELECT json_agg(json_build_object('addr', l.addr, 'kind', l.kind, " \
+    "'data', l.data)) FROM trace_lookups l WHERE l.trace_seq = t.seq), '[]')), t.site " \
+    "FROM traces t "
+
+/* A permalink: the trace $1. */
+static const char ask_trace_sql[] = ASK_SELECT "WHERE t.id = $1 AND ($2 = '' OR t.site = $2)";
+
+/*
+ * A visitor's history from every server: its newest $4 traces older than
+ * the trace $3 ('' for the newest), and that trace itself, which the
+ * store's own history query starts from.
+ */
+static const char ask_history_sql[] =
+    "WITH sel AS ((SELECT seq FROM traces WHERE client = $1::inet AND NOT client_prefix "
+    "AND ($2 = '' OR site = $2) AND ($3 = '' OR (started_at, id) < "
+    "(SELECT started_at, id FROM traces WHERE id = $3)) "
+    "ORDER BY started_at DESC, id DESC LIMIT $4::integer) "
+    "UNION (SELECT seq FROM traces WHERE id = $3 AND ($2 = '' OR site = $2))) "
+    ASK_SELECT "JOIN sel ON sel.seq = t.seq";
 
 static void
-fetch_send(struct fleet *f, uint64_t now)
+ask_send(struct fleet *f, uint64_t now)
 {
-	const char *params[2] = { f->fetches[0].id,
-	    f->fetches[0].uid == 0 ? "" : site_name(f, (long)f->fetches[0].uid) };
+	const struct fleet_ask *a = &f->asks[0];
+	char client[ADDR_STRLEN], limit[16];
+	const char *site = a->uid == 0 ? "" : site_name(f, (long)a->uid);
+	const char *trace[2] = { a->id, site };
+	const char *history[4] = { addr_format(&a->client, client), site, a->id, limit };
 
-	submit(f, F_FETCHING, fetch_sql, 2, params, now);
+	snprintf(limit, sizeof(limit), "%d", a->limit);
+	if (a->kind == FLEET_ASK_TRACE)
+		submit(f, F_ASKING, ask_trace_sql, 2, trace, now);
+	else
+		submit(f, F_ASKING, ask_history_sql, 4, history, now);
 }
 
-/* The trace came (or not): kept as the asker's, root's fetch as its site's user's. */
+/*
+ * The traces came: kept for a moment as the asker's (root's as their site
+ * user's), while the broker answers from the store as for its own; then
+ * gone again, so that another server's deletion is never outlived here.
+ */
 static void
-fetch_answered(struct fleet *f, struct store *st, PGresult *last)
+ask_answered(struct fleet *f, struct store *st, PGresult *last)
 {
 	struct passwd *pw;
-	uid_t uid = f->fetches[0].uid;
 
-	if (last != NULL && PQntuples(last) == 1) {
+	for (int i = 0; last != NULL && i < PQntuples(last); i++) {
+		uid_t uid = f->asks[0].uid;
+
 		if (uid == 0)
-			uid = (pw = getpwnam(PQgetvalue(last, 0, 1))) != NULL ? pw->pw_uid : (uid_t)-1;
-		store_import(st, PQgetvalue(last, 0, 0), uid);
+			uid = (pw = getpwnam(PQgetvalue(last, i, 1))) != NULL ? pw->pw_uid : (uid_t)-1;
+		store_import(st, PQgetvalue(last, i, 0), uid);
 	}
-	fetch_done(f);
+	ask_done(f);
+	store_forget_foreign(st);
 }
 
-bool
-fleet_fetch(struct fleet *f, const char *id, uid_t uid)
+uint64_t
+fleet_ask(struct fleet *f, const struct fleet_ask *a)
 {
-	struct fetch *q;
+	struct fleet_ask *q;
 
-	if (f == NULL || f->state < F_READY || f->nfetches == FLEET_FETCHES ||
-	    strlen(id) != PROTO_ID_LEN)
-		return false;
-	for (int i = 0; i < f->nfetches; i++)
-		if (strcmp(f->fetches[i].id, id) == 0 && f->fetches[i].uid == uid)
-			return true;	/* asked already: its end tells both */
-	q = &f->fetches[f->nfetches++];
-	snprintf(q->id, sizeof(q->id), "%s", id);
-	q->uid = uid;
-	return true;
+	if (f == NULL || f->state < F_READY || f->nasks == FLEET_ASKS)
+		return 0;
+	q = &f->asks[f->nasks++];
+	*q = *a;
+	q->serial = ++f->ask_serial;
+	return q->serial;
 }
 
 /* Visitors' deletions, in one statement: false if none waits. */
@@ -526,9 +550,9 @@ ship(struct fleet *f, struct store *st, uint64_t now)
 	const char *params[3];
 	int n;
 
-	/* A visitor waits for a fetch; the rest may wait. */
-	if (f->nfetches > 0) {
-		fetch_send(f, now);
+	/* A visitor waits for an ask; the rest may wait. */
+	if (f->nasks > 0) {
+		ask_send(f, now);
 		return;
 	}
 	if (store_batch_since(st) != 0 || now < f->idle_until_ms || delete_traces(f, st, now) ||
@@ -602,9 +626,9 @@ done(struct fleet *f, struct store *st, PGresult *last, uint64_t now)
 		/* A full batch: more may wait now. */
 		f->idle_until_ms = f->nbatch == FLEET_BATCH ? 0 : now + FLEET_IDLE_MS;
 		return;
-	case F_FETCHING:
+	case F_ASKING:
 		f->state = F_READY;
-		fetch_answered(f, st, last);
+		ask_answered(f, st, last);
 		return;
 	case F_DELETING:
 		store_ship_deletes_done(st, f->seqs);
@@ -641,7 +665,7 @@ results(struct fleet *f, struct store *st, uint64_t now)
 				fail(f, f->state == F_SHIPPING ? "shipping traces" :
 				    f->state == F_DELETING ? "deleting traces visitors deleted" :
 				    f->state == F_SWEEPING ? "the retention sweep" :
-				    f->state == F_FETCHING ? "fetching a trace" : "the schema", now);
+				    f->state == F_ASKING ? "asking for traces" : "the schema", now);
 				return;
 			}
 			if (f->state != F_READY && f->state != F_DOWN)
@@ -758,8 +782,8 @@ fleet_next_ms(const struct fleet *f)
 	case F_CONNECTING:
 		return f->since_ms + FLEET_CONNECT_TIMEOUT_MS;
 	case F_READY:
-		/* A fetch at once; deletions and sweeps are looked for with the batches. */
-		return f->nfetches > 0 ? 0 : f->idle_until_ms;
+		/* An ask at once; deletions and sweeps are looked for with the batches. */
+		return f->nasks > 0 ? 0 : f->idle_until_ms;
 	default:
 		return f->since_ms + FLEET_QUERY_TIMEOUT_MS;
 	}

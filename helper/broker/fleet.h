@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+#include "proto.h"
+
 struct config;
 struct store;
 struct fleet;
@@ -26,17 +29,28 @@ struct fleet_stats {
 	bool ready;		/* connected, schema current */
 };
 
-/*
- * Called when a fetch (fleet_fetch) has ended: the trace is in the store now
- * if PostgreSQL had it for uid, else not.
- */
-typedef void fleet_fetched_fn(void *ctx, const char *id, uid_t uid);
+/* What a GET or a HISTORY asks of the fleet's PostgreSQL (fleet_ask). */
+struct fleet_ask {
+	enum { FLEET_ASK_TRACE, FLEET_ASK_HISTORY } kind;
+	char id[PROTO_ID_LEN + 1];	/* TRACE: the trace; HISTORY: before=, or "" */
+	uid_t uid;			/* the asker: root sees all, others their site's */
+	struct tt_addr client;		/* HISTORY: the visitor */
+	int limit;			/* HISTORY: traces, at most */
+	uint64_t serial;		/* fleet_ask's */
+};
 
 /*
- * A fleet for cfg's postgresql:// db, fetched() told of each fetch's end;
+ * Called when an ask has ended, by its serial: while it runs the traces
+ * PostgreSQL had for it are in the store (the answer is read from there);
+ * once it returns they are gone again. None when the database was away.
+ */
+typedef void fleet_answered_fn(void *ctx, uint64_t serial);
+
+/*
+ * A fleet for cfg's postgresql:// db, answered() told of each ask's end;
  * NULL (logged) if out of memory. Connects at fleet_tick.
  */
-struct fleet *fleet_new(const struct config *cfg, fleet_fetched_fn *fetched, void *ctx);
+struct fleet *fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx);
 void fleet_free(struct fleet *f);
 /* The socket to poll and for what, or -1 when there is none now. */
 int fleet_pollfd(const struct fleet *f, short *events);
@@ -53,13 +67,13 @@ void fleet_stats(const struct fleet *f, struct fleet_stats *out);
 /* This server's name in the fleet (vantage, else its host name); "" without a fleet. */
 const char *fleet_vantage(const struct fleet *f);
 /*
- * A trace another server of the fleet stored: asks PostgreSQL for it, as
- * uid may see it (root: any; else its site's only, by the user's name),
- * and keeps it in the store; fetched() is called once that is over, found
- * or not. false when it cannot ask now (not connected, too many waiting):
- * the trace is unknown then.
+ * Traces other servers of the fleet stored, a permalink's or a visitor's
+ * history, as the asker may see them (root: any; else its site's only, by
+ * the user's name): answered() is called with the serial returned once
+ * they are in the store. 0 when it cannot ask now (not connected, too many
+ * waiting): the store alone answers then.
  */
-bool fleet_fetch(struct fleet *f, const char *id, uid_t uid);
+uint64_t fleet_ask(struct fleet *f, const struct fleet_ask *a);
 
 /*
  * For --check-config: connects to uri (waiting up to timeout_s), and says

@@ -108,10 +108,14 @@ get_stored(struct broker *b, struct client *c, const char *id, bool fetch)
 	if (store_ready(b, c) < 0)
 		return;
 	rc = store_get(b->st, id, c->uid, &head, &end, get_hop, &a);
-	if (rc == STORE_NONE && fetch && fleet_fetch(b->fleet, id, c->uid)) {
-		/* Another server's, perhaps: fetched() answers once PostgreSQL has. */
-		snprintf(c->fetch_id, sizeof(c->fetch_id), "%s", id);
-		return;
+	if (rc == STORE_NONE && fetch) {
+		/* Another server's, perhaps: fleet_answered() answers once PostgreSQL has. */
+		memset(&c->ask, 0, sizeof(c->ask));
+		c->ask.kind = FLEET_ASK_TRACE;
+		snprintf(c->ask.id, sizeof(c->ask.id), "%s", id);
+		c->ask.uid = c->uid;
+		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
+			return;
 	}
 	if (rc == STORE_NONE) {
 		client_error(b, c, "unknown-trace", "no such trace");
@@ -133,30 +137,45 @@ request_get(struct broker *b, struct client *c, const struct proto_msg *m)
 	get_stored(b, c, m->id, true);
 }
 
+static void history_stored(struct broker *b, struct client *c, const struct tt_addr *client,
+    const char *before, int limit, bool ask);
+
 void
-fetched(void *ctx, const char *id, uid_t uid)
+fleet_answered(void *ctx, uint64_t serial)
 {
 	struct broker *b = ctx;
 	struct client *c;
 
 	TAILQ_FOREACH(c, &b->clients, entry)
-		if (!c->dead && c->uid == uid && strcmp(c->fetch_id, id) == 0) {
-			c->fetch_id[0] = '\0';
-			get_stored(b, c, id, false);
+		if (c->ask.serial == serial) {
+			c->ask.serial = 0;
+			if (c->dead)
+				return;
+			if (c->ask.kind == FLEET_ASK_TRACE)
+				get_stored(b, c, c->ask.id, false);
+			else
+				history_stored(b, c, &c->ask.client, c->ask.id[0] ? c->ask.id : NULL,
+				    c->ask.limit, false);
+			return;
 		}
 }
 
 static int
 item_line(void *ctx, const struct store_item *it)
 {
+	struct answer *a = ctx;
 	char line[PROTO_LINE_MAX + 1];
 
-	return answer_line(ctx, line, proto_fmt_item(line, sizeof(line), it->id, it->started_ms,
-	    it->reason, it->hops, it->duration_us, it->path));
+	/* A fleet's: this server's own traces name it too. */
+	return answer_line(a, line, proto_fmt_item(line, sizeof(line), it->id, it->started_ms,
+	    it->reason, it->hops, it->duration_us, it->vantage[0] ? it->vantage :
+	    fleet_vantage(a->b->fleet), it->path));
 }
 
-void
-request_history(struct broker *b, struct client *c, const struct proto_msg *m)
+/* HISTORY from the store; with ask, the fleet's other servers' traces are fetched first. */
+static void
+history_stored(struct broker *b, struct client *c, const struct tt_addr *client,
+    const char *before, int limit, bool ask)
 {
 	struct answer a = { b, c, NULL, false };
 	char line[PROTO_LINE_MAX + 1];
@@ -170,8 +189,17 @@ request_history(struct broker *b, struct client *c, const struct proto_msg *m)
 		client_error(b, c, "history-off", "visitor addresses are stored truncated");
 		return;
 	}
-	if (store_history(b->st, &m->req.client, c->uid, m->id[0] ? m->id : NULL, m->limit,
-	    item_line, &a, &more) != 0) {
+	if (ask && b->fleet != NULL) {
+		memset(&c->ask, 0, sizeof(c->ask));
+		c->ask.kind = FLEET_ASK_HISTORY;
+		snprintf(c->ask.id, sizeof(c->ask.id), "%s", before ? before : "");
+		c->ask.uid = c->uid;
+		c->ask.client = *client;
+		c->ask.limit = limit + 1;	/* one more: whether older ones exist */
+		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
+			return;
+	}
+	if (store_history(b->st, client, c->uid, before, limit, item_line, &a, &more) != 0) {
 		if (!c->dead)
 			client_error(b, c, "internal", "the database could not be read");
 		return;
@@ -179,6 +207,12 @@ request_history(struct broker *b, struct client *c, const struct proto_msg *m)
 	if ((n = proto_fmt_list(line, sizeof(line), more)) > 0)
 		client_write(b, c, line, (size_t)n);
 	client_close_after(c);
+}
+
+void
+request_history(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	history_stored(b, c, &m->req.client, m->id[0] ? m->id : NULL, m->limit, true);
 }
 
 void

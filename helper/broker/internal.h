@@ -48,7 +48,7 @@ struct client {
 	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
 	int requested;		/* sent TRACE or STATUS: further input is ignored */
 	int want_status;	/* waits for the engine's counters */
-	char fetch_id[PROTO_ID_LEN + 1];	/* GET waits for the fleet to fetch this trace */
+	struct fleet_ask ask;	/* GET or HISTORY waits for the fleet while ask.serial != 0 */
 	int counted;		/* counts against its site's site-conns */
 	int rdshut;		/* sent EOF (may still read) */
 	int closing;		/* close once the output is out */
@@ -218,8 +218,8 @@ int wait_engine(pid_t pid);
 void store_retry(struct broker *b);
 void sweep(struct broker *b);
 void request_get(struct broker *b, struct client *c, const struct proto_msg *m);
-/* fleet_fetched_fn: the GETs that waited for this trace are answered. */
-void fetched(void *ctx, const char *id, uid_t uid);
+/* fleet_answered_fn: the GET or HISTORY that waited for it is answered from the store. */
+void fleet_answered(void *ctx, uint64_t serial);
 void request_history(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_delete(struct broker *b, struct client *c, const struct proto_msg *m);
 

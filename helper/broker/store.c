@@ -76,6 +76,7 @@ enum {
 	Q_IMPORT_HOPS,
 	Q_IMPORT_REPLIES,
 	Q_IMPORT_LOOKUPS,
+	Q_FORGET_FOREIGN,
 	Q_COUNT
 };
 
@@ -126,7 +127,7 @@ static const char *const queries[Q_COUNT] = {
 	    "ON r.trace_seq = h.trace_seq AND r.ttl = h.ttl WHERE t.id = ?1 ORDER BY h.ttl, r.idx",
 	/* before= another site's trace is as unknown: the list would date it. */
 	[Q_HISTORY] =
-	    "SELECT id, started_at, reason, hops, duration_us FROM traces "
+	    "SELECT id, started_at, reason, hops, duration_us, vantage FROM traces "
 	    "WHERE client = ?1 AND client_prefix = 0 AND (uid = ?2 OR ?2 = 0) "
 	    "AND ended_at IS NOT NULL AND (?3 IS NULL OR (started_at, id) < "
 	    "(SELECT started_at, id FROM traces WHERE id = ?3 AND (uid = ?2 OR ?2 = 0))) "
@@ -212,7 +213,7 @@ static const char *const queries[Q_COUNT] = {
 	    "json_extract(?1, '$.reason'), json_extract(?1, '$.hops'), "
 	    "json_extract(?1, '$.duration_us'), json_extract(?1, '$.token'), "
 	    "json_extract(?1, '$.client_prefix'), json_extract(?1, '$.proxy'), "
-	    "json_extract(?1, '$.vantage')",
+	    "json_extract(?1, '$.vantage') WHERE true ON CONFLICT (id) DO NOTHING",
 	[Q_IMPORT_HOPS] =
 	    "INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) SELECT ?2, "
 	    "json_extract(value, '$.ttl'), json_extract(value, '$.sent'), "
@@ -228,6 +229,7 @@ static const char *const queries[Q_COUNT] = {
 	    "json_extract(value, '$.ext'), json_extract(value, '$.edst'), "
 	    "json_extract(value, '$.mpls'), json_extract(value, '$.flags') "
 	    "FROM json_each(?1, '$.replies')",
+	[Q_FORGET_FOREIGN] = "DELETE FROM traces WHERE vantage IS NOT NULL",
 	[Q_IMPORT_LOOKUPS] =
 	    "INSERT INTO trace_lookups (trace_seq, addr, kind, data) SELECT ?2, "
 	    "json_extract(value, '$.addr'), json_extract(value, '$.kind'), "
@@ -1276,6 +1278,8 @@ store_history(struct store *st, const struct tt_addr *client, uid_t uid, const c
 		snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, 2));
 		it->hops = sqlite3_column_int(s, 3);
 		it->duration_us = (uint64_t)sqlite3_column_int64(s, 4);
+		if (proto_vantage_ok(col_text(s, 5), strlen(col_text(s, 5))))
+			snprintf(it->vantage, sizeof(it->vantage), "%s", col_text(s, 5));
 	}
 done:
 	if (read_done(st, s, rc, "cannot read a history", c) < 0) {
@@ -1343,6 +1347,9 @@ store_import(struct store *st, const char *trace, uid_t uid)
 	if (step(st, st->q[Q_SAVEPOINT]) < 0 || bind_text(s, 1, trace) < 0 ||
 	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK || step(st, s) < 0)
 		goto fail;
+	/* Here already (this server's own, in a history): nothing to add. */
+	if (sqlite3_changes(st->db) == 0)
+		return step(st, st->q[Q_RELEASE]) < 0 ? -1 : 1;
 	seq = sqlite3_last_insert_rowid(st->db);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		s = st->q[rows[i]];
@@ -1359,6 +1366,18 @@ fail:
 	if (st->batch_open && step(st, st->q[Q_ROLLBACK_TO]) == 0)
 		step(st, st->q[Q_RELEASE]);
 	return -1;
+}
+
+int
+store_forget_foreign(struct store *st)
+{
+	if (st == NULL)
+		return 0;
+	if (step(st, st->q[Q_FORGET_FOREIGN]) < 0) {
+		store_fail(st, "cannot forget other servers' traces", "-");
+		return -1;
+	}
+	return 0;
 }
 
 int

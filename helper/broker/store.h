@@ -77,6 +77,7 @@ struct store_item {
 	char reason[32];
 	int hops;
 	uint64_t duration_us;
+	char vantage[PROTO_VANTAGE_MAX + 1];	/* another server's (a fleet's), else "" */
 	char path[PROTO_LINE_MAX - 256];	/* the ITEM line's other keys fit in the rest */
 };
 
@@ -170,9 +171,11 @@ int store_ship_deletes_done(struct store *st, const char *ids);
 /*
  * Keeps another server's trace from a fleet's PostgreSQL, a JSON object
  * shaped as store_ship_batch's (and its vantage), as uid's: whole, in the
- * batch, or not at all. 0, or -1 (one with that id is here already, say).
+ * batch, or not at all. 0; 1 if one with that id is here already; -1.
  */
 int store_import(struct store *st, const char *trace, uid_t uid);
+/* Removes every trace store_import kept (in the batch). 0, or -1. */
+int store_forget_foreign(struct store *st);
 /* When the open batch began (time_ms(CLOCK_MONOTONIC)), or 0 when none is open. */
 uint64_t store_batch_since(const struct store *st);
 /* The batch that writes go into now: remember it, then ask store_lost_since. */

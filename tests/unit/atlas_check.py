@@ -5,8 +5,8 @@ KIND is
   atlas    one RIPE Atlas traceroute result: every field of PRODUCT.md's list with
            its type, nothing Atlas does not define but our x- reply flags and a hop's
            x-late (replies that came after the hop was settled) and x-reused (a
-           silent hop's remembered router: its result all timeouts), msm_id/prb_id/lts
-           absent, and fw in the range where RIPE's sagan reads the current schema
+           silent hop's remembered router: its result all timeouts), a fleet's
+           top-level x-vantage (docs/fleet.md), msm_id/prb_id/lts absent, and fw in the range where RIPE's sagan reads the current schema
            ("af", not "pf");
   jsonl    JSON lines, one object each (the original TraceTrout's format);
   json     one JSON document;
@@ -18,6 +18,7 @@ Exits 0 if the file passes; says why on stdout (as TAP comments) and exits 1 if 
 import html.parser
 import ipaddress
 import json
+import re
 import sys
 
 errors = []
@@ -122,8 +123,12 @@ def check_atlas(doc):
         elif not typed(doc[k], t):
             fail("field %s has the wrong type: %r" % (k, doc[k]))
     for k in doc:
-        if k not in TOP and k != "err":
+        if k not in TOP and k != "err" and k != "x-vantage":
             fail("top-level field %r is not in PRODUCT.md's list" % k)
+    # A fleet's server that traced it (docs/fleet.md): an extra field, as the issue asks.
+    if "x-vantage" in doc and not (isinstance(doc["x-vantage"], str) and
+                                   re.fullmatch(r"[A-Za-z0-9._-]{1,63}", doc["x-vantage"])):
+        fail("x-vantage %r" % doc["x-vantage"])
     # sagan: "if 0 < self.firmware < 4460: self.af = self.ensure('pf', int)"; fw 0 is malformed.
     if is_int(doc.get("fw")) and doc["fw"] < 4460:
         fail("fw %r would make sagan read the old schema (pf) or call it malformed" % doc["fw"])
@@ -181,9 +186,13 @@ def check_history(doc):
         fail("next is a URL or null")
     for i, t in enumerate(doc["traces"]):
         want = {"id", "started", "reason", "hops", "duration_ms", "path", "change"}
-        if not want <= set(t) <= want | {"late_ttls"}:
+        if not want <= set(t) <= want | {"late_ttls", "vantage"}:
             fail("traces[%d]: fields %r" % (i, sorted(t)))
             continue
+        # A fleet's: the server that traced it (docs/fleet.md).
+        if "vantage" in t and not (isinstance(t["vantage"], str) and
+                                   re.fullmatch(r"[A-Za-z0-9._-]{1,63}", t["vantage"])):
+            fail("traces[%d]: vantage %r" % (i, t["vantage"]))
         # The hops whose addresses answered only late: TTLs of answered hops, in order.
         if "late_ttls" in t:
             lt = t["late_ttls"]

@@ -36,7 +36,7 @@ static const struct renderer *const formats[] = {
 static const char *const fixtures[] = {
 	"v4-plain", "v6-plain", "silent", "unreachable", "ptb", "mpls", "nat", "escape-fail",
 	"escape-end", "info-cached", "info-late", "info-markup", "info-stored", "proxy", "buffered",
-	"norules", "flags-nat", "flags-firewall", "late", "reused",
+	"norules", "flags-nat", "flags-firewall", "late", "reused", "fleet",
 };
 
 static char golden[1024];	/* the goldens' directory */
@@ -225,6 +225,7 @@ play(const char *name, const struct renderer *r, struct membuf *mb)
 			t.started_ms = m.started_ms;
 			t.addr_mode = m.addr_mode;
 			t.retention_s = m.retention_s;
+			memcpy(t.vantage, m.vantage, sizeof(t.vantage));
 			stream_init(&s, r, &o, &t);
 			st = stream_begin(&s);
 			out_flush(&o);	/* as trace.c does, with the head */
@@ -593,6 +594,7 @@ test_history(const char *name)
 			snprintf(it->reason, sizeof(it->reason), "%s", m.code);
 			it->hops = m.hops;
 			it->duration_us = m.duration_us;
+			memcpy(it->vantage, m.vantage, sizeof(it->vantage));
 			snprintf(it->path, sizeof(it->path), "%.*s", (int)m.path_len, m.path);
 		} else if (m.verb == PROTO_LIST)
 			v.more = m.more;
@@ -903,6 +905,7 @@ main(void)
 	test_history("history");
 	test_history("history-empty");
 	test_history("history-late");
+	test_history("history-fleet");
 	test_hopstats();
 	test_late();
 	test_assets();

@@ -650,7 +650,7 @@ test_history(void)
 	is_int(parse_str("HISTORY client=2001:db8::7 before=x", &m), PROTO_BAD,
 	    "HISTORY with a malformed before= is rejected");
 
-	n = proto_fmt_item(line, sizeof(line), id, 1764180000123, "destination", 3, 2500,
+	n = proto_fmt_item(line, sizeof(line), id, 1764180000123, "destination", 3, 2500, NULL,
 	    "192.0.2.1,*,198.51.100.1+198.51.100.2,2001:db8::7");
 	is_str(line, "ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 started_ms=1764180000123 "
 	    "reason=destination hops=3 duration_us=2500 "
@@ -659,7 +659,7 @@ test_history(void)
 	is_str(m.code, "destination", "ITEM reason");
 	is_int(m.hops, 3, "ITEM hops");
 	ok(m.path_len == 49 && memcmp(m.path, "192.0.2.1,*,", 12) == 0, "ITEM path points into the line");
-	proto_fmt_item(line, sizeof(line), id, 1, "no-ack", 0, 0, "");
+	proto_fmt_item(line, sizeof(line), id, 1, "no-ack", 0, 0, NULL, "");
 	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x path=-", &m), PROTO_ITEM,
 	    "ITEM with no hops, path=-, parses");
 	/* A hop only late answers came from: "*", then their addresses (clients before it read them too). */
