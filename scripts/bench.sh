@@ -20,7 +20,8 @@
 # every tenth packet, three traces on one connection), about 1.5 minutes; BENCH_ONLY=stored a
 # stored trace by its permalink under wrk, about 1 minute; BENCH_ONLY=load issue 15's figures
 # (RUNS_LOAD, LOAD_TRACES, RATELIMIT_S and the others below), about 5 minutes; BENCH_ONLY=overload
-# its overload section alone, at twice LOAD_RATE (1000) traces a second.
+# its overload section alone, at twice LOAD_RATE (1000) traces a second; BENCH_ONLY=fleet issue
+# 16's figures (FLEET_TRACES, FLEET_STORED), a few minutes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +46,8 @@ ttload_bin=${TTLOAD:-$builddir/tests/lib/ttload}
 
 # shellcheck source=../tests/lib/netns.sh
 . "$srcdir/tests/lib/netns.sh"
+# shellcheck source=../tests/lib/pg.sh
+. "$srcdir/tests/lib/pg.sh"
 
 # stats: numbers on stdin -> "median M (min A, max B, n N)".
 stats() {
@@ -845,9 +848,156 @@ load() {
 	ratelimited
 }
 
+# --- issue 16: a fleet's PostgreSQL store ------------------------------------------------------
+# FLEET_TRACES (20000) finished traces (5 hops, 7 replies each, as the load network's) wait in a
+# helper's journal; the time until PostgreSQL (tests/lib/pg.sh: Debian's server, fsync off, a
+# unix socket) has them all gives the rate the shipping sustains. Then FLEET_STORED (1000000)
+# traces in the database, and the broker's answer to a visitor's history and to a permalink
+# (each asked of PostgreSQL: a helper with an empty journal), over its socket, median of 9.
+fleet_traces=${FLEET_TRACES:-20000}
+fleet_stored=${FLEET_STORED:-1000000}
+
+# fleet_fill COUNT: COUNT traces of 5 hops and 7 replies into PostgreSQL, by SQL (generate_series).
+fleet_fill() {
+	local now
+	now=$(date +%s%3N)	# ms: the traces of the last hours, none past retention
+	pg_sql "INSERT INTO traces (id, vantage, site, uid, family, client, cport, server, sport,
+		started_at, ended_at, reason, hops, duration_us, client_prefix)
+		SELECT lpad(to_hex(i), 32, '0'), 'bench-' || (i % 4), 'www-data', 33, 4,
+		('10.0.' || (i / 256 % 256) || '.' || (i % 256))::inet,
+		40000 + i % 20000, '192.0.2.10', 443, $now - i * 10, $now - i * 10 + 15,
+		'destination', 5, 15000, false
+		FROM generate_series(1, $1) AS i;
+		INSERT INTO hops SELECT seq, ttl, CASE ttl WHEN 5 THEN 3 ELSE 1 END, NULL, NULL
+		FROM traces, generate_series(1, 5) AS ttl;
+		INSERT INTO replies SELECT seq, ttl, idx, CASE ttl WHEN 5 THEN client
+		ELSE ('192.0.2.' || ttl)::inet END, 100 * ttl + idx, CASE ttl WHEN 5 THEN
+		'destination' ELSE 'time-exceeded' END, 0, 64 - ttl, CASE ttl WHEN 5 THEN 0 ELSE 1 END,
+		56, 0, NULL, NULL, 0 FROM traces, generate_series(1, 5) AS ttl,
+		generate_series(0, 2) AS idx WHERE idx = 0 OR ttl = 5;
+		ANALYZE" >/dev/null
+}
+
+# fleet_ask LINE: the broker's answer time to LINE over its socket, ms, 9 times (root's: any site).
+fleet_ask() {
+	python3 - "$NETNS_TMP/fleet.sock" "$1" <<'PY'
+import socket, sys, time
+for _ in range(9):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    f = s.makefile("rwb")
+    f.readline()
+    t = time.monotonic()
+    f.write((sys.argv[2] + "\n").encode())
+    f.flush()
+    while True:
+        line = f.readline()
+        if not line or line.split()[0] in (b"LIST", b"END", b"ERROR"):
+            break
+    print("%.3f" % ((time.monotonic() - t) * 1000))
+    if not line or line.startswith(b"ERROR"):
+        print("error: %r" % line, file=sys.stderr)
+    s.close()
+PY
+}
+
+fleet() {
+	local ns j n t0 t1 hpid i f u v
+	section_header "FLEET_TRACES=$fleet_traces FLEET_STORED=$fleet_stored BENCH_ONLY=fleet" \
+		"== issue 16, a fleet's PostgreSQL store: $fleet_traces finished traces (5 hops, 7 replies)" \
+		"   waiting in a helper's journal shipped to PostgreSQL (Debian's, fsync off, unix socket);" \
+		"   then the broker's answers with $fleet_stored traces stored, over its socket (9 runs)"
+	pg_available || { echo "fleet: Debian's postgresql is not installed"; return 1; }
+	pg_start "" || return 1
+	netns_on_cleanup pg_cleanup
+	# No network of routers here: the scratch directory netns_build would make (netns_cleanup
+	# removes it).
+	if [ -z "$NETNS_TMP" ]; then
+		NETNS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tracetrout-test.XXXXXX") || return 1
+		chmod 755 "$NETNS_TMP"
+	fi
+	ns=$NETNS_TAG-fleet
+	netns__add "$ns" || return 1
+	j=$NETNS_TMP/fleet/journal.db
+	mkdir -p "$NETNS_TMP/fleet"
+	# The journal's schema as the helper makes it, then the traces, ended 10 s ago.
+	n=0
+	for f in "$srcdir"/sql/[0-9]*.sql; do
+		sqlite3 "$j" <"$f" || return 1
+		n=$((n + 1))
+	done
+	sqlite3 "$j" "PRAGMA user_version = $n;
+		WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $fleet_traces)
+		INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, ended_at,
+		reason, hops, duration_us, token, client_prefix, ship)
+		SELECT printf('%032x', i), 33, 4, '10.77.' || (i / 250 % 250) || '.' || (i % 250),
+		40000 + i % 20000, '192.0.2.10', 443, strftime('%s') * 1000 - 20000,
+		strftime('%s') * 1000 - 10000, 'destination', 5, 15000, printf('%032x', i * 7), 0, 1
+		FROM s;
+		INSERT INTO hops SELECT t.seq, s.ttl, CASE s.ttl WHEN 5 THEN 3 ELSE 1 END, NULL, NULL
+		FROM traces t, (SELECT 1 AS ttl UNION SELECT 2 UNION SELECT 3 UNION SELECT 4
+		UNION SELECT 5) s;
+		INSERT INTO replies SELECT t.seq, h.ttl, x.idx, CASE h.ttl WHEN 5 THEN t.client
+		ELSE '192.0.2.' || h.ttl END, 100 * h.ttl + x.idx, CASE h.ttl WHEN 5 THEN 'destination'
+		ELSE 'time-exceeded' END, 0, 64 - h.ttl, CASE h.ttl WHEN 5 THEN 0 ELSE 1 END, 56, 0,
+		NULL, NULL, 0 FROM traces t JOIN hops h ON h.trace_seq = t.seq,
+		(SELECT 0 AS idx UNION SELECT 1 UNION SELECT 2) x WHERE x.idx = 0 OR h.ttl = 5;" ||
+		return 1
+	# The helper's users (tracetrout-serve makes them too), and the journal for its broker.
+	for u in tracetrout tracetrout-engine; do
+		getent passwd "$u" >/dev/null ||
+			useradd --system --no-create-home --shell /usr/sbin/nologin "$u" || return 1
+	done
+	chown -R tracetrout:tracetrout "$NETNS_TMP/fleet" || return 1
+	t0=$(date +%s%N)
+	ip netns exec "$ns" "$builddir/helper/tracetroutd" -d --socket "$NETNS_TMP/fleet.sock" \
+		--db "$PG_URI" --journal "$j" --vantage bench >"$NETNS_TMP/fleet.log" 2>&1 &
+	hpid=$!
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(pg_sql "SELECT count(*) FROM traces" 2>/dev/null)" = "$fleet_traces" ] && break
+		sleep 0.1
+	done
+	t1=$(date +%s%N)
+	kill "$hpid" 2>/dev/null
+	wait "$hpid" 2>/dev/null
+	if [ "$(pg_sql "SELECT count(*) FROM traces")" != "$fleet_traces" ]; then
+		echo "shipping: not done after 300 s: $(pg_sql "SELECT count(*) FROM traces") traces"
+		sed 's/^/   /' "$NETNS_TMP/fleet.log" | tail -n 5
+		return 1
+	fi
+	awk -v n="$fleet_traces" -v ns="$((t1 - t0))" 'BEGIN { printf "shipped: %d traces in %.2f s \
+from the helper'"'"'s start (connecting and migrating included): %.0f traces/s\n", n, ns / 1e9, n / (ns / 1e9) }'
+	pg_sql "TRUNCATE traces CASCADE" >/dev/null 2>&1
+	t0=$(date +%s%N)
+	fleet_fill "$fleet_stored"
+	t1=$(date +%s%N)
+	echo "$fleet_stored traces stored by SQL in $(((t1 - t0) / 1000000000)) s; the database" \
+		"$(pg_sql "SELECT pg_size_pretty(pg_database_size('tracetrout'))"), about" \
+		"$(pg_sql "SELECT pg_database_size('tracetrout') / $fleet_stored") bytes a trace"
+	# A helper with an empty journal: every look-up goes to PostgreSQL (fleet.c's asks).
+	ip netns exec "$ns" "$builddir/helper/tracetroutd" -d --socket "$NETNS_TMP/fleet.sock" \
+		--db "$PG_URI" --journal "$NETNS_TMP/fleet/empty.db" --vantage bench \
+		>"$NETNS_TMP/fleet.log" 2>&1 &
+	hpid=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q "fleet: connected" "$NETNS_TMP/fleet.log" && break
+		sleep 0.1
+	done
+	# Trace i's visitor is 10.0.(i / 256 % 256).(i % 256): each has a trace in 65,536, from
+	# vantage points i % 4 (15 of a million, from 4).
+	i=$((fleet_stored / 2))
+	v=10.0.$((i / 256 % 256)).$((i % 256))
+	echo "a visitor's history (HISTORY limit=20 for $v: $(pg_sql "SELECT count(*) || ' traces from ' ||
+		count(DISTINCT vantage) FROM traces WHERE client = '$v'") vantage points), ms:" \
+		"$(fleet_ask "HISTORY client=$v limit=20" | stats)"
+	echo "a permalink (GET), ms: $(fleet_ask "GET id=$(printf '%032x' "$i")" | stats)"
+	kill "$hpid" 2>/dev/null
+	wait "$hpid" 2>/dev/null
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers, rtt, exact, paths, stored, load or overload: that section alone.
+# BENCH_ONLY=web-servers, rtt, exact, paths, stored, load, overload or fleet: that section alone.
 case ${BENCH_ONLY:-} in
 web-servers) web_servers; exit 0 ;;
 rtt) rtt_accuracy; exit 0 ;;
@@ -855,6 +1005,7 @@ exact) exactness; exit 0 ;;
 paths) paths; exit 0 ;;
 stored) network 4 && stored; exit 0 ;;
 load) load; exit 0 ;;
+fleet) fleet; exit 0 ;;
 # The overload section alone, at twice LOAD_RATE (traces a second, the throughput's median).
 overload) load_network "${LOAD_VISITORS:-200}" && load_rate=${LOAD_RATE:-1000} overload; exit 0 ;;
 esac
@@ -1241,3 +1392,6 @@ enrich_burst() {
 }
 enrich_burst "/slow/ip/{ip}"
 enrich_burst "/ip/{ip}"
+
+echo
+fleet

@@ -694,6 +694,13 @@ fleet_pollfd(const struct fleet *f, short *events)
 }
 
 static void
+notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("broker: fleet: the database says: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+static void
 connect_poll(struct fleet *f, uint64_t now)
 {
 	switch ((f->poll = PQconnectPoll(f->conn))) {
@@ -702,6 +709,8 @@ connect_poll(struct fleet *f, uint64_t now)
 			fail(f, "non-blocking mode", now);
 			return;
 		}
+		/* Not libpq's stderr: the server's notices go to the debug log. */
+		PQsetNoticeProcessor(f->conn, notice, NULL);
 		/* The lock waits for a helper migrating now; the version is read once we have it. */
 		submit(f, F_LOCKING, "SELECT pg_advisory_lock(" FLEET_LOCK_KEY "); "
 		    "CREATE TABLE IF NOT EXISTS tracetrout_schema (version integer PRIMARY KEY, "
