@@ -863,7 +863,7 @@ fleet_fill() {
 	now=$(date +%s%3N)	# ms: the traces of the last hours, none past retention
 	pg_sql "INSERT INTO traces (id, vantage, site, uid, family, client, cport, server, sport,
 		started_at, ended_at, reason, hops, duration_us, client_prefix)
-		SELECT lpad(to_hex(i), 32, '0'), 'bench-' || (i % 4), 'www-data', 33, 4,
+		SELECT lpad(to_hex(i), 32, '0'), 'bench-' || (i / 65536 % 4), 'www-data', 33, 4,
 		('10.0.' || (i / 256 % 256) || '.' || (i % 256))::inet,
 		40000 + i % 20000, '192.0.2.10', 443, $now - i * 10, $now - i * 10 + 15,
 		'destination', 5, 15000, false
@@ -984,7 +984,7 @@ from the helper'"'"'s start (connecting and migrating included): %.0f traces/s\n
 		sleep 0.1
 	done
 	# Trace i's visitor is 10.0.(i / 256 % 256).(i % 256): each has a trace in 65,536, from
-	# vantage points i % 4 (15 of a million, from 4).
+	# vantage points i / 65536 % 4 (15 of a million, from 4).
 	i=$((fleet_stored / 2))
 	v=10.0.$((i / 256 % 256)).$((i % 256))
 	echo "a visitor's history (HISTORY limit=20 for $v: $(pg_sql "SELECT count(*) || ' traces from ' ||

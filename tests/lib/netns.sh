@@ -731,13 +731,19 @@ netns_path_delay() {
 }
 
 # netns_pathemu_stop K: stops router K's pathemu (SIGTERM: it accepts what it holds and prints
-# its counts); its rules stay, and let packets pass by (--queue-bypass).
+# its counts); its rules stay, and let packets pass by (--queue-bypass). Returns once it has
+# exited, its counts written, also from a subshell (netns_pathemu_done in a process
+# substitution), where it is no child to wait for: CI read the counts before they were there.
 netns_pathemu_stop() {
-	local pid=${NETNS_PATHEMU_PID[$1]:-}
+	local pid=${NETNS_PATHEMU_PID[$1]:-} i
 	[ -n "$pid" ] || return 0
 	NETNS_PATHEMU_PID[$1]=
 	kill -TERM "$pid" 2>/dev/null
-	wait "$pid"
+	wait "$pid" 2>/dev/null
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
 }
 
 # netns_pathemu_done K NAME...: stops router K's pathemu; its final counts NAME... on one line.
