@@ -463,7 +463,8 @@ ask_send(struct fleet *f, uint64_t now)
 	const char *trace[2] = { a->id, site };
 	const char *history[4] = { addr_format(&a->client, client), site, a->id, limit };
 
-	snprintf(limit, sizeof(limit), "%d", a->limit);
+	/* One more than the page, as the store's own query reads: whether older ones exist. */
+	snprintf(limit, sizeof(limit), "%d", a->limit + 1);
 	if (a->kind == FLEET_ASK_TRACE)
 		submit(f, F_ASKING, ask_trace_sql, 2, trace, now);
 	else

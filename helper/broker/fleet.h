@@ -35,7 +35,7 @@ struct fleet_ask {
 	char id[PROTO_ID_LEN + 1];	/* TRACE: the trace; HISTORY: before=, or "" */
 	uid_t uid;			/* the asker: root sees all, others their site's */
 	struct tt_addr client;		/* HISTORY: the visitor */
-	int limit;			/* HISTORY: traces, at most */
+	int limit;			/* HISTORY: the page's traces (one more is asked for) */
 	uint64_t serial;		/* fleet_ask's */
 };
 

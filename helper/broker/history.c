@@ -195,7 +195,7 @@ history_stored(struct broker *b, struct client *c, const struct tt_addr *client,
 		snprintf(c->ask.id, sizeof(c->ask.id), "%s", before ? before : "");
 		c->ask.uid = c->uid;
 		c->ask.client = *client;
-		c->ask.limit = limit + 1;	/* one more: whether older ones exist */
+		c->ask.limit = limit;
 		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
 			return;
 	}

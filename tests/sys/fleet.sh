@@ -20,7 +20,7 @@ pg_available || {
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 24
+tap_plan 25
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
 pg_start "$NETNS_SERVER"
@@ -128,6 +128,24 @@ code=$(netns_trace 4 "/history?format=json" -o "$NETNS_TMP/history" -w '%{http_c
 	[ "$(sqlite3 "$journal" "SELECT count(*) FROM traces WHERE vantage IS NOT NULL")" = 0 ]
 tap_ok $? "/history lists the visitor's traces from both vantage points, and keeps none ($code)" ||
 	sys_show "$NETNS_TMP/history" "$NETNS_TMP/serve.log"
+
+# The same over the broker's socket, a page of one: one ITEM, and more=1 for the other.
+page=$(python3 - "$NETNS_TMP/run/tracetroutd.sock" "$NETNS_CLIENT4" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+f.readline()
+f.write(("HISTORY client=%s limit=1\n" % sys.argv[2]).encode())
+f.flush()
+for line in f:
+    print(line.decode().split()[0], *[w for w in line.decode().split() if w.startswith("more=")])
+    if line.startswith(b"LIST") or line.startswith(b"ERROR"):
+        break
+PY
+)
+[ "$(tr '\n' ' ' <<<"$page")" = "ITEM LIST more=1 " ]
+tap_ok $? "HISTORY limit=1 answers one trace of the two, and says more exist" || tap_diag <<<"$page"
 
 # A visitor's deletion reaches the database too.
 code=$(netns_trace 6 "/trace/${id[6]}" -X DELETE -H "X-Delete-Token: \
