@@ -86,7 +86,6 @@ struct fleet {
 	char *seqs;		/* F_SHIPPING: the journal's row numbers in flight; F_DELETING: ids */
 	int nbatch;
 	uint64_t sweep_ms;	/* F_READY: when the next retention sweep is due */
-	struct fleet_stats st;
 	char vantage[64];
 	/* Other servers' traces asked for, in order; the first is in flight. */
 	struct fleet_ask asks[FLEET_ASKS];
@@ -162,7 +161,6 @@ drop(struct fleet *f, uint64_t now)
 	free(f->seqs);
 	f->seqs = NULL;
 	f->state = F_DOWN;
-	f->st.ready = false;
 	f->retry_ms = now + f->pause_ms;
 	f->pause_ms = f->pause_ms * 2 > FLEET_RETRY_MAX_MS ? FLEET_RETRY_MAX_MS : f->pause_ms * 2;
 }
@@ -190,7 +188,6 @@ fail_why(struct fleet *f, const char *what, const char *why, uint64_t now)
 
 	snprintf(msg, sizeof(msg), "%s", why);
 	msg[strcspn(msg, "\n")] = '\0';
-	f->st.errors++;
 	log_warnx("broker: fleet: %s: %s; traces wait in the journal (%s), trying again in %llu s",
 	    what, msg[0] ? msg : "no reason given", f->cfg->journal,
 	    (unsigned long long)(f->pause_ms / 1000));
@@ -614,12 +611,9 @@ done(struct fleet *f, struct store *st, PGresult *last, uint64_t now)
 		log_info("broker: fleet: connected, schema version %d; shipping as vantage \"%s\"",
 		    f->version, f->vantage);
 		f->state = F_READY;
-		f->st.ready = true;
 		f->pause_ms = FLEET_RETRY_MIN_MS;
 		return;
 	case F_SHIPPING:
-		f->st.shipped += (uint64_t)f->nbatch;
-		f->st.batches++;
 		store_ship_done(st, f->seqs);
 		free(f->seqs);
 		f->seqs = NULL;
@@ -803,15 +797,6 @@ const char *
 fleet_vantage(const struct fleet *f)
 {
 	return f != NULL ? f->vantage : "";
-}
-
-void
-fleet_stats(const struct fleet *f, struct fleet_stats *out)
-{
-	if (f == NULL)
-		memset(out, 0, sizeof(*out));
-	else
-		*out = f->st;
 }
 
 int

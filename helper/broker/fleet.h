@@ -21,14 +21,6 @@ struct config;
 struct store;
 struct fleet;
 
-/* Counters for STATUS and the log. */
-struct fleet_stats {
-	uint64_t shipped;	/* traces PostgreSQL took */
-	uint64_t batches;	/* statements that shipped them */
-	uint64_t errors;	/* connections lost or refused, statements failed */
-	bool ready;		/* connected, schema current */
-};
-
 /* What a GET or a HISTORY asks of the fleet's PostgreSQL (fleet_ask). */
 struct fleet_ask {
 	enum { FLEET_ASK_TRACE, FLEET_ASK_HISTORY } kind;
@@ -63,7 +55,6 @@ void fleet_event(struct fleet *f, struct store *st, short revents);
 void fleet_tick(struct fleet *f, struct store *st, uint64_t now_ms);
 /* When fleet_tick wants to run again, monotonic ms; UINT64_MAX for never. */
 uint64_t fleet_next_ms(const struct fleet *f);
-void fleet_stats(const struct fleet *f, struct fleet_stats *out);
 /* This server's name in the fleet (vantage, else its host name); "" without a fleet. */
 const char *fleet_vantage(const struct fleet *f);
 /*
