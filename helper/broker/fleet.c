@@ -462,10 +462,10 @@ ask_send(struct fleet *f, uint64_t now)
 
 	/* One more than the page, as the store's own query reads: whether older ones exist. */
 	snprintf(limit, sizeof(limit), "%d", a->limit + 1);
-	if (a->kind == FLEET_ASK_TRACE)
-		submit(f, F_ASKING, ask_trace_sql, 2, trace, now);
-	else
+	if (a->kind == FLEET_ASK_HISTORY)
 		submit(f, F_ASKING, ask_history_sql, 4, history, now);
+	else
+		submit(f, F_ASKING, ask_trace_sql, 2, trace, now);
 }
 
 /*

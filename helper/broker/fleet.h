@@ -21,10 +21,11 @@ struct config;
 struct store;
 struct fleet;
 
-/* What a GET or a HISTORY asks of the fleet's PostgreSQL (fleet_ask). */
+/* What a GET, a HISTORY or a DELETE asks of the fleet's PostgreSQL (fleet_ask). */
 struct fleet_ask {
-	enum { FLEET_ASK_TRACE, FLEET_ASK_HISTORY } kind;
-	char id[PROTO_ID_LEN + 1];	/* TRACE: the trace; HISTORY: before=, or "" */
+	enum { FLEET_ASK_TRACE, FLEET_ASK_HISTORY, FLEET_ASK_DELETE } kind;
+	char id[PROTO_ID_LEN + 1];	/* TRACE, DELETE: the trace; HISTORY: before=, or "" */
+	char token[PROTO_ID_LEN + 1];	/* DELETE: the token the visitor gave */
 	uid_t uid;			/* the asker: root sees all, others their site's */
 	struct tt_addr client;		/* HISTORY: the visitor */
 	int limit;			/* HISTORY: the page's traces (one more is asked for) */
@@ -58,8 +59,8 @@ uint64_t fleet_next_ms(const struct fleet *f);
 /* This server's name in the fleet (vantage, else its host name); "" without a fleet. */
 const char *fleet_vantage(const struct fleet *f);
 /*
- * Traces other servers of the fleet stored, a permalink's or a visitor's
- * history, as the asker may see them (root: any; else its site's only, by
+ * Traces other servers of the fleet stored, a permalink's (to show or to
+ * delete) or a visitor's history, as the asker may see them (root: any; else its site's only, by
  * the user's name): answered() is called with the serial returned once
  * they are in the store. 0 when it cannot ask now (not connected, too many
  * waiting): the store alone answers then.

@@ -139,6 +139,8 @@ request_get(struct broker *b, struct client *c, const struct proto_msg *m)
 
 static void history_stored(struct broker *b, struct client *c, const struct tt_addr *client,
     const char *before, int limit, bool ask);
+static void delete_stored(struct broker *b, struct client *c, const char *id, const char *token,
+    bool ask);
 
 void
 fleet_answered(void *ctx, uint64_t serial)
@@ -153,6 +155,8 @@ fleet_answered(void *ctx, uint64_t serial)
 				return;
 			if (c->ask.kind == FLEET_ASK_TRACE)
 				get_stored(b, c, c->ask.id, false);
+			else if (c->ask.kind == FLEET_ASK_DELETE)
+				delete_stored(b, c, c->ask.id, c->ask.token, false);
 			else
 				history_stored(b, c, &c->ask.client, c->ask.id[0] ? c->ask.id : NULL,
 				    c->ask.limit, false);
@@ -215,22 +219,36 @@ request_history(struct broker *b, struct client *c, const struct proto_msg *m)
 	history_stored(b, c, &m->req.client, m->id[0] ? m->id : NULL, m->limit, true);
 }
 
-void
-request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
+/*
+ * DELETE in the store; with ask, a trace it lacks is asked of the fleet's
+ * PostgreSQL first: deleted here with the token it has there, the deletion
+ * then goes to PostgreSQL as this server's own do (fleet.c).
+ */
+static void
+delete_stored(struct broker *b, struct client *c, const char *id, const char *token, bool ask)
 {
 	char line[PROTO_LINE_MAX + 1];
 	int n, rc;
 
 	if (store_ready(b, c) < 0)
 		return;
-	rc = store_delete(b->st, m->id, c->uid, m->token);
+	rc = store_delete(b->st, id, c->uid, token);
+	if (rc == STORE_NONE && ask) {
+		memset(&c->ask, 0, sizeof(c->ask));
+		c->ask.kind = FLEET_ASK_DELETE;
+		snprintf(c->ask.id, sizeof(c->ask.id), "%s", id);
+		snprintf(c->ask.token, sizeof(c->ask.token), "%s", token);
+		c->ask.uid = c->uid;
+		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
+			return;
+	}
 	/* DELETED says the trace is gone: committed first. */
 	if (rc == 0 && store_commit(b->st) < 0)
 		rc = -1;
 	switch (rc) {
 	case 0:
-		log_info("broker: trace %s deleted by its visitor", m->id);
-		if ((n = proto_fmt_deleted(line, sizeof(line), m->id)) > 0)
+		log_info("broker: trace %s deleted by its visitor", id);
+		if ((n = proto_fmt_deleted(line, sizeof(line), id)) > 0)
 			client_write(b, c, line, (size_t)n);
 		client_close_after(c);
 		break;
@@ -244,6 +262,12 @@ request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
 		client_error(b, c, "internal", "the database could not be written");
 		break;
 	}
+}
+
+void
+request_delete(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	delete_stored(b, c, m->id, m->token, true);
 }
 
 /*

@@ -20,7 +20,7 @@ pg_available || {
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 25
+tap_plan 26
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_on_cleanup pg_cleanup
 pg_start "$NETNS_SERVER"
@@ -146,6 +146,23 @@ PY
 )
 [ "$(tr '\n' ' ' <<<"$page")" = "ITEM LIST more=1 " ]
 tap_ok $? "HISTORY limit=1 answers one trace of the two, and says more exist" || tap_diag <<<"$page"
+
+# Another server's trace deleted through this one, with the token the visitor had from it (the
+# copy kept the IPv4 trace's): a wrong token is refused, the right one deletes it there.
+tok4=$(sys_header x-trace-delete-token "$NETNS_TMP/t4.head")
+bad=$(netns_trace 4 /trace/0123456789abcdef0123456789abcdef -X DELETE \
+	-H "X-Delete-Token: ${id[4]}" -o /dev/null -w '%{http_code}')
+code=$(netns_trace 4 /trace/0123456789abcdef0123456789abcdef -X DELETE \
+	-H "X-Delete-Token: $tok4" -o /dev/null -w '%{http_code}')
+for ((i = 0; i < 50; i++)); do
+	[ "$(pg_sql "SELECT count(*) FROM traces WHERE id = '0123456789abcdef0123456789abcdef'")" = 0 ] &&
+		break
+	sleep 0.2
+done
+[ "$bad" = 403 ] && [ "$code" = 200 ] &&
+	[ "$(pg_sql "SELECT count(*) FROM traces WHERE id = '0123456789abcdef0123456789abcdef'")" = 0 ]
+tap_ok $? "another server's trace: a wrong token refused ($bad), the right one deletes it in \
+PostgreSQL ($code)" || sys_show "$NETNS_TMP/serve.log"
 
 # A visitor's deletion reaches the database too.
 code=$(netns_trace 6 "/trace/${id[6]}" -X DELETE -H "X-Delete-Token: \
