@@ -284,9 +284,12 @@ struct store {
 	} seqs[256];
 };
 
-/* Counts an error and logs it, at most once per STORE_LOG_INTERVAL, so a full disk does not flood the log. */
+/*
+ * Counts an error and logs it, why as the reason, at most once per
+ * STORE_LOG_INTERVAL, so a full disk does not flood the log.
+ */
 static void
-store_fail(struct store *st, const char *what, const char *id)
+store_fail_why(struct store *st, const char *what, const char *id, const char *why)
 {
 	time_t now = (time_t)(time_ms(CLOCK_MONOTONIC) / 1000);
 
@@ -296,9 +299,16 @@ store_fail(struct store *st, const char *what, const char *id)
 		return;
 	}
 	log_warnx("store: %s (trace %s): %s; %lu errors so far, %lu not logged; tracing goes on",
-	    what, id, sqlite3_errmsg(st->db), st->errors, st->suppressed);
+	    what, id, why, st->errors, st->suppressed);
 	st->last_log = now ? now : 1;
 	st->suppressed = 0;
+}
+
+/* The same with SQLite's message as the reason. */
+static void
+store_fail(struct store *st, const char *what, const char *id)
+{
+	store_fail_why(st, what, id, sqlite3_errmsg(st->db));
 }
 
 /* Runs one statement with no result wanted; returns SQLITE_OK or an error code. */
@@ -762,6 +772,12 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 
 	if (st == NULL)
 		return 0;
+	/* PostgreSQL has been away so long that the journal is full: as a full disk would. */
+	if (st->journal_max && st->waiting >= st->journal_max) {
+		store_fail_why(st, "cannot record a trace", id, "the journal is full (journal-max): "
+		    "new traces are not stored until PostgreSQL takes some");
+		return -1;
+	}
 	proxy = proto_proxy_name(req->proxy);
 	client = req->client;
 	if (client_prefix)
@@ -778,25 +794,8 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	    bind_text(s, 9, token) < 0 ||
 	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK ||
 	    (*proxy ? bind_text(s, 11, proxy) < 0 : sqlite3_bind_null(s, 11) != SQLITE_OK) ||
-	    (st->journal_max ? sqlite3_bind_int(s, 12, 1) : sqlite3_bind_null(s, 12)) != SQLITE_OK) {
-		store_fail(st, "cannot record a trace", id);
-		return -1;
-	}
-	/* PostgreSQL has been away so long that the journal is full: as a full disk would. */
-	if (st->journal_max && st->waiting >= st->journal_max) {
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-		st->errors++;
-		if (st->last_log == 0 || (time_t)(time_ms(CLOCK_MONOTONIC) / 1000) - st->last_log >=
-		    STORE_LOG_INTERVAL) {
-			log_warnx("store: the journal holds %ld traces that PostgreSQL has not taken "
-			    "(journal-max); new traces are not stored until it takes some",
-			    st->waiting);
-			st->last_log = (time_t)(time_ms(CLOCK_MONOTONIC) / 1000);
-		}
-		return -1;
-	}
-	if (step(st, s) < 0) {
+	    (st->journal_max ? sqlite3_bind_int(s, 12, 1) : sqlite3_bind_null(s, 12)) != SQLITE_OK ||
+	    step(st, s) < 0) {
 		store_fail(st, "cannot record a trace", id);
 		return -1;
 	}
@@ -874,7 +873,11 @@ store_ship_done(struct store *st, const char *seqs)
 		store_fail(st, "cannot mark traces shipped", "-");
 		return -1;
 	}
-	return store_journal(st, st->journal_max);
+	/* Those it marked no longer wait (store_journal counts them all again at each connection). */
+	st->waiting -= sqlite3_changes(st->db);
+	if (st->waiting < 0)
+		st->waiting = 0;
+	return 0;
 }
 
 /*
@@ -919,6 +922,14 @@ insert_reply(struct store *st, const char *id, int ttl, int idx, const struct pr
 	return step(st, s);
 }
 
+/* What a savepoint covered goes, the batch stays (unless SQLite rolled it back already). */
+static void
+savepoint_undo(struct store *st)
+{
+	if (st->batch_open && step(st, st->q[Q_ROLLBACK_TO]) == 0)
+		step(st, st->q[Q_RELEASE]);
+}
+
 int
 store_hop(struct store *st, const char *id, const struct proto_hop *hop)
 {
@@ -948,9 +959,7 @@ fail:
 	/* Log before ROLLBACK TO, which would replace the failing statement's message. */
 	store_fail(st, "cannot record a hop", id);
 	sqlite3_clear_bindings(st->q[Q_HOP]);	/* ?4 and ?5 are bound only for some hops */
-	/* The hop goes, the batch stays (unless SQLite rolled it back already). */
-	if (st->batch_open && step(st, st->q[Q_ROLLBACK_TO]) == 0)
-		step(st, st->q[Q_RELEASE]);
+	savepoint_undo(st);
 	return -1;
 }
 
@@ -1363,8 +1372,7 @@ store_import(struct store *st, const char *trace, uid_t uid)
 fail:
 	store_fail(st, "cannot keep a trace from PostgreSQL", "-");
 	sqlite3_clear_bindings(s);
-	if (st->batch_open && step(st, st->q[Q_ROLLBACK_TO]) == 0)
-		step(st, st->q[Q_RELEASE]);
+	savepoint_undo(st);
 	return -1;
 }
 

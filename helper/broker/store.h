@@ -158,7 +158,7 @@ long store_waiting(const struct store *st);
  */
 int store_ship_batch(struct store *st, int64_t ended_before_ms, int max, char **traces,
     char **seqs, char **uids);
-/* The traces of seqs (store_ship_batch's) are shipped: in the batch. 0, or -1. */
+/* The traces of seqs (store_ship_batch's) are shipped, and wait no more: in the batch. 0, or -1. */
 int store_ship_done(struct store *st, const char *seqs);
 /*
  * Visitors' deletions a fleet's database has still to make (a journal's
