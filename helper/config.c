@@ -836,17 +836,17 @@ bad(const struct config *cfg, const char *key, char *err, size_t errlen, const c
 	return -1;
 }
 
-/* A URI's scheme (letters, digits, +, -, . before "://"), or 0 for a path. */
-static size_t
-uri_scheme_len(const char *s)
+/* Does s start with a URI's scheme (a letter, then letters, digits, +, - or .) and "://"? */
+static bool
+is_uri(const char *s)
 {
 	size_t n = 0;
 
 	if (!isalpha((unsigned char)s[0]))
-		return 0;
+		return false;
 	while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' || s[n] == '.')
 		n++;
-	return strncmp(s + n, "://", 3) == 0 ? n : 0;
+	return strncmp(s + n, "://", 3) == 0;
 }
 
 bool
@@ -886,7 +886,7 @@ pg_uri_has_password(const char *uri)
 static const char *
 db_problem(const struct config *cfg)
 {
-	if (uri_scheme_len(cfg->db_path) > 0 && !config_is_pg(cfg))
+	if (is_uri(cfg->db_path) && !config_is_pg(cfg))
 		return "is a URI of a kind tracetroutd does not know: a path selects SQLite, "
 		    "a postgresql:// URI PostgreSQL";
 	if (config_is_pg(cfg) && cfg->origin[setting_index("db")] == CONFIG_FROM_ARG &&

@@ -96,6 +96,18 @@ get_hop(void *ctx, const struct proto_hop *hop)
 	return answer_line(a, line, n);
 }
 
+/*
+ * Asks the fleet's PostgreSQL for a, as c's uid may see it; c waits for
+ * fleet_answered(). false when it cannot ask now: the store alone answers.
+ */
+static bool
+wait_for_fleet(struct broker *b, struct client *c, const struct fleet_ask *a)
+{
+	c->ask = *a;
+	c->ask.uid = c->uid;
+	return (c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0;
+}
+
 /* GET from the store; with fetch, one it lacks is asked of the fleet's PostgreSQL first. */
 static void
 get_stored(struct broker *b, struct client *c, const char *id, bool fetch)
@@ -110,11 +122,10 @@ get_stored(struct broker *b, struct client *c, const char *id, bool fetch)
 	rc = store_get(b->st, id, c->uid, &head, &end, get_hop, &a);
 	if (rc == STORE_NONE && fetch) {
 		/* Another server's, perhaps: fleet_answered() answers once PostgreSQL has. */
-		memset(&c->ask, 0, sizeof(c->ask));
-		c->ask.kind = FLEET_ASK_TRACE;
-		snprintf(c->ask.id, sizeof(c->ask.id), "%s", id);
-		c->ask.uid = c->uid;
-		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
+		struct fleet_ask ask = { .kind = FLEET_ASK_TRACE };
+
+		snprintf(ask.id, sizeof(ask.id), "%s", id);
+		if (wait_for_fleet(b, c, &ask))
 			return;
 	}
 	if (rc == STORE_NONE) {
@@ -193,14 +204,11 @@ history_stored(struct broker *b, struct client *c, const struct tt_addr *client,
 		client_error(b, c, "history-off", "visitor addresses are stored truncated");
 		return;
 	}
-	if (ask && b->fleet != NULL) {
-		memset(&c->ask, 0, sizeof(c->ask));
-		c->ask.kind = FLEET_ASK_HISTORY;
-		snprintf(c->ask.id, sizeof(c->ask.id), "%s", before ? before : "");
-		c->ask.uid = c->uid;
-		c->ask.client = *client;
-		c->ask.limit = limit;
-		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
+	if (ask) {
+		struct fleet_ask q = { .kind = FLEET_ASK_HISTORY, .client = *client, .limit = limit };
+
+		snprintf(q.id, sizeof(q.id), "%s", before ? before : "");
+		if (wait_for_fleet(b, c, &q))
 			return;
 	}
 	if (store_history(b->st, client, c->uid, before, limit, item_line, &a, &more) != 0) {
@@ -234,12 +242,11 @@ delete_stored(struct broker *b, struct client *c, const char *id, const char *to
 		return;
 	rc = store_delete(b->st, id, c->uid, token);
 	if (rc == STORE_NONE && ask) {
-		memset(&c->ask, 0, sizeof(c->ask));
-		c->ask.kind = FLEET_ASK_DELETE;
-		snprintf(c->ask.id, sizeof(c->ask.id), "%s", id);
-		snprintf(c->ask.token, sizeof(c->ask.token), "%s", token);
-		c->ask.uid = c->uid;
-		if ((c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0)
+		struct fleet_ask q = { .kind = FLEET_ASK_DELETE };
+
+		snprintf(q.id, sizeof(q.id), "%s", id);
+		snprintf(q.token, sizeof(q.token), "%s", token);
+		if (wait_for_fleet(b, c, &q))
 			return;
 	}
 	/* DELETED says the trace is gone: committed first. */
