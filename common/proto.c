@@ -34,6 +34,10 @@ static const struct {
 	K(db_errors),
 	K(enrich_requests),
 	K(overload_refused),
+	K(fleet_connected),
+	K(fleet_waiting),
+	K(fleet_shipped),
+	K(fleet_failures),
 #undef K
 };
 

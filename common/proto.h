@@ -166,6 +166,11 @@ struct proto_status {
 	uint64_t db_errors;		/* failed database writes */
 	uint64_t enrich_requests;	/* enrichment look-ups (none yet) */
 	uint64_t overload_refused;	/* engine: new traces refused busy while it was overloaded */
+	/* A fleet's PostgreSQL (docs/fleet.md); unknown without one. */
+	uint64_t fleet_connected;	/* 1: connected, schema current; 0: not now */
+	uint64_t fleet_waiting;		/* traces in the journal not yet shipped */
+	uint64_t fleet_shipped;		/* traces shipped since start */
+	uint64_t fleet_failures;	/* connections dropped: refused, lost, timed out, errors */
 };
 
 /* One parsed line. Strings are copied, except path, which points into the caller's line. */

@@ -66,8 +66,10 @@ static const struct setting settings[] = {
 	S("socket-group", NULL, T_NAME, socket_group, 0, 0, 1),
 	S("db", NULL, T_PATH, db_path, 0, 0, 1),
 	S("journal", NULL, T_PATH, journal, 0, 0, 0),
-	S("journal-max", NULL, T_INT, journal_max, 100, 10000000, 0),
+	S("journal-max", NULL, T_INT, journal_max, 1, 10000000, 0),
 	S("vantage", NULL, T_STRING, vantage, 0, 0, 1),
+	S("site-names", NULL, T_STRING, site_names, 0, 0, 1),
+	S("db-timeout", NULL, T_DURATION, db_timeout_us, 0, 0, 0),
 	S("queue", "FILTER_QUEUE", T_PORT, queue, 0, 0, 0),
 	S("mark", NULL, T_MARK, mark, 0, 0, 0),
 	S("hop-timeout", "HOP_TIMEOUT", T_DURATION, hop_timeout_us, 0, 0, 0),
@@ -133,6 +135,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->db_path, sizeof(cfg->db_path), "%s", LOCALSTATEDIR "/lib/tracetrout/tracetrout.db");
 	snprintf(cfg->journal, sizeof(cfg->journal), "%s", LOCALSTATEDIR "/lib/tracetrout/journal.db");
 	cfg->journal_max = 100000;
+	cfg->db_timeout_us = 30000000;
 	cfg->queue = 7470;
 	cfg->mark = 0x100000;
 	cfg->hop_timeout_us = 1000000;
@@ -911,6 +914,7 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	const char *why;
 	struct sockaddr_un sun;
 	struct config_net nets[CONFIG_PROXIES_N];
+	struct config_site sites[CONFIG_SITES_N];
 	char d[64], from[CONFIG_PATH_MAX + 32];
 
 	if (cfg->socket_path[0] == '\0' || strlen(cfg->socket_path) >= sizeof(sun.sun_path))
@@ -921,6 +925,8 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->vantage[0] != '\0' && !proto_vantage_ok(cfg->vantage, strlen(cfg->vantage)))
 		return bad(cfg, "vantage", err, errlen, "\"%s\" is not a name of at most %d letters, "
 		    "digits, '.', '-' and '_'", cfg->vantage, PROTO_VANTAGE_MAX);
+	if (config_site_names(cfg->site_names, sites, CONFIG_SITES_N, from, sizeof(from)) < 0)
+		return bad(cfg, "site-names", err, errlen, "%s", from);
 	if (cfg->hop_retries < 0 || cfg->hop_retries > 9)
 		return bad(cfg, "hop-retries", err, errlen, "%d is not from 0 to 9",
 		    cfg->hop_retries);
@@ -999,6 +1005,58 @@ proxy_net(void *ctx, const char *s)
 	}
 	p->n++;
 	return 0;
+}
+
+struct site_names {
+	struct config_site *sites;
+	int n, max;
+	char *why;
+	size_t whylen;
+};
+
+static int
+site_name_entry(void *ctx, const char *entry)
+{
+	struct site_names *sn = ctx;
+	const char *eq = strchr(entry, '=');
+	char user[64];
+	uint32_t uid;
+
+	if (eq == NULL || eq == entry || (size_t)(eq - entry) >= sizeof(user)) {
+		snprintf(sn->why, sn->whylen, "\"%s\" is not USER=NAME", entry);
+		return -1;
+	}
+	snprintf(user, sizeof(user), "%.*s", (int)(eq - entry), entry);
+	if (!proto_vantage_ok(eq + 1, strlen(eq + 1))) {
+		snprintf(sn->why, sn->whylen, "\"%s\" is not a name of at most %d letters, digits, "
+		    "'.', '-' and '_'", eq + 1, PROTO_VANTAGE_MAX);
+		return -1;
+	}
+	if (config_id(user, 0, &uid) < 0) {
+		snprintf(sn->why, sn->whylen, "there is no user \"%s\" on this system", user);
+		return -1;
+	}
+	for (int i = 0; i < sn->n; i++)
+		if (sn->sites[i].uid == uid) {
+			snprintf(sn->why, sn->whylen, "user \"%s\" is named twice", user);
+			return -1;
+		}
+	if (sn->n == sn->max) {
+		snprintf(sn->why, sn->whylen, "more than %d users", sn->max);
+		return -1;
+	}
+	sn->sites[sn->n].uid = uid;
+	snprintf(sn->sites[sn->n].name, sizeof(sn->sites[sn->n].name), "%s", eq + 1);
+	sn->n++;
+	return 0;
+}
+
+int
+config_site_names(const char *list, struct config_site *sites, int n, char *why, size_t whylen)
+{
+	struct site_names sn = { sites, 0, n, why, whylen };
+
+	return config_each(list, site_name_entry, &sn) < 0 ? -1 : sn.n;
 }
 
 int
@@ -1259,8 +1317,10 @@ config_usage(FILE *fp)
 	    "      --db PATH|URI     the SQLite database, or a postgresql:// URI (a fleet's\n"
 	    "                        store, with --journal as the local file); empty: no storage\n"
 	    "      --journal PATH    the local file whose traces wait for PostgreSQL\n"
-	    "      --journal-max N   traces it may hold, 100..10000000 (100000)\n"
+	    "      --journal-max N   traces it may hold, 1..10000000 (100000)\n"
 	    "      --vantage NAME    this server's name in a fleet's store (its host name)\n"
+	    "      --site-names U=N,...  user U's site is called N in the fleet (its user name)\n"
+	    "      --db-timeout D    for PostgreSQL to connect or answer (30s)\n"
 	    "      --queue N         NFQUEUE number (FILTER_QUEUE, 7470)\n"
 	    "      --mark BIT        the connmark bit (0x100000)\n"
 	    "      --hop-timeout D   wait per hop (HOP_TIMEOUT, 1s)\n"

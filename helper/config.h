@@ -34,6 +34,8 @@ struct config {
 	char journal[CONFIG_PATH_MAX];	/* journal: $(localstatedir)/lib/tracetrout/journal.db */
 	int journal_max;	/* journal-max: 100000 traces waiting for PostgreSQL, at most */
 	char vantage[64];	/* vantage: ""; the host name: who traced, in a fleet's store */
+	char site_names[256];	/* site-names: ""; USER=NAME,...: a site's name across the fleet */
+	uint64_t db_timeout_us;	/* db-timeout: 30s, for PostgreSQL to connect or answer */
 	uint16_t queue;		/* queue, FILTER_QUEUE: 7470 */
 	uint32_t mark;		/* mark: the connmark bit, 0x100000 */
 	uint64_t hop_timeout_us;	/* hop-timeout, HOP_TIMEOUT: 1s */
@@ -120,6 +122,21 @@ struct config_net {
  * them): their number, or -1 with the entry at fault in bad (64 bytes).
  */
 int config_proxies(const char *list, struct config_net *nets, char *bad, size_t badlen);
+
+/* One entry of site-names: the uid's site is called name across the fleet. */
+#define CONFIG_SITES_N	32
+struct config_site {
+	uint32_t uid;
+	char name[64];
+};
+
+/*
+ * The entries of a site-names value ("USER=NAME,...", USER a user's name or
+ * number, NAME as a vantage name) into sites (room for n): their number, or
+ * -1 with why in why.
+ */
+int config_site_names(const char *list, struct config_site *sites, int n, char *why,
+    size_t whylen);
 
 /*
  * Each function below returns 0, or -1 with a one-line message in err

@@ -3,9 +3,9 @@
  * PostgreSQL (docs/fleet.md). One connection, driven from the broker's poll
  * loop with libpq's asynchronous calls (PQconnectStartParams and
  * PQconnectPoll, PQsendQuery*, PQconsumeInput, PQflush); one statement in
- * flight at a time. A connection that fails, or a database that answers
- * nothing for FLEET_QUERY_TIMEOUT_MS, is dropped and tried again later with
- * a growing pause; the traces wait in the journal meanwhile.
+ * flight at a time. A connection that fails, or a database that connects or
+ * answers nothing for db-timeout, is dropped and tried again later with a
+ * growing pause; the traces wait in the journal meanwhile.
  *
  * After connecting: the schema, under an advisory lock so that helpers that
  * start together migrate once; then batches of traces, each one statement
@@ -33,8 +33,6 @@
 
 /* pg_advisory_lock's key for migrations: "TrTr" in ASCII, any number the fleet agrees on. */
 #define FLEET_LOCK_KEY		"1416778866"
-#define FLEET_CONNECT_TIMEOUT_MS 10000
-#define FLEET_QUERY_TIMEOUT_MS	30000
 #define FLEET_RETRY_MIN_MS	1000
 #define FLEET_RETRY_MAX_MS	30000
 /* Traces a statement, at most, and how often an idle fleet looks for more. */
@@ -93,12 +91,15 @@ struct fleet {
 	uint64_t ask_serial;
 	fleet_answered_fn *answered;
 	void *answered_ctx;
-	/* Site names by uid: the user's name, asked once per uid. */
-	struct site_name {
-		long uid;
-		char name[64];
-	} names[32];
+	uint64_t timeout_ms;	/* db-timeout */
+	/* Site names by uid: site-names', then the user's name, asked once per uid. */
+	struct config_site sites[CONFIG_SITES_N];
+	int nsites;
+	struct config_site names[32];
 	int nnames;
+	/* For STATUS. */
+	uint64_t shipped;
+	uint64_t failures;
 };
 
 static int
@@ -115,6 +116,7 @@ struct fleet *
 fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx)
 {
 	struct fleet *f = calloc(1, sizeof(*f));
+	char err[128];
 
 	if (f == NULL) {
 		log_warn("broker: fleet");
@@ -125,6 +127,13 @@ fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx)
 	f->answered_ctx = ctx;
 	f->state = F_DOWN;
 	f->pause_ms = FLEET_RETRY_MIN_MS;
+	f->timeout_ms = cfg->db_timeout_us / 1000;
+	if ((f->nsites = config_site_names(cfg->site_names, f->sites, CONFIG_SITES_N, err,
+	    sizeof(err))) < 0) {
+		/* config_check said so already; this is a struct config made otherwise. */
+		log_warnx("broker: fleet: site-names: %s; sites keep their users' names", err);
+		f->nsites = 0;
+	}
 	if (cfg->vantage[0] != '\0')
 		snprintf(f->vantage, sizeof(f->vantage), "%s", cfg->vantage);
 	else if (gethostname(f->vantage, sizeof(f->vantage)) < 0 || f->vantage[0] == '\0')
@@ -191,6 +200,7 @@ fail_why(struct fleet *f, const char *what, const char *why, uint64_t now)
 	log_warnx("broker: fleet: %s: %s; traces wait in the journal (%s), trying again in %llu s",
 	    what, msg[0] ? msg : "no reason given", f->cfg->journal,
 	    (unsigned long long)(f->pause_ms / 1000));
+	f->failures++;
 	drop(f, now);
 }
 
@@ -269,10 +279,10 @@ resolved(struct fleet *f, uint64_t now)
 	int rc = resolve_poll(f->res, addrs, sizeof(addrs), err, sizeof(err));
 
 	if (rc == 0) {
-		if (now - f->since_ms >= FLEET_CONNECT_TIMEOUT_MS) {
+		if (now - f->since_ms >= f->timeout_ms) {
 			resolve_abandon(f->res);
 			f->res = NULL;
-			fail_why(f, "resolving the database's host", "no answer after 10 s", now);
+			fail_why(f, "resolving the database's host", "no answer within db-timeout", now);
 		}
 		return;
 	}
@@ -320,23 +330,38 @@ send_migration(struct fleet *f, uint64_t now)
 	return ok;
 }
 
-/* The user's name for uid (the site's name across the fleet), or its number. */
+/* The site's name across the fleet for uid: site-names', else its user's name, or its number. */
 static const char *
 site_name(struct fleet *f, long uid)
 {
 	struct passwd *pw;
 	int i;
 
+	for (i = 0; i < f->nsites; i++)
+		if (f->sites[i].uid == uid)
+			return f->sites[i].name;
 	for (i = 0; i < f->nnames; i++)
-		if (f->names[i].uid == uid)
+		if (f->names[i].uid == (uint32_t)uid)
 			return f->names[i].name;
 	i = f->nnames < (int)(sizeof(f->names) / sizeof(f->names[0])) ? f->nnames++ : 0;
-	f->names[i].uid = uid;
+	f->names[i].uid = (uint32_t)uid;
 	if ((pw = getpwuid((uid_t)uid)) != NULL && strlen(pw->pw_name) < sizeof(f->names[i].name))
 		snprintf(f->names[i].name, sizeof(f->names[i].name), "%s", pw->pw_name);
 	else
 		snprintf(f->names[i].name, sizeof(f->names[i].name), "%ld", uid);
 	return f->names[i].name;
+}
+
+/* The local uid of a site named name (site_name's inverse), or -1 when none has it. */
+static uid_t
+site_uid(const struct fleet *f, const char *name)
+{
+	struct passwd *pw;
+
+	for (int i = 0; i < f->nsites; i++)
+		if (strcmp(f->sites[i].name, name) == 0)
+			return (uid_t)f->sites[i].uid;
+	return (pw = getpwnam(name)) != NULL ? pw->pw_uid : (uid_t)-1;
 }
 
 /* {"uid": "name", ...} for the uids of a batch, a JSON array of numbers; NULL if out of memory. */
@@ -476,13 +501,11 @@ ask_send(struct fleet *f, uint64_t now)
 static void
 ask_answered(struct fleet *f, struct store *st, PGresult *last)
 {
-	struct passwd *pw;
-
 	for (int i = 0; last != NULL && i < PQntuples(last); i++) {
 		uid_t uid = f->asks[0].uid;
 
 		if (uid == 0)
-			uid = (pw = getpwnam(PQgetvalue(last, i, 1))) != NULL ? pw->pw_uid : (uid_t)-1;
+			uid = site_uid(f, PQgetvalue(last, i, 1));
 		store_import(st, PQgetvalue(last, i, 0), uid);
 	}
 	ask_done(f);
@@ -614,6 +637,7 @@ done(struct fleet *f, struct store *st, PGresult *last, uint64_t now)
 		f->pause_ms = FLEET_RETRY_MIN_MS;
 		return;
 	case F_SHIPPING:
+		f->shipped += (uint64_t)f->nbatch;
 		store_ship_done(st, f->seqs);
 		free(f->seqs);
 		f->seqs = NULL;
@@ -758,16 +782,16 @@ fleet_tick(struct fleet *f, struct store *st, uint64_t now)
 		resolved(f, now);
 		return;
 	case F_CONNECTING:
-		if (now - f->since_ms >= FLEET_CONNECT_TIMEOUT_MS)
-			fail(f, "no connection after 10 s", now);
+		if (now - f->since_ms >= f->timeout_ms)
+			fail_why(f, "cannot connect", "no connection within db-timeout", now);
 		return;
 	case F_READY:
 		if (st != NULL)
 			ship(f, st, now);
 		return;
 	default:
-		if (now - f->since_ms >= FLEET_QUERY_TIMEOUT_MS)
-			fail(f, "no answer after 30 s", now);
+		if (now - f->since_ms >= f->timeout_ms)
+			fail_why(f, "the database", "no answer within db-timeout", now);
 		return;
 	}
 }
@@ -784,13 +808,21 @@ fleet_next_ms(const struct fleet *f)
 		/* The thread says nothing when it ends: look every 10 ms. */
 		return time_ms(CLOCK_MONOTONIC) + 10;
 	case F_CONNECTING:
-		return f->since_ms + FLEET_CONNECT_TIMEOUT_MS;
+		return f->since_ms + f->timeout_ms;
 	case F_READY:
 		/* An ask at once; deletions and sweeps are looked for with the batches. */
 		return f->nasks > 0 ? 0 : f->idle_until_ms;
 	default:
-		return f->since_ms + FLEET_QUERY_TIMEOUT_MS;
+		return f->since_ms + f->timeout_ms;
 	}
+}
+
+void
+fleet_counts(const struct fleet *f, uint64_t *connected, uint64_t *shipped, uint64_t *failures)
+{
+	*connected = f->state >= F_READY;
+	*shipped = f->shipped;
+	*failures = f->failures;
 }
 
 const char *

@@ -56,6 +56,12 @@ void fleet_event(struct fleet *f, struct store *st, short revents);
 void fleet_tick(struct fleet *f, struct store *st, uint64_t now_ms);
 /* When fleet_tick wants to run again, monotonic ms; UINT64_MAX for never. */
 uint64_t fleet_next_ms(const struct fleet *f);
+/*
+ * For STATUS: 1 while connected with the schema current, else 0; the
+ * traces shipped and the connections dropped since the start.
+ */
+void fleet_counts(const struct fleet *f, uint64_t *connected, uint64_t *shipped,
+    uint64_t *failures);
 /* This server's name in the fleet (vantage, else its host name); "" without a fleet. */
 const char *fleet_vantage(const struct fleet *f);
 /*

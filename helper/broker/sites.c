@@ -184,6 +184,12 @@ status_answer(struct broker *b, const struct emsg_status *es)
 	ps.db_errors = db_errors(b);
 	ps.enrich_requests = b->enrich_done;
 	ps.overload_refused = es->overload_refused + b->overload_refused;
+	if (b->fleet != NULL) {
+		fleet_counts(b->fleet, &ps.fleet_connected, &ps.fleet_shipped, &ps.fleet_failures);
+		ps.fleet_waiting = (uint64_t)store_waiting(b->st);
+	} else
+		ps.fleet_connected = ps.fleet_waiting = ps.fleet_shipped = ps.fleet_failures =
+		    PROTO_STATUS_UNKNOWN;
 	if ((n = proto_fmt_status(line, sizeof(line), &ps)) < 0)
 		return;
 	TAILQ_FOREACH(c, &b->clients, entry)

@@ -921,6 +921,8 @@ test_status(void)
 	ok(pm.status.traces_done == 1 && pm.status.traces_running == 0 &&
 	    pm.status.db_errors == 0 && pm.status.enrich_requests == 0 &&
 	    pm.status.uptime_s < 60, "the broker's counters");
+	ok(pm.status.fleet_connected == PROTO_STATUS_UNKNOWN && strstr(line, "fleet_") == NULL,
+	    "without PostgreSQL, no fleet counters");
 	ok(pm.status.queue_drops == PROTO_STATUS_UNKNOWN && strstr(line, "queue_drops") == NULL,
 	    "queue drops are left out when no queue of ours is in the kernel's table");
 	ok(cl_eof(a), "then the broker closes");

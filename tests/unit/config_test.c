@@ -795,6 +795,8 @@ test_print(void)
 	    "journal = %s\n"
 	    "journal-max = 100000\n"
 	    "vantage =\n"
+	    "site-names =\n"
+	    "db-timeout = 30s\n"
 	    "queue = 7470\n"
 	    "mark = 0x100000\n"
 	    "hop-timeout = 1s\n"
@@ -959,6 +961,46 @@ test_db(void)
 	    "in the config file it loads (%s)", err);
 }
 
+/* site-names: each user's site across the fleet. */
+static void
+test_site_names(void)
+{
+	static const struct {
+		const char *value, *err;
+	} bad[] = {
+		{ "root", "\"root\" is not USER=NAME" },
+		{ "=shop", "\"=shop\" is not USER=NAME" },
+		{ "root=", "\"\" is not a name of at most 63 letters, digits, '.', '-' and '_'" },
+		{ "root=a\"b", "\"a\"b\" is not a name of at most 63 letters, digits, '.', '-' and '_'" },
+		{ "no-such-user-tt=shop", "there is no user \"no-such-user-tt\" on this system" },
+		{ "root=shop,0=other", "user \"0\" is named twice" },
+	};
+	struct config_site sites[CONFIG_SITES_N];
+	struct config c;
+	enum config_action action;
+	char err[512], want[512], list[1024] = "";
+
+	clear_env();
+	is_int(load(&c, err, sizeof(err), &action, "--check-config", "--site-names",
+	    "root=shop.example,4242=blog_2", NULL), 0, "site-names loads (%s)", err);
+	is_int(config_site_names(c.site_names, sites, CONFIG_SITES_N, err, sizeof(err)), 2,
+	    "two entries");
+	ok(sites[0].uid == 0 && strcmp(sites[0].name, "shop.example") == 0 &&
+	    sites[1].uid == 4242 && strcmp(sites[1].name, "blog_2") == 0,
+	    "a user's name and a number, each with its site's name");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		is_int(load(&c, err, sizeof(err), &action, "--check-config", "--site-names",
+		    bad[i].value, NULL), -1, "site-names = %s is refused", bad[i].value);
+		snprintf(want, sizeof(want), "--site-names: %s", bad[i].err);
+		is_str(err, want, "... saying why");
+	}
+	for (int i = 0; i <= CONFIG_SITES_N; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d=s", i ? "," : "", i);
+	is_int(config_site_names(list, sites, CONFIG_SITES_N, err, sizeof(err)), -1,
+	    "%d users are too many", CONFIG_SITES_N + 1);
+	is_str(err, "more than 32 users", "... saying so");
+}
+
 int
 main(void)
 {
@@ -973,6 +1015,7 @@ main(void)
 	test_check();
 	test_print();
 	test_db();
+	test_site_names();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

@@ -241,17 +241,22 @@ test_status(void)
 	st.queue_drops = PROTO_STATUS_UNKNOWN;
 	st.db_errors = 3;
 	st.overload_refused = 5;
+	st.fleet_connected = 1;
+	st.fleet_waiting = 4;
+	st.fleet_shipped = 900;
+	st.fleet_failures = PROTO_STATUS_UNKNOWN;
 	n = proto_fmt_status(line, sizeof(line), &st);
 	is_str(line, "STATUS uptime_s=12 traces_running=1 traces_done=7 traces_refused=0 busy=0 "
 	    "forbidden=0 probes_sent=123456789012 replies_matched=40 icmp_unmatched=2 "
-	    "icmp_foreign=0 bad_packets=0 db_errors=3 enrich_requests=0 overload_refused=5\n",
+	    "icmp_foreign=0 bad_packets=0 db_errors=3 enrich_requests=0 overload_refused=5 "
+	    "fleet_connected=1 fleet_waiting=4 fleet_shipped=900\n",
 	    "STATUS formats, an unknown counter left out");
 	is_int(proto_parse(line, (size_t)n, &m), PROTO_STATUS, "the answer parses");
 	ok(memcmp(&m.status, &st, sizeof(st)) == 0, "every counter round trips");
 	n = 0;
 	for (size_t i = 0; (key = proto_status_key(i, &st, &v)) != NULL; i++)
 		n++;
-	is_int(n, 15, "15 counters are named");
+	is_int(n, 19, "19 counters are named");
 	is_str(proto_status_key(0, &st, &v), "uptime_s", "the first is uptime_s");
 	is_int(v, 12, "... with its value");
 	is_int(parse_str("STATUS later=5 probes_sent=9", &m), PROTO_STATUS, "unknown keys ignored");
