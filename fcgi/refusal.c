@@ -57,6 +57,9 @@ static const struct {
 	{ "unknown-trace", { 404, "no such trace (it may have been deleted or expired)", NULL, 0 } },
 	{ "bad-token", { 403, "wrong delete token for this trace", NULL, 0 } },
 	{ "no-storage", { 404, "this server does not keep traces", NULL, 0 } },
+	/* A fleet's database (docs/fleet.md) holds the trace, and is away now. */
+	{ "store-away", { 503, "the database of stored traces cannot be reached now; try again "
+	    "shortly", NULL, 5 } },
 	{ "history-off", { 404, "history is off on this server: it stores visitor addresses "
 	    "truncated, and a truncated address is shared by other people (permalinks still work)",
 	    NULL, 0 } },

@@ -146,22 +146,22 @@ fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx)
 	return f;
 }
 
-/* The first ask is over: off the list, and its asker told. */
+/* The first ask is over, answered or not: off the list, and its asker told. */
 static void
-ask_done(struct fleet *f)
+ask_done(struct fleet *f, bool answered)
 {
 	struct fleet_ask done = f->asks[0];
 
 	memmove(&f->asks[0], &f->asks[1], (size_t)--f->nasks * sizeof(f->asks[0]));
-	f->answered(f->answered_ctx, done.serial);
+	f->answered(f->answered_ctx, done.serial, answered);
 }
 
 static void
 drop(struct fleet *f, uint64_t now)
 {
-	/* Nothing answers the asks now: the store answers them with what it has. */
+	/* Nothing answers the asks now. */
 	while (f->nasks > 0)
-		ask_done(f);
+		ask_done(f, false);
 	if (f->conn != NULL)
 		PQfinish(f->conn);
 	f->conn = NULL;
@@ -508,7 +508,7 @@ ask_answered(struct fleet *f, struct store *st, PGresult *last)
 			uid = site_uid(f, PQgetvalue(last, i, 1));
 		store_import(st, PQgetvalue(last, i, 0), uid);
 	}
-	ask_done(f);
+	ask_done(f, true);
 	store_forget_foreign(st);
 }
 

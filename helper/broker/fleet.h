@@ -35,9 +35,10 @@ struct fleet_ask {
 /*
  * Called when an ask has ended, by its serial: while it runs the traces
  * PostgreSQL had for it are in the store (the answer is read from there);
- * once it returns they are gone again. None when the database was away.
+ * once it returns they are gone again. answered is false when the database
+ * went away first.
  */
-typedef void fleet_answered_fn(void *ctx, uint64_t serial);
+typedef void fleet_answered_fn(void *ctx, uint64_t serial, bool answered);
 
 /*
  * A fleet for cfg's postgresql:// db, answered() told of each ask's end;

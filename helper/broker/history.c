@@ -11,6 +11,7 @@
 #define STORE_RETRY_S		60		/* between attempts to open a database that failed */
 #define SWEEP_INTERVAL_MS	(3600 * 1000)	/* between retention sweeps */
 #define SWEEP_BATCH		1000		/* traces deleted at once */
+#define FLEET_AWAY_RETRY_S	5		/* retry= while the fleet's database cannot be asked */
 
 /* A reply in progress: GET and HISTORY write their lines from the store's callbacks. */
 struct answer {
@@ -108,6 +109,22 @@ wait_for_fleet(struct broker *b, struct client *c, const struct fleet_ask *a)
 	return (c->ask.serial = fleet_ask(b->fleet, &c->ask)) != 0;
 }
 
+/*
+ * A fleet's PostgreSQL holds every shipped trace, and it cannot be asked
+ * now: the visitor may try again, rather than be told there is no such trace.
+ */
+static void
+fleet_away(struct broker *b, struct client *c)
+{
+	char line[PROTO_LINE_MAX + 1];
+	int n;
+
+	if ((n = proto_fmt_error_retry(line, sizeof(line), "store-away", FLEET_AWAY_RETRY_S,
+	    "the fleet's database cannot be asked now")) > 0)
+		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
 /* GET from the store; with fetch, one it lacks is asked of the fleet's PostgreSQL first. */
 static void
 get_stored(struct broker *b, struct client *c, const char *id, bool fetch)
@@ -120,13 +137,14 @@ get_stored(struct broker *b, struct client *c, const char *id, bool fetch)
 	if (store_ready(b, c) < 0)
 		return;
 	rc = store_get(b->st, id, c->uid, &head, &end, get_hop, &a);
-	if (rc == STORE_NONE && fetch) {
+	if (rc == STORE_NONE && fetch && b->fleet != NULL) {
 		/* Another server's, perhaps: fleet_answered() answers once PostgreSQL has. */
 		struct fleet_ask ask = { .kind = FLEET_ASK_TRACE };
 
 		snprintf(ask.id, sizeof(ask.id), "%s", id);
-		if (wait_for_fleet(b, c, &ask))
-			return;
+		if (!wait_for_fleet(b, c, &ask))
+			fleet_away(b, c);
+		return;
 	}
 	if (rc == STORE_NONE) {
 		client_error(b, c, "unknown-trace", "no such trace");
@@ -154,7 +172,7 @@ static void delete_stored(struct broker *b, struct client *c, const char *id, co
     bool ask);
 
 void
-fleet_answered(void *ctx, uint64_t serial)
+fleet_answered(void *ctx, uint64_t serial, bool answered)
 {
 	struct broker *b = ctx;
 	struct client *c;
@@ -164,7 +182,10 @@ fleet_answered(void *ctx, uint64_t serial)
 			c->ask.serial = 0;
 			if (c->dead)
 				return;
-			if (c->ask.kind == FLEET_ASK_TRACE)
+			/* A history is this server's part of it then; a trace may be anywhere. */
+			if (!answered && c->ask.kind != FLEET_ASK_HISTORY)
+				fleet_away(b, c);
+			else if (c->ask.kind == FLEET_ASK_TRACE)
 				get_stored(b, c, c->ask.id, false);
 			else if (c->ask.kind == FLEET_ASK_DELETE)
 				delete_stored(b, c, c->ask.id, c->ask.token, false);
@@ -241,13 +262,14 @@ delete_stored(struct broker *b, struct client *c, const char *id, const char *to
 	if (store_ready(b, c) < 0)
 		return;
 	rc = store_delete(b->st, id, c->uid, token);
-	if (rc == STORE_NONE && ask) {
+	if (rc == STORE_NONE && ask && b->fleet != NULL) {
 		struct fleet_ask q = { .kind = FLEET_ASK_DELETE };
 
 		snprintf(q.id, sizeof(q.id), "%s", id);
 		snprintf(q.token, sizeof(q.token), "%s", token);
-		if (wait_for_fleet(b, c, &q))
-			return;
+		if (!wait_for_fleet(b, c, &q))
+			fleet_away(b, c);
+		return;
 	}
 	/* DELETED says the trace is gone: committed first. */
 	if (rc == 0 && store_commit(b->st) < 0)

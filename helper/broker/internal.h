@@ -219,7 +219,7 @@ void store_retry(struct broker *b);
 void sweep(struct broker *b);
 void request_get(struct broker *b, struct client *c, const struct proto_msg *m);
 /* fleet_answered_fn: the GET or HISTORY that waited for it is answered from the store. */
-void fleet_answered(void *ctx, uint64_t serial);
+void fleet_answered(void *ctx, uint64_t serial, bool answered);
 void request_history(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_delete(struct broker *b, struct client *c, const struct proto_msg *m);
 

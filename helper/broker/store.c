@@ -190,7 +190,13 @@ static const char *const queries[Q_COUNT] = {
 	    "FROM traces t WHERE t.ship IS NOT NULL AND t.ended_at < ?1 ORDER BY t.seq LIMIT ?2) "
 	    "SELECT json_group_array(json(j)), json_group_array(seq), count(*), "
 	    "(SELECT json_group_array(DISTINCT uid) FROM b) FROM b",
-	[Q_SHIP_DONE] = "UPDATE traces SET ship = NULL WHERE seq IN (SELECT value FROM json_each(?1))",
+	/*
+	 * Shipped: gone from the journal (with its hops, replies and look-ups),
+	 * PostgreSQL's copy being the trace from now on, so that a deletion or
+	 * retention anywhere in the fleet is never outlived here.
+	 */
+	[Q_SHIP_DONE] = "DELETE FROM traces WHERE seq IN (SELECT value FROM json_each(?1)) "
+	    "AND ship IS NOT NULL",
 	[Q_SHIP_COUNT] = "SELECT count(*) FROM traces WHERE ship IS NOT NULL",
 	/* A visitor's deletion, for PostgreSQL too (sql/009-ship-deletes.sql). */
 	[Q_SHIP_DELETE] = "INSERT OR IGNORE INTO ship_deletes (id) VALUES (?1)",
@@ -870,10 +876,13 @@ store_ship_done(struct store *st, const char *seqs)
 		return 0;
 	s = st->q[Q_SHIP_DONE];
 	if (bind_text(s, 1, seqs) < 0 || step(st, s) < 0) {
-		store_fail(st, "cannot mark traces shipped", "-");
+		store_fail(st, "cannot take shipped traces from the journal", "-");
 		return -1;
 	}
-	/* Those it marked no longer wait (store_journal counts them all again at each connection). */
+	/*
+	 * Those it deleted no longer wait (changes() counts no cascade;
+	 * store_journal counts them all again at each connection).
+	 */
 	st->waiting -= sqlite3_changes(st->db);
 	if (st->waiting < 0)
 		st->waiting = 0;

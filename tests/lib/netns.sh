@@ -35,6 +35,7 @@
 #                          whose round trip is 2 x routers x MS ms (4 routers, 5 ms: 40 ms)
 #   netns_gro [off]        the visitor's interface coalesces what it receives (GRO), or not
 #   netns_tcpdump_start NS DEV FILE FILTER...  a capture in a namespace; netns_tcpdump_stop
+#   netns_second_server    a second server namespace, NETNS_SERVER_B, behind the same routers
 #   netns_nstat NS NAME    a TCP/IP counter of the namespace (nstat's name)
 #
 # Addresses: link k joins node k (visitor side, .1 / ::1) and node k+1 (.2 / ::2), node 0 being
@@ -273,6 +274,40 @@ netns_build() {
 	NETNS_HOPS4+=("$NETNS_CLIENT4")
 	NETNS_HOPS6+=("$NETNS_CLIENT6")
 	return 0
+}
+
+# netns_second_server: one more server namespace, NETNS_SERVER_B, on a link of its own from the
+# router next to the server (10.77.200.0/24 and 2001:db8:77:200::/64; it has .2 / ::2, that
+# router .1 / ::1), reached by the same path: its NETNS_HOPS_B4/6 are NETNS_HOPS4/6 with that
+# router's address on the new link first. For a fleet of two servers (tests/sys/fleet.sh).
+netns_second_server() {
+	local n=${#NETNS_ROUTERS[@]} j
+	NETNS_SERVER_B=$NETNS_TAG-server-b
+	netns__add "$NETNS_SERVER_B" || return 1
+	mkdir -p "/etc/netns/$NETNS_SERVER_B" &&
+		echo "nameserver 127.0.0.1" >"/etc/netns/$NETNS_SERVER_B/resolv.conf" || return 1
+	netns_on_cleanup "rm -f /etc/netns/$NETNS_SERVER_B/resolv.conf; rmdir /etc/netns/$NETNS_SERVER_B /etc/netns 2>/dev/null"
+	ip -n "${NETNS_ROUTERS[n]}" link add tosrvb type veth peer name tovis netns "$NETNS_SERVER_B" ||
+		return 1
+	ip -n "${NETNS_ROUTERS[n]}" addr add 10.77.200.1/24 dev tosrvb
+	ip -n "${NETNS_ROUTERS[n]}" -6 addr add 2001:db8:77:200::1/64 dev tosrvb nodad
+	ip -n "$NETNS_SERVER_B" addr add 10.77.200.2/24 dev tovis
+	ip -n "$NETNS_SERVER_B" -6 addr add 2001:db8:77:200::2/64 dev tovis nodad
+	ip -n "${NETNS_ROUTERS[n]}" link set tosrvb up
+	ip -n "$NETNS_SERVER_B" link set tovis up
+	ip -n "$NETNS_SERVER_B" route add default via 10.77.200.1
+	ip -n "$NETNS_SERVER_B" -6 route add default via 2001:db8:77:200::1
+	for ((j = 1; j < n; j++)); do
+		ip -n "${NETNS_ROUTERS[j]}" route add 10.77.200.0/24 via "10.77.$j.2" &&
+			ip -n "${NETNS_ROUTERS[j]}" -6 route add 2001:db8:77:200::/64 via "2001:db8:77:$j::2" ||
+			return 1
+	done
+	netns__in_order "$NETNS_SERVER_B" && netns__in_order "${NETNS_ROUTERS[n]}" || return 1
+	netns__wait_ready || return 1
+	NETNS_SERVER_B4=10.77.200.2
+	NETNS_SERVER_B6=2001:db8:77:200::2
+	NETNS_HOPS_B4=(10.77.200.1 "${NETNS_HOPS4[@]:1}")
+	NETNS_HOPS_B6=(2001:db8:77:200::1 "${NETNS_HOPS6[@]:1}")
 }
 
 # netns__in_order NS: every interface of NS hands what it receives to one CPU per flow (RPS over

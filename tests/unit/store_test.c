@@ -1334,8 +1334,8 @@ test_import(struct store *st, const char *path)
 
 /*
  * The journal of a fleet's PostgreSQL store: traces begun with it wait to be
- * shipped, leave as JSON once ended (not before), are marked shipped, and
- * past journal-max new traces are refused.
+ * shipped, leave as JSON once ended (not before), are gone from it once
+ * shipped, and past journal-max new traces are refused.
  */
 static void
 test_journal(void)
@@ -1376,17 +1376,21 @@ test_journal(void)
 	    strstr(traces, "\"reason\":\"destination\"") != NULL,
 	    "an ended trace is shipped as JSON with its hops and replies: %s", traces);
 	is_str(uids, "[1000]", "... with the uids that asked");
-	is_int(store_ship_done(st, seqs), 0, "it is marked shipped");
+	is_int(store_ship_done(st, seqs), 0, "once shipped");
 	store_commit(st);
-	is_int((int)store_waiting(st), 0, "... and no longer waits");
-	is_str(q1(path, "SELECT count(*) FROM traces WHERE ship IS NOT NULL"), "0", "... in the file too");
-	is_str(q1(path, "SELECT count(*) FROM traces"), "2", "... which keeps the trace");
+	is_int((int)store_waiting(st), 0, "... it no longer waits");
+	is_str(q1(path, "SELECT (SELECT count(*) FROM traces WHERE id = 'fedcba9876543210fedcba9876543210') "
+	    "|| '/' || "
+	    "(SELECT count(*) FROM hops) || '/' || (SELECT count(*) FROM replies)"), "0/0/0",
+	    "... and is gone from the journal, with its hops and replies");
+	is_str(q1(path, "SELECT count(*) FROM traces"), "1", "... the trace of no journal kept");
 	free(traces);
 	free(seqs);
 	free(uids);
-	is_int(store_delete(st, ID2, 1000, TOK), 0, "a visitor deletes a shipped trace");
+	store_trace_end(st, ID1, "destination", 0, 1700000000400LL, 100);
+	is_int(store_delete(st, ID1, 33, TOK), 0, "a visitor deletes a trace");
 	is_int(store_ship_deletes(st, 10, &traces), 1, "... which waits to be deleted in PostgreSQL");
-	is_str(traces, "[\"fedcba9876543210fedcba9876543210\"]", "... by its id");
+	is_str(traces, "[\"0123456789abcdef0123456789abcdef\"]", "... by its id");
 	is_int(store_ship_deletes_done(st, traces), 0, "once deleted there");
 	free(traces);
 	is_int(store_ship_deletes(st, 10, &traces), 0, "... nothing waits");
