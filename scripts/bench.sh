@@ -901,21 +901,89 @@ for _ in range(9):
 PY
 }
 
+# fleet_backend sqlite|pg: tracetrout-serve in the load network again, storing into SQLite or
+# into PostgreSQL through the journal; hpid and epid as load_network sets them.
+fleet_backend() {
+	netns_serve_stop
+	rm -f "$NETNS_TMP"/state/*.db*
+	if [ "$1" = pg ]; then
+		netns_serve_start "$builddir" --db "$PG_URI" --journal "$NETNS_TMP/state/journal.db" ||
+			exit 1
+	else
+		netns_serve_start "$builddir" || exit 1
+	fi
+	hpid=$(netns_helper_pid)
+	epid=$(ps --ppid "$hpid" -o pid= | tr -d ' ')
+	netns_trace 4 / -o /dev/null
+}
+
+# fleet_load: the load network's traced throughput (throughput()'s, $load_traces traces at
+# $load_at_once at once), each trace stored into SQLite, then into PostgreSQL, in turn, run after
+# run; with PostgreSQL also how long after the load's end the database has every trace.
+fleet_load() {
+	local i j b since t0 n
+	section_header "RUNS_LOAD=$runs_load LOAD_TRACES=$load_traces BENCH_ONLY=fleet" \
+		"== issue 16, the stored-trace rate of each backend: traced GET / as in issue 15's throughput" \
+		"   ($load_traces traces a run, $load_at_once at once, IPv4 and IPv6 in turn, 4 routers), every trace stored:" \
+		"   into SQLite, or into the journal and shipped to PostgreSQL (unix socket, fsync off);" \
+		"   median (min, max) of $runs_load runs of each, in turn"
+	load_network "${LOAD_VISITORS:-200}"
+	pg_available || { echo "fleet: Debian's postgresql is not installed"; return 1; }
+	pg_start "" || return 1
+	netns_on_cleanup pg_cleanup
+	rm -f "$NETNS_TMP/fleet.fig"
+	# shellcheck disable=SC2046  # load_hops gives two words for each family
+	for ((i = 0; i < runs_load; i++)); do
+		for b in sqlite pg; do
+			fleet_backend "$b"
+			# The load's traces: those begun from now on (not fleet_backend's first).
+			since=$(date +%s%3N)
+			load_both "fleet-$b" -n "$load_traces" -c "$load_at_once" $(load_hops 4) $(load_hops 6)
+			t0=$(date +%s%N)
+			n=$(kv "fleet-$b" status_200)
+			echo "$b rate $(kv "fleet-$b" rate)" >>"$NETNS_TMP/fleet.fig"
+			echo "$b exact $(kv "fleet-$b" ok)" >>"$NETNS_TMP/fleet.fig"
+			if [ "$b" = sqlite ]; then
+				echo "$b stored $(sqlite3 "$NETNS_TMP/state/tracetrout.db" \
+					"SELECT count(*) FROM traces WHERE started_at >= $since")" \
+					>>"$NETNS_TMP/fleet.fig"
+				continue
+			fi
+			# The traces leave hop-timeout + info-timeout + 1 s (4 s) after their end.
+			for ((j = 0; j < 600; j++)); do
+				[ "$(pg_sql "SELECT count(*) FROM traces WHERE started_at >= $since")" -ge "$n" ] &&
+					break
+				sleep 0.1
+			done
+			echo "$b stored $(pg_sql "SELECT count(*) FROM traces WHERE started_at >= $since")" \
+				>>"$NETNS_TMP/fleet.fig"
+			echo "$b lag $((($(date +%s%N) - t0) / 1000000))" >>"$NETNS_TMP/fleet.fig"
+		done
+	done
+	for b in sqlite pg; do
+		printf '%-10s traces/s stored: %s; stored, per run: %s of %s; exact %s\n' "$b," \
+			"$(awk -v b="$b" '$1 == b && $2 == "rate" { print $3 }' "$NETNS_TMP/fleet.fig" | stats)" \
+			"$(awk -v b="$b" '$1 == b && $2 == "stored" { print $3 }' "$NETNS_TMP/fleet.fig" | paste -sd, -)" \
+			"$load_traces" \
+			"$(awk -v b="$b" '$1 == b && $2 == "exact" { print $3 }' "$NETNS_TMP/fleet.fig" | paste -sd, -)"
+	done
+	echo "PostgreSQL has every trace this long after the load's last answer, ms (4,000 of it the" \
+		"settling): $(awk '$1 == "pg" && $2 == "lag" { print $3 }' "$NETNS_TMP/fleet.fig" | stats)"
+	echo "PostgreSQL/SQLite, traces/s: $(paste <(awk '$1 == "pg" && $2 == "rate" { print $3 }' \
+		"$NETNS_TMP/fleet.fig") <(awk '$1 == "sqlite" && $2 == "rate" { print $3 }' \
+		"$NETNS_TMP/fleet.fig") | awk '{ printf "%.3f\n", $2 ? $1 / $2 : 0 }' | stats)"
+	netns_serve_stop
+	pg_sql "TRUNCATE traces CASCADE" >/dev/null 2>&1
+}
+
 fleet() {
 	local ns j n t0 t1 hpid i f u v
+	fleet_load || return 1
+	echo
 	section_header "FLEET_TRACES=$fleet_traces FLEET_STORED=$fleet_stored BENCH_ONLY=fleet" \
 		"== issue 16, a fleet's PostgreSQL store: $fleet_traces finished traces (5 hops, 7 replies)" \
 		"   waiting in a helper's journal shipped to PostgreSQL (Debian's, fsync off, unix socket);" \
 		"   then the broker's answers with $fleet_stored traces stored, over its socket (9 runs)"
-	pg_available || { echo "fleet: Debian's postgresql is not installed"; return 1; }
-	pg_start "" || return 1
-	netns_on_cleanup pg_cleanup
-	# No network of routers here: the scratch directory netns_build would make (netns_cleanup
-	# removes it).
-	if [ -z "$NETNS_TMP" ]; then
-		NETNS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tracetrout-test.XXXXXX") || return 1
-		chmod 755 "$NETNS_TMP"
-	fi
 	ns=$NETNS_TAG-fleet
 	netns__add "$ns" || return 1
 	j=$NETNS_TMP/fleet/journal.db

@@ -49,7 +49,10 @@ traces_running() {
 HOP_TIMEOUT=8s netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs in the server namespace"
 traces_running
-tap_ok $? "two traces in flight mark their connections" || sys_marked "$NETNS_SERVER" | tap_diag
+tap_ok $? "two traces in flight mark their connections" || {
+	sys_marked "$NETNS_SERVER" | tap_diag
+	sys_show "$NETNS_TMP/serve.log"
+}
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly (SIGTERM) in the middle of them"
 leftovers "stopped mid-trace"
