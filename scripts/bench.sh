@@ -42,6 +42,7 @@ NETNS_PATHEMU=${NETNS_PATHEMU:-$builddir/tests/lib/pathemu}
 [ -x "$NETNS_PATHEMU" ] || { echo "bench: $NETNS_PATHEMU missing: run make bench, or make -C tests lib/pathemu" >&2; exit 1; }
 # The load generator of issue 15's figures, built by make check.
 ttload_bin=${TTLOAD:-$builddir/tests/lib/ttload}
+storebench_bin=$builddir/tests/lib/storebench
 [ -x "$ttload_bin" ] || { echo "bench: $ttload_bin missing: run make check, or make -C tests lib/ttload" >&2; exit 1; }
 
 # shellcheck source=../tests/lib/netns.sh
@@ -49,12 +50,14 @@ ttload_bin=${TTLOAD:-$builddir/tests/lib/ttload}
 # shellcheck source=../tests/lib/pg.sh
 . "$srcdir/tests/lib/pg.sh"
 
-# stats: numbers on stdin -> "median M (min A, max B, n N)".
+# stats: numbers on stdin -> "median M (min A, max B, n N)", 4 significant digits (whole numbers
+# from 10,000 up, not 1.307e+04).
 stats() {
-	sort -g | awk '{ v[NR] = $1 } END {
+	sort -g | awk 'function f(x) { return x >= 10000 || x <= -10000 ? sprintf("%.0f", x) : sprintf("%.4g", x) }
+		{ v[NR] = $1 } END {
 		if (NR == 0) { print "no data"; exit }
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "median %.4g (min %.4g, max %.4g, n %d)\n", m, v[1], v[NR], NR }'
+		printf "median %s (min %s, max %s, n %d)\n", f(m), f(v[1]), f(v[NR]), NR }'
 }
 
 median() {
@@ -849,11 +852,14 @@ load() {
 }
 
 # --- issue 16: a fleet's PostgreSQL store ------------------------------------------------------
-# FLEET_TRACES (20000) finished traces (5 hops, 7 replies each, as the load network's) wait in a
-# helper's journal; the time until PostgreSQL (tests/lib/pg.sh: Debian's server, fsync off, a
-# unix socket) has them all gives the rate the shipping sustains. Then FLEET_STORED (1000000)
-# traces in the database, and the broker's answer to a visitor's history and to a permalink
-# (each asked of PostgreSQL: a helper with an empty journal), over its socket, median of 9.
+# The load network's traced throughput with every trace stored into SQLite, then into PostgreSQL
+# (fleet_load). FLEET_TRACES (20000) finished traces (5 hops, 7 replies each, as the load
+# network's) wait in a helper's journal; the time until PostgreSQL (tests/lib/pg.sh: Debian's
+# server, fsync off, a unix socket) has them all gives the rate the shipping sustains; the
+# broker's store alone writing them into SQLite (tests/lib/storebench) the rate that end
+# sustains. Then FLEET_STORED (1000000) traces in the database, and the broker's answer to a
+# visitor's history and to a permalink (each asked of PostgreSQL: a helper with an empty
+# journal), over its socket, median of 9, with the history question's plan.
 fleet_traces=${FLEET_TRACES:-20000}
 fleet_stored=${FLEET_STORED:-1000000}
 
@@ -977,7 +983,7 @@ fleet_load() {
 }
 
 fleet() {
-	local ns j n t0 t1 hpid i f u v
+	local ns j t0 t1 hpid i u v
 	fleet_load || return 1
 	echo
 	section_header "FLEET_TRACES=$fleet_traces FLEET_STORED=$fleet_stored BENCH_ONLY=fleet" \
@@ -988,29 +994,10 @@ fleet() {
 	netns__add "$ns" || return 1
 	j=$NETNS_TMP/fleet/journal.db
 	mkdir -p "$NETNS_TMP/fleet"
-	# The journal's schema as the helper makes it, then the traces, ended 10 s ago.
-	n=0
-	for f in "$srcdir"/sql/[0-9]*.sql; do
-		sqlite3 "$j" <"$f" || return 1
-		n=$((n + 1))
-	done
-	sqlite3 "$j" "PRAGMA user_version = $n;
-		WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $fleet_traces)
-		INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, ended_at,
-		reason, hops, duration_us, token, client_prefix, ship)
-		SELECT printf('%032x', i), 33, 4, '10.77.' || (i / 250 % 250) || '.' || (i % 250),
-		40000 + i % 20000, '192.0.2.10', 443, strftime('%s') * 1000 - 20000,
-		strftime('%s') * 1000 - 10000, 'destination', 5, 15000, printf('%032x', i * 7), 0, 1
-		FROM s;
-		INSERT INTO hops SELECT t.seq, s.ttl, CASE s.ttl WHEN 5 THEN 3 ELSE 1 END, NULL, NULL
-		FROM traces t, (SELECT 1 AS ttl UNION SELECT 2 UNION SELECT 3 UNION SELECT 4
-		UNION SELECT 5) s;
-		INSERT INTO replies SELECT t.seq, h.ttl, x.idx, CASE h.ttl WHEN 5 THEN t.client
-		ELSE '192.0.2.' || h.ttl END, 100 * h.ttl + x.idx, CASE h.ttl WHEN 5 THEN 'destination'
-		ELSE 'time-exceeded' END, 0, 64 - h.ttl, CASE h.ttl WHEN 5 THEN 0 ELSE 1 END, 56, 0,
-		NULL, NULL, 0 FROM traces t JOIN hops h ON h.trace_seq = t.seq,
-		(SELECT 0 AS idx UNION SELECT 1 UNION SELECT 2) x WHERE x.idx = 0 OR h.ttl = 5;" ||
-		return 1
+	# The journal, written by the broker's own store code (tests/lib/storebench), its traces
+	# ended 20 s ago: all settled.
+	"$storebench_bin" -j -a 20000 "$j" "$fleet_traces" >/dev/null 2>"$NETNS_TMP/fleet/storebench.log" ||
+		{ cat "$NETNS_TMP/fleet/storebench.log"; return 1; }
 	# The helper's users (tracetrout-serve makes them too), and the journal for its broker.
 	for u in tracetrout tracetrout-engine; do
 		getent passwd "$u" >/dev/null ||
@@ -1035,6 +1022,14 @@ fleet() {
 	fi
 	awk -v n="$fleet_traces" -v ns="$((t1 - t0))" 'BEGIN { printf "shipped: %d traces in %.2f s \
 from the helper'"'"'s start (connecting and migrating included): %.0f traces/s\n", n, ns / 1e9, n / (ns / 1e9) }'
+	# The other end alone: the broker's store writing such traces into a SQLite file (a SQLite
+	# store, or a journal), committed as the broker commits, 3 runs on a new file each.
+	for ((i = 0; i < 3; i++)); do
+		rm -f "$NETNS_TMP/fleet/bench.db"*
+		"$storebench_bin" "$NETNS_TMP/fleet/bench.db" "$fleet_traces" \
+			2>>"$NETNS_TMP/fleet/storebench.log" | sed -n 's/.*rate=//p'
+	done | { printf 'the broker'"'"'s store alone, writing %d such traces into SQLite, traces/s: ' \
+		"$fleet_traces"; stats; }
 	pg_sql "TRUNCATE traces CASCADE" >/dev/null 2>&1
 	t0=$(date +%s%N)
 	fleet_fill "$fleet_stored"
@@ -1059,6 +1054,10 @@ from the helper'"'"'s start (connecting and migrating included): %.0f traces/s\n
 		count(DISTINCT vantage) FROM traces WHERE client = '$v'") vantage points), ms:" \
 		"$(fleet_ask "HISTORY client=$v limit=20" | stats)"
 	echo "a permalink (GET), ms: $(fleet_ask "GET id=$(printf '%032x' "$i")" | stats)"
+	# The selection of fleet.c's history question, as PostgreSQL plans it (a site's, not root's).
+	echo "its plan: $(pg_sql "EXPLAIN (COSTS OFF) SELECT seq FROM traces WHERE client = '$v'::inet
+		AND NOT client_prefix AND site = 'www-data' ORDER BY started_at DESC, id DESC LIMIT 21" |
+		sed 's/^ *//; s/^-> *//' | paste -sd';' - | sed 's/;/; /g')"
 	kill "$hpid" 2>/dev/null
 	wait "$hpid" 2>/dev/null
 }

@@ -17,3 +17,9 @@ lib_flood_SOURCES = lib/flood.c
 # trace's hop list checked; a Python client was slower than the server it measured.
 check_PROGRAMS += lib/ttload
 lib_ttload_SOURCES = lib/ttload.c
+# storebench: the broker's store alone writing traces into SQLite, as fast as it can
+# (scripts/bench.sh's fleet section: the SQLite backend's own rate).
+check_PROGRAMS += lib/storebench
+lib_storebench_SOURCES = lib/storebench.c
+lib_storebench_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+lib_storebench_LDADD = $(HELPER_UNIT_LIBS)
