@@ -89,6 +89,49 @@ struct store_item {
  */
 int store_history(struct store *st, const struct tt_addr *client, uid_t uid, const char *before,
     int limit, int (*item)(void *, const struct store_item *), void *ctx, bool *more);
+/*
+ * An operator's search of the stored traces (tracetrout-query, the broker's
+ * QUERY verb, docs/query.md): each filter that is set narrows it, all of
+ * them together. Addresses and prefixes match through indexed binary keys,
+ * AS and country through the columns kept from stored look-ups.
+ */
+struct store_query {
+	bool has_visitor;		/* the visitor's address in visitor/visitor_bits */
+	struct tt_addr visitor;
+	int visitor_bits;		/* 0..32 or 0..128 */
+	bool has_hop;			/* some hop answered from an address in hop/hop_bits */
+	struct tt_addr hop;
+	int hop_bits;
+	int64_t since_ms;		/* started at or after; 0: any */
+	int64_t until_ms;		/* started before; 0: any */
+	uint32_t asn;			/* a hop's AS, the visitor's included; 0: any */
+	char country[64];		/* a hop's country (code or name, any case); "": any */
+	char reason[32];		/* how it ended; "": any */
+	bool has_uid;			/* one site's traces only */
+	uid_t uid;
+	bool changed;			/* only those whose path changed since the visitor's previous */
+	char before[PROTO_ID_LEN + 1];	/* "": from the newest; else older than this trace */
+	int limit;			/* 1..STORE_QUERY_MAX */
+};
+#define STORE_QUERY_MAX	1000
+
+/* One trace a query found: an ITEM's fields, and whose it is. */
+struct store_query_item {
+	struct store_item item;
+	char client[ADDR_STRLEN];	/* the visitor (a stored prefix's first address) */
+	uid_t uid;			/* the site that asked */
+};
+
+/*
+ * The finished traces q finds, newest first, at most q->limit; *more says
+ * whether older ones exist. row() gets each; returning -1 stops. 0, or -1
+ * (logged).
+ */
+int store_query(struct store *st, const struct store_query *q,
+    int (*row)(void *, const struct store_query_item *), void *ctx, bool *more);
+/* How many finished traces q finds (its limit and before ignored): 0, or -1 (logged). */
+int store_query_count(struct store *st, const struct store_query *q, long long *n);
+
 /* Deletes a finished trace of uid's when token is its delete token: 0, STORE_NONE, STORE_BAD_TOKEN or -1. */
 int store_delete(struct store *st, const char *id, uid_t uid, const char *token);
 /* The finished traces per site (uid): site() for each, until it returns -1. 0, or -1 after logging. */
