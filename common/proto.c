@@ -149,6 +149,9 @@ enum kv_found {
 	KV_BAD,			/* the key, malformed */
 };
 
+static int pct_decode(char *dst, size_t len, const struct tok *v);
+static int fmt_pct(char *buf, size_t len, const char *key, const char *v);
+
 /* A token's value as an address (addr_parse's rules); returns 0, or -1. */
 static int
 addr_tok(const struct tok *v, struct tt_addr *a)
@@ -634,9 +637,126 @@ parse_item(const struct tok *t, int n, struct proto_msg *m)
 			m->path = v.s;
 			m->path_len = v.n;
 			have |= 2;
+		} else if (kv(&t[i], "client", &v)) {
+			if (addr_tok(&v, &m->req.client) < 0)
+				return PROTO_BAD;
+			m->has_client = true;
+		} else if (kv(&t[i], "site", &v)) {
+			if (!proto_vantage_ok(v.s, v.n))
+				return PROTO_BAD;
+			memcpy(m->site_name, v.s, v.n);
+			m->site_name[v.n] = '\0';
 		}
 	}
 	return have == 3 ? PROTO_ITEM : PROTO_BAD;
+}
+
+/* ADDRESS or ADDRESS/BITS (0..32 or 0..128; an address alone is all its bits). */
+static int
+prefix_tok(const struct tok *v, struct tt_addr *a, int *bits)
+{
+	struct tok f[2];
+	uint64_t x;
+	int nf = fields(v, '/', f, 2);
+
+	if (nf < 1 || addr_tok(&f[0], a) < 0)
+		return -1;
+	*bits = a->family == AF_INET ? 32 : 128;
+	if (nf == 2) {
+		if (num_parse(f[1].s, f[1].n, (uint64_t)*bits, &x) < 0)
+			return -1;
+		*bits = (int)x;
+	}
+	return 0;
+}
+
+/* 0 or 1. */
+static int
+flag_tok(const struct tok *v, bool *flag)
+{
+	if (v->n != 1 || (v->s[0] != '0' && v->s[0] != '1'))
+		return -1;
+	*flag = v->s[0] == '1';
+	return 0;
+}
+
+/* Letters, digits and '-': an END reason, 1-31 of them. */
+static bool
+reason_ok(const struct tok *v)
+{
+	if (v->n == 0 || v->n >= sizeof(((struct proto_query *)0)->reason))
+		return false;
+	for (size_t i = 0; i < v->n; i++)
+		if (!isalnum((unsigned char)v->s[i]) && v->s[i] != '-')
+			return false;
+	return true;
+}
+
+/* QUERY: every key optional, each at most once in effect (the last one given counts). */
+static enum proto_verb
+parse_query(const struct tok *t, int n, struct proto_msg *m)
+{
+	struct proto_query *q = &m->query;
+	struct tok v;
+	uint64_t x;
+
+	q->visitor_bits = q->hop_bits = -1;
+	q->limit = 20;
+	for (int i = 1; i < n; i++) {
+		enum kv_found r = id_key(&t[i], "before", m->id);
+
+		if (r == KV_BAD)
+			return PROTO_BAD;
+		if (r == KV_OK)
+			continue;
+		if (kv(&t[i], "visitor", &v)) {
+			if (prefix_tok(&v, &q->visitor, &q->visitor_bits) < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "hop", &v)) {
+			if (prefix_tok(&v, &q->hop, &q->hop_bits) < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "since_ms", &v)) {
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &q->since_ms) < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "until_ms", &v)) {
+			if (num_parse(v.s, v.n, UINT64_MAX / 2, &q->until_ms) < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "as", &v)) {
+			if (num_parse(v.s, v.n, UINT32_MAX, &x) < 0 || x == 0)
+				return PROTO_BAD;
+			q->asn = (uint32_t)x;
+		} else if (kv(&t[i], "country", &v)) {
+			if (pct_decode(q->country, sizeof(q->country), &v) < 0 || q->country[0] == '\0')
+				return PROTO_BAD;
+		} else if (kv(&t[i], "reason", &v)) {
+			if (!reason_ok(&v))
+				return PROTO_BAD;
+			memcpy(q->reason, v.s, v.n);
+			q->reason[v.n] = '\0';
+		} else if (kv(&t[i], "site", &v)) {
+			if (!proto_vantage_ok(v.s, v.n) || v.n >= sizeof(q->site))
+				return PROTO_BAD;
+			memcpy(q->site, v.s, v.n);
+			q->site[v.n] = '\0';
+		} else if (kv(&t[i], "vantage", &v)) {
+			if (!proto_vantage_ok(v.s, v.n))
+				return PROTO_BAD;
+			memcpy(q->vantage, v.s, v.n);
+			q->vantage[v.n] = '\0';
+		} else if (kv(&t[i], "changed", &v)) {
+			if (flag_tok(&v, &q->changed) < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "count", &v)) {
+			if (flag_tok(&v, &q->count) < 0)
+				return PROTO_BAD;
+		} else if (kv(&t[i], "limit", &v)) {
+			if (num_parse(v.s, v.n, PROTO_QUERY_MAX, &x) < 0 || x == 0)
+				return PROTO_BAD;
+			q->limit = (int)x;
+		} else
+			return PROTO_BAD;
+	}
+	return PROTO_QUERY;
 }
 
 /* GET id=, DELETE id= token=, DELETED id= */
@@ -816,6 +936,11 @@ proto_parse(const char *line, size_t len, struct proto_msg *m)
 		m->verb = parse_history(t, n, m);
 	else if (verb_is(&t[0], "ITEM"))
 		m->verb = parse_item(t, n, m);
+	else if (verb_is(&t[0], "QUERY"))
+		m->verb = parse_query(t, n, m);
+	else if (verb_is(&t[0], "COUNT") && n == 2 && kv(&t[1], "n", &v) &&
+	    num_parse(v.s, v.n, UINT64_MAX / 2, &m->count) == 0)
+		m->verb = PROTO_COUNT;
 	else if (verb_is(&t[0], "INFO"))
 		m->verb = parse_info(t, n, m);
 	else if (verb_is(&t[0], "NAME"))
@@ -952,14 +1077,67 @@ proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const cha
 
 int
 proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms, const char *reason,
-    int hops, uint64_t duration_us, const char *vantage, const char *path)
+    int hops, uint64_t duration_us, const char *vantage, const char *client, const char *site,
+    const char *path)
 {
 	bool v = vantage != NULL && proto_vantage_ok(vantage, strlen(vantage));
+	bool s = site != NULL && proto_vantage_ok(site, strlen(site));
 
 	return fmt(buf, len, "ITEM id=%s started_ms=%llu reason=%s hops=%d duration_us=%llu "
-	    "%s%s%spath=%s\n", id, (unsigned long long)started_ms, reason, hops,
+	    "%s%s%s%s%s%s%s%s%spath=%s\n", id, (unsigned long long)started_ms, reason, hops,
 	    (unsigned long long)duration_us, v ? "vantage=" : "", v ? vantage : "", v ? " " : "",
-	    path[0] ? path : "-");
+	    client ? "client=" : "", client ? client : "", client ? " " : "",
+	    s ? "site=" : "", s ? site : "", s ? " " : "", path[0] ? path : "-");
+}
+
+int
+proto_fmt_query(char *buf, size_t len, const struct proto_query *q, const char *before)
+{
+	char a[ADDR_STRLEN];
+	int n, m;
+
+	if ((n = fmt(buf, len, "QUERY limit=%d", q->limit)) < 0)
+		return -1;
+#define ADD(...) do { \
+	if ((m = fmt(buf + n, len - (size_t)n, __VA_ARGS__)) < 0) \
+		return -1; \
+	n += m; \
+} while (0)
+	if (q->visitor_bits >= 0)
+		ADD(" visitor=%s/%d", addr_format(&q->visitor, a), q->visitor_bits);
+	if (q->hop_bits >= 0)
+		ADD(" hop=%s/%d", addr_format(&q->hop, a), q->hop_bits);
+	if (q->since_ms)
+		ADD(" since_ms=%llu", (unsigned long long)q->since_ms);
+	if (q->until_ms)
+		ADD(" until_ms=%llu", (unsigned long long)q->until_ms);
+	if (q->asn)
+		ADD(" as=%lu", (unsigned long)q->asn);
+	if (q->reason[0])
+		ADD(" reason=%s", q->reason);
+	if (q->site[0])
+		ADD(" site=%s", q->site);
+	if (q->vantage[0])
+		ADD(" vantage=%s", q->vantage);
+	if (q->changed)
+		ADD(" changed=1");
+	if (q->count)
+		ADD(" count=1");
+	if (before)
+		ADD(" before=%s", before);
+#undef ADD
+	if ((m = fmt_pct(buf + n, len - (size_t)n, "country", q->country)) < 0)
+		return -1;
+	n += m;
+	if ((m = fmt(buf + n, len - (size_t)n, "\n")) < 0)
+		return -1;
+	return n + m;
+}
+
+int
+proto_fmt_count(char *buf, size_t len, uint64_t n)
+{
+	return fmt(buf, len, "COUNT n=%llu\n", (unsigned long long)n);
 }
 
 int

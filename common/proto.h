@@ -15,6 +15,9 @@
 #define PROTO_MAX_MPLS	4	/* label stack entries kept per reply, top first */
 #define PROTO_ID_LEN	32	/* hex digits of a trace id or a delete token */
 #define PROTO_HISTORY_MAX 100	/* ITEMs per HISTORY answer */
+#define PROTO_QUERY_MAX	1000	/* ITEMs per QUERY answer */
+/* A fleet's server name (vantage=): letters, digits, '.', '-' and '_', as host names are. */
+#define PROTO_VANTAGE_MAX	63
 
 enum reply_kind {
 	REPLY_TIME_EXCEEDED = 1,
@@ -129,6 +132,23 @@ enum proto_verb {
 	PROTO_NAME,		/* NAME addr= name=: an address's reverse DNS name */
 	PROTO_SITES,		/* SITES: traces per site (uid); answered by SITEs and LIST */
 	PROTO_SITE,		/* SITE uid= running= done= refused= stored= */
+	PROTO_QUERY,		/* QUERY [filters]: an operator's search; ITEMs and LIST, or COUNT */
+	PROTO_COUNT,		/* COUNT n=: how many traces a QUERY count=1 found */
+};
+
+/* A QUERY's filters (docs/query.md); each one given narrows it. */
+struct proto_query {
+	struct tt_addr visitor, hop;
+	int visitor_bits, hop_bits;	/* the prefixes' lengths; -1: no such filter */
+	uint64_t since_ms, until_ms;	/* started at or after, before; 0: any */
+	uint32_t asn;			/* a hop's AS; 0: any */
+	char country[64];		/* a hop's country, code or name; "": any */
+	char reason[32];		/* how the trace ended; "": any */
+	char site[64];			/* one site's, by name; "": any */
+	char vantage[PROTO_VANTAGE_MAX + 1];	/* one fleet server's; "": any */
+	bool changed;			/* only traces whose path changed */
+	bool count;			/* COUNT, not the traces */
+	int limit;			/* 1..PROTO_QUERY_MAX (20); before= is the msg's id */
 };
 
 /* One site's traces: a SITE line. */
@@ -174,8 +194,6 @@ struct proto_status {
 };
 
 /* One parsed line. Strings are copied, except path, which points into the caller's line. */
-/* A fleet's server name (vantage=): letters, digits, '.', '-' and '_', as host names are. */
-#define PROTO_VANTAGE_MAX	63
 /* Is s (n bytes) such a name? */
 bool proto_vantage_ok(const char *s, size_t n);
 
@@ -206,6 +224,10 @@ struct proto_msg {
 	char name[PROTO_NAME_MAX + 1];		/* NAME */
 	struct proto_status status;		/* STATUS answer; all PROTO_STATUS_UNKNOWN in a request */
 	struct proto_site site;			/* SITE */
+	struct proto_query query;		/* QUERY */
+	char site_name[64];			/* ITEM of a QUERY: site=, the site's name; "" unsaid */
+	bool has_client;			/* ITEM of a QUERY: client= (in req.client) */
+	uint64_t count;				/* COUNT n= */
 };
 
 /*
@@ -227,9 +249,17 @@ int proto_fmt_get(char *buf, size_t len, const char *id);
 /* before: an id, or NULL for the newest. */
 int proto_fmt_history(char *buf, size_t len, const struct tt_addr *client, const char *before,
     int limit);
-/* path as in docs/protocol.md; the caller builds it. vantage: a fleet's server, or NULL. */
+/*
+ * path as in docs/protocol.md; the caller builds it. vantage: a fleet's
+ * server, or NULL; client and site (a QUERY's answer): the visitor and the
+ * site's name, or NULL.
+ */
 int proto_fmt_item(char *buf, size_t len, const char *id, uint64_t started_ms,
-    const char *reason, int hops, uint64_t duration_us, const char *vantage, const char *path);
+    const char *reason, int hops, uint64_t duration_us, const char *vantage, const char *client,
+    const char *site, const char *path);
+/* before: an id, or NULL for the newest. */
+int proto_fmt_query(char *buf, size_t len, const struct proto_query *q, const char *before);
+int proto_fmt_count(char *buf, size_t len, uint64_t n);
 int proto_fmt_list(char *buf, size_t len, int more);
 int proto_fmt_site(char *buf, size_t len, const struct proto_site *s);
 int proto_fmt_delete(char *buf, size_t len, const char *id, const char *token);

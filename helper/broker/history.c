@@ -205,7 +205,7 @@ item_line(void *ctx, const struct store_item *it)
 	/* A fleet's: this server's own traces name it too. */
 	return answer_line(a, line, proto_fmt_item(line, sizeof(line), it->id, it->started_ms,
 	    it->reason, it->hops, it->duration_us, it->vantage[0] ? it->vantage :
-	    fleet_vantage(a->b->fleet), it->path));
+	    fleet_vantage(a->b->fleet), NULL, NULL, it->path));
 }
 
 /* HISTORY from the store; with ask, the fleet's other servers' traces are fetched first. */

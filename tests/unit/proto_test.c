@@ -655,8 +655,8 @@ test_history(void)
 	is_int(parse_str("HISTORY client=2001:db8::7 before=x", &m), PROTO_BAD,
 	    "HISTORY with a malformed before= is rejected");
 
-	n = proto_fmt_item(line, sizeof(line), id, 1764180000123, "destination", 3, 2500, NULL,
-	    "192.0.2.1,*,198.51.100.1+198.51.100.2,2001:db8::7");
+	n = proto_fmt_item(line, sizeof(line), id, 1764180000123, "destination", 3, 2500, NULL, NULL,
+	    NULL, "192.0.2.1,*,198.51.100.1+198.51.100.2,2001:db8::7");
 	is_str(line, "ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 started_ms=1764180000123 "
 	    "reason=destination hops=3 duration_us=2500 "
 	    "path=192.0.2.1,*,198.51.100.1+198.51.100.2,2001:db8::7\n", "ITEM formats");
@@ -664,7 +664,7 @@ test_history(void)
 	is_str(m.code, "destination", "ITEM reason");
 	is_int(m.hops, 3, "ITEM hops");
 	ok(m.path_len == 49 && memcmp(m.path, "192.0.2.1,*,", 12) == 0, "ITEM path points into the line");
-	proto_fmt_item(line, sizeof(line), id, 1, "no-ack", 0, 0, NULL, "");
+	proto_fmt_item(line, sizeof(line), id, 1, "no-ack", 0, 0, NULL, NULL, NULL, "");
 	is_int(parse_str("ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 reason=x path=-", &m), PROTO_ITEM,
 	    "ITEM with no hops, path=-, parses");
 	/* A hop only late answers came from: "*", then their addresses (clients before it read them too). */
@@ -848,6 +848,93 @@ test_id(void)
 	    "the parser takes the same ids: GET with an upper-case id is refused");
 }
 
+/* QUERY, an operator's search (docs/query.md): its filters round trip; ITEM's client= and site=. */
+static void
+test_query(void)
+{
+	static const char *const bad[] = {
+		"QUERY visitor=10.0.0.0/33",
+		"QUERY visitor=2001:db8::/129",
+		"QUERY visitor=10.0.0.0/",
+		"QUERY visitor=10.0.0.0/8/8",
+		"QUERY hop=example.com",
+		"QUERY as=0",
+		"QUERY as=4294967296",
+		"QUERY as=AS64500",
+		"QUERY country=",
+		"QUERY country=%zz",
+		"QUERY reason=no_ack",
+		"QUERY reason=abcdefghijabcdefghijabcdefghijab",
+		"QUERY site=a/b",
+		"QUERY vantage=a+b",
+		"QUERY changed=2",
+		"QUERY count=yes",
+		"QUERY limit=0",
+		"QUERY limit=1001",
+		"QUERY before=xyz",
+		"QUERY since_ms=-1",
+		"QUERY colour=red",
+	};
+	struct proto_msg m;
+	struct proto_query q;
+	char line[PROTO_LINE_MAX + 1], a[ADDR_STRLEN];
+	int n;
+
+	is_int(parse_str("QUERY", &m), PROTO_QUERY, "QUERY alone: every trace");
+	ok(m.query.visitor_bits == -1 && m.query.hop_bits == -1 && m.query.limit == 20 &&
+	    !m.query.count && !m.query.changed && m.id[0] == '\0', "... no filter, limit 20");
+
+	memset(&q, 0, sizeof(q));
+	addr_parse("198.51.100.0", &q.visitor);
+	q.visitor_bits = 24;
+	addr_parse("2001:db8:77::", &q.hop);
+	q.hop_bits = 48;
+	q.since_ms = 1764180000000;
+	q.until_ms = 1764266400000;
+	q.asn = 64500;
+	snprintf(q.country, sizeof(q.country), "United States");
+	snprintf(q.reason, sizeof(q.reason), "destination");
+	snprintf(q.site, sizeof(q.site), "shop");
+	snprintf(q.vantage, sizeof(q.vantage), "fra1");
+	q.changed = true;
+	q.count = true;
+	q.limit = 1000;
+	n = proto_fmt_query(line, sizeof(line), &q, "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5");
+	is_str(line, "QUERY limit=1000 visitor=198.51.100.0/24 hop=2001:db8:77::/48 "
+	    "since_ms=1764180000000 until_ms=1764266400000 as=64500 reason=destination site=shop "
+	    "vantage=fra1 changed=1 count=1 before=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 "
+	    "country=United%20States\n", "QUERY formats every filter, the country percent-encoded");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_QUERY, "... and parses");
+	ok(addr_equal(&m.query.visitor, &q.visitor) && m.query.visitor_bits == 24 &&
+	    addr_equal(&m.query.hop, &q.hop) && m.query.hop_bits == 48 &&
+	    m.query.since_ms == q.since_ms && m.query.until_ms == q.until_ms &&
+	    m.query.asn == 64500 && strcmp(m.query.country, "United States") == 0 &&
+	    strcmp(m.query.reason, "destination") == 0 && strcmp(m.query.site, "shop") == 0 &&
+	    strcmp(m.query.vantage, "fra1") == 0 && m.query.changed && m.query.count &&
+	    m.query.limit == 1000 && strcmp(m.id, "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5") == 0,
+	    "... every filter round trips");
+	is_int(parse_str("QUERY visitor=192.0.2.7 hop=2001:db8::1", &m), PROTO_QUERY,
+	    "an address alone is a prefix of all its bits");
+	ok(m.query.visitor_bits == 32 && m.query.hop_bits == 128, "... /32 and /128");
+	is_int(parse_str("QUERY visitor=0.0.0.0/0", &m), PROTO_QUERY, "/0 is every address");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(parse_str(bad[i], &m), PROTO_BAD, "%s is rejected", bad[i]);
+
+	n = proto_fmt_item(line, sizeof(line), "0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5", 1, "destination",
+	    1, 10, "fra1", "198.51.100.7", "shop", "198.51.100.7");
+	is_str(line, "ITEM id=0f3c9a5e1d2b4c6a8e7f90a1b2c3d4e5 started_ms=1 reason=destination "
+	    "hops=1 duration_us=10 vantage=fra1 client=198.51.100.7 site=shop path=198.51.100.7\n",
+	    "a QUERY's ITEM names the visitor and the site");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_ITEM, "... and parses");
+	ok(m.has_client && strcmp(addr_format(&m.req.client, a), "198.51.100.7") == 0 &&
+	    strcmp(m.site_name, "shop") == 0, "... client and site read");
+	n = proto_fmt_count(line, sizeof(line), 1234567);
+	is_str(line, "COUNT n=1234567\n", "COUNT formats");
+	is_int(proto_parse(line, (size_t)n, &m), PROTO_COUNT, "... parses");
+	ok(m.count == 1234567, "... its number");
+	is_int(parse_str("COUNT n=x", &m), PROTO_BAD, "COUNT n=x is rejected");
+}
+
 int
 main(void)
 {
@@ -865,5 +952,6 @@ main(void)
 	test_proxy_sites();
 	test_seeds();
 	test_id();
+	test_query();
 	return tap_done();
 }
