@@ -87,6 +87,8 @@ static const struct setting settings[] = {
 	S("engine-user", NULL, T_NAME, engine_user, 0, 0, 1),
 	S("allow-users", NULL, T_NAME, allow_users, 0, 0, 1),
 	S("allow-groups", NULL, T_NAME, allow_groups, 0, 0, 1),
+	S("admin-users", NULL, T_NAME, admin_users, 0, 0, 1),
+	S("admin-groups", NULL, T_NAME, admin_groups, 0, 0, 1),
 	S("client-rate", NULL, T_INT, client_rate, 1, 1000, 0),
 	S("client-max", NULL, T_INT, client_max, 1, 1024, 0),
 	S("global-rate", NULL, T_INT, global_rate, 1, 100000, 0),
@@ -1160,6 +1162,54 @@ check_names(const struct config *cfg, const char *key, const char *list, int gro
 	return config_each(list, name_ok, &nc);
 }
 
+/* Does the comma-separated list of users or groups name the same one as name? */
+static bool
+names_id(const char *list, int group, const char *name)
+{
+	char buf[CONFIG_PROXIES_MAX + 1], *tok, *save = NULL;
+	uint32_t a, b;
+
+	if (config_id(name, group, &a) < 0)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *p = buf; (tok = strtok_r(p, ", ", &save)) != NULL; p = NULL)
+		if (config_id(tok, group, &b) == 0 && a == b)
+			return true;
+	return false;
+}
+
+struct web_admin {
+	const struct config *cfg;
+	const char *key, *sites;
+	int group;
+	char *err;
+	size_t errlen;
+};
+
+static int
+not_web(void *ctx, const char *name)
+{
+	struct web_admin *w = ctx;
+
+	if (!names_id(w->sites, w->group, name) || (!w->group && strcmp(name, "root") == 0) ||
+	    (!w->group && strcmp(name, "0") == 0))
+		return 0;
+	return bad(w->cfg, w->key, w->err, w->errlen, "%s \"%s\" is a site's (in %s): a site's web "
+	    "user never searches every site's traces", w->group ? "group" : "user", name,
+	    w->group ? "allow-groups" : "allow-users");
+}
+
+/* An operator is never a site's web user: admin-* name none of allow-* (root aside). */
+static int
+check_no_web_admins(const struct config *cfg, char *err, size_t errlen)
+{
+	struct web_admin u = { cfg, "admin-users", cfg->allow_users, 0, err, errlen };
+	struct web_admin g = { cfg, "admin-groups", cfg->allow_groups, 1, err, errlen };
+
+	return config_each(cfg->admin_users, not_web, &u) < 0 ||
+	    config_each(cfg->admin_groups, not_web, &g) < 0 ? -1 : 0;
+}
+
 int
 config_check_start(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1185,9 +1235,11 @@ config_check_start(const struct config *cfg, char *err, size_t errlen)
 	    check_name(cfg, "socket-group", cfg->socket_group, 1, err, errlen) < 0)
 		return -1;
 	if (check_names(cfg, "allow-users", cfg->allow_users, 0, err, errlen) < 0 ||
-	    check_names(cfg, "allow-groups", cfg->allow_groups, 1, err, errlen) < 0)
+	    check_names(cfg, "allow-groups", cfg->allow_groups, 1, err, errlen) < 0 ||
+	    check_names(cfg, "admin-users", cfg->admin_users, 0, err, errlen) < 0 ||
+	    check_names(cfg, "admin-groups", cfg->admin_groups, 1, err, errlen) < 0)
 		return -1;
-	return 0;
+	return check_no_web_admins(cfg, err, errlen);
 }
 
 int

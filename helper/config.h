@@ -52,6 +52,8 @@ struct config {
 	char engine_user[64];	/* engine-user: tracetrout-engine; the engine's, with CAP_NET_ADMIN only */
 	char allow_users[256];	/* allow-users: root; comma-separated users who may ask for traces */
 	char allow_groups[256];	/* allow-groups: www-data; and members of these groups */
+	char admin_users[256];	/* admin-users: ""; operators who may search every site's traces */
+	char admin_groups[256];	/* admin-groups: ""; and members of these groups */
 	int client_rate;	/* client-rate: 1; traces a second one visitor address may start (bursts of 3) */
 	int client_max;		/* client-max: 2; traces running at once for one visitor address */
 	int global_rate;	/* global-rate: 50; traces a second in all (bursts of twice that) */

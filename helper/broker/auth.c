@@ -1,11 +1,15 @@
 /*
- * Who may use the broker: root, the users of allow-users and the members of
- * allow-groups, resolved once at start and checked on each connection.
+ * Who may use the broker, and as what, resolved once at start and checked
+ * on each connection: a site (root, the users of allow-users and the members
+ * of allow-groups) traces and reads its own traces; an operator (root, the
+ * users of admin-users and the members of admin-groups) searches every
+ * site's (QUERY, docs/query.md). A site's web user is never an operator.
  */
 #define _GNU_SOURCE		/* struct ucred, SO_PEERGROUPS */
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,49 +19,55 @@
 #define FORBIDDEN_LOG_S		10		/* between logged refusals of the same uid */
 #define PEER_GROUPS_MAX		256		/* supplementary groups read with SO_PEERGROUPS */
 
-static int
-uid_allowed(const struct broker *b, uid_t uid)
+static bool
+in_list(const struct id_list *l, uint32_t id)
 {
-	for (size_t i = 0; i < b->nallow_uids; i++)
-		if (b->allow_uids[i] == uid)
-			return 1;
-	return 0;
-}
-
-static int
-gid_allowed(const struct broker *b, gid_t gid)
-{
-	for (size_t i = 0; i < b->nallow_gids; i++)
-		if (b->allow_gids[i] == gid)
-			return 1;
-	return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->ids[i] == id)
+			return true;
+	return false;
 }
 
 /*
- * May this caller trace? Root always may (it could read the database or
- * stop the helper anyway), then the allowed users, then members of the
- * allowed groups: the caller's group or, read with SO_PEERGROUPS, any of
- * its supplementary groups when it connected.
+ * Is one of the caller's groups in l: its own, or, read with SO_PEERGROUPS,
+ * one of the supplementary groups it had when it connected?
  */
-int
-caller_allowed(const struct broker *b, int fd, const struct ucred *cred)
+static bool
+groups_in(const struct id_list *l, int fd, gid_t gid)
 {
 	gid_t groups[PEER_GROUPS_MAX];
 	socklen_t len = sizeof(groups);
 
-	if (cred->uid == 0 || uid_allowed(b, cred->uid) || gid_allowed(b, cred->gid))
-		return 1;
-	if (b->nallow_gids == 0)
-		return 0;
+	if (in_list(l, gid))
+		return true;
+	if (l->n == 0)
+		return false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
 		/* ERANGE: more groups than we read; they are not looked at. */
 		log_debug("broker: SO_PEERGROUPS: %s", strerror(errno));
-		return 0;
+		return false;
 	}
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (gid_allowed(b, groups[i]))
-			return 1;
-	return 0;
+		if (in_list(l, groups[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Root is both (it could read the database or stop the helper anyway). A
+ * web server's user, one allow-users names or whose own group allow-groups
+ * names, is a site and never an operator, whatever admin-* say: a site's
+ * code must not read other sites' visitors.
+ */
+int
+caller_roles(const struct broker *b, int fd, const struct ucred *cred, struct client *c)
+{
+	bool web = in_list(&b->allow_users, cred->uid) || in_list(&b->allow_groups, cred->gid);
+
+	c->site = cred->uid == 0 || web || groups_in(&b->allow_groups, fd, cred->gid);
+	c->admin = cred->uid == 0 || (!web && (in_list(&b->admin_users, cred->uid) ||
+	    groups_in(&b->admin_groups, fd, cred->gid)));
+	return c->site || c->admin;
 }
 
 /* Logs a refused caller, at most once per FORBIDDEN_LOG_S for the same uid. */
@@ -72,61 +82,69 @@ log_forbidden(struct broker *b, const struct ucred *cred)
 		return;
 	b->last_forbidden_uid = cred->uid;
 	b->last_forbidden_ms = now;
-	log_warnx("broker: refused a caller: uid %u gid %u pid %ld is not in allow-users or "
-	    "allow-groups (%llu refused so far)", (unsigned)cred->uid, (unsigned)cred->gid,
-	    (long)cred->pid, (unsigned long long)b->forbidden);
+	log_warnx("broker: refused a caller: uid %u gid %u pid %ld is not in allow-users, "
+	    "allow-groups, admin-users or admin-groups (%llu refused so far)", (unsigned)cred->uid,
+	    (unsigned)cred->gid, (long)cred->pid, (unsigned long long)b->forbidden);
 }
 
-/* An entry of allow-users or allow-groups, resolved as the settings' check did (config_id). */
-static int
-resolve(const char *name, int group, uint32_t *id)
-{
-	if (config_id(name, group, id) == 0)
-		return 0;
-	log_warnx("broker: allow-%s: %s \"%s\"%s%s", group ? "groups" : "users",
-	    group ? "no such group" : "no such user", name, errno == ENOENT ? "" : ": ",
-	    errno == ENOENT ? "" : strerror(errno));
-	return -1;
-}
+/* Where a setting's names go, and what they are. */
+struct id_setting {
+	struct id_list *list;
+	const char *key;
+	int group;
+};
 
+/* An entry of a setting, resolved as the settings' check did (config_id). */
 static int
-add_user(void *ctx, const char *name)
+add_id(void *ctx, const char *name)
 {
-	struct broker *b = ctx;
-	uint32_t id;
-	uid_t *p;
+	struct id_setting *s = ctx;
+	uint32_t id, *p;
 
-	if (resolve(name, 0, &id) < 0 ||
-	    (p = reallocarray(b->allow_uids, b->nallow_uids + 1, sizeof(*p))) == NULL)
+	if (config_id(name, s->group, &id) < 0) {
+		log_warnx("broker: %s: %s \"%s\"%s%s", s->key,
+		    s->group ? "no such group" : "no such user", name, errno == ENOENT ? "" : ": ",
+		    errno == ENOENT ? "" : strerror(errno));
 		return -1;
-	b->allow_uids = p;
-	p[b->nallow_uids++] = (uid_t)id;
+	}
+	if ((p = reallocarray(s->list->ids, s->list->n + 1, sizeof(*p))) == NULL)
+		return -1;
+	s->list->ids = p;
+	p[s->list->n++] = id;
 	return 0;
 }
 
-static int
-add_group(void *ctx, const char *name)
-{
-	struct broker *b = ctx;
-	uint32_t id;
-	gid_t *p;
-
-	if (resolve(name, 1, &id) < 0 ||
-	    (p = reallocarray(b->allow_gids, b->nallow_gids + 1, sizeof(*p))) == NULL)
-		return -1;
-	b->allow_gids = p;
-	p[b->nallow_gids++] = (gid_t)id;
-	return 0;
-}
-
-/* Resolves allow-users and allow-groups once, at start: a name that does not exist stops it. */
+/* Resolves the four lists once, at start: a name that does not exist stops it. */
 int
 allow_lists(struct broker *b)
 {
-	if (config_each(b->cfg->allow_users, add_user, b) < 0 ||
-	    config_each(b->cfg->allow_groups, add_group, b) < 0)
-		return -1;
-	log_debug("broker: %zu allowed users, %zu allowed groups (and root)", b->nallow_uids,
-	    b->nallow_gids);
+	struct id_setting s[] = {
+		{ &b->allow_users, "allow-users", 0 },
+		{ &b->allow_groups, "allow-groups", 1 },
+		{ &b->admin_users, "admin-users", 0 },
+		{ &b->admin_groups, "admin-groups", 1 },
+	};
+	const char *v[] = { b->cfg->allow_users, b->cfg->allow_groups, b->cfg->admin_users,
+	    b->cfg->admin_groups };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		if (config_each(v[i], add_id, &s[i]) < 0)
+			return -1;
+	log_debug("broker: %zu allowed users, %zu allowed groups, %zu operators, %zu operators' "
+	    "groups (and root)", b->allow_users.n, b->allow_groups.n, b->admin_users.n,
+	    b->admin_groups.n);
 	return 0;
+}
+
+void
+allow_lists_free(struct broker *b)
+{
+	struct id_list *l[] = { &b->allow_users, &b->allow_groups, &b->admin_users,
+	    &b->admin_groups };
+
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		free(l[i]->ids);
+		l[i]->ids = NULL;
+		l[i]->n = 0;
+	}
 }

@@ -192,7 +192,7 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	struct client *c;
-	char badnet[64];
+	char badnet[64], badsite[128];
 	int rc = 1, stopped;
 
 	memset(&b, 0, sizeof(b));
@@ -258,8 +258,11 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 		log_info("broker: no database configured; traces are not stored");
 	else
 		store_retry(&b);
+	/* config_check took site-names already; a struct config made otherwise may not. */
+	if (site_names_init(&b.names, cfg->site_names, badsite, sizeof(badsite)) < 0)
+		log_warnx("broker: site-names: %s; sites keep their users' names", badsite);
 	/* PostgreSQL: the local file is its journal; the connection is made in the loop. */
-	if (config_is_pg(cfg) && (b.fleet = fleet_new(cfg, fleet_answered, &b)) == NULL)
+	if (config_is_pg(cfg) && (b.fleet = fleet_new(cfg, &b.names, fleet_answered, &b)) == NULL)
 		goto out;
 	/* Without look-ups traces still run: a broken resolver setup is logged, not fatal. */
 	enrich_setup(&b);
@@ -291,8 +294,7 @@ out:
 	fleet_free(b.fleet);
 	store_close(b.st);
 	admit_free(&b.admit);
-	free(b.allow_uids);
-	free(b.allow_gids);
+	allow_lists_free(&b);
 	free(b.sites);
 	if (b.diag != NULL)
 		mnl_socket_close(b.diag);

@@ -284,7 +284,7 @@ accept_clients(struct broker *b)
 		log_debug("broker: client fd %d uid %u pid %ld", fd, (unsigned)c->uid, (long)c->pid);
 		client_write(b, c, greeting, (size_t)glen);
 		/* The greeting first: a client learns the version, then why it may not go on. */
-		if (!caller_allowed(b, fd, &cred)) {
+		if (!caller_roles(b, fd, &cred, c)) {
 			log_forbidden(b, &cred);
 			c->requested = 1;
 			client_error(b, c, "forbidden", "this user may not use tracetroutd");

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "proto.h"
 #include "resolve.h"
+#include "sitename.h"
 #include "../sql/migrations.h"
 #include "store.h"
 #include "util.h"
@@ -92,11 +93,7 @@ struct fleet {
 	fleet_answered_fn *answered;
 	void *answered_ctx;
 	uint64_t timeout_ms;	/* db-timeout */
-	/* Site names by uid: site-names', then the user's name, asked once per uid. */
-	struct config_site sites[CONFIG_SITES_N];
-	int nsites;
-	struct config_site names[32];
-	int nnames;
+	struct site_names *names;	/* the broker's */
 	/* For STATUS. */
 	uint64_t shipped;
 	uint64_t failures;
@@ -113,10 +110,10 @@ known_version(void)
 }
 
 struct fleet *
-fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx)
+fleet_new(const struct config *cfg, struct site_names *names, fleet_answered_fn *answered,
+    void *ctx)
 {
 	struct fleet *f = calloc(1, sizeof(*f));
-	char err[128];
 
 	if (f == NULL) {
 		log_warn("broker: fleet");
@@ -128,12 +125,7 @@ fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx)
 	f->state = F_DOWN;
 	f->pause_ms = FLEET_RETRY_MIN_MS;
 	f->timeout_ms = cfg->db_timeout_us / 1000;
-	if ((f->nsites = config_site_names(cfg->site_names, f->sites, CONFIG_SITES_N, err,
-	    sizeof(err))) < 0) {
-		/* config_check said so already; this is a struct config made otherwise. */
-		log_warnx("broker: fleet: site-names: %s; sites keep their users' names", err);
-		f->nsites = 0;
-	}
+	f->names = names;
 	if (cfg->vantage[0] != '\0')
 		snprintf(f->vantage, sizeof(f->vantage), "%s", cfg->vantage);
 	else if (gethostname(f->vantage, sizeof(f->vantage)) < 0 || f->vantage[0] == '\0')
@@ -330,43 +322,9 @@ send_migration(struct fleet *f, uint64_t now)
 	return ok;
 }
 
-/* The site's name across the fleet for uid: site-names', else its user's name, or its number. */
-static const char *
-site_name(struct fleet *f, long uid)
-{
-	struct passwd *pw;
-	int i;
-
-	for (i = 0; i < f->nsites; i++)
-		if (f->sites[i].uid == uid)
-			return f->sites[i].name;
-	for (i = 0; i < f->nnames; i++)
-		if (f->names[i].uid == (uint32_t)uid)
-			return f->names[i].name;
-	i = f->nnames < (int)(sizeof(f->names) / sizeof(f->names[0])) ? f->nnames++ : 0;
-	f->names[i].uid = (uint32_t)uid;
-	if ((pw = getpwuid((uid_t)uid)) != NULL && strlen(pw->pw_name) < sizeof(f->names[i].name))
-		snprintf(f->names[i].name, sizeof(f->names[i].name), "%s", pw->pw_name);
-	else
-		snprintf(f->names[i].name, sizeof(f->names[i].name), "%ld", uid);
-	return f->names[i].name;
-}
-
-/* The local uid of a site named name (site_name's inverse), or -1 when none has it. */
-static uid_t
-site_uid(const struct fleet *f, const char *name)
-{
-	struct passwd *pw;
-
-	for (int i = 0; i < f->nsites; i++)
-		if (strcmp(f->sites[i].name, name) == 0)
-			return (uid_t)f->sites[i].uid;
-	return (pw = getpwnam(name)) != NULL ? pw->pw_uid : (uid_t)-1;
-}
-
 /* {"uid": "name", ...} for the uids of a batch, a JSON array of numbers; NULL if out of memory. */
 static char *
-site_names(struct fleet *f, const char *uids)
+site_names_json(struct fleet *f, const char *uids)
 {
 	size_t cap = 2, len = 1;
 	char *out = malloc(cap), *end;
@@ -378,7 +336,7 @@ site_names(struct fleet *f, const char *uids)
 	    p = end + strspn(end, ", ]")) {
 		long uid = strtol(p, &end, 10);
 		/* A user's name is printable, without quotes or backslashes (useradd's rules). */
-		const char *name = site_name(f, uid);
+		const char *name = site_names_name(f->names, (uid_t)uid);
 		size_t need = len + strlen(name) + 32;
 		char *n;
 
@@ -481,7 +439,7 @@ ask_send(struct fleet *f, uint64_t now)
 {
 	const struct fleet_ask *a = &f->asks[0];
 	char client[ADDR_STRLEN], limit[16];
-	const char *site = a->uid == 0 ? "" : site_name(f, (long)a->uid);
+	const char *site = a->uid == 0 ? "" : site_names_name(f->names, a->uid);
 	const char *trace[2] = { a->id, site };
 	const char *history[4] = { addr_format(&a->client, client), site, a->id, limit };
 
@@ -505,7 +463,7 @@ ask_answered(struct fleet *f, struct store *st, PGresult *last)
 		uid_t uid = f->asks[0].uid;
 
 		if (uid == 0)
-			uid = site_uid(f, PQgetvalue(last, i, 1));
+			uid = site_names_uid(f->names, PQgetvalue(last, i, 1));
 		store_import(st, PQgetvalue(last, i, 0), uid);
 	}
 	ask_done(f, true);
@@ -585,7 +543,7 @@ ship(struct fleet *f, struct store *st, uint64_t now)
 		f->idle_until_ms = now + FLEET_IDLE_MS;
 		return;
 	}
-	if ((names = site_names(f, uids)) == NULL) {
+	if ((names = site_names_json(f, uids)) == NULL) {
 		free(traces);
 		free(uids);
 		fail(f, "site names", now);

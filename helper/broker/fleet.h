@@ -18,6 +18,7 @@
 #include "proto.h"
 
 struct config;
+struct site_names;
 struct store;
 struct fleet;
 
@@ -44,7 +45,8 @@ typedef void fleet_answered_fn(void *ctx, uint64_t serial, bool answered);
  * A fleet for cfg's postgresql:// db, answered() told of each ask's end;
  * NULL (logged) if out of memory. Connects at fleet_tick.
  */
-struct fleet *fleet_new(const struct config *cfg, fleet_answered_fn *answered, void *ctx);
+struct fleet *fleet_new(const struct config *cfg, struct site_names *names,
+    fleet_answered_fn *answered, void *ctx);
 void fleet_free(struct fleet *f);
 /* The socket to poll and for what, or -1 when there is none now. */
 int fleet_pollfd(const struct fleet *f, short *events);

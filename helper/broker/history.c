@@ -1,6 +1,7 @@
 /*
- * The broker's stored traces: the GET, HISTORY and DELETE verbs, opening the
- * database (and again after it failed), and the retention sweep.
+ * The broker's stored traces: the GET, HISTORY and DELETE verbs of sites,
+ * the QUERY verb of operators, opening the database (and again after it
+ * failed), and the retention sweep.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,86 @@ history_stored(struct broker *b, struct client *c, const struct tt_addr *client,
 	}
 	if ((n = proto_fmt_list(line, sizeof(line), more)) > 0)
 		client_write(b, c, line, (size_t)n);
+	client_close_after(c);
+}
+
+/* An operator's answer in progress. */
+struct query_answer {
+	struct answer a;
+	const char *vantage;
+};
+
+static int
+query_row(void *ctx, const struct store_query_item *it)
+{
+	struct query_answer *q = ctx;
+	char line[PROTO_LINE_MAX + 1];
+
+	return answer_line(&q->a, line, proto_fmt_item(line, sizeof(line), it->item.id,
+	    it->item.started_ms, it->item.reason, it->item.hops, it->item.duration_us,
+	    it->item.vantage[0] ? it->item.vantage : q->vantage, it->client,
+	    site_names_name(&q->a.b->names, it->uid), it->item.path));
+}
+
+/*
+ * QUERY: every site's stored traces that the filters find (docs/query.md).
+ * A site is named as across a fleet; one no uid here has, like another
+ * server's vantage point, finds nothing.
+ */
+void
+request_query(struct broker *b, struct client *c, const struct proto_msg *m)
+{
+	const struct proto_query *pq = &m->query;
+	struct query_answer qa = { { b, c, NULL, false }, fleet_vantage(b->fleet) };
+	struct store_query q;
+	char line[PROTO_LINE_MAX + 1];
+	long long n = 0;
+	bool more = false;
+	int rc = 0;
+
+	if (store_ready(b, c) < 0)
+		return;
+	if (b->fleet != NULL) {
+		client_error(b, c, "unsupported", "a fleet's PostgreSQL store cannot be searched yet");
+		return;
+	}
+	if (qa.vantage[0] == '\0')
+		qa.vantage = b->cfg->vantage;
+	memset(&q, 0, sizeof(q));
+	q.has_visitor = pq->visitor_bits >= 0;
+	q.visitor = pq->visitor;
+	q.visitor_bits = pq->visitor_bits;
+	q.has_hop = pq->hop_bits >= 0;
+	q.hop = pq->hop;
+	q.hop_bits = pq->hop_bits;
+	q.since_ms = (int64_t)pq->since_ms;
+	q.until_ms = (int64_t)pq->until_ms;
+	q.asn = pq->asn;
+	snprintf(q.country, sizeof(q.country), "%s", pq->country);
+	snprintf(q.reason, sizeof(q.reason), "%s", pq->reason);
+	q.changed = pq->changed;
+	snprintf(q.before, sizeof(q.before), "%s", m->id);
+	q.limit = pq->limit;
+	if (pq->site[0]) {
+		q.has_uid = true;
+		q.uid = site_names_uid(&b->names, pq->site);
+	}
+	if ((q.has_uid && q.uid == (uid_t)-1) ||
+	    (pq->vantage[0] && strcmp(pq->vantage, qa.vantage) != 0))
+		;	/* finds nothing */
+	else if (pq->count)
+		rc = store_query_count(b->st, &q, &n);
+	else
+		rc = store_query(b->st, &q, query_row, &qa, &more);
+	if (rc != 0) {
+		if (!c->dead)
+			client_error(b, c, "internal", "the database could not be read");
+		return;
+	}
+	if (pq->count)
+		answer_line(&qa.a, line, proto_fmt_count(line, sizeof(line), (uint64_t)n));
+	else
+		answer_line(&qa.a, line, proto_fmt_list(line, sizeof(line), more));
 	client_close_after(c);
 }
 

@@ -20,6 +20,7 @@
 #include "emsg.h"
 #include "enrich.h"
 #include "fleet.h"
+#include "sitename.h"
 #include "limit.h"
 #include "overload.h"
 #include "proto.h"
@@ -35,6 +36,12 @@
 struct lookup_ref;
 struct ucred;
 
+/* Users' or groups' ids, from a setting's names (auth.c). */
+struct id_list {
+	uint32_t *ids;
+	size_t n;
+};
+
 struct client {
 	TAILQ_ENTRY(client) entry;
 	int fd;
@@ -46,6 +53,8 @@ struct client {
 	size_t outlen, outcap;
 	struct session *session;	/* its TRACE, once it sent one */
 	uint64_t deadline_ms;	/* idle or linger limit; 0 while tracing */
+	int site;		/* may trace and read its own traces (allow-users, allow-groups, root) */
+	int admin;		/* may search every site's traces (admin-users, admin-groups, root) */
 	int requested;		/* sent TRACE or STATUS: further input is ignored */
 	int want_status;	/* waits for the engine's counters */
 	struct fleet_ask ask;	/* GET or HISTORY waits for the fleet while ask.serial != 0 */
@@ -127,6 +136,7 @@ struct broker {
 	int ended_next;
 	uint64_t next_sweep_ms;	/* monotonic: the next retention sweep */
 	struct fleet *fleet;	/* NULL: no PostgreSQL (fleet.h) */
+	struct site_names names;	/* sites' names (sitename.h) */
 	struct enrich *enrich;	/* NULL: no look-ups */
 	int enrich_slots;	/* pfd entries for its sockets */
 	int nenrich_fds;	/* its entries at the end of pfd in this round */
@@ -137,11 +147,8 @@ struct broker {
 	int engine_down;	/* the engine's end closed or misbehaved */
 	struct pollfd *pfd;
 	struct client **pcl;	/* the client of each pfd entry past the first two */
-	/* authorization: resolved from allow-users and allow-groups at start */
-	uid_t *allow_uids;
-	size_t nallow_uids;
-	gid_t *allow_gids;
-	size_t nallow_gids;
+	/* authorization: resolved from allow-users/groups and admin-users/groups at start */
+	struct id_list allow_users, allow_groups, admin_users, admin_groups;
 	uid_t last_forbidden_uid;
 	uint64_t last_forbidden_ms;
 	struct admit admit;	/* limits: the visitors seen lately, the global rate */
@@ -221,6 +228,7 @@ void request_get(struct broker *b, struct client *c, const struct proto_msg *m);
 /* fleet_answered_fn: the GET or HISTORY that waited for it is answered from the store. */
 void fleet_answered(void *ctx, uint64_t serial, bool answered);
 void request_history(struct broker *b, struct client *c, const struct proto_msg *m);
+void request_query(struct broker *b, struct client *c, const struct proto_msg *m);
 void request_delete(struct broker *b, struct client *c, const struct proto_msg *m);
 
 /* --- lookup.c: hop look-ups --- */
@@ -238,9 +246,11 @@ void request_sites(struct broker *b, struct client *c, const struct proto_msg *m
 void request_status(struct broker *b, struct client *c, const struct proto_msg *m);
 void status_answer(struct broker *b, const struct emsg_status *es);
 
-/* --- auth.c: who may connect --- */
+/* --- auth.c: who may connect, and as what --- */
 int allow_lists(struct broker *b);
-int caller_allowed(const struct broker *b, int fd, const struct ucred *cred);
+void allow_lists_free(struct broker *b);
+/* Sets c->site and c->admin for this caller; 0 if it is neither: it may not go on. */
+int caller_roles(const struct broker *b, int fd, const struct ucred *cred, struct client *c);
 void log_forbidden(struct broker *b, const struct ucred *cred);
 
 /* --- socket.c: the socket file --- */
