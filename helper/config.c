@@ -1389,6 +1389,8 @@ config_usage(FILE *fp)
 	    "      --engine-user NAME  the engine's user (tracetrout-engine); empty: root\n"
 	    "      --allow-users L   users who may ask for traces (root)\n"
 	    "      --allow-groups L  and members of these groups (www-data)\n"
+	    "      --admin-users L   operators who may search every site's traces (root)\n"
+	    "      --admin-groups L  and members of these groups\n"
 	    "      --client-rate N   traces a second per visitor address, bursts of 3N (1)\n"
 	    "      --client-max N    traces running at once per visitor address (2)\n"
 	    "      --global-rate N   traces a second in all, bursts of 2N (50)\n"

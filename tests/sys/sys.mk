@@ -47,6 +47,7 @@ SYS_TESTS = \
 	sys/path-nosack.sh \
 	sys/path-seqshift.sh \
 	sys/fleet.sh \
+	sys/query.sh \
 	sys/install.sh
 TESTS += $(SYS_TESTS)
 dist_check_SCRIPTS += $(SYS_TESTS)

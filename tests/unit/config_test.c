@@ -629,6 +629,14 @@ test_check(void)
 		{ "allow-groups = 0,tt-no-such-group\n", NULL, NULL,
 		  ":1: allow-groups: there is no group \"tt-no-such-group\" on this system; create it, or name another (a number is taken as it is)" },
 		{ "allow-users =\nallow-groups =\n", NULL, NULL, NULL },
+		/* Operators: never a site's web user. */
+		{ "admin-users = root,4242\nadmin-groups = 7\n", NULL, NULL, NULL },
+		{ "allow-users = root,4242\nadmin-users = 4242\n", NULL, NULL,
+		  ":2: admin-users: user \"4242\" is a site's (in allow-users): a site's web user never searches every site's traces" },
+		{ "allow-groups = 4242\n\nadmin-groups = 7,4242\n", NULL, NULL,
+		  ":3: admin-groups: group \"4242\" is a site's (in allow-groups): a site's web user never searches every site's traces" },
+		{ "admin-groups = tt-no-such-group\n", NULL, NULL,
+		  ":1: admin-groups: there is no group \"tt-no-such-group\" on this system; create it, or name another (a number is taken as it is)" },
 		{ "user = tt-no-such-user\n", NULL, NULL,
 		  ":1: user: no user tt-no-such-user; create it with: useradd --system --no-create-home --shell /usr/sbin/nologin tt-no-such-user" },
 		{ "engine-user = tt-no-such-user\n", NULL, NULL,
@@ -813,6 +821,8 @@ test_print(void)
 	    "engine-user = tracetrout-engine\n"
 	    "allow-users = root\n"
 	    "allow-groups = www-data\n"
+	    "admin-users =\n"
+	    "admin-groups =\n"
 	    "client-rate = 1\n"
 	    "client-max = 2\n"
 	    "global-rate = 50\n"

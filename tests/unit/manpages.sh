@@ -11,7 +11,8 @@ export LC_ALL=C.UTF-8
 mandir=$top_srcdir/man
 helper=$top_builddir/helper/tracetroutd
 [ -x "$helper" ] || { echo "Bail out! $helper is not built"; exit 1; }
-for p in tracetroutd.8 tracetrout.conf.5 tracetrout.fcgi.8 tracetrout-serve.8 tracetrout-rules.8; do
+for p in tracetroutd.8 tracetrout.conf.5 tracetrout.fcgi.8 tracetrout-serve.8 tracetrout-rules.8 \
+    tracetrout-query.1; do
 	[ -f "$mandir/$p.in" ] || { echo "Bail out! no $mandir/$p.in"; exit 1; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tt-manpages.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
@@ -128,6 +129,16 @@ for prog in tracetrout-serve tracetrout-rules; do
 		ok $? "$prog(8) documents $o"
 	done <"$tmp/$prog.opts"
 done
+# tracetrout-query's options.
+"$top_builddir/helper/tracetrout-query" --help >"$tmp/query.help" 2>&1
+ok $? "tracetrout-query --help runs" || diag <"$tmp/query.help"
+options <"$tmp/query.help" >"$tmp/query.opts"
+[ -s "$tmp/query.opts" ]
+ok $? "tracetrout-query --help lists options" || diag <"$tmp/query.help"
+while read -r o; do
+	documented "$o" "$mandir/tracetrout-query.1.in"
+	ok $? "tracetrout-query(1) documents $o"
+done <"$tmp/query.opts"
 # tracetrout-rules' commands, from "Usage: tracetrout-rules add|del|show [options]".
 for c in $(sed -n 's/^Usage: tracetrout-rules \([a-z|]*\) .*/\1/p' "$tmp/tracetrout-rules.help" |
 	tr '|' ' '); do
