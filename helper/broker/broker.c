@@ -199,10 +199,13 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.cfg = cfg;
 	b.lfd = -1;
 	b.queue_stats_fd = -1;
+	b.statm_fd = -1;
 	b.efd = engine_fd;
 	b.epid = engine_pid;
 	b.next_handle = 1;
 	b.started_ms = time_ms(CLOCK_MONOTONIC);
+	b.started_real_ms = time_ms(CLOCK_REALTIME);
+	metrics_reasons_init(&b.reasons);
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.sessions);
 	admit_init(&b.admit, cfg);
@@ -251,6 +254,9 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	    O_RDONLY | O_CLOEXEC)) < 0)
 		log_debug("broker: the queue's counters: %s; STATUS leaves queue_drops out",
 		    strerror(errno));
+	/* Its own memory, for the metrics; /proc may hide a dropped, undumpable process later. */
+	if ((b.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
+		log_debug("broker: /proc/self/statm: %s; its memory is not reported", strerror(errno));
 	/* Root was needed for the socket's group; nothing after it, input included, runs as root. */
 	if (drop != NULL && drop(cfg) < 0)
 		goto out;
@@ -298,6 +304,8 @@ out:
 		mnl_socket_close(b.diag);
 	if (b.queue_stats_fd >= 0)
 		close(b.queue_stats_fd);
+	if (b.statm_fd >= 0)
+		close(b.statm_fd);
 	free(b.eq);
 	free(b.pfd);
 	free(b.pcl);

@@ -21,6 +21,7 @@
 #include "enrich.h"
 #include "fleet.h"
 #include "limit.h"
+#include "metrics.h"
 #include "overload.h"
 #include "proto.h"
 #include "session.h"
@@ -156,6 +157,11 @@ struct broker {
 	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
 	uint64_t started_ms;
 	uint64_t traces_done, traces_refused, busy, forbidden;
+	/* metrics (docs/metrics.md) */
+	uint64_t started_real_ms;	/* the start, ms since the epoch */
+	struct metrics_reasons reasons;	/* traces ended, by END's reason */
+	struct metrics_hist commits;	/* how long the store's commits take */
+	int statm_fd;		/* /proc/self/statm, opened before the drop; or -1 */
 	struct mnl_socket *diag;	/* sock_diag, for no_segment_why; NULL until asked */
 	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
 	/* proxies: visitors that are proxies in front of the server */
@@ -198,6 +204,7 @@ void session_end(struct broker *b, struct session *s, const char *reason, int ho
 /* How long the store's writes may wait for a commit while traces run. */
 #define COMMIT_EVERY_MS	4
 bool commit_due(const struct broker *b, uint64_t now_ms);
+int commit_timed(struct broker *b);
 void sessions_commit(struct broker *b);
 void session_refused(struct broker *b, struct session *s, const char *code, const char *text,
     int retry_s);
