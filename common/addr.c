@@ -71,6 +71,37 @@ port_parse(const char *s, uint16_t *port)
 	return 0;
 }
 
+int
+addr_port_parse(const char *s, struct tt_addr *a, uint16_t *port)
+{
+	char host[ADDR_STRLEN];
+	const char *p = NULL, *end;
+	size_t n;
+	bool bracket = s[0] == '[';
+
+	*port = 0;
+	if (addr_parse(s, a) == 0)
+		return 0;
+	if (bracket) {
+		if ((end = strchr(s, ']')) == NULL || (end[1] != ':' && end[1] != '\0'))
+			return -1;
+		s++;
+		if (end[1] == ':')
+			p = end + 2;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return -1;
+		p = end + 1;
+	}
+	if ((n = (size_t)(end - s)) >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (addr_parse(host, a) < 0 || (a->family == AF_INET6) != bracket)
+		return -1;
+	return p == NULL || port_parse(p, port) == 0 ? 0 : -1;
+}
+
 bool
 port_listed(const uint16_t *ports, int n, uint16_t port)
 {

@@ -45,6 +45,12 @@ int addr_visitor_net(const struct tt_addr *a, struct tt_addr *net);
 size_t addr_len(const struct tt_addr *a);
 /* Parses a decimal port 1..65535; returns 0 or -1. */
 int port_parse(const char *s, uint16_t *port);
+/*
+ * Parses "IP", "IPv4:PORT", "[IPv6]" or "[IPv6]:PORT" (an IPv6 address with a
+ * port needs its brackets, and only IPv6 has them). *port is 0 when none is
+ * given. Returns 0, or -1 on anything else.
+ */
+int addr_port_parse(const char *s, struct tt_addr *a, uint16_t *port);
 /* Is port one of the n in ports (the ports that may be traced, a list being parsed)? */
 bool port_listed(const uint16_t *ports, int n, uint16_t port);
 

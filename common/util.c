@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 /* Creates every missing directory above path's last component. Returns 0 or -1 with errno. */
 int
@@ -89,4 +91,25 @@ mmsg_init(struct mmsghdr *mm, struct iovec *iov, void *base, size_t size, int n)
 		iov[i] = (struct iovec){ (char *)base + (size_t)i * size, size };
 		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
 	}
+}
+
+uint64_t
+statm_rss(int fd)
+{
+	char buf[128], *sp, *end;
+	unsigned long long pages;
+	long page = sysconf(_SC_PAGESIZE);
+	ssize_t n;
+
+	/* "size resident shared text lib data dt", in pages: the second field. */
+	if (fd < 0 || page <= 0 || (n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((sp = strchr(buf, ' ')) == NULL)
+		return 0;
+	errno = 0;
+	pages = strtoull(sp + 1, &end, 10);
+	if (end == sp + 1 || errno != 0)
+		return 0;
+	return (uint64_t)pages * (uint64_t)page;
 }

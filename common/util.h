@@ -20,6 +20,12 @@ int hex_digit(char c);
 uint64_t time_us(clockid_t clk);
 uint64_t time_ms(clockid_t clk);
 
+/*
+ * A process's resident memory in bytes, from its /proc/PID/statm opened as
+ * fd (read again from the start each time); 0 if it cannot be read.
+ */
+uint64_t statm_rss(int fd);
+
 struct iovec;
 struct mmsghdr;
 /*

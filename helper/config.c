@@ -64,6 +64,7 @@ static const struct setting settings[] = {
 	S("socket", NULL, T_PATH, socket_path, 0, 0, 0),
 	S("socket-mode", NULL, T_MODE, socket_mode, 0, 0, 0),
 	S("socket-group", NULL, T_NAME, socket_group, 0, 0, 1),
+	S("metrics", NULL, T_STRING, metrics, 0, 0, 1),
 	S("db", NULL, T_PATH, db_path, 0, 0, 1),
 	S("journal", NULL, T_PATH, journal, 0, 0, 0),
 	S("journal-max", NULL, T_INT, journal_max, 1, 10000000, 0),
@@ -751,38 +752,10 @@ info_uri_problem(const char *t)
 static int
 dns_server_ok(const char *s)
 {
-	char host[ADDR_STRLEN];
-	const char *port = NULL, *end;
 	struct tt_addr a;
-	uint16_t p;
-	size_t n;
-	int bracket = s[0] == '[';
+	uint16_t port;
 
-	if (addr_parse(s, &a) == 0)
-		return 1;
-	if (bracket) {
-		if ((end = strchr(s, ']')) == NULL)
-			return 0;
-		s++;
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1] != '\0')
-			return 0;
-	} else {
-		if ((end = strrchr(s, ':')) == NULL)
-			return 0;
-		port = end + 1;
-	}
-	if ((n = (size_t)(end - s)) >= sizeof(host))
-		return 0;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (addr_parse(host, &a) < 0)
-		return 0;
-	/* An IPv6 address with a port needs its brackets. */
-	if ((a.family == AF_INET6) != bracket)
-		return 0;
-	return port == NULL || port_parse(port, &p) == 0;
+	return addr_port_parse(s, &a, &port) == 0;
 }
 
 static size_t
@@ -917,11 +890,17 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	struct sockaddr_un sun;
 	struct config_net nets[CONFIG_PROXIES_N];
 	struct config_site sites[CONFIG_SITES_N];
+	struct config_metrics metrics;
 	char d[64], from[CONFIG_PATH_MAX + 32];
 
 	if (cfg->socket_path[0] == '\0' || strlen(cfg->socket_path) >= sizeof(sun.sun_path))
 		return bad(cfg, "socket", err, errlen, "the path must have 1 to %zu bytes",
 		    sizeof(sun.sun_path) - 1);
+	if (config_metrics(cfg->metrics, &metrics, from, sizeof(from)) < 0)
+		return bad(cfg, "metrics", err, errlen, "%s", from);
+	if (strcmp(cfg->metrics, cfg->socket_path) == 0)
+		return bad(cfg, "metrics", err, errlen, "\"%s\" is the broker's socket; the metrics "
+		    "need a path of their own", cfg->metrics);
 	if ((why = db_problem(cfg)) != NULL)
 		return bad(cfg, "db", err, errlen, "%s", why);
 	if (cfg->vantage[0] != '\0' && !proto_vantage_ok(cfg->vantage, strlen(cfg->vantage)))
@@ -1050,6 +1029,45 @@ site_name_entry(void *ctx, const char *entry)
 	sn->sites[sn->n].uid = uid;
 	snprintf(sn->sites[sn->n].name, sizeof(sn->sites[sn->n].name), "%s", eq + 1);
 	sn->n++;
+	return 0;
+}
+
+int
+config_metrics(const char *s, struct config_metrics *m, char *why, size_t whylen)
+{
+	struct sockaddr_un sun;
+
+	memset(m, 0, sizeof(*m));
+	if (*s == '\0')
+		return 0;
+	if (*s == '/') {
+		if (strlen(s) >= sizeof(sun.sun_path)) {
+			seterr(why, whylen, "a socket's path has at most %zu bytes",
+			    sizeof(sun.sun_path) - 1);
+			return -1;
+		}
+		m->kind = CONFIG_METRICS_UNIX;
+		return 0;
+	}
+	m->kind = CONFIG_METRICS_TCP;
+	/* A port alone is loopback: nothing beyond this host reads the counters unless told to. */
+	if (strspn(s, "0123456789") == strlen(s)) {
+		if (port_parse(s, &m->port) < 0) {
+			seterr(why, whylen, "\"%s\" is not a port (1..65535)", s);
+			return -1;
+		}
+		addr_parse("127.0.0.1", &m->addr[0]);
+		addr_parse("::1", &m->addr[1]);
+		m->naddrs = 2;
+		m->loopback = true;
+		return 0;
+	}
+	if (addr_port_parse(s, &m->addr[0], &m->port) < 0 || m->port == 0) {
+		seterr(why, whylen, "\"%s\" is not PORT, ADDRESS:PORT, [IPv6]:PORT or a socket's "
+		    "absolute path", s);
+		return -1;
+	}
+	m->naddrs = 1;
 	return 0;
 }
 
@@ -1366,6 +1384,8 @@ config_usage(FILE *fp)
 	    "      --socket PATH     the broker's unix socket\n"
 	    "      --socket-mode M   its mode, octal (0660)\n"
 	    "      --socket-group G  its group (www-data)\n"
+	    "      --metrics WHERE   serve Prometheus metrics: PORT (on loopback), ADDR:PORT,\n"
+	    "                        [IPv6]:PORT or a socket's path; empty: off (default)\n"
 	    "      --db PATH|URI     the SQLite database, or a postgresql:// URI (a fleet's\n"
 	    "                        store, with --journal as the local file); empty: no storage\n"
 	    "      --journal PATH    the local file whose traces wait for PostgreSQL\n"

@@ -25,6 +25,7 @@ struct config {
 	char socket_path[CONFIG_PATH_MAX];	/* socket: /run/tracetrout/tracetroutd.sock */
 	unsigned int socket_mode;	/* socket-mode: 0660 */
 	char socket_group[64];	/* socket-group: www-data; empty: the socket keeps root's group */
+	char metrics[CONFIG_PATH_MAX];	/* metrics: ""; PORT, ADDR:PORT or a socket's path (config_metrics) */
 	/*
 	 * db: $(localstatedir)/lib/tracetrout/tracetrout.db; empty: no storage.
 	 * A postgresql:// URI: the fleet's store, with journal as the local file
@@ -124,6 +125,28 @@ struct config_net {
  * them): their number, or -1 with the entry at fault in bad (64 bytes).
  */
 int config_proxies(const char *list, struct config_net *nets, char *bad, size_t badlen);
+
+/* Where the metrics are served: the metrics setting (docs/metrics.md). */
+enum config_metrics_kind {
+	CONFIG_METRICS_OFF = 0,	/* empty: no metrics */
+	CONFIG_METRICS_TCP,	/* PORT (loopback), ADDR:PORT or [IPv6]:PORT */
+	CONFIG_METRICS_UNIX,	/* an absolute path: a unix socket, made as the broker's */
+};
+#define CONFIG_METRICS_ADDRS	2
+
+struct config_metrics {
+	enum config_metrics_kind kind;
+	struct tt_addr addr[CONFIG_METRICS_ADDRS];	/* TCP: a port alone is 127.0.0.1 and ::1 */
+	int naddrs;
+	uint16_t port;
+	bool loopback;		/* a port alone: either address may be missing (no IPv6) */
+};
+
+/*
+ * Parses a metrics value into m (the path of a unix socket stays in the
+ * value). Returns 0, or -1 with why written.
+ */
+int config_metrics(const char *value, struct config_metrics *m, char *why, size_t whylen);
 
 /* One entry of site-names: the uid's site is called name across the fleet. */
 #define CONFIG_SITES_N	32

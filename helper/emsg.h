@@ -35,6 +35,7 @@ struct emsg_status {
 	uint64_t icmp_unmatched;	/* errors quoting a traced connection but no probe */
 	uint64_t icmp_foreign;		/* queued errors that belong to no trace */
 	uint64_t overload_refused;	/* traces refused busy while overloaded (overload.h) */
+	uint64_t rss_bytes;		/* the engine's resident memory; 0: not known */
 };
 
 #define EMSG_CODE_LEN	32

@@ -68,6 +68,8 @@ poll_timeout(struct broker *b)
 		next = store_batch_since(b->st) + COMMIT_EVERY_MS;
 	if (fleet_next_ms(b->fleet) < next)
 		next = fleet_next_ms(b->fleet);
+	if (metrics_next_ms(b) < next)
+		next = metrics_next_ms(b);
 	if (b->enrich && (t = enrich_timeout_ms(b->enrich)) >= 0 && now + (uint64_t)t < next)
 		next = now + (uint64_t)t;
 	if (next == UINT64_MAX)
@@ -86,8 +88,8 @@ loop(struct broker *b, const sigset_t *waitmask)
 		uint64_t now = time_ms(CLOCK_MONOTONIC);
 		struct client *c;
 		struct timespec ts, *tsp = NULL;
-		nfds_t n = 2;
-		struct pollfd *fleet_pfd;
+		nfds_t n = 2, nmetrics;
+		struct pollfd *fleet_pfd, *metrics_pfd;
 		int timeout;
 
 		b->pfd[0].fd = b->accept_paused_until > now ? -1 : b->lfd;
@@ -106,13 +108,16 @@ loop(struct broker *b, const sigset_t *waitmask)
 		fleet_pfd = &b->pfd[n + (nfds_t)b->nenrich_fds];
 		fleet_pfd->fd = fleet_pollfd(b->fleet, &fleet_pfd->events);
 		fleet_pfd->revents = 0;
+		/* The metrics' sockets last of all. */
+		metrics_pfd = fleet_pfd + 1;
+		nmetrics = metrics_pollfds(b, metrics_pfd);
 		if ((timeout = poll_timeout(b)) >= 0) {
 			ts.tv_sec = timeout / 1000;
 			ts.tv_nsec = (long)(timeout % 1000) * 1000000;
 			tsp = &ts;
 		}
 		/* ppoll unblocks SIGINT and SIGTERM only while waiting: none is lost. */
-		if (ppoll(b->pfd, n + (nfds_t)b->nenrich_fds + 1, tsp, waitmask) < 0) {
+		if (ppoll(b->pfd, n + (nfds_t)b->nenrich_fds + 1 + nmetrics, tsp, waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("broker: poll");
@@ -138,6 +143,7 @@ loop(struct broker *b, const sigset_t *waitmask)
 		}
 		if (b->pfd[0].revents & POLLIN)
 			accept_clients(b);
+		metrics_events(b, metrics_pfd);
 		if (b->enrich)
 			enrich_events(b->enrich, b->pfd + n, b->nenrich_fds);
 		ended_sessions(b);
@@ -199,10 +205,13 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.cfg = cfg;
 	b.lfd = -1;
 	b.queue_stats_fd = -1;
+	b.statm_fd = -1;
 	b.efd = engine_fd;
 	b.epid = engine_pid;
 	b.next_handle = 1;
 	b.started_ms = time_ms(CLOCK_MONOTONIC);
+	b.started_real_ms = time_ms(CLOCK_REALTIME);
+	metrics_reasons_init(&b.reasons);
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.sessions);
 	admit_init(&b.admit, cfg);
@@ -229,8 +238,8 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	b.eq = calloc(b.eqcap, sizeof(*b.eq));
 	/* Look-ups: a socket per request, a resolver's pipe each, and c-ares's few. */
 	b.enrich_slots = 2 * cfg->info_max_requests + 16;
-	/* The listening socket, the engine's, the clients', the look-ups', the fleet's. */
-	b.pfd = calloc(CLIENT_MAX + 2 + (size_t)b.enrich_slots + 1, sizeof(*b.pfd));
+	/* The listening socket, the engine's, the clients', the look-ups', the fleet's, the metrics'. */
+	b.pfd = calloc(CLIENT_MAX + 2 + (size_t)b.enrich_slots + 1 + METRICS_PFDS, sizeof(*b.pfd));
 	b.pcl = calloc(CLIENT_MAX + 2, sizeof(*b.pcl));
 	if (b.eq == NULL || b.pfd == NULL || b.pcl == NULL) {
 		log_warn("broker");
@@ -246,11 +255,17 @@ broker_main(const struct config *cfg, int engine_fd, pid_t engine_pid,
 	/* The socket first: its directory must stay open to clients if the database shares it. */
 	if (listen_socket(&b) < 0)
 		goto out;
+	/* Ports below 1024 and the socket's group want root too. */
+	if (metrics_open(&b) < 0)
+		goto out;
 	/* Root's file; a broker that cannot read it leaves queue_drops out of STATUS. */
 	if ((b.queue_stats_fd = open("/proc/self/net/netfilter/nfnetlink_queue",
 	    O_RDONLY | O_CLOEXEC)) < 0)
 		log_debug("broker: the queue's counters: %s; STATUS leaves queue_drops out",
 		    strerror(errno));
+	/* Its own memory, for the metrics; /proc may hide a dropped, undumpable process later. */
+	if ((b.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
+		log_debug("broker: /proc/self/statm: %s; its memory is not reported", strerror(errno));
 	/* Root was needed for the socket's group; nothing after it, input included, runs as root. */
 	if (drop != NULL && drop(cfg) < 0)
 		goto out;
@@ -286,6 +301,7 @@ out:
 	if (wait_engine(b.epid) < 0)
 		rc = 1;
 	remove_socket(&b);
+	metrics_close(&b);
 	while ((c = TAILQ_FIRST(&b.clients)) != NULL)
 		client_free(&b, c);
 	if (b.st != NULL && store_errors(b.st) > 0)
@@ -300,6 +316,8 @@ out:
 		mnl_socket_close(b.diag);
 	if (b.queue_stats_fd >= 0)
 		close(b.queue_stats_fd);
+	if (b.statm_fd >= 0)
+		close(b.statm_fd);
 	free(b.eq);
 	free(b.pfd);
 	free(b.pcl);

@@ -623,37 +623,15 @@ name_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 static int
 dns_server_csv(const char *s, char *out, size_t len)
 {
-	char host[ADDR_STRLEN], buf[ADDR_STRLEN];
-	const char *port = "53", *end;
+	char buf[ADDR_STRLEN];
 	struct tt_addr a;
 	uint16_t p;
-	size_t n;
-	int bracket = s[0] == '[';
 
-	if (addr_parse(s, &a) < 0) {
-		if (bracket) {
-			if ((end = strchr(s, ']')) == NULL || (end[1] != ':' && end[1] != '\0'))
-				return -1;
-			s++;
-			if (end[1] == ':')
-				port = end + 2;
-		} else {
-			if ((end = strrchr(s, ':')) == NULL)
-				return -1;
-			port = end + 1;
-		}
-		if ((n = (size_t)(end - s)) >= sizeof(host))
-			return -1;
-		memcpy(host, s, n);
-		host[n] = '\0';
-		if (addr_parse(host, &a) < 0 || (a.family == AF_INET6) != bracket ||
-		    port_parse(port, &p) < 0)
-			return -1;
-	}
-	if (port_parse(port, &p) < 0)
+	if (addr_port_parse(s, &a, &p) < 0)
 		return -1;
 	addr_format(&a, buf);
-	if ((size_t)snprintf(out, len, a.family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, p) >= len)
+	if ((size_t)snprintf(out, len, a.family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf,
+	    p != 0 ? (unsigned)p : 53u) >= len)
 		return -1;
 	return 0;
 }

@@ -38,7 +38,7 @@ store_ready(struct broker *b, struct client *c)
 		return -1;
 	}
 	/* What it reads is committed: never a batch that may still be lost. */
-	store_commit(b->st);
+	commit_timed(b);
 	return 0;
 }
 
@@ -353,7 +353,7 @@ delete_stored(struct broker *b, struct client *c, const char *id, const char *to
 		return;
 	}
 	/* DELETED says the trace is gone: committed first. */
-	if (rc == 0 && store_commit(b->st) < 0)
+	if (rc == 0 && commit_timed(b) < 0)
 		rc = -1;
 	switch (rc) {
 	case 0:

@@ -22,6 +22,7 @@
 #include "fleet.h"
 #include "sitename.h"
 #include "limit.h"
+#include "metrics.h"
 #include "overload.h"
 #include "proto.h"
 #include "session.h"
@@ -104,10 +105,21 @@ struct site {
 	uint64_t done, refused;
 	struct admit_site admit;	/* its traces running, and site-rate */
 	int conns;		/* its connections, against site-conns */
-	uint64_t running, stored;	/* filled for each SITES answer */
+	uint64_t running, stored;	/* filled for each SITES answer (sites_count) */
+	char name[64];		/* its user's name for the metrics, once asked; or the uid */
 };
 
 #define LATE_TRACES	2048
+
+/* A socket file the broker made, to remove only ours (socket.c). */
+struct sockfile {
+	const char *path;
+	dev_t dev;
+	ino_t ino;
+	int made;
+};
+
+struct metrics_server;
 
 struct broker {
 	const struct config *cfg;
@@ -115,9 +127,7 @@ struct broker {
 	int lfd;
 	int efd;
 	pid_t epid;
-	dev_t sock_dev;		/* of the socket file we made, to remove only ours */
-	ino_t sock_ino;
-	int sock_made;
+	struct sockfile sock;	/* the API's socket file */
 	TAILQ_HEAD(, client) clients;
 	int nclients;
 	TAILQ_HEAD(, session) sessions;
@@ -163,6 +173,12 @@ struct broker {
 	int status_asked;	/* an EMSG_STATUS is out, its answer not in yet */
 	uint64_t started_ms;
 	uint64_t traces_done, traces_refused, busy, forbidden;
+	/* metrics (docs/metrics.md) */
+	uint64_t started_real_ms;	/* the start, ms since the epoch */
+	struct metrics_reasons reasons;	/* traces ended, by END's reason */
+	struct metrics_hist commits;	/* how long the store's commits take */
+	int statm_fd;		/* /proc/self/statm, opened before the drop; or -1 */
+	struct metrics_server *metrics;	/* the endpoint; NULL: off (metrics_server.c) */
 	struct mnl_socket *diag;	/* sock_diag, for no_segment_why; NULL until asked */
 	uint64_t buffered_logged_ms, norules_logged_ms;	/* monotonic: next warning due */
 	/* proxies: visitors that are proxies in front of the server */
@@ -205,6 +221,7 @@ void session_end(struct broker *b, struct session *s, const char *reason, int ho
 /* How long the store's writes may wait for a commit while traces run. */
 #define COMMIT_EVERY_MS	4
 bool commit_due(const struct broker *b, uint64_t now_ms);
+int commit_timed(struct broker *b);
 void sessions_commit(struct broker *b);
 void session_refused(struct broker *b, struct session *s, const char *code, const char *text,
     int retry_s);
@@ -242,9 +259,28 @@ void lookup_send(struct broker *b, struct client *c, enum enrich_kind k, const s
 /* --- sites.c: sites and status --- */
 struct site *site_get(struct broker *b, uid_t uid);
 void site_count(struct broker *b, uid_t uid, int done, int refused);
+/* Fills each site's running and stored counts; -1 if the database could not be read. */
+int sites_count(struct broker *b);
 void request_sites(struct broker *b, struct client *c, const struct proto_msg *m);
+/* Asks the engine for its counters unless a question is out: STATUS and the metrics share it. */
+void status_ask(struct broker *b);
 void request_status(struct broker *b, struct client *c, const struct proto_msg *m);
 void status_answer(struct broker *b, const struct emsg_status *es);
+
+/* --- metrics_server.c: the metrics endpoint --- */
+#define METRICS_CONNS	8	/* scrapers at once; more wait in the listeners' backlog */
+#define METRICS_PFDS	(CONFIG_METRICS_ADDRS + METRICS_CONNS)	/* its entries in the poll set */
+/* Opens the listening socket(s) of the metrics setting, before the drop: 0, or -1 (logged). */
+int metrics_open(struct broker *b);
+void metrics_close(struct broker *b);
+/* Fills METRICS_PFDS entries (-1 for those not in use) and returns how many; 0 when off. */
+nfds_t metrics_pollfds(struct broker *b, struct pollfd *pfd);
+/* After poll, on the entries metrics_pollfds filled: accepts, reads, writes, times out. */
+void metrics_events(struct broker *b, const struct pollfd *pfd);
+/* The nearest deadline of its connections, for the poll timeout; UINT64_MAX if none. */
+uint64_t metrics_next_ms(const struct broker *b);
+/* The engine's counters came: the scrapers waiting for them get the text. */
+void metrics_answer(struct broker *b, const struct proto_status *ps, const struct emsg_status *es);
 
 /* --- auth.c: who may connect, and as what --- */
 int allow_lists(struct broker *b);
@@ -256,6 +292,13 @@ void log_forbidden(struct broker *b, const struct ucred *cred);
 /* --- socket.c: the socket file --- */
 int listen_socket(struct broker *b);
 void remove_socket(struct broker *b);
+/*
+ * Makes sf->path a listening unix socket with socket-mode and socket-group,
+ * replacing a stale one; returns its descriptor, or -1 (logged).
+ */
+int sockfile_listen(struct sockfile *sf, const struct config *cfg);
+/* Removes sf's file if it is still the one sockfile_listen made. */
+void sockfile_remove(struct sockfile *sf);
 
 /* --- truncate.c: the visitor's address with truncate-clients --- */
 void hop_truncate(const struct broker *b, const struct tt_addr *client, struct proto_hop *hop);

@@ -366,11 +366,29 @@ commit_due(const struct broker *b, uint64_t now_ms)
 	return since != 0 && (b->nrunning == 0 || now_ms - since >= COMMIT_EVERY_MS);
 }
 
+/*
+ * store_commit, timed for the metrics when a batch was open: a commit of
+ * nothing is no commit. Returns what store_commit returns.
+ */
+int
+commit_timed(struct broker *b)
+{
+	uint64_t t0;
+	int rc;
+
+	if (store_batch_since(b->st) == 0)
+		return store_commit(b->st);
+	t0 = time_us(CLOCK_MONOTONIC);
+	rc = store_commit(b->st);
+	metrics_hist_add(&b->commits, time_us(CLOCK_MONOTONIC) - t0);
+	return rc;
+}
+
 /* Commits the store's batch, then ends the sessions whose END waited for it. */
 void
 sessions_commit(struct broker *b)
 {
-	bool ok = store_commit(b->st) == 0;
+	bool ok = commit_timed(b) == 0;
 	struct session *s, *next;
 
 	for (s = TAILQ_FIRST(&b->sessions); s != NULL; s = next) {
@@ -402,6 +420,7 @@ session_ended(struct broker *b, struct session *s)
 		x->client = s->req.client;
 	}
 	b->traces_done++;
+	metrics_reason_add(&b->reasons, s->end_reason);
 	site_count(b, s->uid, 1, 0);
 	log_info("trace %s: client %s port %u uid %u: %s, %d hops, %llu.%03llu ms%s", s->id,
 	    visitor_format(b, &s->req.client, addr), s->req.cport, (unsigned)s->uid,

@@ -1,6 +1,7 @@
 /*
  * The broker's sites and status: per-site counters (a site is the uid of the
- * app that asks) and the SITES and STATUS verbs.
+ * app that asks), the SITES and STATUS verbs, and the engine's counters that
+ * STATUS and the metrics ask for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,23 @@ site_stored(void *ctx, uid_t uid, uint64_t n)
 	return 0;
 }
 
+int
+sites_count(struct broker *b)
+{
+	struct session *s;
+
+	for (size_t i = 0; i < b->nsites; i++)
+		b->sites[i].running = b->sites[i].stored = 0;
+	TAILQ_FOREACH(s, &b->sessions, entry) {
+		struct site *site;
+
+		if (s->state != SESSION_ENDED && (site = site_get(b, s->uid)) != NULL)
+			site->running++;
+	}
+	/* Without a database every site has nothing stored; that is not an error here. */
+	return store_sites(b->st, site_stored, b);
+}
+
 /*
  * Traces per site: running now, ended and refused since the start, stored.
  * Root (the administrator's tracetroutd --status) sees every site; a site
@@ -64,23 +82,13 @@ request_sites(struct broker *b, struct client *c, const struct proto_msg *m)
 {
 	char line[PROTO_LINE_MAX + 1];
 	struct proto_site ps;
-	struct session *s;
 	int n;
 
 	(void)m;
 	c->requested = 1;
-	for (size_t i = 0; i < b->nsites; i++)
-		b->sites[i].running = b->sites[i].stored = 0;
-	/* Without a database every site has nothing stored; that is not an error here. */
-	if (store_sites(b->st, site_stored, b) < 0) {
+	if (sites_count(b) < 0) {
 		client_error(b, c, "internal", "the database could not be read");
 		return;
-	}
-	TAILQ_FOREACH(s, &b->sessions, entry) {
-		struct site *site;
-
-		if (s->state != SESSION_ENDED && (site = site_get(b, s->uid)) != NULL)
-			site->running++;
 	}
 	for (size_t i = 0; i < b->nsites; i++) {
 		const struct site *site = &b->sites[i];
@@ -94,6 +102,15 @@ request_sites(struct broker *b, struct client *c, const struct proto_msg *m)
 	if ((n = proto_fmt_list(line, sizeof(line), 0)) > 0)
 		client_write(b, c, line, (size_t)n);
 	client_close_after(c);
+}
+
+void
+status_ask(struct broker *b)
+{
+	if (!b->status_asked) {
+		b->status_asked = 1;
+		engine_send(b, EMSG_STATUS, 0, NULL);
+	}
 }
 
 /*
@@ -120,10 +137,7 @@ request_status(struct broker *b, struct client *c, const struct proto_msg *m)
 	}
 	c->want_status = 1;
 	/* The idle deadline stays: an engine that never answers does not hold the caller. */
-	if (!b->status_asked) {
-		b->status_asked = 1;
-		engine_send(b, EMSG_STATUS, 0, NULL);
-	}
+	status_ask(b);
 }
 
 /*
@@ -190,13 +204,13 @@ status_answer(struct broker *b, const struct emsg_status *es)
 	} else
 		ps.fleet_connected = ps.fleet_waiting = ps.fleet_shipped = ps.fleet_failures =
 		    PROTO_STATUS_UNKNOWN;
-	if ((n = proto_fmt_status(line, sizeof(line), &ps)) < 0)
-		return;
+	n = proto_fmt_status(line, sizeof(line), &ps);
 	TAILQ_FOREACH(c, &b->clients, entry)
-		if (c->want_status && !c->dead) {
+		if (n > 0 && c->want_status && !c->dead) {
 			c->want_status = 0;
 			client_write(b, c, line, (size_t)n);
 			if (!c->dead)
 				client_close_after(c);
 		}
+	metrics_answer(b, &ps, es);
 }

@@ -1,7 +1,7 @@
 /*
- * The broker's socket file: made with its mode and group as bind creates it,
- * never changed by name afterwards, and removed at the end only if it is
- * still the one we made.
+ * The broker's socket files (its API's, and the metrics' when they have one):
+ * made with their mode and group as bind creates them, never changed by name
+ * afterwards, and removed at the end only if still the ones we made.
  */
 #include <sys/fsuid.h>
 #include <sys/socket.h>
@@ -100,9 +100,8 @@ socket_reachable(const char *path, const char *group, gid_t gid)
 }
 
 int
-listen_socket(struct broker *b)
+sockfile_listen(struct sockfile *sf, const struct config *cfg)
 {
-	const struct config *cfg = b->cfg;
 	struct sockaddr_un sun;
 	struct stat sb;
 	mode_t old;
@@ -111,17 +110,17 @@ listen_socket(struct broker *b)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
-		log_warnx("broker: socket path too long: %s", cfg->socket_path);
+	if (strlen(sf->path) >= sizeof(sun.sun_path)) {
+		log_warnx("broker: socket path too long: %s", sf->path);
 		return -1;
 	}
-	strcpy(sun.sun_path, cfg->socket_path);
-	if (mkdir_parent(cfg->socket_path, 0755) < 0) {
-		log_warn("broker: cannot create the directory of %s", cfg->socket_path);
+	strcpy(sun.sun_path, sf->path);
+	if (mkdir_parent(sf->path, 0755) < 0) {
+		log_warn("broker: cannot create the directory of %s", sf->path);
 		return -1;
 	}
-	if (remove_stale(cfg->socket_path, &sun) < 0) {
-		log_warn("broker: %s", cfg->socket_path);
+	if (remove_stale(sf->path, &sun) < 0) {
+		log_warn("broker: %s", sf->path);
 		return -1;
 	}
 	if (cfg->socket_group[0] != '\0' && group_lookup(cfg->socket_group, &gid) < 0) {
@@ -146,20 +145,20 @@ listen_socket(struct broker *b)
 	setfsgid(getegid());
 	umask(old);
 	if (rc < 0) {
-		log_warn("broker: bind %s", cfg->socket_path);
+		log_warn("broker: bind %s", sf->path);
 		goto fail;
 	}
-	if (lstat(cfg->socket_path, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
-		log_warnx("broker: %s was replaced right after bind", cfg->socket_path);
+	if (lstat(sf->path, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+		log_warnx("broker: %s was replaced right after bind", sf->path);
 		goto fail;
 	}
-	b->sock_dev = sb.st_dev;
-	b->sock_ino = sb.st_ino;
-	b->sock_made = 1;
+	sf->dev = sb.st_dev;
+	sf->ino = sb.st_ino;
+	sf->made = 1;
 	/* A set-group-ID directory gives its own group; setfsgid needs CAP_SETGID. */
 	if (cfg->socket_group[0] != '\0' && sb.st_gid != gid) {
 		log_warnx("broker: %s got group %u, not socket-group %s (a set-group-ID "
-		    "directory, or no CAP_SETGID)", cfg->socket_path, (unsigned)sb.st_gid,
+		    "directory, or no CAP_SETGID)", sf->path, (unsigned)sb.st_gid,
 		    cfg->socket_group);
 		goto fail_unlink;
 	}
@@ -167,38 +166,50 @@ listen_socket(struct broker *b)
 		log_warn("broker: listen");
 		goto fail_unlink;
 	}
-	b->lfd = fd;
-	log_info("broker: listening on %s (mode %04o)", cfg->socket_path, cfg->socket_mode);
+	log_info("broker: listening on %s (mode %04o)", sf->path, cfg->socket_mode);
 	if (cfg->socket_group[0] != '\0')
-		socket_reachable(cfg->socket_path, cfg->socket_group, gid);
-	return 0;
+		socket_reachable(sf->path, cfg->socket_group, gid);
+	return fd;
 fail_unlink:
-	unlink(cfg->socket_path);
-	b->sock_made = 0;
+	unlink(sf->path);
+	sf->made = 0;
 fail:
 	close(fd);
 	return -1;
+}
+
+void
+sockfile_remove(struct sockfile *sf)
+{
+	struct stat sb;
+
+	if (!sf->made)
+		return;
+	sf->made = 0;
+	/* In root's directory (the default) root removes it, at the next start or stop. */
+	if (lstat(sf->path, &sb) == 0 && sb.st_dev == sf->dev && sb.st_ino == sf->ino &&
+	    unlink(sf->path) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			log_debug("broker: %s stays for root to remove", sf->path);
+		else
+			log_warn("broker: unlink %s", sf->path);
+	}
+}
+
+int
+listen_socket(struct broker *b)
+{
+	b->sock.path = b->cfg->socket_path;
+	return (b->lfd = sockfile_listen(&b->sock, b->cfg)) < 0 ? -1 : 0;
 }
 
 /* Removes the socket file if it is still the one we made. */
 void
 remove_socket(struct broker *b)
 {
-	struct stat sb;
-
 	if (b->lfd >= 0) {
 		close(b->lfd);
 		b->lfd = -1;
 	}
-	if (!b->sock_made)
-		return;
-	b->sock_made = 0;
-	/* In root's directory (the default) root removes it, at the next start or stop. */
-	if (lstat(b->cfg->socket_path, &sb) == 0 && sb.st_dev == b->sock_dev &&
-	    sb.st_ino == b->sock_ino && unlink(b->cfg->socket_path) < 0) {
-		if (errno == EACCES || errno == EPERM)
-			log_debug("broker: %s stays for root to remove", b->cfg->socket_path);
-		else
-			log_warn("broker: unlink %s", b->cfg->socket_path);
-	}
+	sockfile_remove(&b->sock);
 }

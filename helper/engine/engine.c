@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ struct engine {
 	struct hopmem *mem;		/* recent traces' hops, shared by all (hopmem.h) */
 	struct overload load;		/* how late the engine gets to its work (overload.h) */
 	uint64_t overload_log_us;	/* when overload was last logged */
+	int statm_fd;			/* its own /proc/self/statm, for STATUS's memory */
 };
 
 static volatile sig_atomic_t engine_stop;
@@ -909,6 +911,7 @@ status_answer(struct engine *e)
 	m.u.status.icmp_unmatched = e->st.icmp_unmatched;
 	m.u.status.icmp_foreign = e->st.icmp_foreign;
 	m.u.status.overload_refused = e->st.overload_refused;
+	m.u.status.rss_bytes = statm_rss(e->statm_fd);
 	to_broker(e, &m);
 }
 
@@ -959,6 +962,14 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 
 	/* main() ignores SIGINT and SIGTERM here: the engine stops when the broker closes fd. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Its own memory, for the metrics: opened before the filter (which
+	 * allows no open) and the change of user (a process of another user,
+	 * not dumpable, may be hidden in /proc), then read with pread.
+	 */
+	if ((e.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
+		log_debug("engine: /proc/self/statm: %s; its memory is not reported",
+		    strerror(errno));
 	/* The sockets are open: no root, no other capability, no other system call from here. */
 	if (privsep_engine(cfg) < 0)
 		exit(1);
@@ -1032,6 +1043,8 @@ engine_main(const struct config *cfg, struct engine_socks *s, int fd)
 	free(e.traces);
 	free(e.late);
 	hopmem_free(e.mem);
+	if (e.statm_fd >= 0)
+		close(e.statm_fd);
 	engine_close(s);
 	exit(status);
 }

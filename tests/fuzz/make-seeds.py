@@ -172,7 +172,7 @@ class End(C.Structure):
 class Status(C.Structure):
     _fields_ = [(n, C.c_uint64) for n in ('traces', 'running', 'packets', 'bad_packets',
                                           'probes_sent', 'replies_matched', 'icmp_unmatched', 'icmp_foreign',
-                                          'overload_refused')]
+                                          'overload_refused', 'rss_bytes')]
 class U(C.Union):
     _fields_ = [('start', Start), ('hop', Hop), ('end', End), ('status', Status)]
 class Emsg(C.Structure):

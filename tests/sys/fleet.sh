@@ -9,21 +9,21 @@
 # other; with the database stopped, a stream of traces waits in the journal, across a restart of
 # the helper, and reaches it once it is back, and past journal-max a trace is clearly not stored;
 # a database that stops answering is dropped after db-timeout while traces still stream; STATUS
-# says it all; the retention sweep; --check-config; two helpers racing to migrate an empty
-# database migrate it once, under the advisory lock; a password in a URI on the command line and
-# a URI of another kind are refused.
+# and the metrics say it all; the retention sweep; --check-config; two helpers racing to migrate
+# an empty database migrate it once, under the advisory lock; a password in a URI on the command
+# line and a URI of another kind are refused.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../lib/pg.sh
 . "$top_srcdir/tests/lib/pg.sh"
-sys_require lighttpd conntrack sqlite3 setpriv
+sys_require lighttpd conntrack sqlite3 setpriv promtool
 sys_require_build
 pg_available || {
 	[ "${CI:-}" = true ] && { echo "Bail out! PostgreSQL (Debian's postgresql) is missing"; exit 1; }
 	tap_skip_all "PostgreSQL (Debian's postgresql) is not installed"
 }
 
-tap_plan 45
+tap_plan 46
 netns_build -n 4 || { echo "Bail out! cannot build the network"; exit 1; }
 netns_second_server || { echo "Bail out! cannot add the second server"; exit 1; }
 netns_on_cleanup pg_cleanup
@@ -39,7 +39,7 @@ journal_a=$NETNS_TMP/state/journal.db
 journal_b=$NETNS_TMP/state-b/journal.db
 serve_a() {
 	NETNS_HELPER_OPTS="$NETNS_NO_LIMITS --vantage vantage-a --site-names www-data=shop \
---db-timeout 3s" netns_serve_start "$top_builddir" --db "$PG_URI_TCP" --journal "$journal_a"
+--db-timeout 3s --metrics 9470" netns_serve_start "$top_builddir" --db "$PG_URI_TCP" --journal "$journal_a"
 }
 serve_a
 tap_ok $? "server A runs with db = $PG_URI_TCP"
@@ -253,6 +253,13 @@ tap_ok $? "a trace its visitor deletes ($code) is deleted in PostgreSQL, and not
 	[ "$(status "$sock_a" fleet_shipped)" = 2 ] && [ "$(status "$sock_a" fleet_failures)" = 0 ]
 tap_ok $? "tracetroutd --status: connected, nothing waiting, 2 traces shipped, no failure" ||
 	"$top_builddir/helper/tracetroutd" --status --socket "$sock_a" 2>&1 | tap_diag
+# The same four in A's metrics (docs/metrics.md), which promtool accepts.
+nsx "$NETNS_SERVER" curl -sS --max-time 10 -o "$NETNS_TMP/metrics" "http://127.0.0.1:9470/metrics"
+[ "$(grep -E '^tracetrout_fleet_[a-z_]+ ' "$NETNS_TMP/metrics" | paste -sd' ')" = \
+	"tracetrout_fleet_connected 1 tracetrout_fleet_traces_waiting 0 tracetrout_fleet_traces_shipped_total 2 tracetrout_fleet_failures_total 0" ] &&
+	promtool check metrics <"$NETNS_TMP/metrics" >/dev/null 2>&1
+tap_ok $? "its metrics: connected, nothing waiting, 2 shipped, no failure" ||
+	grep fleet "$NETNS_TMP/metrics" | tap_diag
 
 # A trace past retention, as another helper of the fleet stored it long ago.
 pg_sql "INSERT INTO traces (id, vantage, site, uid, family, client, cport, server, sport,

@@ -110,8 +110,9 @@ tap_ok $? "broker: every uid and gid is tracetrout's, NoNewPrivs 1, not dumpable
 
 # What each process holds after the split (tracetroutd closes what it inherited). The
 # engine: its two NETLINK_NETFILTER sockets (queue, ctnetlink), the IPv4 and IPv6 raw sockets,
-# the broker's socketpair and the kernel's address lists, nothing else.
-want="/proc/PID/net/fib_trie /proc/PID/net/if_inet6 netlink:12 netlink:12 raw raw6 unix "
+# the broker's socketpair, the kernel's address lists and its own statm (its memory, for the
+# metrics), nothing else.
+want="/proc/PID/net/fib_trie /proc/PID/net/if_inet6 /proc/PID/statm netlink:12 netlink:12 raw raw6 unix "
 [ "$(fds "$engine")" = "$want" ]
 tap_ok $? "engine: its descriptors are exactly: $want" || { echo "got: $(fds "$engine")"; ls -l "/proc/$engine/fd"; } | tap_diag
 # The broker: no netlink socket but sock_diag's (4, opened by it as tracetrout), no raw socket.

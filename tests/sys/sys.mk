@@ -32,6 +32,7 @@ SYS_TESTS = \
 	sys/keepalive.sh \
 	sys/nosack.sh \
 	sys/sites.sh \
+	sys/metrics.sh \
 	sys/engine-checks.sh \
 	sys/prefixes.sh \
 	sys/proxy.sh \

@@ -84,6 +84,37 @@ test_ports(void)
 	ok(port_parse(NULL, &p) < 0, "port_parse rejects NULL");
 }
 
+/* "IP", "IPv4:PORT", "[IPv6]" and "[IPv6]:PORT": dns-server's and metrics' forms. */
+static void
+test_addr_port(void)
+{
+	static const struct {
+		uint16_t port;
+		const char *in, *addr;
+	} good[] = {
+		{ 0, "192.0.2.1", "192.0.2.1" },
+		{ 53, "192.0.2.1:53", "192.0.2.1" },
+		{ 0, "2001:db8::1", "2001:db8::1" },
+		{ 0, "2001:db8::1:53", "2001:db8::1:53" },	/* an address, not a port */
+		{ 0, "[2001:db8::1]", "2001:db8::1" },
+		{ 9470, "[2001:db8::1]:9470", "2001:db8::1" },
+	};
+	static const char *const bad[] = {
+		"", ":53", "192.0.2.1:", "192.0.2.1:0", "192.0.2.1:65536", "[192.0.2.1]:53",
+		"[2001:db8::1", "[2001:db8::1]53", "[2001:db8::1]:", "localhost:53", "[::ffff:192.0.2.1]:53",
+	};
+	struct tt_addr a;
+	char buf[ADDR_STRLEN];
+	uint16_t p;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(addr_port_parse(good[i].in, &a, &p) == 0 &&
+		    strcmp(addr_format(&a, buf), good[i].addr) == 0 && p == good[i].port,
+		    "addr_port_parse(\"%s\"): %s port %u", good[i].in, good[i].addr, good[i].port);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(addr_port_parse(bad[i], &a, &p) < 0, "addr_port_parse rejects \"%s\"", bad[i]);
+}
+
 static void
 test_port_listed(void)
 {
@@ -182,6 +213,7 @@ main(void)
 	test_parse_format();
 	test_equal_len();
 	test_ports();
+	test_addr_port();
 	test_port_listed();
 	test_mask();
 	test_prefix();

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -874,25 +875,34 @@ test_overload(void)
 	broker_wait();
 }
 
+/* A trace of REQ_A that the engine starts and ends (destination, 2 hops), read to its END. */
+static void
+trace_to_end(const char *what)
+{
+	char line[PROTO_LINE_MAX + 1];
+	uint32_t h;
+	int a = cl_open(what);
+
+	cl_puts(a, REQ_A);
+	h = eng_expect_start(what, REQ_A);
+	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
+	cl_line(a, line, sizeof(line));
+	eng_send(EMSG_END, h, "destination", "", 2);
+	cl_line(a, line, sizeof(line));
+	close(a);
+}
+
 static void
 test_status(void)
 {
 	char line[PROTO_LINE_MAX + 1], out[2048];
 	struct proto_msg pm;
 	struct emsg m;
-	uint32_t h;
 	int a, b, n, pfd[2], status;
 	pid_t p;
 
 	start_broker();
-	a = cl_open("status");
-	cl_puts(a, REQ_A);
-	h = eng_expect_start("status", REQ_A);
-	eng_send(EMSG_STARTED, h, NULL, NULL, 0);
-	cl_line(a, line, sizeof(line));
-	eng_send(EMSG_END, h, "destination", "", 2);
-	cl_line(a, line, sizeof(line));
-	close(a);
+	trace_to_end("status");
 
 	a = cl_open("status 1");
 	b = cl_open("status 2");
@@ -970,6 +980,158 @@ test_status(void)
 	waitpid(p, &status, 0);
 	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1,
 	    "--status without a helper running exits 1");
+}
+
+/* A connection to the metrics' unix socket (cfg.metrics), waiting for it to exist; -1 if none. */
+static int
+metrics_connect(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, cfg.metrics, strlen(cfg.metrics));
+	for (int i = 0; i < WAIT_MS / 10; i++) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			return fd;
+		close(fd);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* What comes back on fd until the broker closes it (WAIT_MS at most), NUL-terminated; its length. */
+static size_t
+metrics_read(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len - 1 && poll(&p, 1, WAIT_MS) > 0 && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Sends req on a new connection to the metrics; the answer in buf, its length returned. */
+static size_t
+metrics_ask(const char *req, size_t reqlen, char *buf, size_t len)
+{
+	int fd = metrics_connect();
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (fd >= 0 && write(fd, req, reqlen) == (ssize_t)reqlen)
+		n = metrics_read(fd, buf, len);
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* Is nothing more sent to the engine within 300 ms? */
+static bool
+engine_quiet(void)
+{
+	struct pollfd pf = { efd, POLLIN, 0 };
+
+	return poll(&pf, 1, 300) == 0;
+}
+
+/*
+ * The metrics on a unix socket: a scrape and a STATUS share one question
+ * to the engine; the text has the engine's counters and the broker's own
+ * (a trace ended by reason, its site, the store's commits); a request that
+ * is not one is answered at once without asking the engine.
+ */
+static void
+test_metrics(void)
+{
+	static const char get[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	char line[PROTO_LINE_MAX + 1], out[65536], want[256], *body;
+	struct passwd *pw = getpwuid(getuid());
+	struct emsg m;
+	size_t n;
+	int s, g;
+
+	snprintf(cfg.metrics, sizeof(cfg.metrics), "%s/run/metrics.sock", tmpdir);
+	start_broker();
+	trace_to_end("metrics");
+
+	g = metrics_connect();
+	ok(g >= 0 && write(g, get, sizeof(get) - 1) == (ssize_t)sizeof(get) - 1,
+	    "metrics: a scrape on %s", cfg.metrics);
+	s = cl_open("metrics and STATUS");
+	cl_puts(s, "STATUS\n");
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_STATUS, "the engine is asked");
+	ok(engine_quiet(), "a scrape and a STATUS at once: one record to the engine");
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	m.u.status.probes_sent = 77;
+	m.u.status.icmp_unmatched = 5;
+	m.u.status.rss_bytes = 409600;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	n = metrics_read(g, out, sizeof(out));
+	close(g);
+	body = strstr(out, "\r\n\r\n");
+	ok(strncmp(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
+	    "charset=utf-8\r\n", 73) == 0, "200, the text format's type");
+	snprintf(want, sizeof(want), "\r\nContent-Length: %zu\r\n",
+	    body != NULL ? n - (size_t)(body + 4 - out) : 0);
+	ok(body != NULL && strstr(out, want) != NULL && strstr(out, "\r\nConnection: close\r\n"),
+	    "Content-Length is the body's (%zu bytes), and the connection closes", n);
+	ok(body != NULL && strstr(body, "\ntracetrout_probes_sent_total 77\n") &&
+	    strstr(body, "\ntracetrout_icmp_unmatched_total 5\n"), "the engine's counters");
+	ok(body != NULL && strstr(body, "\ntracetrout_resident_memory_bytes{process=\"engine\"} "
+	    "409600\n") && strstr(body, "\ntracetrout_resident_memory_bytes{process=\"broker\"} "),
+	    "the engine's memory as it said, and the broker's");
+	ok(body != NULL && strstr(body, "\ntracetrout_traces_ended_total{reason=\"destination\"} "
+	    "1\n") && strstr(body, "\ntracetrout_traces_ended_total{reason=\"gap-limit\"} 0\n"),
+	    "the trace ended, by its reason");
+	snprintf(want, sizeof(want), "\ntracetrout_site_traces_ended_total{site=\"%s\",uid=\"%u\"} 1\n",
+	    pw != NULL ? pw->pw_name : "?", (unsigned)getuid());
+	ok(body != NULL && strstr(body, want) != NULL, "its site, by the user's name: %.*s",
+	    (int)strlen(want) - 2, want + 1);
+	ok(body != NULL && strstr(body, "\ntracetrout_site_traces_stored{site=") != NULL &&
+	    strstr(body, "\ntracetrout_db_commit_duration_seconds_count 0\n") == NULL &&
+	    strstr(body, "\ntracetrout_db_commit_duration_seconds_bucket{le=\"+Inf\"} ") != NULL,
+	    "a database: stored counts, and its commits timed");
+	ok(body != NULL && strstr(body, "198.51.100.7") == NULL, "no visitor's address");
+	cl_line(s, line, sizeof(line));
+	ok(strncmp(line, "STATUS uptime_s=", 16) == 0 && strstr(line, " probes_sent=77 "),
+	    "STATUS got the same answer: %.*s", LINE(line));
+	close(s);
+
+	n = metrics_ask("\x16\x03\x01\x02\x00\x01", 6, out, sizeof(out));
+	ok(strncmp(out, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "garbage: 400 at once (%zu bytes)",
+	    n);
+	metrics_ask("POST /metrics HTTP/1.1\r\n\r\n", 27, out, sizeof(out));
+	ok(strncmp(out, "HTTP/1.1 405 ", 13) == 0 && strstr(out, "\r\nAllow: GET, HEAD\r\n"),
+	    "POST: 405 with Allow");
+	metrics_ask("GET / HTTP/1.0\r\n\r\n", 18, out, sizeof(out));
+	ok(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "GET /: 404");
+	ok(engine_quiet(), "none of them asked the engine");
+
+	/* HEAD: the length the body would have, no body. */
+	g = metrics_connect();
+	ok(g >= 0 && write(g, "HEAD /metrics HTTP/1.1\r\n\r\n", 27) == 27, "HEAD");
+	ok(eng_recv(&m) == (int)sizeof(m) && m.type == EMSG_STATUS, "HEAD asks the engine too");
+	memset(&m, 0, sizeof(m));
+	m.type = EMSG_STATUS_ANSWER;
+	send(efd, &m, sizeof(m), MSG_NOSIGNAL);
+	n = metrics_read(g, out, sizeof(out));
+	close(g);
+	body = strstr(out, "\r\n\r\n");
+	ok(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0 && body != NULL && body[4] == '\0' &&
+	    strstr(out, "\r\nContent-Length: 0\r\n") == NULL, "HEAD: 200, a length, no body");
+
+	close(efd);
+	ok(broker_wait() >= 0, "the broker stops with its engine");
+	ok(access(cfg.metrics, F_OK) < 0 && errno == ENOENT, "its metrics socket is removed");
+	cfg.metrics[0] = '\0';
 }
 
 /* A child connecting as nobody:nogroup; returns 0 if it was let in (PONG), 1 if forbidden. */
@@ -1677,6 +1839,7 @@ main(void)
 	cfg.hop_offset = 0;
 	test_limits();
 	test_status();
+	test_metrics();
 	test_overload();
 	test_forbidden();
 	test_storage();

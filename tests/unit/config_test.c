@@ -611,6 +611,11 @@ test_check(void)
 		{ "proxies = cdn.example.net\n", NULL, NULL,
 		  ":1: proxies: \"cdn.example.net\" is not an address or a network (ADDR/BITS), or there are more than 64" },
 		{ "", "--proxies", "10.0.0.0/8,,::1", NULL },
+		{ "metrics = 9470\n", NULL, NULL, NULL },
+		{ "\nmetrics = localhost:9470\n", NULL, NULL,
+		  ":2: metrics: \"localhost:9470\" is not PORT, ADDRESS:PORT, [IPv6]:PORT or a socket's absolute path" },
+		{ "socket = /run/tt.sock\nmetrics = /run/tt.sock\n", NULL, NULL,
+		  ":2: metrics: \"/run/tt.sock\" is the broker's socket; the metrics need a path of their own" },
 		{ "socket = /tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
 		  NULL, NULL, ":1: socket: the path must have 1 to 107 bytes" },
 		/* What a start checks before it opens anything. */
@@ -799,6 +804,7 @@ test_print(void)
 	    "socket = /run/tracetrout/tracetroutd.sock\n"
 	    "socket-mode = 0660\n"
 	    "socket-group = www-data\n"
+	    "metrics =\n"
 	    "db = %s\n"
 	    "journal = %s\n"
 	    "journal-max = 100000\n"
@@ -1011,6 +1017,51 @@ test_site_names(void)
 	is_str(err, "more than 32 users", "... saying so");
 }
 
+/* What the metrics setting becomes: where the broker listens. */
+static void
+test_metrics(void)
+{
+	/* Names, addresses without a port, IPv6 without brackets, relative paths. */
+	static const char *const bad[] = {
+		"localhost:9470", "192.0.2.1", "192.0.2.1:0", "2001:db8::1:9470", "[2001:db8::7]",
+		"[192.0.2.1]:9470", "run/metrics.sock", "9470x",
+	};
+	struct config_metrics m;
+	char err[256], want[256], a0[ADDR_STRLEN], a1[ADDR_STRLEN];
+
+	ok(config_metrics("", &m, err, sizeof(err)) == 0 && m.kind == CONFIG_METRICS_OFF,
+	    "metrics empty: off");
+	ok(config_metrics("9470", &m, err, sizeof(err)) == 0 && m.kind == CONFIG_METRICS_TCP &&
+	    m.port == 9470 && m.naddrs == 2 && m.loopback &&
+	    strcmp(addr_format(&m.addr[0], a0), "127.0.0.1") == 0 &&
+	    strcmp(addr_format(&m.addr[1], a1), "::1") == 0,
+	    "a port alone: 127.0.0.1 and ::1 (%s, %s)", a0, a1);
+	ok(config_metrics("198.51.100.7:80", &m, err, sizeof(err)) == 0 &&
+	    m.kind == CONFIG_METRICS_TCP && m.port == 80 && m.naddrs == 1 && !m.loopback &&
+	    strcmp(addr_format(&m.addr[0], a0), "198.51.100.7") == 0,
+	    "ADDRESS:PORT: that address alone (%s)", a0);
+	ok(config_metrics("[2001:db8::7]:9470", &m, err, sizeof(err)) == 0 && m.naddrs == 1 &&
+	    m.addr[0].family == AF_INET6 && m.port == 9470, "[IPv6]:PORT");
+	ok(config_metrics("/run/tracetrout/metrics.sock", &m, err, sizeof(err)) == 0 &&
+	    m.kind == CONFIG_METRICS_UNIX, "an absolute path: a unix socket");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(want, sizeof(want), "\"%s\" is not PORT, ADDRESS:PORT, [IPv6]:PORT or a "
+		    "socket's absolute path", bad[i]);
+		ok(config_metrics(bad[i], &m, err, sizeof(err)) < 0 && strcmp(err, want) == 0,
+		    "metrics = %s is refused: %s", bad[i], err);
+	}
+	ok(config_metrics("0", &m, err, sizeof(err)) < 0 &&
+	    strcmp(err, "\"0\" is not a port (1..65535)") == 0, "port 0 is refused: %s", err);
+	ok(config_metrics("65536", &m, err, sizeof(err)) < 0 &&
+	    strcmp(err, "\"65536\" is not a port (1..65535)") == 0, "port 65536 is refused: %s", err);
+	memset(want, 'a', 110);
+	want[0] = '/';
+	want[110] = '\0';
+	ok(config_metrics(want, &m, err, sizeof(err)) < 0 &&
+	    strcmp(err, "a socket's path has at most 107 bytes") == 0,
+	    "a socket's path longer than sun_path is refused: %s", err);
+}
+
 int
 main(void)
 {
@@ -1026,6 +1077,7 @@ main(void)
 	test_print();
 	test_db();
 	test_site_names();
+	test_metrics();
 	tap_tmpdir_remove(tmpdir);
 	return tap_done();
 }

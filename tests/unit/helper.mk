@@ -27,6 +27,11 @@ TESTS += unit/seccomp_test
 unit_seccomp_test_SOURCES = unit/seccomp_test.c
 unit_seccomp_test_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS) $(MNL_CFLAGS) -pthread
 unit_seccomp_test_LDADD = $(HELPER_UNIT_LIBS) $(CAPNG_LIBS) $(SECCOMP_LIBS) -lpthread
+# The metrics' text from fixed counters, and the HTTP requests of their endpoint.
+check_PROGRAMS += unit/metrics_test
+TESTS += unit/metrics_test
+unit_metrics_test_SOURCES = unit/metrics_test.c
+unit_metrics_test_LDADD = $(HELPER_UNIT_LIBS)
 check_PROGRAMS += unit/local_test
 TESTS += unit/local_test
 unit_local_test_SOURCES = unit/local_test.c

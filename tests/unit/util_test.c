@@ -1,6 +1,10 @@
-/* Tests of common/util.c: hex digits and the clocks. */
+/* Tests of common/util.c: hex digits, the clocks and a process's memory. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "util.h"
@@ -45,10 +49,61 @@ test_clocks(void)
 	ok(time_us(CLOCK_REALTIME) / 1000 >= real_ms, "time_us: CLOCK_REALTIME too");
 }
 
+/* statm_rss from a file of statm's form, its second field in pages; 0 on error. */
+static uint64_t
+rss_of(const char *text)
+{
+	char path[] = "/tmp/tt-util-statm-XXXXXX";
+	int fd = mkstemp(path);
+	uint64_t rss;
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return UINT64_MAX;
+	unlink(path);
+	rss = statm_rss(fd);
+	/* Read again from the start: the same. */
+	if (statm_rss(fd) != rss)
+		rss = UINT64_MAX;
+	close(fd);
+	return rss;
+}
+
+static void
+test_statm(void)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), rss;
+	unsigned long long kb = 0;
+	char line[256];
+	FILE *fp;
+	int fd;
+
+	is_int((long long)rss_of("5000 25 3 1 0 100 0\n"), (long long)(25 * page),
+	    "the second field, in pages");
+	is_int((long long)rss_of("5000\n"), 0, "one field: 0");
+	is_int((long long)rss_of("5000 x 3\n"), 0, "not a number: 0");
+	is_int((long long)rss_of(""), 0, "empty: 0");
+	is_int((long long)statm_rss(-1), 0, "no file: 0");
+	/* This process's, against /proc/self/status's VmRSS (kB): within a few pages of it. */
+	fd = open("/proc/self/statm", O_RDONLY);
+	rss = statm_rss(fd);
+	if (fd >= 0)
+		close(fd);
+	if ((fp = fopen("/proc/self/status", "r")) != NULL) {
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+				break;
+		fclose(fp);
+	}
+	ok(rss > 0 && kb > 0 && rss / 1024 + 64 >= kb && kb + 64 >= rss / 1024,
+	    "this process's: %llu kB, VmRSS %llu kB", (unsigned long long)(rss / 1024),
+	    (unsigned long long)kb);
+}
+
 int
 main(void)
 {
 	test_hex_digit();
 	test_clocks();
+	test_statm();
 	return tap_done();
 }
