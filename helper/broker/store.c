@@ -293,6 +293,7 @@ struct store {
 	unsigned long suppressed;	/* errors not logged since the last one logged */
 	time_t last_log;
 	int lookup_max;		/* store_lookup_limit; 0: none */
+	int query_drive;	/* store_query_drive: -1 for store_query.c's own */
 	long lookup_rows;	/* rows in lookups, at least; -1: not counted yet */
 	bool batch_open;	/* writes since the last commit wait in a transaction */
 	uint64_t batch_since_ms;	/* when the open batch began (CLOCK_MONOTONIC) */
@@ -333,7 +334,7 @@ store_fail_why(struct store *st, const char *what, const char *id, const char *w
 }
 
 /* The same with SQLite's message as the reason. */
-static void
+void
 store_fail(struct store *st, const char *what, const char *id)
 {
 	store_fail_why(st, what, id, sqlite3_errmsg(st->db));
@@ -565,6 +566,7 @@ store_open_with(const char *path, const char *const *migrations, char *err, size
 		return NULL;
 	}
 	st->batch = 1;		/* 0 is no batch: store_lost_since's "none lost" */
+	st->query_drive = -1;
 	/* Client addresses are personal data: the directory is not world-readable. */
 	if (mkdir_parent(path, 0750) < 0) {
 		seterr(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
@@ -633,6 +635,24 @@ store_close(struct store *st)
 	/* Closing the last connection checkpoints the WAL into the database. */
 	sqlite3_close(st->db);
 	free(st);
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+void
+store_query_drive(struct store *st, int n)
+{
+	st->query_drive = n;
+}
+
+int
+store_query_driving(const struct store *st, int dflt)
+{
+	return st->query_drive >= 0 ? st->query_drive : dflt;
 }
 
 int
@@ -1099,6 +1119,13 @@ col_text(sqlite3_stmt *s, int i)
 	return t ? (const char *)t : "";
 }
 
+void
+store_read_fail(struct store *st, const char *what, const char *id)
+{
+	batch_check(st);
+	store_fail(st, what, id);
+}
+
 /* Ends a read: resets the statement and says why it failed, if it did. */
 static int
 read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const char *id)
@@ -1107,8 +1134,7 @@ read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const cha
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_DONE)
 		return 0;
-	batch_check(st);
-	store_fail(st, what, id);
+	store_read_fail(st, what, id);
 	return -1;
 }
 
@@ -1311,12 +1337,34 @@ build_path(struct store *st, const char *id, bool one_each, char *buf, size_t le
 	return read_done(st, s, rc, "cannot read a trace's path", id);
 }
 
+void
+store_item_read(sqlite3_stmt *s, int col, struct store_item *it)
+{
+	const char *vantage = col_text(s, col + 5);
+
+	memset(it, 0, sizeof(*it));
+	snprintf(it->id, sizeof(it->id), "%s", col_text(s, col));
+	it->started_ms = (uint64_t)sqlite3_column_int64(s, col + 1);
+	snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, col + 2));
+	it->hops = sqlite3_column_int(s, col + 3);
+	it->duration_us = (uint64_t)sqlite3_column_int64(s, col + 4);
+	/* Another server's (a fleet's); none: this one's. */
+	if (proto_vantage_ok(vantage, strlen(vantage)))
+		snprintf(it->vantage, sizeof(it->vantage), "%s", vantage);
+}
+
+int
+store_item_path(struct store *st, struct store_item *it)
+{
+	return build_path(st, it->id, false, it->path, sizeof(it->path));
+}
+
 int
 store_history(struct store *st, const struct tt_addr *client, uid_t uid, const char *before,
     int limit, int (*item)(void *, const struct store_item *), void *ctx, bool *more)
 {
 	sqlite3_stmt *s;
-	struct store_item *it, *items;
+	struct store_item *items;
 	char c[ADDR_STRLEN];
 	uint8_t key[ADDR_KEY_LEN];
 	int rc, n = 0, ret = 0;
@@ -1344,14 +1392,7 @@ store_history(struct store *st, const struct tt_addr *client, uid_t uid, const c
 			*more = true;
 			continue;
 		}
-		it = &items[n++];
-		snprintf(it->id, sizeof(it->id), "%s", col_text(s, 0));
-		it->started_ms = (uint64_t)sqlite3_column_int64(s, 1);
-		snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, 2));
-		it->hops = sqlite3_column_int(s, 3);
-		it->duration_us = (uint64_t)sqlite3_column_int64(s, 4);
-		if (proto_vantage_ok(col_text(s, 5), strlen(col_text(s, 5))))
-			snprintf(it->vantage, sizeof(it->vantage), "%s", col_text(s, 5));
+		store_item_read(s, 0, &items[n++]);
 	}
 done:
 	if (read_done(st, s, rc, "cannot read a history", c) < 0) {
@@ -1360,7 +1401,7 @@ done:
 	}
 	/* Paths after the list: Q_PATH is another statement, but one at a time is simpler to reason about. */
 	for (int i = 0; i < n && ret == 0; i++) {
-		if (build_path(st, items[i].id, false, items[i].path, sizeof(items[i].path)) < 0)
+		if (store_item_path(st, &items[i]) < 0)
 			ret = -1;
 		else if (item(ctx, &items[i]) < 0)
 			ret = -1;

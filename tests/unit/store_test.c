@@ -640,17 +640,39 @@ test_seq_migration(void)
 	close_st(st);
 }
 
+static int
+first_row(void *ctx, const struct store_query_item *qi)
+{
+	char *id = ctx;
+
+	if (*id == '\0')
+		snprintf(id, PROTO_ID_LEN + 1, "%s", qi->item.id);
+	return 0;
+}
+
+/* The id of the first trace search q finds: "" for none, "(failed)" if it fails. */
+static const char *
+first_found(struct store *st, const struct store_query *q)
+{
+	static char id[PROTO_ID_LEN + 1];
+	bool more;
+
+	id[0] = '\0';
+	return store_query(st, q, first_row, id, &more) == 0 ? id : "(failed)";
+}
+
 /*
  * A database of schema 10 with four traces: migration 11 keys each visitor
  * (a stored prefix by its first address) and keeps each finished trace's
  * distinct hop addresses, late answers' too, with the AS and country of the
  * info look-ups kept with it; an address that does not parse is passed over.
- * The history asks by the key.
+ * The searches find them; the history asks by the key.
  */
 static void
 test_query_migration(void)
 {
 	char path[512], err[512];
+	struct store_query q;
 	struct tt_addr visitor;
 	struct store *st;
 	struct got g;
@@ -709,6 +731,17 @@ test_query_migration(void)
 	    "traces_uid_started", "the indexes: the key's replaces the client text's");
 	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
 
+	memset(&q, 0, sizeof(q));
+	q.limit = 10;
+	q.has_hop = addr_prefix_parse("203.0.113.3", &q.hop, &q.hop_bits) == 0;
+	is_str(first_found(st, &q), "a0000000000000000000000000000001", "a search finds the late hop");
+	q.has_hop = false;
+	q.asn = 64501;
+	is_str(first_found(st, &q), "a0000000000000000000000000000002", "... the AS of a look-up");
+	q.asn = 0;
+	q.has_visitor = addr_prefix_parse("203.0.113.0/24", &q.visitor, &q.visitor_bits) == 0;
+	is_str(first_found(st, &q), "a0000000000000000000000000000004",
+	    "... the visitor stored as a prefix");
 	addr_parse("198.51.100.7", &visitor);
 	memset(&g, 0, sizeof(g));
 	is_int(store_history(st, &visitor, 33, NULL, 5, got_item, &g, &more), 0, "the history");
