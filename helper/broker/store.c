@@ -650,8 +650,8 @@ store_query_drive(struct store *st, int n)
 	st->query_drive = n;
 }
 
-int
-store_query_driving(const struct store *st, int dflt)
+long long
+store_query_driving(const struct store *st, long long dflt)
 {
 	return st->query_drive >= 0 ? st->query_drive : dflt;
 }

@@ -12,12 +12,12 @@
 /* The store's connection. */
 sqlite3 *store_db(struct store *st);
 /*
- * A filter drives a search when it matches fewer than n traces
- * (store_query.c): tests try each way with few traces. -1: the default.
+ * A filter drives a search when it matches fewer than n traces, whatever
+ * store_query.c would choose: tests try each way with few traces. -1: its own choice.
  */
 void store_query_drive(struct store *st, int n);
 /* That n, or dflt if none was set. */
-int store_query_driving(const struct store *st, int dflt);
+long long store_query_driving(const struct store *st, long long dflt);
 /* Counts and logs a failure (rate-limited) with SQLite's message. */
 void store_fail(struct store *st, const char *what, const char *id);
 /*

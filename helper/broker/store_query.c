@@ -16,13 +16,10 @@
 #include "path.h"
 
 /*
- * A filter drives a search when its index holds fewer matches than this:
- * the search then reads them all and sorts them by time. Past it a search
- * reads the traces newest first (by time, or by reason and time) and tests
- * each, stopping at its limit: a filter that common matches often enough
- * that few traces are read. Counting up to it costs a few ms an index.
+ * A count drives from a filter with fewer matches than this when it has a
+ * choice; past it, counting the matches to choose costs more than it saves.
  */
-#define DRIVE_MAX	20000
+#define COUNT_DRIVE_MAX	20000
 
 /* What a search reads first: a range of one index (docs/broker.md, "Searches"). */
 enum drive {
@@ -44,7 +41,7 @@ struct search {
 	uint8_t hlo[ADDR_KEY_LEN], hhi[ADDR_KEY_LEN];	/* a hop's range */
 	bool hmapped;			/* an IPv6 hop range that holds IPv4's keys: leave them out */
 	uint8_t mlo[ADDR_KEY_LEN], mhi[ADDR_KEY_LEN];	/* IPv4's keys, ::ffff:0:0/96 */
-	int drive_max;			/* DRIVE_MAX, unless a test set another */
+	long long cap;			/* a filter with fewer matches drives (choose) */
 	bool before;			/* older than (bstart, bid) */
 	int64_t bstart;
 	char bid[PROTO_ID_LEN + 1];
@@ -228,7 +225,7 @@ add_where(struct sql *b, const struct search *x, enum drive d, bool paged)
 		add(b, " AND t.started_at <= :bstart AND (t.started_at, t.id) < (:bstart, :bid)");
 }
 
-/* How many of d's index entries match, counting no further than DRIVE_MAX. */
+/* How many of d's index entries match, counting no further than x->cap. */
 static void
 add_drive_count(struct sql *b, const struct search *x, enum drive d)
 {
@@ -282,7 +279,7 @@ search_bind(sqlite3_stmt *s, const struct search *x, long long limit)
 	} ints[] = {
 		{ ":vfamily", x->vfamily }, { ":asn", q->asn }, { ":since", q->since_ms },
 		{ ":until", q->until_ms }, { ":uid", (sqlite3_int64)q->uid }, { ":bstart", x->bstart },
-		{ ":cap", x->drive_max }, { ":limit", limit },
+		{ ":cap", x->cap }, { ":limit", limit },
 	};
 	const struct {
 		const char *name;
@@ -340,16 +337,36 @@ number(struct store *st, const struct sql *b, const struct search *x, long long 
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* The integer square root of v (v < 2^62). */
+static long long
+isqrt(long long v)
+{
+	long long r = 0;
+
+	for (long long b = 1LL << 31; b > 0; b >>= 1)
+		if ((r + b) * (r + b) <= v)
+			r += b;
+	return r;
+}
+
 /*
- * Which index the search reads first: the filter with the fewest matches,
- * when they are fewer than DRIVE_MAX; else the traces newest first (by
- * reason and time when a reason is asked: those are a part of them, in the
- * same order). A time range is one of the filters: a short one is cheap to
- * read whole.
+ * Which index the search reads first (limit rows; 0: a count of all).
+ * Driven by a filter of M matches, it reads M rows and sorts them; by time
+ * (traces newest first, each tested), about (limit + 1) * N / M rows of N
+ * traces stored until the page is full. So the filter with the fewest
+ * matches drives when M * M < (limit + 1) * N: 4,600 matches among a
+ * million traces for a page of 20; else the traces are read newest first,
+ * by reason and time when a reason is asked (those are a part of them, in
+ * the same order). A time range is a filter too: a short one is cheap to
+ * read whole. A count reads every match, so any filter's index beats
+ * reading every trace.
  */
 static int
-choose(struct store *st, const struct search *x, enum drive *d)
+choose(struct store *st, struct search *x, int limit, enum drive *d)
 {
+	/* Each its own subquery: SQLite reads one end of the rowids for each, not them all. */
+	static const char stored[] = "SELECT coalesce((SELECT max(seq) FROM traces) - "
+	    "(SELECT min(seq) FROM traces) + 1, 0)";
 	const struct store_query *q = x->q;
 	const bool present[DRIVE_N] = {
 		[DRIVE_TIME] = q->since_ms != 0 || q->until_ms != 0,
@@ -359,9 +376,16 @@ choose(struct store *st, const struct search *x, enum drive *d)
 		[DRIVE_ASN] = q->asn != 0,
 		[DRIVE_COUNTRY] = q->country[0] != '\0',
 	};
-	long long n, best = x->drive_max;
+	long long n, best;
 	struct sql b;
 
+	memset(&b, 0, sizeof(b));
+	add(&b, stored);
+	/* Row numbers are given in order and never reused: the traces stored, about, at once. */
+	if (limit > 0 && number(st, &b, x, &n) < 0)
+		return -1;
+	x->cap = store_query_driving(st, limit > 0 ? isqrt((limit + 1LL) * n) : COUNT_DRIVE_MAX);
+	best = x->cap;
 	*d = q->reason[0] ? DRIVE_REASON : DRIVE_TIME;
 	for (int i = 0; i < DRIVE_N; i++) {
 		if (!present[i])
@@ -375,19 +399,22 @@ choose(struct store *st, const struct search *x, enum drive *d)
 			*d = (enum drive)i;
 		}
 	}
+	/* A count with every filter common: the first index of one (a visitor, a hop, ...). */
+	for (int i = DRIVE_N - 1; limit == 0 && best == x->cap && i > DRIVE_REASON; i--)
+		if (present[i])
+			*d = (enum drive)i;
 	return 0;
 }
 
 /* Checks q and makes x from it; -1 (logged) if q is not a search. */
 static int
-search_make(struct store *st, const struct store_query *q, struct search *x)
+search_make(const struct store_query *q, struct search *x)
 {
 	struct tt_addr net, v4;
 	int bits;
 
 	memset(x, 0, sizeof(*x));
 	x->q = q;
-	x->drive_max = store_query_driving(st, DRIVE_MAX);
 	if ((q->has_visitor && ((q->visitor.family != AF_INET && q->visitor.family != AF_INET6) ||
 	    q->visitor_bits < 0 || q->visitor_bits > (int)addr_len(&q->visitor) * 8)) ||
 	    (q->has_hop && ((q->hop.family != AF_INET && q->hop.family != AF_INET6) ||
@@ -466,28 +493,14 @@ struct walk {
 	sqlite3_stmt *prev;
 };
 
-/*
- * Fills w->qi from the search's row, its path included, and how the path
- * changed since the visitor's previous trace (prev_sql). 0, or -1 (logged).
- */
+/* The visitor's previous trace (prev_sql) before the search's row s, into w->older.id ("": none). */
 static int
-walk_row(struct store *st, const struct search *x, sqlite3_stmt *s, struct walk *w)
+walk_older(struct store *st, const struct search *x, sqlite3_stmt *s, struct walk *w)
 {
-	struct store_query_item *qi = &w->qi;
 	sqlite3_stmt *p = w->prev;
-	const unsigned char *c = sqlite3_column_text(s, COL_CLIENT);
 	int rc;
 
-	memset(qi, 0, sizeof(*qi));
-	store_item_read(s, 0, &qi->item);
-	snprintf(qi->client, sizeof(qi->client), "%s", c ? (const char *)c : "");
-	qi->uid = (uid_t)sqlite3_column_int64(s, COL_UID);
-	qi->client_prefix = sqlite3_column_int(s, COL_PREFIX) != 0;
-	if (store_item_path(st, &qi->item) < 0)
-		return -1;
-	/* A prefix is several visitors' (their traces are never compared, as /history is off). */
-	if (qi->client_prefix)
-		return 0;
+	memset(&w->older, 0, sizeof(w->older));
 	sqlite3_reset(p);
 	sqlite3_clear_bindings(p);
 	if (sqlite3_bind_value(p, sqlite3_bind_parameter_index(p, ":key"),
@@ -501,21 +514,44 @@ walk_row(struct store *st, const struct search *x, sqlite3_stmt *s, struct walk 
 	    sqlite3_bind_value(p, sqlite3_bind_parameter_index(p, ":id"),
 	    sqlite3_column_value(s, 0)) != SQLITE_OK)
 		rc = SQLITE_ERROR;
-	else if ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		memset(&w->older, 0, sizeof(w->older));
+	else if ((rc = sqlite3_step(p)) == SQLITE_ROW)
 		snprintf(w->older.id, sizeof(w->older.id), "%s", (const char *)sqlite3_column_text(p, 0));
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_read_fail(st, "cannot search the traces", qi->item.id);
-		return -1;
-	}
-	if (rc == SQLITE_DONE)
-		return 0;
 	sqlite3_reset(p);
-	if (store_item_path(st, &w->older) < 0)
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	store_read_fail(st, "cannot search the traces", "-");
+	return -1;
+}
+
+/*
+ * Fills w->qi from the search's row, its path included, and how the path
+ * changed since the visitor's previous trace. In a search for changed
+ * paths, a trace with none before it is left unread: it is not one.
+ * 0, or -1 (logged).
+ */
+static int
+walk_row(struct store *st, const struct search *x, sqlite3_stmt *s, struct walk *w)
+{
+	struct store_query_item *qi = &w->qi;
+	const unsigned char *c = sqlite3_column_text(s, COL_CLIENT);
+
+	memset(qi, 0, sizeof(*qi));
+	store_item_read(s, 0, &qi->item);
+	snprintf(qi->client, sizeof(qi->client), "%s", c ? (const char *)c : "");
+	qi->uid = (uid_t)sqlite3_column_int64(s, COL_UID);
+	qi->client_prefix = sqlite3_column_int(s, COL_PREFIX) != 0;
+	/* A prefix is several visitors' (their traces are never compared, as /history is off). */
+	memset(&w->older, 0, sizeof(w->older));
+	if (!qi->client_prefix && walk_older(st, x, s, w) < 0)
 		return -1;
-	qi->compared = true;
-	path_diff(w->older.path, qi->item.path, &qi->change);
+	if (x->q->changed && w->older.id[0] == '\0')
+		return 0;
+	if (store_item_path(st, &qi->item) < 0 ||
+	    (w->older.id[0] && store_item_path(st, &w->older) < 0))
+		return -1;
+	qi->compared = w->older.id[0] != '\0';
+	if (qi->compared)
+		path_diff(w->older.path, qi->item.path, &qi->change);
 	return 0;
 }
 
@@ -580,13 +616,17 @@ walk(struct store *st, const struct search *x, enum drive d, int limit,
 	return ret;
 }
 
-/* Makes x from q and chooses what the search reads first: 0, STORE_NONE without a store, -1. */
+/*
+ * Makes x from q and chooses what the search of limit rows (0: a count)
+ * reads first: 0, STORE_NONE without a store, -1.
+ */
 static int
-search_start(struct store *st, const struct store_query *q, struct search *x, enum drive *d)
+search_start(struct store *st, const struct store_query *q, int limit, struct search *x,
+    enum drive *d)
 {
 	if (st == NULL)
 		return STORE_NONE;
-	return search_make(st, q, x) < 0 || choose(st, x, d) < 0 ? -1 : 0;
+	return search_make(q, x) < 0 || choose(st, x, limit, d) < 0 ? -1 : 0;
 }
 
 int
@@ -603,7 +643,7 @@ store_query(struct store *st, const struct store_query *q,
 		log_warnx("store: a search's limit is %d, not 1-%d", q->limit, STORE_QUERY_MAX);
 		return -1;
 	}
-	if ((rc = search_start(st, q, &x, &d)) != 0)
+	if ((rc = search_start(st, q, q->limit, &x, &d)) != 0)
 		return rc;
 	/* Older than a trace the search may not see: nothing, as store_history lists. */
 	if (q->before[0] && (rc = search_before(st, &x)) != 0)
@@ -621,7 +661,7 @@ store_query_count(struct store *st, const struct store_query *q, long long *n)
 	int rc;
 
 	*n = 0;
-	if ((rc = search_start(st, q, &x, &d)) != 0)
+	if ((rc = search_start(st, q, 0, &x, &d)) != 0)
 		return rc;
 	/* A changed path is no column: each trace is compared with its visitor's previous one. */
 	if (q->changed)
