@@ -177,3 +177,34 @@ addr_in_prefix(const struct tt_addr *a, const struct tt_addr *net, int bits)
 	addr_mask(a, bits, &m);
 	return addr_equal(&m, net);
 }
+
+void
+addr_key(const struct tt_addr *a, uint8_t key[ADDR_KEY_LEN])
+{
+	if (a->family == AF_INET6) {
+		memcpy(key, a->u.b, ADDR_KEY_LEN);
+		return;
+	}
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, a->u.b, 4);
+}
+
+void
+addr_key_range(const struct tt_addr *net, int bits, uint8_t lo[ADDR_KEY_LEN],
+    uint8_t hi[ADDR_KEY_LEN])
+{
+	struct tt_addr m;
+	int len = (int)addr_len(net) * 8;
+
+	if (bits < 0)
+		bits = 0;
+	if (bits > len)
+		bits = len;
+	addr_mask(net, bits, &m);
+	addr_key(&m, lo);
+	memcpy(hi, lo, ADDR_KEY_LEN);
+	/* The host bits, counted in the key: an IPv4 prefix's are its last 32 - bits. */
+	for (int i = ADDR_KEY_LEN * 8 - (len - bits); i < ADDR_KEY_LEN * 8; i++)
+		hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+}

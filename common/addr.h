@@ -41,6 +41,16 @@ bool addr_in_prefix(const struct tt_addr *a, const struct tt_addr *net, int bits
  * (IPv4) or /48 (IPv6), host bits zero. Returns the prefix length.
  */
 int addr_visitor_net(const struct tt_addr *a, struct tt_addr *net);
+/*
+ * An address as a 16-byte key that sorts as the address does, so that a
+ * prefix is one range of keys (the store's indexes, sql/011-query.sql):
+ * IPv6 as it is, IPv4 as its mapped address ::ffff:a.b.c.d.
+ */
+#define ADDR_KEY_LEN	16
+void addr_key(const struct tt_addr *a, uint8_t key[ADDR_KEY_LEN]);
+/* The first and the last key of the prefix net/bits (bits of net's family). */
+void addr_key_range(const struct tt_addr *net, int bits, uint8_t lo[ADDR_KEY_LEN],
+    uint8_t hi[ADDR_KEY_LEN]);
 /* Address length in bytes: 4 or 16. */
 size_t addr_len(const struct tt_addr *a);
 /* Parses a decimal port 1..65535; returns 0 or -1. */

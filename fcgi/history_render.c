@@ -1,6 +1,6 @@
 /*
- * The history of one visitor's traces in JSON, text or HTML, and the
- * comparison of two paths that marks where a route changed. Pure.
+ * The history of one visitor's traces in JSON, text or HTML, each marked
+ * where its route changed (common/path.c compares them). Pure.
  */
 #include "history_render.h"
 
@@ -11,124 +11,6 @@
 #include "hopstats.h"
 #include "html.h"
 #include "render_common.h"
-
-/*
- * The next hop of an ITEM path at *p: its text in [*s, *s + *n), and *p
- * moved past it. Returns false at the end. "-" alone is the path with no hops.
- */
-static bool
-next_hop(const char **p, const char **s, size_t *n)
-{
-	const char *c = *p, *e;
-
-	if (c == NULL || *c == '\0' || (c[0] == '-' && c[1] == '\0'))
-		return false;
-	e = strchr(c, ',');
-	*s = c;
-	*n = e ? (size_t)(e - c) : strlen(c);
-	*p = e ? e + 1 : c + *n;
-	return true;
-}
-
-/*
- * The next address of a hop [*p, end) in [*a, *a + *an), *p moved past it.
- * "*" (the hop's mark when only late answers came: "*+192.0.2.3"), "-" and
- * empty ones are no address. Returns false at the hop's end.
- */
-static bool
-next_addr(const char **p, const char *end, const char **a, size_t *an)
-{
-	while (*p < end) {
-		const char *s = *p, *e = memchr(s, '+', (size_t)(end - s));
-
-		if (e == NULL)
-			e = end;
-		*p = e < end ? e + 1 : end;
-		if (e > s && !(e - s == 1 && (*s == '*' || *s == '-'))) {
-			*a = s;
-			*an = (size_t)(e - s);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Silence, or nothing known: no address to compare. */
-static bool
-silent(const char *s, size_t n)
-{
-	const char *a;
-	size_t an;
-
-	return !next_addr(&s, s + n, &a, &an);
-}
-
-/* A hop only late answers came from (docs/protocol.md): "*" first, then their addresses. */
-static bool
-late_only(const char *s, size_t n)
-{
-	return n > 2 && s[0] == '*' && s[1] == '+' && !silent(s, n);
-}
-
-/* Is address [a, a + an) one of the addresses of hop [s, s + n)? */
-static bool
-hop_has(const char *s, size_t n, const char *a, size_t an)
-{
-	const char *end = s + n, *b;
-	size_t bn;
-
-	while (next_addr(&s, end, &b, &bn))
-		if (bn == an && memcmp(b, a, an) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Do two answered hops share an address? Late answers count as the others:
- * a router that answered late is still the one at that hop.
- */
-static bool
-share(const char *s, size_t n, const char *t, size_t m)
-{
-	const char *end = s + n, *a;
-	size_t an;
-
-	while (next_addr(&s, end, &a, &an))
-		if (hop_has(t, m, a, an))
-			return true;
-	return false;
-}
-
-void
-path_diff(const char *older, const char *newer, struct path_change *c)
-{
-	const char *po = older, *pn = newer, *so = NULL, *sn = NULL;
-	size_t no = 0, nn = 0;
-
-	memset(c, 0, sizeof(*c));
-	for (int ttl = 1;; ttl++) {
-		bool ho = next_hop(&po, &so, &no), hn = next_hop(&pn, &sn, &nn);
-		bool changed = false;
-
-		if (!ho && !hn)
-			break;
-		/* Silence says nothing about who is there: never a change, on either side. */
-		if (ho && hn) {
-			if (!silent(so, no) && !silent(sn, nn) && !share(so, no, sn, nn)) {
-				c->replaced++;
-				changed = true;
-			}
-		} else if (hn && !silent(sn, nn)) {
-			c->added++;
-			changed = true;
-		} else if (ho && !silent(so, no)) {
-			c->removed++;
-			changed = true;
-		}
-		if (changed && c->first_ttl == 0)
-			c->first_ttl = ttl;
-	}
-}
 
 const char *
 history_content_type(const struct renderer *r)
@@ -174,7 +56,7 @@ hop_addrs(struct out *o, const char *s, size_t n, const char *sep,
 	size_t an;
 	char buf[PROTO_LINE_MAX];
 
-	for (int addrs = 0; next_addr(&s, end, &a, &an); addrs++) {
+	for (int addrs = 0; path_next_addr(&s, end, &a, &an); addrs++) {
 		memcpy(buf, a, an);
 		buf[an] = '\0';
 		if ((addrs && out_puts(o, sep) < 0) || put(o, buf) < 0)
@@ -193,7 +75,7 @@ json_path(struct out *o, const char *path)
 
 	if (out_puts(o, "[") < 0)
 		return -1;
-	while (next_hop(&p, &s, &n))
+	while (path_next_hop(&p, &s, &n))
 		if ((hops++ && out_puts(o, ",") < 0) || out_puts(o, "[") < 0 ||
 		    hop_addrs(o, s, n, ",", json_str) < 0 || out_puts(o, "]") < 0)
 			return -1;
@@ -208,8 +90,9 @@ json_late(struct out *o, const char *path)
 	size_t n;
 	int k = 0;
 
-	for (int ttl = 1; next_hop(&p, &s, &n); ttl++)
-		if (late_only(s, n) && out_printf(o, k++ ? ",%d" : ",\"late_ttls\":[%d", ttl) < 0)
+	for (int ttl = 1; path_next_hop(&p, &s, &n); ttl++)
+		if (path_hop_late_only(s, n) &&
+		    out_printf(o, k++ ? ",%d" : ",\"late_ttls\":[%d", ttl) < 0)
 			return -1;
 	return k ? out_puts(o, "]") : 0;
 }
@@ -287,10 +170,11 @@ text_path(struct out *o, const char *path)
 	size_t n;
 	int hops = 0;
 
-	while (next_hop(&p, &s, &n))
-		if ((hops++ && out_puts(o, " ") < 0) || (silent(s, n) && out_puts(o, "*") < 0) ||
+	while (path_next_hop(&p, &s, &n))
+		if ((hops++ && out_puts(o, " ") < 0) ||
+		    (path_hop_silent(s, n) && out_puts(o, "*") < 0) ||
 		    hop_addrs(o, s, n, "+", text_safe) < 0 ||
-		    (late_only(s, n) && out_puts(o, "(late)") < 0))
+		    (path_hop_late_only(s, n) && out_puts(o, "(late)") < 0))
 			return -1;
 	return hops ? 0 : out_puts(o, "(no hops)");
 }
@@ -303,8 +187,8 @@ any_late(const struct history_view *v)
 		const char *p = v->items[i].path, *s;
 		size_t n;
 
-		while (next_hop(&p, &s, &n))
-			if (late_only(s, n))
+		while (path_next_hop(&p, &s, &n))
+			if (path_hop_late_only(s, n))
 				return true;
 	}
 	return false;

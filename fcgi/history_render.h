@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "out.h"
+#include "path.h"
 #include "proto.h"
 #include "render.h"
 
@@ -27,22 +28,6 @@ struct history_item {
 	char path[PROTO_LINE_MAX];	/* as in ITEM: hops by ',', addresses by '+', "*" silent,
 					   "*+ADDR..." answered late only, "-" none */
 };
-
-/* How a trace's path differs from the one before it (the older trace). */
-struct path_change {
-	int added;		/* hops the newer path has and the older had not (it is longer) */
-	int removed;		/* hops the older path had and the newer has not */
-	int replaced;		/* hops at the same TTL answered by none of the same addresses */
-	int first_ttl;		/* the lowest TTL that changed; 0 if none did */
-};
-
-/*
- * Compares two ITEM paths hop by hop. A silent hop ("*") on either side is
- * not a change: silence says nothing about who is there. A hop answered
- * only late ("*+ADDR") is answered by ADDR: the same hop as one answered
- * by ADDR in time. Pure.
- */
-void path_diff(const char *older, const char *newer, struct path_change *c);
 
 struct history_view {
 	struct tt_addr client;		/* whose traces these are */

@@ -3,6 +3,7 @@
  * foreign keys, migrations keyed on PRAGMA user_version, statements prepared once.
  */
 #include "store.h"
+#include "store_int.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -50,6 +52,7 @@ enum {
 	Q_REPLY,
 	Q_LATE_REPLY,
 	Q_TRACE_END,
+	Q_TRACE_ADDRS,
 	Q_TRACE_FORGET,
 	Q_GET,
 	Q_GET_REPLIES,
@@ -60,6 +63,7 @@ enum {
 	Q_LOOKUP_GET,
 	Q_LOOKUP_PUT,
 	Q_TRACE_LOOKUP,
+	Q_TRACE_LOOKUP_KEYS,
 	Q_GET_LOOKUPS,
 	Q_LOOKUP_SWEEP,
 	Q_LOOKUP_COUNT,
@@ -90,8 +94,8 @@ static const char *const queries[Q_COUNT] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO hop",
 	[Q_TRACE_BEGIN] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
-	    "token, client_prefix, proxy, ship) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    "token, client_prefix, proxy, ship, client_key) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	/* A trace's rows refer to it by its row number, ?1 (sql/007-seq.sql; bind_seq). */
 	[Q_HOP] = "INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -112,6 +116,20 @@ static const char *const queries[Q_COUNT] = {
 	[Q_TRACE_END] =
 	    "UPDATE traces SET ended_at = ?2, reason = ?3, hops = ?4, duration_us = ?5 "
 	    "WHERE seq = ?1",
+	/*
+	 * A finished trace's distinct hop addresses for searches
+	 * (sql/011-query.sql), with the AS and country of the look-up kept for
+	 * each: all of them at its end (?2 NULL), or the one of a late answer
+	 * after it (?2). Nothing while it runs: its end adds them all.
+	 */
+	/* Each reply: OR IGNORE drops an address again (cheaper than DISTINCT's temporary table). */
+	[Q_TRACE_ADDRS] =
+	    "INSERT OR IGNORE INTO trace_addrs (addr_key, trace_seq, asn, country) "
+	    "SELECT tt_addr_key(r.addr), r.trace_seq, tt_info_asn(l.data), tt_info_country(l.data) "
+	    "FROM replies r LEFT JOIN trace_lookups l ON l.trace_seq = r.trace_seq "
+	    "AND l.addr = r.addr AND l.kind = 'info' WHERE r.trace_seq = ?1 "
+	    "AND (?2 IS NULL OR r.addr = ?2) "
+	    "AND EXISTS (SELECT 1 FROM traces WHERE seq = ?1 AND ended_at IS NOT NULL)",
 	/* Its hops and their replies go with it (ON DELETE CASCADE). */
 	[Q_TRACE_FORGET] = "DELETE FROM traces WHERE id = ?1",
 	/* Finished traces only, and only the caller's own unless it is root (uid 0). */
@@ -128,7 +146,7 @@ static const char *const queries[Q_COUNT] = {
 	/* before= another site's trace is as unknown: the list would date it. */
 	[Q_HISTORY] =
 	    "SELECT id, started_at, reason, hops, duration_us, vantage FROM traces "
-	    "WHERE client = ?1 AND client_prefix = 0 AND (uid = ?2 OR ?2 = 0) "
+	    "WHERE client_key = ?1 AND client_prefix = 0 AND (uid = ?2 OR ?2 = 0) "
 	    "AND ended_at IS NOT NULL AND (?3 IS NULL OR (started_at, id) < "
 	    "(SELECT started_at, id FROM traces WHERE id = ?3 AND (uid = ?2 OR ?2 = 0))) "
 	    "ORDER BY started_at DESC, id DESC LIMIT ?4",
@@ -154,6 +172,10 @@ static const char *const queries[Q_COUNT] = {
 	[Q_TRACE_LOOKUP] =
 	    "INSERT OR REPLACE INTO trace_lookups (trace_seq, addr, kind, data) "
 	    "VALUES (?1, ?2, ?3, ?4)",
+	/* An info answer kept with a finished trace: its AS and country for searches (Q_TRACE_ADDRS). */
+	[Q_TRACE_LOOKUP_KEYS] =
+	    "UPDATE trace_addrs SET asn = tt_info_asn(?3), country = tt_info_country(?3) "
+	    "WHERE addr_key = tt_addr_key(?2) AND trace_seq = ?1",
 	[Q_GET_LOOKUPS] =
 	    "SELECT l.addr, l.kind, l.data FROM traces t JOIN trace_lookups l ON l.trace_seq = t.seq "
 	    "WHERE t.id = ?1 ORDER BY l.kind, l.addr",
@@ -211,7 +233,7 @@ static const char *const queries[Q_COUNT] = {
 	 */
 	[Q_IMPORT_TRACE] =
 	    "INSERT INTO traces (id, uid, family, client, cport, server, sport, started_at, "
-	    "ended_at, reason, hops, duration_us, token, client_prefix, proxy, vantage) SELECT "
+	    "ended_at, reason, hops, duration_us, token, client_prefix, proxy, vantage, client_key) SELECT "
 	    "json_extract(?1, '$.id'), ?2, json_extract(?1, '$.family'), "
 	    "json_extract(?1, '$.client'), json_extract(?1, '$.cport'), "
 	    "json_extract(?1, '$.server'), json_extract(?1, '$.sport'), "
@@ -219,7 +241,8 @@ static const char *const queries[Q_COUNT] = {
 	    "json_extract(?1, '$.reason'), json_extract(?1, '$.hops'), "
 	    "json_extract(?1, '$.duration_us'), json_extract(?1, '$.token'), "
 	    "json_extract(?1, '$.client_prefix'), json_extract(?1, '$.proxy'), "
-	    "json_extract(?1, '$.vantage') WHERE true ON CONFLICT (id) DO NOTHING",
+	    "json_extract(?1, '$.vantage'), tt_addr_key(json_extract(?1, '$.client')) "
+	    "WHERE true ON CONFLICT (id) DO NOTHING",
 	[Q_IMPORT_HOPS] =
 	    "INSERT INTO hops (trace_seq, ttl, sent, reused_addr, reused_age_ms) SELECT ?2, "
 	    "json_extract(value, '$.ttl'), json_extract(value, '$.sent'), "
@@ -271,6 +294,7 @@ struct store {
 	unsigned long suppressed;	/* errors not logged since the last one logged */
 	time_t last_log;
 	int lookup_max;		/* store_lookup_limit; 0: none */
+	int query_drive;	/* store_query_drive: -1 for store_query.c's own */
 	long lookup_rows;	/* rows in lookups, at least; -1: not counted yet */
 	bool batch_open;	/* writes since the last commit wait in a transaction */
 	uint64_t batch_since_ms;	/* when the open batch began (CLOCK_MONOTONIC) */
@@ -311,7 +335,7 @@ store_fail_why(struct store *st, const char *what, const char *id, const char *w
 }
 
 /* The same with SQLite's message as the reason. */
-static void
+void
 store_fail(struct store *st, const char *what, const char *id)
 {
 	store_fail_why(st, what, id, sqlite3_errmsg(st->db));
@@ -543,6 +567,7 @@ store_open_with(const char *path, const char *const *migrations, char *err, size
 		return NULL;
 	}
 	st->batch = 1;		/* 0 is no batch: store_lost_since's "none lost" */
+	st->query_drive = -1;
 	/* Client addresses are personal data: the directory is not world-readable. */
 	if (mkdir_parent(path, 0750) < 0) {
 		seterr(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
@@ -565,6 +590,12 @@ store_open_with(const char *path, const char *const *migrations, char *err, size
 	if (strcmp(mode, "wal") != 0)
 		log_warnx("store: %s: journal mode is %s, not wal (filesystem without shared memory?)",
 		    path, mode);
+	/* sql/011-query.sql calls them, as do statements below. */
+	if (store_query_functions(st->db) != SQLITE_OK) {
+		seterr(err, errlen, "%s: cannot make the SQL functions: %s", path,
+		    sqlite3_errmsg(st->db));
+		goto fail;
+	}
 	if (migrate(st->db, migrations, err, errlen) < 0) {
 		/* Name the file: the message alone does not say which database. */
 		char msg[512];
@@ -605,6 +636,24 @@ store_close(struct store *st)
 	/* Closing the last connection checkpoints the WAL into the database. */
 	sqlite3_close(st->db);
 	free(st);
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+void
+store_query_drive(struct store *st, int n)
+{
+	st->query_drive = n;
+}
+
+long long
+store_query_driving(const struct store *st, long long dflt)
+{
+	return st->query_drive >= 0 ? st->query_drive : dflt;
 }
 
 int
@@ -773,6 +822,7 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 {
 	sqlite3_stmt *s;
 	char c[ADDR_STRLEN], sv[ADDR_STRLEN];
+	uint8_t key[ADDR_KEY_LEN];
 	const char *proxy;
 	struct tt_addr client;
 
@@ -788,6 +838,7 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	client = req->client;
 	if (client_prefix)
 		addr_visitor_net(&req->client, &client);
+	addr_key(&client, key);
 	s = st->q[Q_TRACE_BEGIN];
 	if (bind_text(s, 1, id) < 0 ||
 	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK ||
@@ -801,6 +852,7 @@ store_trace_begin(struct store *st, const char *id, uid_t uid,
 	    sqlite3_bind_int(s, 10, client_prefix) != SQLITE_OK ||
 	    (*proxy ? bind_text(s, 11, proxy) < 0 : sqlite3_bind_null(s, 11) != SQLITE_OK) ||
 	    (st->journal_max ? sqlite3_bind_int(s, 12, 1) : sqlite3_bind_null(s, 12)) != SQLITE_OK ||
+	    sqlite3_bind_blob(s, 13, key, sizeof(key), SQLITE_TRANSIENT) != SQLITE_OK ||
 	    step(st, s) < 0) {
 		store_fail(st, "cannot record a trace", id);
 		return -1;
@@ -972,6 +1024,25 @@ fail:
 	return -1;
 }
 
+/*
+ * Keeps the hop addresses of finished trace id for searches (Q_TRACE_ADDRS):
+ * all of them, or addr alone. 0, or -1 (logged).
+ */
+static int
+trace_addrs(struct store *st, const char *id, const struct tt_addr *addr)
+{
+	sqlite3_stmt *s = st->q[Q_TRACE_ADDRS];
+	char a[ADDR_STRLEN];
+
+	if (bind_seq(st, s, id) < 0 || (addr != NULL && bind_text(s, 2, addr_format(addr, a)) < 0) ||
+	    step(st, s) < 0) {
+		store_fail(st, "cannot record a trace's addresses", id);
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_late_reply(struct store *st, const char *id, int ttl, const struct proto_reply *r)
 {
@@ -987,8 +1058,9 @@ store_late_reply(struct store *st, const char *id, int ttl, const struct proto_r
 			store_fail(st, "cannot record a late answer", id);
 			return -1;
 		}
+		/* After its end, the trace's addresses for searches have it too. */
 		if (sqlite3_changes(st->db) == 1)
-			return 0;
+			return trace_addrs(st, id, &r->from);
 	}
 	st->errors++;
 	log_debug("store: trace %s: late answer for hop %d refused: the hop is not stored or has "
@@ -1016,7 +1088,7 @@ store_trace_end(struct store *st, const char *id, const char *reason, int hops,
 		return -1;
 	}
 	if (sqlite3_changes(st->db) == 1)
-		return 0;
+		return trace_addrs(st, id, NULL);
 unknown:
 	/* Its begin failed earlier, or the row was deleted meanwhile. */
 	st->errors++;
@@ -1048,6 +1120,13 @@ col_text(sqlite3_stmt *s, int i)
 	return t ? (const char *)t : "";
 }
 
+void
+store_read_fail(struct store *st, const char *what, const char *id)
+{
+	batch_check(st);
+	store_fail(st, what, id);
+}
+
 /* Ends a read: resets the statement and says why it failed, if it did. */
 static int
 read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const char *id)
@@ -1056,8 +1135,7 @@ read_done(struct store *st, sqlite3_stmt *s, int rc, const char *what, const cha
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_DONE)
 		return 0;
-	batch_check(st);
-	store_fail(st, what, id);
+	store_read_fail(st, what, id);
 	return -1;
 }
 
@@ -1260,13 +1338,36 @@ build_path(struct store *st, const char *id, bool one_each, char *buf, size_t le
 	return read_done(st, s, rc, "cannot read a trace's path", id);
 }
 
+void
+store_item_read(sqlite3_stmt *s, int col, struct store_item *it)
+{
+	const char *vantage = col_text(s, col + 5);
+
+	memset(it, 0, sizeof(*it));
+	snprintf(it->id, sizeof(it->id), "%s", col_text(s, col));
+	it->started_ms = (uint64_t)sqlite3_column_int64(s, col + 1);
+	snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, col + 2));
+	it->hops = sqlite3_column_int(s, col + 3);
+	it->duration_us = (uint64_t)sqlite3_column_int64(s, col + 4);
+	/* Another server's (a fleet's); none: this one's. */
+	if (proto_vantage_ok(vantage, strlen(vantage)))
+		snprintf(it->vantage, sizeof(it->vantage), "%s", vantage);
+}
+
+int
+store_item_path(struct store *st, struct store_item *it)
+{
+	return build_path(st, it->id, false, it->path, sizeof(it->path));
+}
+
 int
 store_history(struct store *st, const struct tt_addr *client, uid_t uid, const char *before,
     int limit, int (*item)(void *, const struct store_item *), void *ctx, bool *more)
 {
 	sqlite3_stmt *s;
-	struct store_item *it, *items;
+	struct store_item *items;
 	char c[ADDR_STRLEN];
+	uint8_t key[ADDR_KEY_LEN];
 	int rc, n = 0, ret = 0;
 
 	*more = false;
@@ -1277,7 +1378,9 @@ store_history(struct store *st, const struct tt_addr *client, uid_t uid, const c
 		return -1;
 	}
 	s = st->q[Q_HISTORY];
-	if (bind_text(s, 1, addr_format(client, c)) < 0 ||
+	addr_format(client, c);
+	addr_key(client, key);
+	if (sqlite3_bind_blob(s, 1, key, sizeof(key), SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 2, (sqlite3_int64)uid) != SQLITE_OK ||
 	    (before && bind_text(s, 3, before) < 0) ||
 	    sqlite3_bind_int(s, 4, limit + 1) != SQLITE_OK) {
@@ -1290,14 +1393,7 @@ store_history(struct store *st, const struct tt_addr *client, uid_t uid, const c
 			*more = true;
 			continue;
 		}
-		it = &items[n++];
-		snprintf(it->id, sizeof(it->id), "%s", col_text(s, 0));
-		it->started_ms = (uint64_t)sqlite3_column_int64(s, 1);
-		snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, 2));
-		it->hops = sqlite3_column_int(s, 3);
-		it->duration_us = (uint64_t)sqlite3_column_int64(s, 4);
-		if (proto_vantage_ok(col_text(s, 5), strlen(col_text(s, 5))))
-			snprintf(it->vantage, sizeof(it->vantage), "%s", col_text(s, 5));
+		store_item_read(s, 0, &items[n++]);
 	}
 done:
 	if (read_done(st, s, rc, "cannot read a history", c) < 0) {
@@ -1306,7 +1402,7 @@ done:
 	}
 	/* Paths after the list: Q_PATH is another statement, but one at a time is simpler to reason about. */
 	for (int i = 0; i < n && ret == 0; i++) {
-		if (build_path(st, items[i].id, false, items[i].path, sizeof(items[i].path)) < 0)
+		if (store_item_path(st, &items[i]) < 0)
 			ret = -1;
 		else if (item(ctx, &items[i]) < 0)
 			ret = -1;
@@ -1375,6 +1471,10 @@ store_import(struct store *st, const char *trace, uid_t uid)
 		    step(st, s) < 0)
 			goto fail;
 	}
+	/* Found by searches as this server's own traces are (a finished trace's addresses). */
+	s = st->q[Q_TRACE_ADDRS];
+	if (sqlite3_bind_int64(s, 1, seq) != SQLITE_OK || step(st, s) < 0)
+		goto fail;
 	if (step(st, st->q[Q_RELEASE]) < 0)
 		goto fail;
 	return 0;
@@ -1581,11 +1681,20 @@ store_trace_lookup(struct store *st, const char *id, const char *addr, const cha
 		return 0;
 	s = st->q[Q_TRACE_LOOKUP];
 	if (bind_seq(st, s, id) < 0 || bind_text(s, 2, addr) < 0 || bind_text(s, 3, kind) < 0 ||
-	    sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK || step(st, s) < 0) {
-		store_fail(st, "cannot record a look-up of a trace", id);
-		return -1;
-	}
+	    sqlite3_bind_text(s, 4, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK || step(st, s) < 0)
+		goto fail;
+	if (strcmp(kind, "info") != 0)
+		return 0;
+	/* The AS and country a search finds the address by, once the trace has ended. */
+	s = st->q[Q_TRACE_LOOKUP_KEYS];
+	if (bind_seq(st, s, id) < 0 || bind_text(s, 2, addr) < 0 ||
+	    sqlite3_bind_text(s, 3, data, (int)len, SQLITE_TRANSIENT) != SQLITE_OK || step(st, s) < 0)
+		goto fail;
 	return 0;
+fail:
+	store_fail(st, "cannot record a look-up of a trace", id);
+	sqlite3_clear_bindings(s);
+	return -1;
 }
 
 int
@@ -1631,8 +1740,11 @@ store_lookup_sweep(struct store *st, int64_t ok_before_ms, int64_t failed_before
  * The common fields of an info body, from whereabouts ({"country":{"name":..},
  * "city":..}), ipinfo ({"country":"US","city":..,"org":"AS15169 Google LLC"},
  * or "asn":{"asn":..,"name":..}) and ip-api ({"country":..,"as":"AS15169 ..",
- * "org":..}) style services. SQLite's JSON functions read it: no JSON parser
- * of our own. A private in-memory connection, so it works without a store.
+ * "org":..}) style services; then the country's ISO code where the body
+ * names one apart from the name (ip-api's countryCode, a country_code,
+ * whereabouts' and MaxMind's country.code or country.iso_code), for
+ * searches. SQLite's JSON functions read it: no JSON parser of our own. A
+ * private in-memory connection, so it works without a store.
  */
 static const char info_fields_sql[] =
     "SELECT v, CASE WHEN v THEN coalesce(CASE json_type(?1, '$.country') "
@@ -1647,20 +1759,25 @@ static const char info_fields_sql[] =
     "CASE WHEN v THEN coalesce(CASE json_type(?1, '$.asn') WHEN 'object' THEN json_extract(?1, '$.asn.name') END, "
     "(SELECT CASE WHEN o GLOB 'AS[0-9]* *' THEN substr(o, instr(o, ' ') + 1) ELSE o END "
     "FROM (SELECT coalesce(json_extract(?1, '$.org'), json_extract(?1, '$.as'), "
-    "json_extract(?1, '$.isp')) AS o))) END "
+    "json_extract(?1, '$.isp')) AS o))) END, "
+    "CASE WHEN v THEN coalesce(json_extract(?1, '$.countryCode'), json_extract(?1, '$.country_code'), "
+    "CASE json_type(?1, '$.country') WHEN 'object' THEN coalesce(json_extract(?1, '$.country.iso_code'), "
+    "json_extract(?1, '$.country.code')) END) END "
     /* json_extract fails on malformed JSON: nothing is read unless it is a valid object. */
     "FROM (SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'object' ELSE 0 END AS v)";
 
-int
-store_info_fields(const char *body, size_t len, struct proto_info *f)
+/* Reads an info body's fields into f and its country's code into code: 0, 1 (not an object) or -1. */
+static int
+info_read(const char *body, size_t len, struct proto_info *f, char *code, size_t clen)
 {
 	static sqlite3 *mem;
 	static sqlite3_stmt *s;
-	char *dst[] = { f->country, f->city, f->asn, f->org };
-	size_t dlen[] = { sizeof(f->country), sizeof(f->city), sizeof(f->asn), sizeof(f->org) };
+	char *dst[] = { f->country, f->city, f->asn, f->org, code };
+	size_t dlen[] = { sizeof(f->country), sizeof(f->city), sizeof(f->asn), sizeof(f->org), clen };
 	int rc, valid;
 
 	memset(f, 0, sizeof(*f));
+	code[0] = '\0';
 	if (s == NULL && (sqlite3_open(":memory:", &mem) != SQLITE_OK ||
 	    sqlite3_prepare_v2(mem, info_fields_sql, -1, &s, NULL) != SQLITE_OK)) {
 		log_warnx("store: cannot set up the JSON reader: %s", sqlite3_errmsg(mem));
@@ -1675,9 +1792,66 @@ store_info_fields(const char *body, size_t len, struct proto_info *f)
 		return -1;
 	}
 	if ((valid = sqlite3_column_int(s, 0)))
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			snprintf(dst[i], dlen[i], "%s", col_text(s, i + 1));
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return valid ? 0 : 1;
+}
+
+int
+store_info_fields(const char *body, size_t len, struct proto_info *f)
+{
+	char code[16];
+
+	return info_read(body, len, f, code, sizeof(code));
+}
+
+int
+store_info_keys(const char *body, size_t len, uint32_t *asn, char *country, size_t clen)
+{
+	/*
+	 * The last body read: the SQL functions tt_info_asn and tt_info_country
+	 * ask of the same body in turn, and reading it is most of a trace's
+	 * write with look-ups (about 40,000 instructions, callgrind).
+	 */
+	static struct {
+		char *body;
+		size_t len;
+		int rc;
+		uint32_t asn;
+		char country[sizeof(((struct proto_info *)0)->country)];
+	} last;
+	struct proto_info f;
+	char code[16];
+	const char *p;
+	uint64_t n = 0;
+
+	if (last.body == NULL || last.len != len || memcmp(last.body, body, len) != 0) {
+		free(last.body);
+		if ((last.body = malloc(len ? len : 1)) == NULL)
+			return -1;
+		memcpy(last.body, body, len);
+		last.len = len;
+		last.asn = 0;
+		last.country[0] = '\0';
+		if ((last.rc = info_read(body, len, &f, code, sizeof(code))) == 0) {
+			snprintf(last.country, sizeof(last.country), "%s", code[0] ? code : f.country);
+			/* "AS15169" or "15169"; anything else (or 0, or past 32 bits) is no AS number. */
+			p = f.asn + (strncasecmp(f.asn, "AS", 2) == 0 ? 2 : 0);
+			for (; *p >= '0' && *p <= '9' && n <= UINT32_MAX; p++)
+				n = n * 10 + (uint64_t)(*p - '0');
+			if (*p == '\0' && n <= UINT32_MAX)
+				last.asn = (uint32_t)n;
+		}
+		/* A failure to read is not kept: the next call tries again. */
+		if (last.rc < 0) {
+			free(last.body);
+			last.body = NULL;
+			return -1;
+		}
+	}
+	*asn = last.asn;
+	snprintf(country, clen, "%s", last.country);
+	return last.rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "path.h"
 #include "proto.h"
 
 struct store;
@@ -120,12 +121,23 @@ struct store_query_item {
 	struct store_item item;
 	char client[ADDR_STRLEN];	/* the visitor (a stored prefix's first address) */
 	uid_t uid;			/* the site that asked */
+	bool client_prefix;		/* client is the visitor's stored /24 or /48 */
+	/*
+	 * How its path differs from the previous finished trace of the same
+	 * visitor address (of the same vantage point, and of the same site in
+	 * one site's search), as /history marks it; compared is false when
+	 * there is none, or the visitor is a stored prefix.
+	 */
+	bool compared;
+	struct path_change change;
 };
 
 /*
  * The finished traces q finds, newest first, at most q->limit; *more says
  * whether older ones exist. row() gets each; returning -1 stops. 0, or -1
- * (logged).
+ * (logged); STORE_NONE without a store, as the other readers. A before
+ * that names no trace the search may see finds nothing, as in
+ * store_history.
  */
 int store_query(struct store *st, const struct store_query *q,
     int (*row)(void *, const struct store_query_item *), void *ctx, bool *more);

@@ -207,6 +207,65 @@ test_prefix(void)
 	ok(!addr_in_prefix(&a, &net, bits), "... and not the next /64 pair");
 }
 
+/* A key as 32 hex digits. */
+static const char *
+hex(const uint8_t *k, char *buf)
+{
+	for (int i = 0; i < ADDR_KEY_LEN; i++)
+		snprintf(buf + 2 * i, 3, "%02x", k[i]);
+	return buf;
+}
+
+/* The keys of addresses and the ranges of prefixes, IPv4 inside the mapped /96. */
+static void
+test_key(void)
+{
+	static const struct {
+		const char *prefix, *lo, *hi;
+	} ranges[] = {
+		{ "198.51.100.7", "00000000000000000000ffffc6336407", "00000000000000000000ffffc6336407" },
+		{ "198.51.100.0/24", "00000000000000000000ffffc6336400", "00000000000000000000ffffc63364ff" },
+		{ "198.51.100.77/23", "00000000000000000000ffffc6336400", "00000000000000000000ffffc63365ff" },
+		{ "10.0.0.0/8", "00000000000000000000ffff0a000000", "00000000000000000000ffff0affffff" },
+		{ "0.0.0.0/0", "00000000000000000000ffff00000000", "00000000000000000000ffffffffffff" },
+		{ "2001:db8::1", "20010db8000000000000000000000001", "20010db8000000000000000000000001" },
+		{ "2001:db8:1234::/48", "20010db8123400000000000000000000", "20010db81234ffffffffffffffffffff" },
+		{ "2001:db8::/33", "20010db8000000000000000000000000", "20010db87fffffffffffffffffffffff" },
+		{ "::/0", "00000000000000000000000000000000", "ffffffffffffffffffffffffffffffff" },
+	};
+	char lo[2 * ADDR_KEY_LEN + 1], hi[2 * ADDR_KEY_LEN + 1];
+	uint8_t klo[ADDR_KEY_LEN], khi[ADDR_KEY_LEN], k[ADDR_KEY_LEN];
+	struct tt_addr a, net;
+	int bits;
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		addr_prefix_parse(ranges[i].prefix, &net, &bits);
+		addr_key_range(&net, bits, klo, khi);
+		ok(strcmp(hex(klo, lo), ranges[i].lo) == 0 && strcmp(hex(khi, hi), ranges[i].hi) == 0,
+		    "key range of %s: %s-%s", ranges[i].prefix, lo, hi);
+	}
+	addr_parse("::ffff:192.0.2.1", &a);
+	addr_key(&a, k);
+	is_str(hex(k, lo), "00000000000000000000ffffc0000201", "a mapped address is its IPv4 key");
+	addr_parse("::192.0.2.1", &a);
+	addr_key(&a, k);
+	is_str(hex(k, lo), "000000000000000000000000c0000201",
+	    "an IPv4-compatible IPv6 address is not the IPv4 one");
+	/* Keys sort as addresses: every address of a prefix in its range, its neighbours not. */
+	addr_prefix_parse("192.0.2.0/24", &net, &bits);
+	addr_key_range(&net, bits, klo, khi);
+	addr_parse("192.0.2.255", &a);
+	addr_key(&a, k);
+	ok(memcmp(k, klo, ADDR_KEY_LEN) >= 0 && memcmp(k, khi, ADDR_KEY_LEN) <= 0,
+	    "the last address of a /24 is in its range");
+	addr_parse("192.0.3.0", &a);
+	addr_key(&a, k);
+	ok(memcmp(k, khi, ADDR_KEY_LEN) > 0, "the next one is above it");
+	addr_parse("192.0.1.255", &a);
+	addr_key(&a, k);
+	ok(memcmp(k, klo, ADDR_KEY_LEN) < 0, "the one before is below it");
+}
+
 int
 main(void)
 {
@@ -217,5 +276,6 @@ main(void)
 	test_port_listed();
 	test_mask();
 	test_prefix();
+	test_key();
 	return tap_done();
 }

@@ -4,7 +4,7 @@
  * tests/golden/<fixture>.<format> byte for byte. TT_UPDATE_GOLDEN=1 writes
  * the goldens instead (review every one by eye before committing it).
  * Also: the Atlas output checked against PRODUCT.md's field list by
- * atlas_check.py, escaping, path_diff, the statistics and the page assets.
+ * atlas_check.py, escaping, the statistics and the page assets.
  */
 #define _GNU_SOURCE	/* memmem */
 
@@ -507,54 +507,6 @@ test_json_compact(void)
 	}
 }
 
-static void
-test_path_diff(void)
-{
-	static const struct {
-		const char *older, *newer;
-		int added, removed, replaced, first;
-	} cases[] = {
-		{ "a,b,c", "a,b,c", 0, 0, 0, 0 },
-		{ "a,b,c", "a,x,c", 0, 0, 1, 2 },
-		{ "a,b", "a,b,c", 1, 0, 0, 3 },
-		{ "a,b,c", "a,b", 0, 1, 0, 3 },
-		{ "a,b,c", "a,x", 0, 1, 1, 2 },
-		{ "a,*,c", "a,b,c", 0, 0, 0, 0 },		/* silence is never a change */
-		{ "a,b,c", "a,*,c", 0, 0, 0, 0 },
-		{ "a,b", "a,b,*", 0, 0, 0, 0 },			/* a silent hop added is none */
-		{ "a,b,*", "a,b", 0, 0, 0, 0 },
-		{ "a,b+d,c", "a,d,c", 0, 0, 0, 0 },		/* one shared address: same hop */
-		{ "a,b+d,c", "a,e+f,c", 0, 0, 1, 2 },
-		{ "-", "a,b", 2, 0, 0, 1 },			/* no hops before */
-		{ "a,b", "-", 0, 2, 0, 1 },
-		{ "-", "-", 0, 0, 0, 0 },
-		/* Whole addresses compare, not prefixes of them. */
-		{ "192.0.2.1,203.0.113.1", "192.0.2.1,203.0.113.10", 0, 0, 1, 2 },
-		{ "x,y,z,w", "a,y,q", 0, 1, 2, 1 },
-		/* Late answers only ("*+b"): the router that answered is the hop's, late or not. */
-		{ "a,b,c", "a,*+b,c", 0, 0, 0, 0 },
-		{ "a,*+b,c", "a,b,c", 0, 0, 0, 0 },
-		{ "a,*+b,c", "a,*+x,c", 0, 0, 1, 2 },		/* "*" itself is no address */
-		{ "a,b,c", "a,*+x,c", 0, 0, 1, 2 },
-		{ "a,*+b+x,c", "a,x+y,c", 0, 0, 0, 0 },
-		{ "a,*+b,c", "a,*,c", 0, 0, 0, 0 },
-		{ "a", "a,*+b", 1, 0, 0, 2 },			/* a hop that answered, late */
-		{ "a,*+b", "a", 0, 1, 0, 2 },
-		{ "a,*+,c", "a,b,c", 0, 0, 0, 0 },		/* no address after "*": silent */
-		{ "a,b", "a,b+", 0, 0, 0, 0 },
-	};
-	struct path_change c;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		path_diff(cases[i].older, cases[i].newer, &c);
-		if (!ok(c.added == cases[i].added && c.removed == cases[i].removed &&
-		    c.replaced == cases[i].replaced && c.first_ttl == cases[i].first,
-		    "path_diff \"%s\" -> \"%s\"", cases[i].older, cases[i].newer))
-			printf("#   got +%d -%d ~%d at %d\n", c.added, c.removed, c.replaced,
-			    c.first_ttl);
-	}
-}
-
 /* History pages from HISTORY answers: ITEM lines, @client, @prefix, @page. */
 static void
 test_history(const char *name)
@@ -901,7 +853,6 @@ main(void)
 	test_streaming();
 	test_escaping();
 	test_json_compact();
-	test_path_diff();
 	test_history("history");
 	test_history("history-empty");
 	test_history("history-late");

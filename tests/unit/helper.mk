@@ -12,6 +12,12 @@ unit_store_test_LDADD = $(HELPER_UNIT_LIBS)
 unit_broker_test_SOURCES = unit/broker_test.c
 unit_broker_test_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 unit_broker_test_LDADD = $(HELPER_UNIT_LIBS)
+# An operator's search of the stored traces (helper/broker/store_query.c).
+check_PROGRAMS += unit/query_test
+TESTS += unit/query_test
+unit_query_test_SOURCES = unit/query_test.c
+unit_query_test_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+unit_query_test_LDADD = $(HELPER_UNIT_LIBS)
 check_PROGRAMS += unit/enrich_test
 TESTS += unit/enrich_test
 unit_enrich_test_SOURCES = unit/enrich_test.c

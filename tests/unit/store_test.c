@@ -211,8 +211,12 @@ test_store(void)
 	is_str(q1(path, "SELECT count(*) || ' ' || min(kind) || ' ' || max(code) FROM replies "
 	    "WHERE " OF_TRACE("fedcba9876543210fedcba9876543210")), "16 packet-too-big 1280",
 	    "16 replies stored");
-	ok(strstr(q1c(path, "EXPLAIN QUERY PLAN SELECT * FROM traces WHERE client = '192.0.2.1' "
-	    "AND started_at > 5", 3), "traces_client_started") != NULL, "client lookups use the index");
+	is_str(q1(path, "SELECT hex(client_key) FROM traces WHERE id = "
+	    "'fedcba9876543210fedcba9876543210'"), "20010DB8000000000000000000000007",
+	    "the visitor's key (sql/011-query.sql)");
+	ok(strstr(q1c(path, "EXPLAIN QUERY PLAN SELECT * FROM traces WHERE client_key = "
+	    "x'00000000000000000000ffffc0000201' AND started_at > 5", 3), "traces_client_key") != NULL,
+	    "a visitor's traces are found by the index on the key");
 	close_st(st);
 
 	is_int(x(path, "PRAGMA foreign_keys = ON; DELETE FROM traces WHERE id = "
@@ -632,6 +636,117 @@ test_seq_migration(void)
 	is_str(q1(path, "SELECT (SELECT count(*) FROM hops) || ' ' || (SELECT count(*) FROM "
 	    "replies) || ' ' || (SELECT count(*) FROM trace_lookups)"), "1 1 0",
 	    "its hops, replies and look-ups went with it; the other's stay");
+	is_int(store_errors(st), 0, "no errors");
+	close_st(st);
+}
+
+static int
+first_row(void *ctx, const struct store_query_item *qi)
+{
+	char *id = ctx;
+
+	if (*id == '\0')
+		snprintf(id, PROTO_ID_LEN + 1, "%s", qi->item.id);
+	return 0;
+}
+
+/* The id of the first trace search q finds: "" for none, "(failed)" if it fails. */
+static const char *
+first_found(struct store *st, const struct store_query *q)
+{
+	static char id[PROTO_ID_LEN + 1];
+	bool more;
+
+	id[0] = '\0';
+	return store_query(st, q, first_row, id, &more) == 0 ? id : "(failed)";
+}
+
+/*
+ * A database of schema 10 with four traces: migration 11 keys each visitor
+ * (a stored prefix by its first address) and keeps each finished trace's
+ * distinct hop addresses, late answers' too, with the AS and country of the
+ * info look-ups kept with it; an address that does not parse is passed over.
+ * The searches find them; the history asks by the key.
+ */
+static void
+test_query_migration(void)
+{
+	char path[512], err[512];
+	struct store_query q;
+	struct tt_addr visitor;
+	struct store *st;
+	struct got g;
+	bool more;
+
+	old_schema(path, sizeof(path), 10);
+	is_int(x(path, "INSERT INTO traces (seq, id, uid, family, client, cport, server, sport, "
+	    "started_at, ended_at, reason, hops, duration_us, token, client_prefix) VALUES "
+	    "(1, 'a0000000000000000000000000000001', 33, 4, '198.51.100.7', 51234, '192.0.2.10', 443, "
+	    "1700000001000, 1700000001050, 'destination', 3, 5120, NULL, 0), "
+	    "(2, 'a0000000000000000000000000000002', 33, 6, '2001:db8::7', 51234, '2001:db8::10', 443, "
+	    "1700000002000, 1700000002050, 'destination', 2, 5120, NULL, 0), "
+	    "(3, 'a0000000000000000000000000000003', 33, 4, '198.51.100.8', 51234, '192.0.2.10', 443, "
+	    "1700000003000, NULL, NULL, NULL, NULL, NULL, 0), "
+	    "(4, 'a0000000000000000000000000000004', 33, 4, '203.0.113.0', 51234, '192.0.2.10', 443, "
+	    "1700000004000, 1700000004050, 'gap-limit', 2, 5120, NULL, 1); "
+	    "INSERT INTO hops (trace_seq, ttl, sent) VALUES (1, 1, 3), (1, 2, 3), (1, 3, 3), "
+	    "(2, 1, 3), (2, 2, 3), (3, 1, 3), (4, 1, 3), (4, 2, 3); "
+	    "INSERT INTO replies (trace_seq, ttl, idx, addr, rtt_us, kind, code, reply_ttl, flags) "
+	    "VALUES (1, 1, 0, '192.0.2.1', 400, 'time-exceeded', 0, 64, 0), "
+	    "(1, 1, 1, '192.0.2.1', 410, 'time-exceeded', 0, 64, 0), "
+	    "(1, 2, 0, '203.0.113.3', 900000, 'time-exceeded', 0, 62, 16), "
+	    "(1, 3, 0, '198.51.100.7', 1200, 'destination', 0, 60, 0), "
+	    "(2, 1, 0, '2001:db8::1', 300, 'time-exceeded', 0, 64, 0), "
+	    "(2, 2, 0, '2001:db8::7', 900, 'destination', 0, 60, 0), "
+	    "(3, 1, 0, '192.0.2.1', 300, 'time-exceeded', 0, 64, 0), "
+	    "(4, 1, 0, '192.0.2.1', 300, 'time-exceeded', 0, 64, 0), "
+	    "(4, 2, 0, 'not-an-address', 300, 'time-exceeded', 0, 64, 0); "
+	    "INSERT INTO trace_lookups VALUES "
+	    "(1, '192.0.2.1', 'info', '{\"country\":\"US\",\"org\":\"AS15169 Google LLC\"}'), "
+	    "(1, '203.0.113.3', 'name', 'r3.example'), "
+	    "(2, '2001:db8::1', 'info', '{\"country\":{\"code\":\"NL\",\"name\":\"Netherlands\"},"
+	    "\"asn\":64501}')"), 0, "... with four traces in it");
+	st = watch(store_open(path, err, sizeof(err)));
+	ok(st != NULL, "it migrates to schema 11 (%s)", st ? "" : err);
+	if (st == NULL)
+		return;
+	is_str(q1(path, "SELECT group_concat(seq || ':' || lower(hex(client_key)), ' ') FROM "
+	    "(SELECT * FROM traces ORDER BY seq)"),
+	    "1:00000000000000000000ffffc6336407 2:20010db8000000000000000000000007 "
+	    "3:00000000000000000000ffffc6336408 4:00000000000000000000ffffcb007100",
+	    "every visitor keyed, IPv4 as mapped, a prefix by its first address");
+	is_str(q1(path, "SELECT group_concat(trace_seq || ':' || lower(hex(addr_key)) || ':' || "
+	    "coalesce(asn, '-') || ':' || coalesce(country, '-'), ' ') FROM "
+	    "(SELECT * FROM trace_addrs ORDER BY trace_seq, addr_key)"),
+	    "1:00000000000000000000ffffc0000201:15169:US "
+	    "1:00000000000000000000ffffc6336407:-:- 1:00000000000000000000ffffcb007103:-:- "
+	    "2:20010db8000000000000000000000001:64501:NL 2:20010db8000000000000000000000007:-:- "
+	    "4:00000000000000000000ffffc0000201:-:-",
+	    "each finished trace's hop addresses once, the late one too, AS and country from "
+	    "info look-ups; none for the running trace or the address that does not parse");
+	is_str(q1(path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master "
+	    "WHERE type = 'index' AND tbl_name IN ('traces', 'trace_addrs') AND sql IS NOT NULL "
+	    "ORDER BY name)"), "trace_addrs_asn trace_addrs_country trace_addrs_trace "
+	    "traces_client_key traces_foreign traces_reason_started traces_ship traces_started "
+	    "traces_uid_started", "the indexes: the key's replaces the client text's");
+	is_str(q1(path, "PRAGMA foreign_key_check"), "", "foreign_key_check clean");
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 10;
+	q.has_hop = addr_prefix_parse("203.0.113.3", &q.hop, &q.hop_bits) == 0;
+	is_str(first_found(st, &q), "a0000000000000000000000000000001", "a search finds the late hop");
+	q.has_hop = false;
+	q.asn = 64501;
+	is_str(first_found(st, &q), "a0000000000000000000000000000002", "... the AS of a look-up");
+	q.asn = 0;
+	q.has_visitor = addr_prefix_parse("203.0.113.0/24", &q.visitor, &q.visitor_bits) == 0;
+	is_str(first_found(st, &q), "a0000000000000000000000000000004",
+	    "... the visitor stored as a prefix");
+	addr_parse("198.51.100.7", &visitor);
+	memset(&g, 0, sizeof(g));
+	is_int(store_history(st, &visitor, 33, NULL, 5, got_item, &g, &more), 0, "the history");
+	ok(g.nitems == 1 && strcmp(g.items[0].path, "192.0.2.1,*+203.0.113.3,198.51.100.7") == 0,
+	    "... finds the migrated trace by its key: %s", g.items[0].path);
 	is_int(store_errors(st), 0, "no errors");
 	close_st(st);
 }
@@ -1376,13 +1491,15 @@ test_journal(void)
 	    strstr(traces, "\"reason\":\"destination\"") != NULL,
 	    "an ended trace is shipped as JSON with its hops and replies: %s", traces);
 	is_str(uids, "[1000]", "... with the uids that asked");
+	is_str(q1(path, "SELECT count(*) FROM trace_addrs"), "1", "... its hop address kept for searches");
 	is_int(store_ship_done(st, seqs), 0, "once shipped");
 	store_commit(st);
 	is_int((int)store_waiting(st), 0, "... it no longer waits");
 	is_str(q1(path, "SELECT (SELECT count(*) FROM traces WHERE id = 'fedcba9876543210fedcba9876543210') "
 	    "|| '/' || "
-	    "(SELECT count(*) FROM hops) || '/' || (SELECT count(*) FROM replies)"), "0/0/0",
-	    "... and is gone from the journal, with its hops and replies");
+	    "(SELECT count(*) FROM hops) || '/' || (SELECT count(*) FROM replies) || '/' || "
+	    "(SELECT count(*) FROM trace_addrs)"), "0/0/0/0",
+	    "... and is gone from the journal, with its hops, replies and addresses");
 	is_str(q1(path, "SELECT count(*) FROM traces"), "1", "... the trace of no journal kept");
 	free(traces);
 	free(seqs);
@@ -1417,6 +1534,7 @@ main(void)
 	test_migrations();
 	test_flags_migration();
 	test_seq_migration();
+	test_query_migration();
 	test_seq_slots();
 	test_refusals();
 	test_forget();
