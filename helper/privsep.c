@@ -124,6 +124,22 @@ check_dropped(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/*
+ * The broker looks users up by name and uid while it runs (sites' names,
+ * sitename.c), some of them unknown here (a fleet's other sites, an
+ * operator's typo). A name the files lack makes glibc load the next NSS
+ * module (Debian's nsswitch.conf: "files systemd"), whose libraries probe
+ * the capability bounding set with prctl when they load: under the filter
+ * that killed the broker. One miss before the filter loads them.
+ */
+static void
+nss_warm_up(void)
+{
+	(void)getpwnam("tracetrout-nss-warm-up-no-such-user");
+	(void)getpwuid((uid_t)-2);
+	endpwent();
+}
+
 static int
 no_new_privs(void)
 {
@@ -541,6 +557,7 @@ privsep_broker(const struct config *cfg)
 		log_warn("broker: prctl");
 		return -1;
 	}
+	nss_warm_up();
 	if (filter_load("broker", privsep_broker_filter()) < 0)
 		return -1;
 	log_debug("broker: running as %s, no capabilities, seccomp on", cfg->user);

@@ -161,6 +161,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->base_url = "";
 	o->limit = 20;
 	o->q.visitor_bits = o->q.hop_bits = -1;
+	o->q.limit = 1;		/* a count's; pages set their own */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_VISITOR:
