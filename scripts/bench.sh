@@ -1106,8 +1106,8 @@ query() {
 	fi
 	newest=$(sqlite3 "$db" "SELECT max(started_at) FROM traces")
 	# The mix's layout (storebench.c, mix_trace): visitor 1029 is 10.5.4.1 (10 traces), its
-	# /24 holds 2 visitors, its /16 about 290; 198.19.3.5 is one of 10,000 routers (about 65
-	# traces); 198.19.5.0/24 holds 256 of them (16,600 traces); 192.0.2.1 is in every IPv4
+	# /24 holds 2 visitors, its /16 about 290; 198.19.3.5 is one of 10,000 routers (61
+	# traces); 198.19.5.0/24 holds 256 of them (17,280 traces); 192.0.2.1 is in every IPv4
 	# trace; AS 64519 is 5 of 256 first transit routers' (about 19,500 traces), AS 65123 100
 	# visitors'; SE is in about 1 trace in 13. A search of 20 is driven by a filter of fewer
 	# than about 4,600 matches here (docs/broker.md, "Searches").
