@@ -21,7 +21,9 @@
 # stored trace by its permalink under wrk, about 1 minute; BENCH_ONLY=load issue 15's figures
 # (RUNS_LOAD, LOAD_TRACES, RATELIMIT_S and the others below), about 5 minutes; BENCH_ONLY=overload
 # its overload section alone, at twice LOAD_RATE (1000) traces a second; BENCH_ONLY=fleet issue
-# 16's figures (FLEET_TRACES, FLEET_STORED), a few minutes.
+# 16's figures (FLEET_TRACES, FLEET_STORED), a few minutes; BENCH_ONLY=query issue 17's searches
+# of a million stored traces (QUERY_TRACES, QUERY_RUNS, QUERY_DB), about 10 minutes, without
+# root.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,21 +31,29 @@ srcdir=$(dirname "$here")
 builddir=$(cd "${1:-.}" && pwd) || exit 1
 runs=${RUNS:-20}
 
-[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, firewall rules)" >&2; exit 1; }
 for f in tracetrout-serve tracetrout-rules helper/tracetroutd fcgi/tracetrout.fcgi; do
 	[ -x "$builddir/$f" ] || { echo "bench: $builddir/$f missing: run make first" >&2; exit 1; }
 done
-for t in ip iptables nft lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk traceroute ping; do
-	command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 1; }
-done
-
-# The delayed path's router tool, built by make check (make bench builds it too).
-NETNS_PATHEMU=${NETNS_PATHEMU:-$builddir/tests/lib/pathemu}
-[ -x "$NETNS_PATHEMU" ] || { echo "bench: $NETNS_PATHEMU missing: run make bench, or make -C tests lib/pathemu" >&2; exit 1; }
-# The load generator of issue 15's figures, built by make check.
-ttload_bin=${TTLOAD:-$builddir/tests/lib/ttload}
+# The store's own tools (make bench builds them).
 storebench_bin=$builddir/tests/lib/storebench
-[ -x "$ttload_bin" ] || { echo "bench: $ttload_bin missing: run make check, or make -C tests lib/ttload" >&2; exit 1; }
+querybench_bin=$builddir/tests/lib/querybench
+for f in "$storebench_bin" "$querybench_bin"; do
+	[ -x "$f" ] || { echo "bench: $f missing: run make bench, or make -C tests lib/${f##*/}" >&2; exit 1; }
+done
+# Every section but the searches' (the store alone) needs root and the network's tools.
+if [ "${BENCH_ONLY:-}" != query ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, firewall rules)" >&2; exit 1; }
+	for t in ip iptables nft lighttpd nginx apache2 openssl curl jq nstat tc chromium wrk traceroute ping; do
+		command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 1; }
+	done
+	# The delayed path's router tool, built by make check (make bench builds it too).
+	NETNS_PATHEMU=${NETNS_PATHEMU:-$builddir/tests/lib/pathemu}
+	[ -x "$NETNS_PATHEMU" ] || { echo "bench: $NETNS_PATHEMU missing: run make bench, or make -C tests lib/pathemu" >&2; exit 1; }
+	# The load generator of issue 15's figures, built by make check.
+	ttload_bin=${TTLOAD:-$builddir/tests/lib/ttload}
+	[ -x "$ttload_bin" ] || { echo "bench: $ttload_bin missing: run make check, or make -C tests lib/ttload" >&2; exit 1; }
+fi
+command -v sqlite3 >/dev/null || { echo "bench: sqlite3 not found" >&2; exit 1; }
 
 # shellcheck source=../tests/lib/netns.sh
 . "$srcdir/tests/lib/netns.sh"
@@ -1062,10 +1072,82 @@ from the helper'"'"'s start (connecting and migrating included): %.0f traces/s\n
 	wait "$hpid" 2>/dev/null
 }
 
+# --- issue 17: operators' searches of a million stored traces ------------------------------
+# query_spec LABEL FILTERS: one search for querybench (tests/lib/querybench.c says the keys).
+query_specs=()
+query_spec() {
+	query_specs+=("$1:$2")
+}
+
+# query: QUERY_TRACES (1,000,000) traces written into a SQLite store by the broker's own store
+# calls (tests/lib/storebench -q: 100,000 visitors, a quarter IPv6, over 30 days, routers
+# shared as a server's are, info look-ups of the transit routers and the visitor in ipinfo,
+# ip-api and whereabouts shapes), then each kind of search through store_query and
+# store_query_count (tests/lib/querybench), QUERY_RUNS (9) runs after one unmeasured, a page
+# of 20. The store is a temporary file, or QUERY_DB, kept (one that exists is searched as it
+# is: writing a million traces takes minutes).
+query() {
+	local n=${QUERY_TRACES:-1000000} qruns=${QUERY_RUNS:-9} dir t0 t1 newest db
+	local day=86400000
+	section_header "QUERY_TRACES=$n QUERY_RUNS=$qruns BENCH_ONLY=query" \
+		"== issue 17, operators' searches of $n stored traces (SQLite, the broker's store):" \
+		"   store_query, a page of 20 (store_query_count where said), median (min, max) of" \
+		"   $qruns runs after one unmeasured, ms; the goal: each under 100 ms"
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/tracetrout-query.XXXXXX") || return 1
+	db=${QUERY_DB:-$dir/query.db}
+	if [ ! -e "$db" ]; then
+		t0=$(date +%s%N)
+		"$storebench_bin" -q "$db" "$n" >"$dir/storebench.out" 2>"$dir/storebench.err" ||
+			{ cat "$dir/storebench.err"; rm -rf "$dir"; return 1; }
+		t1=$(date +%s%N)
+		echo "written by the store's calls in $(((t1 - t0) / 1000000000)) s," \
+			"$(sed -n 's/.*rate=//p' "$dir/storebench.out") traces/s, look-ups included; the" \
+			"file $(($(stat -c %s "$db") / 1048576)) MB, $(($(stat -c %s "$db") / n)) bytes a trace"
+	fi
+	newest=$(sqlite3 "$db" "SELECT max(started_at) FROM traces")
+	# The mix's layout (storebench.c, mix_trace): visitor 1029 is 10.5.4.1 (10 traces), its
+	# /24 holds 2 visitors, its /16 about 290; 198.19.3.5 is one of 10,000 routers (61
+	# traces); 198.19.5.0/24 holds 256 of them (17,280 traces); 192.0.2.1 is in every IPv4
+	# trace; AS 64519 is 5 of 256 first transit routers' (about 19,500 traces), AS 65123 100
+	# visitors'; SE is in about 1 trace in 13. A search of 20 is driven by a filter of fewer
+	# than about 4,600 matches here (docs/broker.md, "Searches").
+	query_specs=()
+	query_spec "a visitor's address" "visitor=10.5.4.1"
+	query_spec "a visitor /24" "visitor=10.5.4.0/24"
+	query_spec "a visitor /16" "visitor=10.5.0.0/16"
+	query_spec "a visitor IPv6 /32, every IPv6 visitor" "visitor=2001:db8::/32"
+	query_spec "a hop's address" "hop=198.19.3.5"
+	query_spec "a hop /24" "hop=198.19.5.0/24"
+	query_spec "a hop every IPv4 trace has" "hop=192.0.2.1"
+	query_spec "an AS (19,500 traces)" "asn=64519"
+	query_spec "an AS (1,000 traces)" "asn=65123"
+	query_spec "a country" "country=SE"
+	query_spec "a reason, the last 7 days" "reason=deadline since=$((newest - 7 * day))"
+	query_spec "a reason and a country" "reason=gap-limit country=SE"
+	query_spec "changed" "changed=1"
+	query_spec "changed in a /16" "visitor=10.5.0.0/16 changed=1"
+	query_spec "a visitor /16, 1,000 a page" "visitor=10.5.0.0/16 limit=1000"
+	query_spec "count of a /16" "visitor=10.5.0.0/16 count=1"
+	query_spec "count of an AS" "asn=64519 count=1"
+	query_spec "count of changed in a /24" "visitor=10.5.4.0/24 changed=1 count=1"
+	# Each line: the median (min, max), then how many found ("+": a page full, more exist).
+	if "$querybench_bin" "$db" "$qruns" "${query_specs[@]}" >"$dir/querybench.out" \
+		2>"$dir/querybench.err"; then
+		awk '{ label = $0; sub(/ ms=.*/, "", label); for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			printf "%-40s %8s ms (%s, %s)  %s%s  %s\n", label ":", v["ms"], v["min"], v["max"],
+				v["found"], v["more"] == "1" ? "+" : "", v["max"] < 100 ? "under 100 ms" : "OVER 100 ms" }' \
+			"$dir/querybench.out"
+	else
+		cat "$dir/querybench.out" "$dir/querybench.err"
+	fi
+	rm -rf "$dir"
+}
+
 echo "TraceTrout $(sed -n 's/^version=.\(.*\).$/\1/p' "$builddir/tracetrout-serve") bench, $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-# BENCH_ONLY=web-servers, rtt, exact, paths, stored, load, overload or fleet: that section alone.
+# BENCH_ONLY=web-servers, rtt, exact, paths, stored, load, overload, fleet or query: that section alone.
 case ${BENCH_ONLY:-} in
+query) query; exit 0 ;;
 web-servers) web_servers; exit 0 ;;
 rtt) rtt_accuracy; exit 0 ;;
 exact) exactness; exit 0 ;;
@@ -1462,3 +1544,6 @@ enrich_burst "/ip/{ip}"
 
 echo
 fleet
+
+echo
+query

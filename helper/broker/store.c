@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +151,16 @@ static const char *const queries[Q_COUNT] = {
 	    "AND ended_at IS NOT NULL AND (?3 IS NULL OR (started_at, id) < "
 	    "(SELECT started_at, id FROM traces WHERE id = ?3 AND (uid = ?2 OR ?2 = 0))) "
 	    "ORDER BY started_at DESC, id DESC LIMIT ?4",
-	/* A hop's answers in time before its late ones (flag 16, PROTO_RF_LATE). */
+	/*
+	 * A hop's answers in time before its late ones (flag 16, PROTO_RF_LATE):
+	 * in the order of the keys, as Q_LATE_REPLY gives a late answer the
+	 * hop's next idx. Sorting by the flag too cost a sorter each path
+	 * (callgrind: 65,000 instructions a path, 45,000 without).
+	 */
 	[Q_PATH] =
 	    "SELECT h.ttl, r.addr, r.flags & 16 FROM traces t JOIN hops h ON h.trace_seq = t.seq "
 	    "LEFT JOIN replies r ON r.trace_seq = h.trace_seq AND r.ttl = h.ttl WHERE t.id = ?1 "
-	    "ORDER BY h.ttl, r.flags & 16, r.idx",
+	    "ORDER BY h.ttl, r.idx",
 	[Q_DELETE_CHECK] =
 	    "SELECT token FROM traces WHERE id = ?1 AND ended_at IS NOT NULL AND (uid = ?2 OR ?2 = 0)",
 	/* In batches, so a large sweep does not hold the broker's loop. */
@@ -1292,7 +1298,7 @@ hop_has(const char *hop, const char *a)
 }
 
 /* Q_PATH's literal. */
-_Static_assert(PROTO_RF_LATE == 16, "Q_PATH orders late answers by their flag");
+_Static_assert(PROTO_RF_LATE == 16, "Q_PATH reads late answers by their flag");
 
 /*
  * A trace's path for ITEM (docs/protocol.md): each hop's addresses joined
@@ -1343,7 +1349,9 @@ store_item_read(sqlite3_stmt *s, int col, struct store_item *it)
 {
 	const char *vantage = col_text(s, col + 5);
 
-	memset(it, 0, sizeof(*it));
+	/* All but the path, which is most of it: a search fills a thousand. */
+	memset(it, 0, offsetof(struct store_item, path));
+	it->path[0] = '\0';
 	snprintf(it->id, sizeof(it->id), "%s", col_text(s, col));
 	it->started_ms = (uint64_t)sqlite3_column_int64(s, col + 1);
 	snprintf(it->reason, sizeof(it->reason), "%s", col_text(s, col + 2));

@@ -500,7 +500,7 @@ walk_older(struct store *st, const struct search *x, sqlite3_stmt *s, struct wal
 	sqlite3_stmt *p = w->prev;
 	int rc;
 
-	memset(&w->older, 0, sizeof(w->older));
+	w->older.id[0] = '\0';
 	sqlite3_reset(p);
 	sqlite3_clear_bindings(p);
 	if (sqlite3_bind_value(p, sqlite3_bind_parameter_index(p, ":key"),
@@ -535,13 +535,15 @@ walk_row(struct store *st, const struct search *x, sqlite3_stmt *s, struct walk 
 	struct store_query_item *qi = &w->qi;
 	const unsigned char *c = sqlite3_column_text(s, COL_CLIENT);
 
-	memset(qi, 0, sizeof(*qi));
+	/* Field by field: clearing the paths' buffers cost as much as reading a path. */
 	store_item_read(s, 0, &qi->item);
 	snprintf(qi->client, sizeof(qi->client), "%s", c ? (const char *)c : "");
 	qi->uid = (uid_t)sqlite3_column_int64(s, COL_UID);
 	qi->client_prefix = sqlite3_column_int(s, COL_PREFIX) != 0;
+	qi->compared = false;
+	memset(&qi->change, 0, sizeof(qi->change));
 	/* A prefix is several visitors' (their traces are never compared, as /history is off). */
-	memset(&w->older, 0, sizeof(w->older));
+	w->older.id[0] = '\0';
 	if (!qi->client_prefix && walk_older(st, x, s, w) < 0)
 		return -1;
 	if (x->q->changed && w->older.id[0] == '\0')

@@ -23,3 +23,8 @@ check_PROGRAMS += lib/storebench
 lib_storebench_SOURCES = lib/storebench.c
 lib_storebench_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 lib_storebench_LDADD = $(HELPER_UNIT_LIBS)
+# querybench: operators' searches of a store storebench -q filled, through the store's calls
+# (scripts/bench.sh's query section).
+check_PROGRAMS += lib/querybench
+lib_querybench_SOURCES = lib/querybench.c
+lib_querybench_LDADD = $(HELPER_UNIT_LIBS)
