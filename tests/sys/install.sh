@@ -38,6 +38,7 @@ tap_plan 10
 expected() {
 	local f n
 	cat <<EOF
+755 $bindir/tracetrout-query
 755 $bindir/tracetrout-serve
 755 $bindir/tracetrout.fcgi
 755 $sbindir/tracetrout-rules
@@ -55,6 +56,7 @@ expected() {
 644 $mandir/man8/tracetrout-serve.8
 644 $mandir/man8/tracetrout-rules.8
 644 $mandir/man5/tracetrout.conf.5
+644 $mandir/man1/tracetrout-query.1
 EOF
 	for f in "$top_srcdir"/sql/[0-9]*.sql; do
 		echo "644 $pkgdatadir/sql/${f##*/}"
