@@ -1124,6 +1124,8 @@ query() {
 	query_spec "a country" "country=SE"
 	query_spec "a reason, the last 7 days" "reason=deadline since=$((newest - 7 * day))"
 	query_spec "a reason and a country" "reason=gap-limit country=SE"
+	query_spec "a site's, a hop's address" "uid=33 hop=198.19.3.5"
+	query_spec "a site without traces, a hop /24" "uid=34 hop=192.0.2.0/24"
 	query_spec "changed" "changed=1"
 	query_spec "changed in a /16" "visitor=10.5.0.0/16 changed=1"
 	query_spec "a visitor /16, 1,000 a page" "visitor=10.5.0.0/16 limit=1000"

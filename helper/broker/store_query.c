@@ -25,6 +25,7 @@
 enum drive {
 	DRIVE_TIME,		/* traces_started: newest first, each tested */
 	DRIVE_REASON,		/* traces_reason_started: the same, that reason's only */
+	DRIVE_UID,		/* traces_uid_started: the same, that site's only */
 	DRIVE_VISITOR,		/* traces_client_key: the visitor's range, sorted */
 	DRIVE_HOP,		/* trace_addrs' key: the hop's range, sorted */
 	DRIVE_ASN,		/* trace_addrs_asn */
@@ -170,6 +171,7 @@ add_from(struct sql *b, const struct search *x, enum drive d)
 	static const char *const traces_by[] = {
 		[DRIVE_TIME] = "traces t INDEXED BY traces_started",
 		[DRIVE_REASON] = "traces t INDEXED BY traces_reason_started",
+		[DRIVE_UID] = "traces t INDEXED BY traces_uid_started",
 		[DRIVE_VISITOR] = "traces t INDEXED BY traces_client_key",
 	};
 
@@ -235,8 +237,10 @@ add_drive_count(struct sql *b, const struct search *x, enum drive d)
 	switch (d) {
 	case DRIVE_TIME:
 	case DRIVE_REASON:
+	case DRIVE_UID:
 		add(b, d == DRIVE_TIME ? "traces INDEXED BY traces_started WHERE true" :
-		    "traces INDEXED BY traces_reason_started WHERE reason = :reason");
+		    d == DRIVE_REASON ? "traces INDEXED BY traces_reason_started WHERE reason = :reason" :
+		    "traces INDEXED BY traces_uid_started WHERE uid = :uid");
 		if (q->since_ms != 0)
 			add(b, " AND started_at >= :since");
 		if (q->until_ms != 0)
@@ -356,8 +360,8 @@ isqrt(long long v)
  * traces stored until the page is full. So the filter with the fewest
  * matches drives when M * M < (limit + 1) * N: 4,600 matches among a
  * million traces for a page of 20; else the traces are read newest first,
- * by reason and time when a reason is asked (those are a part of them, in
- * the same order). A time range is a filter too: a short one is cheap to
+ * by reason or site and time when one is asked (those are a part of them,
+ * in the same order). A time range is a filter too: a short one is cheap to
  * read whole. A count reads every match, so any filter's index beats
  * reading every trace.
  */
@@ -371,6 +375,7 @@ choose(struct store *st, struct search *x, int limit, enum drive *d)
 	const bool present[DRIVE_N] = {
 		[DRIVE_TIME] = q->since_ms != 0 || q->until_ms != 0,
 		[DRIVE_REASON] = q->reason[0] != '\0',
+		[DRIVE_UID] = q->has_uid,
 		[DRIVE_VISITOR] = q->has_visitor,
 		[DRIVE_HOP] = q->has_hop,
 		[DRIVE_ASN] = q->asn != 0,
@@ -386,7 +391,7 @@ choose(struct store *st, struct search *x, int limit, enum drive *d)
 		return -1;
 	x->cap = store_query_driving(st, limit > 0 ? isqrt((limit + 1LL) * n) : COUNT_DRIVE_MAX);
 	best = x->cap;
-	*d = q->reason[0] ? DRIVE_REASON : DRIVE_TIME;
+	*d = q->reason[0] ? DRIVE_REASON : q->has_uid ? DRIVE_UID : DRIVE_TIME;
 	for (int i = 0; i < DRIVE_N; i++) {
 		if (!present[i])
 			continue;
@@ -400,7 +405,7 @@ choose(struct store *st, struct search *x, int limit, enum drive *d)
 		}
 	}
 	/* A count with every filter common: the first index of one (a visitor, a hop, ...). */
-	for (int i = DRIVE_N - 1; limit == 0 && best == x->cap && i > DRIVE_REASON; i--)
+	for (int i = DRIVE_N - 1; limit == 0 && best == x->cap && i > DRIVE_UID; i--)
 		if (present[i])
 			*d = (enum drive)i;
 	return 0;
