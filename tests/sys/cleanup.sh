@@ -35,9 +35,10 @@ leftovers() {
 # seen; their curls' pids in curls (pathemu runs in the background too: never a bare wait).
 traces_running() {
 	local i
-	netns_trace 4 / >/dev/null 2>&1 &
+	# Their heads and bodies, for the log of a failure (a refusal is a quick 503).
+	netns_trace 4 / -D "$NETNS_TMP/t4.head" >"$NETNS_TMP/t4" 2>&1 &
 	curls=($!)
-	netns_trace 6 / >/dev/null 2>&1 &
+	netns_trace 6 / -D "$NETNS_TMP/t6.head" >"$NETNS_TMP/t6" 2>&1 &
 	curls+=($!)
 	for ((i = 0; i < 50; i++)); do
 		[ "$(sys_marked "$NETNS_SERVER" | grep -c 'dport=8080')" -ge 2 ] && return 0
@@ -51,7 +52,7 @@ tap_ok $? "tracetrout-serve runs in the server namespace"
 traces_running
 tap_ok $? "two traces in flight mark their connections" || {
 	sys_marked "$NETNS_SERVER" | tap_diag
-	sys_show "$NETNS_TMP/serve.log"
+	sys_show "$NETNS_TMP/t4.head" "$NETNS_TMP/t4" "$NETNS_TMP/t6.head" "$NETNS_TMP/serve.log"
 }
 netns_serve_stop
 tap_ok $? "tracetrout-serve stops cleanly (SIGTERM) in the middle of them"
@@ -61,7 +62,10 @@ wait "${curls[@]}"
 HOP_TIMEOUT=8s netns_serve_start "$top_builddir"
 tap_ok $? "tracetrout-serve runs again"
 traces_running
-tap_ok $? "two traces in flight again"
+tap_ok $? "two traces in flight again" || {
+	sys_marked "$NETNS_SERVER" | tap_diag
+	sys_show "$NETNS_TMP/t4.head" "$NETNS_TMP/t4" "$NETNS_TMP/t6.head" "$NETNS_TMP/serve.log"
+}
 # Broker and engine at once: nothing of the helper is left to clear the marks.
 # shellcheck disable=SC2046
 kill -KILL $(for p in $(ip netns pids "$NETNS_SERVER"); do
