@@ -33,18 +33,39 @@ leftovers() {
 
 # traces_running: two slow traces (the visitor's answers held 8 s) in flight, and their marks
 # seen; their curls' pids in curls (pathemu runs in the background too: never a bare wait).
+# A trace that ended already, exact and fast, is started again, once: pathemu, in about one
+# CI run of three, let the first IPv4 trace's probes through unheld (a 40 ms trace, every hop
+# exact; cause not found yet), and this test needs two traces running, not that one.
 traces_running() {
-	local i
-	# Their heads and bodies, for the log of a failure (a refusal is a quick 503).
-	netns_trace 4 / -D "$NETNS_TMP/t4.head" >"$NETNS_TMP/t4" 2>&1 &
-	curls=($!)
-	netns_trace 6 / -D "$NETNS_TMP/t6.head" >"$NETNS_TMP/t6" 2>&1 &
-	curls+=($!)
+	local i fam
+	local -A pid=() again=()
+	for fam in 4 6; do
+		trace_start "$fam"
+		pid[$fam]=$!
+	done
 	for ((i = 0; i < 50; i++)); do
-		[ "$(sys_marked "$NETNS_SERVER" | grep -c 'dport=8080')" -ge 2 ] && return 0
+		[ "$(sys_marked "$NETNS_SERVER" | grep -c 'dport=8080')" -ge 2 ] && break
+		for fam in 4 6; do
+			kill -0 "${pid[$fam]}" 2>/dev/null || [ -n "${again[$fam]:-}" ] ||
+				! grep -q '"ip":"'"$(netns_hops_text "$fam" | tail -n 1 | cut -d' ' -f2)"'"' \
+					"$NETNS_TMP/t$fam" || {
+				echo "# IPv$fam: the trace ended unheld; starting another"
+				cp "$NETNS_TMP/t$fam" "$NETNS_TMP/t$fam.unheld"
+				trace_start "$fam"
+				pid[$fam]=$!
+				again[$fam]=1
+			}
+		done
 		sleep 0.1
 	done
-	return 1
+	curls=("${pid[@]}")
+	[ "$i" -lt 50 ]
+}
+
+# trace_start FAMILY: the visitor's trace in the background, its head and body kept (for a
+# failure's log: a refusal would be a quick 503).
+trace_start() {
+	netns_trace "$1" / -D "$NETNS_TMP/t$1.head" >"$NETNS_TMP/t$1" 2>&1 &
 }
 
 HOP_TIMEOUT=8s netns_serve_start "$top_builddir"
